@@ -1,0 +1,1 @@
+"""jipiao (计票): secret-ballot election tallying for congresses."""
