@@ -1,0 +1,103 @@
+"""Per-character stroke keys, loaded lazily from data/strokes.tsv.gz (see data/README.md)."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from dataclasses import dataclass
+from importlib import resources
+
+# A character outside the GF 3003 table sorts after every known character of its stroke count.
+APPROXIMATE_LEVEL = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class CharStrokes:
+    """What the ordering knows about one character.
+
+    ``level`` ranks (count, stroke sequence) as in GF 3003-1999; ``tie`` orders characters with the
+    same count and sequence (《通用规范汉字表》 order first). ``sequence`` is the 1–5 code when
+    known ("" otherwise). ``approximate`` is set for a character placed by its Unihan total stroke
+    count only. ``counted_as`` names the simplified form a traditional character counts as.
+    """
+
+    char: str
+    count: int
+    level: int
+    tie: int
+    sequence: str
+    approximate: bool
+    counted_as: str | None = None
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.count, self.level, self.tie)
+
+
+class _Table:
+    def __init__(self) -> None:
+        self.known: dict[str, CharStrokes] = {}
+        self.variants: dict[str, str] = {}
+        self.runs: list[tuple[int, str]] = []
+
+    def load(self) -> None:
+        raw = resources.files("app.names").joinpath("data/strokes.tsv.gz").read_bytes()
+        for line in gzip.decompress(raw).decode("utf-8").splitlines():
+            fields = line.split("\t")
+            match fields[0]:
+                case "K":
+                    _, ch, count, level, tie, seq = fields
+                    self.known[ch] = CharStrokes(ch, int(count), int(level), int(tie), seq, False)
+                case "V":
+                    self.variants[fields[1]] = fields[2]
+                case "E":
+                    self.runs.append((int(fields[1], 16), fields[2]))
+                case _:
+                    raise ValueError(f"bad line in strokes.tsv.gz: {line!r}")
+
+    def unihan_count(self, char: str) -> int | None:
+        cp = ord(char)
+        for start, run in self.runs:
+            if start <= cp < start + len(run):
+                count = ord(run[cp - start]) - 48
+                return count or None
+        return None
+
+
+_table: _Table | None = None
+_lock = threading.Lock()
+_cache: dict[str, CharStrokes | None] = {}
+
+
+def _loaded() -> _Table:
+    global _table
+    if _table is None:
+        with _lock:
+            if _table is None:
+                table = _Table()
+                table.load()
+                _table = table
+    return _table
+
+
+def strokes_of(char: str) -> CharStrokes | None:
+    """Stroke data of one character, or None when not even a stroke count is known."""
+    try:
+        return _cache[char]
+    except KeyError:
+        pass
+    table = _loaded()
+    found = table.known.get(char)
+    if found is None:
+        simplified = table.variants.get(char)
+        if simplified is not None:
+            base = table.known[simplified]
+            found = CharStrokes(
+                char, base.count, base.level, base.tie, base.sequence, False, simplified
+            )
+        else:
+            count = table.unihan_count(char)
+            if count is not None:
+                found = CharStrokes(char, count, APPROXIMATE_LEVEL, ord(char), "", True)
+    _cache[char] = found
+    return found
