@@ -22,21 +22,21 @@ def _read_text(path: str | None, stdin: TextIO) -> str:
     return Path(path).read_text(encoding="utf-8-sig")
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
+def _cmd_serve(_args: argparse.Namespace) -> int:
     from app import serve
 
     serve.serve(Settings())
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def _cmd_demo(_args: argparse.Namespace) -> int:
     from app import serve
 
     serve.demo(Settings())
     return 0
 
 
-def _cmd_db(args: argparse.Namespace) -> int:
+def _cmd_db(_args: argparse.Namespace) -> int:
     from app import serve
 
     serve.db_upgrade(Settings())
@@ -54,16 +54,24 @@ def _cmd_tally(args: argparse.Namespace) -> int:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        print(f"error: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-              file=sys.stderr)
+        print(
+            f"error: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     try:
         round_input = roundfile.parse_round(data)
     except roundfile.RoundFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    result = roundfile.count_round_input(round_input)
-    json.dump(roundfile.result_to_json(result), sys.stdout, ensure_ascii=False, indent=2)
+    try:
+        result = roundfile.count_round_input(round_input)
+    except roundfile.RoundFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    json.dump(
+        roundfile.result_to_json(result, round_input), sys.stdout, ensure_ascii=False, indent=2
+    )
     sys.stdout.write("\n")
     return 0
 

@@ -78,7 +78,7 @@ def parse_quorum(value: object) -> Fraction:
     if not isinstance(value, str) or "/" not in value:
         raise ProfileError(
             "quorum",
-            "法定人数比例应写成分数，如 \"4/5\"",
+            '法定人数比例应写成分数，如 "4/5"',
             'quorum must be a fraction written as a string, e.g. "4/5"',
         )
     numerator, _, denominator = value.partition("/")

@@ -1,0 +1,156 @@
+"""Counting the papers of a round: validity per paper, then yes/no/abstain per person.
+
+Identical papers are grouped first and each distinct paper is judged once; the counts are the
+same as judging paper by paper (a differential test holds the engine to that).
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from app.rules.model import PaperRecord, RoundDefinition, RuleId, TraceEntry
+from app.rules.ordering import by_votes
+from app.rules.validity import PaperJudgement, judge_paper
+
+
+@dataclass(frozen=True, slots=True)
+class PersonTally:
+    """赞成/不赞成/弃权 for one person. A written-in person only has yes votes (另选他人)."""
+
+    name: str
+    write_in: bool
+    yes: int
+    no: int
+    abstain: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaperCounts:
+    """Papers entered, valid, invalid; invalid papers by their reason (the first rule violated)."""
+
+    entered: int
+    valid: int
+    invalid: int
+    invalid_by_rule: Mapping[RuleId, int]
+    disregarded_write_ins: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    papers: PaperCounts
+    candidates: tuple[PersonTally, ...]
+    """Printed candidates in ballot order; ``yes + no + abstain == papers.valid`` for each."""
+    write_ins: tuple[PersonTally, ...]
+    """Written-in persons by votes, equal votes in stroke order (M11)."""
+    judgements: Mapping[PaperRecord, PaperJudgement]
+    trace: tuple[TraceEntry, ...]
+
+    @property
+    def persons(self) -> tuple[PersonTally, ...]:
+        return self.candidates + self.write_ins
+
+
+def tally_papers(definition: RoundDefinition, papers: Iterable[PaperRecord]) -> Tally:
+    """Judge every paper (P1–P9) and count the valid ones per person.
+
+    P5: a blank counts as abstaining, and so does an illegible mark (P6); P8: an invalid paper
+    credits nobody. Edge: a write-in of a printed candidate is disregarded, the mark decides (P7).
+    """
+    candidates = definition.candidates
+    seats_of = range(len(candidates))
+    yes = [0] * len(candidates)
+    no = [0] * len(candidates)
+    write_in_yes: Counter[str] = Counter()
+    invalid_by_rule: Counter[RuleId] = Counter()
+    judgements: dict[PaperRecord, PaperJudgement] = {}
+    entered = valid = disregarded = 0
+
+    for paper, copies in Counter(papers).items():
+        judgement = judge_paper(paper, definition)
+        judgements[paper] = judgement
+        entered += copies
+        if judgement.disregarded:
+            disregarded += copies
+        if judgement.reason is not None:
+            invalid_by_rule[judgement.reason] += copies
+            continue
+        valid += copies
+        marks = paper.marks
+        for index in seats_of:
+            mark = marks[index]
+            if mark == "yes":
+                yes[index] += copies
+            elif mark == "no":
+                no[index] += copies
+        for person in judgement.write_ins:
+            write_in_yes[person] += copies
+
+    candidate_tallies = tuple(
+        PersonTally(name, False, yes[i], no[i], valid - yes[i] - no[i])
+        for i, name in enumerate(candidates)
+    )
+    ranked = by_votes(list(write_in_yes.items()), definition.profile.name_order)
+    write_in_tallies = tuple(PersonTally(name, True, votes, 0, 0) for name, votes in ranked)
+    return Tally(
+        papers=PaperCounts(
+            entered=entered,
+            valid=valid,
+            invalid=entered - valid,
+            invalid_by_rule=dict(sorted(invalid_by_rule.items())),
+            disregarded_write_ins=disregarded,
+        ),
+        candidates=candidate_tallies,
+        write_ins=write_in_tallies,
+        judgements=judgements,
+        trace=_paper_trace(entered, valid, invalid_by_rule, disregarded),
+    )
+
+
+_INVALID_MESSAGES: dict[RuleId, tuple[str, str]] = {
+    "P1": ("非本轮选举的正式选票", "not an authentic paper of this round"),
+    "P2": ("另选他人数多于不赞成票数", "more write-ins than × marks"),
+    "P3": ("所选人数多于应选人数", "more persons chosen than seats"),
+    "P4": ("有可识别投票人身份的记号", "marks that could identify the voter"),
+    "P5": ("空白选票（本规则设定为无效）", "an empty paper (invalid under this profile)"),
+    "P6": ("有无法辨认的符号（本规则设定整张无效）", "an illegible mark (voids the paper here)"),
+    "P9": ("全票无法辨认", "the whole paper is illegible"),
+}
+
+
+def _paper_trace(
+    entered: int, valid: int, invalid_by_rule: Mapping[RuleId, int], disregarded: int
+) -> tuple[TraceEntry, ...]:
+    trace = [
+        TraceEntry(
+            rule,
+            f"无效票 {count} 张：{_INVALID_MESSAGES[rule][0]}",
+            f"{count} invalid paper(s): {_INVALID_MESSAGES[rule][1]}",
+        )
+        for rule, count in sorted(invalid_by_rule.items())
+    ]
+    if disregarded:
+        trace.append(
+            TraceEntry(
+                "P7",
+                f"{disregarded} 张选票在“另选他人”栏写了本轮候选人的姓名，"
+                "不作另选他人计，以其符号为准",
+                f"{disregarded} paper(s) wrote a printed candidate in a write-in box: disregarded, "
+                "the printed mark decides",
+            )
+        )
+    if entered - valid:
+        trace.append(
+            TraceEntry(
+                "P8",
+                f"无效票 {entered - valid} 张计入收回选票，不计入任何人的得票",
+                f"{entered - valid} invalid paper(s) count as collected and for nobody",
+            )
+        )
+    trace.append(
+        TraceEntry(
+            "P5",
+            f"有效票 {valid} 张；未划符号视为弃权",
+            f"{valid} valid paper(s); a candidate left unmarked counts as abstaining",
+        )
+    )
+    return tuple(trace)
