@@ -37,11 +37,11 @@ __all__ = [
 NameOrder = Literal["single_given_name_first", "character_by_character"]
 DEFAULT_NAME_ORDER: NameOrder = "single_given_name_first"
 
-CharKey = tuple[int, int, int]
+CharKey = int  # CharStrokes.key: (count, level, tie) packed
 NameKey = tuple[CharKey, ...]
 
 # The empty slot of a single given name (单名) sorts before every character: counts start at 1.
-_EMPTY_SLOT: CharKey = (0, 0, 0)
+_EMPTY_SLOT: CharKey = 0
 
 _SEPARATORS = re.compile(r"[\s·•・‧\-‐‑－・]+")
 _ANNOTATION = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
@@ -123,10 +123,15 @@ def sort_names(names: Sequence[str], order: NameOrder = DEFAULT_NAME_ORDER) -> S
     approximate: list[tuple[int, str, str]] = []
     seen: dict[str, int] = {}
     duplicates: list[tuple[int, str, str]] = []
+    memo: dict[str, tuple[str, list[CharStrokes], NameKey]] = {}
     for position, name in enumerate(names):
-        normalized = normalize_name(name)
-        chars = _char_data(name, normalized)
-        keyed.append((_key(chars, order), position, name))
+        known = memo.get(name)
+        if known is None:
+            normalized = normalize_name(name)
+            chars = _char_data(name, normalized)
+            known = memo[name] = (normalized, chars, _key(chars, order))
+        normalized, chars, key = known
+        keyed.append((key, position, name))
         warned: set[str] = set()
         for data in chars:
             if data.approximate and data.char not in warned:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 # A character outside the GF 3003 table sorts after every known character of its stroke count.
-APPROXIMATE_LEVEL = 1 << 30
+APPROXIMATE_LEVEL = 1 << 31  # above every GF 3003 level; ties (code points) < 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +30,9 @@ class CharStrokes:
     counted_as: str | None = None
 
     @property
-    def key(self) -> tuple[int, int, int]:
-        return (self.count, self.level, self.tie)
+    def key(self) -> int:
+        """(count, level, tie) packed into one int: compares the same, sorts faster."""
+        return (self.count << 52) | (self.level << 20) | self.tie
 
 
 class _Table:

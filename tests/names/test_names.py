@@ -176,7 +176,10 @@ def test_real_published_lists(filename: str, order: str) -> None:
     assert list(sort_names(shuffled, order).names) == published  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_sorting_100000_names_is_fast() -> None:
+    # a guard against accidental quadratic behaviour; the timing itself is in scripts/bench
+    # (the machine is shared, so the bound is generous)
     rng = random.Random(1)
     surnames = (
         "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
@@ -189,4 +192,4 @@ def test_sorting_100000_names_is_fast() -> None:
     sort_names(names[:10])  # data load
     start = time.perf_counter()
     sort_names(names)
-    assert time.perf_counter() - start < 3.0
+    assert time.perf_counter() - start < 10.0
