@@ -1,20 +1,143 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: lifespan, routers, the one error handler.
 
-from fastapi import FastAPI
+Every rejected request — a service's ``AppError``, FastAPI's request validation, an unknown path
+or method — answers with the same body (``app.errors.ErrorRead``). ``/docs`` is served with local
+Swagger UI assets (no CDN: the congress hall may have no internet).
+"""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import auth
+from app.db import make_engine, make_sessionmaker
+from app.errors import (
+    AppError,
+    Conflict,
+    ErrorItem,
+    ErrorRead,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+)
+from app.ledger import router as ledger_router
 from app.settings import Settings
+from app.setup import router as setup_router
+
+
+def _field(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_error(exc: RequestValidationError) -> InvalidInput:
+    items: list[ErrorItem] = []
+    for error in exc.errors():
+        field = _field(error.get("loc", ()))
+        message = str(error.get("msg", "invalid"))
+        items.append(
+            ErrorItem(
+                code=f"invalid_{error.get('type', 'value')}",
+                message_zh=f"{field} 的值不符合要求：{message}",
+                message_en=f"{field}: {message}",
+                field=field,
+            )
+        )
+    first = items[0] if items else ErrorItem(code="invalid", message_zh="", message_en="")
+    return InvalidInput(
+        "invalid_request",
+        f"请求不符合要求：{first.message_zh}",
+        f"invalid request: {first.message_en}",
+        field=first.field,
+        errors=items,
+    )
+
+
+def _http_error(exc: StarletteHTTPException) -> AppError:
+    if exc.status_code == 404:
+        return NotFound("not_found", "找不到该地址", "no such path")
+    if exc.status_code == 405:
+        return MethodNotAllowed(
+            "method_not_allowed", "该地址不支持此请求方法", "method not allowed for this path"
+        )
+    error = AppError(
+        f"http_{exc.status_code}", f"请求被拒绝（{exc.detail}）", f"rejected: {exc.detail}"
+    )
+    error.status = exc.status_code  # type: ignore[misc]  # this instance only
+    return error
+
+
+def _render(error: AppError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_app_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return _render(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return _render(validation_error(exc))
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return _render(_http_error(exc), headers=dict(exc.headers or {}) or None)
+
+    async def on_integrity(_request: Request, _exc: Exception) -> JSONResponse:
+        # A uniqueness race lost against a concurrent request (the rows were checked first).
+        return _render(
+            Conflict(
+                "concurrent_change",
+                "数据已被同时进行的另一操作修改，请刷新后重试",
+                "a concurrent request changed the same data; reload and try again",
+            )
+        )
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(IntegrityError, on_integrity)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPIOffline(
         title="jipiao 计票",
         version="0.1.0",
-        description="无记名投票选举计票服务 — secret-ballot election tallying for congresses.",
+        description=(
+            "无记名投票选举计票服务 — secret-ballot election tallying for congresses.\n\n"
+            "认证：`Authorization: Bearer <令牌>`（管理员令牌在首次启动时打印一次；工作人员用一次性"
+            "登录码在 `POST /api/auth/login` 换取会话令牌）。所有错误的响应体均为 "
+            "`{code, message_zh, message_en, field, errors}`。\n\n"
+            "Auth: `Authorization: Bearer <token>` (the admin token is printed once at the first "
+            "start; officials exchange a one-time login code at `POST /api/auth/login`). Every "
+            "error answers `{code, message_zh, message_en, field, errors}`."
+        ),
+        lifespan=lifespan,
+        responses={422: {"model": ErrorRead, "description": "输入不符合要求 / invalid input"}},
     )
     app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    install_error_handlers(app)
 
-    @app.get("/api/health", tags=["health"])
+    @app.get("/api/health", tags=["health"], summary="健康检查 / health check")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(auth.router)
+    app.include_router(setup_router.router)
+    app.include_router(ledger_router.router)
     return app

@@ -12,9 +12,23 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # Where tablets reach the service; the login QR codes point here (default http://host:port).
+    public_url: str = ""
+    # An official's session lasts this long after logging in with a one-time code.
+    session_hours: int = 14
+    # SQLite: how long a request waits for the write lock before failing (milliseconds).
+    sqlite_busy_timeout_ms: int = 30_000
+    # Largest roster file accepted (bytes).
+    max_upload_bytes: int = 5_000_000
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file in ``data_dir``."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'jipiao.sqlite3').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        """The base URL printed and encoded in login QR codes, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"

@@ -1,0 +1,443 @@
+"""Who is asking, and may they: admin token, one-time login codes, sessions, role checks.
+
+* The **admin token** is created at the first start and printed once (``ensure_admin_token``);
+  only its SHA-256 is stored. It acts as role ``admin`` for every congress.
+* An **official** logs in once with a one-time **login code** (also shown as a QR code a tablet
+  scans); the code is consumed and yields a **session token** that expires after
+  ``Settings.session_hours``. An official's session is limited to their own congress.
+* Every endpoint declares one ``Permission`` through an ``Annotated`` dependency;
+  ``ROLE_PERMISSIONS`` is the role matrix (tests/test_auth_matrix.py proves it, endpoint by
+  endpoint).
+
+Send the token as ``Authorization: Bearer <token>``.
+"""
+
+import hashlib
+import io
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import quote
+
+import segno
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import models
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES, Forbidden, NotAuthenticated, NotFound
+from app.ledger import store
+from app.models import utcnow
+from app.settings import Settings
+
+
+class Role(StrEnum):
+    admin = "admin"  # 大会秘书处
+    chief_scrutineer = "chief_scrutineer"  # 总监票人
+    scrutineer = "scrutineer"  # 监票人
+    chief_teller = "chief_teller"  # 总计票人
+    teller = "teller"  # 计票人
+    presidium = "presidium"  # 大会主席团
+    auditor = "auditor"  # 审计人员
+
+
+ROLE_NAMES_ZH: dict[Role, str] = {
+    Role.admin: "大会秘书处",
+    Role.chief_scrutineer: "总监票人",
+    Role.scrutineer: "监票人",
+    Role.chief_teller: "总计票人",
+    Role.teller: "计票人",
+    Role.presidium: "大会主席团",
+    Role.auditor: "审计人员",
+}
+
+# O1: 所有选举工作人员必须是非候选人 — these roles can never be candidates, nor candidates them.
+COUNTING_ROLES: frozenset[Role] = frozenset(
+    {Role.chief_scrutineer, Role.scrutineer, Role.chief_teller, Role.teller}
+)
+
+
+class Permission(StrEnum):
+    read_setup = "read_setup"  # congress, elections, candidates, officials, attendance count
+    read_roster = "read_roster"  # delegates' names and student ids
+    manage_setup = "manage_setup"  # congress, roster, elections, candidates, officials
+    check_in = "check_in"  # 签到 desk: check delegates in and out
+    read_ledger = "read_ledger"  # the event chain and its verification
+    # Used by the counting features (papers, batches, adjudication, results):
+    enter_papers = "enter_papers"
+    manage_batches = "manage_batches"
+    adjudicate = "adjudicate"
+    certify = "certify"
+    release_results = "release_results"
+
+
+_READ = {Permission.read_setup}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(
+        {
+            Permission.read_setup,
+            Permission.read_roster,
+            Permission.manage_setup,
+            Permission.check_in,
+            Permission.read_ledger,
+        }
+    ),
+    Role.chief_scrutineer: frozenset(
+        _READ | {Permission.read_ledger, Permission.adjudicate, Permission.certify}
+    ),
+    Role.scrutineer: frozenset(
+        _READ | {Permission.read_ledger, Permission.adjudicate, Permission.certify}
+    ),
+    Role.chief_teller: frozenset(_READ | {Permission.enter_papers, Permission.manage_batches}),
+    Role.teller: frozenset(_READ | {Permission.enter_papers}),
+    Role.presidium: frozenset(
+        _READ | {Permission.read_roster, Permission.read_ledger, Permission.release_results}
+    ),
+    Role.auditor: frozenset(_READ | {Permission.read_roster, Permission.read_ledger}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a role, and (for officials) their id and congress."""
+
+    role: Role
+    official_id: int | None
+    congress_id: int | None  # None: the admin token, valid for every congress
+
+    def ensure_congress(self, congress_id: int) -> None:
+        """An official may act only within their own congress."""
+        if self.congress_id is not None and self.congress_id != congress_id:
+            raise Forbidden(
+                "other_congress",
+                "您的登录仅适用于本人所在的大会",
+                "your session is valid only for your own congress",
+            )
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# Login codes avoid look-alike characters (0/O, 1/I/L) so they can be typed from paper.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LOGIN_CODE_DAYS = 7
+
+
+def new_login_code() -> str:
+    """A random code like ``K7QM-2XHP-R9TB`` (≈ 59 bits)."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalize_login_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def set_login_code(official: models.Official, *, now: datetime | None = None) -> str:
+    """Give ``official`` a fresh one-time code (any earlier pending code stops working)."""
+    code = new_login_code()
+    official.login_code_hash = hash_secret(normalize_login_code(code))
+    official.login_code_expires_at = (now or utcnow()) + timedelta(days=LOGIN_CODE_DAYS)
+    return code
+
+
+def find_pending_code(session: Session, *, code: str) -> models.Official | None:
+    normalized = normalize_login_code(code)
+    if not normalized:
+        return None
+    official = session.scalars(
+        select(models.Official).where(models.Official.login_code_hash == hash_secret(normalized))
+    ).one_or_none()
+    if official is None or official.login_code_expires_at is None:
+        return None
+    if official.login_code_expires_at <= utcnow():
+        return None
+    return official
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    token: str
+    official: models.Official
+    expires_at: datetime
+
+
+def log_in(session: Session, *, code: str, settings: Settings) -> LoginResult:
+    """Consume a one-time login code and open a session for its official."""
+    official = find_pending_code(session, code=code)
+    if official is None:
+        raise NotAuthenticated(
+            "invalid_login_code",
+            "登录码无效、已使用或已过期，请向大会秘书处索取新的登录码",
+            "the login code is unknown, used or expired; ask the secretariat for a new one",
+            field="body.code",
+        )
+    store.lock_chain(session, congress_id=official.congress_id)
+    official.login_code_hash = None
+    official.login_code_expires_at = None
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(hours=settings.session_hours)
+    session.add(
+        models.AuthSession(
+            token_hash=hash_secret(token),
+            role=official.role,
+            official_id=official.id,
+            congress_id=official.congress_id,
+            expires_at=expires_at,
+        )
+    )
+    store.append_event(
+        session,
+        congress_id=official.congress_id,
+        type="official.logged_in",
+        payload={"official_id": official.id, "role": official.role},
+        actor_role=official.role,
+    )
+    return LoginResult(token=token, official=official, expires_at=expires_at)
+
+
+def ensure_admin_token(session: Session) -> str | None:
+    """Create the admin token if there is none; return it (to print once) or None."""
+    existing = session.scalars(
+        select(models.AuthSession.id).where(
+            models.AuthSession.role == Role.admin, models.AuthSession.official_id.is_(None)
+        )
+    ).first()
+    if existing is not None:
+        return None
+    return create_admin_token(session)
+
+
+def create_admin_token(session: Session) -> str:
+    """A new admin token (the demo uses it to print a token on every start)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        models.AuthSession(
+            token_hash=hash_secret(token), role=Role.admin, official_id=None, congress_id=None
+        )
+    )
+    session.flush()
+    return token
+
+
+def log_out(session: Session, *, token: str) -> None:
+    row = session.scalars(
+        select(models.AuthSession).where(models.AuthSession.token_hash == hash_secret(token))
+    ).one_or_none()
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+_bearer = HTTPBearer(
+    auto_error=False, description="管理员令牌或登录会话令牌 / admin or session token"
+)
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated(
+            "not_authenticated",
+            "请先登录（Authorization: Bearer 令牌）",
+            "log in first (Authorization: Bearer <token>)",
+        )
+    return credentials.credentials
+
+
+TokenDep = Annotated[str, Depends(bearer_token)]
+
+
+def current_principal(session: SessionDep, token: TokenDep) -> Principal:
+    row = session.scalars(
+        select(models.AuthSession).where(models.AuthSession.token_hash == hash_secret(token))
+    ).one_or_none()
+    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
+        raise NotAuthenticated(
+            "invalid_session",
+            "登录已失效，请重新登录",
+            "the session token is unknown or expired; log in again",
+        )
+    return Principal(role=Role(row.role), official_id=row.official_id, congress_id=row.congress_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that admits only roles holding ``permission`` (403 otherwise)."""
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if permission not in ROLE_PERMISSIONS[principal.role]:
+            raise Forbidden(
+                "forbidden",
+                f"{ROLE_NAMES_ZH[principal.role]}无权执行此操作（{permission}）",
+                f"the role {principal.role} may not do this ({permission})",
+            )
+        return principal
+
+    return dependency
+
+
+ReadSetup = Annotated[Principal, Depends(require(Permission.read_setup))]
+ReadRoster = Annotated[Principal, Depends(require(Permission.read_roster))]
+ManageSetup = Annotated[Principal, Depends(require(Permission.manage_setup))]
+CheckIn = Annotated[Principal, Depends(require(Permission.check_in))]
+ReadLedger = Annotated[Principal, Depends(require(Permission.read_ledger))]
+
+
+def request_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(request_settings)]
+
+
+# ---------------------------------------------------------------- HTTP: /api/auth
+
+
+def login_url(settings: Settings, code: str) -> str:
+    """What a login QR code encodes: the tablet's login page with the code filled in."""
+    return f"{settings.resolved_public_url()}/login?code={quote(code)}"
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "K7QM-2XHP-R9TB"}]})
+
+    code: str = Field(min_length=1, max_length=40, description="一次性登录码 / one-time code")
+
+
+class SessionRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "q2d9…",
+                    "role": "teller",
+                    "role_zh": "计票人",
+                    "official_id": 5,
+                    "name": "赵磊",
+                    "congress_id": 1,
+                    "expires_at": "2026-11-15T08:00:00Z",
+                }
+            ]
+        }
+    )
+
+    token: str
+    role: Role
+    role_zh: str
+    official_id: int
+    name: str
+    congress_id: int
+    expires_at: datetime
+
+
+class MeRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "role": "teller",
+                    "role_zh": "计票人",
+                    "official_id": 5,
+                    "congress_id": 1,
+                    "permissions": ["enter_papers", "read_setup"],
+                }
+            ]
+        }
+    )
+
+    role: Role
+    role_zh: str
+    official_id: int | None
+    congress_id: int | None
+    permissions: list[Permission]
+
+
+router = APIRouter(prefix="/api/auth", tags=["auth 登录"], responses=ERROR_RESPONSES)
+
+
+@router.post("/login", summary="用一次性登录码登录 / log in with a one-time code")
+def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> SessionRead:
+    result = log_in(session, code=body.code, settings=settings)
+    role = Role(result.official.role)
+    return SessionRead(
+        token=result.token,
+        role=role,
+        role_zh=ROLE_NAMES_ZH[role],
+        official_id=result.official.id,
+        name=result.official.name,
+        congress_id=result.official.congress_id,
+        expires_at=result.expires_at,
+    )
+
+
+@router.post("/logout", status_code=204, summary="退出登录 / log out")
+def logout(session: SessionDep, token: TokenDep, principal: PrincipalDep) -> None:
+    if principal.official_id is None:
+        raise Forbidden(
+            "admin_token_is_permanent",
+            "管理员令牌不能退出登录",
+            "the admin token cannot be logged out",
+        )
+    log_out(session, token=token)
+
+
+@router.get("/me", summary="当前登录身份 / who am I")
+def me(principal: PrincipalDep) -> MeRead:
+    return MeRead(
+        role=principal.role,
+        role_zh=ROLE_NAMES_ZH[principal.role],
+        official_id=principal.official_id,
+        congress_id=principal.congress_id,
+        permissions=sorted(ROLE_PERMISSIONS[principal.role]),
+    )
+
+
+def _qr_for(session: Session, settings: Settings, code: str) -> segno.QRCode:
+    if find_pending_code(session, code=code) is None:
+        raise NotFound(
+            "login_code_not_found",
+            "登录码无效、已使用或已过期",
+            "the login code is unknown, used or expired",
+            field="query.code",
+        )
+    return segno.make_qr(login_url(settings, code), error="m")
+
+
+CodeQuery = Annotated[str, Query(min_length=1, max_length=40, description="一次性登录码")]
+
+
+@router.get(
+    "/login-qr.svg",
+    summary="登录二维码（SVG）/ login QR code (SVG)",
+    description="只为尚未使用的登录码生成。Only for a pending login code; the code is the key.",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+def login_qr_svg(code: CodeQuery, session: SessionDep, settings: SettingsDep) -> Response:
+    buffer = io.BytesIO()
+    _qr_for(session, settings, code).save(buffer, kind="svg", scale=6, border=2)
+    return Response(buffer.getvalue(), media_type="image/svg+xml")
+
+
+@router.get(
+    "/login-qr.png",
+    summary="登录二维码（PNG）/ login QR code (PNG)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def login_qr_png(code: CodeQuery, session: SessionDep, settings: SettingsDep) -> Response:
+    buffer = io.BytesIO()
+    _qr_for(session, settings, code).save(buffer, kind="png", scale=6, border=2)
+    return Response(buffer.getvalue(), media_type="image/png")

@@ -1,0 +1,1 @@
+"""The hash-chained event log: ``chain`` (pure encoding and hashing) and ``store`` (database)."""

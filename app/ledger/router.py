@@ -1,0 +1,111 @@
+"""Reading a congress's event chain: the events themselves and a verification of the chain."""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from app.auth import ReadLedger
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES
+from app.ledger import store
+from app.setup import service as setup_service
+
+router = APIRouter(prefix="/api", tags=["ledger 事件日志"], responses=ERROR_RESPONSES)
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "height": 1,
+                    "parent": "4f1c…",
+                    "hash": "9a0e…",
+                    "type": "delegate.checked_in",
+                    "payload": {"delegate_id": 7, "present": 153},
+                    "at": "2026-11-14T11:05Z",
+                    "actor_role": "admin",
+                }
+            ]
+        }
+    )
+
+    height: int
+    parent: str
+    hash: str
+    type: str
+    payload: dict[str, Any]
+    at: str
+    actor_role: str
+
+
+class ChainProblemRead(BaseModel):
+    height: int
+    message_zh: str
+    message_en: str
+
+
+class ChainVerifyRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ok": True, "length": 412, "head": "9a0e…", "problems": []}]
+        }
+    )
+
+    ok: bool
+    length: int
+    head: str | None
+    problems: list[ChainProblemRead]
+
+
+@router.get(
+    "/congresses/{congress_id}/events",
+    summary="事件日志 / the congress's event chain",
+    description="按高度升序；用 after_height 分页。Ascending by height; page with after_height.",
+)
+def list_events(
+    congress_id: int,
+    session: SessionDep,
+    actor: ReadLedger,
+    after_height: Annotated[int, Query(ge=-1)] = -1,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> list[EventRead]:
+    actor.ensure_congress(congress_id)
+    setup_service.get_congress(session, congress_id=congress_id)
+    rows = store.list_events(
+        session, congress_id=congress_id, after_height=after_height, limit=limit
+    )
+    return [
+        EventRead(
+            height=row.height,
+            parent=row.parent,
+            hash=row.hash,
+            type=row.type,
+            payload=json.loads(row.payload),
+            at=row.at,
+            actor_role=row.actor_role,
+        )
+        for row in rows
+    ]
+
+
+@router.get(
+    "/congresses/{congress_id}/events/verify",
+    summary="校验事件链 / verify the event chain",
+)
+def verify_events(congress_id: int, session: SessionDep, actor: ReadLedger) -> ChainVerifyRead:
+    actor.ensure_congress(congress_id)
+    setup_service.get_congress(session, congress_id=congress_id)
+    rows = store.list_events(session, congress_id=congress_id)
+    problems = store.verify_congress_chain(session, congress_id=congress_id)
+    return ChainVerifyRead(
+        ok=not problems,
+        length=len(rows),
+        head=rows[-1].hash if rows else None,
+        problems=[
+            ChainProblemRead(height=p.height, message_zh=p.message_zh, message_en=p.message_en)
+            for p in problems
+        ],
+    )

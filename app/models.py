@@ -1,0 +1,164 @@
+"""All ORM tables. Relationships are ``lazy="raise"``: a query says what it loads.
+
+Secrecy: nothing here links a delegate to a ballot paper. ``Delegate.present`` says who is
+checked in (a count per delegate); no table of this module knows anything about papers.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Congress(Base):
+    __tablename__ = "congress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    delegates_total: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("delegates_total > 0", name="delegates_total_positive"),)
+
+
+class Delegate(Base):
+    __tablename__ = "delegate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    congress_id: Mapped[int] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    delegation: Mapped[str] = mapped_column(String(100), default="")
+    student_id: Mapped[str] = mapped_column(String(50))
+    # Q3: checked in in person, counted once. Never anything about papers.
+    present: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (UniqueConstraint("congress_id", "student_id"),)
+
+
+class Election(Base):
+    __tablename__ = "election"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    congress_id: Mapped[int] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    seats: Mapped[int] = mapped_column(Integer)
+    # Rules-profile options as RULES.md spells them (only those that differ from the seed).
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    candidates: Mapped[list["Candidate"]] = relationship(
+        back_populates="election", lazy="raise", order_by="Candidate.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("congress_id", "title"),
+        CheckConstraint("seats > 0", name="seats_positive"),
+    )
+
+
+class Candidate(Base):
+    __tablename__ = "candidate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    student_id: Mapped[str | None] = mapped_column(String(50))
+
+    election: Mapped[Election] = relationship(back_populates="candidates", lazy="raise")
+
+    __table_args__ = (UniqueConstraint("election_id", "name"),)
+
+
+class Official(Base):
+    __tablename__ = "official"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    congress_id: Mapped[int] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    student_id: Mapped[str | None] = mapped_column(String(50))
+    # SHA-256 of the pending one-time login code; cleared when used.
+    login_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    login_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("congress_id", "role", "name"),)
+
+
+class AuthSession(Base):
+    """A logged-in official (or the admin token's holder); only the token's hash is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(30))
+    official_id: Mapped[int | None] = mapped_column(
+        ForeignKey("official.id", ondelete="CASCADE"), index=True
+    )
+    congress_id: Mapped[int | None] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None: does not expire (the admin token, printed once at first start).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """One event of a congress's hash chain (``app.ledger.chain`` defines the hash)."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    congress_id: Mapped[int] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"))
+    height: Mapped[int] = mapped_column(Integer)
+    parent: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(60))
+    # The payload's canonical JSON text, exactly the bytes that were hashed.
+    payload: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(String(17))
+    actor_role: Mapped[str] = mapped_column(String(30))
+
+    # No two events at one height: a fork is impossible even if serialization failed.
+    __table_args__ = (UniqueConstraint("congress_id", "height"),)

@@ -1,0 +1,1 @@
+"""Setting up a congress: congress, roster, check-in, elections, candidates, officials."""

@@ -1,0 +1,252 @@
+"""Reading a roster file (CSV or XLSX) into rows, with one clear error per bad row.
+
+Columns are found by their header (first row), Chinese or English: 姓名/name, 代表团/delegation,
+学号/student_id. CSV text may be UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode
+text", tab-separated) or GB18030/GBK (what Excel on a Chinese Windows saves as "CSV"). Row numbers
+in errors are the spreadsheet's (the header is row 1).
+"""
+
+import csv
+import io
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from typing import Literal
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from app.errors import ErrorItem, RosterImportRejected
+from app.setup.schemas import normalize_person_name
+
+MAX_ROWS = 20_000
+HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "name", "代表姓名"),
+    "delegation": ("代表团", "delegation", "所在代表团"),
+    "student_id": ("学号", "student_id", "studentid", "student id", "学生证号"),
+}
+FIELD_ZH = {"name": "姓名", "delegation": "代表团", "student_id": "学号"}
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    row: int
+    name: str
+    delegation: str
+    student_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RosterFile:
+    rows: list[RosterRow]
+    file_format: Literal["csv", "xlsx"]
+    encoding: str | None
+
+
+def _rejected(code: str, zh: str, en: str, *, row: int | None = None) -> RosterImportRejected:
+    item = ErrorItem(code=code, message_zh=zh, message_en=en, field="file", row=row)
+    return RosterImportRejected(code, zh, en, field="file", errors=[item])
+
+
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file and the encoding that read it."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _rejected(
+            "bad_encoding",
+            f"第 {line} 行无法识别文字编码（支持 UTF-8、GBK/GB18030、UTF-16），请用 Excel 另存为"
+            "“CSV UTF-8”后重试",
+            f"row {line}: the text encoding is not UTF-8, GBK/GB18030 or UTF-16; save the file "
+            "as 'CSV UTF-8' and try again",
+            row=line,
+        ) from None
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a student id typed as a number in Excel
+    return str(value)
+
+
+def _read_csv(data: bytes) -> tuple[list[list[str]], str]:
+    text, encoding = decode_csv(data)
+    if "\x00" in text:
+        raise _rejected(
+            "bad_encoding",
+            "文件中含有空字符，可能不是文本 CSV 文件",
+            "the file contains NUL characters; it is probably not a CSV text file",
+        )
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)], encoding
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise _rejected(
+            "bad_xlsx",
+            "无法读取 XLSX 文件，请确认它是 Excel 2007 及以后版本保存的 .xlsx 文件",
+            "cannot read the XLSX file; save it as .xlsx (Excel 2007 or later)",
+        ) from None
+    try:
+        sheet = workbook.worksheets[0]
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = unicodedata.normalize("NFKC", title).strip().lower()
+        for field, names in HEADERS.items():
+            if key in names and field not in found:
+                found[field] = index
+    missing = [f for f in ("name", "student_id") if f not in found]
+    if missing:
+        raise _rejected(
+            "missing_columns",
+            "第 1 行应为表头，至少包含“姓名”和“学号”两列（可含“代表团”）；缺少："
+            + "、".join(FIELD_ZH[f] for f in missing),
+            "row 1 must be a header with at least the columns name (姓名) and student_id (学号), "
+            "optionally delegation (代表团); missing: " + ", ".join(missing),
+            row=1,
+        )
+    return found
+
+
+def parse_roster(data: bytes, *, filename: str) -> RosterFile:
+    """Rows of a roster file; RosterImportRejected listing every bad row (nothing is imported)."""
+    is_xlsx = filename.lower().endswith(".xlsx") or data.startswith(b"PK\x03\x04")
+    encoding: str | None = None
+    if is_xlsx:
+        table = _read_xlsx(data)
+    else:
+        table, encoding = _read_csv(data)
+    while table and not any(cell.strip() for cell in table[-1]):
+        table.pop()
+    if not table:
+        raise _rejected("empty_file", "文件为空", "the file is empty")
+    if len(table) - 1 > MAX_ROWS:
+        raise _rejected(
+            "too_many_rows", f"名单最多 {MAX_ROWS} 行", f"at most {MAX_ROWS} rows are accepted"
+        )
+    columns = _columns(table[0])
+    rows: list[RosterRow] = []
+    errors: list[ErrorItem] = []
+    seen: dict[str, int] = {}
+    for number, cells in enumerate(table[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+
+        def get(field: str, cells: list[str] = cells) -> str:
+            index = columns.get(field)
+            return cells[index] if index is not None and index < len(cells) else ""
+
+        raw_name = get("name")
+        name = normalize_person_name(raw_name)
+        student_id = unicodedata.normalize("NFKC", get("student_id")).strip()
+        delegation = " ".join(unicodedata.normalize("NFKC", get("delegation")).split())
+        row_errors: list[ErrorItem] = []
+        if "\ufffd" in raw_name + get("student_id") + get("delegation"):
+            row_errors.append(
+                ErrorItem(
+                    code="bad_encoding",
+                    message_zh=f"第 {number} 行含有无法识别的字符（�），请检查文件编码",
+                    message_en=f"row {number} contains unreadable characters (�); check the "
+                    "file's encoding",
+                    field="name",
+                    row=number,
+                )
+            )
+        if not name:
+            row_errors.append(
+                ErrorItem(
+                    code="empty_name",
+                    message_zh=f"第 {number} 行姓名为空",
+                    message_en=f"row {number}: the name is empty",
+                    field="name",
+                    row=number,
+                )
+            )
+        elif len(name) > 50:
+            row_errors.append(
+                ErrorItem(
+                    code="name_too_long",
+                    message_zh=f"第 {number} 行姓名超过 50 个字符",
+                    message_en=f"row {number}: the name is longer than 50 characters",
+                    field="name",
+                    row=number,
+                )
+            )
+        if not student_id:
+            row_errors.append(
+                ErrorItem(
+                    code="empty_student_id",
+                    message_zh=f"第 {number} 行学号为空",
+                    message_en=f"row {number}: the student id is empty",
+                    field="student_id",
+                    row=number,
+                )
+            )
+        elif len(student_id) > 50 or len(delegation) > 100:
+            row_errors.append(
+                ErrorItem(
+                    code="value_too_long",
+                    message_zh=f"第 {number} 行学号或代表团名称过长",
+                    message_en=f"row {number}: the student id or delegation is too long",
+                    field="student_id",
+                    row=number,
+                )
+            )
+        elif student_id in seen:
+            row_errors.append(
+                ErrorItem(
+                    code="duplicate_student_id",
+                    message_zh=f"第 {number} 行学号 {student_id} 与第 {seen[student_id]} 行重复",
+                    message_en=f"row {number}: student id {student_id} repeats row "
+                    f"{seen[student_id]}",
+                    field="student_id",
+                    row=number,
+                )
+            )
+        else:
+            seen[student_id] = number
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        rows.append(RosterRow(row=number, name=name, delegation=delegation, student_id=student_id))
+    if errors:
+        raise rows_rejected(errors)
+    if not rows:
+        raise _rejected("empty_file", "文件中没有代表", "the file lists no delegates")
+    return RosterFile(rows=rows, file_format="xlsx" if is_xlsx else "csv", encoding=encoding)
+
+
+def rows_rejected(errors: list[ErrorItem]) -> RosterImportRejected:
+    first = errors[0]
+    return RosterImportRejected(
+        "roster_rows_rejected",
+        f"名单有 {len(errors)} 处错误，未导入任何代表。第一处：{first.message_zh}",
+        f"the roster has {len(errors)} error(s); nothing was imported. First: {first.message_en}",
+        field="file",
+        errors=errors,
+    )
+
+
+__all__ = ["RosterFile", "RosterRow", "parse_roster", "rows_rejected"]

@@ -1,0 +1,474 @@
+"""HTTP endpoints for setting up a congress. Parse, authorize, call one service, shape the reply."""
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Query, UploadFile, status
+
+from app import auth, models
+from app.auth import (
+    ROLE_NAMES_ZH,
+    CheckIn,
+    ManageSetup,
+    ReadRoster,
+    ReadSetup,
+    Role,
+    SettingsDep,
+)
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES, PayloadTooLarge
+from app.rules.profiles import profile_options
+from app.setup import schemas
+from app.setup import service as setup_service
+
+router = APIRouter(prefix="/api", tags=["setup 大会设置"], responses=ERROR_RESPONSES)
+
+
+def _congress_read(session: SessionDep, congress: models.Congress) -> schemas.CongressRead:
+    attendance = setup_service.get_attendance(session, congress_id=congress.id)
+    return schemas.CongressRead(
+        id=congress.id,
+        name=congress.name,
+        delegates_total=congress.delegates_total,
+        starts_on=congress.starts_on,
+        ends_on=congress.ends_on,
+        roster_count=attendance.roster_count,
+        present=attendance.present,
+        created_at=congress.created_at,
+    )
+
+
+def _attendance_read(session: SessionDep, congress_id: int) -> schemas.AttendanceRead:
+    attendance = setup_service.get_attendance(session, congress_id=congress_id)
+    return schemas.AttendanceRead(
+        congress_id=congress_id,
+        delegates_total=attendance.delegates_total,
+        roster_count=attendance.roster_count,
+        present=attendance.present,
+        congress_quorum=schemas.QuorumRead(
+            required=attendance.congress_quorum_required, met=attendance.congress_quorum_met
+        ),
+    )
+
+
+def _delegate_read(delegate: models.Delegate) -> schemas.DelegateRead:
+    return schemas.DelegateRead(
+        id=delegate.id,
+        name=delegate.name,
+        delegation=delegate.delegation,
+        student_id=delegate.student_id,
+        present=delegate.present,
+    )
+
+
+def _election_read(session: SessionDep, election: models.Election) -> schemas.ElectionRead:
+    slate = setup_service.check_slate(session, election=election)
+    return schemas.ElectionRead(
+        id=election.id,
+        congress_id=election.congress_id,
+        title=election.title,
+        seats=election.seats,
+        profile=profile_options(setup_service.election_profile(election)),
+        slate=schemas.SlateRead(
+            ok=slate.ok,
+            candidates=slate.candidates,
+            seats=slate.seats,
+            allow_uncontested=slate.allow_uncontested,
+            code=slate.code,
+            message_zh=slate.message_zh,
+            message_en=slate.message_en,
+        ),
+    )
+
+
+def _official_read(official: models.Official) -> schemas.OfficialRead:
+    role = Role(official.role)
+    return schemas.OfficialRead(
+        id=official.id,
+        congress_id=official.congress_id,
+        name=official.name,
+        role=role,
+        role_zh=ROLE_NAMES_ZH[role],
+        student_id=official.student_id,
+        login_pending=official.login_code_hash is not None,
+    )
+
+
+# ---------------------------------------------------------------- congress
+
+
+@router.post(
+    "/congresses",
+    status_code=status.HTTP_201_CREATED,
+    summary="创建大会 / create a congress",
+)
+def create_congress(
+    body: schemas.CongressCreate, session: SessionDep, actor: ManageSetup
+) -> schemas.CongressRead:
+    if actor.congress_id is not None:
+        actor.ensure_congress(-1)  # an official's session never creates another congress
+    congress = setup_service.create_congress(
+        session,
+        actor=actor,
+        name=body.name,
+        delegates_total=body.delegates_total,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+    )
+    return _congress_read(session, congress)
+
+
+@router.get("/congresses", summary="大会列表 / list congresses")
+def list_congresses(session: SessionDep, actor: ReadSetup) -> list[schemas.CongressRead]:
+    congresses = setup_service.list_congresses(session, only_id=actor.congress_id)
+    return [_congress_read(session, c) for c in congresses]
+
+
+@router.get("/congresses/{congress_id}", summary="大会详情 / one congress")
+def get_congress(congress_id: int, session: SessionDep, actor: ReadSetup) -> schemas.CongressRead:
+    actor.ensure_congress(congress_id)
+    return _congress_read(session, setup_service.get_congress(session, congress_id=congress_id))
+
+
+@router.patch("/congresses/{congress_id}", summary="修改大会 / change a congress")
+def update_congress(
+    congress_id: int, body: schemas.CongressUpdate, session: SessionDep, actor: ManageSetup
+) -> schemas.CongressRead:
+    actor.ensure_congress(congress_id)
+    congress = setup_service.update_congress(
+        session, actor=actor, congress_id=congress_id, changes=body.model_dump(exclude_unset=True)
+    )
+    return _congress_read(session, congress)
+
+
+# ---------------------------------------------------------------- roster and check-in
+
+
+@router.post(
+    "/congresses/{congress_id}/roster",
+    status_code=status.HTTP_201_CREATED,
+    summary="导入代表名单（CSV 或 XLSX）/ import the roster (CSV or XLSX)",
+    description=(
+        "表头（第 1 行）：姓名、代表团、学号（或 name, delegation, student_id）。CSV 可为 UTF-8"
+        "（含 BOM）、GBK/GB18030 或 UTF-16。任何一行有错误则整个文件不导入，并逐行说明错误。\n\n"
+        "Header row: name, delegation, student_id (Chinese headers accepted). CSV may be UTF-8 "
+        "(BOM or not), GBK/GB18030 or UTF-16. If any row is bad nothing is imported and every "
+        "bad row is listed in `errors`."
+    ),
+)
+def import_roster(
+    congress_id: int,
+    file: Annotated[UploadFile, File(description="roster.csv 或 roster.xlsx")],
+    session: SessionDep,
+    actor: ManageSetup,
+    settings: SettingsDep,
+) -> schemas.RosterImportRead:
+    actor.ensure_congress(congress_id)
+    limit = settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            "file_too_large",
+            f"文件过大（上限 {limit} 字节）",
+            f"the file is too large (limit {limit} bytes)",
+            field="file",
+        )
+    parsed, total = setup_service.import_roster(
+        session, actor=actor, congress_id=congress_id, data=data, filename=file.filename or ""
+    )
+    return schemas.RosterImportRead(
+        imported=len(parsed.rows),
+        roster_count=total,
+        file_format=parsed.file_format,
+        encoding=parsed.encoding,
+    )
+
+
+@router.get("/congresses/{congress_id}/delegates", summary="代表名单 / the roster")
+def list_delegates(
+    congress_id: int,
+    session: SessionDep,
+    actor: ReadRoster,
+    present: Annotated[bool | None, Query(description="只列出已签到/未签到的代表")] = None,
+    q: Annotated[str | None, Query(max_length=50, description="按姓名、学号或代表团搜索")] = None,
+) -> list[schemas.DelegateRead]:
+    actor.ensure_congress(congress_id)
+    setup_service.get_congress(session, congress_id=congress_id)
+    delegates = setup_service.list_delegates(
+        session, congress_id=congress_id, present=present, search=q
+    )
+    return [_delegate_read(d) for d in delegates]
+
+
+@router.delete(
+    "/congresses/{congress_id}/delegates/{delegate_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="从名单中删除代表 / remove a delegate from the roster",
+)
+def remove_delegate(
+    congress_id: int, delegate_id: int, session: SessionDep, actor: ManageSetup
+) -> None:
+    actor.ensure_congress(congress_id)
+    setup_service.remove_delegate(
+        session, actor=actor, congress_id=congress_id, delegate_id=delegate_id
+    )
+
+
+@router.post(
+    "/congresses/{congress_id}/delegates/{delegate_id}/check-in",
+    summary="签到 / check a delegate in",
+    description="每位代表只计一次（Q3）。Counted once per delegate (Q3); nothing about papers.",
+)
+def check_in(
+    congress_id: int, delegate_id: int, session: SessionDep, actor: CheckIn
+) -> schemas.CheckInRead:
+    actor.ensure_congress(congress_id)
+    delegate = setup_service.set_present(
+        session, actor=actor, congress_id=congress_id, delegate_id=delegate_id, present=True
+    )
+    return schemas.CheckInRead(
+        delegate=_delegate_read(delegate), attendance=_attendance_read(session, congress_id)
+    )
+
+
+@router.post(
+    "/congresses/{congress_id}/delegates/{delegate_id}/check-out",
+    summary="签退 / check a delegate out",
+)
+def check_out(
+    congress_id: int, delegate_id: int, session: SessionDep, actor: CheckIn
+) -> schemas.CheckInRead:
+    actor.ensure_congress(congress_id)
+    delegate = setup_service.set_present(
+        session, actor=actor, congress_id=congress_id, delegate_id=delegate_id, present=False
+    )
+    return schemas.CheckInRead(
+        delegate=_delegate_read(delegate), attendance=_attendance_read(session, congress_id)
+    )
+
+
+@router.get(
+    "/congresses/{congress_id}/attendance",
+    summary="实到人数 / attendance (present count)",
+)
+def get_attendance(
+    congress_id: int, session: SessionDep, actor: ReadSetup
+) -> schemas.AttendanceRead:
+    actor.ensure_congress(congress_id)
+    return _attendance_read(session, congress_id)
+
+
+# ---------------------------------------------------------------- elections and candidates
+
+
+@router.post(
+    "/congresses/{congress_id}/elections",
+    status_code=status.HTTP_201_CREATED,
+    summary="创建选举 / create an election",
+)
+def create_election(
+    congress_id: int, body: schemas.ElectionCreate, session: SessionDep, actor: ManageSetup
+) -> schemas.ElectionRead:
+    actor.ensure_congress(congress_id)
+    election = setup_service.create_election(
+        session,
+        actor=actor,
+        congress_id=congress_id,
+        title=body.title,
+        seats=body.seats,
+        profile=body.profile,
+    )
+    return _election_read(session, election)
+
+
+@router.get("/congresses/{congress_id}/elections", summary="选举列表 / list elections")
+def list_elections(
+    congress_id: int, session: SessionDep, actor: ReadSetup
+) -> list[schemas.ElectionRead]:
+    actor.ensure_congress(congress_id)
+    setup_service.get_congress(session, congress_id=congress_id)
+    return [
+        _election_read(session, e)
+        for e in setup_service.list_elections(session, congress_id=congress_id)
+    ]
+
+
+@router.get("/elections/{election_id}", summary="选举详情 / one election")
+def get_election(election_id: int, session: SessionDep, actor: ReadSetup) -> schemas.ElectionRead:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    return _election_read(session, election)
+
+
+@router.patch("/elections/{election_id}", summary="修改选举 / change an election")
+def update_election(
+    election_id: int, body: schemas.ElectionUpdate, session: SessionDep, actor: ManageSetup
+) -> schemas.ElectionRead:
+    actor.ensure_congress(setup_service.get_election(session, election_id=election_id).congress_id)
+    election = setup_service.update_election(
+        session, actor=actor, election_id=election_id, changes=body.model_dump(exclude_unset=True)
+    )
+    return _election_read(session, election)
+
+
+def _candidate_list(session: SessionDep, election: models.Election) -> schemas.CandidateListRead:
+    ordered, result = setup_service.sorted_candidates(session, election=election)
+    return schemas.CandidateListRead(
+        election_id=election.id,
+        name_order=setup_service.election_profile(election).name_order,
+        candidates=[
+            schemas.CandidateRead(
+                id=c.id,
+                election_id=c.election_id,
+                name=c.name,
+                student_id=c.student_id,
+                position=position,
+            )
+            for position, c in enumerate(ordered, start=1)
+        ],
+        warnings=[
+            schemas.NameWarningRead(
+                name=w.name, kind=w.kind, message_zh=w.message_zh, message_en=w.message_en
+            )
+            for w in result.warnings
+        ],
+    )
+
+
+@router.get(
+    "/elections/{election_id}/candidates",
+    summary="候选人（按姓氏笔画为序）/ candidates in stroke order",
+)
+def list_candidates(
+    election_id: int, session: SessionDep, actor: ReadSetup
+) -> schemas.CandidateListRead:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    return _candidate_list(session, election)
+
+
+@router.post(
+    "/elections/{election_id}/candidates",
+    status_code=status.HTTP_201_CREATED,
+    summary="添加候选人 / add a candidate",
+    description="选举工作人员不得为候选人（O1）。Officials of the count cannot be candidates (O1).",
+)
+def add_candidate(
+    election_id: int, body: schemas.CandidateCreate, session: SessionDep, actor: ManageSetup
+) -> schemas.CandidateListRead:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    setup_service.add_candidate(
+        session, actor=actor, election_id=election_id, name=body.name, student_id=body.student_id
+    )
+    return _candidate_list(session, election)
+
+
+@router.delete(
+    "/elections/{election_id}/candidates/{candidate_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="删除候选人 / remove a candidate",
+)
+def remove_candidate(
+    election_id: int, candidate_id: int, session: SessionDep, actor: ManageSetup
+) -> None:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    setup_service.remove_candidate(
+        session, actor=actor, election_id=election_id, candidate_id=candidate_id
+    )
+
+
+# ---------------------------------------------------------------- officials
+
+
+@router.get("/congresses/{congress_id}/officials", summary="工作人员 / officials")
+def list_officials(
+    congress_id: int, session: SessionDep, actor: ReadSetup
+) -> list[schemas.OfficialRead]:
+    actor.ensure_congress(congress_id)
+    setup_service.get_congress(session, congress_id=congress_id)
+    return [
+        _official_read(o) for o in setup_service.list_officials(session, congress_id=congress_id)
+    ]
+
+
+@router.post(
+    "/congresses/{congress_id}/officials",
+    status_code=status.HTTP_201_CREATED,
+    summary="添加工作人员 / add an official",
+    description="候选人不得担任选举工作人员（O1）。A candidate cannot be an official of the count.",
+)
+def add_official(
+    congress_id: int, body: schemas.OfficialCreate, session: SessionDep, actor: ManageSetup
+) -> schemas.OfficialRead:
+    actor.ensure_congress(congress_id)
+    official = setup_service.add_official(
+        session,
+        actor=actor,
+        congress_id=congress_id,
+        name=body.name,
+        role=body.role,
+        student_id=body.student_id,
+    )
+    return _official_read(official)
+
+
+@router.delete(
+    "/congresses/{congress_id}/officials/{official_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="删除工作人员 / remove an official",
+)
+def remove_official(
+    congress_id: int, official_id: int, session: SessionDep, actor: ManageSetup
+) -> None:
+    actor.ensure_congress(congress_id)
+    setup_service.remove_official(
+        session, actor=actor, congress_id=congress_id, official_id=official_id
+    )
+
+
+@router.get(
+    "/congresses/{congress_id}/staffing",
+    summary="工作人员配备检查（O2）/ staffing check (O2)",
+)
+def get_staffing(congress_id: int, session: SessionDep, actor: ReadSetup) -> schemas.StaffingRead:
+    actor.ensure_congress(congress_id)
+    staffing = setup_service.check_staffing(session, congress_id=congress_id)
+    return schemas.StaffingRead(
+        ok=staffing.ok,
+        required={r.value: n for r, n in staffing.required.items()},
+        actual={r.value: n for r, n in staffing.actual.items()},
+        problems=staffing.problems,
+    )
+
+
+@router.post(
+    "/congresses/{congress_id}/officials/{official_id}/login-code",
+    summary="签发一次性登录码 / issue a one-time login code",
+    description=(
+        "生成新的一次性登录码（旧码作废），并给出可供平板扫描的二维码地址。登录码只显示这一次。\n\n"
+        "A new one-time login code (any earlier one stops working) and the URLs of its QR code. "
+        "The code is shown only in this response; only its hash is stored."
+    ),
+)
+def issue_login_code(
+    congress_id: int,
+    official_id: int,
+    session: SessionDep,
+    actor: ManageSetup,
+    settings: SettingsDep,
+) -> schemas.LoginCodeRead:
+    actor.ensure_congress(congress_id)
+    official = setup_service.get_official(session, congress_id=congress_id, official_id=official_id)
+    code = auth.set_login_code(official)
+    setup_service.record_login_code_issued(session, actor=actor, official=official)
+    assert official.login_code_expires_at is not None
+    return schemas.LoginCodeRead(
+        official_id=official.id,
+        code=code,
+        expires_at=official.login_code_expires_at,
+        login_url=auth.login_url(settings, code),
+        qr_svg_url=f"/api/auth/login-qr.svg?code={quote(code)}",
+        qr_png_url=f"/api/auth/login-qr.png?code={quote(code)}",
+    )

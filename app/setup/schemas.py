@@ -1,0 +1,350 @@
+"""Request and response bodies of the setup API (names from GLOSSARY.md)."""
+
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
+
+from app.auth import Role
+from app.errors import ErrorItem
+
+
+def normalize_person_name(value: str) -> str:
+    """NFKC, trimmed; spaces inside an all-Chinese name are padding (``王  芳`` → ``王芳``)."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    compact = "".join(text.split())
+    if compact and all(unicodedata.name(ch, "").startswith("CJK") or ch == "·" for ch in compact):
+        return compact
+    return " ".join(text.split())
+
+
+PersonName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50),
+    AfterValidator(normalize_person_name),
+    AfterValidator(lambda v: v if v else _empty()),
+]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+StudentId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+def _empty() -> str:
+    raise ValueError("must not be empty / 不能为空")
+
+
+def _examples(*examples: JsonDict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+class CongressCreate(BaseModel):
+    model_config = _examples(
+        {
+            "name": "信息工程学院第五次学生代表大会",
+            "delegates_total": 189,
+            "starts_on": "2026-11-14",
+            "ends_on": "2026-11-14",
+        }
+    )
+
+    name: Title
+    delegates_total: int = Field(gt=0, le=100_000, description="应到人数")
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class CongressUpdate(BaseModel):
+    model_config = _examples({"delegates_total": 190})
+
+    name: Title | None = None
+    delegates_total: int | None = Field(default=None, gt=0, le=100_000)
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class CongressRead(BaseModel):
+    model_config = _examples(
+        {
+            "id": 1,
+            "name": "信息工程学院第五次学生代表大会",
+            "delegates_total": 189,
+            "starts_on": "2026-11-14",
+            "ends_on": "2026-11-14",
+            "roster_count": 189,
+            "present": 176,
+            "created_at": "2026-11-01T08:00:00Z",
+        }
+    )
+
+    id: int
+    name: str
+    delegates_total: int
+    starts_on: date | None
+    ends_on: date | None
+    roster_count: int
+    present: int
+    created_at: datetime
+
+
+class DelegateRead(BaseModel):
+    model_config = _examples(
+        {
+            "id": 7,
+            "name": "王芳",
+            "delegation": "计算机系代表团",
+            "student_id": "2023040101",
+            "present": True,
+        }
+    )
+
+    id: int
+    name: str
+    delegation: str
+    student_id: str
+    present: bool
+
+
+class RosterImportRead(BaseModel):
+    model_config = _examples(
+        {"imported": 189, "roster_count": 189, "file_format": "csv", "encoding": "gb18030"}
+    )
+
+    imported: int
+    roster_count: int
+    file_format: Literal["csv", "xlsx"]
+    encoding: str | None = Field(description="CSV text encoding detected; null for XLSX")
+
+
+class QuorumRead(BaseModel):
+    required: int
+    met: bool
+
+
+class AttendanceRead(BaseModel):
+    """实到人数 (``present``) now; Q2 congress quorum (≥ 2/3) for information."""
+
+    model_config = _examples(
+        {
+            "congress_id": 1,
+            "delegates_total": 189,
+            "roster_count": 189,
+            "present": 176,
+            "congress_quorum": {"required": 126, "met": True},
+        }
+    )
+
+    congress_id: int
+    delegates_total: int
+    roster_count: int
+    present: int
+    congress_quorum: QuorumRead
+
+
+class CheckInRead(BaseModel):
+    model_config = _examples(
+        {
+            "delegate": {
+                "id": 7,
+                "name": "王芳",
+                "delegation": "计算机系代表团",
+                "student_id": "2023040101",
+                "present": True,
+            },
+            "attendance": {
+                "congress_id": 1,
+                "delegates_total": 189,
+                "roster_count": 189,
+                "present": 177,
+                "congress_quorum": {"required": 126, "met": True},
+            },
+        }
+    )
+
+    delegate: DelegateRead
+    attendance: AttendanceRead
+
+
+ProfileOptions = dict[str, str | bool]
+
+
+class ElectionCreate(BaseModel):
+    model_config = _examples(
+        {"title": "主席团成员", "seats": 3, "profile": {}},
+        {"title": "委员", "seats": 7, "profile": {"quorum": "2/3", "allow_uncontested": True}},
+    )
+
+    title: Title
+    seats: int = Field(gt=0, le=1000, description="应选名额")
+    profile: ProfileOptions = Field(
+        default_factory=dict, description="RULES.md options that differ from the seed profile"
+    )
+
+
+class ElectionUpdate(BaseModel):
+    model_config = _examples({"seats": 2})
+
+    title: Title | None = None
+    seats: int | None = Field(default=None, gt=0, le=1000)
+    profile: ProfileOptions | None = None
+
+
+class SlateRead(BaseModel):
+    """六.4 差额选举: more candidates than seats, unless the profile allows 等额 (uncontested)."""
+
+    ok: bool
+    candidates: int
+    seats: int
+    allow_uncontested: bool
+    code: str | None
+    message_zh: str | None
+    message_en: str | None
+
+
+class ElectionRead(BaseModel):
+    model_config = _examples(
+        {
+            "id": 1,
+            "congress_id": 1,
+            "title": "主席团成员",
+            "seats": 3,
+            "profile": {"quorum": "4/5", "majority_base": "present", "allow_uncontested": False},
+            "slate": {
+                "ok": True,
+                "candidates": 5,
+                "seats": 3,
+                "allow_uncontested": False,
+                "code": None,
+                "message_zh": None,
+                "message_en": None,
+            },
+        }
+    )
+
+    id: int
+    congress_id: int
+    title: str
+    seats: int
+    profile: ProfileOptions = Field(description="every option of the rules profile")
+    slate: SlateRead
+
+
+class CandidateCreate(BaseModel):
+    model_config = _examples({"name": "李明", "student_id": "2023040102"})
+
+    name: PersonName
+    student_id: StudentId | None = None
+
+
+class CandidateRead(BaseModel):
+    model_config = _examples(
+        {"id": 3, "election_id": 1, "name": "王芳", "student_id": None, "position": 2}
+    )
+
+    id: int
+    election_id: int
+    name: str
+    student_id: str | None
+    position: int = Field(description="1-based place on the ballot (按姓氏笔画为序)")
+
+
+class NameWarningRead(BaseModel):
+    name: str
+    kind: str
+    message_zh: str
+    message_en: str
+
+
+class CandidateListRead(BaseModel):
+    model_config = _examples(
+        {
+            "election_id": 1,
+            "name_order": "single_given_name_first",
+            "candidates": [
+                {"id": 4, "election_id": 1, "name": "丁一", "student_id": None, "position": 1},
+                {"id": 3, "election_id": 1, "name": "王芳", "student_id": None, "position": 2},
+            ],
+            "warnings": [],
+        }
+    )
+
+    election_id: int
+    name_order: str
+    candidates: list[CandidateRead]
+    warnings: list[NameWarningRead]
+
+
+class OfficialCreate(BaseModel):
+    model_config = _examples({"name": "赵磊", "role": "teller", "student_id": "2023040188"})
+
+    name: PersonName
+    role: Role
+    student_id: StudentId | None = None
+
+
+class OfficialRead(BaseModel):
+    model_config = _examples(
+        {
+            "id": 5,
+            "congress_id": 1,
+            "name": "赵磊",
+            "role": "teller",
+            "role_zh": "计票人",
+            "student_id": "2023040188",
+            "login_pending": True,
+        }
+    )
+
+    id: int
+    congress_id: int
+    name: str
+    role: Role
+    role_zh: str
+    student_id: str | None
+    login_pending: bool = Field(description="a one-time login code has been issued, not used")
+
+
+class LoginCodeRead(BaseModel):
+    model_config = _examples(
+        {
+            "official_id": 5,
+            "code": "K7QM-2XHP-R9TB",
+            "expires_at": "2026-11-21T08:00:00Z",
+            "login_url": "http://127.0.0.1:8000/login?code=K7QM-2XHP-R9TB",
+            "qr_svg_url": "/api/auth/login-qr.svg?code=K7QM-2XHP-R9TB",
+            "qr_png_url": "/api/auth/login-qr.png?code=K7QM-2XHP-R9TB",
+        }
+    )
+
+    official_id: int
+    code: str
+    expires_at: datetime
+    login_url: str
+    qr_svg_url: str
+    qr_png_url: str
+
+
+class StaffingRead(BaseModel):
+    """O2: the officials a count needs (seed: 1 总监票人, 1 总计票人, 2 监票人, 5 计票人)."""
+
+    model_config = _examples(
+        {
+            "ok": False,
+            "required": {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 5},
+            "actual": {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 4},
+            "problems": [
+                {
+                    "code": "staffing_teller",
+                    "message_zh": "计票人应为 5 人，现有 4 人",
+                    "message_en": "teller: 5 required, 4 assigned (O2)",
+                    "field": "teller",
+                    "row": None,
+                }
+            ],
+        }
+    )
+
+    ok: bool
+    required: dict[str, int]
+    actual: dict[str, int]
+    problems: list[ErrorItem]

@@ -1,0 +1,129 @@
+"""Shared fixtures: a freshly migrated database per test, on SQLite and on PostgreSQL.
+
+* SQLite: the migrations run once into a template file; each test gets a copy.
+* PostgreSQL (127.0.0.1:5432, or ``JIPIAO_TEST_POSTGRES_URL``): one database
+  ``jipiao_test_<random>`` per run, migrated once and dropped at the end; every table is emptied
+  before each test. If nothing listens on the port the PostgreSQL variants are skipped with the
+  reason; if a server answers but the database cannot be used, the tests FAIL.
+
+A test that takes the ``api`` (or ``settings``/``app``) fixture runs once per database:
+``test_x[sqlite]`` and ``test_x[postgresql]``.
+"""
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import auth
+from app.db import Base, upgrade_database
+from app.main import create_app
+from app.settings import Settings
+from tests.builders import Api
+
+POSTGRES_URL = os.environ.get(
+    "JIPIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    upgrade_database(Settings(database_url=f"sqlite:///{path}", data_dir=folder))
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path
+
+
+def _postgres_reachable(url: str) -> bool:
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """URL of this run's migrated PostgreSQL database (dropped at the end)."""
+    if not _postgres_reachable(POSTGRES_URL):
+        pytest.skip(f"PostgreSQL not reachable at {make_url(POSTGRES_URL).render_as_string()}")
+    admin = make_url(POSTGRES_URL)
+    name = f"jipiao_test_{uuid.uuid4().hex[:12]}"
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_database(Settings(database_url=url))
+        yield url
+    finally:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_truncate(postgres_database: str) -> Iterator[str]:
+    engine = create_engine(postgres_database)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    statement = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    yield statement.text
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "jipiao.sqlite3"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    truncate: str = request.getfixturevalue("postgres_truncate")
+    engine = create_engine(url.replace("postgresql+psycopg", "postgresql+psycopg"))
+    with engine.begin() as conn:
+        conn.execute(text(truncate))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url, data_dir=tmp_path, public_url="http://hall.example:8000"
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_token(app: FastAPI) -> str:
+    with app.state.sessionmaker.begin() as session:
+        token = auth.ensure_admin_token(session)
+    assert token is not None
+    return token
+
+
+@pytest.fixture
+def api(client: TestClient, admin_token: str) -> Api:
+    """The HTTP API as the admin (``api.as_token(...)`` for another caller)."""
+    return Api(client, admin_token)
