@@ -6,8 +6,7 @@ is put after every other name, in input order, and the trace says so (never a si
 
 from collections.abc import Sequence
 
-from app import names as names_lib
-from app.names import NameOrder, UnknownCharacterError
+from app.names import NameOrder, UnknownCharacterError, name_sort_key, sort_names
 from app.rules.model import TraceEntry
 
 
@@ -19,12 +18,12 @@ def stroke_order(
     unplaceable: list[str] = []
     for name in names:
         try:
-            names_lib.name_sort_key(name, order)
+            name_sort_key(name, order)
         except UnknownCharacterError:
             unplaceable.append(name)
         else:
             known.append(name)
-    result = names_lib.sort_names(known, order)
+    result = sort_names(known, order)
     trace = [
         TraceEntry("B1", warning.message_zh, warning.message_en) for warning in result.warnings
     ]

@@ -209,7 +209,7 @@ def count_round_input(round_input: RoundInput) -> RoundResult:
         raise RoundFileError(f"{exc.field}: {exc.message_en}{rule}") from None
 
 
-def result_to_json(result: RoundResult, round_input: RoundInput | None = None) -> dict[str, Any]:
+def result_to_json(result: RoundResult, round_input: RoundInput) -> dict[str, Any]:
     """The output contract of ``jipiao tally``."""
     outcome = result.outcome
     void_rule: str | None
@@ -230,14 +230,13 @@ def result_to_json(result: RoundResult, round_input: RoundInput | None = None) -
             assert_never(outcome)
     papers = result.tally.papers
     next_round = result.next_round
-    trace = (round_input.ordering_trace if round_input else ()) + result.trace
-    invalid_papers = []
-    if round_input is not None:
-        judgements = result.tally.judgements
-        for index, paper in enumerate(round_input.papers):
-            judgement = judgements[paper]
-            if not judgement.valid:
-                invalid_papers.append({"index": index, "rules": list(judgement.violations)})
+    trace = round_input.ordering_trace + result.trace
+    judgements = result.tally.judgements
+    invalid_papers = [
+        {"index": index, "rules": list(judgements[paper].violations)}
+        for index, paper in enumerate(round_input.papers)
+        if not judgements[paper].valid
+    ]
     return {
         "quorum": {"met": result.quorum.met, "required": result.quorum.required},
         "round": {

@@ -178,12 +178,13 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(
     assert "Traceback" not in err
 
 
-def test_missing_required_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("key", ["seats", "candidates", "delegates_total", "present", "collected"])
+def test_missing_required_key(tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str) -> None:
     data = seed_round()
-    del data["collected"]
+    del data[key]
     code, _, err = run_tally(tmp_path, capsys, data)
     assert code == 2
-    assert "collected" in err
+    assert f"{key}: missing" in err
 
 
 @pytest.mark.parametrize("text", ["{", "[]", '"x"', ""])
@@ -210,3 +211,70 @@ def test_console_entry_point_reads_stdin() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["elected"] == [A, B, C]
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"candidates": "丁一"}, "candidates: must be a list"),
+        ({"candidates": [A, 3]}, "candidates[1]"),
+        ({"candidates": []}, "candidates"),
+        ({"profile": ["quorum"]}, "profile"),
+        ({"papers": {"0": {}}}, "papers: must be a list"),
+        ({"papers": [{"marks": {A: "yes", "丁 一": "no"}}] + [{}] * 179}, "marked twice"),
+        ({"ineligible": [""]}, "ineligible[0]"),
+        ({"delegates_total": 0, "present": 0, "collected": 0, "papers": []}, "delegates_total"),
+    ],
+)
+def test_more_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, Any], needle: str
+) -> None:
+    data = seed_round()
+    data.update(change)
+    code, out, err = run_tally(tmp_path, capsys, data)
+    assert (code, out) == (2, "")
+    assert needle in err
+
+
+def test_vacant_tie_policy_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = seed_round({A: 150, B: 120, C: 100, D: 100}, profile={"tie_policy": "vacant"})
+    code, out, _ = run_tally(tmp_path, capsys, data)
+    assert code == 0
+    result = json.loads(out)
+    assert (result["round"]["outcome"], result["vacant"]) == ("seats_vacant", 1)
+    assert result["elected"] == [A, B]
+    assert result["next_round"] is None
+
+
+def test_ineligible_write_in_struck(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = seed_round({A: 150, B: 120, C: 100})
+    for paper in data["papers"][100:]:  # these carry two ✓ each: room for one write-in
+        paper["marks"][D] = "no"
+        paper["write_ins"] = ["孙悦"]
+    data["ineligible"] = ["孙 悦"]
+    code, out, _ = run_tally(tmp_path, capsys, data)
+    assert code == 0
+    result = json.loads(out)
+    assert result["papers"]["valid"] == 180
+    assert {"name": "孙悦", "write_in": True, "yes": 80, "no": 0, "abstain": 0} in result["tallies"]
+    assert "孙悦" not in result["elected"]
+
+
+def test_uncertain_name_order_is_traced_not_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = seed_round({A: 150, B: 120, C: 100}, candidates=["䶮一", A, B, C, "Alice"])
+    for paper in data["papers"][100:110]:
+        paper["marks"][D] = "no"
+    for paper in data["papers"]:
+        paper["marks"].pop(D, None)
+    data["papers"][100]["marks"]["Alice"] = "no"
+    data["papers"][100]["write_ins"] = ["Bob"]
+    code, out, _ = run_tally(tmp_path, capsys, data)
+    assert code == 0
+    result = json.loads(out)
+    # 䶮 (Extension A) is placed by its Unicode stroke count; Latin names cannot be placed: last.
+    assert [t["name"] for t in result["tallies"]] == [A, B, C, "䶮一", "Alice", "Bob"]
+    b1 = [entry["message"] for entry in result["trace"] if entry["rule"] == "B1"]
+    assert any("䶮" in message for message in b1)
+    assert any("Alice" in message for message in b1)

@@ -239,3 +239,22 @@ def test_trace_cites_a_rule_for_every_decision() -> None:
     assert rules[:3] == ["Q1", "I3", "I4"]
     assert "M2" in rules
     assert all(entry.message_zh and entry.message_en for entry in result.trace)
+
+
+def test_m7_tie_round_with_no_more_persons_than_seats_elects_them() -> None:
+    definition = make_definition(seats=2, candidates=[C, D], kind="tie")
+    papers = papers_with_yes_counts(definition, {C: 10, D: 5}, 180)
+    result = count_round(definition, make_attendance(189, 180), papers)
+    assert isinstance(result.outcome, SeatsFilled)
+    assert result.elected == (C, D)
+
+
+def test_m6_nobody_left_to_propose_leaves_it_to_the_presidium() -> None:
+    definition = make_definition(seats=2, candidates=[A, B], ineligible=[B])
+    papers = papers_with_yes_counts(definition, {A: 150, B: 100}, 180)
+    result = count_round(definition, make_attendance(189, 180), papers)
+    assert isinstance(result.outcome, SupplementaryNeeded)
+    assert result.elected == (A,)
+    assert result.next_round is not None
+    assert result.next_round.candidates == ()
+    assert "nobody is left to propose" in result.trace[-1].message_en

@@ -125,3 +125,21 @@ def test_i4_every_collected_paper_must_be_entered() -> None:
     with pytest.raises(RoundInputError) as error:
         count_round(definition, make_attendance(189, 180), papers)
     assert error.value.rule == "I4"
+
+
+def test_definition_needs_seats_and_candidates() -> None:
+    with pytest.raises(RoundInputError) as error:
+        make_definition(seats=0)
+    assert error.value.field == "seats"
+    with pytest.raises(RoundInputError) as error:
+        make_definition(candidates=[])
+    assert error.value.field == "candidates"
+    with pytest.raises(RoundInputError) as error:
+        make_definition(candidates=[FIVE[0], " "])
+    assert error.value.field == "candidates[1]"
+
+
+def test_delegates_total_must_be_positive() -> None:
+    with pytest.raises(RoundInputError) as error:
+        make_attendance(0, 0)
+    assert error.value.field == "delegates_total"
