@@ -19,26 +19,28 @@ class Api:
     client: TestClient
     token: str | None
 
-    def headers(self) -> dict[str, str]:
-        return {} if self.token is None else {"Authorization": f"Bearer {self.token}"}
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        base = {} if self.token is None else {"Authorization": f"Bearer {self.token}"}
+        return base | (extra or {})
 
     def as_token(self, token: str | None) -> "Api":
         return Api(self.client, token)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.client.get(path, headers=self.headers(), **kwargs)
+        return self.client.get(path, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.client.post(path, headers=self.headers(), **kwargs)
+        return self.client.post(path, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
 
     def patch(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.client.patch(path, headers=self.headers(), **kwargs)
+        return self.client.patch(path, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.client.delete(path, headers=self.headers(), **kwargs)
+        return self.client.delete(path, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.client.request(method, path, headers=self.headers(), **kwargs)
+        headers = self.headers(kwargs.pop("headers", None))
+        return self.client.request(method, path, headers=headers, **kwargs)
 
 
 def expect(response: httpx.Response, status: int) -> Any:

@@ -57,12 +57,13 @@ def decode_csv(data: bytes) -> tuple[str, str]:
             pass
     try:
         return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        utf8_end = exc.start
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        # Blame the row where the encoding that read furthest stopped.
+        line = data.count(b"\n", 0, max(utf8_end, exc.start)) + 1
         raise _rejected(
             "bad_encoding",
             f"第 {line} 行无法识别文字编码（支持 UTF-8、GBK/GB18030、UTF-16），请用 Excel 另存为"
