@@ -1,21 +1,116 @@
-"""Running the server: ``jipiao serve`` and ``jipiao demo``."""
+"""Running the server: ``jipiao serve``, ``jipiao demo`` and ``jipiao db upgrade``."""
+
+from dataclasses import dataclass
 
 import uvicorn
+from sqlalchemy import delete
 
+from app import auth, models
+from app.auth import ROLE_NAMES_ZH
+from app.db import make_engine, make_sessionmaker, upgrade_database
 from app.main import create_app
 from app.settings import Settings
-
-
-def serve(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    base = f"http://{settings.host}:{settings.port}"
-    print(f"jipiao 计票 服务已启动 / service running: {base}/docs  (health: {base}/api/health)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-
-
-def demo(settings: Settings) -> None:
-    serve(settings)
+from app.setup import demo as demo_setup
 
 
 def db_upgrade(settings: Settings) -> None:
-    raise SystemExit("database migrations are not set up yet")
+    """Apply the Alembic migrations up to head."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings)
+    print(f"数据库已升级到最新版本 / database upgraded: {_shown_url(settings)}")
+
+
+def _shown_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
+
+
+def _print_urls(settings: Settings) -> None:
+    base = settings.resolved_public_url()
+    print(f"jipiao 计票 服务地址 / service:        {base}")
+    print(f"  接口文档 / API docs (offline):     {base}/docs")
+    print(f"  健康检查 / health:                 {base}/api/health")
+
+
+def first_start(settings: Settings) -> str | None:
+    """Migrate, and create the admin token if there is none yet (returned once, else None)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            return auth.ensure_admin_token(session)
+    finally:
+        engine.dispose()
+
+
+def serve(settings: Settings) -> None:
+    token = first_start(settings)
+    _print_urls(settings)
+    if token is not None:
+        print("管理员令牌（只显示这一次，请妥善保存）/ admin token (shown only this once):")
+        print(f"  {token}")
+        print("  请求头 / header:  Authorization: Bearer <token>")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    congress_id: int
+    election_id: int
+    created: bool
+    admin_token: str
+    logins: list[demo_setup.DemoLogin]
+
+
+def prepare_demo(settings: Settings) -> DemoReport:
+    """Migrate, create the demo congress if missing, and issue fresh credentials for it.
+
+    Demo only: every earlier admin token is replaced by a new one, printed on each start.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            found = demo_setup.ensure_demo_congress(session)
+            session.execute(
+                delete(models.AuthSession).where(
+                    models.AuthSession.role == auth.Role.admin,
+                    models.AuthSession.official_id.is_(None),
+                )
+            )
+            token = auth.create_admin_token(session)
+            logins = demo_setup.issue_demo_logins(session, congress_id=found.congress_id)
+    finally:
+        engine.dispose()
+    return DemoReport(found.congress_id, found.election_id, found.created, token, logins)
+
+
+def print_demo(settings: Settings, report: DemoReport) -> None:
+    base = settings.resolved_public_url()
+    state = "已创建" if report.created else "已存在"
+    print(
+        f"演示大会{state} / demo congress {'created' if report.created else 'exists'}: "
+        f"{demo_setup.DEMO_CONGRESS_NAME} (id {report.congress_id}), "
+        f"选举 / election {demo_setup.DEMO_ELECTION_TITLE} (id {report.election_id})"
+    )
+    _print_urls(settings)
+    print(f"  代表名单 / roster:   {base}/api/congresses/{report.congress_id}/delegates")
+    print(f"  候选人 / candidates: {base}/api/elections/{report.election_id}/candidates")
+    print("管理员令牌（演示模式每次启动重新生成）/ admin token (demo: new on every start):")
+    print(f"  {report.admin_token}")
+    print('工作人员一次性登录码 / one-time login codes (POST /api/auth/login {"code": ...}):')
+    for login in report.logins:
+        role = f"{ROLE_NAMES_ZH[login.role]} {login.role.value}"
+        print(
+            f"  {role:<24} {login.name:<6} {login.code}   "
+            f"二维码 / QR: {base}/api/auth/login-qr.svg?code={login.code}"
+        )
+
+
+def demo(settings: Settings) -> None:
+    report = prepare_demo(settings)
+    print_demo(settings, report)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
