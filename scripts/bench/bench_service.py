@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Benchmark the service over HTTP: check-in and event-append throughput on SQLite and PostgreSQL,
+each beside GET /api/health of the same server in the same run, and concurrent appends from
+several clients with the chain verified afterwards (zero forks expected).
+
+    .venv/bin/python scripts/bench/bench_service.py [--requests 300] [--clients 8]
+                                                    [--backends sqlite,postgresql]
+
+Starts its own server (``jipiao serve``, one uvicorn process) on 127.0.0.1 on a free port, with a
+throw-away database (a temp SQLite file; a ``jipiao_bench_<random>`` PostgreSQL database dropped at
+the end). Request counts are bounded by --requests. Prints numbers; it is not a test.
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2 as httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.serve import first_start  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "JIPIAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def timed(count: int, call: Callable[[int], httpx.Response]) -> float:
+    """Requests per second for ``count`` sequential calls (each must succeed)."""
+    start = time.perf_counter()
+    for i in range(count):
+        response = call(i)
+        assert response.status_code < 300, response.text
+    return count / (time.perf_counter() - start)
+
+
+def concurrent(
+    clients: int, per_client: int, call: Callable[[httpx.Client, int, int], int]
+) -> tuple[float, int]:
+    """Requests per second over ``clients`` threads; returns (rate, failed requests)."""
+    failures = [0] * clients
+    barrier = threading.Barrier(clients + 1)
+
+    def worker(index: int) -> None:
+        with httpx.Client(base_url=BASE, headers=HEADERS, timeout=60) as client:
+            barrier.wait()
+            for i in range(per_client):
+                if call(client, index, i) >= 300:
+                    failures[index] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return clients * per_client / (time.perf_counter() - start), sum(failures)
+
+
+BASE = ""
+HEADERS: dict[str, str] = {}
+
+
+def run_backend(name: str, database_url: str, data_dir: Path, requests: int, clients: int) -> None:
+    global BASE, HEADERS
+    port = free_port()
+    settings = Settings(database_url=database_url, data_dir=data_dir, port=port)
+    token = first_start(settings)
+    assert token is not None
+    BASE = f"http://127.0.0.1:{port}"
+    HEADERS = {"Authorization": f"Bearer {token}"}
+    env = os.environ | {
+        "JIPIAO_DATABASE_URL": database_url,
+        "JIPIAO_DATA_DIR": str(data_dir),
+        "JIPIAO_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "jipiao"), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{BASE}/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"{name}: the server did not start")
+            time.sleep(0.2)
+        with httpx.Client(base_url=BASE, headers=HEADERS, timeout=60) as client:
+            delegates = requests + clients
+            congress = client.post(
+                "/api/congresses", json={"name": "bench", "delegates_total": delegates}
+            ).json()
+            cid = congress["id"]
+            rows = "姓名,代表团,学号\n" + "".join(f"代表{i},甲,{i:06d}\n" for i in range(delegates))
+            response = client.post(
+                f"/api/congresses/{cid}/roster", files={"file": ("r.csv", rows.encode())}
+            )
+            assert response.status_code == 201, response.text
+            ids = [d["id"] for d in client.get(f"/api/congresses/{cid}/delegates").json()]
+
+            health = timed(requests, lambda _i: client.get("/api/health"))
+            check_in = timed(
+                requests,
+                lambda i: client.post(f"/api/congresses/{cid}/delegates/{ids[i]}/check-in"),
+            )
+            print(f"[{name}] sequential, {requests} requests each")
+            print(f"  GET /api/health        {health:8.1f} req/s")
+            print(f"  POST check-in          {check_in:8.1f} req/s   ratio {check_in / health:.3f}")
+
+            per_client = max(1, requests // clients)
+            health_c, health_fail = concurrent(
+                clients, per_client, lambda c, _n, _i: c.get("/api/health").status_code
+            )
+            # Each client toggles its own delegate: every request appends one event.
+            own = ids[requests : requests + clients]
+
+            def toggle(c: httpx.Client, n: int, i: int) -> int:
+                action = "check-in" if i % 2 == 0 else "check-out"
+                return c.post(f"/api/congresses/{cid}/delegates/{own[n]}/{action}").status_code
+
+            append_c, append_fail = concurrent(clients, per_client, toggle)
+            verify = client.get(f"/api/congresses/{cid}/events/verify").json()
+            print(f"[{name}] {clients} concurrent clients, {per_client} requests each")
+            print(f"  GET /api/health        {health_c:8.1f} req/s   failed {health_fail}")
+            print(
+                f"  event append (in/out)  {append_c:8.1f} req/s   failed {append_fail}   "
+                f"ratio {append_c / health_c:.3f}"
+            )
+            forks = len(verify["problems"])
+            print(
+                f"  chain: {verify['length']} events, verified ok={verify['ok']}, "
+                f"problems (forks/gaps) {forks}"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    requests = max(1, min(args.requests, 5000))
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-"))
+            try:
+                run_backend(
+                    "sqlite",
+                    f"sqlite:///{folder / 'bench.sqlite3'}",
+                    folder,
+                    requests,
+                    args.clients,
+                )
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        elif backend == "postgresql":
+            admin = make_url(POSTGRES_URL)
+            conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+            try:
+                connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+            except psycopg.OperationalError as exc:
+                print(f"[postgresql] skipped: not reachable ({exc})")
+                continue
+            name = f"jipiao_bench_{uuid.uuid4().hex[:10]}"
+            with connection:
+                connection.execute(f'CREATE DATABASE "{name}"')
+            folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-"))
+            try:
+                url = admin.set(database=name).render_as_string(hide_password=False)
+                run_backend("postgresql", url, folder, requests, args.clients)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+                with psycopg.connect(conninfo, autocommit=True) as connection:
+                    connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            raise SystemExit(f"unknown backend {backend!r}")
+
+
+if __name__ == "__main__":
+    main()
