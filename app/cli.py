@@ -1,4 +1,4 @@
-"""The ``jipiao`` command line: serve, demo, db, tally, sort-names.
+"""The ``jipiao`` command line: serve, demo, db, tally, sort-names, ballot-paper.
 
 Exit codes: 0 success; 2 bad input (one clear line on stderr naming the field); 1 other failure.
 """
@@ -100,6 +100,61 @@ def _cmd_sort_names(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ballot_paper(args: argparse.Namespace) -> int:
+    from app.papers.keys import KeyFileError, load_or_create_qr_key
+    from app.printing.ballot import PaperOverflowError
+    from app.printing.fonts import FontMissingError
+    from app.printing.layout import DEFAULT_LAYOUT, LayoutError, load_layout
+    from app.printing.roundpapers import render_round_file
+    from app.rules.roundfile import RoundFileError
+
+    try:
+        text = _read_text(args.round_file, sys.stdin)
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.round_file}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except json.JSONDecodeError as exc:
+        print(
+            f"error: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    if args.copies is not None and args.copies < 1:
+        print("error: --copies: must be at least 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        layout = load_layout(Path(args.layout) if args.layout else DEFAULT_LAYOUT)
+        key = load_or_create_qr_key(Settings().data_dir)
+        rendered = render_round_file(
+            data,
+            key=key,
+            layout=layout,
+            copies=args.copies,
+            paper_size=args.paper_size,
+            per_page=args.per_page,
+        )
+    except (RoundFileError, LayoutError, PaperOverflowError, KeyFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FontMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    output = Path(args.output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(rendered.pdf)
+    except OSError as exc:
+        print(f"error: cannot write {output}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{output}: {rendered.copies} 张选票 / papers; "
+        f"definition {rendered.frozen.hash}; QR {rendered.payload}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jipiao", description="计票 — election tallying")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     names.add_argument("--explain", action="store_true", help="print each name's sort key")
     names.set_defaults(handler=_cmd_sort_names)
+
+    papers = sub.add_parser(
+        "ballot-paper", help="print a round's ballot papers (PDF) from a ROUND.json file"
+    )
+    papers.add_argument("round_file", metavar="ROUND.json", help="round file ('-' for stdin)")
+    papers.add_argument("-o", "--output", required=True, help="the PDF to write")
+    papers.add_argument("--copies", type=int, help="papers to print (default: issued or present)")
+    papers.add_argument("--layout", help="layout file (default: ballots/seed.json)")
+    papers.add_argument("--paper-size", choices=["A4", "A5"], help="default: the layout's")
+    papers.add_argument("--per-page", type=int, choices=[1, 2], help="default: the layout's")
+    papers.set_defaults(handler=_cmd_ballot_paper)
     return parser
 
 

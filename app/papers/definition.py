@@ -1,0 +1,90 @@
+"""The round definition frozen when a round opens (issue "Ballot papers", item 1).
+
+Opening a round freezes what its paper prints and how it is counted: the election, the round's
+number and kind, ``seats``, the candidates in ballot order (B1), the rules profile and ``present``
+at issuance (Q3). The definition is written as canonical JSON (``app.ledger.chain``) and hashed::
+
+    definition_hash = hex(SHA-256(b"jipiao-round-definition-v1\\n" + canonical_json(document)))
+
+Document (version 1; every key always present)::
+
+    {"version": 1, "election": 7, "round": 1, "kind": "regular", "seats": 3,
+     "candidates": ["王宁", "王宁（二团）", ...], "profile": {...}, "present": 180}
+
+``candidates`` are the printed strings in ballot order, a namesake's second field included
+(``王宁（二团）``, STROKE_ORDER.md); ``profile`` is ``profile_options`` (RULES.md spelling).
+Edge case: the same candidates in another order are another definition (the order is printed).
+"""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from app.ledger.chain import JsonValue, canonical_json
+from app.rules.model import RoundDefinition
+from app.rules.profiles import profile_options
+
+DEFINITION_VERSION = 1
+DEFINITION_DOMAIN = b"jipiao-round-definition-v1\n"
+MAX_ELECTION_ID = 999_999_999
+MAX_ROUND_NUMBER = 9_999
+
+
+class DefinitionError(ValueError):
+    """An election id or round number that cannot go on a paper."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenRound:
+    """A round definition as frozen at opening: the document and its hash (64 hex digits)."""
+
+    election_id: int
+    round_number: int
+    document: dict[str, JsonValue]
+    hash: str
+
+
+def _check_ids(election_id: int, round_number: int) -> None:
+    if isinstance(election_id, bool) or not isinstance(election_id, int):
+        raise DefinitionError(f"election: must be an integer id, got {election_id!r}")
+    if not 0 <= election_id <= MAX_ELECTION_ID:
+        raise DefinitionError(f"election: must be between 0 and {MAX_ELECTION_ID}")
+    if isinstance(round_number, bool) or not isinstance(round_number, int):
+        raise DefinitionError(f"round: must be an integer, got {round_number!r}")
+    if not 1 <= round_number <= MAX_ROUND_NUMBER:
+        raise DefinitionError(f"round: must be between 1 and {MAX_ROUND_NUMBER}")
+
+
+def definition_document(
+    definition: RoundDefinition, *, election_id: int, round_number: int, present: int
+) -> dict[str, JsonValue]:
+    """The canonical-JSON-ready document of a round definition (see the module docstring)."""
+    _check_ids(election_id, round_number)
+    if isinstance(present, bool) or not isinstance(present, int) or present < 0:
+        raise DefinitionError(f"present: must be a non-negative integer, got {present!r}")
+    profile: dict[str, JsonValue] = dict(profile_options(definition.profile))
+    return {
+        "version": DEFINITION_VERSION,
+        "election": election_id,
+        "round": round_number,
+        "kind": definition.kind,
+        "seats": definition.seats,
+        "candidates": list(definition.candidates),
+        "profile": profile,
+        "present": present,
+    }
+
+
+def definition_hash(document: dict[str, Any]) -> str:
+    """Lowercase hex SHA-256 of the domain tag and the document's canonical JSON."""
+    return hashlib.sha256(DEFINITION_DOMAIN + canonical_json(document)).hexdigest()
+
+
+def freeze_round(
+    definition: RoundDefinition, *, election_id: int, round_number: int, present: int
+) -> FrozenRound:
+    """Freeze a round: build its document and hash it (the event payload when a round opens)."""
+    document = definition_document(
+        definition, election_id=election_id, round_number=round_number, present=present
+    )
+    return FrozenRound(election_id, round_number, document, definition_hash(document))
