@@ -228,12 +228,21 @@ def create_admin_token(session: Session) -> str:
 
 
 def log_out(session: Session, *, token: str) -> None:
+    """End an official's session (the admin token has no congress and is not logged out)."""
     row = session.scalars(
         select(models.AuthSession).where(models.AuthSession.token_hash == hash_secret(token))
     ).one_or_none()
-    if row is not None:
-        session.delete(row)
-        session.flush()
+    if row is None or row.congress_id is None:
+        return
+    session.delete(row)
+    session.flush()
+    store.append_event(
+        session,
+        congress_id=row.congress_id,
+        type="official.logged_out",
+        payload={"official_id": row.official_id, "role": row.role},
+        actor_role=row.role,
+    )
 
 
 _bearer = HTTPBearer(

@@ -53,3 +53,24 @@ def test_rejected_request_changes_nothing(api: Api) -> None:
 
 def test_health(api: Api) -> None:
     assert expect(api.as_token(None).get("/api/health"), 200) == {"status": "ok"}
+
+
+def test_out_of_range_id_is_422_not_500(api: Api) -> None:
+    error = expect(api.get("/api/congresses/99999999999999999999"), 422)
+    assert error["field"] == "path.congress_id"
+    error = expect(api.get("/api/elections/0"), 422)
+    assert error["field"] == "path.election_id"
+
+
+def test_control_characters_and_surrogates_are_refused(api: Api) -> None:
+    error = expect(api.post("/api/congresses", json={"name": "a\x00b", "delegates_total": 3}), 422)
+    assert error["field"] == "body.name"
+    body = b'{"name": "\\ud800", "delegates_total": 3}'
+    response = api.post(
+        "/api/congresses", content=body, headers={"content-type": "application/json"}
+    )
+    assert expect(response, 422)["field"] == "body.name"
+    congress = make_congress(api)
+    search = api.get(f"/api/congresses/{congress.id}/delegates", params={"q": "\x00"})
+    assert expect(search, 422)["field"] == "query.q"
+    assert expect(api.get("/api/congresses"), 200) == [congress.model_dump(mode="json")]

@@ -11,6 +11,7 @@ from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.ledger import store
 from app.setup import service as setup_service
+from app.setup.schemas import Id
 
 router = APIRouter(prefix="/api", tags=["ledger 事件日志"], responses=ERROR_RESPONSES)
 
@@ -66,10 +67,10 @@ class ChainVerifyRead(BaseModel):
     description="按高度升序；用 after_height 分页。Ascending by height; page with after_height.",
 )
 def list_events(
-    congress_id: int,
+    congress_id: Id,
     session: SessionDep,
     actor: ReadLedger,
-    after_height: Annotated[int, Query(ge=-1)] = -1,
+    after_height: Annotated[int, Query(ge=-1, le=2_147_483_647)] = -1,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> list[EventRead]:
     actor.ensure_congress(congress_id)
@@ -95,7 +96,7 @@ def list_events(
     "/congresses/{congress_id}/events/verify",
     summary="校验事件链 / verify the event chain",
 )
-def verify_events(congress_id: int, session: SessionDep, actor: ReadLedger) -> ChainVerifyRead:
+def verify_events(congress_id: Id, session: SessionDep, actor: ReadLedger) -> ChainVerifyRead:
     actor.ensure_congress(congress_id)
     setup_service.get_congress(session, congress_id=congress_id)
     rows = store.list_events(session, congress_id=congress_id)

@@ -20,6 +20,7 @@ from app.errors import ERROR_RESPONSES, PayloadTooLarge
 from app.rules.profiles import profile_options
 from app.setup import schemas
 from app.setup import service as setup_service
+from app.setup.schemas import Id
 
 router = APIRouter(prefix="/api", tags=["setup 大会设置"], responses=ERROR_RESPONSES)
 
@@ -125,14 +126,14 @@ def list_congresses(session: SessionDep, actor: ReadSetup) -> list[schemas.Congr
 
 
 @router.get("/congresses/{congress_id}", summary="大会详情 / one congress")
-def get_congress(congress_id: int, session: SessionDep, actor: ReadSetup) -> schemas.CongressRead:
+def get_congress(congress_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.CongressRead:
     actor.ensure_congress(congress_id)
     return _congress_read(session, setup_service.get_congress(session, congress_id=congress_id))
 
 
 @router.patch("/congresses/{congress_id}", summary="修改大会 / change a congress")
 def update_congress(
-    congress_id: int, body: schemas.CongressUpdate, session: SessionDep, actor: ManageSetup
+    congress_id: Id, body: schemas.CongressUpdate, session: SessionDep, actor: ManageSetup
 ) -> schemas.CongressRead:
     actor.ensure_congress(congress_id)
     congress = setup_service.update_congress(
@@ -157,7 +158,7 @@ def update_congress(
     ),
 )
 def import_roster(
-    congress_id: int,
+    congress_id: Id,
     file: Annotated[UploadFile, File(description="roster.csv 或 roster.xlsx")],
     session: SessionDep,
     actor: ManageSetup,
@@ -186,11 +187,11 @@ def import_roster(
 
 @router.get("/congresses/{congress_id}/delegates", summary="代表名单 / the roster")
 def list_delegates(
-    congress_id: int,
+    congress_id: Id,
     session: SessionDep,
     actor: ReadRoster,
     present: Annotated[bool | None, Query(description="只列出已签到/未签到的代表")] = None,
-    q: Annotated[str | None, Query(max_length=50, description="按姓名、学号或代表团搜索")] = None,
+    q: Annotated[schemas.SearchText | None, Query(description="按姓名、学号或代表团搜索")] = None,
 ) -> list[schemas.DelegateRead]:
     actor.ensure_congress(congress_id)
     setup_service.get_congress(session, congress_id=congress_id)
@@ -206,7 +207,7 @@ def list_delegates(
     summary="从名单中删除代表 / remove a delegate from the roster",
 )
 def remove_delegate(
-    congress_id: int, delegate_id: int, session: SessionDep, actor: ManageSetup
+    congress_id: Id, delegate_id: Id, session: SessionDep, actor: ManageSetup
 ) -> None:
     actor.ensure_congress(congress_id)
     setup_service.remove_delegate(
@@ -220,7 +221,7 @@ def remove_delegate(
     description="每位代表只计一次（Q3）。Counted once per delegate (Q3); nothing about papers.",
 )
 def check_in(
-    congress_id: int, delegate_id: int, session: SessionDep, actor: CheckIn
+    congress_id: Id, delegate_id: Id, session: SessionDep, actor: CheckIn
 ) -> schemas.CheckInRead:
     actor.ensure_congress(congress_id)
     delegate = setup_service.set_present(
@@ -236,7 +237,7 @@ def check_in(
     summary="签退 / check a delegate out",
 )
 def check_out(
-    congress_id: int, delegate_id: int, session: SessionDep, actor: CheckIn
+    congress_id: Id, delegate_id: Id, session: SessionDep, actor: CheckIn
 ) -> schemas.CheckInRead:
     actor.ensure_congress(congress_id)
     delegate = setup_service.set_present(
@@ -252,7 +253,7 @@ def check_out(
     summary="实到人数 / attendance (present count)",
 )
 def get_attendance(
-    congress_id: int, session: SessionDep, actor: ReadSetup
+    congress_id: Id, session: SessionDep, actor: ReadSetup
 ) -> schemas.AttendanceRead:
     actor.ensure_congress(congress_id)
     return _attendance_read(session, congress_id)
@@ -267,7 +268,7 @@ def get_attendance(
     summary="创建选举 / create an election",
 )
 def create_election(
-    congress_id: int, body: schemas.ElectionCreate, session: SessionDep, actor: ManageSetup
+    congress_id: Id, body: schemas.ElectionCreate, session: SessionDep, actor: ManageSetup
 ) -> schemas.ElectionRead:
     actor.ensure_congress(congress_id)
     election = setup_service.create_election(
@@ -283,7 +284,7 @@ def create_election(
 
 @router.get("/congresses/{congress_id}/elections", summary="选举列表 / list elections")
 def list_elections(
-    congress_id: int, session: SessionDep, actor: ReadSetup
+    congress_id: Id, session: SessionDep, actor: ReadSetup
 ) -> list[schemas.ElectionRead]:
     actor.ensure_congress(congress_id)
     setup_service.get_congress(session, congress_id=congress_id)
@@ -294,7 +295,7 @@ def list_elections(
 
 
 @router.get("/elections/{election_id}", summary="选举详情 / one election")
-def get_election(election_id: int, session: SessionDep, actor: ReadSetup) -> schemas.ElectionRead:
+def get_election(election_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.ElectionRead:
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
     return _election_read(session, election)
@@ -302,7 +303,7 @@ def get_election(election_id: int, session: SessionDep, actor: ReadSetup) -> sch
 
 @router.patch("/elections/{election_id}", summary="修改选举 / change an election")
 def update_election(
-    election_id: int, body: schemas.ElectionUpdate, session: SessionDep, actor: ManageSetup
+    election_id: Id, body: schemas.ElectionUpdate, session: SessionDep, actor: ManageSetup
 ) -> schemas.ElectionRead:
     actor.ensure_congress(setup_service.get_election(session, election_id=election_id).congress_id)
     election = setup_service.update_election(
@@ -340,7 +341,7 @@ def _candidate_list(session: SessionDep, election: models.Election) -> schemas.C
     summary="候选人（按姓氏笔画为序）/ candidates in stroke order",
 )
 def list_candidates(
-    election_id: int, session: SessionDep, actor: ReadSetup
+    election_id: Id, session: SessionDep, actor: ReadSetup
 ) -> schemas.CandidateListRead:
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
@@ -354,7 +355,7 @@ def list_candidates(
     description="选举工作人员不得为候选人（O1）。Officials of the count cannot be candidates (O1).",
 )
 def add_candidate(
-    election_id: int, body: schemas.CandidateCreate, session: SessionDep, actor: ManageSetup
+    election_id: Id, body: schemas.CandidateCreate, session: SessionDep, actor: ManageSetup
 ) -> schemas.CandidateListRead:
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
@@ -370,7 +371,7 @@ def add_candidate(
     summary="删除候选人 / remove a candidate",
 )
 def remove_candidate(
-    election_id: int, candidate_id: int, session: SessionDep, actor: ManageSetup
+    election_id: Id, candidate_id: Id, session: SessionDep, actor: ManageSetup
 ) -> None:
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
@@ -384,7 +385,7 @@ def remove_candidate(
 
 @router.get("/congresses/{congress_id}/officials", summary="工作人员 / officials")
 def list_officials(
-    congress_id: int, session: SessionDep, actor: ReadSetup
+    congress_id: Id, session: SessionDep, actor: ReadSetup
 ) -> list[schemas.OfficialRead]:
     actor.ensure_congress(congress_id)
     setup_service.get_congress(session, congress_id=congress_id)
@@ -400,7 +401,7 @@ def list_officials(
     description="候选人不得担任选举工作人员（O1）。A candidate cannot be an official of the count.",
 )
 def add_official(
-    congress_id: int, body: schemas.OfficialCreate, session: SessionDep, actor: ManageSetup
+    congress_id: Id, body: schemas.OfficialCreate, session: SessionDep, actor: ManageSetup
 ) -> schemas.OfficialRead:
     actor.ensure_congress(congress_id)
     official = setup_service.add_official(
@@ -420,7 +421,7 @@ def add_official(
     summary="删除工作人员 / remove an official",
 )
 def remove_official(
-    congress_id: int, official_id: int, session: SessionDep, actor: ManageSetup
+    congress_id: Id, official_id: Id, session: SessionDep, actor: ManageSetup
 ) -> None:
     actor.ensure_congress(congress_id)
     setup_service.remove_official(
@@ -432,7 +433,7 @@ def remove_official(
     "/congresses/{congress_id}/staffing",
     summary="工作人员配备检查（O2）/ staffing check (O2)",
 )
-def get_staffing(congress_id: int, session: SessionDep, actor: ReadSetup) -> schemas.StaffingRead:
+def get_staffing(congress_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.StaffingRead:
     actor.ensure_congress(congress_id)
     staffing = setup_service.check_staffing(session, congress_id=congress_id)
     return schemas.StaffingRead(
@@ -453,8 +454,8 @@ def get_staffing(congress_id: int, session: SessionDep, actor: ReadSetup) -> sch
     ),
 )
 def issue_login_code(
-    congress_id: int,
-    official_id: int,
+    congress_id: Id,
+    official_id: Id,
     session: SessionDep,
     actor: ManageSetup,
     settings: SettingsDep,

@@ -4,11 +4,26 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
 from app.auth import Role
 from app.errors import ErrorItem
+
+
+def plain_text(value: str) -> str:
+    """Refuse control characters (NUL breaks PostgreSQL) and lone surrogates (not Unicode)."""
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t":
+            raise ValueError(
+                f"contains the control character U+{ord(ch):04X} / 含有不可见的控制字符"
+            )
+    return value
+
+
+# Database ids in paths: a number the databases can hold (no overflow error, a clean 422).
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def normalize_person_name(value: str) -> str:
@@ -23,11 +38,21 @@ def normalize_person_name(value: str) -> str:
 PersonName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=50),
+    AfterValidator(plain_text),
     AfterValidator(normalize_person_name),
     AfterValidator(lambda v: v if v else _empty()),
 ]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-StudentId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(plain_text),
+]
+StudentId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(plain_text),
+]
+SearchText = Annotated[str, StringConstraints(max_length=50), AfterValidator(plain_text)]
 
 
 def _empty() -> str:
@@ -165,7 +190,10 @@ class CheckInRead(BaseModel):
     attendance: AttendanceRead
 
 
-ProfileOptions = dict[str, str | bool]
+ProfileOptions = dict[
+    Annotated[str, StringConstraints(max_length=50), AfterValidator(plain_text)],
+    Annotated[str, StringConstraints(max_length=50), AfterValidator(plain_text)] | bool,
+]
 
 
 class ElectionCreate(BaseModel):
