@@ -13,12 +13,15 @@ key; the original strings are returned. Pure: standard library only, data loaded
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from itertools import compress, repeat
+from operator import ne
+from typing import Literal, NamedTuple
 
-from app.names._data import CharStrokes, strokes_of
+from app.names._data import STRUCTURE_NAMES, CharStrokes, strokes_of
 
 __all__ = [
     "DEFAULT_NAME_ORDER",
@@ -56,13 +59,42 @@ class UnknownCharacterError(ValueError):
         self.char = char
 
 
-@dataclass(frozen=True, slots=True)
-class NameWarning:
+class NameWarning(NamedTuple):
+    """A warning about one name; the messages are composed when read (sorting stays cheap).
+
+    ``first`` is the earlier name of a ``duplicate_name``; ``strokes`` the Unicode total stroke
+    count used for an ``approximate_stroke_data`` character.
+    """
+
     name: str
     kind: Literal["approximate_stroke_data", "duplicate_name"]
     char: str | None
-    message_zh: str
-    message_en: str
+    first: str | None = None
+    strokes: int | None = None
+
+    @property
+    def message_zh(self) -> str:
+        if self.kind == "duplicate_name":
+            return f"“{self.name}”与“{self.first}”同名，按输入顺序排列；请在选票上注明区别信息。"
+        char = self.char or ""
+        return (
+            f"“{self.name}”中的“{char}”（U+{ord(char):04X}）不在笔顺数据中，"
+            f"按 Unicode 总笔画数 {self.strokes} 排在同笔画字之后，请秘书处核对。"
+        )
+
+    @property
+    def message_en(self) -> str:
+        if self.kind == "duplicate_name":
+            return (
+                f"{self.name!r} has the same name as {self.first!r}; kept in input order. "
+                "Tell them apart with a second field on the ballot."
+            )
+        char = self.char or ""
+        return (
+            f"{char!r} (U+{ord(char):04X}) in {self.name!r} has no stroke-order data; "
+            f"placed by its Unicode total stroke count {self.strokes} after the known characters "
+            "of that count. Please confirm."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +118,34 @@ def normalize_name(name: str) -> str:
     return _SEPARATORS.sub("", stripped)
 
 
-def _char_data(name: str, chars: str) -> list[CharStrokes]:
-    found = []
-    for char in chars:
-        data = strokes_of(char)
-        if data is None:
-            raise UnknownCharacterError(name, char)
-        found.append(data)
-    return found
+_CHAR_KEYS: dict[str, CharKey] = {}  # packed key of every character looked up so far
+_APPROXIMATE: set[str] = set()  # characters placed by their Unihan total stroke count only
 
 
-def _key(chars: list[CharStrokes], order: NameOrder) -> NameKey:
-    keys = tuple(c.key for c in chars)
-    if order == "single_given_name_first" and len(keys) == 2:
+def _char_key(name: str, char: str) -> CharKey:
+    """The packed key of one character (cached); raises UnknownCharacterError."""
+    data = strokes_of(char)
+    if data is None:
+        raise UnknownCharacterError(name, char)
+    if data.approximate:
+        _APPROXIMATE.add(char)
+    key = _CHAR_KEYS[char] = data.key
+    return key
+
+
+def _name_key(name: str, normalized: str, order: NameOrder) -> NameKey:
+    try:
+        keys = tuple(map(_CHAR_KEYS.__getitem__, normalized))
+    except KeyError:
+        keys = tuple(_CHAR_KEYS[c] if c in _CHAR_KEYS else _char_key(name, c) for c in normalized)
+    if len(keys) == 2 and order == "single_given_name_first":
         return (keys[0], _EMPTY_SLOT, keys[1])
     return keys
+
+
+def _normalized(name: str) -> str:
+    # plain names (CJK letters only, the common case) skip the regular expressions
+    return name if name.isalpha() else normalize_name(name)
 
 
 def name_sort_key(name: str, order: NameOrder = DEFAULT_NAME_ORDER) -> NameKey:
@@ -109,7 +154,19 @@ def name_sort_key(name: str, order: NameOrder = DEFAULT_NAME_ORDER) -> NameKey:
     Edge case: under ``single_given_name_first`` 王刚 gets (王, empty slot, 刚) and sorts before
     王长河; under ``character_by_character`` 王长河 sorts first (长 4 strokes < 刚 6).
     """
-    return _key(_char_data(name, normalize_name(name)), order)
+    return _name_key(name, _normalized(name), order)
+
+
+def _fill_cache(names: Sequence[str], normalized: list[str]) -> None:
+    """Looks up every character not yet cached; raises for the first name with an unknown one."""
+    missing = set("".join(normalized)).difference(_CHAR_KEYS)
+    if any(strokes_of(char) is None for char in missing):
+        for name, chars in zip(names, normalized, strict=True):
+            for char in chars:
+                if strokes_of(char) is None:
+                    raise UnknownCharacterError(name, char)
+    for char in missing:
+        _char_key("", char)
 
 
 def sort_names(names: Sequence[str], order: NameOrder = DEFAULT_NAME_ORDER) -> SortedNames:
@@ -118,96 +175,90 @@ def sort_names(names: Sequence[str], order: NameOrder = DEFAULT_NAME_ORDER) -> S
     Warns about names that are identical after normalization (``duplicate_name``) and about
     characters placed only by their Unihan total stroke count (``approximate_stroke_data``).
     Raises UnknownCharacterError for a character with no stroke count at all.
-    """
-    keyed: list[tuple[NameKey, int, str]] = []
-    approximate: list[tuple[int, str, str]] = []
-    seen: dict[str, int] = {}
-    duplicates: list[tuple[int, str, str]] = []
-    memo: dict[str, tuple[str, list[CharStrokes], NameKey]] = {}
-    for position, name in enumerate(names):
-        known = memo.get(name)
-        if known is None:
-            normalized = normalize_name(name)
-            chars = _char_data(name, normalized)
-            known = memo[name] = (normalized, chars, _key(chars, order))
-        normalized, chars, key = known
-        keyed.append((key, position, name))
-        warned: set[str] = set()
-        for data in chars:
-            if data.approximate and data.char not in warned:
-                warned.add(data.char)
-                approximate.append((position, name, data.char))
-        if normalized in seen:
-            duplicates.append((position, name, names[seen[normalized]]))
-        else:
-            seen[normalized] = position
-    keyed.sort(key=lambda item: (item[0], item[1]))
-    rank = {position: i for i, (_, position, _) in enumerate(keyed)}
 
-    warnings: list[tuple[int, NameWarning]] = []
-    for position, name, char in approximate:
-        count = strokes_of(char)
-        n = count.count if count else 0
-        warnings.append(
-            (
-                rank[position],
-                NameWarning(
-                    name=name,
-                    kind="approximate_stroke_data",
-                    char=char,
-                    message_zh=(
-                        f"“{name}”中的“{char}”（U+{ord(char):04X}）不在笔顺数据中，"
-                        f"按 Unicode 总笔画数 {n} 排在同笔画字之后，请秘书处核对。"
-                    ),
-                    message_en=(
-                        f"{char!r} (U+{ord(char):04X}) in {name!r} has no stroke-order data; "
-                        f"placed by its Unicode total stroke count {n} after the known characters "
-                        "of that count. Please confirm."
-                    ),
-                ),
-            )
-        )
-    for position, name, first in duplicates:
-        warnings.append(
-            (
-                rank[position],
-                NameWarning(
-                    name=name,
-                    kind="duplicate_name",
-                    char=None,
-                    message_zh=f"“{name}”与“{first}”同名，按输入顺序排列；请在选票上注明区别信息。",
-                    message_en=(
-                        f"{name!r} has the same name as {first!r}; kept in input order. "
-                        "Tell them apart with a second field on the ballot."
-                    ),
-                ),
-            )
-        )
-    warnings.sort(key=lambda item: item[0])
-    return SortedNames(
-        names=tuple(name for _, _, name in keyed),
-        warnings=tuple(warning for _, warning in warnings),
-    )
+    Each name's key is built in one pass from cached per-character keys; warnings are plain
+    tuples whose messages are composed only when read.
+    """
+    # Hundreds of thousands of short-lived tuples: the cyclic collector would rescan them all
+    # (they cannot form cycles), so it is paused for the call and restored afterwards.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _sort_names(names, order)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _sort_names(names: Sequence[str], order: NameOrder) -> SortedNames:
+    normalized = [name if name.isalpha() else normalize_name(name) for name in names]
+    _fill_cache(names, normalized)
+    get = _CHAR_KEYS.__getitem__
+    keys: list[NameKey] = list(map(tuple, map(map, repeat(get), normalized)))
+    if order == "single_given_name_first":
+        keys = [(k[0], _EMPTY_SLOT, k[1]) if len(k) == 2 else k for k in keys]
+    ranked = sorted(range(len(keys)), key=keys.__getitem__)
+    result = tuple(map(names.__getitem__, ranked))
+
+    found: list[tuple[int, NameWarning]] = []  # (input position, warning)
+    suspects = _APPROXIMATE.intersection("".join(normalized)) if _APPROXIMATE else None
+    if suspects:
+        for i, chars in enumerate(normalized):
+            for char in dict.fromkeys(c for c in chars if c in suspects):
+                data = strokes_of(char)
+                count = data.count if data else None
+                found.append(
+                    (i, NameWarning(names[i], "approximate_stroke_data", char, None, count))
+                )
+    n = len(normalized)
+    if len(set(normalized)) < n:
+        # first input position of each name: later positions overwrite earlier ones in reverse
+        first = dict(zip(reversed(normalized), range(n - 1, -1, -1), strict=True))
+        firsts = list(map(first.__getitem__, normalized))
+        make = NameWarning._make
+        found += [
+            (i, make((names[i], "duplicate_name", None, names[firsts[i]], None)))
+            for i in compress(range(n), map(ne, firsts, range(n)))
+        ]
+    if not found:
+        return SortedNames(names=result, warnings=())
+    rank = dict(zip(ranked, range(len(ranked)), strict=True))
+    found.sort(key=lambda item: (rank[item[0]], item[1].kind != "approximate_stroke_data"))
+    return SortedNames(names=result, warnings=tuple(warning for _, warning in found))
 
 
 def _describe(data: CharStrokes) -> str:
-    sequence = data.sequence or "?"
     if data.approximate:
-        return f"{data.char}\t{data.count}\t{sequence}\t(approximate: Unicode total strokes only)"
-    note = f"\t(counted as {data.counted_as})" if data.counted_as else ""
-    return f"{data.char}\t{data.count}\t{sequence}\tlevel {data.level} tie {data.tie}{note}"
+        # no stroke sequence known: placed by its Unihan total stroke count after the known ones
+        return f"{data.char}({data.count}画 ? 近似:Unicode总笔画,排同笔画字后)"
+    parts = [f"{data.count}画", data.sequence or "?", f"#{data.level}"]
+    if data.structure is not None:  # shares count and sequence with other characters
+        parts.append(STRUCTURE_NAMES[data.structure])
+    if data.counted_as:
+        parts.insert(0, f"按{data.counted_as}")
+    return f"{data.char}({' '.join(parts)})"
 
 
 def explain_name(name: str, order: NameOrder = DEFAULT_NAME_ORDER) -> str:
-    """The key of a name, one line per slot: char, stroke count, sequence (1–5), rank and tie.
+    """The key of a name on one line: per character its stroke count, stroke sequence (横1 竖2
+    撇3 点4 折5) and collation rank ``#n`` (rank of count and sequence; characters sharing a rank
+    also show their 字形结构 class), ``∅`` for the empty slot of a single given name, then the
+    convention.
 
-    ``?`` stands for a sequence the shipped data does not carry; the order still follows the
-    GF 3003 rank. Example line: ``王	4	1121	level 88 tie 1``.
+    >>> explain_name("王宁")
+    '王(4画 1121 #88) ∅ 宁(5画 44512 #410) [single_given_name_first]'
+
+    ``?`` stands for a sequence the shipped data does not carry (the order still follows the
+    GF 3003 rank); ``按刘`` marks a traditional character counted as its simplified form;
+    ``近似`` marks a character placed by its Unicode total stroke count only.
     """
-    chars = _char_data(name, normalize_name(name))
-    lines = [f"{name}\t[{order}]"]
-    for i, data in enumerate(chars):
-        if order == "single_given_name_first" and len(chars) == 2 and i == 1:
-            lines.append("∅\t0\t-\tempty slot of a single given name (单名), sorts first")
-        lines.append(_describe(data))
-    return "\n".join(lines)
+    normalized = _normalized(name)
+    parts = []
+    for char in normalized:
+        data = strokes_of(char)
+        if data is None:
+            raise UnknownCharacterError(name, char)
+        parts.append(_describe(data))
+    if order == "single_given_name_first" and len(parts) == 2:
+        parts.insert(1, "∅")
+    return f"{' '.join(parts)} [{order}]"

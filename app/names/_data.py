@@ -10,15 +10,23 @@ from importlib import resources
 # A character outside the GF 3003 table sorts after every known character of its stroke count.
 APPROXIMATE_LEVEL = 1 << 31  # above every GF 3003 level; ties (code points) < 1 << 20
 
+# 字形结构 class (structure.tsv) of a character that shares its level with others: 左右 0,
+# 上下 1, 整体 2; 3 = not classified (only characters outside 《通用规范汉字表》), placed last.
+UNCLASSIFIED = 3
+STRUCTURE_NAMES = ("左右", "上下", "整体", "?")
+_STRUCTURE_SHIFT = 18  # tie = structure << 18 | rank of the character in the level
+
 
 @dataclass(frozen=True, slots=True)
 class CharStrokes:
     """What the ordering knows about one character.
 
     ``level`` ranks (count, stroke sequence) as in GF 3003-1999; ``tie`` orders characters with the
-    same count and sequence (《通用规范汉字表》 order first). ``sequence`` is the 1–5 code when
-    known ("" otherwise). ``approximate`` is set for a character placed by its Unihan total stroke
-    count only. ``counted_as`` names the simplified form a traditional character counts as.
+    same count and sequence: by 字形结构 (左右, 上下, 整体; see ``structure``), then by
+    《通用规范汉字表》 order. ``structure`` is that class (0–3), ``None`` when no other character
+    shares the level. ``sequence`` is the 1–5 code when known ("" otherwise). ``approximate`` is
+    set for a character placed by its Unihan total stroke count only. ``counted_as`` names the
+    simplified form a traditional character counts as.
     """
 
     char: str
@@ -28,6 +36,7 @@ class CharStrokes:
     sequence: str
     approximate: bool
     counted_as: str | None = None
+    structure: int | None = None
 
     @property
     def key(self) -> int:
@@ -42,19 +51,31 @@ class _Table:
         self.runs: list[tuple[int, str]] = []
 
     def load(self) -> None:
-        raw = resources.files("app.names").joinpath("data/strokes.tsv.gz").read_bytes()
+        data = resources.files("app.names").joinpath("data")
+        structure: dict[str, int] = {}
+        for line in data.joinpath("structure.tsv").read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                char, klass = line.split("\t")
+                structure[char] = int(klass)
+        rows: list[list[str]] = []
+        shared: dict[str, int] = {}
+        raw = data.joinpath("strokes.tsv.gz").read_bytes()
         for line in gzip.decompress(raw).decode("utf-8").splitlines():
             fields = line.split("\t")
             match fields[0]:
                 case "K":
-                    _, ch, count, level, tie, seq = fields
-                    self.known[ch] = CharStrokes(ch, int(count), int(level), int(tie), seq, False)
+                    rows.append(fields)
+                    shared[fields[3]] = shared.get(fields[3], 0) + 1
                 case "V":
                     self.variants[fields[1]] = fields[2]
                 case "E":
                     self.runs.append((int(fields[1], 16), fields[2]))
                 case _:
                     raise ValueError(f"bad line in strokes.tsv.gz: {line!r}")
+        for _, ch, count, level, tie, seq in rows:
+            cls = structure.get(ch, UNCLASSIFIED) if shared[level] > 1 else None
+            packed = ((cls or 0) << _STRUCTURE_SHIFT) | int(tie)
+            self.known[ch] = CharStrokes(ch, int(count), int(level), packed, seq, False, None, cls)
 
     def unihan_count(self, char: str) -> int | None:
         cp = ord(char)
@@ -94,7 +115,14 @@ def strokes_of(char: str) -> CharStrokes | None:
         if simplified is not None:
             base = table.known[simplified]
             found = CharStrokes(
-                char, base.count, base.level, base.tie, base.sequence, False, simplified
+                char,
+                base.count,
+                base.level,
+                base.tie,
+                base.sequence,
+                False,
+                simplified,
+                base.structure,
             )
         else:
             count = table.unihan_count(char)
