@@ -15,7 +15,8 @@ The tree (status in brackets)::
     ├── NotFound [404]                 no such resource (or no such path)
     ├── MethodNotAllowed [405]         the path exists, the method does not
     ├── Conflict [409]                 the state forbids it: duplicates, O1, already checked in
-    └── PayloadTooLarge [413]          an uploaded file is too large
+    ├── PayloadTooLarge [413]          an uploaded file is too large
+    └── ServiceUnavailable [503]       the database cannot be reached or stayed locked; retry
 
 Services raise these; routers never build ``HTTPException`` for domain cases. A rejected request
 changes nothing: the request's transaction is rolled back (app.db.get_session).
@@ -120,6 +121,10 @@ class PayloadTooLarge(AppError):
     status = 413
 
 
+class ServiceUnavailable(AppError):
+    status = 503
+
+
 def not_found(kind_zh: str, kind_en: str, ident: object, *, field: str | None = None) -> NotFound:
     return NotFound(
         f"{kind_en.replace(' ', '_')}_not_found",
@@ -137,5 +142,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "找不到资源 / not found"),
         (409, "与当前状态冲突 / conflicts with the current state"),
         (422, "输入不符合要求 / invalid input"),
+        (503, "数据库暂时不可用，未保存 / database unavailable, nothing saved"),
     )
 }

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import auth
@@ -25,6 +25,7 @@ from app.errors import (
     InvalidInput,
     MethodNotAllowed,
     NotFound,
+    ServiceUnavailable,
 )
 from app.ledger import router as ledger_router
 from app.settings import Settings
@@ -99,7 +100,19 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         )
 
+    async def on_database_down(_request: Request, _exc: Exception) -> JSONResponse:
+        # Not a bug of ours: the database is unreachable, or SQLite stayed locked past the busy
+        # timeout. Nothing was committed (the transaction failed); the client may retry.
+        return _render(
+            ServiceUnavailable(
+                "database_unavailable",
+                "数据库暂时不可用，本次操作未保存，请稍后重试",
+                "the database is unavailable; nothing was saved, try again",
+            )
+        )
+
     app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(OperationalError, on_database_down)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(IntegrityError, on_integrity)
