@@ -4,12 +4,15 @@ examples."""
 import re
 from typing import Any
 
+import pytest
+
 from tests.builders import Api
 
 
-def test_docs_reference_only_local_assets_that_are_served(api: Api) -> None:
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_reference_only_local_assets_that_are_served(api: Api, page: str) -> None:
     anonymous = api.as_token(None)
-    html = anonymous.get("/docs")
+    html = anonymous.get(page)
     assert html.status_code == 200
     urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html.text)
     urls += re.findall(r"""url:\s*['"]([^'"]+)['"]""", html.text)
