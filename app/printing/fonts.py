@@ -5,6 +5,7 @@ file with the layout's ``font`` key or the ``JIPIAO_BALLOT_FONT`` environment va
 or TTC/OTC file; in a collection the Simplified Chinese face is chosen by name).
 """
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class FontFace:
     index: int = 0  # the face inside a TTC/OTC collection
 
 
+@functools.lru_cache(maxsize=8)
 def _face(path: Path) -> FontFace:
     if not path.is_file():
         raise FontMissingError(f"找不到字体文件 {path} / font file not found: {path}")
@@ -40,7 +42,10 @@ def _face(path: Path) -> FontFace:
         collection = TTCollection(str(path), lazy=True)
     except (TTLibError, OSError) as exc:
         raise FontMissingError(f"无法读取字体 {path} / cannot read font {path}: {exc}") from None
-    names = [font["name"].getDebugName(4) or "" for font in collection.fonts]
+    try:
+        names = [font["name"].getDebugName(4) or "" for font in collection.fonts]
+    finally:
+        collection.close()
     for wanted in ("CJK SC", "SC", "CN"):
         for index, name in enumerate(names):
             if wanted in name and "Mono" not in name:
