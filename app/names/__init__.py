@@ -119,6 +119,11 @@ def normalize_name(name: str) -> str:
 
 
 _CHAR_KEYS: dict[str, CharKey] = {}  # packed key of every character looked up so far
+# The same keys as 8 big-endian bytes: a name's key is then one bytes object, compared by memcmp;
+# bytes order is the order of the key tuples (a prefix sorts first, as for tuples).
+_CHAR_BYTES: dict[str, bytes] = {}
+_EMPTY_SLOT_BYTES = _EMPTY_SLOT.to_bytes(8, "big")
+_SLOT_MARK = "\0"  # stands for the empty slot; never a name character (it has no stroke count)
 _APPROXIMATE: set[str] = set()  # characters placed by their Unihan total stroke count only
 
 
@@ -130,6 +135,7 @@ def _char_key(name: str, char: str) -> CharKey:
     if data.approximate:
         _APPROXIMATE.add(char)
     key = _CHAR_KEYS[char] = data.key
+    _CHAR_BYTES[char] = key.to_bytes(8, "big")
     return key
 
 
@@ -193,10 +199,13 @@ def sort_names(names: Sequence[str], order: NameOrder = DEFAULT_NAME_ORDER) -> S
 def _sort_names(names: Sequence[str], order: NameOrder) -> SortedNames:
     normalized = [name if name.isalpha() else normalize_name(name) for name in names]
     _fill_cache(names, normalized)
-    get = _CHAR_KEYS.__getitem__
-    keys: list[NameKey] = list(map(tuple, map(map, repeat(get), normalized)))
     if order == "single_given_name_first":
-        keys = [(k[0], _EMPTY_SLOT, k[1]) if len(k) == 2 else k for k in keys]
+        chars_of = [s if len(s) != 2 else s[0] + _SLOT_MARK + s[1] for s in normalized]
+        get = {**_CHAR_BYTES, _SLOT_MARK: _EMPTY_SLOT_BYTES}.__getitem__
+    else:
+        chars_of = normalized
+        get = _CHAR_BYTES.__getitem__
+    keys = list(map(b"".join, map(map, repeat(get), chars_of)))
     ranked = sorted(range(len(keys)), key=keys.__getitem__)
     result = tuple(map(names.__getitem__, ranked))
 
