@@ -1,7 +1,9 @@
 """Surname-stroke ordering of names (按姓氏笔画为序), as STROKE_ORDER.md specifies.
 
-Each character compares by (stroke count, stroke sequence 横1 竖2 撇3 点4 折5, GF 3003 tie order);
-the data and its sources are described in data/README.md. Two name conventions:
+Each character compares by stroke count, then stroke sequence (横1 竖2 撇3 点4 折5, GF 3003 rank),
+then — for characters with the same count and sequence — 字形结构 (左右, 上下, 整体), as published
+lists do (叶 before 申, 孔 before 巴), then 《通用规范汉字表》 order; the data and its sources are
+described in data/README.md. Two name conventions:
 
 * ``single_given_name_first`` (党/团 lists): a two-character name X Y compares as X, an empty slot,
   Y; the empty slot sorts first, so 王宁 comes before 王小洪.
