@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("DELETE", "/api/congresses/{congress_id}/delegates/{delegate_id}"): ADMIN,
     ("POST", "/api/congresses/{congress_id}/delegates/{delegate_id}/check-in"): ADMIN,
     ("POST", "/api/congresses/{congress_id}/delegates/{delegate_id}/check-out"): ADMIN,
+    ("POST", "/api/congresses/{congress_id}/check-in"): ADMIN,
     ("GET", "/api/congresses/{congress_id}/attendance"): ALL,
     ("POST", "/api/congresses/{congress_id}/elections"): ADMIN,
     ("GET", "/api/congresses/{congress_id}/elections"): ALL,

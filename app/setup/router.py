@@ -16,7 +16,7 @@ from app.auth import (
     SettingsDep,
 )
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES, PayloadTooLarge
+from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
 from app.rules.profiles import profile_options
 from app.setup import schemas
 from app.setup import service as setup_service
@@ -107,7 +107,11 @@ def create_congress(
     body: schemas.CongressCreate, session: SessionDep, actor: ManageSetup
 ) -> schemas.CongressRead:
     if actor.congress_id is not None:
-        actor.ensure_congress(-1)  # an official's session never creates another congress
+        raise Forbidden(
+            "admin_token_required",
+            "只有管理员令牌可以创建新的大会",
+            "only the admin token can create a congress",
+        )
     congress = setup_service.create_congress(
         session,
         actor=actor,
@@ -226,6 +230,23 @@ def check_in(
     actor.ensure_congress(congress_id)
     delegate = setup_service.set_present(
         session, actor=actor, congress_id=congress_id, delegate_id=delegate_id, present=True
+    )
+    return schemas.CheckInRead(
+        delegate=_delegate_read(delegate), attendance=_attendance_read(session, congress_id)
+    )
+
+
+@router.post(
+    "/congresses/{congress_id}/check-in",
+    summary="按学号签到 / check in by student id",
+    description="签到台扫描或输入学号。The desk scans or types the delegate's student id.",
+)
+def check_in_by_student_id(
+    congress_id: Id, body: schemas.CheckInByStudentId, session: SessionDep, actor: CheckIn
+) -> schemas.CheckInRead:
+    actor.ensure_congress(congress_id)
+    delegate = setup_service.check_in_by_student_id(
+        session, actor=actor, congress_id=congress_id, student_id=body.student_id
     )
     return schemas.CheckInRead(
         delegate=_delegate_read(delegate), attendance=_attendance_read(session, congress_id)

@@ -166,6 +166,14 @@ class AttendanceRead(BaseModel):
     congress_quorum: QuorumRead
 
 
+class CheckInByStudentId(BaseModel):
+    """The desk scans or types a student id (学号) instead of picking the delegate."""
+
+    model_config = _examples({"student_id": "2023040101"})
+
+    student_id: StudentId
+
+
 class CheckInRead(BaseModel):
     model_config = _examples(
         {

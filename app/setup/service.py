@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.auth import COUNTING_ROLES, ROLE_NAMES_ZH, Principal, Role
-from app.errors import Conflict, ErrorItem, InvalidInput, not_found
+from app.errors import Conflict, ErrorItem, InvalidInput, NotFound, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue
 from app.names import SortedNames, UnknownCharacterError, sort_names
@@ -239,6 +239,36 @@ def remove_delegate(
         payload={"delegate_id": delegate_id},
         actor_role=actor.role,
     )
+
+
+def check_in_by_student_id(
+    session: Session, *, actor: Principal, congress_id: int, student_id: str
+) -> models.Delegate:
+    """签到 by student id (the desk scans a card); otherwise as ``set_present``."""
+    store.lock_chain(session, congress_id=congress_id)
+    get_congress(session, congress_id=congress_id)
+    found = find_delegate_by_student_id(session, congress_id=congress_id, student_id=student_id)
+    return set_present(
+        session, actor=actor, congress_id=congress_id, delegate_id=found.id, present=True
+    )
+
+
+def find_delegate_by_student_id(
+    session: Session, *, congress_id: int, student_id: str
+) -> models.Delegate:
+    delegate = session.scalars(
+        select(models.Delegate).where(
+            models.Delegate.congress_id == congress_id, models.Delegate.student_id == student_id
+        )
+    ).one_or_none()
+    if delegate is None:
+        raise NotFound(
+            "delegate_not_found",
+            f"代表名单中没有学号 {student_id}",
+            f"no delegate with student id {student_id} on the roster",
+            field="body.student_id",
+        )
+    return delegate
 
 
 def set_present(

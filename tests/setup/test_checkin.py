@@ -80,3 +80,17 @@ def test_search_the_roster(api: Api) -> None:
         200,
     )
     assert [d["id"] for d in found] == [delegates[2].id]
+
+
+def test_check_in_by_student_id(api: Api) -> None:
+    congress = make_congress(api, delegates_total=3)
+    delegate = make_roster(api, congress.id, 3)[2]
+    path = f"/api/congresses/{congress.id}/check-in"
+    result = expect(api.post(path, json={"student_id": delegate.student_id}), 200)
+    assert result["delegate"]["id"] == delegate.id
+    assert result["attendance"]["present"] == 1
+    again = expect(api.post(path, json={"student_id": delegate.student_id}), 409)
+    assert again["code"] == "already_checked_in"
+    unknown = expect(api.post(path, json={"student_id": "nobody"}), 404)
+    assert unknown["code"] == "delegate_not_found"
+    assert unknown["field"] == "body.student_id"

@@ -21,7 +21,7 @@ scalars = (
     st.none()
     | st.booleans()
     | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=60)
     | st.sampled_from(["王芳", "teller", "4/5", "2/3", "2026-11-14", "", "  ", "丁二"])
 )
