@@ -18,7 +18,9 @@ import argparse
 import contextlib
 import io
 import itertools
+import os
 import random
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 
@@ -107,6 +109,8 @@ def main() -> None:
     )
     print(f"ours, character_by_character: {cbc_time:.3f} s")
 
+    # cn_sort writes all.log and error.log into the working directory: keep them out of the tree.
+    os.chdir(tempfile.mkdtemp(prefix="jipiao-bench-"))
     try:
         from cn_sort import Mode, sort_text_list  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
