@@ -111,6 +111,18 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         )
 
+    async def on_bug(_request: Request, _exc: Exception) -> JSONResponse:
+        # A bug: Starlette logs the traceback and re-raises after this response. Even then the
+        # client gets the one error model (and the transaction was rolled back).
+        error = AppError(
+            "internal_error",
+            "服务器内部错误，本次操作未保存；请把时间告诉管理员",
+            "internal server error; nothing was saved. Please report the time to the admin",
+        )
+        error.status = 500  # type: ignore[misc]  # this instance only
+        return _render(error)
+
+    app.add_exception_handler(Exception, on_bug)
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(OperationalError, on_database_down)
     app.add_exception_handler(RequestValidationError, on_validation)

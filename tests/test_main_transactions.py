@@ -22,6 +22,7 @@ def test_a_failed_commit_is_never_a_success_response(app: FastAPI, admin_token: 
         response = api.post("/api/congresses", json={"name": "大会", "delegates_total": 3})
         # Had the commit run after the response (scope="request"), this would be a 201.
         assert response.status_code == 500
+        assert response.json()["code"] == "internal_error"
         event.remove(factory, "before_commit", refuse_commit)
         assert expect(api.get("/api/congresses"), 200) == []
 
