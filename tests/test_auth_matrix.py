@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/elections/{election_id}"): ALL,
     ("PATCH", "/api/elections/{election_id}"): ADMIN,
     ("GET", "/api/elections/{election_id}/candidates"): ALL,
+    ("GET", "/api/elections/{election_id}/readiness"): ALL,
     ("POST", "/api/elections/{election_id}/candidates"): ADMIN,
     ("DELETE", "/api/elections/{election_id}/candidates/{candidate_id}"): ADMIN,
     ("GET", "/api/congresses/{congress_id}/officials"): ALL,

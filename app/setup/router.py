@@ -62,23 +62,35 @@ def _delegate_read(delegate: models.Delegate) -> schemas.DelegateRead:
     )
 
 
+def _slate_read(slate: setup_service.SlateCheck) -> schemas.SlateRead:
+    return schemas.SlateRead(
+        ok=slate.ok,
+        candidates=slate.candidates,
+        seats=slate.seats,
+        allow_uncontested=slate.allow_uncontested,
+        code=slate.code,
+        message_zh=slate.message_zh,
+        message_en=slate.message_en,
+    )
+
+
+def _staffing_read(staffing: setup_service.Staffing) -> schemas.StaffingRead:
+    return schemas.StaffingRead(
+        ok=staffing.ok,
+        required={r.value: n for r, n in staffing.required.items()},
+        actual={r.value: n for r, n in staffing.actual.items()},
+        problems=staffing.problems,
+    )
+
+
 def _election_read(session: SessionDep, election: models.Election) -> schemas.ElectionRead:
-    slate = setup_service.check_slate(session, election=election)
     return schemas.ElectionRead(
         id=election.id,
         congress_id=election.congress_id,
         title=election.title,
         seats=election.seats,
         profile=profile_options(setup_service.election_profile(election)),
-        slate=schemas.SlateRead(
-            ok=slate.ok,
-            candidates=slate.candidates,
-            seats=slate.seats,
-            allow_uncontested=slate.allow_uncontested,
-            code=slate.code,
-            message_zh=slate.message_zh,
-            message_en=slate.message_en,
-        ),
+        slate=_slate_read(setup_service.check_slate(session, election=election)),
     )
 
 
@@ -358,6 +370,33 @@ def _candidate_list(session: SessionDep, election: models.Election) -> schemas.C
 
 
 @router.get(
+    "/elections/{election_id}/readiness",
+    summary="能否发票 / may papers be issued now",
+    description=(
+        "差额（六.4）、工作人员配备（O2）、法定人数（Q1，按当前实到人数）。"
+        "Slate (六.4), staffing (O2) and quorum (Q1, from the present count now)."
+    ),
+)
+def get_readiness(election_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.ReadinessRead:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    readiness = setup_service.check_readiness(session, election_id=election_id)
+    quorum = readiness.quorum
+    return schemas.ReadinessRead(
+        election_id=election_id,
+        ready=readiness.ready,
+        slate=_slate_read(readiness.slate),
+        staffing=_staffing_read(readiness.staffing),
+        quorum=schemas.ElectionQuorumRead(
+            delegates_total=quorum.delegates_total,
+            present=quorum.present,
+            required=quorum.required,
+            met=quorum.met,
+        ),
+    )
+
+
+@router.get(
     "/elections/{election_id}/candidates",
     summary="候选人（按姓氏笔画为序）/ candidates in stroke order",
 )
@@ -456,13 +495,7 @@ def remove_official(
 )
 def get_staffing(congress_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.StaffingRead:
     actor.ensure_congress(congress_id)
-    staffing = setup_service.check_staffing(session, congress_id=congress_id)
-    return schemas.StaffingRead(
-        ok=staffing.ok,
-        required={r.value: n for r, n in staffing.required.items()},
-        actual={r.value: n for r, n in staffing.actual.items()},
-        problems=staffing.problems,
-    )
+    return _staffing_read(setup_service.check_staffing(session, congress_id=congress_id))
 
 
 @router.post(

@@ -384,3 +384,48 @@ class StaffingRead(BaseModel):
     required: dict[str, int]
     actual: dict[str, int]
     problems: list[ErrorItem]
+
+
+class ElectionQuorumRead(BaseModel):
+    delegates_total: int
+    present: int
+    required: int
+    met: bool
+
+
+class ReadinessRead(BaseModel):
+    """Whether papers may be issued now: slate (六.4), staffing (O2), quorum (Q1)."""
+
+    model_config = _examples(
+        {
+            "election_id": 1,
+            "ready": False,
+            "slate": {
+                "ok": True,
+                "candidates": 5,
+                "seats": 3,
+                "allow_uncontested": False,
+                "code": None,
+                "message_zh": None,
+                "message_en": None,
+            },
+            "staffing": {
+                "ok": True,
+                "required": {
+                    "chief_scrutineer": 1,
+                    "chief_teller": 1,
+                    "scrutineer": 2,
+                    "teller": 5,
+                },
+                "actual": {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 5},
+                "problems": [],
+            },
+            "quorum": {"delegates_total": 189, "present": 151, "required": 152, "met": False},
+        }
+    )
+
+    election_id: int
+    ready: bool
+    slate: SlateRead
+    staffing: StaffingRead
+    quorum: ElectionQuorumRead

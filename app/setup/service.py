@@ -19,6 +19,7 @@ from app.errors import Conflict, ErrorItem, InvalidInput, NotFound, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue
 from app.names import SortedNames, UnknownCharacterError, sort_names
+from app.rules.decide import required_present
 from app.rules.profiles import Profile, ProfileError, parse_profile, profile_options
 from app.setup import roster as roster_file
 
@@ -780,3 +781,49 @@ def require_staffing(session: Session, *, congress_id: int) -> None:
             field=first.field,
             errors=staffing.problems,
         )
+
+
+# ---------------------------------------------------------------- readiness of one election
+
+
+@dataclass(frozen=True, slots=True)
+class ElectionQuorum:
+    """Q1 now (the round freezes ``present`` when papers are issued)."""
+
+    delegates_total: int
+    present: int
+    required: int
+
+    @property
+    def met(self) -> bool:
+        return self.present >= self.required
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    slate: SlateCheck
+    staffing: Staffing
+    quorum: ElectionQuorum
+
+    @property
+    def ready(self) -> bool:
+        return self.slate.ok and self.staffing.ok and self.quorum.met
+
+
+def check_readiness(session: Session, *, election_id: int) -> Readiness:
+    """May papers be issued now? 差额 slate (六.4), O2 staffing, Q1 quorum of those present."""
+    election = get_election(session, election_id=election_id)
+    profile = election_profile(election)
+    attendance = get_attendance(session, congress_id=election.congress_id)
+    quorum = ElectionQuorum(
+        delegates_total=attendance.delegates_total,
+        present=attendance.present,
+        required=required_present(
+            attendance.delegates_total, profile.quorum, profile.quorum_strict
+        ),
+    )
+    return Readiness(
+        slate=check_slate(session, election=election),
+        staffing=check_staffing(session, congress_id=election.congress_id),
+        quorum=quorum,
+    )

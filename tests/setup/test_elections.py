@@ -1,6 +1,14 @@
 """Elections (profile, 差额 check) and candidates (stroke order; O1)."""
 
-from tests.builders import Api, add_candidate, expect, make_congress, make_election, make_official
+from tests.builders import (
+    Api,
+    add_candidate,
+    expect,
+    make_congress,
+    make_election,
+    make_official,
+    make_roster,
+)
 
 
 def test_create_election_with_profile(api: Api) -> None:
@@ -145,3 +153,27 @@ def test_o1_candidate_cannot_become_official(api: Api) -> None:
     make_official(api, congress.id, role="presidium", name="李明")
     # a namesake with another student id is another person
     make_official(api, congress.id, role="teller", name="李明", student_id="2023999")
+
+
+def test_readiness_combines_slate_staffing_and_quorum(api: Api) -> None:
+    congress = make_congress(api, delegates_total=5)
+    delegates = make_roster(api, congress.id, 5)
+    election = make_election(api, congress.id, seats=1)
+    for name in ["王四", "李七"]:
+        add_candidate(api, election.id, name)
+    staff = [("chief_scrutineer", 1), ("chief_teller", 1), ("scrutineer", 2), ("teller", 5)]
+    for role, count in staff:
+        for n in range(count):
+            make_official(api, congress.id, role=role, name=f"{role}{n}")
+    for delegate in delegates[:3]:
+        expect(api.post(f"/api/congresses/{congress.id}/delegates/{delegate.id}/check-in"), 200)
+    readiness = expect(api.get(f"/api/elections/{election.id}/readiness"), 200)
+    # Q1: 4/5 × 5 = 4 present needed (以上 includes the number)
+    assert readiness["quorum"] == {"delegates_total": 5, "present": 3, "required": 4, "met": False}
+    assert readiness["slate"]["ok"] is True
+    assert readiness["staffing"]["ok"] is True
+    assert readiness["ready"] is False
+    expect(api.post(f"/api/congresses/{congress.id}/delegates/{delegates[3].id}/check-in"), 200)
+    readiness = expect(api.get(f"/api/elections/{election.id}/readiness"), 200)
+    assert readiness["quorum"]["met"] is True
+    assert readiness["ready"] is True
