@@ -36,15 +36,53 @@ def _field(loc: tuple[int | str, ...] | list[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+# Chinese wording of pydantic's error types (the English message comes from pydantic itself).
+_ZH: dict[str, str] = {
+    "missing": "缺少必填项",
+    "string_too_short": "不能为空或过短（至少 {min_length} 个字符）",
+    "string_too_long": "过长（最多 {max_length} 个字符）",
+    "string_type": "应为文字",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "enum": "取值应为 {expected} 之一",
+    "literal_error": "取值应为 {expected} 之一",
+    "date_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "json_invalid": "不是有效的 JSON",
+    "dict_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+}
+
+
+def _message_zh(error_type: str, context: dict[str, object], message_en: str) -> str:
+    template = _ZH.get(error_type)
+    if template is None:
+        return message_en  # custom validators already say it in both languages
+    try:
+        return template.format(**context)
+    except KeyError:
+        return template.split("{", 1)[0].rstrip("（ ")
+
+
 def validation_error(exc: RequestValidationError) -> InvalidInput:
     items: list[ErrorItem] = []
     for error in exc.errors():
         field = _field(error.get("loc", ()))
         message = str(error.get("msg", "invalid"))
+        error_type = str(error.get("type", "value"))
+        zh = _message_zh(error_type, dict(error.get("ctx") or {}), message)
         items.append(
             ErrorItem(
-                code=f"invalid_{error.get('type', 'value')}",
-                message_zh=f"{field} 的值不符合要求：{message}",
+                code=f"invalid_{error_type}",
+                message_zh=f"{field}：{zh}",
                 message_en=f"{field}: {message}",
                 field=field,
             )
