@@ -17,7 +17,7 @@ def plain_text(value: str) -> str:
     for ch in value:
         if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t":
             raise ValueError(
-                f"contains the control character U+{ord(ch):04X} / 含有不可见的控制字符"
+                f"含有不可见的控制字符 U+{ord(ch):04X} / contains the control character"
             )
     return value
 
@@ -56,7 +56,7 @@ SearchText = Annotated[str, StringConstraints(max_length=50), AfterValidator(pla
 
 
 def _empty() -> str:
-    raise ValueError("must not be empty / 不能为空")
+    raise ValueError("不能为空 / must not be empty")
 
 
 def _examples(*examples: JsonDict) -> ConfigDict:
