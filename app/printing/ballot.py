@@ -181,6 +181,13 @@ class _Canvas:
         pdf.add_font("cjk", "B", fname=str(bold.path), collection_font_number=bold.index)
         self.pdf = pdf
 
+    def close(self) -> None:
+        """Close the font files fpdf2 keeps open (fontTools reads them lazily)."""
+        for font in self.pdf.fonts.values():
+            ttfont = getattr(font, "ttfont", None)
+            if ttfont is not None:
+                ttfont.close()
+
     def font(self, em: float, *, bold: bool = False) -> None:
         self.pdf.set_font("cjk", "B" if bold else "", em / MM_PER_PT)
 
@@ -494,15 +501,18 @@ def render_papers(
     if per_page not in (1, 2):
         raise ValueError("per_page: must be 1 or 2")
     canvas = _Canvas(paper_size, find_cjk_fonts(font))
-    canvas.pdf.set_title(paper.title)
-    page_w, page_h = PAGE_MM[paper_size]
-    fit = _fit(canvas, paper, page_w, page_h / per_page)
-    full_pages, rest = divmod(copies, per_page)
-    if full_pages:
-        _draw_page(canvas, paper, fit, paper_size, per_page, per_page)
-    if rest:
-        _draw_page(canvas, paper, fit, paper_size, per_page, rest)
-    drawn = io.BytesIO(bytes(canvas.pdf.output()))
+    try:
+        canvas.pdf.set_title(paper.title)
+        page_w, page_h = PAGE_MM[paper_size]
+        fit = _fit(canvas, paper, page_w, page_h / per_page)
+        full_pages, rest = divmod(copies, per_page)
+        if full_pages:
+            _draw_page(canvas, paper, fit, paper_size, per_page, per_page)
+        if rest:
+            _draw_page(canvas, paper, fit, paper_size, per_page, rest)
+        drawn = io.BytesIO(bytes(canvas.pdf.output()))
+    finally:
+        canvas.close()
     with pikepdf.open(drawn) as document:
         for _ in range(full_pages - 1):
             document.pages.insert(1, document.pages[0])

@@ -10,7 +10,7 @@ import pytest
 
 from app.papers import qr
 from app.printing.ballot import PaperOverflowError, split_candidate
-from app.printing.layout import BALLOTS_DIR, load_layout
+from app.printing.layout import BALLOTS_DIR, PaperSize, load_layout
 from tests.printing.helpers import (
     KEY,
     SEED_ORDER,
@@ -124,13 +124,18 @@ def write_in_boxes(pdf: Path) -> int:
     points = 72 / 25.4
     with pikepdf.open(pdf) as document:
         operations = pikepdf.parse_content_stream(document.pages[0])
-    return sum(
-        1
-        for operands, operator in operations
-        if str(operator) == "re"
-        and abs(abs(float(operands[2])) - 38 * points) < 0.5
-        and abs(abs(float(operands[3])) - 11 * points) < 0.5
-    )
+    count = 0
+    for instruction in operations:
+        if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+            continue
+        operands, operator = instruction.operands, instruction.operator
+        if (
+            str(operator) == "re"
+            and abs(abs(float(operands[2])) - 38 * points) < 0.5
+            and abs(abs(float(operands[3])) - 11 * points) < 0.5
+        ):
+            count += 1
+    return count
 
 
 @pytest.mark.parametrize("seats", [1, 3, 7])
@@ -151,7 +156,7 @@ def test_tie_round_draws_no_write_in_box(tmp_path: Path) -> None:
     [("A4", 1, 15, 30), ("A4", 1, 3, 30), ("A5", 1, 3, 20), ("A4", 2, 3, 12)],
 )
 def test_up_to_thirty_candidates_lay_out_without_overflow(
-    tmp_path: Path, paper_size: str, per_page: int, seats: int, count: int
+    tmp_path: Path, paper_size: PaperSize, per_page: int, seats: int, count: int
 ) -> None:
     names = thirty_names()[:count]
     data = round_file(candidates=names, seats=seats)
@@ -162,7 +167,7 @@ def test_up_to_thirty_candidates_lay_out_without_overflow(
         per_page=per_page,
         copies=per_page,  # type: ignore[arg-type]
     )
-    order = list(rendered.frozen.document["candidates"])  # type: ignore[arg-type]
+    order = [str(name) for name in rendered.frozen.document["candidates"]]  # type: ignore[union-attr]
     assert reading_order(text(pdf), order) == order
     assert scan(rasterize(pdf)) == [rendered.payload] * per_page
 
@@ -170,7 +175,7 @@ def test_up_to_thirty_candidates_lay_out_without_overflow(
 def test_single_character_and_four_character_names(tmp_path: Path) -> None:
     data = round_file(candidates=["丁", "欧阳晓东", "司马相如", "王"], seats=2)
     rendered, pdf = render(tmp_path, data, paper_size="A5", per_page=1, copies=1)
-    order = list(rendered.frozen.document["candidates"])  # type: ignore[arg-type]
+    order = [str(name) for name in rendered.frozen.document["candidates"]]  # type: ignore[union-attr]
     assert order[:2] == ["丁", "王"]
     assert reading_order(text(pdf), order) == order
 
@@ -218,7 +223,7 @@ def test_layout_files_are_checked(tmp_path: Path) -> None:
     from app.printing.layout import LayoutError
 
     seed = json.loads((BALLOTS_DIR / "seed.json").read_text(encoding="utf-8"))
-    for change, message in [
+    changes: list[tuple[dict[str, object], str]] = [
         ({"band_colour": "red"}, "band_colour"),
         ({"qr_size_mm": 20}, "qr_size_mm"),
         ({"paper_size": "A3"}, "paper_size"),
@@ -226,8 +231,10 @@ def test_layout_files_are_checked(tmp_path: Path) -> None:
         ({"colour": "#000000"}, "unknown key"),
         ({"instructions": []}, "instructions"),
         ({"seats_line": "应选 {seat} 名"}, "placeholder"),
-    ]:
+    ]
+    for change, message in changes:
         path = tmp_path / "layout.json"
-        path.write_text(json.dumps({**seed, **change}, ensure_ascii=False), encoding="utf-8")
+        merged = {**seed, **change}
+        path.write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
         with pytest.raises(LayoutError, match=message):
             render(tmp_path, layout=load_layout(path))

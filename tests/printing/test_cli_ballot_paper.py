@@ -12,7 +12,7 @@ from tests.printing.helpers import SEED_ORDER, pages, rasterize, reading_order, 
 from tests.printing.helpers import text as pdf_text
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "var"
     monkeypatch.setenv("JIPIAO_DATA_DIR", str(folder))
@@ -39,6 +39,10 @@ def test_prints_papers_from_a_tally_round_file(
     parsed = qr.parse_payload(payload)
     assert parsed is not None
     assert (parsed.election_id, parsed.round_number) == (7, 1)
+    assert (
+        qr.verify_payload(payload, key=key, election_id=7, round_number=1, definition_hash="0" * 64)
+        == qr.OtherDefinition()
+    )  # authentic under the created key; hash checked in test_ballot_pdf
     assert "papers" in capsys.readouterr().err
 
 
@@ -62,7 +66,6 @@ def test_copies_option(tmp_path: Path, data_dir: Path) -> None:
 )
 def test_bad_input_exits_2_with_one_line(
     tmp_path: Path,
-    data_dir: Path,
     capsys: pytest.CaptureFixture[str],
     data: object,
     args: tuple[str, ...],
@@ -78,7 +81,6 @@ def test_bad_input_exits_2_with_one_line(
 
 def test_missing_font_is_explained(
     tmp_path: Path,
-    data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
