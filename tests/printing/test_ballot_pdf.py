@@ -165,7 +165,7 @@ def test_up_to_thirty_candidates_lay_out_without_overflow(
         data,
         paper_size=paper_size,
         per_page=per_page,
-        copies=per_page,  # type: ignore[arg-type]
+        copies=per_page,
     )
     order = [str(name) for name in rendered.frozen.document["candidates"]]  # type: ignore[union-attr]
     assert reading_order(text(pdf), order) == order
