@@ -1,0 +1,652 @@
+"""Exports of an election's results: JSON, CSV, XLSX, NIST SP 1500-100 (ERR) and SP 1500-103 (CVR).
+
+An ``ElectionRecord`` holds every round of one election (its number, kind, decided result and the
+entered papers). The election's result is the union of every round's elected persons, each with the
+round that elected them (M9).
+
+NIST SP 1500-100 Election Results Reporting (JSON, schema ``NIST_V2_election_results_reporting``):
+the election is one ``Election``; **each round is its own ``CandidateContest``** (the schema has no
+``Round`` element), ``SequenceOrder`` = round number, ``VotesAllowed``/``NumberElected`` = the
+round's seats, ``VoteVariation`` ``majority`` (``plurality`` for a tie round, M7). Every person of a
+round is a ``Candidate`` of that round (``cand-r{round}-{n}``), all rounds' candidates of one person
+pointing at one ``Person`` (``FullName`` in ``zh``; ``en`` is the same name, we keep no
+transliteration). ``PostElectionStatus``: ``winner`` for the persons that round elected,
+``advanced-to-runoff`` for the persons sent to the tie or supplementary round it calls for. Each
+``CandidateSelection`` carries ``VoteCounts``: ``total`` = 赞成 (yes), ``other``/``no`` = 不赞成 and
+``other``/``abstain`` = 弃权; a written-in person has ``IsWriteIn`` and ``PreElectionStatus``
+``write-in``. ``SummaryCounts``: ``BallotsCast`` = collected, ``BallotsRejected`` = invalid.
+Titles are ``InternationalizedText`` with ``Language`` ``zh`` and ``en``.
+
+NIST SP 1500-103 Cast Vote Records (JSON, schema ``NIST_V0_cast_vote_records``), the ✓/×/△ mapping:
+
+- each round has, **per printed candidate, a ``RetentionContest``** (``CandidateId`` = the
+  candidate) with three ``BallotMeasureSelection``: ``Selection`` ``yes`` (赞成 ✓/○), ``no``
+  (不赞成 ×) and ``abstain`` (弃权 △);
+- a paper's mark for that candidate is one ``CVRContestSelection`` pointing at the selection, with a
+  ``SelectionIndication`` ``IsAllocable`` ``yes`` and ``NumberVotes`` 1;
+- a blank (未划, counts as abstain under P5) is no selection, contest ``Status`` ``undervoted``;
+  an illegible mark (P6) is no selection, ``Status`` ``other``, ``OtherStatus`` ``illegible``;
+- the 另选他人 boxes of a round are one ``CandidateContest`` (``VotesAllowed`` = seats), whose
+  ``CandidateSelection`` are the written-in persons (``IsWriteIn``); a paper's write-in is a
+  ``CVRWriteIn`` with ``Text`` = the name; an illegible write-in has no ``ContestSelectionId`` and
+  ``OtherStatus`` ``illegible``; a write-in naming a printed candidate is kept with ``Status``
+  ``invalidated-rules`` (P7: disregarded, the printed mark decides). A tie round has no write-in
+  contest (M7);
+- an invalid paper keeps its marks, every contest with ``Status`` ``invalidated-rules`` and
+  ``OtherStatus`` = the rule (``P2``…) and every indication ``IsAllocable`` ``no`` (P8).
+
+Secrecy (PRODUCT.md): papers are listed in a cryptographically random order (``secrets``), carry no
+per-paper identifier at all (no ``BallotAuditId``/``SequenceNumber``/batch), and the selection ids
+are per round and candidate, never per paper.
+"""
+
+import csv
+import datetime
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from app.results.report import ROUND_KIND_ZH, outcome_text, ranked_persons
+from app.rules.decide import (
+    QuorumNotMet,
+    RoundResult,
+    RoundVoid,
+    SeatsFilled,
+    SeatsLeftVacant,
+    SupplementaryNeeded,
+    TieRoundNeeded,
+)
+from app.rules.model import PaperRecord, RoundKind, normalize_name
+from app.rules.ordering import stroke_order
+
+VENDOR = "jipiao"
+ROUND_KIND_EN: dict[RoundKind, str] = {
+    "regular": "regular round",
+    "tie": "tie round",
+    "supplementary": "supplementary round",
+    "rerun": "rerun",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RoundRecord:
+    number: int
+    kind: RoundKind
+    result: RoundResult
+    papers: tuple[PaperRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ElectionRecord:
+    election_id: str
+    title: str
+    title_en: str
+    congress: str
+    date: datetime.date
+    rounds: tuple[RoundRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ElectedPerson:
+    name: str
+    round_number: int
+
+
+def elected_across_rounds(record: ElectionRecord) -> tuple[ElectedPerson, ...]:
+    """M9: the union of every round's elected persons, each with the round that elected them.
+
+    Listed in stroke order (M11: lists of elected persons). Edge: a person elected twice (not
+    possible under the rules, but a hand-made record could say so) keeps the first round.
+    """
+    first: dict[str, int] = {}
+    for round_record in record.rounds:
+        for name in round_record.result.elected:
+            first.setdefault(name, round_record.number)
+    if not record.rounds:
+        return ()
+    order = record.rounds[0].result.definition.profile.name_order
+    ordered, _ = stroke_order(list(first), order)
+    return tuple(ElectedPerson(name, first[name]) for name in ordered)
+
+
+def _status(result: RoundResult) -> str:
+    outcome = result.outcome
+    match outcome:
+        case QuorumNotMet():
+            return "quorum_not_met"
+        case RoundVoid():
+            return "void"
+        case SeatsFilled():
+            return "seats_filled"
+        case TieRoundNeeded():
+            return "tie_round"
+        case SupplementaryNeeded():
+            return "supplementary_round"
+        case SeatsLeftVacant():
+            return "seats_vacant"
+        case _:
+            assert_never(outcome)
+
+
+def _advanced(result: RoundResult) -> frozenset[str]:
+    next_round = result.next_round
+    if next_round is None or next_round.kind == "rerun":
+        return frozenset()
+    return frozenset(next_round.candidates)
+
+
+# --- plain exports -----------------------------------------------------------------------------
+
+
+def results_json(record: ElectionRecord) -> dict[str, Any]:
+    """The election's results as one JSON document (every round, then the elected, M9)."""
+    rounds = []
+    for round_record in record.rounds:
+        result = round_record.result
+        papers = result.tally.papers
+        attendance = result.attendance
+        next_round = result.next_round
+        outcome_zh, outcome_en, _, _ = outcome_text(result)
+        rounds.append(
+            {
+                "round": round_record.number,
+                "kind": round_record.kind,
+                "seats": result.definition.seats,
+                "outcome": _status(result),
+                "outcome_zh": outcome_zh,
+                "outcome_en": outcome_en,
+                "delegates_total": attendance.delegates_total,
+                "present": attendance.present,
+                "issued": attendance.issued,
+                "collected": attendance.collected,
+                "valid": papers.valid,
+                "invalid": papers.invalid,
+                "invalid_by_rule": dict(papers.invalid_by_rule),
+                "majority_base": result.majority.base,
+                "majority_base_kind": result.majority.base_kind,
+                "threshold": result.majority.threshold,
+                "persons": [
+                    {
+                        "name": person.name,
+                        "write_in": person.write_in,
+                        "yes": person.yes,
+                        "no": person.no,
+                        "abstain": person.abstain,
+                        "elected": person.name in result.elected,
+                    }
+                    for person in ranked_persons(result)
+                ],
+                "elected": list(result.elected),
+                "next_round": None
+                if next_round is None
+                else {
+                    "kind": next_round.kind,
+                    "seats": next_round.seats,
+                    "candidates": list(next_round.candidates),
+                },
+            }
+        )
+    return {
+        "election": record.election_id,
+        "title": record.title,
+        "title_en": record.title_en,
+        "congress": record.congress,
+        "date": record.date.isoformat(),
+        "rounds": rounds,
+        "elected": [
+            {"name": person.name, "round": person.round_number}
+            for person in elected_across_rounds(record)
+        ],
+    }
+
+
+CSV_HEADER = ("round", "round_kind", "rank", "name", "write_in", "yes", "no", "abstain", "elected")
+
+
+def results_csv(record: ElectionRecord) -> str:
+    """One row per person per round, by yes votes (M11); ``elected`` is 1 in the electing round."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for round_record in record.rounds:
+        result = round_record.result
+        for rank, person in enumerate(ranked_persons(result), start=1):
+            writer.writerow(
+                (
+                    round_record.number,
+                    round_record.kind,
+                    rank,
+                    person.name,
+                    int(person.write_in),
+                    person.yes,
+                    person.no,
+                    person.abstain,
+                    int(person.name in result.elected),
+                )
+            )
+    return out.getvalue()
+
+
+def results_xlsx(record: ElectionRecord) -> bytes:
+    """A workbook: 汇总 Summary (one row per round), 得票 Votes (per person), 当选 Elected (M9)."""
+    book = Workbook()
+    bold = Font(bold=True)
+    summary = book.active
+    assert summary is not None
+    summary.title = "汇总 Summary"
+    summary.append([record.title])
+    summary.append([record.congress, record.date.isoformat()])
+    header = [
+        "轮次 round", "类别 kind", "应选 seats", "应到 delegates", "实到 present",
+        "发出 issued", "收回 collected", "有效 valid", "无效 invalid", "过半数 threshold",
+        "结果 outcome",
+    ]  # fmt: skip
+    summary.append(header)
+    for cell in summary[3]:
+        cell.font = bold
+    for round_record in record.rounds:
+        result = round_record.result
+        papers = result.tally.papers
+        attendance = result.attendance
+        summary.append(
+            [
+                round_record.number,
+                ROUND_KIND_ZH[round_record.kind],
+                result.definition.seats,
+                attendance.delegates_total,
+                attendance.present,
+                attendance.issued,
+                attendance.collected,
+                papers.valid,
+                papers.invalid,
+                result.majority.threshold,
+                outcome_text(result)[0],
+            ]
+        )
+    votes = book.create_sheet("得票 Votes")
+    votes.append(["轮次 round", "名次 rank", "姓名 name", "另选他人 write-in", "赞成 yes",
+                  "不赞成 no", "弃权 abstain", "当选 elected"])  # fmt: skip
+    for cell in votes[1]:
+        cell.font = bold
+    for round_record in record.rounds:
+        result = round_record.result
+        for rank, person in enumerate(ranked_persons(result), start=1):
+            votes.append(
+                [
+                    round_record.number,
+                    rank,
+                    person.name,
+                    "是" if person.write_in else "",
+                    person.yes,
+                    person.no,
+                    person.abstain,
+                    "当选" if person.name in result.elected else "",
+                ]
+            )
+    elected = book.create_sheet("当选 Elected")
+    elected.append(["姓名 name", "当选轮次 round"])
+    for cell in elected[1]:
+        cell.font = bold
+    for elected_person in elected_across_rounds(record):
+        elected.append([elected_person.name, elected_person.round_number])
+    for sheet in (summary, votes, elected):
+        sheet.column_dimensions["A"].width = 14
+        sheet.column_dimensions["C"].width = 14
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- NIST SP 1500-100 Election Results Reporting -----------------------------------------------
+
+
+def _text(zh: str, en: str) -> dict[str, Any]:
+    return {
+        "@type": "ElectionResults.InternationalizedText",
+        "Text": [
+            {"@type": "ElectionResults.LanguageString", "Content": zh, "Language": "zh"},
+            {"@type": "ElectionResults.LanguageString", "Content": en, "Language": "en"},
+        ],
+    }
+
+
+def _vote_count(count: int, kind: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"@type": "ElectionResults.VoteCounts", "Count": count}
+    if kind is None:
+        entry["Type"] = "total"
+    else:
+        entry["Type"] = "other"
+        entry["OtherType"] = kind
+    return entry
+
+
+def nist_err(
+    record: ElectionRecord, *, generated_at: datetime.datetime, certified: bool = False
+) -> dict[str, Any]:
+    """The election as a NIST SP 1500-100 ``ElectionReport`` (one contest per round)."""
+    if generated_at.tzinfo is None:
+        raise ValueError("generated_at must be timezone-aware")
+    scope = "gpu-congress"
+    persons: dict[str, str] = {}
+    candidates: list[dict[str, Any]] = []
+    contests: list[dict[str, Any]] = []
+    for round_record in record.rounds:
+        result = round_record.result
+        number = round_record.number
+        elected = set(result.elected)
+        advanced = _advanced(result)
+        selections: list[dict[str, Any]] = []
+        write_in_votes = 0
+        for position, person in enumerate(result.tally.persons, start=1):
+            person_id = persons.setdefault(person.name, f"per-{len(persons) + 1}")
+            candidate_id = f"cand-r{number}-{position}"
+            candidate: dict[str, Any] = {
+                "@type": "ElectionResults.Candidate",
+                "@id": candidate_id,
+                "BallotName": _text(person.name, person.name),
+                "PersonId": person_id,
+            }
+            if person.write_in:
+                candidate["PreElectionStatus"] = "write-in"
+                write_in_votes += person.yes
+            if person.name in elected:
+                candidate["PostElectionStatus"] = "winner"
+            elif person.name in advanced:
+                candidate["PostElectionStatus"] = "advanced-to-runoff"
+            candidates.append(candidate)
+            counts = [_vote_count(person.yes)]
+            if not person.write_in:
+                counts += [_vote_count(person.no, "no"), _vote_count(person.abstain, "abstain")]
+            selection: dict[str, Any] = {
+                "@type": "ElectionResults.CandidateSelection",
+                "@id": f"sel-r{number}-{position}",
+                "CandidateIds": [candidate_id],
+                "SequenceOrder": position,
+                "VoteCounts": counts,
+            }
+            if person.write_in:
+                selection["IsWriteIn"] = True
+            selections.append(selection)
+        papers = result.tally.papers
+        kind_zh = ROUND_KIND_ZH[round_record.kind]
+        kind_en = ROUND_KIND_EN[round_record.kind]
+        contests.append(
+            {
+                "@type": "ElectionResults.CandidateContest",
+                "@id": f"contest-r{number}",
+                "Name": f"{record.title} 第{number}轮（{kind_zh}）",
+                "BallotTitle": _text(
+                    f"{record.title} 第{number}轮（{kind_zh}）",
+                    f"{record.title_en}, round {number} ({kind_en})",
+                ),
+                "ElectoralDistrictId": scope,
+                "SequenceOrder": number,
+                "VotesAllowed": result.definition.seats,
+                "NumberElected": result.definition.seats,
+                "VoteVariation": "plurality" if round_record.kind == "tie" else "majority",
+                "CountStatus": [
+                    {"@type": "ElectionResults.CountStatus", "Status": "completed", "Type": "total"}
+                ],
+                "SummaryCounts": [
+                    {
+                        "@type": "ElectionResults.SummaryCounts",
+                        "Type": "total",
+                        "BallotsCast": result.attendance.collected,
+                        "BallotsRejected": papers.invalid,
+                        "WriteIns": write_in_votes,
+                    }
+                ],
+                "BallotSelection": selections,
+            }
+        )
+    date = record.date.isoformat()
+    return {
+        "@type": "ElectionResults.ElectionReport",
+        "Format": "summary-contest",
+        "GeneratedDate": generated_at.isoformat(timespec="seconds"),
+        "Issuer": record.congress,
+        "IssuerAbbreviation": VENDOR,
+        "SequenceStart": 1,
+        "SequenceEnd": 1,
+        "Status": "certified" if certified else "unofficial-complete",
+        "VendorApplicationId": VENDOR,
+        "Notes": "Each round of the election is one CandidateContest (SequenceOrder = round). "
+        "VoteCounts: total = yes (赞成), other/no = no (不赞成), other/abstain = abstain (弃权).",
+        "Person": [
+            {
+                "@type": "ElectionResults.Person",
+                "@id": person_id,
+                "FullName": _text(name, name),
+            }
+            for name, person_id in persons.items()
+        ],
+        "GpUnit": [
+            {
+                "@type": "ElectionResults.ReportingUnit",
+                "@id": scope,
+                "Type": "other",
+                "OtherType": "congress",
+                "Name": record.congress,
+            }
+        ],
+        "Election": [
+            {
+                "@type": "ElectionResults.Election",
+                "ElectionScopeId": scope,
+                "Name": _text(record.title, record.title_en),
+                "StartDate": date,
+                "EndDate": date,
+                "Type": "other",
+                "OtherType": "congress-election",
+                "Candidate": candidates,
+                "Contest": contests,
+            }
+        ],
+    }
+
+
+# --- NIST SP 1500-103 Cast Vote Records --------------------------------------------------------
+
+_MARK_SELECTIONS = ("yes", "no", "abstain")
+
+
+def nist_cvr(
+    record: ElectionRecord,
+    *,
+    generated_at: datetime.datetime,
+    shuffle: bool = True,
+) -> dict[str, Any]:
+    """The entered papers as a NIST SP 1500-103 ``CastVoteRecordReport`` (mapping: module doc).
+
+    Papers of each round are shuffled with ``secrets.SystemRandom`` (``shuffle=False`` only for
+    tests that need a fixed order) and carry no identifier.
+    """
+    if generated_at.tzinfo is None:
+        raise ValueError("generated_at must be timezone-aware")
+    election_id = f"election-{record.election_id}"
+    scope = "gpu-congress"
+    candidates: list[dict[str, Any]] = []
+    contests: list[dict[str, Any]] = []
+    cvrs: list[dict[str, Any]] = []
+    candidate_ids: dict[str, str] = {}
+
+    def candidate_id(name: str) -> str:
+        if name not in candidate_ids:
+            candidate_ids[name] = f"cand-{len(candidate_ids) + 1}"
+            candidates.append({"@type": "CVR.Candidate", "@id": candidate_ids[name], "Name": name})
+        return candidate_ids[name]
+
+    for round_record in record.rounds:
+        number = round_record.number
+        definition = round_record.result.definition
+        for index, name in enumerate(definition.candidates, start=1):
+            contests.append(
+                {
+                    "@type": "CVR.RetentionContest",
+                    "@id": f"r{number}-c{index}",
+                    "Name": f"第{number}轮 {name}（赞成/不赞成/弃权）",
+                    "CandidateId": candidate_id(name),
+                    "ContestSelection": [
+                        {
+                            "@type": "CVR.BallotMeasureSelection",
+                            "@id": f"r{number}-c{index}-{mark}",
+                            "Selection": mark,
+                        }
+                        for mark in _MARK_SELECTIONS
+                    ],
+                }
+            )
+        write_in_ids: dict[str, str] = {}
+        if definition.has_write_ins:
+            write_ins = [person.name for person in round_record.result.tally.write_ins]
+            for index, name in enumerate(write_ins, start=1):
+                write_in_ids[name] = f"r{number}-w{index}"
+            contests.append(
+                {
+                    "@type": "CVR.CandidateContest",
+                    "@id": f"r{number}-write-ins",
+                    "Name": f"第{number}轮 另选他人",
+                    "VotesAllowed": definition.seats,
+                    "ContestSelection": [
+                        {
+                            "@type": "CVR.CandidateSelection",
+                            "@id": selection_id,
+                            "CandidateIds": [candidate_id(name)],
+                            "IsWriteIn": True,
+                        }
+                        for name, selection_id in write_in_ids.items()
+                    ]
+                    or [
+                        {
+                            "@type": "CVR.CandidateSelection",
+                            "@id": f"r{number}-w0",
+                            "IsWriteIn": True,
+                        }
+                    ],
+                }
+            )
+        papers = list(round_record.papers)
+        if shuffle:
+            secrets.SystemRandom().shuffle(papers)
+        for paper in papers:
+            cvrs.append(_paper_cvr(round_record, paper, election_id, write_in_ids))
+
+    return {
+        "@type": "CVR.CastVoteRecordReport",
+        "GeneratedDate": generated_at.isoformat(timespec="seconds"),
+        "Version": "1.0.0",
+        "ReportGeneratingDeviceIds": [VENDOR],
+        "ReportType": ["adjudicated"],
+        "Notes": "Papers in cryptographically random order, without identifiers. Per printed "
+        "candidate a RetentionContest with selections yes (赞成 ✓), no (不赞成 ×), abstain "
+        "(弃权 △); blank = undervoted; write-ins in the round's CandidateContest.",
+        "GpUnit": [{"@type": "CVR.GpUnit", "@id": scope, "Type": "other", "Name": record.congress}],
+        "Election": [
+            {
+                "@type": "CVR.Election",
+                "@id": election_id,
+                "Name": record.title,
+                "ElectionScopeId": scope,
+                "Candidate": candidates,
+                "Contest": contests,
+            }
+        ],
+        "CVR": cvrs,
+    }
+
+
+def _paper_cvr(
+    round_record: RoundRecord, paper: PaperRecord, election_id: str, write_in_ids: dict[str, str]
+) -> dict[str, Any]:
+    number = round_record.number
+    definition = round_record.result.definition
+    judgement = round_record.result.tally.judgements[paper]
+    invalid_rule = judgement.reason
+    allocable = "no" if invalid_rule is not None else "yes"
+    cvr_contests: list[dict[str, Any]] = []
+    for index, mark in enumerate(paper.marks, start=1):
+        contest: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": f"r{number}-c{index}"}
+        statuses: list[str] = []
+        if mark in _MARK_SELECTIONS:
+            contest["CVRContestSelection"] = [
+                {
+                    "@type": "CVR.CVRContestSelection",
+                    "ContestSelectionId": f"r{number}-c{index}-{mark}",
+                    "SelectionIndication": [
+                        {
+                            "@type": "CVR.SelectionIndication",
+                            "IsAllocable": allocable,
+                            "NumberVotes": 1,
+                        }
+                    ],
+                }
+            ]
+        elif mark == "blank":
+            statuses.append("undervoted")
+        else:  # illegible (P6): voids only this mark
+            statuses.append("other")
+            contest["OtherStatus"] = "illegible"
+        if invalid_rule is not None:
+            statuses.insert(0, "invalidated-rules")
+            contest["OtherStatus"] = invalid_rule
+        if statuses:
+            contest["Status"] = statuses
+        cvr_contests.append(contest)
+    if definition.has_write_ins:
+        printed = definition.printed
+        entries: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for name in paper.write_ins:
+            entry: dict[str, Any] = {"@type": "CVR.CVRWriteIn"}
+            if name is None:
+                entry["OtherStatus"] = "illegible"
+            else:
+                key = normalize_name(name)
+                entry["Text"] = name
+                if key in printed or key in seen:  # P7: a printed candidate, or written twice
+                    entry["Status"] = ["invalidated-rules"]
+                    entry["OtherStatus"] = "P7"
+                elif key in write_in_ids:
+                    entry["ContestSelectionId"] = write_in_ids[key]
+                    entry["SelectionIndication"] = [
+                        {
+                            "@type": "CVR.SelectionIndication",
+                            "IsAllocable": allocable,
+                            "NumberVotes": 1,
+                        }
+                    ]
+                seen.add(key)
+            entries.append(entry)
+        contest = {
+            "@type": "CVR.CVRContest",
+            "ContestId": f"r{number}-write-ins",
+            "WriteIns": len(paper.write_ins),
+        }
+        if entries:
+            contest["CVRContestSelection"] = entries
+        if invalid_rule is not None:
+            contest["Status"] = ["invalidated-rules"]
+            contest["OtherStatus"] = invalid_rule
+        cvr_contests.append(contest)
+    return {
+        "@type": "CVR.CVR",
+        "ElectionId": election_id,
+        "BallotStyleId": f"round-{number}",
+        "CVRSnapshot": [
+            {
+                "@type": "CVR.CVRSnapshot",
+                "IsCurrent": True,
+                "Type": "interpreted",
+                "CVRContest": cvr_contests,
+            }
+        ],
+    }
+
+
+def dump_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

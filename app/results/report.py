@@ -1,0 +1,294 @@
+"""The content of the result report (选举结果报告单, RULES.md C4), as pure data.
+
+``compose_report`` turns a decided round and the report's descriptive figures into the lines that
+``app.printing.report`` draws: every count in digits and in capital numerals, invalid papers by
+rule, every person (listed and written in) by yes votes with ties in stroke order (M11), the elected
+in stroke order, the follow-up round, the signature roles, the event-log head hash and the
+installation's public-key fingerprint. Pure: standard library and ``app.rules`` only.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import assert_never
+
+from app.results.numerals import capital_numeral
+from app.rules.decide import (
+    QuorumNotMet,
+    RoundResult,
+    RoundVoid,
+    SeatsFilled,
+    SeatsLeftVacant,
+    SupplementaryNeeded,
+    TieRoundNeeded,
+)
+from app.rules.model import RoundKind, RuleId
+from app.rules.ordering import by_votes
+from app.rules.tally import PersonTally
+
+
+class ReportInputError(ValueError):
+    """The report's figures are inconsistent (e.g. more papers issued than printed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Officials:
+    """Names printed under the signature lines; ``None`` (or a missing entry) is a blank line."""
+
+    chief_scrutineer: str | None = None
+    scrutineers: tuple[str | None, ...] = ()
+    chief_teller: str | None = None
+    tellers: tuple[str | None, ...] = ()
+
+    def names_for(self, role: str) -> tuple[str | None, ...]:
+        match role:
+            case "chief_scrutineer":
+                return (self.chief_scrutineer,)
+            case "scrutineer":
+                return self.scrutineers
+            case "chief_teller":
+                return (self.chief_teller,)
+            case "teller":
+                return self.tellers
+        raise ValueError(f"unknown signature role {role!r}")
+
+
+SIGNATURE_ROLES = ("chief_scrutineer", "scrutineer", "chief_teller", "teller")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInput:
+    """What the report needs besides the engine's result: who, when, and the papers printed."""
+
+    congress: str
+    election_title: str
+    round_number: int
+    round_kind: RoundKind
+    date: datetime.date
+    printed: int
+    result: RoundResult
+    head_hash: str
+    public_key_fingerprint: str | None = None
+    officials: Officials = Officials()
+
+
+@dataclass(frozen=True, slots=True)
+class CountLine:
+    """One figure of the report: label, the number, and the number in capital numerals."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    value: int
+    capital: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonLine:
+    rank: int
+    name: str
+    write_in: bool
+    yes: int
+    no: int
+    abstain: int
+    majority: bool
+    elected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureLine:
+    role: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultReport:
+    congress: str
+    election_title: str
+    round_number: int
+    round_kind: RoundKind
+    date: datetime.date
+    counts: tuple[CountLine, ...]
+    invalid_by_rule: tuple[CountLine, ...]
+    threshold: CountLine
+    persons: tuple[PersonLine, ...]
+    elected: tuple[str, ...]
+    outcome_zh: str
+    outcome_en: str
+    follow_up_zh: str | None
+    follow_up_en: str | None
+    signatures: tuple[SignatureLine, ...]
+    head_hash: str
+    public_key_fingerprint: str | None
+
+
+ROUND_KIND_ZH: dict[RoundKind, str] = {
+    "regular": "正式选举",
+    "tie": "票数相等重新投票",
+    "supplementary": "另行选举",
+    "rerun": "重新选举",
+}
+INVALID_RULE_LABELS: dict[RuleId, tuple[str, str]] = {
+    "P1": ("非本轮正式选票", "not an authentic paper"),
+    "P2": ("另选他人数多于不赞成票数", "more write-ins than × marks"),
+    "P3": ("所选人数多于应选人数", "more chosen than seats"),
+    "P4": ("有可识别身份的记号", "identifying marks"),
+    "P5": ("空白选票", "empty paper"),
+    "P6": ("有无法辨认的符号", "an illegible mark"),
+    "P9": ("全票无法辨认", "wholly illegible"),
+}
+
+
+def _line(key: str, label_zh: str, label_en: str, value: int) -> CountLine:
+    return CountLine(key, label_zh, label_en, value, capital_numeral(value))
+
+
+def ranked_persons(result: RoundResult) -> tuple[PersonTally, ...]:
+    """Every person (listed and written in) by yes votes, ties in stroke order (M11)."""
+    persons = {person.name: person for person in result.tally.persons}
+    order = by_votes(
+        [(person.name, person.yes) for person in result.tally.persons],
+        result.definition.profile.name_order,
+    )
+    return tuple(persons[name] for name, _ in order)
+
+
+def outcome_text(result: RoundResult) -> tuple[str, str, str | None, str | None]:
+    """(outcome zh, outcome en, follow-up zh, follow-up en) of a decided round."""
+    outcome = result.outcome
+    elected_zh = "、".join(result.elected)
+    elected_en = ", ".join(result.elected)
+    match outcome:
+        case QuorumNotMet():
+            return (
+                f"不足法定人数（至少 {result.quorum.required} 人），选举不能进行",
+                f"quorum not met (needs {result.quorum.required}): no election held",
+                None,
+                None,
+            )
+        case RoundVoid():
+            return (
+                "收回选票多于实到人数（或发出选票数），本轮选举无效",
+                "more papers collected than present (or issued): the round is void",
+                _follow_up_zh(outcome.rerun.kind, outcome.rerun.seats, outcome.rerun.candidates),
+                _follow_up_en(outcome.rerun.kind, outcome.rerun.seats, outcome.rerun.candidates),
+            )
+        case SeatsFilled():
+            return (
+                f"{elected_zh} 当选，名额已满",
+                f"elected: {elected_en}; seats filled",
+                None,
+                None,
+            )
+        case TieRoundNeeded() | SupplementaryNeeded():
+            nxt = (
+                outcome.tie_round if isinstance(outcome, TieRoundNeeded) else outcome.supplementary
+            )
+            return (
+                f"{elected_zh} 当选" if elected_zh else "本轮无人当选",
+                f"elected: {elected_en}" if elected_en else "nobody elected in this round",
+                _follow_up_zh(nxt.kind, nxt.seats, nxt.candidates),
+                _follow_up_en(nxt.kind, nxt.seats, nxt.candidates),
+            )
+        case SeatsLeftVacant():
+            return (
+                (f"{elected_zh} 当选；" if elected_zh else "") + f"空缺 {outcome.vacant} 名",
+                (f"elected: {elected_en}; " if elected_en else "") + f"{outcome.vacant} vacant",
+                None,
+                None,
+            )
+        case _:
+            assert_never(outcome)
+
+
+def _follow_up_zh(kind: str, seats: int, candidates: Sequence[str]) -> str:
+    label = {"tie": "票数相等者重新投票", "supplementary": "另行选举", "rerun": "重新选举"}[kind]
+    return f"须{label}：应选 {seats} 名，候选人 {'、'.join(candidates)}"
+
+
+def _follow_up_en(kind: str, seats: int, candidates: Sequence[str]) -> str:
+    label = {"tie": "tie round", "supplementary": "supplementary round", "rerun": "rerun"}[kind]
+    return f"{label} for {seats} seat(s): {', '.join(candidates)}"
+
+
+def compose_report(
+    report: ReportInput, signature_counts: Sequence[tuple[str, int]] = ()
+) -> ResultReport:
+    """The report's content (C4) for one decided round.
+
+    ``signature_counts`` gives, per role in printing order, how many signature lines the layout
+    wants (``("scrutineer", 2)``); more names than lines print every name, fewer leave blank lines.
+    Edge: a round void by overcount (I2) or below quorum (Q1) still gets its report, with nobody
+    elected and the rerun named.
+    """
+    result = report.result
+    attendance = result.attendance
+    papers = result.tally.papers
+    if report.printed < attendance.issued:
+        raise ReportInputError(
+            f"printed: {report.printed} papers printed but {attendance.issued} issued"
+        )
+    if report.round_number < 1:
+        raise ReportInputError(f"round: must be at least 1, got {report.round_number}")
+    counts = (
+        _line("seats", "应选名额", "seats", result.definition.seats),
+        _line("delegates_total", "应到人数", "delegates", attendance.delegates_total),
+        _line("present", "实到人数", "present", attendance.present),
+        _line("printed", "印制选票", "papers printed", report.printed),
+        _line("issued", "发出选票", "papers issued", attendance.issued),
+        _line(
+            "remaining",
+            "剩余选票（当众销毁）",
+            "remaining (destroyed)",
+            report.printed - attendance.issued,
+        ),
+        _line("collected", "收回选票", "papers collected", attendance.collected),
+        _line("valid", "有效票", "valid papers", papers.valid),
+        _line("invalid", "无效票", "invalid papers", papers.invalid),
+    )
+    invalid = tuple(
+        _line(rule, INVALID_RULE_LABELS.get(rule, (rule, rule))[0], rule, count)
+        for rule, count in papers.invalid_by_rule.items()
+    )
+    threshold = _line(
+        "threshold", "当选最低票数（过半数）", "majority threshold", result.majority.threshold
+    )
+    elected = set(result.elected)
+    persons = tuple(
+        PersonLine(
+            rank=index,
+            name=person.name,
+            write_in=person.write_in,
+            yes=person.yes,
+            no=person.no,
+            abstain=person.abstain,
+            majority=result.valid and 2 * person.yes > result.majority.base,
+            elected=person.name in elected,
+        )
+        for index, person in enumerate(ranked_persons(result), start=1)
+    )
+    outcome_zh, outcome_en, follow_zh, follow_en = outcome_text(result)
+    signatures: list[SignatureLine] = []
+    for role, wanted in signature_counts:
+        names = report.officials.names_for(role)
+        for index in range(max(wanted, len(names))):
+            signatures.append(SignatureLine(role, names[index] if index < len(names) else None))
+    return ResultReport(
+        congress=report.congress,
+        election_title=report.election_title,
+        round_number=report.round_number,
+        round_kind=report.round_kind,
+        date=report.date,
+        counts=counts,
+        invalid_by_rule=invalid,
+        threshold=threshold,
+        persons=persons,
+        elected=result.elected,
+        outcome_zh=outcome_zh,
+        outcome_en=outcome_en,
+        follow_up_zh=follow_zh,
+        follow_up_en=follow_en,
+        signatures=tuple(signatures),
+        head_hash=report.head_hash,
+        public_key_fingerprint=report.public_key_fingerprint,
+    )
