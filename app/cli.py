@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from app.audit import command as audit_command
 from app.names import DEFAULT_NAME_ORDER, UnknownCharacterError, sort_names
 from app.settings import Settings
 
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     tally = sub.add_parser("tally", help="decide one round from a ROUND.json file")
     tally.add_argument("round_file", metavar="ROUND.json", help="round file ('-' for stdin)")
     tally.set_defaults(handler=_cmd_tally)
+
+    audit_command.add_parser(sub)
 
     names = sub.add_parser("sort-names", help="print names in ballot (surname-stroke) order")
     names.add_argument("file", nargs="?", help="one name per line (default: stdin)")

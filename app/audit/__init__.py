@@ -1,0 +1,1 @@
+"""The election record: export, signature, offline verification (``jipiao audit``)."""

@@ -1,0 +1,126 @@
+"""Exporting the election record and checking it offline.
+
+The format is specified in ``app.ledger.replay``; this module adds what needs a library or the
+database: the installation's Ed25519 key (``<data_dir>/secrets/record-signing.key``, created on
+first use) and reading the congress's chain out of the database.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.orm import Session
+
+from app import models
+from app.keyfiles import load_or_create_secret
+from app.ledger import store
+from app.ledger.chain import JsonValue, canonical_json
+from app.ledger.replay import (
+    EVENTS_FILE,
+    MANIFEST_FILE,
+    RecordProblem,
+    StoredEvent,
+    event_line,
+    manifest_body,
+    signed_message,
+    verify_events,
+)
+
+SIGNING_KEY_PATH = Path("secrets") / "record-signing.key"
+
+
+def signing_key(data_dir: Path) -> Ed25519PrivateKey:
+    seed = load_or_create_secret(data_dir / SIGNING_KEY_PATH, what=("签名密钥", "signing key"))
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes_raw().hex()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedRecord:
+    directory: Path
+    event_count: int
+    head_hash: str
+    public_key: str
+
+
+def export_record(
+    session: Session, *, election_id: int, data_dir: Path, directory: Path
+) -> ExportedRecord:
+    """Write the chain of the election's congress and a signed manifest into ``directory``."""
+    election = session.get(models.Election, election_id)
+    if election is None:
+        raise LookupError(f"选举 {election_id} 不存在 / election {election_id} does not exist")
+    rows = store.list_events(session, congress_id=election.congress_id)
+    events = [StoredEvent(store.to_chain_event(row), row.hash) for row in rows]
+    data = b"".join(event_line(stored) for stored in events)
+    body = manifest_body(
+        congress=election.congress_id,
+        election=election_id,
+        events=events,
+        events_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    key = signing_key(data_dir)
+    manifest: dict[str, JsonValue] = {
+        "body": body,
+        "public_key": public_key_hex(key),
+        "signature": key.sign(signed_message(body)).hex(),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / EVENTS_FILE).write_bytes(data)
+    (directory / MANIFEST_FILE).write_bytes(canonical_json(manifest) + b"\n")
+    return ExportedRecord(directory, len(events), str(body["head_hash"]), public_key_hex(key))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRecord:
+    events: list[StoredEvent]
+    body: dict[str, JsonValue]
+    public_key: str
+    problem: RecordProblem | None
+
+
+def check_record(directory: Path, *, expected_public_key: str | None = None) -> CheckedRecord:
+    """Check the signature, the manifest and the chain of an exported record."""
+
+    def failed(where: str, en: str, zh: str) -> CheckedRecord:
+        return CheckedRecord([], {}, "", RecordProblem(where, en, zh))
+
+    try:
+        manifest_file = (directory / MANIFEST_FILE).read_bytes()
+        manifest = json.loads(manifest_file)
+        events_file = (directory / EVENTS_FILE).read_bytes()
+    except (OSError, ValueError) as exc:
+        return failed(str(directory), f"cannot read the record: {exc}", "无法读取记录")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("body"), dict):
+        return failed(MANIFEST_FILE, "not a record manifest", "不是记录清单")
+    try:
+        canonical = canonical_json(manifest) + b"\n"
+    except ValueError:
+        canonical = b""
+    if canonical != manifest_file:
+        return failed(MANIFEST_FILE, "the manifest is not in canonical form", "清单不是规范编码")
+    body: dict[str, JsonValue] = manifest["body"]
+    public_key = manifest.get("public_key")
+    signature = manifest.get("signature")
+    if not isinstance(public_key, str) or not isinstance(signature, str):
+        return failed(MANIFEST_FILE, "no public key or signature", "缺少公钥或签名")
+    if expected_public_key is not None and public_key != expected_public_key.lower():
+        return failed(
+            MANIFEST_FILE,
+            "signed by another key than the one printed on the result report",
+            "签名公钥与结果报告单上的公钥不符",
+        )
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)).verify(
+            bytes.fromhex(signature), signed_message(body)
+        )
+    except (ValueError, InvalidSignature):
+        return failed(MANIFEST_FILE, "the signature does not match", "签名校验失败")
+    events, problem = verify_events(events_file, body)
+    return CheckedRecord(events, body, public_key, problem)

@@ -1,0 +1,53 @@
+"""Installation secrets kept outside the database, in ``<data_dir>/secrets/`` (folder 0700).
+
+Each is 32 random bytes written as 64 hex digits and a newline (mode 0600), created on first use;
+a database export or backup therefore never contains them. Back them up with the installation,
+never with the vote log.
+"""
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+KEY_BYTES = 32
+
+
+class KeyFileError(RuntimeError):
+    """The key file exists but is not a key this module wrote."""
+
+
+def _read(path: Path, what: tuple[str, str]) -> bytes:
+    text = path.read_text(encoding="ascii").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise KeyFileError(
+            f"{path}: 不是有效的{what[0]} / not a valid {what[1]} ({KEY_BYTES * 2} hex digits)"
+        )
+    return key
+
+
+def load_or_create_secret(path: Path, *, what: tuple[str, str]) -> bytes:
+    """The secret in ``path`` (``what``: its name in Chinese and English); created (atomically, 0600) if it does not exist yet.
+
+    Two processes starting at once end up with the same key: the new file is written under a
+    temporary name and linked into place, which fails if another process got there first.
+    """
+    if path.exists():
+        return _read(path, what)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(KEY_BYTES) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process was first: use theirs
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return _read(path, what)
