@@ -1,4 +1,4 @@
-"""The ``jipiao`` command line: serve, demo, db, tally, sort-names, ballot-paper.
+"""The ``jipiao`` command line: serve, demo, db, tally, sort-names, ballot-paper, report.
 
 Exit codes: 0 success; 2 bad input (one clear line on stderr naming the field); 1 other failure.
 """
@@ -156,6 +156,93 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    """``jipiao report``: the result report PDF of a round file, and its exports."""
+    import datetime
+
+    from app.printing.fonts import FontMissingError
+    from app.printing.layout import LayoutError
+    from app.printing.report import DEFAULT_REPORT_LAYOUT, load_report_layout, render_report
+    from app.results import exports
+    from app.results.report import Officials, compose_report, report_input_from_round_file
+    from app.rules.roundfile import RoundFileError
+
+    try:
+        data = json.loads(_read_text(args.round_file, sys.stdin))
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.round_file}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except json.JSONDecodeError as exc:
+        print(
+            f"error: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    if args.printed is not None and args.printed < 0:
+        print("error: --printed: must not be negative", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    now = datetime.datetime.now(datetime.UTC)
+    officials = Officials(
+        chief_scrutineer=args.chief_scrutineer,
+        scrutineers=tuple(args.scrutineer),
+        chief_teller=args.chief_teller,
+        tellers=tuple(args.teller),
+    )
+    try:
+        layout = load_report_layout(Path(args.layout) if args.layout else DEFAULT_REPORT_LAYOUT)
+        report_input, round_input = report_input_from_round_file(
+            data,
+            printed=args.printed,
+            head_hash=args.head_hash,
+            public_key_fingerprint=args.fingerprint,
+            officials=officials,
+            today=now.astimezone().date(),
+        )
+        pdf = render_report(compose_report(report_input, layout.signature_counts), layout)
+    except (RoundFileError, LayoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FontMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    election = data.get("election", 0)
+    record = exports.ElectionRecord(
+        election_id=str(election),
+        title=report_input.election_title,
+        title_en=args.title_en or report_input.election_title,
+        congress=report_input.congress,
+        date=report_input.date,
+        rounds=(
+            exports.RoundRecord(
+                report_input.round_number,
+                report_input.round_kind,
+                report_input.result,
+                round_input.papers,
+            ),
+        ),
+    )
+    outputs: list[tuple[str | None, bytes]] = [
+        (args.output, pdf),
+        (args.json, exports.dump_json(exports.results_json(record)).encode()),
+        (args.csv, exports.results_csv(record).encode("utf-8-sig")),
+        (args.xlsx, exports.results_xlsx(record) if args.xlsx else b""),
+        (args.nist_err, exports.dump_json(exports.nist_err(record, generated_at=now)).encode()),
+        (args.nist_cvr, exports.dump_json(exports.nist_cvr(record, generated_at=now)).encode()),
+    ]
+    for path, content in outputs:
+        if path is None:
+            continue
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        except OSError as exc:
+            print(f"error: cannot write {target}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{target}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jipiao", description="计票 — election tallying")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +284,27 @@ def build_parser() -> argparse.ArgumentParser:
     papers.add_argument("--paper-size", choices=["A4", "A5"], help="default: the layout's")
     papers.add_argument("--per-page", type=int, choices=[1, 2], help="default: the layout's")
     papers.set_defaults(handler=_cmd_ballot_paper)
+
+    report = sub.add_parser(
+        "report", help="the result report (选举结果报告单) PDF and exports of a ROUND.json file"
+    )
+    report.add_argument("round_file", metavar="ROUND.json", help="round file ('-' for stdin)")
+    report.add_argument("-o", "--output", required=True, help="the report PDF to write")
+    report.add_argument("--printed", type=int, help="papers printed (default: issued)")
+    report.add_argument("--json", help="write the results as JSON")
+    report.add_argument("--csv", help="write the votes as CSV (UTF-8 with BOM, for Excel)")
+    report.add_argument("--xlsx", help="write the results as an Excel workbook")
+    report.add_argument("--nist-err", help="write NIST SP 1500-100 election results (JSON)")
+    report.add_argument("--nist-cvr", help="write NIST SP 1500-103 cast vote records (JSON)")
+    report.add_argument("--layout", help="report layout (default: ballots/report.json)")
+    report.add_argument("--head-hash", help="event-log head hash (default: the file's SHA-256)")
+    report.add_argument("--fingerprint", help="the installation's public-key fingerprint")
+    report.add_argument("--title-en", help="the election's English title (exports)")
+    report.add_argument("--chief-scrutineer", help="name under the 总监票人 line")
+    report.add_argument("--scrutineer", action="append", default=[], help="监票人 (repeat)")
+    report.add_argument("--chief-teller", help="name under the 总计票人 line")
+    report.add_argument("--teller", action="append", default=[], help="计票人 (repeat)")
+    report.set_defaults(handler=_cmd_report)
     return parser
 
 

@@ -415,8 +415,12 @@ def _draw_proof(
     width = PAGE_W - MARGIN - x
     pdf = doc.pdf
     y = top
-    doc.text(x, y + 3, "事件日志头哈希", 3.0, bold=True)
-    doc.text(x, y + 6, "Event-log head hash", 2.3, colour=GREY)
+    if report.hash_source == "event_log":
+        doc.text(x, y + 3, "事件日志头哈希", 3.0, bold=True)
+        doc.text(x, y + 6, "Event-log head hash", 2.3, colour=GREY)
+    else:
+        doc.text(x, y + 3, "轮次文件哈希 SHA-256", 3.0, bold=True)
+        doc.text(x, y + 6, "Round-file hash (no event log)", 2.3, colour=GREY)
     y += 7
     x_qr = x + (width - block) / 2
     pdf.set_fill_color(*WHITE)

@@ -8,9 +8,11 @@ installation's public-key fingerprint. Pure: standard library and ``app.rules`` 
 """
 
 import datetime
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import assert_never
+from typing import Literal, assert_never
 
 from app.results.numerals import capital_numeral
 from app.rules.decide import (
@@ -24,7 +26,10 @@ from app.rules.decide import (
 )
 from app.rules.model import RoundKind, RuleId
 from app.rules.ordering import by_votes
+from app.rules.roundfile import RoundFileError, RoundInput, count_round_input, parse_round
 from app.rules.tally import PersonTally
+
+HashSource = Literal["event_log", "round_file"]
 
 
 class ReportInputError(ValueError):
@@ -70,6 +75,8 @@ class ReportInput:
     head_hash: str
     public_key_fingerprint: str | None = None
     officials: Officials = Officials()
+    hash_source: HashSource = "event_log"
+    """``round_file``: no event log exists (``jipiao report``); the hash is the round file's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,7 @@ class ResultReport:
     signatures: tuple[SignatureLine, ...]
     head_hash: str
     public_key_fingerprint: str | None
+    hash_source: HashSource
 
 
 ROUND_KIND_ZH: dict[RoundKind, str] = {
@@ -291,4 +299,75 @@ def compose_report(
         signatures=tuple(signatures),
         head_hash=report.head_hash,
         public_key_fingerprint=report.public_key_fingerprint,
+        hash_source=report.hash_source,
+    )
+
+
+def round_file_hash(data: object) -> str:
+    """SHA-256 of the round file's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _descriptive_text(data: dict[str, object], key: str, default: str) -> str:
+    value = data.get(key, default)
+    if isinstance(value, int) and not isinstance(value, bool) and key == "election":
+        return default
+    if not isinstance(value, str):
+        raise RoundFileError(f"{key}: must be a string")
+    return value.strip()
+
+
+def report_input_from_round_file(
+    data: object,
+    *,
+    printed: int | None = None,
+    head_hash: str | None = None,
+    public_key_fingerprint: str | None = None,
+    officials: Officials = Officials(),
+    today: datetime.date,
+) -> tuple[ReportInput, RoundInput]:
+    """Count a ROUND.json (``jipiao tally`` format) and gather the report's descriptive figures.
+
+    Descriptive keys used: ``title`` (else a string ``election``), ``congress``, ``round`` (default
+    1), ``date`` (ISO ``YYYY-MM-DD``, default ``today``). ``printed`` defaults to the papers issued.
+    Without ``head_hash`` the report carries the round file's SHA-256 and says so (no event log).
+    Raises ``RoundFileError`` naming the field.
+    """
+    round_input = parse_round(data)
+    result = count_round_input(round_input)
+    assert isinstance(data, dict)  # parse_round checked it
+    title = _descriptive_text(data, "title", "") or _descriptive_text(data, "election", "选举")
+    congress = _descriptive_text(data, "congress", "")
+    round_number = data.get("round", 1)
+    if isinstance(round_number, bool) or not isinstance(round_number, int) or round_number < 1:
+        raise RoundFileError(f"round: must be a positive integer, got {round_number!r}")
+    raw_date = data.get("date")
+    if raw_date is None:
+        date = today
+    else:
+        try:
+            date = datetime.date.fromisoformat(str(raw_date))
+        except ValueError:
+            raise RoundFileError(f"date: must be YYYY-MM-DD, got {raw_date!r}") from None
+    issued = result.attendance.issued
+    if printed is None:
+        printed = issued
+    if printed < issued:
+        raise RoundFileError(f"printed: {printed} papers printed but {issued} issued")
+    return (
+        ReportInput(
+            congress=congress,
+            election_title=title,
+            round_number=round_number,
+            round_kind=round_input.definition.kind,
+            date=date,
+            printed=printed,
+            result=result,
+            head_hash=head_hash or round_file_hash(data),
+            public_key_fingerprint=public_key_fingerprint,
+            officials=officials,
+            hash_source="event_log" if head_hash else "round_file",
+        ),
+        round_input,
     )
