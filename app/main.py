@@ -30,6 +30,7 @@ from app.errors import (
 from app.ledger import router as ledger_router
 from app.settings import Settings
 from app.setup import router as setup_router
+from app.web import router as web_router
 
 
 def _field(loc: tuple[int | str, ...] | list[int | str]) -> str:
@@ -203,4 +204,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(setup_router.router)
     app.include_router(ledger_router.router)
+    app.include_router(web_router.router)
     return app

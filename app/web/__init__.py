@@ -1,0 +1,1 @@
+"""Browser pages (the teller tablet) and their static assets, served without a CDN."""

@@ -1,0 +1,791 @@
+// The teller's tablet (计票平板): log in, choose my batch, enter paper after paper.
+//
+// Offline tolerance (PRODUCT.md): a submitted paper is first written to the tablet's queue in
+// localStorage, with an idempotency key made once, when the paper is submitted locally; the queue
+// is then sent in order, one paper at a time, reusing that key on every retry, so the server
+// records each paper exactly once however often a request is repeated. Nothing leaves the queue
+// until the server has answered for it. A reload (even offline) finds the queue where it was.
+"use strict";
+(function () {
+  const KEY_SESSION = "jipiao.session";
+  const KEY_QUEUE = "jipiao.queue";
+  const KEY_REJECTED = "jipiao.rejected";
+  const KEY_BATCH = "jipiao.batch";
+  const KEY_PROGRESS = "jipiao.progress.";
+  const KEY_ROUND = "jipiao.round.";
+  const KEY_QR = "jipiao.qr.";
+  const RETRY_MS = 4000;
+
+  const MARKS = [
+    { mark: "yes", symbol: "✓", label: "赞成" },
+    { mark: "no", symbol: "×", label: "不赞成" },
+    { mark: "abstain", symbol: "△", label: "弃权" },
+    { mark: "unclear", symbol: "?", label: "无法辨认" },
+  ];
+  const RULES_ZH = {
+    P1: "非本轮的正式选票",
+    P2: "另选他人数多于不赞成票数",
+    P3: "所选人数多于应选人数",
+    P4: "有可识别投票人的标记",
+    P5: "空白选票",
+    P6: "有无法辨认的标记",
+    P7: "另选他人不规范",
+    P9: "全票无法辨认",
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // ------------------------------------------------------------ storage
+
+  function load(key, fallback) {
+    try {
+      const text = localStorage.getItem(key);
+      return text === null ? fallback : JSON.parse(text);
+    } catch (e) {
+      return fallback;
+    }
+  }
+  function save(key, value) {
+    localStorage.setItem(key, JSON.stringify(value));
+  }
+  const queue = () => load(KEY_QUEUE, []);
+
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID && window.isSecureContext) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16)); // available without https too
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // ------------------------------------------------------------ HTTP
+
+  class Offline extends Error {}
+
+  async function api(method, path, body) {
+    const session = load(KEY_SESSION, null);
+    const headers = { Accept: "application/json" };
+    if (session) headers.Authorization = "Bearer " + session.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+      });
+    } catch (e) {
+      setNet(false);
+      throw new Offline(String(e));
+    }
+    setNet(true);
+    const data = await response.json().catch(() => ({}));
+    return { status: response.status, ok: response.ok, data };
+  }
+
+  function errorText(result) {
+    const d = result.data || {};
+    return d.message_zh || `请求失败（${result.status}）`;
+  }
+
+  // ------------------------------------------------------------ state
+
+  const state = {
+    session: null,
+    batch: null, // {batch_id, round_id, pass, title, declared_count}
+    round: null, // {id, candidates, kind, seats, election_id}
+    marks: {},
+    writeIns: [],
+    void: null,
+    scan: null, // {payload, ok}
+    flushing: false,
+    lastKey: null,
+    cooldownUntil: 0,
+  };
+
+  // ------------------------------------------------------------ top bar
+
+  function setNet(online) {
+    const net = $("net");
+    const now = online ? "online" : "offline";
+    if (net.dataset.state === now) return;
+    net.dataset.state = now;
+    net.textContent = online ? "在线" : "离线";
+  }
+
+  function renderUnsent() {
+    const n = queue().length;
+    const el = $("unsent");
+    el.hidden = n === 0;
+    el.textContent = `未上传 ${n} 张`;
+    renderProgress();
+  }
+
+  function show(screen) {
+    for (const id of ["screen-login", "screen-batches", "screen-entry"]) $(id).hidden = id !== screen;
+    const session = state.session;
+    $("logout").hidden = !session;
+    $("who").textContent = session ? `${session.role_zh || ""} ${session.name || ""}` : "";
+    if (screen !== "screen-entry" && window.JipiaoScanner) JipiaoScanner.stop();
+  }
+
+  // ------------------------------------------------------------ 1. login
+
+  function codeFrom(text) {
+    const trimmed = text.trim();
+    try {
+      const url = new URL(trimmed);
+      const code = url.searchParams.get("code");
+      if (code) return code;
+    } catch (e) {
+      /* not a URL: the code itself */
+    }
+    return trimmed;
+  }
+
+  async function logIn(text) {
+    const code = codeFrom(text);
+    $("login-error").textContent = "";
+    if (!code) return;
+    let result;
+    try {
+      result = await api("POST", "/api/auth/login", { code });
+    } catch (e) {
+      $("login-error").textContent = "无法连接服务器，请检查网络。";
+      return;
+    }
+    if (!result.ok) {
+      $("login-error").textContent = errorText(result);
+      return;
+    }
+    JipiaoScanner.stop();
+    $("login-video").hidden = true;
+    save(KEY_SESSION, result.data);
+    state.session = result.data;
+    showBatches();
+  }
+
+  function startLogin() {
+    show("screen-login");
+    $("login-code").value = "";
+  }
+
+  // ------------------------------------------------------------ 2. batches
+
+  async function showBatches() {
+    show("screen-batches");
+    const list = $("batch-list");
+    $("batches-error").textContent = "";
+    list.textContent = "正在读取……";
+    const me = state.session.official_id;
+    const found = [];
+    try {
+      const elections = await api("GET", `/api/congresses/${state.session.congress_id}/elections`);
+      if (elections.status === 401) return sessionExpired();
+      if (!elections.ok) throw new Error(errorText(elections));
+      for (const election of listOf(elections.data, "elections")) {
+        const rounds = await api("GET", `/api/elections/${election.id}/rounds`);
+        if (!rounds.ok) continue;
+        for (const round of listOf(rounds.data, "rounds")) {
+          const batches = await api("GET", `/api/rounds/${round.id}/batches`);
+          if (!batches.ok) continue;
+          for (const batch of listOf(batches.data, "batches")) {
+            const pass = batch.teller_a_id === me ? "a" : batch.teller_b_id === me ? "b" : null;
+            if (pass) found.push({ election, round, batch, pass });
+          }
+        }
+      }
+    } catch (e) {
+      list.textContent = "";
+      $("batches-error").textContent =
+        e instanceof Offline ? "离线：无法读取批次。网络恢复后点“刷新”。" : String(e.message || e);
+      return;
+    }
+    list.textContent = "";
+    if (!found.length) list.textContent = "暂无分配给您的批次，请联系总计票人。";
+    for (const item of found) {
+      const { election, round, batch, pass } = item;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "batch-card";
+      const title = `${election.title} · 第 ${round.number} 轮 · 第 ${batch.number} 批`;
+      const entered = enteredOf(batch, pass);
+      button.innerHTML = "";
+      const strong = document.createElement("strong");
+      strong.textContent = title;
+      const small = document.createElement("span");
+      small.textContent =
+        `${pass === "a" ? "第一遍（A）" : "第二遍（B）"} · 共 ${batch.declared_count} 张` +
+        (entered === null ? "" : ` · 已录 ${entered}`) +
+        (batch.status ? ` · ${statusZh(batch.status)}` : "");
+      button.append(strong, small);
+      button.addEventListener("click", () =>
+        chooseBatch({
+          batch_id: batch.id,
+          round_id: round.id,
+          pass,
+          title,
+          declared_count: batch.declared_count,
+        }),
+      );
+      list.appendChild(button);
+    }
+  }
+
+  function listOf(data, key) {
+    return Array.isArray(data) ? data : (data && data[key]) || [];
+  }
+
+  function statusZh(status) {
+    return (
+      {
+        entering: "录入中",
+        discrepancy: "两遍不一致",
+        adjudication: "待裁定",
+        reconciled: "已核对一致",
+      }[status] || status
+    );
+  }
+
+  function enteredOf(batch, pass) {
+    // Tolerant of the progress shape: {entered_a, entered_b} or progress.{a,b} / {entered}.
+    const p = batch.progress || batch;
+    for (const key of [`entered_${pass}`, `pass_${pass}`, pass]) {
+      const v = p[key];
+      if (typeof v === "number") return v;
+      if (v && typeof v.entered === "number") return v.entered;
+    }
+    return null;
+  }
+
+  async function chooseBatch(batch) {
+    save(KEY_BATCH, batch);
+    state.batch = batch;
+    try {
+      const round = await api("GET", `/api/rounds/${batch.round_id}`);
+      if (round.ok) save(KEY_ROUND + batch.round_id, round.data);
+    } catch (e) {
+      /* offline: the cached round, if any */
+    }
+    openEntry();
+  }
+
+  // ------------------------------------------------------------ 3. entry
+
+  function candidatesOf(round) {
+    const list = round.candidates || [];
+    return list.map((c) => (typeof c === "string" ? c : c.name));
+  }
+
+  function openEntry() {
+    state.round = load(KEY_ROUND + state.batch.round_id, null);
+    if (!state.round) {
+      show("screen-batches");
+      $("batches-error").textContent = "离线且本机没有该轮次的候选人名单，网络恢复后再选批次。";
+      return;
+    }
+    show("screen-entry");
+    $("batch-title").textContent =
+      `${state.batch.title} · ${state.batch.pass === "a" ? "第一遍（A）" : "第二遍（B）"}`;
+    $("writein-section").hidden = state.round.kind === "tie"; // M7: no write-in boxes
+    buildCandidates();
+    resetPaper();
+    renderUnsent();
+    refreshProgress();
+    flush();
+  }
+
+  function buildCandidates() {
+    const box = $("candidates");
+    box.textContent = "";
+    for (const name of candidatesOf(state.round)) {
+      const row = document.createElement("div");
+      row.className = "candidate";
+      row.dataset.name = name;
+      const label = document.createElement("div");
+      label.className = "cname";
+      label.textContent = name;
+      const buttons = document.createElement("div");
+      buttons.className = "mark-buttons";
+      for (const m of MARKS) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = `mark mark-${m.mark}`;
+        b.dataset.mark = m.mark;
+        b.setAttribute("aria-pressed", "false");
+        b.setAttribute("aria-label", `${name} ${m.label}`);
+        const sym = document.createElement("span");
+        sym.className = "sym";
+        sym.textContent = m.symbol;
+        const text = document.createElement("span");
+        text.className = "mlabel";
+        text.textContent = m.label;
+        b.append(sym, text);
+        b.addEventListener("click", () => setMark(name, m.mark));
+        buttons.appendChild(b);
+      }
+      row.append(label, buttons);
+      box.appendChild(row);
+    }
+  }
+
+  function setMark(name, mark) {
+    // One tap chooses; tapping the chosen mark again returns to blank (未划符号).
+    state.marks[name] = state.marks[name] === mark ? "blank" : mark;
+    renderMarks();
+  }
+
+  function renderMarks() {
+    for (const row of document.querySelectorAll(".candidate")) {
+      const current = state.marks[row.dataset.name] || "blank";
+      row.dataset.mark = current;
+      for (const b of row.querySelectorAll(".mark")) {
+        b.setAttribute("aria-pressed", String(b.dataset.mark === current));
+      }
+    }
+  }
+
+  function resetPaper() {
+    state.marks = {};
+    for (const name of candidatesOf(state.round)) state.marks[name] = "blank";
+    state.writeIns = [];
+    state.void = null;
+    state.scan = null;
+    $("scan-input").value = "";
+    $("writein-input").value = "";
+    $("writein-suggestions").textContent = "";
+    $("scan-as-p1").hidden = true;
+    renderMarks();
+    renderWriteIns();
+    renderVoid();
+    renderScan();
+  }
+
+  // ---- scanning the paper's QR code (P1)
+
+  function renderScan() {
+    const el = $("scan-state");
+    const s = state.scan;
+    if (!s) {
+      el.dataset.state = "waiting";
+      el.textContent = "① 请扫描选票二维码";
+    } else if (s.ok) {
+      el.dataset.state = "ok";
+      el.textContent = s.offline ? "✓ 二维码与本轮一致（离线核对）" : "✓ 本轮选票";
+    } else if (s.unchecked) {
+      el.dataset.state = "unchecked";
+      el.textContent = "离线：二维码待上传后由服务器核对";
+    } else {
+      el.dataset.state = "bad";
+      el.textContent = `✗ ${s.message}`;
+    }
+  }
+
+  async function onScan(text) {
+    const payload = text.trim();
+    if (!payload || !state.round) return;
+    if (state.scan && state.scan.ok && state.scan.payload === payload) return;
+    if (Date.now() < state.cooldownUntil) return; // the paper just submitted is still in view
+    const known = load(KEY_QR + state.round.id, null);
+    if (known && known === payload) {
+      // Every paper of a round carries the same code: one the server accepted is this round's.
+      state.scan = { payload, ok: true };
+      $("scan-as-p1").hidden = true;
+      return renderScan();
+    }
+    let result;
+    try {
+      result = await api("POST", `/api/rounds/${state.round.id}/scan`, { payload });
+    } catch (e) {
+      state.scan = known
+        ? { payload, ok: false, message: "与本轮选票的二维码不同（离线核对）" }
+        : { payload, ok: false, unchecked: true };
+      $("scan-as-p1").hidden = !!state.scan.unchecked;
+      return renderScan();
+    }
+    if (result.status === 401) return sessionExpired();
+    if (result.ok) {
+      save(KEY_QR + state.round.id, payload);
+      state.scan = { payload, ok: true };
+    } else {
+      state.scan = { payload, ok: false, code: result.data.code, message: errorText(result) };
+    }
+    $("scan-as-p1").hidden = state.scan.ok;
+    renderScan();
+  }
+
+  // A USB/Bluetooth scanner types the code fast and ends with Enter: catch it wherever the focus
+  // is, except in the write-in field (there the teller types).
+  let keyBuffer = "";
+  let keyTime = 0;
+  function onKey(event) {
+    if ($("screen-entry").hidden) return;
+    const target = event.target;
+    if (target && (target.id === "writein-input" || target.id === "scan-input")) return;
+    const now = Date.now();
+    if (now - keyTime > 80) keyBuffer = "";
+    keyTime = now;
+    if (event.key === "Enter") {
+      if (keyBuffer.length >= 6) {
+        event.preventDefault();
+        onScan(keyBuffer);
+      }
+      keyBuffer = "";
+    } else if (event.key.length === 1) {
+      keyBuffer += event.key;
+    }
+  }
+
+  async function toggleCamera(video, onText) {
+    if (JipiaoScanner.running()) {
+      JipiaoScanner.stop();
+      video.hidden = true;
+      return;
+    }
+    if (!JipiaoScanner.available()) {
+      alert("此地址不能使用摄像头（需要 https 或本机地址）。请用扫码枪或手动输入。");
+      return;
+    }
+    video.hidden = false;
+    try {
+      await JipiaoScanner.start(video, onText);
+    } catch (e) {
+      video.hidden = true;
+      alert("无法打开摄像头：" + (e.message || e));
+    }
+  }
+
+  // ---- write-ins with suggestions (roster names by prefix or pinyin initials)
+
+  function renderWriteIns() {
+    const box = $("writein-chips");
+    box.textContent = "";
+    state.writeIns.forEach((name, index) => {
+      const chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip";
+      chip.textContent = `${name} ✕`;
+      chip.setAttribute("aria-label", `删除 ${name}`);
+      chip.addEventListener("click", () => {
+        state.writeIns.splice(index, 1);
+        renderWriteIns();
+      });
+      box.appendChild(chip);
+    });
+  }
+
+  function addWriteIn(name) {
+    const clean = name.trim();
+    if (clean && !state.writeIns.includes(clean)) state.writeIns.push(clean);
+    $("writein-input").value = "";
+    $("writein-suggestions").textContent = "";
+    renderWriteIns();
+  }
+
+  let suggestTimer = null;
+  let suggestSeq = 0;
+  function onWriteInInput() {
+    clearTimeout(suggestTimer);
+    const q = $("writein-input").value.trim();
+    if (!q) {
+      $("writein-suggestions").textContent = "";
+      return;
+    }
+    suggestTimer = setTimeout(async () => {
+      const seq = ++suggestSeq;
+      let result;
+      try {
+        const cid = state.session.congress_id;
+        result = await api("GET", `/api/congresses/${cid}/name-suggestions?q=${encodeURIComponent(q)}`);
+      } catch (e) {
+        return; // offline: the typed name is taken as written
+      }
+      if (seq !== suggestSeq || !result.ok) return;
+      const box = $("writein-suggestions");
+      box.textContent = "";
+      const items = Array.isArray(result.data) ? result.data : result.data.names || result.data.suggestions || [];
+      for (const item of items.slice(0, 8)) {
+        const name = typeof item === "string" ? item : item.name;
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "suggestion";
+        b.textContent = name;
+        b.addEventListener("click", () => addWriteIn(name));
+        box.appendChild(b);
+      }
+    }, 120);
+  }
+
+  // ---- declared void
+
+  function renderVoid() {
+    for (const b of document.querySelectorAll("#void-choices .seg")) {
+      b.setAttribute("aria-pressed", String(b.dataset.void === state.void));
+    }
+  }
+
+  // ---- submit: into the local queue first, then upload
+
+  function submitPaper() {
+    const scan = state.scan;
+    if (!scan && state.void !== "P1") {
+      showResult("warn", "请先扫描选票二维码（非本轮选票请选“P1 非本轮选票”）");
+      return;
+    }
+    if (scan && !scan.ok && !scan.unchecked && state.void !== "P1") {
+      showResult("warn", "此二维码不是本轮选票：请选“P1 非本轮选票”后提交");
+      return;
+    }
+    const pending = $("writein-input").value.trim();
+    if (pending) addWriteIn(pending);
+    const key = uuid4();
+    const entry = {
+      key,
+      batch_id: state.batch.batch_id,
+      round_id: state.batch.round_id,
+      queued_at: new Date().toISOString(),
+      body: {
+        idempotency_key: key,
+        qr_payload: scan ? scan.payload : "",
+        marks: Object.assign({}, state.marks),
+        write_ins: state.writeIns.slice(),
+        void: state.void,
+      },
+    };
+    const q = queue();
+    q.push(entry);
+    save(KEY_QUEUE, q); // kept on the tablet before anything is sent
+    state.lastKey = key;
+    state.cooldownUntil = Date.now() + 800;
+    resetPaper();
+    renderUnsent();
+    showResult("queued", "已保存在本机，正在上传……");
+    window.scrollTo({ top: 0, behavior: "instant" });
+    flush();
+  }
+
+  function describe(answer) {
+    // valid / invalid + rule id + Chinese reason / pending adjudication
+    const status = answer.status || (answer.valid === true ? "valid" : answer.valid === false ? "invalid" : null);
+    const rule = answer.rule || answer.rule_id || null;
+    const reason = answer.reason_zh || answer.message_zh || (rule ? RULES_ZH[rule] : "") || "";
+    if (status === "valid") return ["valid", `有效票${rule ? `（${rule}${reason ? " " + reason : ""}）` : ""}`];
+    if (status === "invalid") return ["invalid", `无效票 ${rule || ""}：${reason}`];
+    if (status === "pending") return ["pending", `待裁定：${reason || "有无法辨认的标记，交监票人裁定"}`];
+    return ["valid", "已记录"];
+  }
+
+  function showResult(kind, text) {
+    const el = $("last-result");
+    el.dataset.kind = kind;
+    el.textContent = text;
+  }
+
+  let retryTimer = null;
+  async function flush() {
+    if (state.flushing) return;
+    state.flushing = true;
+    clearTimeout(retryTimer);
+    let retry = false;
+    try {
+      for (;;) {
+        const q = queue();
+        if (!q.length) break;
+        const entry = q[0];
+        let result;
+        try {
+          result = await api("POST", `/api/batches/${entry.batch_id}/papers`, entry.body);
+        } catch (e) {
+          retry = true; // offline: keep everything, try again later with the same keys
+          break;
+        }
+        if (result.status === 401) {
+          sessionExpired();
+          break;
+        }
+        if (result.status >= 500 || result.status === 429 || result.status === 408) {
+          retry = true;
+          break;
+        }
+        // The server answered for this paper: it leaves the queue (its key is never reused).
+        const rest = queue().filter((e) => e.key !== entry.key);
+        save(KEY_QUEUE, rest);
+        if (result.ok) {
+          rememberProgress(entry.batch_id, result.data);
+          if (entry.key === state.lastKey) showResult(...describe(result.data));
+        } else {
+          const rejected = load(KEY_REJECTED, []);
+          rejected.push({ entry, message: errorText(result), code: result.data.code });
+          save(KEY_REJECTED, rejected);
+          if (entry.key === state.lastKey) showResult("invalid", `被拒绝：${errorText(result)}`);
+          renderRejected();
+        }
+        renderUnsent();
+      }
+    } finally {
+      state.flushing = false;
+    }
+    if (retry || queue().length) {
+      if (state.lastKey && queue().some((e) => e.key === state.lastKey)) {
+        showResult("queued", `离线：已保存在本机，未上传 ${queue().length} 张，网络恢复后自动上传`);
+      }
+      retryTimer = setTimeout(flush, RETRY_MS);
+    }
+  }
+
+  function renderRejected() {
+    const rejected = load(KEY_REJECTED, []);
+    const box = $("rejected");
+    box.hidden = rejected.length === 0;
+    box.textContent = "";
+    if (!rejected.length) return;
+    const title = document.createElement("div");
+    title.textContent = `被服务器拒绝 ${rejected.length} 张（请核对后重新录入）：`;
+    box.appendChild(title);
+    for (const r of rejected.slice(-5)) {
+      const line = document.createElement("div");
+      line.textContent = `· ${r.message}`;
+      box.appendChild(line);
+    }
+    const clear = document.createElement("button");
+    clear.type = "button";
+    clear.className = "btn small";
+    clear.textContent = "已处理，清除";
+    clear.addEventListener("click", () => {
+      save(KEY_REJECTED, []);
+      renderRejected();
+    });
+    box.appendChild(clear);
+  }
+
+  // ---- progress
+
+  function rememberProgress(batchId, answer) {
+    const p = answer.progress || answer.batch_progress || answer.batch || null;
+    if (p) save(KEY_PROGRESS + batchId, p);
+  }
+
+  async function refreshProgress() {
+    if (!state.batch) return;
+    try {
+      const result = await api("GET", `/api/rounds/${state.batch.round_id}/batches`);
+      if (!result.ok) return;
+      const batch = listOf(result.data, "batches").find((b) => b.id === state.batch.batch_id);
+      if (batch) save(KEY_PROGRESS + state.batch.batch_id, batch);
+    } catch (e) {
+      /* offline: keep the last known progress */
+    }
+    renderProgress();
+  }
+
+  function renderProgress() {
+    if (!state.batch) return;
+    const p = load(KEY_PROGRESS + state.batch.batch_id, null);
+    const entered = p ? enteredOf(p, state.batch.pass) : null;
+    const unsent = queue().filter((e) => e.batch_id === state.batch.batch_id).length;
+    const declared = state.batch.declared_count;
+    const done = (entered || 0) + unsent;
+    const parts = [`本批 ${declared} 张 · 已上传 ${entered === null ? "?" : entered} 张`];
+    if (unsent) parts.push(`本机待传 ${unsent} 张`);
+    if (p && p.status) parts.push(statusZh(p.status));
+    if (done >= declared) parts.push("本遍已录满");
+    $("batch-progress").textContent = parts.join(" · ");
+    $("progress-bar").style.width = `${Math.min(100, (100 * done) / declared)}%`;
+  }
+
+  // ------------------------------------------------------------ session
+
+  function sessionExpired() {
+    // The queue stays: after logging in again it is sent with the same keys.
+    localStorage.removeItem(KEY_SESSION);
+    state.session = null;
+    startLogin();
+    $("login-error").textContent = "登录已失效，请重新登录（未上传的选票仍保存在本机）。";
+  }
+
+  async function logOut() {
+    if (queue().length && !confirm(`还有 ${queue().length} 张未上传，确定退出？（数据仍保存在本机）`)) return;
+    try {
+      await api("POST", "/api/auth/logout");
+    } catch (e) {
+      /* offline: forget the token locally anyway */
+    }
+    localStorage.removeItem(KEY_SESSION);
+    localStorage.removeItem(KEY_BATCH);
+    state.session = null;
+    state.batch = null;
+    startLogin();
+  }
+
+  // ------------------------------------------------------------ wiring
+
+  function wire() {
+    $("login-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      logIn($("login-code").value);
+    });
+    $("login-camera").addEventListener("click", () => toggleCamera($("login-video"), logIn));
+    $("batches-refresh").addEventListener("click", showBatches);
+    $("change-batch").addEventListener("click", () => {
+      localStorage.removeItem(KEY_BATCH);
+      state.batch = null;
+      showBatches();
+    });
+    $("logout").addEventListener("click", logOut);
+    $("scan-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      onScan($("scan-input").value);
+    });
+    $("scan-camera").addEventListener("click", () => toggleCamera($("scan-video"), onScan));
+    $("scan-as-p1").addEventListener("click", () => {
+      state.void = "P1";
+      renderVoid();
+    });
+    $("writein-input").addEventListener("input", onWriteInInput);
+    $("writein-input").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.isComposing) {
+        e.preventDefault();
+        // Enter takes the name as typed if it is a suggestion, else the first suggestion.
+        const typed = $("writein-input").value.trim();
+        const names = Array.from(document.querySelectorAll("#writein-suggestions .suggestion"));
+        const exact = names.some((b) => b.textContent === typed);
+        addWriteIn(exact || !names.length ? typed : names[0].textContent);
+      }
+    });
+    for (const b of document.querySelectorAll("#void-choices .seg")) {
+      b.addEventListener("click", () => {
+        state.void = state.void === b.dataset.void ? null : b.dataset.void;
+        renderVoid();
+      });
+    }
+    $("submit").addEventListener("click", submitPaper);
+    document.addEventListener("keydown", onKey, true);
+    window.addEventListener("online", () => {
+      setNet(true);
+      flush();
+    });
+    window.addEventListener("offline", () => setNet(false));
+    window.addEventListener("storage", renderUnsent); // another tab of this tablet
+  }
+
+  function start() {
+    wire();
+    if ("serviceWorker" in navigator && window.isSecureContext) {
+      navigator.serviceWorker.register("/tablet-sw.js", { scope: "/" }).catch(() => {});
+    }
+    if (!navigator.onLine) setNet(false);
+    renderUnsent();
+    renderRejected();
+    state.session = load(KEY_SESSION, null);
+    if (!state.session) return startLogin();
+    state.batch = load(KEY_BATCH, null);
+    if (state.batch) return openEntry();
+    showBatches();
+    flush();
+  }
+
+  window.JipiaoTablet = { flush, queue: () => queue().length };
+  start();
+})();
