@@ -85,9 +85,9 @@ def parse(numeral: str) -> int:
     """Read a capital numeral back; strict, so that an ill-formed numeral fails the test."""
     if numeral == "零":
         return 0
-    assert not numeral.startswith("零") and not numeral.endswith("零"), numeral
+    assert not numeral.startswith("零"), numeral
+    assert not numeral.endswith("零"), numeral
     assert "零零" not in numeral, numeral
-    total = 0
     upper, _, lower = numeral.rpartition("万") if "万" in numeral else ("", "", numeral)
 
     def group(text: str) -> int:
@@ -101,8 +101,7 @@ def parse(numeral: str) -> int:
         assert re.fullmatch("([壹贰叁肆伍陆柒捌玖][仟佰拾]?)*", text), text
         return number
 
-    total = group(upper) * 10_000 + group(lower)
-    return total
+    return group(upper) * 10_000 + group(lower)
 
 
 def test_every_value_below_one_hundred_thousand() -> None:
