@@ -75,6 +75,8 @@ class Permission(StrEnum):
     adjudicate = "adjudicate"
     certify = "certify"
     release_results = "release_results"
+    # Check a paper's QR code, look up roster names for write-ins (tablets, scrutineers, admin):
+    check_papers = "check_papers"
 
 
 _READ = {Permission.read_setup}
@@ -86,16 +88,32 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.manage_setup,
             Permission.check_in,
             Permission.read_ledger,
+            Permission.check_papers,
+            Permission.manage_batches,
         }
     ),
     Role.chief_scrutineer: frozenset(
-        _READ | {Permission.read_ledger, Permission.adjudicate, Permission.certify}
+        _READ
+        | {
+            Permission.read_ledger,
+            Permission.adjudicate,
+            Permission.certify,
+            Permission.check_papers,
+        }
     ),
     Role.scrutineer: frozenset(
-        _READ | {Permission.read_ledger, Permission.adjudicate, Permission.certify}
+        _READ
+        | {
+            Permission.read_ledger,
+            Permission.adjudicate,
+            Permission.certify,
+            Permission.check_papers,
+        }
     ),
-    Role.chief_teller: frozenset(_READ | {Permission.enter_papers, Permission.manage_batches}),
-    Role.teller: frozenset(_READ | {Permission.enter_papers}),
+    Role.chief_teller: frozenset(
+        _READ | {Permission.enter_papers, Permission.manage_batches, Permission.check_papers}
+    ),
+    Role.teller: frozenset(_READ | {Permission.enter_papers, Permission.check_papers}),
     Role.presidium: frozenset(
         _READ | {Permission.read_roster, Permission.read_ledger, Permission.release_results}
     ),
@@ -301,6 +319,10 @@ ReadRoster = Annotated[Principal, Depends(require(Permission.read_roster))]
 ManageSetup = Annotated[Principal, Depends(require(Permission.manage_setup))]
 CheckIn = Annotated[Principal, Depends(require(Permission.check_in))]
 ReadLedger = Annotated[Principal, Depends(require(Permission.read_ledger))]
+CheckPapers = Annotated[Principal, Depends(require(Permission.check_papers))]
+EnterPapers = Annotated[Principal, Depends(require(Permission.enter_papers))]
+ManageBatches = Annotated[Principal, Depends(require(Permission.manage_batches))]
+Adjudicate = Annotated[Principal, Depends(require(Permission.adjudicate))]
 
 
 def request_settings(request: Request) -> Settings:

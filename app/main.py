@@ -28,6 +28,7 @@ from app.errors import (
     ServiceUnavailable,
 )
 from app.ledger import router as ledger_router
+from app.papers import router as papers_router
 from app.settings import Settings
 from app.setup import router as setup_router
 from app.web import router as web_router
@@ -204,5 +205,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(setup_router.router)
     app.include_router(ledger_router.router)
+    app.include_router(papers_router.router)
     app.include_router(web_router.router)
     return app

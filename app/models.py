@@ -162,3 +162,103 @@ class Event(Base):
 
     # No two events at one height: a fork is impossible even if serialization failed.
     __table_args__ = (UniqueConstraint("congress_id", "height"),)
+
+
+class Round(Base):
+    """One vote on one printed paper (轮次). ``definition`` is the canonical JSON frozen at opening
+    (``app.papers.definition``); the counts stay null until recorded. Nothing here is per paper."""
+
+    __tablename__ = "round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # regular | tie | supplementary | rerun
+    seats: Mapped[int] = mapped_column(Integer)
+    # The printed strings in ballot order (B1).
+    candidates: Mapped[list[str]] = mapped_column(JSON)
+    definition: Mapped[str] = mapped_column(Text)
+    definition_hash: Mapped[str] = mapped_column(String(64))
+    present: Mapped[int] = mapped_column(Integer)  # Q3: frozen at opening
+    printed: Mapped[int | None] = mapped_column(Integer)
+    issued: Mapped[int | None] = mapped_column(Integer)
+    destroyed: Mapped[int | None] = mapped_column(Integer)  # printed − issued (剩余选票当众销毁)
+    collected: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # open | issued | collected | counting | void
+    follows_round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("round.id", ondelete="SET NULL")
+    )
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("election_id", "number"),
+        CheckConstraint("seats > 0", name="seats_positive"),
+    )
+
+
+class Batch(Base):
+    """A bundle of collected papers (一扎选票) entered by pass A and, with double entry, pass B.
+
+    ``generation`` grows when a scrutineer orders the batch re-entered: entries of older
+    generations are kept (never edited) and no longer count.
+    """
+
+    __tablename__ = "batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    declared_count: Mapped[int] = mapped_column(Integer)
+    teller_a_id: Mapped[int] = mapped_column(ForeignKey("official.id"))
+    teller_b_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    # entering | discrepancy | adjudication | reconciled
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "number"),
+        CheckConstraint("declared_count > 0", name="declared_count_positive"),
+    )
+
+
+class PaperEntry(Base):
+    """One paper as entered by one pass. Secrecy: a random id (uuid4), a minute-coarse time, no
+    sequence number; lists are sorted by the random id. Rows are never edited."""
+
+    __tablename__ = "paper_entry"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"))
+    entry_pass: Mapped[str] = mapped_column(String(1))  # "a" | "b"
+    generation: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # Canonical record (marks in ballot order, normalized sorted write-ins, void) as JSON text.
+    record: Mapped[str] = mapped_column(Text)
+    # "valid" | "invalid" | "pending" (an unclear mark awaits adjudication, P6)
+    status: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str | None] = mapped_column(String(4))
+    answer: Mapped[str] = mapped_column(Text)  # the response, replayed on a retried request
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("batch_id", "entry_pass", "idempotency_key"),)
+
+
+class BatchResolution(Base):
+    """A scrutineer's resolution of a batch (final records for the disputed papers, or an order
+    to re-enter the batch). A new row, never an edit of the entries."""
+
+    __tablename__ = "batch_resolution"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"))
+    generation: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))  # "records" | "reentry"
+    records: Mapped[list[str]] = mapped_column(JSON)  # canonical record texts
+    reason: Mapped[str] = mapped_column(Text)
+    author_role: Mapped[str] = mapped_column(String(30))
+    author_official_id: Mapped[int | None] = mapped_column(
+        ForeignKey("official.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,7 @@ import httpx2 as httpx
 from fastapi.testclient import TestClient
 
 from app.auth import SessionRead
+from app.papers import schemas as papers_schemas
 from app.setup import schemas
 from app.setup.demo import demo_names
 
@@ -118,3 +119,72 @@ def login_as(api: Api, congress_id: int, role: str, *, name: str | None = None) 
     code = issue_code(api, congress_id, official.id).code
     response = api.as_token(None).post("/api/auth/login", json={"code": code})
     return api.as_token(SessionRead.model_validate(expect(response, 200)).token)
+
+
+# ---------------------------------------------------------------- rounds and counting
+
+SEED_CANDIDATES = ["张伟", "王宁", "李娜", "欧阳晓东", "刘洋"]
+SEED_BALLOT_ORDER = ["王宁", "刘洋", "李娜", "张伟", "欧阳晓东"]  # surname strokes 4, 6, 7, 7, 8
+O2_ROLES = {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 5}
+
+
+@dataclass(frozen=True)
+class ReadyElection:
+    """A congress with its roster, O2 officials and an election with a 差额 slate."""
+
+    congress: schemas.CongressRead
+    election: schemas.ElectionRead
+    delegates: list[schemas.DelegateRead]
+    officials: dict[str, list[schemas.OfficialRead]]
+
+
+def check_in(api: Api, congress_id: int, delegates: list[schemas.DelegateRead]) -> None:
+    for delegate in delegates:
+        path = f"/api/congresses/{congress_id}/delegates/{delegate.id}/check-in"
+        expect(api.post(path), 200)
+
+
+def make_ready_election(
+    api: Api,
+    *,
+    delegates_total: int = 10,
+    present: int = 8,
+    seats: int = 3,
+    candidates: list[str] | None = None,
+    profile: dict[str, str | bool] | None = None,
+) -> ReadyElection:
+    congress = make_congress(api, delegates_total=delegates_total)
+    delegates = make_roster(api, congress.id, delegates_total)
+    election = make_election(api, congress.id, seats=seats, profile=profile)
+    for name in SEED_CANDIDATES if candidates is None else candidates:
+        add_candidate(api, election.id, name)
+    officials: dict[str, list[schemas.OfficialRead]] = {}
+    for role, count in O2_ROLES.items():
+        for n in range(count):
+            name = f"{role}{n + 1}号"
+            officials.setdefault(role, []).append(
+                make_official(api, congress.id, role=role, name=name)
+            )
+    check_in(api, congress.id, delegates[:present])
+    return ReadyElection(congress, election, delegates, officials)
+
+
+def login_official(api: Api, congress_id: int, official_id: int) -> Api:
+    """Log an existing official in: the Api acting as them."""
+    code = issue_code(api, congress_id, official_id).code
+    response = api.as_token(None).post("/api/auth/login", json={"code": code})
+    return api.as_token(SessionRead.model_validate(expect(response, 200)).token)
+
+
+def open_round(api: Api, election_id: int) -> papers_schemas.RoundRead:
+    response = api.post(f"/api/elections/{election_id}/rounds")
+    return papers_schemas.RoundRead.model_validate(expect(response, 201))
+
+
+def issue_and_collect(
+    api: Api, round_id: int, *, printed: int, issued: int, collected: int
+) -> papers_schemas.CollectionRead:
+    body = {"printed": printed, "issued": issued}
+    expect(api.post(f"/api/rounds/{round_id}/issuance", json=body), 200)
+    response = api.post(f"/api/rounds/{round_id}/collection", json={"collected": collected})
+    return papers_schemas.CollectionRead.model_validate(expect(response, 200))

@@ -25,6 +25,12 @@ ROSTER = frozenset({Role.admin, Role.presidium, Role.auditor})
 LEDGER = frozenset(
     {Role.admin, Role.chief_scrutineer, Role.scrutineer, Role.presidium, Role.auditor}
 )
+CHECK_PAPERS = frozenset(
+    {Role.admin, Role.chief_scrutineer, Role.scrutineer, Role.chief_teller, Role.teller}
+)
+ENTER_PAPERS = frozenset({Role.chief_teller, Role.teller})
+MANAGE_BATCHES = frozenset({Role.admin, Role.chief_teller})
+ADJUDICATE = frozenset({Role.chief_scrutineer, Role.scrutineer})
 PUBLIC = None  # no login needed
 
 EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -60,6 +66,14 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/congresses/{congress_id}/staffing"): ALL,
     ("GET", "/api/congresses/{congress_id}/events"): LEDGER,
     ("GET", "/api/congresses/{congress_id}/events/verify"): LEDGER,
+    # Rounds and papers (ids of rounds/batches that do not exist: 404 once past the role check)
+    ("POST", "/api/elections/{election_id}/rounds"): ADMIN,
+    ("GET", "/api/elections/{election_id}/rounds"): ALL,
+    ("GET", "/api/rounds/{round_id}"): ALL,
+    ("POST", "/api/rounds/{round_id}/scan"): CHECK_PAPERS,
+    ("GET", "/api/rounds/{round_id}/papers.pdf"): ADMIN,
+    ("POST", "/api/rounds/{round_id}/issuance"): ADMIN,
+    ("POST", "/api/rounds/{round_id}/collection"): ADMIN,
 }
 
 
@@ -98,6 +112,13 @@ def test_permissions_of_the_counting_roles() -> None:
         Role.presidium
     }
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.manage_setup in p} == {Role.admin}
+    assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.adjudicate in p} == ADJUDICATE
+    assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.manage_batches in p} == (
+        MANAGE_BATCHES
+    )
+    assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.check_papers in p} == (
+        CHECK_PAPERS
+    )
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -115,6 +136,8 @@ def test_role_matrix(api: Api, role: Role) -> None:
         "election_id": election.id,
         "candidate_id": candidate.id,
         "official_id": official.id,
+        "round_id": 999_999,
+        "batch_id": 999_999,
     }
     anonymous = api.as_token(None)
     # Destructive calls last, so earlier calls still find their resources.

@@ -1,0 +1,553 @@
+"""Rounds and their papers: open a round (Q1 gate, frozen definition), verify a scanned QR code
+(P1), print the papers, record issuance (I1) and collection (I2: an overcount voids the round and
+opens its rerun). Each use case runs in the request's transaction, appends its event, flushes.
+
+Events: ``round.opened`` (the frozen definition document and its hash), ``round.papers_issued``
+(printed, issued, destroyed = printed − issued: 剩余选票当众销毁), ``round.papers_collected``,
+``round.void`` (I2, with the numbers), ``round.rerun_not_opened`` (Q1 failed for the rerun).
+
+Once an election has a round, its candidates, seats and profile are frozen: a ``before_flush``
+guard (``_refuse_changes_to_frozen_elections``) refuses such changes from any service with 409
+``election_frozen`` — the setup service needs no knowledge of rounds.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import Session, UOWTransaction
+
+from app import models
+from app.auth import Principal
+from app.errors import Conflict, InvalidInput, not_found
+from app.ledger import store
+from app.ledger.chain import JsonValue
+from app.papers.definition import freeze_round
+from app.papers.keys import load_or_create_qr_key
+from app.papers.qr import (
+    Forged,
+    OtherDefinition,
+    OtherElection,
+    OtherRound,
+    ThisRound,
+    Verdict,
+    encode_payload,
+    verify_payload,
+)
+from app.printing.ballot import PaperOverflowError, compose_paper, render_papers
+from app.printing.layout import LayoutError, PaperSize, load_layout
+from app.rules.decide import required_present
+from app.rules.model import RoundDefinition, RoundKind
+from app.rules.profiles import Profile, parse_profile
+from app.setup import service as setup_service
+
+ROUND_OPEN = "open"
+ROUND_ISSUED = "issued"
+ROUND_COLLECTED = "collected"
+ROUND_COUNTING = "counting"
+ROUND_VOID = "void"
+
+
+# ---------------------------------------------------------------- the QR key
+
+
+@lru_cache(maxsize=8)
+def _key_for(data_dir: Path) -> bytes:
+    return load_or_create_qr_key(data_dir)
+
+
+def qr_key(data_dir: Path) -> bytes:
+    """The installation's QR key (read once per process and data directory)."""
+    return _key_for(data_dir.resolve())
+
+
+# ---------------------------------------------------------------- reading rounds
+
+
+def get_round(session: Session, *, round_id: int) -> models.Round:
+    round_ = session.get(models.Round, round_id)
+    if round_ is None:
+        raise not_found("轮次", "round", round_id)
+    return round_
+
+
+def list_rounds(session: Session, *, election_id: int) -> Sequence[models.Round]:
+    setup_service.get_election(session, election_id=election_id)
+    return session.scalars(
+        select(models.Round)
+        .where(models.Round.election_id == election_id)
+        .order_by(models.Round.number)
+    ).all()
+
+
+def round_document(round_: models.Round) -> dict[str, Any]:
+    document = json.loads(round_.definition)
+    assert isinstance(document, dict)
+    return document
+
+
+@lru_cache(maxsize=256)
+def _definition(definition_hash: str, text: str) -> RoundDefinition:  # noqa: ARG001 (cache key)
+    document = json.loads(text)
+    return RoundDefinition(
+        seats=document["seats"],
+        candidates=tuple(document["candidates"]),
+        kind=document["kind"],
+        profile=parse_profile(document["profile"]),
+    )
+
+
+def round_definition(round_: models.Round) -> RoundDefinition:
+    """The engine's definition of the round, rebuilt from the frozen document."""
+    return _definition(round_.definition_hash, round_.definition)
+
+
+def congress_of(session: Session, round_: models.Round) -> int:
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    return election.congress_id
+
+
+# ---------------------------------------------------------------- opening a round (Q1)
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumFigures:
+    delegates_total: int
+    present: int
+    required: int
+
+    @property
+    def met(self) -> bool:
+        return self.present >= self.required
+
+
+def _quorum_now(session: Session, *, election: models.Election, profile: Profile) -> QuorumFigures:
+    attendance = setup_service.get_attendance(session, congress_id=election.congress_id)
+    return QuorumFigures(
+        delegates_total=attendance.delegates_total,
+        present=attendance.present,
+        required=required_present(
+            attendance.delegates_total, profile.quorum, profile.quorum_strict
+        ),
+    )
+
+
+def quorum_not_met(quorum: QuorumFigures) -> Conflict:
+    return Conflict(
+        "quorum_not_met",
+        f"实到 {quorum.present} 人，不足法定人数 {quorum.required} 人（应到 "
+        f"{quorum.delegates_total} 人），不能发出选票（Q1）",
+        f"{quorum.present} present, {quorum.required} required of "
+        f"{quorum.delegates_total} delegates: papers may not be issued (Q1)",
+    )
+
+
+def _new_round(
+    session: Session,
+    *,
+    actor: Principal,
+    election: models.Election,
+    number: int,
+    kind: RoundKind,
+    seats: int,
+    candidates: tuple[str, ...],
+    present: int,
+    follows: models.Round | None,
+) -> models.Round:
+    profile = setup_service.election_profile(election)
+    definition = RoundDefinition(seats=seats, candidates=candidates, kind=kind, profile=profile)
+    frozen = freeze_round(definition, election_id=election.id, round_number=number, present=present)
+    round_ = models.Round(
+        election_id=election.id,
+        number=number,
+        kind=kind,
+        seats=seats,
+        candidates=list(candidates),
+        definition=json.dumps(frozen.document, ensure_ascii=False, sort_keys=True),
+        definition_hash=frozen.hash,
+        present=present,
+        status=ROUND_OPEN,
+        follows_round_id=None if follows is None else follows.id,
+    )
+    session.add(round_)
+    session.flush()
+    store.append_event(
+        session,
+        congress_id=election.congress_id,
+        type="round.opened",
+        payload={
+            "round_id": round_.id,
+            "election_id": election.id,
+            "number": number,
+            "kind": kind,
+            "follows_round_id": round_.follows_round_id,
+            "definition": frozen.document,
+            "definition_hash": frozen.hash,
+        },
+        actor_role=actor.role,
+    )
+    return round_
+
+
+def open_round(session: Session, *, actor: Principal, election_id: int) -> models.Round:
+    """Open the election's first round (regular), or the rerun of its last round if that was void
+    and no rerun could be opened then. Requires the slate (六.4), O2 staffing and Q1 now."""
+    election = setup_service.get_election(session, election_id=election_id)
+    store.lock_chain(session, congress_id=election.congress_id)
+    actor.ensure_congress(election.congress_id)
+    rounds = list_rounds(session, election_id=election_id)
+    last = rounds[-1] if rounds else None
+    if last is not None and last.status != ROUND_VOID:
+        raise Conflict(
+            "round_exists",
+            f"本选举已有第 {last.number} 轮；后续轮次由计票结果产生",
+            f"this election already has round {last.number}; later rounds follow from results",
+        )
+    profile = setup_service.election_profile(election)
+    quorum = _quorum_now(session, election=election, profile=profile)
+    if last is None:
+        setup_service.require_slate(session, election_id=election_id)
+        setup_service.require_staffing(session, congress_id=election.congress_id)
+        if not quorum.met:
+            raise quorum_not_met(quorum)
+        ordered, _ = setup_service.sorted_candidates(session, election=election)
+        return _new_round(
+            session,
+            actor=actor,
+            election=election,
+            number=1,
+            kind="regular",
+            seats=election.seats,
+            candidates=tuple(c.name for c in ordered),
+            present=quorum.present,
+            follows=None,
+        )
+    if not quorum.met:
+        raise quorum_not_met(quorum)
+    return _open_rerun(session, actor=actor, election=election, void=last, present=quorum.present)
+
+
+def _open_rerun(
+    session: Session,
+    *,
+    actor: Principal,
+    election: models.Election,
+    void: models.Round,
+    present: int,
+) -> models.Round:
+    """I2: the same round held again — same candidates, same seats, new papers."""
+    return _new_round(
+        session,
+        actor=actor,
+        election=election,
+        number=void.number + 1,
+        kind="rerun",
+        seats=void.seats,
+        candidates=tuple(void.candidates),
+        present=present,
+        follows=void,
+    )
+
+
+# ---------------------------------------------------------------- the freeze guard
+
+
+def _election_has_round(session: Session, election_id: int) -> bool:
+    count = session.scalar(
+        select(func.count(models.Round.id)).where(models.Round.election_id == election_id)
+    )
+    return bool(count)
+
+
+def _frozen(what_zh: str, what_en: str) -> Conflict:
+    return Conflict(
+        "election_frozen",
+        f"本选举已开始投票，{what_zh}已冻结，不能更改",
+        f"this election has an opened round: its {what_en} can no longer change",
+        field=f"body.{what_en}" if what_en in ("seats", "profile") else "body.name",
+    )
+
+
+def _refuse_changes_to_frozen_elections(
+    session: Session,
+    _flush_context: UOWTransaction,
+    _instances: object,
+) -> None:
+    candidate_elections = {
+        obj.election_id
+        for obj in (*session.new, *session.deleted)
+        if isinstance(obj, models.Candidate)
+    }
+    for election_id in candidate_elections:
+        if _election_has_round(session, election_id):
+            raise _frozen("候选人名单", "candidates")
+    for obj in session.dirty:
+        if not isinstance(obj, models.Election):
+            continue
+        state = inspect(obj)
+        for attribute, what_zh in (("seats", "应选名额"), ("profile", "规则选项")):
+            history = state.attrs[attribute].history
+            if not history.has_changes():
+                continue
+            before = list(history.deleted) or list(history.unchanged)
+            if before and list(history.added) == before:
+                continue
+            if _election_has_round(session, obj.id):
+                raise _frozen(what_zh, attribute)
+
+
+event.listen(Session, "before_flush", _refuse_changes_to_frozen_elections)
+
+
+# ---------------------------------------------------------------- QR verification (P1)
+
+
+def verify_scan(
+    session: Session, *, round_: models.Round, payload: str, data_dir: Path
+) -> ThisRound:
+    """Judge a scanned code against the round; anything but this round's paper is a 422."""
+    verdict: Verdict = verify_payload(
+        payload,
+        key=qr_key(data_dir),
+        election_id=round_.election_id,
+        round_number=round_.number,
+        definition_hash=round_.definition_hash,
+    )
+    match verdict:
+        case ThisRound():
+            return verdict
+        case OtherRound(round_number=number):
+            other = session.scalars(
+                select(models.Round).where(
+                    models.Round.election_id == round_.election_id, models.Round.number == number
+                )
+            ).one_or_none()
+            raise InvalidInput(
+                "qr_other_round",
+                f"{verdict.message_zh}（本轮为第 {round_.number} 轮，P1）",
+                f"{verdict.message_en} (this is round {round_.number}; P1)"
+                + ("" if other is None else f"; round id {other.id}"),
+                field="body.payload",
+            )
+        case OtherElection():
+            raise InvalidInput(
+                "qr_other_election",
+                f"{verdict.message_zh}，不是本选举的选票（P1）",
+                f"{verdict.message_en}, not of this election (P1)",
+                field="body.payload",
+            )
+        case OtherDefinition():
+            raise InvalidInput(
+                "qr_other_definition",
+                f"{verdict.message_zh}（P1）",
+                f"{verdict.message_en} (P1)",
+                field="body.payload",
+            )
+        case Forged():
+            raise InvalidInput(
+                "qr_forged",
+                f"{verdict.message_zh}（P1）",
+                f"{verdict.message_en} (P1)",
+                field="body.payload",
+            )
+
+
+def round_payload(round_: models.Round, *, data_dir: Path) -> str:
+    return encode_payload(
+        key=qr_key(data_dir),
+        election_id=round_.election_id,
+        round_number=round_.number,
+        definition_hash=round_.definition_hash,
+    )
+
+
+# ---------------------------------------------------------------- issuance and collection
+
+
+def _ensure_status(
+    round_: models.Round, allowed: tuple[str, ...], what_zh: str, what_en: str
+) -> None:
+    if round_.status not in allowed:
+        raise Conflict(
+            "round_state",
+            f"第 {round_.number} 轮当前状态为 {round_.status}，不能{what_zh}",
+            f"round {round_.number} is {round_.status}: cannot {what_en}",
+        )
+
+
+def record_issuance(
+    session: Session, *, actor: Principal, round_id: int, printed: int, issued: int
+) -> models.Round:
+    """I1: issued ≤ present (frozen) and ≤ printed; the rest are destroyed in public (B4)."""
+    round_ = get_round(session, round_id=round_id)
+    congress_id = congress_of(session, round_)
+    actor.ensure_congress(congress_id)
+    store.lock_chain(session, congress_id=congress_id)
+    session.refresh(round_)
+    _ensure_status(round_, (ROUND_OPEN,), "登记发票", "record issuance")
+    if issued > round_.present:
+        raise InvalidInput(
+            "issued_exceeds_present",
+            f"发出选票 {issued} 张多于实到人数 {round_.present} 人（I1）",
+            f"issued {issued} exceeds present {round_.present} (I1)",
+            field="body.issued",
+        )
+    if issued > printed:
+        raise InvalidInput(
+            "issued_exceeds_printed",
+            f"发出选票 {issued} 张多于印制的 {printed} 张（I1）",
+            f"issued {issued} exceeds printed {printed} (I1)",
+            field="body.issued",
+        )
+    round_.printed = printed
+    round_.issued = issued
+    round_.destroyed = printed - issued
+    round_.status = ROUND_ISSUED
+    session.flush()
+    store.append_event(
+        session,
+        congress_id=congress_id,
+        type="round.papers_issued",
+        payload={
+            "round_id": round_.id,
+            "printed": printed,
+            "issued": issued,
+            "destroyed": printed - issued,
+            "present": round_.present,
+        },
+        actor_role=actor.role,
+    )
+    return round_
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionResult:
+    round: models.Round
+    rerun: models.Round | None
+    rerun_refused: Conflict | None
+
+
+def record_collection(
+    session: Session, *, actor: Principal, round_id: int, collected: int
+) -> CollectionResult:
+    """Record the papers taken out of the box. I2: more than present (or the profile's base:
+    issued), or more than issued, voids the round at once and opens its rerun if Q1 holds now."""
+    round_ = get_round(session, round_id=round_id)
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    actor.ensure_congress(election.congress_id)
+    store.lock_chain(session, congress_id=election.congress_id)
+    session.refresh(round_)
+    _ensure_status(round_, (ROUND_ISSUED,), "登记收回选票", "record collection")
+    assert round_.issued is not None
+    profile = round_definition(round_).profile
+    base = round_.present if profile.overcount_base == "present" else round_.issued
+    round_.collected = collected
+    overcount = collected > base or collected > round_.issued
+    if not overcount:
+        round_.status = ROUND_COLLECTED
+        session.flush()
+        store.append_event(
+            session,
+            congress_id=election.congress_id,
+            type="round.papers_collected",
+            payload={"round_id": round_.id, "collected": collected, "issued": round_.issued},
+            actor_role=actor.role,
+        )
+        return CollectionResult(round_, None, None)
+    round_.status = ROUND_VOID
+    session.flush()
+    void_payload: dict[str, JsonValue] = {
+        "round_id": round_.id,
+        "rule": "I2",
+        "collected": collected,
+        "present": round_.present,
+        "issued": round_.issued,
+        "overcount_base": profile.overcount_base,
+    }
+    store.append_event(
+        session,
+        congress_id=election.congress_id,
+        type="round.void",
+        payload=void_payload,
+        actor_role=actor.role,
+    )
+    quorum = _quorum_now(
+        session, election=election, profile=setup_service.election_profile(election)
+    )
+    if not quorum.met:
+        refused = quorum_not_met(quorum)
+        store.append_event(
+            session,
+            congress_id=election.congress_id,
+            type="round.rerun_not_opened",
+            payload={
+                "round_id": round_.id,
+                "rule": "Q1",
+                "present": quorum.present,
+                "required": quorum.required,
+                "delegates_total": quorum.delegates_total,
+            },
+            actor_role=actor.role,
+        )
+        return CollectionResult(round_, None, refused)
+    rerun = _open_rerun(
+        session, actor=actor, election=election, void=round_, present=quorum.present
+    )
+    return CollectionResult(round_, rerun, None)
+
+
+# ---------------------------------------------------------------- printing (B1–B4)
+
+MAX_COPIES = 5000
+
+
+def render_round_papers(
+    session: Session,
+    *,
+    round_id: int,
+    data_dir: Path,
+    paper_size: PaperSize | None,
+    per_page: int | None,
+    copies: int | None,
+) -> tuple[models.Round, bytes]:
+    """The round's papers as one PDF; ``copies`` defaults to the frozen ``present``."""
+    round_ = get_round(session, round_id=round_id)
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    congress = setup_service.get_congress(session, congress_id=election.congress_id)
+    count = round_.present if copies is None else copies
+    if not 1 <= count <= MAX_COPIES:
+        raise InvalidInput(
+            "invalid_copies",
+            f"印制份数应在 1 到 {MAX_COPIES} 之间",
+            f"copies must be between 1 and {MAX_COPIES}",
+            field="query.copies",
+        )
+    try:
+        layout = load_layout()
+        paper = compose_paper(
+            round_definition(round_),
+            layout,
+            round_number=round_.number,
+            qr_payload=round_payload(round_, data_dir=data_dir),
+            title=election.title,
+            logo_text=congress.name,
+        )
+        pdf = render_papers(
+            paper,
+            copies=count,
+            paper_size=paper_size or layout.paper_size,
+            per_page=per_page or layout.per_page,
+            font=layout.font,
+        )
+    except (LayoutError, PaperOverflowError) as exc:
+        raise Conflict(
+            "paper_layout",
+            f"选票无法按所选纸张排版：{exc}",
+            f"the paper cannot be laid out: {exc}",
+            field="query.paper_size",
+        ) from None
+    return round_, pdf
