@@ -464,6 +464,22 @@ def _draw_proof(
     return y
 
 
+def _draw_page_numbers(doc: _Report, report: ResultReport, layout: ReportLayout) -> None:
+    """Every page names the report and its page count, so no page can be swapped unnoticed."""
+    total = doc.pdf.pages_count
+    for number in range(1, total + 1):
+        doc.pdf.page = number
+        doc.text(
+            PAGE_W / 2,
+            PAGE_H - MARGIN / 2,
+            f"{layout.title} · {report.election_title} · 第{report.round_number}轮 · "
+            f"第 {number} 页 共 {total} 页 · page {number} of {total}",
+            2.4,
+            colour=GREY,
+            align="center",
+        )
+
+
 def render_report(report: ResultReport, layout: ReportLayout) -> bytes:
     """The report as a PDF (A4, fonts embedded); long person lists continue on a new page."""
     doc = _Report(find_cjk_fonts(layout.font))
@@ -475,6 +491,7 @@ def render_report(report: ResultReport, layout: ReportLayout) -> bytes:
         _draw_persons(doc, report)
         _draw_outcome(doc, report, layout)
         _draw_signatures(doc, report, layout)
+        _draw_page_numbers(doc, report, layout)
         return bytes(doc.pdf.output())
     finally:
         doc.close()

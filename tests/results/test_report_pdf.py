@@ -114,6 +114,7 @@ def test_signature_lines_for_the_officials(tmp_path: Path) -> None:
 def test_head_hash_qr_code_scans_from_the_raster(tmp_path: Path) -> None:
     pdf = write(tmp_path, compose(report_input()))
     assert pages(pdf) == 1
+    assert "第 1 页 共 1 页" in text(pdf)
     assert scan(rasterize(pdf, dpi=100)) == [HEAD_HASH]
     page = text(pdf)
     assert "事件日志头哈希" in page
@@ -154,6 +155,8 @@ def test_thirty_persons_continue_on_a_second_page(tmp_path: Path) -> None:
     second = text(pdf, page=2)
     assert "名次" in second  # the table's heading is repeated
     assert "四、签名" in second
+    assert "第 1 页 共 2 页" in text(pdf, page=1)
+    assert "第 2 页 共 2 页" in second
 
 
 def test_a_void_round_names_the_rerun(tmp_path: Path) -> None:
