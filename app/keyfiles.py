@@ -31,7 +31,9 @@ def _read(path: Path, what: tuple[str, str]) -> bytes:
 
 
 def load_or_create_secret(path: Path, *, what: tuple[str, str]) -> bytes:
-    """The secret in ``path`` (``what``: its name in Chinese and English); created (atomically, 0600) if it does not exist yet.
+    """The secret in ``path``, created (atomically, 0600) if it does not exist yet.
+
+    ``what`` names the key in Chinese and English for the error message.
 
     Two processes starting at once end up with the same key: the new file is written under a
     temporary name and linked into place, which fails if another process got there first.
