@@ -383,11 +383,12 @@
     }
   }
 
-  async function onScan(text) {
+  async function onScan(text, fromCamera) {
     const payload = text.trim();
     if (!payload || !state.round) return;
     if (state.scan && state.scan.ok && state.scan.payload === payload) return;
-    if (Date.now() < state.cooldownUntil) return; // the paper just submitted is still in view
+    // The camera still sees the paper just submitted for a moment: ignore it (not a scanner).
+    if (fromCamera && Date.now() < state.cooldownUntil) return;
     const known = load(KEY_QR + state.round.id, null);
     if (known && known === payload) {
       // Every paper of a round carries the same code: one the server accepted is this round's.
@@ -425,7 +426,7 @@
     const target = event.target;
     if (target && (target.id === "writein-input" || target.id === "scan-input")) return;
     const now = Date.now();
-    if (now - keyTime > 80) keyBuffer = "";
+    if (now - keyTime > 500) keyBuffer = ""; // a scanner types fast; stale keys are dropped
     keyTime = now;
     if (event.key === "Enter") {
       if (keyBuffer.length >= 6) {
@@ -466,14 +467,21 @@
       const chip = document.createElement("button");
       chip.type = "button";
       chip.className = "chip";
-      chip.textContent = `${name} ✕`;
-      chip.setAttribute("aria-label", `删除 ${name}`);
+      const shown = name === null ? "（字迹无法辨认）" : name;
+      chip.textContent = `${shown} ✕`;
+      chip.setAttribute("aria-label", `删除 ${shown}`);
       chip.addEventListener("click", () => {
         state.writeIns.splice(index, 1);
         renderWriteIns();
       });
       box.appendChild(chip);
     });
+  }
+
+  function addIllegibleWriteIn() {
+    // P7: an illegible write-in still counts toward P2/P3 but credits nobody.
+    state.writeIns.push(null);
+    renderWriteIns();
   }
 
   function addWriteIn(name) {
@@ -571,10 +579,23 @@
     const status = answer.status || (answer.valid === true ? "valid" : answer.valid === false ? "invalid" : null);
     const rule = answer.rule || answer.rule_id || null;
     const reason = answer.reason_zh || answer.message_zh || (rule ? RULES_ZH[rule] : "") || "";
-    if (status === "valid") return ["valid", `有效票${rule ? `（${rule}${reason ? " " + reason : ""}）` : ""}`];
+    const absent = (answer.write_ins_not_on_roster || []).join("、");
+    const note = absent ? `；另选他人不在代表名单：${absent}` : "";
+    if (status === "valid") return ["valid", `有效票${rule ? `（${rule}${reason ? " " + reason : ""}）` : ""}${note}`];
     if (status === "invalid") return ["invalid", `无效票 ${rule || ""}：${reason}`];
     if (status === "pending") return ["pending", `待裁定：${reason || "有无法辨认的标记，交监票人裁定"}`];
     return ["valid", "已记录"];
+  }
+
+  function summary(body) {
+    // What was entered, to check against the paper in hand: ✓3 ×1 △1, write-ins, void.
+    if (body.void) return `宣告无效 ${body.void}`;
+    const counts = { yes: 0, no: 0, abstain: 0, unclear: 0, blank: 0 };
+    for (const mark of Object.values(body.marks)) counts[mark] += 1;
+    const parts = [`✓${counts.yes} ×${counts.no} △${counts.abstain}`];
+    if (counts.unclear) parts.push(`?${counts.unclear}`);
+    if (body.write_ins.length) parts.push(`另选 ${body.write_ins.length} 人`);
+    return parts.join(" ");
   }
 
   function showResult(kind, text) {
@@ -614,7 +635,10 @@
         save(KEY_QUEUE, rest);
         if (result.ok) {
           rememberProgress(entry.batch_id, result.data);
-          if (entry.key === state.lastKey) showResult(...describe(result.data));
+          if (entry.key === state.lastKey) {
+            const [kind, text] = describe(result.data);
+            showResult(kind, `上一张：${text} · ${summary(entry.body)}`);
+          }
         } else {
           const rejected = load(KEY_REJECTED, []);
           rejected.push({ entry, message: errorText(result), code: result.data.code });
@@ -738,12 +762,15 @@
       e.preventDefault();
       onScan($("scan-input").value);
     });
-    $("scan-camera").addEventListener("click", () => toggleCamera($("scan-video"), onScan));
+    $("scan-camera").addEventListener("click", () =>
+      toggleCamera($("scan-video"), (text) => onScan(text, true)),
+    );
     $("scan-as-p1").addEventListener("click", () => {
       state.void = "P1";
       renderVoid();
     });
     $("writein-input").addEventListener("input", onWriteInInput);
+    $("writein-illegible").addEventListener("click", addIllegibleWriteIn);
     $("writein-input").addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.isComposing) {
         e.preventDefault();
