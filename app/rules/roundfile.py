@@ -210,7 +210,28 @@ def count_round_input(round_input: RoundInput) -> RoundResult:
 
 
 def result_to_json(result: RoundResult, round_input: RoundInput) -> dict[str, Any]:
-    """The output contract of ``jipiao tally``."""
+    """The output contract of ``jipiao tally``: the round's result, the ordering warnings of the
+    file's names, and the index of every invalid paper in the file."""
+    judgements = result.tally.judgements
+    output = round_result_json(result)
+    output["papers"]["invalid_papers"] = [
+        {"index": index, "rules": list(judgements[paper].violations)}
+        for index, paper in enumerate(round_input.papers)
+        if not judgements[paper].valid
+    ]
+    output["trace"] = _trace_json(round_input.ordering_trace) + output["trace"]
+    return output
+
+
+def _trace_json(trace: tuple[TraceEntry, ...]) -> list[dict[str, str]]:
+    return [
+        {"rule": entry.rule, "message": entry.message_zh, "message_en": entry.message_en}
+        for entry in trace
+    ]
+
+
+def round_result_json(result: RoundResult) -> dict[str, Any]:
+    """A decided round as JSON, without anything about the order papers were entered in."""
     outcome = result.outcome
     void_rule: str | None
     match outcome:
@@ -230,13 +251,6 @@ def result_to_json(result: RoundResult, round_input: RoundInput) -> dict[str, An
             assert_never(outcome)
     papers = result.tally.papers
     next_round = result.next_round
-    trace = round_input.ordering_trace + result.trace
-    judgements = result.tally.judgements
-    invalid_papers = [
-        {"index": index, "rules": list(judgements[paper].violations)}
-        for index, paper in enumerate(round_input.papers)
-        if not judgements[paper].valid
-    ]
     return {
         "quorum": {"met": result.quorum.met, "required": result.quorum.required},
         "round": {
@@ -251,7 +265,6 @@ def result_to_json(result: RoundResult, round_input: RoundInput) -> dict[str, An
             "valid": papers.valid,
             "invalid": papers.invalid,
             "invalid_by_rule": dict(papers.invalid_by_rule),
-            "invalid_papers": invalid_papers,
         },
         "majority": {
             "base": result.majority.base,
@@ -277,8 +290,5 @@ def result_to_json(result: RoundResult, round_input: RoundInput) -> dict[str, An
             "seats": next_round.seats,
             "candidates": list(next_round.candidates),
         },
-        "trace": [
-            {"rule": entry.rule, "message": entry.message_zh, "message_en": entry.message_en}
-            for entry in trace
-        ],
+        "trace": _trace_json(result.trace),
     }
