@@ -27,6 +27,7 @@ window.JipiaoScanner = (function () {
         const formats = await window.BarcodeDetector.getSupportedFormats();
         if (formats.includes("qr_code")) {
           const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+          api.engine = "BarcodeDetector";
           return async (video) => {
             const codes = await detector.detect(video);
             return codes.length ? codes[0].rawValue : null;
@@ -37,6 +38,7 @@ window.JipiaoScanner = (function () {
       }
     }
     const jsQR = await loadJsQR();
+    api.engine = "jsQR";
     const canvas = document.createElement("canvas");
     const context = canvas.getContext("2d", { willReadFrequently: true });
     return async (video) => {
@@ -87,5 +89,6 @@ window.JipiaoScanner = (function () {
     return stream !== null;
   }
 
-  return { available, start, stop, running };
+  const api = { available, start, stop, running, engine: null };
+  return api;
 })();

@@ -626,7 +626,8 @@
           sessionExpired();
           break;
         }
-        if (result.status >= 500 || result.status === 429 || result.status === 408) {
+        const transient = result.status === 409 && result.data.code === "concurrent_change";
+        if (result.status >= 500 || result.status === 429 || result.status === 408 || transient) {
           retry = true;
           break;
         }
