@@ -1,0 +1,102 @@
+"""Browser tests of the teller's tablet: the app served by uvicorn (in a thread) on a free port
+with a fresh migrated SQLite database, driven by Python Playwright through Debian's chromium.
+
+Playwright's own browser download is never used (``executable_path=/usr/bin/chromium``); if that
+binary or the ``playwright`` package is missing the tests are skipped with the reason. Setup
+(congress, roster, officials, round, batches) goes through the HTTP API with the typed builders,
+via a TestClient on a second app instance over the same database file.
+"""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from app import auth
+from app.main import create_app
+from app.settings import Settings
+from tests.builders import Api
+
+CHROMIUM = Path(os.environ.get("JIPIAO_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TABLET = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# Screenshots for people to look at (git-ignored).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    settings: Settings
+    api: Api  # the admin, through a TestClient on the same database
+
+
+@pytest.fixture
+def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    database = tmp_path / "jipiao.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(database_url=f"sqlite:///{database}", data_dir=tmp_path, public_url=url)
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-web-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
+        time.sleep(0.02)
+    setup_app = create_app(settings)
+    with setup_app.state.sessionmaker.begin() as session:
+        token = auth.create_admin_token(session)
+    try:
+        with TestClient(setup_app) as client:
+            yield LiveServer(url=url, settings=settings, api=Api(client, token))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """One Playwright driver per run (the sync API allows only one at a time)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no chromium at {CHROMIUM}")
+    with playwright_sync.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
