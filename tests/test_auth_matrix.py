@@ -74,6 +74,16 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/rounds/{round_id}/papers.pdf"): ADMIN,
     ("POST", "/api/rounds/{round_id}/issuance"): ADMIN,
     ("POST", "/api/rounds/{round_id}/collection"): ADMIN,
+    # Counting
+    ("POST", "/api/rounds/{round_id}/batches"): MANAGE_BATCHES,
+    ("GET", "/api/rounds/{round_id}/batches"): ALL,
+    ("GET", "/api/rounds/{round_id}/count-status"): ALL,
+    ("GET", "/api/rounds/{round_id}/adjudication"): ADJUDICATE,
+    ("POST", "/api/batches/{batch_id}/papers"): ENTER_PAPERS,  # not the presidium, not admin
+    ("GET", "/api/batches/{batch_id}/papers"): ENTER_PAPERS,  # own pass only
+    ("POST", "/api/batches/{batch_id}/resolution"): ADJUDICATE,  # not a teller
+    ("POST", "/api/batches/{batch_id}/reentry"): ADJUDICATE,
+    ("GET", "/api/congresses/{congress_id}/name-suggestions"): CHECK_PAPERS,
 }
 
 

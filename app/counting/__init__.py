@@ -1,0 +1,1 @@
+"""Counting on tablets: batches, blind double entry, reconciliation and adjudication."""

@@ -1,0 +1,236 @@
+"""HTTP endpoints for counting. Parse, authorize, call one service, shape the reply."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app import models
+from app.auth import Adjudicate, CheckPapers, EnterPapers, ManageBatches, ReadSetup, SettingsDep
+from app.counting import schemas
+from app.counting import service as counting_service
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES
+from app.papers import service as papers_service
+from app.setup.schemas import Id, SearchText
+
+router = APIRouter(prefix="/api", tags=["counting 计票录入"], responses=ERROR_RESPONSES)
+
+
+def _progress_read(progress: counting_service.Progress) -> schemas.ProgressRead:
+    return schemas.ProgressRead.model_validate(counting_service.progress_json(progress))
+
+
+def _batch_read(session: SessionDep, batch: models.Batch) -> schemas.BatchRead:
+    return schemas.BatchRead(
+        id=batch.id,
+        round_id=batch.round_id,
+        number=batch.number,
+        declared_count=batch.declared_count,
+        teller_a_id=batch.teller_a_id,
+        teller_b_id=batch.teller_b_id,
+        progress=_progress_read(counting_service.progress(session, batch)),
+    )
+
+
+def _round_for(session: SessionDep, round_id: int, actor: ReadSetup) -> models.Round:
+    round_ = papers_service.get_round(session, round_id=round_id)
+    actor.ensure_congress(papers_service.congress_of(session, round_))
+    return round_
+
+
+@router.post(
+    "/rounds/{round_id}/batches",
+    status_code=status.HTTP_201_CREATED,
+    summary="新建录入批次 / create a batch",
+    description=(
+        "计票人须为本次大会的计票人；双人录入时两遍由不同计票人完成（O3）；各批次张数合计不得多于"
+        "收回选票数（I4）。Tellers of this congress; different tellers per pass (O3); declared "
+        "counts may not exceed `collected` (I4)."
+    ),
+)
+def create_batch(
+    round_id: Id, body: schemas.BatchCreate, session: SessionDep, actor: ManageBatches
+) -> schemas.BatchRead:
+    batch = counting_service.create_batch(
+        session,
+        actor=actor,
+        round_id=round_id,
+        declared_count=body.declared_count,
+        teller_a_id=body.teller_a_id,
+        teller_b_id=body.teller_b_id,
+    )
+    return _batch_read(session, batch)
+
+
+@router.get("/rounds/{round_id}/batches", summary="本轮批次与进度 / batches and progress")
+def list_batches(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.BatchListRead:
+    round_ = _round_for(session, round_id, actor)
+    batches = counting_service.list_batches(session, round_id=round_id)
+    return schemas.BatchListRead(
+        round_id=round_id,
+        collected=round_.collected,
+        declared=sum(b.declared_count for b in batches),
+        batches=[_batch_read(session, b) for b in batches],
+    )
+
+
+@router.get(
+    "/rounds/{round_id}/count-status",
+    summary="录入是否完成 / is every paper in (C1, I4)",
+)
+def count_status(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.CountStatusRead:
+    _round_for(session, round_id, actor)
+    result = counting_service.round_count_status(session, round_id=round_id)
+    return schemas.CountStatusRead(
+        round_id=round_id,
+        collected=result.collected,
+        declared=result.declared,
+        all_declared=result.all_declared,
+        batches=result.batches,
+        batches_open=result.batches_open,
+        discrepancies_open=result.discrepancies_open,
+        adjudications_open=result.adjudications_open,
+        papers_entered=result.papers_entered,
+        papers_reconciled=result.papers_reconciled,
+        ready=result.ready,
+    )
+
+
+@router.get(
+    "/rounds/{round_id}/adjudication",
+    summary="待监票人裁定 / the scrutineers' queue (discrepancies, unclear marks)",
+)
+def adjudication_queue(
+    round_id: Id, session: SessionDep, actor: Adjudicate
+) -> schemas.AdjudicationRead:
+    round_ = _round_for(session, round_id, actor)
+    items: list[schemas.AdjudicationItemRead] = []
+    for batch in counting_service.list_batches(session, round_id=round_id):
+        if batch.status not in counting_service.DISPUTED:
+            continue
+        found = counting_service.open_items(session, batch)
+
+        def shown(records: list[counting_service.Record]) -> list[schemas.RecordRead]:
+            return [schemas.shown(r.shown(round_.candidates)) for r in records]
+
+        items.append(
+            schemas.AdjudicationItemRead(
+                batch_id=batch.id,
+                batch_number=batch.number,
+                status=batch.status,
+                only_in_pass_a=shown(found.only_in_pass_a),
+                only_in_pass_b=shown(found.only_in_pass_b),
+                unclear=shown(found.unclear),
+                records_needed=found.needed,
+            )
+        )
+    return schemas.AdjudicationRead(round_id=round_id, batches=items)
+
+
+@router.post(
+    "/batches/{batch_id}/papers",
+    status_code=status.HTTP_201_CREATED,
+    summary="录入一张选票 / enter one paper",
+    description=(
+        "由该批次指定的计票人录入（遍次由登录身份决定）。同一 idempotency_key 重试返回同一答复，"
+        "不重复记录。The pass follows from who is logged in; a retried idempotency key returns "
+        "the same answer and records nothing new."
+    ),
+)
+def enter_paper(
+    batch_id: Id,
+    body: schemas.PaperEntryCreate,
+    session: SessionDep,
+    actor: EnterPapers,
+    settings: SettingsDep,
+) -> schemas.PaperEntryRead:
+    answer = counting_service.enter_paper(
+        session,
+        actor=actor,
+        batch_id=batch_id,
+        idempotency_key=body.idempotency_key,
+        qr_payload=body.qr_payload,
+        marks=body.marks,
+        write_ins=body.write_ins,
+        void=body.void,
+        data_dir=settings.data_dir,
+    )
+    return schemas.PaperEntryRead.model_validate(answer)
+
+
+@router.get(
+    "/batches/{batch_id}/papers",
+    summary="本人这一遍已录入的选票 / my own pass's papers",
+    description="只返回本人这一遍的记录（按随机编号排序），从不返回另一遍。",
+)
+def own_papers(batch_id: Id, session: SessionDep, actor: EnterPapers) -> schemas.OwnPapersRead:
+    batch, entry_pass, rows = counting_service.own_papers(session, actor=actor, batch_id=batch_id)
+    round_ = papers_service.get_round(session, round_id=batch.round_id)
+    return schemas.OwnPapersRead(
+        batch_id=batch.id,
+        pass_=entry_pass,
+        papers=[
+            schemas.OwnPaperRead(
+                paper_id=row.id,
+                record=schemas.shown(
+                    counting_service.Record.from_text(row.record).shown(round_.candidates)
+                ),
+                status=row.status,
+                rule=row.rule,
+            )
+            for row in rows
+        ],
+    )
+
+
+@router.post(
+    "/batches/{batch_id}/resolution",
+    summary="监票人裁定差异 / a scrutineer resolves the batch",
+    description=(
+        "给出全部有争议选票（两遍不一致的和含无法辨认符号的）的最终记录及理由；批次即核对完成。"
+        "Final records for every disputed paper, with a reason; the batch is then reconciled."
+    ),
+)
+def resolve_batch(
+    batch_id: Id, body: schemas.ResolutionCreate, session: SessionDep, actor: Adjudicate
+) -> schemas.BatchRead:
+    batch = counting_service.resolve_batch(
+        session,
+        actor=actor,
+        batch_id=batch_id,
+        records=[
+            counting_service.RecordInput(marks=r.marks, write_ins=r.write_ins, void=r.void)
+            for r in body.records
+        ],
+        reason=body.reason,
+    )
+    return _batch_read(session, batch)
+
+
+@router.post(
+    "/batches/{batch_id}/reentry",
+    summary="监票人责令重新录入 / a scrutineer orders the batch re-entered",
+)
+def order_reentry(
+    batch_id: Id, body: schemas.ReentryCreate, session: SessionDep, actor: Adjudicate
+) -> schemas.BatchRead:
+    batch = counting_service.order_reentry(
+        session, actor=actor, batch_id=batch_id, reason=body.reason
+    )
+    return _batch_read(session, batch)
+
+
+@router.get(
+    "/congresses/{congress_id}/name-suggestions",
+    summary="另选他人姓名提示 / roster names for a write-in (prefix or pinyin initials)",
+)
+def name_suggestions(
+    congress_id: Id,
+    session: SessionDep,
+    actor: CheckPapers,
+    q: Annotated[SearchText, Query(description="姓名开头或拼音首字母，如 wxm")] = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> schemas.NameSuggestionsRead:
+    actor.ensure_congress(congress_id)
+    names = counting_service.suggest_names(session, congress_id=congress_id, q=q, limit=limit)
+    return schemas.NameSuggestionsRead(q=q, names=names)

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Benchmark paper entry over HTTP: entries per second from concurrent simulated tablets, on SQLite
+and PostgreSQL, each beside GET /api/health of the same server in the same run (goal: entry at
+least 35% of health's rate).
+
+    .venv/bin/python scripts/bench/bench_entry.py [--requests 400] [--tablets 10]
+                                                  [--backends sqlite,postgresql]
+
+Starts its own server (``jipiao serve``, one uvicorn process) on 127.0.0.1 on a free port, with a
+throw-away database (a temp SQLite file; a ``jipiao_bench_<random>`` PostgreSQL database dropped at
+the end). The setup goes through the API: a congress, its roster checked in, the O2 officials, an
+election with 5 candidates, the first round opened, issued and collected, then one batch per
+tablet with blind double entry (tablet i enters pass A of batch i and pass B of batch i+1, as two
+different tellers, O3). --requests bounds the number of entry requests (and of health requests).
+At the end every batch must be reconciled. Prints numbers; it is not a test.
+"""
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.papers.keys import load_or_create_qr_key  # noqa: E402
+from app.papers.qr import encode_payload  # noqa: E402
+from app.serve import first_start  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "JIPIAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+CANDIDATES = ["张伟", "王宁", "李娜", "欧阳晓东", "刘洋"]
+MARK_CHOICES = ["yes", "no", "abstain", "blank"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+def concurrent(clients: list[httpx.Client], per_client: int, call: Any) -> tuple[float, int]:
+    """Requests per second over one thread per client; returns (rate, failed requests)."""
+    failures = [0] * len(clients)
+    barrier = threading.Barrier(len(clients) + 1)
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        for i in range(per_client):
+            if call(clients[index], index, i) >= 300:
+                failures[index] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return len(clients) * per_client / (time.perf_counter() - start), sum(failures)
+
+
+def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -> dict[str, Any]:
+    papers = tablets * per_batch
+    admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    congress = ok(
+        admin.post("/api/congresses", json={"name": "bench", "delegates_total": papers}), 201
+    )
+    cid = congress["id"]
+    rows = "姓名,代表团,学号\n" + "".join(f"代表{i},甲,{i:06d}\n" for i in range(papers))
+    ok(admin.post(f"/api/congresses/{cid}/roster", files={"file": ("r.csv", rows.encode())}), 201)
+    for delegate in ok(admin.get(f"/api/congresses/{cid}/delegates")):
+        ok(admin.post(f"/api/congresses/{cid}/delegates/{delegate['id']}/check-in"))
+    election = ok(
+        admin.post(f"/api/congresses/{cid}/elections", json={"title": "主席团成员", "seats": 3}),
+        201,
+    )
+    eid = election["id"]
+    for name in CANDIDATES:
+        ok(admin.post(f"/api/elections/{eid}/candidates", json={"name": name}), 201)
+    staff = {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 5}
+    tellers: list[int] = []
+    for role, count in staff.items():
+        for n in range(count):
+            body = {"name": f"{role}{n}", "role": role}
+            official = ok(admin.post(f"/api/congresses/{cid}/officials", json=body), 201)
+            if role == "teller":
+                tellers.append(official["id"])
+    round_ = ok(admin.post(f"/api/elections/{eid}/rounds"), 201)
+    rid = round_["id"]
+    ok(admin.post(f"/api/rounds/{rid}/issuance", json={"printed": papers, "issued": papers}))
+    ok(admin.post(f"/api/rounds/{rid}/collection", json={"collected": papers}))
+    while len(tellers) < tablets:  # O2 was checked at opening; the count may use more tablets
+        body = {"name": f"teller{len(tellers)}", "role": "teller"}
+        tellers.append(ok(admin.post(f"/api/congresses/{cid}/officials", json=body), 201)["id"])
+    sessions: list[str] = []
+    for official_id in tellers[:tablets]:
+        code = ok(admin.post(f"/api/congresses/{cid}/officials/{official_id}/login-code"))["code"]
+        sessions.append(ok(httpx.post(f"{base}/api/auth/login", json={"code": code}))["token"])
+    batches: list[int] = []
+    for i in range(tablets):
+        body = {
+            "declared_count": per_batch,
+            "teller_a_id": tellers[i],
+            "teller_b_id": tellers[(i - 1) % tablets],
+        }
+        batches.append(ok(admin.post(f"/api/rounds/{rid}/batches", json=body), 201)["id"])
+    payload = encode_payload(
+        key=load_or_create_qr_key(data_dir),
+        election_id=eid,
+        round_number=1,
+        definition_hash=round_["definition_hash"],
+    )
+    admin.close()
+    return {"round_id": rid, "sessions": sessions, "batches": batches, "payload": payload}
+
+
+def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tablets: int) -> None:
+    port = free_port()
+    settings = Settings(database_url=database_url, data_dir=data_dir, port=port)
+    token = first_start(settings)
+    assert token is not None
+    base = f"http://127.0.0.1:{port}"
+    env = os.environ | {
+        "JIPIAO_DATABASE_URL": database_url,
+        "JIPIAO_DATA_DIR": str(data_dir),
+        "JIPIAO_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "jipiao"), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"{name}: the server did not start")
+            time.sleep(0.2)
+        per_batch = max(1, requests // (2 * tablets))
+        state = setup(base, token, tablets, per_batch, data_dir)
+        rng = random.Random(7)
+        # Each batch's papers, entered identically (in another order) by both passes.
+        papers = [
+            [{name: rng.choice(MARK_CHOICES) for name in CANDIDATES} for _ in range(per_batch)]
+            for _ in range(tablets)
+        ]
+        clients = [
+            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {s}"}, timeout=60)
+            for s in state["sessions"]
+        ]
+        try:
+            per_client = 2 * per_batch
+            health, health_fail = concurrent(
+                clients, per_client, lambda c, _n, _i: c.get("/api/health").status_code
+            )
+
+            def enter(c: httpx.Client, n: int, i: int) -> int:
+                # Alternate: pass A of batch n, pass B of batch n+1 (whose pass A is tablet n+1).
+                own = i % 2 == 0
+                index = n if own else (n + 1) % tablets
+                paper_index = i // 2 if own else per_batch - 1 - i // 2
+                body = {
+                    "idempotency_key": uuid.uuid4().hex,
+                    "qr_payload": state["payload"],
+                    "marks": papers[index][paper_index],
+                    "write_ins": [],
+                    "void": None,
+                }
+                return c.post(
+                    f"/api/batches/{state['batches'][index]}/papers", json=body
+                ).status_code
+
+            entry, entry_fail = concurrent(clients, per_client, enter)
+        finally:
+            for client in clients:
+                client.close()
+        admin = {"Authorization": f"Bearer {token}"}
+        status = ok(httpx.get(f"{base}/api/rounds/{state['round_id']}/count-status", headers=admin))
+        total = tablets * per_client
+        print(f"[{name}] {tablets} concurrent tablets, {per_client} requests each ({total} total)")
+        print(f"  GET /api/health         {health:8.1f} req/s   failed {health_fail}")
+        print(
+            f"  POST paper entry        {entry:8.1f} req/s   failed {entry_fail}   "
+            f"ratio {entry / health:.3f} (goal ≥ 0.35)"
+        )
+        print(
+            f"  afterwards: {status['batches']} batches, reconciled papers "
+            f"{status['papers_reconciled']}/{status['collected']}, ready={status['ready']}"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--tablets", type=int, default=10)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    requests = max(20, min(args.requests, 5000))
+    tablets = max(2, min(args.tablets, 50))
+    for backend in args.backends.split(","):
+        folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-"))
+        try:
+            if backend == "sqlite":
+                url = f"sqlite:///{folder / 'bench.sqlite3'}"
+                run_backend("sqlite", url, folder, requests, tablets)
+            elif backend == "postgresql":
+                admin = make_url(POSTGRES_URL)
+                conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+                try:
+                    connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+                except psycopg.OperationalError as exc:
+                    print(f"[postgresql] skipped: not reachable ({exc})")
+                    continue
+                database = f"jipiao_bench_{uuid.uuid4().hex[:10]}"
+                with connection:
+                    connection.execute(f'CREATE DATABASE "{database}"')
+                try:
+                    url = admin.set(database=database).render_as_string(hide_password=False)
+                    run_backend("postgresql", url, folder, requests, tablets)
+                finally:
+                    with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            else:
+                raise SystemExit(f"unknown backend {backend!r}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
