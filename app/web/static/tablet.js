@@ -546,6 +546,16 @@
       showResult("warn", "此二维码不是本轮选票：请选“P1 非本轮选票”后提交");
       return;
     }
+    const p = load(KEY_PROGRESS + state.batch.batch_id, null);
+    const uploaded = p ? enteredOf(p, state.batch.pass) || 0 : 0;
+    const waiting = queue().filter((e) => e.batch_id === state.batch.batch_id).length;
+    if (uploaded + waiting >= state.batch.declared_count) {
+      showResult(
+        "warn",
+        `本遍已录满 ${state.batch.declared_count} 张。如手上还有选票，请交总计票人核对本批张数。`,
+      );
+      return;
+    }
     const pending = $("writein-input").value.trim();
     if (pending) addWriteIn(pending);
     const key = uuid4();
