@@ -1,0 +1,374 @@
+"""The teller's tablet in a real browser (chromium) against the real service.
+
+(a) two tablets enter one batch blind with one deliberate difference; a scrutineer resolves it over
+    the API; the batch reconciles. (b) a tablet loses the network mid-batch, keeps entering (the
+    page shows 未上传 N 张, also after a reload), comes back, and the server holds each paper once.
+Screenshots at tablet (1280×800) and phone (390×844) sizes go to var/screenshots/ (git-ignored).
+"""
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import segno
+from PIL import Image
+from pypinyin import Style, lazy_pinyin
+
+from app.papers.keys import load_or_create_qr_key
+from app.papers.qr import encode_payload
+from tests.builders import (
+    Api,
+    ReadyElection,
+    expect,
+    issue_and_collect,
+    issue_code,
+    login_official,
+    make_ready_election,
+    open_round,
+)
+from tests.web.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    SCREENSHOTS,
+    TABLET,
+    LiveServer,
+)
+
+Page = Any  # playwright.sync_api.Page (the package ships no stubs for mypy's strict mode here)
+
+
+@dataclass(frozen=True)
+class Paper:
+    marks: dict[str, str]  # candidate → yes | no | abstain | unclear (absent: blank)
+    write_in_query: str | None = None  # typed into 另选他人 …
+    write_in_pick: str | None = None  # … then this suggestion is tapped
+    void: str | None = None
+
+
+@dataclass
+class Counting:
+    ready: ReadyElection
+    round_id: int
+    candidates: list[str]
+    payload: str
+    batch_id: int
+    teller_a: int
+    teller_b: int
+    taps: list[int] = field(default_factory=list)
+
+
+def _setup(live: LiveServer, *, papers: int) -> Counting:
+    api = live.api
+    ready = make_ready_election(api, delegates_total=10, present=8)
+    round_ = open_round(api, ready.election.id)
+    issue_and_collect(api, round_.id, printed=8, issued=8, collected=papers)
+    chief_teller = login_official(api, ready.congress.id, ready.officials["chief_teller"][0].id)
+    teller_a, teller_b = (o.id for o in ready.officials["teller"][:2])
+    body = {"declared_count": papers, "teller_a_id": teller_a, "teller_b_id": teller_b}
+    batch = expect(chief_teller.post(f"/api/rounds/{round_.id}/batches", json=body), 201)
+    payload = encode_payload(
+        key=load_or_create_qr_key(live.settings.data_dir),
+        election_id=round_.election_id,
+        round_number=round_.number,
+        definition_hash=round_.definition_hash,
+    )
+    return Counting(ready, round_.id, round_.candidates, payload, batch["id"], teller_a, teller_b)
+
+
+def _open_tablet(
+    live: LiveServer,
+    browser: Any,
+    counting: Counting,
+    official_id: int,
+    *,
+    by_qr: bool,
+    shots: str | None = None,
+    **ctx: Any,
+) -> tuple[Any, Page]:
+    """A context for one teller: logged in (login-QR URL or the code typed), batch chosen."""
+    context = browser.new_context(**({"viewport": TABLET, "locale": "zh-CN"} | ctx))
+    context.set_default_timeout(8000)
+    page = context.new_page()
+    code = issue_code(live.api, counting.ready.congress.id, official_id).code
+    if by_qr:  # what the login QR encodes: <public_url>/login?code=…
+        page.goto(f"{live.url}/login?code={code}")
+        page.wait_for_url(re.compile(r".*/tablet$"))
+    else:
+        page.goto(f"{live.url}/tablet")
+        page.fill("#login-code", code)
+        if shots:
+            _shot(page, f"{shots}-login")
+        page.click("#login-form button[type=submit]")
+    card = page.locator(".batch-card", has_text="第 1 批")
+    if shots:
+        card.wait_for()
+        _shot(page, f"{shots}-batches")
+    card.click()
+    page.locator(".candidate").first.wait_for()
+    return context, page
+
+
+def _scan(page: Page, payload: str) -> None:
+    """A USB/Bluetooth scanner: fast keystrokes ending in Enter, wherever the focus is."""
+    page.keyboard.type(payload + "\n")
+    page.locator('#scan-state[data-state="ok"], #scan-state[data-state="unchecked"]').wait_for()
+
+
+def _enter(page: Page, counting: Counting, paper: Paper, *, shot: str | None = None) -> int:
+    """Enter one paper as a teller would; returns the taps it took (scanning is no tap)."""
+    _scan(page, counting.payload)
+    taps = 0
+    for name, mark in paper.marks.items():
+        page.locator(f'.candidate[data-name="{name}"] .mark-{mark}').click()
+        taps += 1
+    if paper.write_in_query is not None:
+        page.fill("#writein-input", paper.write_in_query)
+        taps += 1  # the field (typing is not counted as taps)
+        page.locator("#writein-suggestions .suggestion", has_text=paper.write_in_pick).click()
+        taps += 1
+    if paper.void is not None:
+        page.locator(f'#void-choices [data-void="{paper.void}"]').click()
+        taps += 1
+    if shot is not None:
+        _shot(page, shot)
+    page.click("#submit")
+    taps += 1
+    counting.taps.append(taps)
+    return taps
+
+
+def _wait_answer(page: Page) -> str:
+    result = page.locator(
+        '#last-result[data-kind="valid"], #last-result[data-kind="invalid"],'
+        ' #last-result[data-kind="pending"]'
+    )
+    result.wait_for()
+    text: str = result.inner_text()
+    return text
+
+
+def _shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # what the screen shows
+
+
+def _batch(api: Api, counting: Counting) -> dict[str, Any]:
+    listed = expect(api.get(f"/api/rounds/{counting.round_id}/batches"), 200)
+    (batch,) = [b for b in listed["batches"] if b["id"] == counting.batch_id]
+    found: dict[str, Any] = batch
+    return found
+
+
+def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_difference(
+    live_server: LiveServer, browser: Any
+) -> None:
+    counting = _setup(live_server, papers=3)
+    wang, liu, li, zhang, ouyang = counting.candidates  # ballot order (stroke order)
+    roster_name = counting.ready.delegates[0].name
+    typical = Paper({wang: "yes", liu: "yes", li: "yes", zhang: "no", ouyang: "abstain"})
+    initials = "".join(lazy_pinyin(roster_name, style=Style.FIRST_LETTER))  # 王小明 → wxm
+    with_write_in = Paper(
+        {wang: "yes", liu: "no"}, write_in_query=initials, write_in_pick=roster_name
+    )
+    declared_void = Paper({}, void="P4")
+    # Tablet B misreads the typical paper: × instead of △ for the last candidate.
+    misread = Paper({wang: "yes", liu: "yes", li: "yes", zhang: "no", ouyang: "no"})
+    papers_b = [declared_void, misread, with_write_in]  # its own order: passes are multisets
+
+    # Service workers off here so that page.route sees the tablet's requests.
+    context_a, page_a = _open_tablet(
+        live_server, browser, counting, counting.teller_a, by_qr=True, service_workers="block"
+    )
+    context_b, page_b = _open_tablet(
+        live_server,
+        browser,
+        counting,
+        counting.teller_b,
+        by_qr=False,
+        shots="phone-390x844",
+        service_workers="block",
+        viewport=PHONE,
+    )
+    try:
+        assert "第一遍（A）" in page_a.inner_text("#batch-title")
+        assert "第二遍（B）" in page_b.inner_text("#batch-title")
+        _shot(page_a, "tablet-empty-1280x800")
+
+        # Pass A. The first paper's answer is lost on the way back (the server did store it):
+        # the tablet must retry with the same key and the server must record it once.
+        lost = {"done": False}
+
+        def lose_first_answer(route: Any) -> None:
+            if lost["done"]:
+                route.continue_()
+                return
+            lost["done"] = True
+            route.fetch()  # reaches the server, which records the paper …
+            route.abort("connectionreset")  # … but the tablet never hears back
+
+        page_a.route("**/api/batches/*/papers", lose_first_answer)
+        assert _enter(page_a, counting, typical) == 6  # ✓✓✓×△ + 提交
+        page_a.locator("#unsent", has_text="未上传 1 张").wait_for()
+        page_a.evaluate("window.JipiaoTablet.flush()")  # as the retry timer would, sooner
+        assert _wait_answer(page_a).startswith("上一张：有效票")
+        page_a.unroute("**/api/batches/*/papers")
+        assert page_a.locator("#unsent").is_hidden()
+
+        _enter(page_a, counting, with_write_in, shot="tablet-marked-1280x800")
+        assert "有效票" in _wait_answer(page_a)
+        _shot(page_a, "tablet-answer-1280x800")
+        _enter(page_a, counting, declared_void)
+        assert "P4" in _wait_answer(page_a)
+        assert "本批 3 张 · 已上传 3 张" in page_a.inner_text("#batch-progress")
+        _scan(page_a, counting.payload)  # a fourth paper in a batch of three: refused locally
+        page_a.click("#submit")
+        page_a.locator('#last-result[data-kind="warn"]', has_text="本遍已录满 3 张").wait_for()
+
+        _shot(page_b, "phone-empty-390x844")
+        for n, paper in enumerate(papers_b):
+            _enter(page_b, counting, paper, shot="phone-marked-390x844" if n == 1 else None)
+            _wait_answer(page_b)
+        _shot(page_b, "phone-after-3-390x844")
+    finally:
+        context_a.close()
+        context_b.close()
+
+    api = live_server.api
+    assert _batch(api, counting)["progress"] == {
+        "batch_id": counting.batch_id,
+        "declared": 3,
+        "pass_a": 3,
+        "pass_b": 3,
+        "status": "discrepancy",
+        "generation": 1,
+    }
+    scrutineer = login_official(api, counting.ready.congress.id, counting.ready.officials[
+        "scrutineer"][0].id)  # fmt: skip
+    queue = expect(scrutineer.get(f"/api/rounds/{counting.round_id}/adjudication"), 200)
+    (item,) = queue["batches"]
+    assert item["records_needed"] == 1
+    (only_a,) = item["only_in_pass_a"]
+    (only_b,) = item["only_in_pass_b"]
+    assert only_a["marks"][ouyang] == "abstain"
+    assert only_b["marks"][ouyang] == "no"
+    # The scrutineer looks at the paper: △ — pass A was right.
+    resolution = {"records": [only_a], "reason": "监票人核对原票：第二遍把△录成了×"}
+    expect(scrutineer.post(f"/api/batches/{counting.batch_id}/resolution", json=resolution), 200)
+    assert _batch(api, counting)["progress"]["status"] == "reconciled"
+    assert counting.taps[0] == 6
+
+
+def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
+    live_server: LiveServer, browser: Any
+) -> None:
+    counting = _setup(live_server, papers=5)
+    wang, liu, li, zhang, ouyang = counting.candidates
+    papers = [
+        Paper({wang: "yes", liu: "yes", li: "yes", zhang: "no", ouyang: "abstain"}),
+        Paper({wang: "no", liu: "yes"}),
+        Paper({li: "yes", zhang: "yes", ouyang: "yes", wang: "yes"}),  # P3 over-selection
+        Paper({zhang: "unclear", wang: "yes"}),  # pending adjudication (P6)
+        Paper({}),  # all blank: valid, all abstain (P5)
+    ]
+    context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    try:
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        _enter(page, counting, papers[0])
+        assert _wait_answer(page).startswith("上一张：有效票")
+
+        context.set_offline(True)
+        _enter(page, counting, papers[1])
+        _enter(page, counting, papers[2])
+        page.locator("#unsent", has_text="未上传 2 张").wait_for()
+        page.locator('#net[data-state="offline"]').wait_for()
+        assert "离线" in page.inner_text("#last-result")
+        _shot(page, "tablet-offline-1280x800")
+
+        # A reload while offline: the page comes from the service worker's cache and the
+        # queue from localStorage — nothing is lost.
+        page.reload()
+        page.locator("#unsent", has_text="未上传 2 张").wait_for()
+        _enter(page, counting, papers[3])
+        page.locator("#unsent", has_text="未上传 3 张").wait_for()
+        keys = page.evaluate(
+            "JSON.parse(localStorage.getItem('jipiao.queue')).map(e => e.body.idempotency_key)"
+        )
+        assert len(set(keys)) == 3
+        page.set_viewport_size(PHONE)
+        _shot(page, "phone-offline-390x844")
+        page.set_viewport_size(TABLET)
+
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        page.locator("#unsent").wait_for(state="hidden")
+        assert "待裁定" in _wait_answer(page)
+        # A forged code is refused with the server's reason (P1) and the way to enter it as P1.
+        page.keyboard.type("JP1.1.1.AAAAAAAA.AAAAAAAAAAAAAAAA\n")
+        page.locator('#scan-state[data-state="bad"]', has_text="P1").wait_for()
+        assert page.locator("#scan-as-p1").is_visible()
+        _enter(page, counting, papers[4])
+        assert _wait_answer(page).startswith("上一张：有效票")
+        _shot(page, "tablet-back-online-1280x800")
+    finally:
+        context.close()
+
+    teller = login_official(live_server.api, counting.ready.congress.id, counting.teller_a)
+    own = expect(teller.get(f"/api/batches/{counting.batch_id}/papers"), 200)
+    entered = own["papers"]
+    assert len(entered) == 5
+    assert len({p["paper_id"] for p in entered}) == 5
+    assert sorted(p["status"] for p in entered) == [
+        "invalid",
+        "pending",
+        "valid",
+        "valid",
+        "valid",
+    ]
+    assert _batch(live_server.api, counting)["progress"]["pass_a"] == 5
+
+
+def _y4m_of_qr(payload: str, path: Path) -> None:
+    """A short grey-scale video (Y4M) of the paper's QR code, for chromium's fake camera."""
+    buffer = io.BytesIO()
+    segno.make_qr(payload, error="m").save(buffer, kind="png", scale=10, border=4)
+    code = Image.open(buffer).convert("L")
+    code.thumbnail((440, 440))
+    frame = Image.new("L", (640, 480), 255)
+    frame.paste(code, ((640 - code.width) // 2, (480 - code.height) // 2))
+    chroma = bytes([128]) * (320 * 240 * 2)
+    with path.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(10):
+            out.write(b"FRAME\n" + frame.tobytes() + chroma)
+
+
+def test_camera_reads_the_papers_qr_code(
+    live_server: LiveServer, playwright: Any, tmp_path: Path
+) -> None:
+    counting = _setup(live_server, papers=1)
+    video = tmp_path / "paper.y4m"
+    _y4m_of_qr(counting.payload, video)
+    camera_args = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + camera_args
+    )
+    try:
+        context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+        context.grant_permissions(["camera"])
+        page.click("#scan-camera")
+        page.locator('#scan-state[data-state="ok"]').wait_for()
+        engine = page.evaluate("window.JipiaoScanner.engine")
+        assert engine in {"BarcodeDetector", "jsQR"}
+        _shot(page, f"tablet-camera-{engine}-1280x800")
+        page.locator(f'.candidate[data-name="{counting.candidates[0]}"] .mark-yes').click()
+        page.click("#submit")
+        assert _wait_answer(page).startswith("上一张：有效票")
+    finally:
+        browser.close()
