@@ -291,6 +291,7 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         # queue from localStorage — nothing is lost.
         page.reload()
         page.locator("#unsent", has_text="未上传 2 张").wait_for()
+        assert page.evaluate("navigator.serviceWorker.controller !== null")
         _enter(page, counting, papers[3])
         page.locator("#unsent", has_text="未上传 3 张").wait_for()
         keys = page.evaluate(
