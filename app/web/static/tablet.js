@@ -102,6 +102,7 @@
     scan: null, // {payload, ok}
     flushing: false,
     lastKey: null,
+    lastSummary: "",
     cooldownUntil: 0,
   };
 
@@ -576,10 +577,11 @@
     q.push(entry);
     save(KEY_QUEUE, q); // kept on the tablet before anything is sent
     state.lastKey = key;
+    state.lastSummary = summary(entry.body);
     state.cooldownUntil = Date.now() + 800;
     resetPaper();
     renderUnsent();
-    showResult("queued", "已保存在本机，正在上传……");
+    showResult("queued", `上一张已保存在本机，正在上传…… · ${state.lastSummary}`);
     window.scrollTo({ top: 0, behavior: "instant" });
     flush();
   }
@@ -664,7 +666,10 @@
     }
     if (retry || queue().length) {
       if (state.lastKey && queue().some((e) => e.key === state.lastKey)) {
-        showResult("queued", `离线：已保存在本机，未上传 ${queue().length} 张，网络恢复后自动上传`);
+        showResult(
+          "queued",
+          `离线：上一张已保存在本机（${state.lastSummary}）；未上传 ${queue().length} 张，网络恢复后自动上传`,
+        );
       }
       retryTimer = setTimeout(flush, RETRY_MS);
     }
