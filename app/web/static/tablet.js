@@ -564,6 +564,7 @@
       key,
       batch_id: state.batch.batch_id,
       round_id: state.batch.round_id,
+      official_id: state.session.official_id, // only this teller's session may send it
       queued_at: new Date().toISOString(),
       body: {
         idempotency_key: key,
@@ -624,9 +625,10 @@
     let retry = false;
     try {
       for (;;) {
-        const q = queue();
-        if (!q.length) break;
-        const entry = q[0];
+        if (!state.session) break;
+        // A tablet handed to another teller keeps the first teller's unsent papers for them.
+        const entry = queue().find((e) => e.official_id === state.session.official_id);
+        if (!entry) break;
         let result;
         try {
           result = await api("POST", `/api/batches/${entry.batch_id}/papers`, entry.body);
@@ -664,7 +666,8 @@
     } finally {
       state.flushing = false;
     }
-    if (retry || queue().length) {
+    const mine = state.session ? queue().filter((e) => e.official_id === state.session.official_id) : [];
+    if (retry || mine.length) {
       if (state.lastKey && queue().some((e) => e.key === state.lastKey)) {
         showResult(
           "queued",
