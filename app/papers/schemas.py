@@ -50,7 +50,10 @@ class RoundRead(BaseModel):
     issued: int | None
     destroyed: int | None
     collected: int | None
-    status: Literal["open", "issued", "collected", "counting", "void"]
+    status: str = Field(
+        description="open → issued → collected → counting (→ decided → certified, app.results); "
+        "void (I2)"
+    )
     follows_round_id: int | None
     opened_at: datetime
 

@@ -281,6 +281,8 @@ def test_batch_rules_o3_and_declared_counts(api: Api, settings: Settings) -> Non
     body = expect(api.post(path, json=too_many), 422)
     assert (body["code"], body["field"]) == ("batches_exceed_collected", "body.declared_count")
     batch = make_batch(c, 3)
+    remove = f"/api/congresses/{c.ready.congress.id}/officials/{c.teller_ids[1]}"
+    assert expect(api.delete(remove), 409)["code"] == "official_assigned_to_batch"
     chief = login_official(api, c.ready.congress.id, c.ready.officials["chief_teller"][0].id)
     body4 = {"declared_count": 4, "teller_a_id": c.teller_ids[0], "teller_b_id": c.teller_ids[1]}
     assert expect(chief.post(path, json=body4), 422)["code"] == "batches_exceed_collected"
