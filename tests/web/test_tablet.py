@@ -373,3 +373,46 @@ def test_camera_reads_the_papers_qr_code(
         assert _wait_answer(page).startswith("上一张：有效票")
     finally:
         browser.close()
+
+
+def test_a_tablet_handed_to_another_teller_keeps_the_first_tellers_unsent_papers(
+    live_server: LiveServer, browser: Any
+) -> None:
+    counting = _setup(live_server, papers=2)
+    wang = counting.candidates[0]
+    context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    page.on("dialog", lambda dialog: dialog.accept())  # 「还有 1 张未上传，确定退出？」
+    try:
+        page.goto(f"{live_server.url}/login?code=AAAA-BBBB-CCCC")
+        page.locator("#login-status", has_text="登录码无效").wait_for()
+        page.goto(f"{live_server.url}/tablet")
+        page.locator(".candidate").first.wait_for()
+
+        context.set_offline(True)
+        _enter(page, counting, Paper({wang: "yes"}))
+        page.locator("#unsent", has_text="未上传 1 张").wait_for()
+        page.click("#logout")
+        context.set_offline(False)
+
+        # Teller B logs in on the same tablet: A's paper stays queued, B's own goes up.
+        code_b = issue_code(live_server.api, counting.ready.congress.id, counting.teller_b).code
+        page.fill("#login-code", code_b)
+        page.click("#login-form button[type=submit]")
+        page.locator(".batch-card", has_text="第二遍（B）").click()
+        page.locator("#batch-title", has_text="第二遍（B）").wait_for()
+        _enter(page, counting, Paper({wang: "no"}))
+        assert _wait_answer(page).startswith("上一张：有效票")
+        assert page.inner_text("#unsent") == "未上传 1 张"
+        progress = _batch(live_server.api, counting)["progress"]
+        assert (progress["pass_a"], progress["pass_b"]) == (0, 1)
+
+        page.click("#logout")
+        code_a = issue_code(live_server.api, counting.ready.congress.id, counting.teller_a).code
+        page.fill("#login-code", code_a)
+        page.click("#login-form button[type=submit]")
+        page.locator(".batch-card", has_text="第一遍（A）").click()
+        page.locator("#unsent").wait_for(state="hidden")
+        progress = _batch(live_server.api, counting)["progress"]
+        assert (progress["pass_a"], progress["pass_b"]) == (1, 1)
+    finally:
+        context.close()
