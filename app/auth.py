@@ -323,6 +323,8 @@ CheckPapers = Annotated[Principal, Depends(require(Permission.check_papers))]
 EnterPapers = Annotated[Principal, Depends(require(Permission.enter_papers))]
 ManageBatches = Annotated[Principal, Depends(require(Permission.manage_batches))]
 Adjudicate = Annotated[Principal, Depends(require(Permission.adjudicate))]
+Certify = Annotated[Principal, Depends(require(Permission.certify))]
+ReleaseResults = Annotated[Principal, Depends(require(Permission.release_results))]
 
 
 def request_settings(request: Request) -> Settings:

@@ -30,6 +30,7 @@ from app.errors import (
 )
 from app.ledger import router as ledger_router
 from app.papers import router as papers_router
+from app.results import router as results_router
 from app.settings import Settings
 from app.setup import router as setup_router
 from app.web import router as web_router
@@ -208,5 +209,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger_router.router)
     app.include_router(papers_router.router)
     app.include_router(counting_router.router)
+    app.include_router(results_router.router)
     app.include_router(web_router.router)
     return app

@@ -31,6 +31,8 @@ CHECK_PAPERS = frozenset(
 ENTER_PAPERS = frozenset({Role.chief_teller, Role.teller})
 MANAGE_BATCHES = frozenset({Role.admin, Role.chief_teller})
 ADJUDICATE = frozenset({Role.chief_scrutineer, Role.scrutineer})
+CERTIFY = frozenset({Role.chief_scrutineer, Role.scrutineer})
+PRESIDIUM = frozenset({Role.presidium})
 PUBLIC = None  # no login needed
 
 EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -84,6 +86,14 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/batches/{batch_id}/resolution"): ADJUDICATE,  # not a teller
     ("POST", "/api/batches/{batch_id}/reentry"): ADJUDICATE,
     ("GET", "/api/congresses/{congress_id}/name-suggestions"): CHECK_PAPERS,
+    # Decide, certify, follow up, report
+    ("POST", "/api/rounds/{round_id}/decide"): CERTIFY,
+    ("GET", "/api/rounds/{round_id}/decision"): LEDGER,
+    ("POST", "/api/rounds/{round_id}/sign"): CERTIFY,
+    ("POST", "/api/rounds/{round_id}/follow-up"): PRESIDIUM,
+    ("GET", "/api/elections/{election_id}/result"): ALL,
+    ("GET", "/api/rounds/{round_id}/report.pdf"): LEDGER,
+    ("GET", "/api/elections/{election_id}/results.{format}"): LEDGER,
 }
 
 
@@ -148,6 +158,7 @@ def test_role_matrix(api: Api, role: Role) -> None:
         "official_id": official.id,
         "round_id": 999_999,
         "batch_id": 999_999,
+        "format": "json",
     }
     anonymous = api.as_token(None)
     # Destructive calls last, so earlier calls still find their resources.

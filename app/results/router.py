@@ -1,0 +1,175 @@
+"""HTTP endpoints to decide and certify rounds, open follow-up rounds, and get reports/exports."""
+
+import datetime
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Response
+
+from app.auth import Certify, ReadLedger, ReadSetup, ReleaseResults, SettingsDep
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES
+from app.papers import service as papers_service
+from app.papers.router import round_read
+from app.papers.schemas import RoundRead
+from app.results import exports, schemas
+from app.results import service as results_service
+from app.setup import service as setup_service
+from app.setup.schemas import Id
+
+router = APIRouter(prefix="/api", tags=["results 决定与结果"], responses=ERROR_RESPONSES)
+
+
+def _decision_read(session: SessionDep, round_id: int) -> schemas.DecisionRead:
+    round_ = papers_service.get_round(session, round_id=round_id)
+    decision = results_service.decision_of(session, round_)
+    signatures = (
+        [] if decision is None else results_service.signatures_of(session, round_, decision)
+    )
+    return schemas.DecisionRead(
+        round_id=round_.id,
+        status=round_.status,
+        decision_hash=None if decision is None else decision.event_hash,
+        result=None if decision is None else decision.result,
+        signatures=signatures,
+        certified=round_.status == results_service.ROUND_CERTIFIED,
+    )
+
+
+def _check_congress(session: SessionDep, round_id: int, actor: ReadSetup) -> None:
+    round_ = papers_service.get_round(session, round_id=round_id)
+    actor.ensure_congress(papers_service.congress_of(session, round_))
+
+
+@router.post(
+    "/rounds/{round_id}/decide",
+    summary="计票结果决定（C1）/ decide the round",
+    description="每个批次都已核对、录入张数等于收回张数时，由规则引擎作出决定（`round.decided`）。"
+    "\n\nWhen every batch is reconciled and entered = collected (C1, I4), runs the rules engine "
+    "and records the decision with its trace. Refused with `count_incomplete` otherwise.",
+)
+def decide(round_id: Id, session: SessionDep, actor: Certify) -> schemas.DecisionRead:
+    results_service.decide_round(session, actor=actor, round_id=round_id)
+    return _decision_read(session, round_id)
+
+
+@router.get("/rounds/{round_id}/decision", summary="本轮决定与签字 / decision and signatures")
+def get_decision(round_id: Id, session: SessionDep, actor: ReadLedger) -> schemas.DecisionRead:
+    _check_congress(session, round_id, actor)
+    return _decision_read(session, round_id)
+
+
+@router.post(
+    "/rounds/{round_id}/sign",
+    summary="总监票人、监票人签字（C2）/ sign the decision",
+    description="总监票人和至少一名监票人签字后，本轮结果确认并冻结（`round.certified`）。\n\n"
+    "The chief scrutineer and at least one scrutineer sign, each with their own login; then "
+    "the round is certified and frozen.",
+)
+def sign(round_id: Id, session: SessionDep, actor: Certify) -> schemas.DecisionRead:
+    results_service.sign_round(session, actor=actor, round_id=round_id)
+    return _decision_read(session, round_id)
+
+
+@router.post(
+    "/rounds/{round_id}/follow-up",
+    status_code=201,
+    summary="开启后续轮次（M5–M8）/ open the tie or supplementary round",
+    description="大会主席团确认（或修改）引擎建议的另行选举名单；票数相等时只在相等者之间重新投票。"
+    "\n\nThe presidium confirms or edits the engine's proposal for a supplementary round; a tie "
+    "round lists exactly the tied persons. Needs the quorum now (Q1).",
+)
+def follow_up(
+    round_id: Id, body: schemas.FollowUpCreate, session: SessionDep, actor: ReleaseResults
+) -> RoundRead:
+    round_ = results_service.open_follow_up(
+        session, actor=actor, round_id=round_id, candidates=body.candidates
+    )
+    return round_read(round_)
+
+
+@router.get(
+    "/elections/{election_id}/result",
+    summary="选举结果（各轮合计，M9）/ the election's result across rounds",
+)
+def election_result(
+    election_id: Id, session: SessionDep, actor: ReadSetup
+) -> schemas.ElectionResultRead:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    return schemas.ElectionResultRead.model_validate(
+        results_service.election_result(session, election_id=election_id)
+    )
+
+
+@router.get(
+    "/rounds/{round_id}/report.pdf",
+    summary="选举结果报告单（C4）/ the signed result report",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def report(round_id: Id, session: SessionDep, actor: ReadLedger, settings: SettingsDep) -> Response:
+    _check_congress(session, round_id, actor)
+    round_, pdf = results_service.report_pdf(session, round_id=round_id, data_dir=settings.data_dir)
+    filename = f"report-election{round_.election_id}-round{round_.number}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+ExportFormat = Literal["json", "csv", "xlsx", "nist-err.json", "nist-cvr.json"]
+_MEDIA = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "nist-err.json": "application/json",
+    "nist-cvr.json": "application/json",
+}
+
+
+@router.get(
+    "/elections/{election_id}/results.{format}",
+    summary="结果导出 / results export (JSON, CSV, XLSX, NIST SP 1500-100 / 1500-103)",
+    response_class=Response,
+    description="`nist-cvr.json` lists the papers in a random order with no paper identifier.",
+)
+def export_results(
+    election_id: Id,
+    format: Annotated[
+        ExportFormat, Path(description="json | csv | xlsx | nist-err.json | nist-cvr.json")
+    ],
+    session: SessionDep,
+    actor: ReadLedger,
+) -> Response:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    record = results_service.election_record(session, election_id=election_id)
+    now = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
+    content: bytes
+    if format == "json":
+        content = _json(exports.results_json(record))
+    elif format == "csv":
+        content = exports.results_csv(record).encode("utf-8-sig")
+    elif format == "xlsx":
+        content = exports.results_xlsx(record)
+    elif format == "nist-err.json":
+        certified = all(
+            r.status == results_service.ROUND_CERTIFIED
+            for r in papers_service.list_rounds(session, election_id=election_id)
+            if r.status != papers_service.ROUND_VOID
+        )
+        content = _json(exports.nist_err(record, generated_at=now, certified=certified))
+    else:
+        content = _json(exports.nist_cvr(record, generated_at=now))
+    filename = f"election{election_id}-results.{format}"
+    return Response(
+        content,
+        media_type=_MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")

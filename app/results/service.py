@@ -1,0 +1,390 @@
+"""Deciding, certifying and following up a round (RULES.md C1–C3, M5–M10), inside the request's
+transaction. The decision is the engine's (``app.rules.count_round``) on the reconciled papers;
+it is recorded as the event ``round.decided`` with the full result and trace, and the service
+reads it back from the chain: the event log is the source of truth.
+"""
+
+import datetime
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import models
+from app.audit.record import public_key_hex, signing_key
+from app.auth import Principal, Role
+from app.counting import service as counting_service
+from app.errors import Conflict, InvalidInput
+from app.ledger import store
+from app.ledger.chain import JsonValue
+from app.papers import service as papers_service
+from app.printing.report import load_report_layout, render_report
+from app.results.exports import ElectionRecord, RoundRecord
+from app.results.report import Officials, ReportInput, compose_report
+from app.rules import Attendance, RoundResult, count_round, normalize_name
+from app.rules.ordering import stroke_order
+from app.rules.roundfile import round_result_json
+from app.setup import service as setup_service
+
+ROUND_DECIDED = "decided"
+ROUND_CERTIFIED = "certified"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The last ``round.decided`` event of a round: its hash and the engine's result as JSON."""
+
+    event_hash: str
+    result: dict[str, Any]
+
+
+def _events_of_round(
+    session: Session, *, congress_id: int, types: tuple[str, ...], round_id: int
+) -> list[tuple[models.Event, dict[str, Any]]]:
+    rows = session.scalars(
+        select(models.Event)
+        .where(models.Event.congress_id == congress_id, models.Event.type.in_(types))
+        .order_by(models.Event.height)
+    ).all()
+    found = []
+    for row in rows:
+        payload = json.loads(row.payload)
+        if payload.get("round_id") == round_id:
+            found.append((row, payload))
+    return found
+
+
+def decision_of(session: Session, round_: models.Round) -> Decision | None:
+    congress_id = papers_service.congress_of(session, round_)
+    events = _events_of_round(
+        session, congress_id=congress_id, types=("round.decided",), round_id=round_.id
+    )
+    if not events:
+        return None
+    row, payload = events[-1]
+    return Decision(event_hash=row.hash, result=payload["result"])
+
+
+def signatures_of(
+    session: Session, round_: models.Round, decision: Decision
+) -> list[dict[str, Any]]:
+    congress_id = papers_service.congress_of(session, round_)
+    return [
+        payload
+        for _, payload in _events_of_round(
+            session, congress_id=congress_id, types=("round.signed",), round_id=round_.id
+        )
+        if payload["decision"] == decision.event_hash
+    ]
+
+
+def _count_not_ready(status: counting_service.RoundCountStatus) -> Conflict:
+    return Conflict(
+        "count_incomplete",
+        f"计票尚未完成（C1/I4）：收回 {status.collected} 张，已核对 {status.papers_reconciled} 张；"
+        f"未完成批次 {status.batches_open} 个（待裁定差异 {status.discrepancies_open} 个，"
+        f"待裁定符号 {status.adjudications_open} 个）；各批声明张数合计 {status.declared}",
+        f"the count is not complete (C1/I4): {status.collected} collected, "
+        f"{status.papers_reconciled} reconciled; {status.batches_open} batch(es) open "
+        f"({status.discrepancies_open} discrepancies, {status.adjudications_open} unclear marks); "
+        f"declared {status.declared}",
+    )
+
+
+def compute_round(session: Session, round_: models.Round) -> RoundResult:
+    """The engine's result on the round's reconciled papers (C1 and I4 must hold)."""
+    status = counting_service.round_count_status(session, round_id=round_.id)
+    if not status.ready:
+        raise _count_not_ready(status)
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    congress = setup_service.get_congress(session, congress_id=election.congress_id)
+    assert round_.collected is not None  # ready implies collected
+    attendance = Attendance(
+        delegates_total=congress.delegates_total,
+        present=round_.present,
+        issued=round_.present if round_.issued is None else round_.issued,
+        collected=round_.collected,
+    )
+    papers = counting_service.reconciled_papers(session, round_id=round_.id)
+    return count_round(papers_service.round_definition(round_), attendance, papers)
+
+
+def decide_round(session: Session, *, actor: Principal, round_id: int) -> Decision:
+    """C1: decide a round whose every batch is reconciled; records ``round.decided``."""
+    round_ = papers_service.get_round(session, round_id=round_id)
+    congress_id = papers_service.congress_of(session, round_)
+    actor.ensure_congress(congress_id)
+    store.lock_chain(session, congress_id=congress_id)
+    if round_.status in (ROUND_DECIDED, ROUND_CERTIFIED):
+        raise Conflict(
+            "round_already_decided",
+            f"第 {round_.number} 轮已经作出决定；更正须由大会主席团下令（C2）",
+            f"round {round_.number} is already decided; a correction needs a presidium order (C2)",
+        )
+    if round_.status == papers_service.ROUND_VOID:
+        raise Conflict("round_void", "本轮选举无效（I2）", "this round is void (I2)")
+    result = round_result_json(compute_round(session, round_))
+    event = store.append_event(
+        session,
+        congress_id=congress_id,
+        type="round.decided",
+        payload={
+            "round_id": round_.id,
+            "definition_hash": round_.definition_hash,
+            "result": result,
+        },
+        actor_role=actor.role,
+    )
+    round_.status = ROUND_DECIDED
+    session.flush()
+    return Decision(event_hash=event.hash, result=result)
+
+
+def sign_round(session: Session, *, actor: Principal, round_id: int) -> list[dict[str, Any]]:
+    """C2: the chief scrutineer and at least one scrutineer sign the decision; then it is
+    certified (``round.certified``) and frozen."""
+    round_ = papers_service.get_round(session, round_id=round_id)
+    congress_id = papers_service.congress_of(session, round_)
+    actor.ensure_congress(congress_id)
+    store.lock_chain(session, congress_id=congress_id)
+    decision = decision_of(session, round_)
+    if decision is None or round_.status not in (ROUND_DECIDED, ROUND_CERTIFIED):
+        raise Conflict("round_not_decided", "本轮尚未作出决定", "the round is not decided yet")
+    if actor.official_id is None or actor.role not in (Role.chief_scrutineer, Role.scrutineer):
+        raise Conflict(
+            "signer_not_scrutineer",
+            "只有总监票人和监票人本人可以签字",
+            "only the chief scrutineer and the scrutineers sign, each with their own login",
+        )
+    signatures = signatures_of(session, round_, decision)
+    if any(s["official_id"] == actor.official_id for s in signatures):
+        raise Conflict("already_signed", "您已经签过字", "you have already signed this decision")
+    payload: dict[str, JsonValue] = {
+        "round_id": round_.id,
+        "decision": decision.event_hash,
+        "official_id": actor.official_id,
+        "role": str(actor.role),
+    }
+    store.append_event(
+        session,
+        congress_id=congress_id,
+        type="round.signed",
+        payload=payload,
+        actor_role=actor.role,
+    )
+    signatures.append(payload)
+    roles = [signature["role"] for signature in signatures]
+    if (
+        round_.status == ROUND_DECIDED
+        and Role.chief_scrutineer in roles
+        and Role.scrutineer in roles
+    ):
+        store.append_event(
+            session,
+            congress_id=congress_id,
+            type="round.certified",
+            payload={
+                "round_id": round_.id,
+                "decision": decision.event_hash,
+                "signers": sorted(int(str(s["official_id"])) for s in signatures),
+            },
+            actor_role=actor.role,
+        )
+        round_.status = ROUND_CERTIFIED
+        session.flush()
+    return signatures
+
+
+def open_follow_up(
+    session: Session, *, actor: Principal, round_id: int, candidates: list[str] | None
+) -> models.Round:
+    """M5/M6/M7: open the tie or supplementary round the certified decision calls for.
+
+    A tie round lists exactly the tied persons. A supplementary round takes the engine's proposal,
+    or the presidium's edited list (六.8); both need the quorum now (Q1).
+    """
+    round_ = papers_service.get_round(session, round_id=round_id)
+    congress_id = papers_service.congress_of(session, round_)
+    actor.ensure_congress(congress_id)
+    store.lock_chain(session, congress_id=congress_id)
+    decision = decision_of(session, round_)
+    if decision is None or round_.status != ROUND_CERTIFIED:
+        raise Conflict(
+            "round_not_certified",
+            "本轮结果尚未经总监票人和监票人签字确认（C2）",
+            "the round's result is not certified yet (C2)",
+        )
+    next_round = decision.result["next_round"]
+    if next_round is None or next_round["kind"] == "rerun":
+        raise Conflict("no_follow_up", "本轮不需要后续轮次", "no follow-up round is called for")
+    later = [
+        r
+        for r in papers_service.list_rounds(session, election_id=round_.election_id)
+        if r.number > round_.number
+    ]
+    if later:
+        raise Conflict(
+            "follow_up_exists",
+            f"已开启第 {later[0].number} 轮",
+            f"round {later[0].number} is already open",
+        )
+    proposal: list[str] = next_round["candidates"]
+    names = proposal if candidates is None else candidates
+    if (
+        next_round["kind"] == "tie"
+        and candidates is not None
+        and sorted(candidates) != sorted(proposal)
+    ):
+        raise InvalidInput(
+            "tie_round_candidates",
+            "票数相等重新投票只能在票数相等者之间进行（M7）",
+            "a tie round is held among exactly the tied persons (M7)",
+            field="candidates",
+        )
+    keys = [normalize_name(name) for name in names]
+    if not names or any(not key for key in keys) or len(set(keys)) != len(keys):
+        raise InvalidInput(
+            "follow_up_candidates",
+            "候选人名单不能为空、不能有空名或重复",
+            "the list must be non-empty, without empty or repeated names",
+            field="candidates",
+        )
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    profile = setup_service.election_profile(election)
+    quorum = papers_service._quorum_now(session, election=election, profile=profile)
+    if not quorum.met:
+        raise papers_service.quorum_not_met(quorum)
+    ordered, _ = stroke_order(names, profile.name_order)
+    return papers_service._new_round(
+        session,
+        actor=actor,
+        election=election,
+        number=round_.number + 1,
+        kind=next_round["kind"],
+        seats=next_round["seats"],
+        candidates=ordered,
+        present=quorum.present,
+        follows=round_,
+    )
+
+
+def election_result(session: Session, *, election_id: int) -> dict[str, Any]:
+    """M9: the union of every certified round's elected persons, each with its round."""
+    election = setup_service.get_election(session, election_id=election_id)
+    elected: list[dict[str, Any]] = []
+    rounds = []
+    open_follow_up_round: dict[str, Any] | None = None
+    for round_ in papers_service.list_rounds(session, election_id=election_id):
+        decision = decision_of(session, round_)
+        rounds.append(
+            {
+                "round_id": round_.id,
+                "number": round_.number,
+                "kind": round_.kind,
+                "status": round_.status,
+                "outcome": None if decision is None else decision.result["round"]["outcome"],
+            }
+        )
+        if decision is not None and round_.status == ROUND_CERTIFIED:
+            elected += [{"name": n, "round": round_.number} for n in decision.result["elected"]]
+            open_follow_up_round = decision.result["next_round"]
+    filled = len(elected)
+    return {
+        "election_id": election.id,
+        "title": election.title,
+        "seats": election.seats,
+        "elected": elected,
+        "seats_filled": filled,
+        "seats_open": max(0, election.seats - filled),
+        "complete": filled >= election.seats,
+        "next_round": open_follow_up_round,
+        "rounds": rounds,
+    }
+
+
+def certified_result(session: Session, round_: models.Round) -> RoundResult:
+    """The round's result recomputed from the reconciled papers, checked against the recorded
+    decision: a row changed behind the log's back makes them differ, and nothing is reported."""
+    decision = decision_of(session, round_)
+    if decision is None:
+        raise Conflict("round_not_decided", "本轮尚未作出决定", "the round is not decided yet")
+    result = compute_round(session, round_)
+    if round_result_json(result) != decision.result:
+        raise Conflict(
+            "record_mismatch",
+            "数据库中的选票记录与事件日志中的决定不一致，请审计",
+            "the stored papers no longer give the recorded decision: audit the record",
+        )
+    return result
+
+
+def _officials(session: Session, congress_id: int) -> Officials:
+    officials = setup_service.list_officials(session, congress_id=congress_id)
+
+    def names(role: Role) -> tuple[str | None, ...]:
+        return tuple(o.name for o in officials if o.role == role)
+
+    chief_scrutineer = names(Role.chief_scrutineer)
+    chief_teller = names(Role.chief_teller)
+    return Officials(
+        chief_scrutineer=chief_scrutineer[0] if chief_scrutineer else None,
+        scrutineers=names(Role.scrutineer),
+        chief_teller=chief_teller[0] if chief_teller else None,
+        tellers=names(Role.teller),
+    )
+
+
+def report_pdf(session: Session, *, round_id: int, data_dir: Path) -> tuple[models.Round, bytes]:
+    """C4: the 选举结果报告单 of a decided round, with the chain's head hash and the public key
+    that signs exported records."""
+    round_ = papers_service.get_round(session, round_id=round_id)
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    congress = setup_service.get_congress(session, congress_id=election.congress_id)
+    result = certified_result(session, round_)
+    head = store.list_events(session, congress_id=congress.id)[-1]
+    layout = load_report_layout()
+    report = compose_report(
+        ReportInput(
+            congress=congress.name,
+            election_title=election.title,
+            round_number=round_.number,
+            round_kind=papers_service.round_definition(round_).kind,
+            date=head_date(head),
+            printed=round_.printed if round_.printed is not None else round_.issued or 0,
+            result=result,
+            head_hash=head.hash,
+            public_key_fingerprint=public_key_hex(signing_key(data_dir)),
+            officials=_officials(session, congress.id),
+        ),
+        layout.signature_counts,
+    )
+    return round_, render_report(report, layout)
+
+
+def head_date(head: models.Event) -> datetime.date:
+    return datetime.date.fromisoformat(head.at[:10])
+
+
+def election_record(session: Session, *, election_id: int) -> ElectionRecord:
+    """Every decided round of an election, recomputed and checked, for the exports."""
+    election = setup_service.get_election(session, election_id=election_id)
+    congress = setup_service.get_congress(session, congress_id=election.congress_id)
+    rounds = []
+    for round_ in papers_service.list_rounds(session, election_id=election_id):
+        if round_.status not in (ROUND_DECIDED, ROUND_CERTIFIED):
+            continue
+        result = certified_result(session, round_)
+        papers = tuple(counting_service.reconciled_papers(session, round_id=round_.id))
+        rounds.append(RoundRecord(round_.number, result.definition.kind, result, papers))
+    events = store.list_events(session, congress_id=congress.id)
+    return ElectionRecord(
+        election_id=str(election.id),
+        title=election.title,
+        title_en=election.title,
+        congress=congress.name,
+        date=head_date(events[-1]),
+        rounds=tuple(rounds),
+    )

@@ -1,0 +1,203 @@
+"""Deciding, certifying and following up rounds over HTTP (C1, C2, C4, M5–M9), on both databases."""
+
+import json
+import subprocess
+from dataclasses import dataclass
+
+from app.papers.keys import load_or_create_qr_key
+from app.papers.qr import encode_payload
+from app.settings import Settings
+from tests.builders import (
+    SEED_BALLOT_ORDER,
+    Api,
+    ReadyElection,
+    expect,
+    issue_and_collect,
+    login_as,
+    login_official,
+    make_ready_election,
+    open_round,
+)
+
+WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
+
+
+@dataclass(frozen=True)
+class Hall:
+    api: Api
+    ready: ReadyElection
+    round_id: int
+    payload: str
+    tellers: list[Api]
+    teller_ids: list[int]
+    chief: Api
+    scrutineer: Api
+    presidium: Api
+
+
+def hall(api: Api, settings: Settings, *, seats: int) -> Hall:
+    ready = make_ready_election(api, seats=seats)  # 10 delegates, 8 present
+    round_ = open_round(api, ready.election.id)
+    issue_and_collect(api, round_.id, printed=10, issued=8, collected=8)
+    payload = encode_payload(
+        key=load_or_create_qr_key(settings.data_dir),
+        election_id=ready.election.id,
+        round_number=1,
+        definition_hash=round_.definition_hash,
+    )
+    congress = ready.congress.id
+    teller_ids = [o.id for o in ready.officials["teller"][:2]]
+    return Hall(
+        api=api,
+        ready=ready,
+        round_id=round_.id,
+        payload=payload,
+        tellers=[login_official(api, congress, i) for i in teller_ids],
+        teller_ids=teller_ids,
+        chief=login_official(api, congress, ready.officials["chief_scrutineer"][0].id),
+        scrutineer=login_official(api, congress, ready.officials["scrutineer"][0].id),
+        presidium=login_as(api, congress, "presidium"),
+    )
+
+
+def enter_batch(h: Hall, papers: list[list[str]]) -> None:
+    body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
+            "teller_b_id": h.teller_ids[1]}  # fmt: skip
+    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    for tag, teller in zip("ab", h.tellers, strict=True):
+        for n, marks in enumerate(papers):
+            paper = {
+                "idempotency_key": f"{tag}-{n}",
+                "qr_payload": h.payload,
+                "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
+                "write_ins": [],
+                "void": None,
+            }
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+
+
+# 王宁 8, 刘洋 7, 李娜 5, 张伟 2, 欧阳晓东 2 of 8 present: threshold 5.
+FILLED = [["yes", "yes", "yes", "no", "no"]] * 5 + [
+    ["yes", "yes", "abstain", "yes", "no"],
+    ["yes", "yes", "abstain", "no", "yes"],
+    ["yes", "abstain", "blank", "yes", "yes"],
+]
+# Two seats: 王宁 6, 刘洋 5, 李娜 5 — 刘洋 and 李娜 tie for the last seat.
+TIED = (
+    [["yes", "yes", "no", "no", "no"]] * 3
+    + [["yes", "no", "yes", "no", "no"]] * 3
+    + [["no", "yes", "yes", "no", "no"]] * 2
+)
+
+
+def test_decide_certify_report_and_export(api: Api, settings: Settings) -> None:
+    h = hall(api, settings, seats=3)
+    refused = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 409)
+    assert refused["code"] == "count_incomplete"
+    assert "8 collected" in refused["message_en"]
+
+    enter_batch(h, FILLED)
+    expect(h.tellers[0].post(f"/api/rounds/{h.round_id}/decide"), 403)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 409)  # nothing decided yet
+    decided = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    result = decided["result"]
+    assert decided["status"] == "decided"
+    assert result["majority"] == {"base": 8, "base_kind": "present", "threshold": 5}
+    assert result["elected"] == [WANG, LIU, LI]
+    assert [(t["name"], t["yes"]) for t in result["tallies"]] == [
+        (WANG, 8), (LIU, 7), (LI, 5), (ZHANG, 2), (OUYANG, 2),
+    ]  # fmt: skip
+    assert expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 409)["code"] == (
+        "round_already_decided"
+    )
+
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/sign"), 403)
+    first = expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    assert not first["certified"]
+    assert expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 409)["code"] == "already_signed"
+    second = expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    assert second["certified"]
+    assert second["status"] == "certified"
+    assert len(second["signatures"]) == 2
+
+    outcome = expect(api.get(f"/api/elections/{h.ready.election.id}/result"), 200)
+    assert outcome["complete"]
+    assert [(e["name"], e["round"]) for e in outcome["elected"]] == [
+        (WANG, 1), (LIU, 1), (LI, 1),
+    ]  # fmt: skip
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 409)
+
+    response = h.presidium.get(f"/api/rounds/{h.round_id}/report.pdf")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True,
+        check=True, timeout=60,
+    ).stdout.decode("utf-8")  # fmt: skip
+    assert "捌" in text  # 8 present, in capital numerals
+    assert "拾" in text  # 10 delegates / printed
+    for name in (WANG, LIU, LI, ZHANG, OUYANG):
+        assert name in text
+    events = expect(api.get(f"/api/congresses/{h.ready.congress.id}/events"), 200)
+    head = events["events"][-1]["hash"] if "events" in events else events[-1]["hash"]
+    assert head[:16] in text.replace("\n", "").replace(" ", "")
+
+    exported = expect(api.get(f"/api/elections/{h.ready.election.id}/results.json"), 200)
+    assert exported["rounds"][0]["round"] == 1
+    cvr = json.loads(api.get(f"/api/elections/{h.ready.election.id}/results.nist-cvr.json").text)
+    assert len(cvr["CVR"]) == 8
+    csv = api.get(f"/api/elections/{h.ready.election.id}/results.csv")
+    assert csv.status_code == 200
+    assert WANG in csv.content.decode("utf-8-sig")
+    expect(h.tellers[0].get(f"/api/elections/{h.ready.election.id}/results.json"), 403)
+
+
+def test_tie_goes_to_a_tie_round_opened_by_the_presidium(api: Api, settings: Settings) -> None:
+    h = hall(api, settings, seats=2)
+    enter_batch(h, TIED)
+    decided = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert decided["elected"] == [WANG]
+    assert decided["next_round"] == {"kind": "tie", "seats": 1, "candidates": [LIU, LI]}
+
+    # Not before certification (C2).
+    refused = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 409)
+    assert refused["code"] == "round_not_certified"
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 403)
+    wrong = {"candidates": [LIU, ZHANG]}
+    bad = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json=wrong), 422)
+    assert bad["code"] == "tie_round_candidates"
+    tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
+    assert (tie["number"], tie["kind"], tie["seats"]) == (2, "tie", 1)
+    assert tie["candidates"] == [LIU, LI]
+    assert tie["follows_round_id"] == h.round_id
+    again = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 409)
+    assert again["code"] == "follow_up_exists"
+
+    outcome = expect(api.get(f"/api/elections/{h.ready.election.id}/result"), 200)
+    assert [e["name"] for e in outcome["elected"]] == [WANG]
+    assert (outcome["seats_open"], outcome["complete"]) == (1, False)
+    assert [r["number"] for r in outcome["rounds"]] == [1, 2]
+
+
+def test_changed_rows_behind_the_log_are_refused(api: Api, settings: Settings) -> None:
+    h = hall(api, settings, seats=3)
+    enter_batch(h, FILLED)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.resolved_database_url().replace(
+        "postgresql://", "postgresql+psycopg://"))  # fmt: skip
+    with engine.begin() as connection:
+        row = connection.execute(text("SELECT id, record FROM paper_entry LIMIT 1")).one()
+        record = json.loads(row.record)
+        record["marks"] = ["no"] * len(record["marks"])
+        connection.execute(
+            text("UPDATE paper_entry SET record = :record"), {"record": json.dumps(record)}
+        )
+    engine.dispose()
+    response = h.presidium.get(f"/api/rounds/{h.round_id}/report.pdf")
+    assert response.status_code == 409
+    assert response.json()["code"] == "record_mismatch"
