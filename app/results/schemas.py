@@ -4,8 +4,41 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+_RESULT_EXAMPLE: dict[str, Any] = {
+    "quorum": {"met": True, "required": 152},
+    "round": {"valid": True, "void_rule": None, "kind": "regular", "seats": 3,
+              "outcome": "seats_filled"},
+    "papers": {"entered": 180, "valid": 178, "invalid": 2, "invalid_by_rule": {"P3": 2}},
+    "majority": {"base": 180, "base_kind": "present", "threshold": 91},
+    "tallies": [{"name": "王宁", "write_in": False, "yes": 150, "no": 20, "abstain": 8}],
+    "elected": ["王宁", "刘洋", "李娜"],
+    "vacant": 0,
+    "next_round": None,
+    "trace": [{"rule": "M3", "message": "获得过半数赞成票者 3 人……", "message_en": "…"}],
+}  # fmt: skip
+
 
 class DecisionRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "round_id": 1,
+                    "status": "certified",
+                    "decision_hash": "3f1c…",
+                    "result": _RESULT_EXAMPLE,
+                    "signatures": [
+                        {"round_id": 1, "decision": "3f1c…", "official_id": 2,
+                         "role": "chief_scrutineer"},
+                        {"round_id": 1, "decision": "3f1c…", "official_id": 4,
+                         "role": "scrutineer"},
+                    ],
+                    "certified": True,
+                }
+            ]
+        }
+    )  # fmt: skip
+
     round_id: int
     status: str
     decision_hash: str | None = Field(description="hash of the `round.decided` event")
@@ -31,6 +64,30 @@ class FollowUpCreate(BaseModel):
 
 
 class ElectionResultRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "election_id": 1,
+                    "title": "主席团成员",
+                    "seats": 3,
+                    "elected": [{"name": "王宁", "round": 1}, {"name": "刘洋", "round": 1},
+                                {"name": "李娜", "round": 2}],
+                    "seats_filled": 3,
+                    "seats_open": 0,
+                    "complete": True,
+                    "next_round": None,
+                    "rounds": [
+                        {"round_id": 1, "number": 1, "kind": "regular", "status": "certified",
+                         "outcome": "tie_round"},
+                        {"round_id": 2, "number": 2, "kind": "tie", "status": "certified",
+                         "outcome": "seats_filled"},
+                    ],
+                }
+            ]
+        }
+    )  # fmt: skip
+
     election_id: int
     title: str
     seats: int
