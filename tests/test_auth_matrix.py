@@ -91,6 +91,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/rounds/{round_id}/decision"): LEDGER,
     ("POST", "/api/rounds/{round_id}/sign"): CERTIFY,
     ("POST", "/api/rounds/{round_id}/follow-up"): PRESIDIUM,
+    ("POST", "/api/rounds/{round_id}/correction"): PRESIDIUM,
+    ("POST", "/api/elections/{election_id}/reduce-seats"): PRESIDIUM,
     ("GET", "/api/elections/{election_id}/result"): ALL,
     ("GET", "/api/rounds/{round_id}/report.pdf"): LEDGER,
     ("GET", "/api/elections/{election_id}/results.{format}"): LEDGER,

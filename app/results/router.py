@@ -88,6 +88,37 @@ def follow_up(
     return round_read(round_)
 
 
+@router.post(
+    "/rounds/{round_id}/correction",
+    summary="大会主席团下令更正（C2）/ presidium orders a correction",
+    description="已确认的结果只能由大会主席团以记录在案的命令更正：本轮重新计票并重新决定。\n\n"
+    "A certified round changes only by a recorded presidium order: it is counted again (batches "
+    "may be re-entered) and decided again, with new signatures.",
+)
+def correction(
+    round_id: Id, body: schemas.PresidiumOrder, session: SessionDep, actor: ReleaseResults
+) -> RoundRead:
+    return round_read(
+        results_service.order_correction(
+            session, actor=actor, round_id=round_id, reason=body.reason
+        )
+    )
+
+
+@router.post(
+    "/elections/{election_id}/reduce-seats",
+    summary="减少名额，不再选举（M10）/ reduce the seats to those filled",
+)
+def reduce_seats(
+    election_id: Id, body: schemas.PresidiumOrder, session: SessionDep, actor: ReleaseResults
+) -> schemas.ElectionResultRead:
+    return schemas.ElectionResultRead.model_validate(
+        results_service.reduce_seats(
+            session, actor=actor, election_id=election_id, reason=body.reason
+        )
+    )
+
+
 @router.get(
     "/elections/{election_id}/result",
     summary="选举结果（各轮合计，M9）/ the election's result across rounds",

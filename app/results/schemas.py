@@ -71,6 +71,7 @@ class ElectionResultRead(BaseModel):
                     "election_id": 1,
                     "title": "主席团成员",
                     "seats": 3,
+                    "seats_reduced_from": None,
                     "elected": [{"name": "王宁", "round": 1}, {"name": "刘洋", "round": 1},
                                 {"name": "李娜", "round": 2}],
                     "seats_filled": 3,
@@ -91,9 +92,20 @@ class ElectionResultRead(BaseModel):
     election_id: int
     title: str
     seats: int
+    seats_reduced_from: int | None = Field(
+        description="M10: the seats before the presidium reduced them to those filled"
+    )
     elected: list[dict[str, Any]]
     seats_filled: int
     seats_open: int
     complete: bool
     next_round: dict[str, Any] | None
     rounds: list[dict[str, Any]]
+
+
+class PresidiumOrder(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "复核发现第3批选票录入有误，重新清点"}]}
+    )
+
+    reason: str = Field(min_length=1, max_length=1000, description="理由 / the reason")

@@ -292,15 +292,18 @@ def election_result(session: Session, *, election_id: int) -> dict[str, Any]:
             elected += [{"name": n, "round": round_.number} for n in decision.result["elected"]]
             open_follow_up_round = decision.result["next_round"]
     filled = len(elected)
+    reduced_to = _seats_reduced_to(session, election)
+    seats = election.seats if reduced_to is None else reduced_to
     return {
         "election_id": election.id,
         "title": election.title,
-        "seats": election.seats,
+        "seats": seats,
+        "seats_reduced_from": None if reduced_to is None else election.seats,
         "elected": elected,
         "seats_filled": filled,
-        "seats_open": max(0, election.seats - filled),
-        "complete": filled >= election.seats,
-        "next_round": open_follow_up_round,
+        "seats_open": max(0, seats - filled),
+        "complete": filled >= seats,
+        "next_round": None if filled >= seats else open_follow_up_round,
         "rounds": rounds,
     }
 
@@ -388,3 +391,92 @@ def election_record(session: Session, *, election_id: int) -> ElectionRecord:
         date=head_date(events[-1]),
         rounds=tuple(rounds),
     )
+
+
+def order_correction(
+    session: Session, *, actor: Principal, round_id: int, reason: str
+) -> models.Round:
+    """C2: after certification a round changes only by a recorded presidium order, which
+    reopens it for counting (batches may be re-entered) and for a new decision."""
+    round_ = papers_service.get_round(session, round_id=round_id)
+    congress_id = papers_service.congress_of(session, round_)
+    actor.ensure_congress(congress_id)
+    store.lock_chain(session, congress_id=congress_id)
+    if round_.status not in (ROUND_DECIDED, ROUND_CERTIFIED):
+        raise Conflict("round_not_decided", "本轮尚未作出决定", "the round is not decided yet")
+    later = [
+        r
+        for r in papers_service.list_rounds(session, election_id=round_.election_id)
+        if r.number > round_.number
+    ]
+    if later:
+        raise Conflict(
+            "follow_up_exists",
+            f"第 {later[0].number} 轮已经开启，不能再更正第 {round_.number} 轮",
+            f"round {later[0].number} is already open; round {round_.number} cannot be corrected",
+        )
+    store.append_event(
+        session,
+        congress_id=congress_id,
+        type="round.correction_ordered",
+        payload={"round_id": round_.id, "reason": _reason(reason), "status_was": round_.status},
+        actor_role=actor.role,
+    )
+    round_.status = papers_service.ROUND_COUNTING
+    session.flush()
+    return round_
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise InvalidInput("reason_required", "请写明理由", "a reason is required", field="reason")
+    return text
+
+
+def reduce_seats(
+    session: Session, *, actor: Principal, election_id: int, reason: str
+) -> dict[str, Any]:
+    """M10: the presidium reduces the seats to those filled (减少名额，不再选举); the election is
+    complete. Refused while a round of the election is still open or undecided."""
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    store.lock_chain(session, congress_id=election.congress_id)
+    rounds = papers_service.list_rounds(session, election_id=election_id)
+    unfinished = [r for r in rounds if r.status not in (ROUND_CERTIFIED, papers_service.ROUND_VOID)]
+    if not rounds or unfinished:
+        raise Conflict(
+            "rounds_unfinished",
+            "尚有未经确认的轮次，不能减少名额",
+            "a round is still open or not certified: seats cannot be reduced now",
+        )
+    result = election_result(session, election_id=election_id)
+    if result["complete"]:
+        raise Conflict("election_complete", "名额已满", "every seat is already filled")
+    store.append_event(
+        session,
+        congress_id=election.congress_id,
+        type="election.seats_reduced",
+        payload={
+            "election_id": election.id,
+            "seats_from": result["seats"],
+            "seats_to": result["seats_filled"],
+            "reason": _reason(reason),
+        },
+        actor_role=actor.role,
+    )
+    return election_result(session, election_id=election_id)
+
+
+def _seats_reduced_to(session: Session, election: models.Election) -> int | None:
+    rows = session.scalars(
+        select(models.Event)
+        .where(
+            models.Event.congress_id == election.congress_id,
+            models.Event.type == "election.seats_reduced",
+        )
+        .order_by(models.Event.height)
+    ).all()
+    reduced = [json.loads(row.payload) for row in rows]
+    mine = [p["seats_to"] for p in reduced if p["election_id"] == election.id]
+    return mine[-1] if mine else None

@@ -139,7 +139,7 @@ def test_decide_certify_report_and_export(api: Api, settings: Settings) -> None:
     for name in (WANG, LIU, LI, ZHANG, OUYANG):
         assert name in text
     events = expect(api.get(f"/api/congresses/{h.ready.congress.id}/events"), 200)
-    head = events["events"][-1]["hash"] if "events" in events else events[-1]["hash"]
+    head = events[-1]["hash"]
     assert head[:16] in text.replace("\n", "").replace(" ", "")
 
     exported = expect(api.get(f"/api/elections/{h.ready.election.id}/results.json"), 200)
@@ -201,3 +201,47 @@ def test_changed_rows_behind_the_log_are_refused(api: Api, settings: Settings) -
     response = h.presidium.get(f"/api/rounds/{h.round_id}/report.pdf")
     assert response.status_code == 409
     assert response.json()["code"] == "record_mismatch"
+
+
+def test_presidium_correction_reopens_a_certified_round(api: Api, settings: Settings) -> None:
+    h = hall(api, settings, seats=3)
+    enter_batch(h, FILLED)
+    first = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 409)  # frozen (C2)
+
+    order = {"reason": "复核：重新清点"}
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/correction", json=order), 403)
+    blank = expect(h.presidium.post(f"/api/rounds/{h.round_id}/correction", json={"reason": " "}),
+                   422)  # fmt: skip
+    assert blank["code"] == "reason_required"
+    reopened = expect(h.presidium.post(f"/api/rounds/{h.round_id}/correction", json=order), 200)
+    assert reopened["status"] == "counting"
+    second = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    assert second["decision_hash"] != first["decision_hash"]
+    assert second["signatures"] == []  # the new decision needs new signatures
+    assert not second["certified"]
+    events = expect(api.get(f"/api/congresses/{h.ready.congress.id}/events"), 200)
+    kinds = [event["type"] for event in events]
+    assert kinds.count("round.decided") == 2
+    assert "round.correction_ordered" in kinds
+
+
+def test_presidium_reduces_the_seats_after_a_tie(api: Api, settings: Settings) -> None:
+    h = hall(api, settings, seats=2)
+    enter_batch(h, TIED)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    order = {"reason": "大会主席团决定减少名额，不再选举"}
+    early = expect(h.presidium.post(
+        f"/api/elections/{h.ready.election.id}/reduce-seats", json=order), 409)  # fmt: skip
+    assert early["code"] == "rounds_unfinished"
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    reduced = expect(
+        h.presidium.post(f"/api/elections/{h.ready.election.id}/reduce-seats", json=order), 200
+    )
+    assert (reduced["seats"], reduced["seats_reduced_from"]) == (1, 2)
+    assert reduced["complete"]
+    assert reduced["next_round"] is None
+    assert [e["name"] for e in reduced["elected"]] == [WANG]
