@@ -245,3 +245,37 @@ def test_presidium_reduces_the_seats_after_a_tie(api: Api, settings: Settings) -
     assert reduced["complete"]
     assert reduced["next_round"] is None
     assert [e["name"] for e in reduced["elected"]] == [WANG]
+
+
+# Three seats: 王宁 8, 刘洋 5, 李娜 4, 张伟 3, 欧阳晓东 2 — one seat short (M6).
+SHORT = (
+    [["yes", "yes", "yes", "no", "no"]] * 3
+    + [["yes", "yes", "no", "yes", "no"]] * 2
+    + [
+        ["yes", "no", "yes", "yes", "no"],
+        ["yes", "no", "no", "no", "yes"],
+        ["yes", "no", "no", "no", "yes"],
+    ]
+)
+
+
+def test_shortfall_supplementary_round_with_the_presidiums_list(
+    api: Api, settings: Settings
+) -> None:
+    h = hall(api, settings, seats=3)
+    enter_batch(h, SHORT)
+    decided = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert decided["elected"] == [WANG, LIU]
+    assert decided["next_round"] == {"kind": "supplementary", "seats": 1, "candidates": [LI, ZHANG]}
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    duplicate = {"candidates": [LI, "李 娜"]}
+    refused = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json=duplicate), 422)
+    assert refused["code"] == "follow_up_candidates"
+    edited = {"candidates": [OUYANG, ZHANG, LI]}
+    opened = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json=edited), 201)
+    assert (opened["kind"], opened["seats"], opened["number"]) == ("supplementary", 1, 2)
+    assert opened["candidates"] == [LI, ZHANG, OUYANG]  # ballot (stroke) order
+    pdf = api.get(f"/api/rounds/{opened['id']}/papers.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
