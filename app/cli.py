@@ -23,6 +23,24 @@ def _read_text(path: str | None, stdin: TextIO) -> str:
     return Path(path).read_text(encoding="utf-8-sig")
 
 
+class _BadInput(Exception):
+    """Input the command cannot use; the message is the one line printed after ``error:``."""
+
+
+def _round_json(path: str) -> object:
+    """The decoded round file (``-``: stdin)."""
+    try:
+        text = _read_text(path, sys.stdin)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _BadInput(f"cannot read {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _BadInput(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+
+
 def _cmd_serve(_args: argparse.Namespace) -> int:
     from app import serve
 
@@ -48,17 +66,9 @@ def _cmd_tally(args: argparse.Namespace) -> int:
     from app.rules import roundfile
 
     try:
-        text = _read_text(args.round_file, sys.stdin)
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {args.round_file}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        print(
-            f"error: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            file=sys.stderr,
-        )
+        data = _round_json(args.round_file)
+    except _BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         round_input = roundfile.parse_round(data)
@@ -110,16 +120,9 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
     from app.rules.roundfile import RoundFileError
 
     try:
-        text = _read_text(args.round_file, sys.stdin)
-        data = json.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {args.round_file}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except json.JSONDecodeError as exc:
-        print(
-            f"error: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            file=sys.stderr,
-        )
+        data = _round_json(args.round_file)
+    except _BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.copies is not None and args.copies < 1:
         print("error: --copies: must be at least 1", file=sys.stderr)
@@ -168,15 +171,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from app.rules.roundfile import RoundFileError
 
     try:
-        data = json.loads(_read_text(args.round_file, sys.stdin))
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {args.round_file}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except json.JSONDecodeError as exc:
-        print(
-            f"error: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            file=sys.stderr,
-        )
+        data = _round_json(args.round_file)
+    except _BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.printed is not None and args.printed < 0:
         print("error: --printed: must not be negative", file=sys.stderr)
@@ -205,7 +202,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except FontMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    election = data.get("election", 0)
+    election = data.get("election", 0) if isinstance(data, dict) else 0
     record = exports.ElectionRecord(
         election_id=str(election),
         title=report_input.election_title,

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 import pikepdf
 import segno
-from fpdf import FPDF
 
-from app.printing.fonts import FontFace, find_cjk_fonts
+from app.printing.fonts import FontFace, cjk_pdf, close_fonts, find_cjk_fonts
 from app.printing.layout import PAGE_MM, Layout, LayoutError, PaperSize
 from app.rules.model import RoundDefinition
 
@@ -172,21 +171,10 @@ class _Canvas:
     """fpdf2 with the measurements a paper needs, in millimetres."""
 
     def __init__(self, paper_size: PaperSize, fonts: tuple[FontFace, FontFace]) -> None:
-        pdf = FPDF(orientation="portrait", unit="mm", format=PAGE_MM[paper_size])
-        pdf.set_auto_page_break(auto=False)
-        pdf.set_margins(0, 0, 0)
-        pdf.set_creator("jipiao ballot-paper")
-        regular, bold = fonts
-        pdf.add_font("cjk", "", fname=str(regular.path), collection_font_number=regular.index)
-        pdf.add_font("cjk", "B", fname=str(bold.path), collection_font_number=bold.index)
-        self.pdf = pdf
+        self.pdf = cjk_pdf(PAGE_MM[paper_size], "jipiao ballot-paper", fonts)
 
     def close(self) -> None:
-        """Close the font files fpdf2 keeps open (fontTools reads them lazily)."""
-        for font in self.pdf.fonts.values():
-            ttfont = getattr(font, "ttfont", None)
-            if ttfont is not None:
-                ttfont.close()
+        close_fonts(self.pdf)
 
     def font(self, em: float, *, bold: bool = False) -> None:
         self.pdf.set_font("cjk", "B" if bold else "", em / MM_PER_PT)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTLibError  # type: ignore[import-untyped]
+from fpdf import FPDF
 
 FONT_ENV = "JIPIAO_BALLOT_FONT"
 DEBIAN_FONT_DIRS = (
@@ -72,3 +73,25 @@ def find_cjk_fonts(override: str | None = None) -> tuple[FontFace, FontFace]:
         "Chinese font Noto Sans CJK not found: install fonts-noto-cjk (scripts/install) "
         f"or set {FONT_ENV} to a font file"
     )
+
+
+def cjk_pdf(page_format: str | tuple[float, float], creator: str, fonts: tuple[FontFace, FontFace]
+            ) -> FPDF:  # fmt: skip
+    """A portrait fpdf2 document in millimetres, no margins or automatic page breaks, with the
+    regular and bold CJK faces registered as ``cjk`` (embedded as subsets when used)."""
+    pdf = FPDF(orientation="portrait", unit="mm", format=page_format)
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_margins(0, 0, 0)
+    pdf.set_creator(creator)
+    regular, bold = fonts
+    pdf.add_font("cjk", "", fname=str(regular.path), collection_font_number=regular.index)
+    pdf.add_font("cjk", "B", fname=str(bold.path), collection_font_number=bold.index)
+    return pdf
+
+
+def close_fonts(pdf: FPDF) -> None:
+    """Close the font files fpdf2 keeps open (fontTools reads them lazily)."""
+    for font in pdf.fonts.values():
+        ttfont = getattr(font, "ttfont", None)
+        if ttfont is not None:
+            ttfont.close()

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import segno
-from fpdf import FPDF
 
 from app.printing.ballot import chinese_number
-from app.printing.fonts import FontFace, find_cjk_fonts
+from app.printing.fonts import FontFace, cjk_pdf, close_fonts, find_cjk_fonts
 from app.printing.layout import BALLOTS_DIR, LayoutError
 from app.results.numerals import capital_numeral
 from app.results.report import (
@@ -158,21 +157,11 @@ class _Report:
     """fpdf2 on A4 in millimetres, with the Noto CJK faces embedded (subset)."""
 
     def __init__(self, fonts: tuple[FontFace, FontFace]) -> None:
-        pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-        pdf.set_auto_page_break(auto=False)
-        pdf.set_margins(0, 0, 0)
-        pdf.set_creator("jipiao report")
-        regular, bold = fonts
-        pdf.add_font("cjk", "", fname=str(regular.path), collection_font_number=regular.index)
-        pdf.add_font("cjk", "B", fname=str(bold.path), collection_font_number=bold.index)
-        self.pdf = pdf
+        self.pdf = cjk_pdf("A4", "jipiao report", fonts)
         self.y = MARGIN
 
     def close(self) -> None:
-        for font in self.pdf.fonts.values():
-            ttfont = getattr(font, "ttfont", None)
-            if ttfont is not None:
-                ttfont.close()
+        close_fonts(self.pdf)
 
     def width(self, text: str, em: float, *, bold: bool = False) -> float:
         self.pdf.set_font("cjk", "B" if bold else "", em / MM_PER_PT)
