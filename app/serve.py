@@ -99,6 +99,8 @@ def print_demo(settings: Settings, report: DemoReport) -> None:
     _print_urls(settings)
     print(f"  代表名单 / roster:   {base}/api/congresses/{report.congress_id}/delegates")
     print(f"  候选人 / candidates: {base}/api/elections/{report.election_id}/candidates")
+    print(f"  计票平板 / teller tablet: {base}/tablet  (扫码或输入登录码 / scan or type a code)")
+    print(f"  选举结果 / result:   {base}/api/elections/{report.election_id}/result")
     print("管理员令牌（演示模式每次启动重新生成）/ admin token (demo: new on every start):")
     print(f"  {report.admin_token}")
     print('工作人员一次性登录码 / one-time login codes (POST /api/auth/login {"code": ...}):')
@@ -106,6 +108,7 @@ def print_demo(settings: Settings, report: DemoReport) -> None:
         role = f"{ROLE_NAMES_ZH[login.role]} {login.role.value}"
         print(
             f"  {role:<24} {login.name:<6} {login.code}   "
+            f"登录 / log in: {base}/login?code={login.code}   "
             f"二维码 / QR: {base}/api/auth/login-qr.svg?code={login.code}"
         )
 
