@@ -29,6 +29,8 @@ from app.errors import (
     ServiceUnavailable,
 )
 from app.ledger import router as ledger_router
+from app.live import listen as live_listen
+from app.live import router as live_router
 from app.papers import router as papers_router
 from app.results import router as results_router
 from app.settings import Settings
@@ -176,8 +178,9 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with live_listen.running(app):  # PostgreSQL: this worker's LISTEN connection
+            yield
         engine.dispose()
 
     app = FastAPIOffline(
@@ -210,5 +213,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(papers_router.router)
     app.include_router(counting_router.router)
     app.include_router(results_router.router)
+    app.include_router(live_router.router)
     app.include_router(web_router.router)
     return app

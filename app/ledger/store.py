@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.ledger import chain
+from app.live import signal as live_signal  # wakes the live streams (NOTIFY at commit)
 from app.models import utcnow
 
 # First key of the two-key advisory lock: "jp" — keeps clear of other users of advisory locks.
@@ -72,6 +73,7 @@ def append_event(
     )
     session.add(row)
     session.flush()
+    live_signal.appended(session, congress_id=congress_id, height=event.height)
     return row
 
 

@@ -1,0 +1,71 @@
+"""One LISTEN connection per app worker on PostgreSQL (``NOTIFY jipiao_events``).
+
+Started by the app's lifespan (``running``). Notifications wake this worker's ``Hub``; if the
+connection drops it reconnects with a growing pause, and wakes every stream once reconnected (a
+notification may have been missed meanwhile — the streams re-read and send only what changed).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import psycopg
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from app.live.signal import CHANNEL, Hub, register_local
+
+log = logging.getLogger(__name__)
+
+
+def hub_of(app: FastAPI) -> Hub:
+    """The app's hub (created on first use; on SQLite registered for in-process wake-ups)."""
+    hub: Hub | None = getattr(app.state, "live_hub", None)
+    if hub is None:
+        hub = Hub()
+        app.state.live_hub = hub
+        engine: Engine = app.state.engine
+        if engine.dialect.name != "postgresql":
+            register_local(engine.url.render_as_string(hide_password=True), hub)
+    return hub
+
+
+async def _listen(conninfo: str, hub: Hub, ready: asyncio.Event) -> None:
+    pause = 0.5
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                await conn.execute(f"LISTEN {CHANNEL}")
+                ready.set()
+                pause = 0.5
+                hub.wake_all()
+                async for notify in conn.notifies():
+                    congress, _, _height = notify.payload.partition(":")
+                    if congress.isdigit():
+                        hub.wake(int(congress))
+        except (OSError, psycopg.Error) as exc:
+            log.warning("live: LISTEN connection lost (%s); retrying in %.1f s", exc, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[None]:
+    """The lifespan hook: the hub, and on PostgreSQL the LISTEN task (ready before serving)."""
+    hub = hub_of(app)
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    ready = asyncio.Event()
+    task = asyncio.create_task(_listen(conninfo, hub, ready), name="jipiao-live-listen")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ready.wait(), timeout=5)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,200 @@
+"""Snapshots for the live stream, and releasing a certified result to the hall (C3).
+
+A snapshot is read in one short transaction of its own and carries the congress's chain height
+it reflects (the SSE ``id``). What it holds depends on who watches (``View``):
+
+* ``full`` (presidium, chief scrutineer, scrutineers, admin): progress, and the provisional
+  per-candidate numbers from pass A (``app.live.provisional``), marked ``provisional``;
+* ``progress`` (tellers, chief teller, auditors): progress only;
+* ``projector`` (the hall display): progress, and per candidate only the results the presidium
+  has released (C3) — never provisional numbers, whoever is logged in.
+
+Events: ``round.released``.
+"""
+
+import json
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import models
+from app.auth import Principal, Role
+from app.counting import service as counting_service
+from app.errors import Conflict
+from app.ledger import store
+from app.live.provisional import provisional_paper, provisional_result
+from app.papers import service as papers_service
+from app.results import service as results_service
+from app.setup import service as setup_service
+
+View = Literal["full", "progress", "projector"]
+FULL_ROLES = frozenset({Role.presidium, Role.chief_scrutineer, Role.scrutineer, Role.admin})
+RELEASED = "round.released"
+
+
+def view_for(principal: Principal, *, projector: bool) -> View:
+    if projector:
+        return "projector"
+    return "full" if principal.role in FULL_ROLES else "progress"
+
+
+def chain_height(session: Session, *, congress_id: int) -> int:
+    height = session.scalar(
+        select(func.max(models.Event.height)).where(models.Event.congress_id == congress_id)
+    )
+    return -1 if height is None else int(height)
+
+
+def _pass_a_papers(session: Session, round_id: int) -> list[Any]:
+    rows = session.scalars(
+        select(models.PaperEntry.record)
+        .join(models.Batch, models.Batch.id == models.PaperEntry.batch_id)
+        .where(
+            models.Batch.round_id == round_id,
+            models.PaperEntry.entry_pass == counting_service.PASS_A,
+            models.PaperEntry.generation == models.Batch.generation,
+        )
+    )
+    papers = []
+    for text in rows:
+        record = counting_service.Record.from_text(text)
+        papers.append(provisional_paper(record.marks, record.write_ins, record.void))
+    return papers
+
+
+def released_decision(session: Session, round_: models.Round) -> dict[str, Any] | None:
+    """The round's decision if it is certified and the presidium released that decision."""
+    if round_.status != results_service.ROUND_CERTIFIED:
+        return None
+    decision = results_service.decision_of(session, round_)
+    if decision is None:
+        return None
+    congress_id = papers_service.congress_of(session, round_)
+    rows = session.scalars(
+        select(models.Event.payload).where(
+            models.Event.congress_id == congress_id, models.Event.type == RELEASED
+        )
+    )
+    for text in rows:
+        payload = json.loads(text)
+        if payload.get("round_id") == round_.id and payload.get("decision") == decision.event_hash:
+            return decision.result
+    return None
+
+
+def _round_snapshot(
+    session: Session, round_: models.Round, *, delegates_total: int, view: View
+) -> dict[str, Any]:
+    status = counting_service.round_count_status(session, round_id=round_.id)
+    batches = []
+    for batch in counting_service.list_batches(session, round_id=round_.id):
+        p = counting_service.progress(session, batch)
+        batches.append(
+            {
+                "number": batch.number,
+                "declared": p.declared,
+                "pass_a": p.pass_a,
+                "pass_b": p.pass_b,
+                "status": p.status,
+            }
+        )
+    snapshot: dict[str, Any] = {
+        "round_id": round_.id,
+        "number": round_.number,
+        "kind": round_.kind,
+        "status": round_.status,
+        "seats": round_.seats,
+        "candidates": list(round_.candidates),
+        "present": round_.present,
+        "issued": round_.issued,
+        "progress": {
+            "collected": status.collected,
+            "declared": status.declared,
+            "entered": status.papers_entered,
+            "reconciled": status.papers_reconciled,
+            "batches_open": status.batches_open,
+            "discrepancies_open": status.discrepancies_open,
+            "adjudications_open": status.adjudications_open,
+            "batches": batches,
+        },
+        "provisional": None,
+        "released": None,
+    }
+    released = released_decision(session, round_)
+    if released is not None:
+        snapshot["released"] = {
+            "elected": released["elected"],
+            "outcome": released["round"]["outcome"],
+            "majority": released["majority"],
+            "papers": released["papers"],
+            "tallies": released["tallies"],
+            "next_round": released["next_round"],
+        }
+    if view == "full" and round_.status != "void":
+        document = provisional_result(
+            papers_service.round_definition(round_),
+            delegates_total=delegates_total,
+            present=round_.present,
+            issued=round_.issued,
+            papers=_pass_a_papers(session, round_.id),
+        )
+        document["provisional"] = True
+        document["basis_zh"] = "依第一遍录入的选票计算，尚未核对；无法辨认的符号暂按弃权计"
+        document["basis_en"] = (
+            "from pass A's entries, before reconciliation; unclear marks count as abstaining "
+            "for now"
+        )
+        snapshot["provisional"] = document
+    return snapshot
+
+
+def snapshot(session: Session, *, election_id: int, view: View) -> dict[str, Any]:
+    """The election as the live page shows it, with the chain height it reflects."""
+    election = setup_service.get_election(session, election_id=election_id)
+    congress = setup_service.get_congress(session, congress_id=election.congress_id)
+    rounds = papers_service.list_rounds(session, election_id=election_id)
+    return {
+        "height": chain_height(session, congress_id=election.congress_id),
+        "view": view,
+        "election_id": election.id,
+        "congress_id": election.congress_id,
+        "title": election.title,
+        "seats": election.seats,
+        "delegates_total": congress.delegates_total,
+        "rounds": [
+            _round_snapshot(session, r, delegates_total=congress.delegates_total, view=view)
+            for r in rounds
+        ],
+    }
+
+
+def release_round(session: Session, *, actor: Principal, round_id: int) -> models.Round:
+    """C3: the presidium releases the certified result to the hall display."""
+    round_ = papers_service.get_round(session, round_id=round_id)
+    congress_id = papers_service.congress_of(session, round_)
+    actor.ensure_congress(congress_id)
+    store.lock_chain(session, congress_id=congress_id)
+    session.refresh(round_)
+    if round_.status != results_service.ROUND_CERTIFIED:
+        raise Conflict(
+            "round_not_certified",
+            "只能公布已确认（总监票人、监票人签字）的结果（C2/C3）",
+            "only a certified result can be released (C2/C3)",
+        )
+    if released_decision(session, round_) is not None:
+        raise Conflict("already_released", "本轮结果已公布", "this result is already released")
+    decision = results_service.decision_of(session, round_)
+    assert decision is not None  # certified implies decided
+    store.append_event(
+        session,
+        congress_id=congress_id,
+        type=RELEASED,
+        payload={
+            "round_id": round_.id,
+            "election_id": round_.election_id,
+            "decision": decision.event_hash,
+        },
+        actor_role=actor.role,
+    )
+    return round_

@@ -1,0 +1,119 @@
+"""Waking the live streams when a congress's chain grows.
+
+``append_event`` calls ``appended`` in the appending transaction:
+
+* **PostgreSQL**: ``pg_notify('jipiao_events', '<congress_id>:<height>')`` — delivered at commit
+  (never for a rolled-back transaction) to every app worker's LISTEN connection
+  (``app.live.listen``), which wakes that worker's streams.
+* **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
+  every ``Hub`` of an app over the same database file in this process is woken.
+
+A wake-up is only a hint: a stream re-reads the committed state (and its chain height) in a short
+session of its own and sends a snapshot only when the height changed. Streams also re-check on
+every keep-alive, so a lost hint delays an update, never loses it.
+"""
+
+import asyncio
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+CHANNEL = "jipiao_events"
+_PENDING = "jipiao_live_appended"
+
+
+@dataclass(eq=False)
+class Waiter:
+    """One stream's wake-up flag, set from any thread via its event loop."""
+
+    loop: asyncio.AbstractEventLoop
+    flag: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def set(self) -> None:
+        self.loop.call_soon_threadsafe(self.flag.set)
+
+
+class Hub:
+    """The streams of one app, by congress; ``wake`` is thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[int, set[Waiter]] = {}
+
+    def subscribe(self, congress_id: int) -> Waiter:
+        waiter = Waiter(asyncio.get_running_loop())
+        with self._lock:
+            self._waiters.setdefault(congress_id, set()).add(waiter)
+        return waiter
+
+    def unsubscribe(self, congress_id: int, waiter: Waiter) -> None:
+        with self._lock:
+            waiters = self._waiters.get(congress_id)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[congress_id]
+
+    def wake(self, congress_id: int) -> None:
+        with self._lock:
+            waiters = list(self._waiters.get(congress_id, ()))
+        for waiter in waiters:
+            try:
+                waiter.set()
+            except RuntimeError:  # its loop is closed: the stream is gone
+                self.unsubscribe(congress_id, waiter)
+
+    def wake_all(self) -> None:
+        with self._lock:
+            congresses = list(self._waiters)
+        for congress_id in congresses:
+            self.wake(congress_id)
+
+    def subscribers(self) -> int:
+        with self._lock:
+            return sum(len(w) for w in self._waiters.values())
+
+
+# SQLite: the hubs of the apps in this process, by database URL (weak: an app may just go away).
+_local_hubs: dict[str, "weakref.WeakSet[Hub]"] = {}
+_local_lock = threading.Lock()
+
+
+def _url_key(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def register_local(url: str, hub: Hub) -> None:
+    with _local_lock:
+        _local_hubs.setdefault(url, weakref.WeakSet()).add(hub)
+
+
+def appended(session: Session, *, congress_id: int, height: int) -> None:
+    """Called by ``append_event`` inside the appending transaction (see the module docstring)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": f"{congress_id}:{height}"},
+        )
+    else:
+        session.info.setdefault(_PENDING, set()).add(congress_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending: set[int] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    with _local_lock:
+        hubs = list(_local_hubs.get(_url_key(session), ()))
+    for hub in hubs:
+        for congress_id in pending:
+            hub.wake(congress_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
