@@ -65,18 +65,62 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
-    from app.audit.record import check_record
+LARGE_RECORD_BYTES = 8 * 1024 * 1024  # show a progress bar from this size of events.jsonl
 
-    checked = check_record(args.record, expected_public_key=args.public_key)
+
+def _verify(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.audit.record import check_record
+    from app.ledger.replay import replay_rounds
+
+    events_path = args.record / "events.jsonl"
+    large = events_path.is_file() and events_path.stat().st_size >= LARGE_RECORD_BYTES
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not large,
+    )
+    with bar:
+        parsing = bar.add_task("解析与哈希链 / parsing and chain", total=None)
+        checked = check_record(
+            args.record,
+            expected_public_key=args.public_key,
+            progress=lambda done, total: bar.update(parsing, completed=done, total=total),
+        )
+        bar.update(parsing, completed=1, total=1)
+        if checked.problem is not None:
+            replay = None
+        else:
+            replaying = bar.add_task("重新计票 / replaying rounds", total=len(checked.events))
+            replay = replay_rounds(
+                checked.events, progress=lambda done: bar.update(replaying, completed=done)
+            )
+            bar.update(replaying, completed=len(checked.events))
     if checked.problem is not None:
         _print_problem(checked.problem)
+        return 1
+    assert replay is not None
+    if replay.problem is not None:
+        _print_problem(replay.problem)
         return 1
     kinds = Counter(stored.event.type for stored in checked.events)
     print(f"记录完整 / record intact: {len(checked.events)} events, signed by {checked.public_key}")
     print(f"链头 / head: {checked.body.get('head_hash')}")
     for kind, count in sorted(kinds.items()):
         print(f"  {kind}: {count}")
+    print(
+        f"重新计票一致 / recount agrees: {replay.decisions_checked} decision(s) recomputed, "
+        f"{len(replay.certified)} certified round(s)"
+    )
+    for election_id, elected in sorted(replay.elected_by_election().items()):
+        names = "、".join(f"{name}（第 {number} 轮 / round {number}）" for name, number in elected)
+        print(f"选举 / election {election_id} 当选 / elected: {names or '—'}")
     return 0
 
 

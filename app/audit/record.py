@@ -7,6 +7,7 @@ first use) and reading the congress's chain out of the database.
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,8 +86,16 @@ class CheckedRecord:
     problem: RecordProblem | None
 
 
-def check_record(directory: Path, *, expected_public_key: str | None = None) -> CheckedRecord:
-    """Check the signature, the manifest and the chain of an exported record."""
+def check_record(
+    directory: Path,
+    *,
+    expected_public_key: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CheckedRecord:
+    """Check the signature, the manifest and the chain of an exported record.
+
+    ``progress(done, total)`` reports the bytes of ``events.jsonl`` parsed so far.
+    """
 
     def failed(where: str, en: str, zh: str) -> CheckedRecord:
         return CheckedRecord([], {}, "", RecordProblem(where, en, zh))
@@ -122,5 +131,8 @@ def check_record(directory: Path, *, expected_public_key: str | None = None) -> 
         )
     except (ValueError, InvalidSignature):
         return failed(MANIFEST_FILE, "the signature does not match", "签名校验失败")
-    events, problem = verify_events(events_file, body)
+    size = len(events_file)
+    events, problem = verify_events(
+        events_file, body, None if progress is None else lambda done: progress(done, size)
+    )
     return CheckedRecord(events, body, public_key, problem)

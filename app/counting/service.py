@@ -37,6 +37,7 @@ from app.auth import Principal
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json
+from app.ledger.replay import compare_passes, final_record_texts
 from app.models import utcnow
 from app.papers import service as papers_service
 from app.rules.model import (
@@ -624,15 +625,11 @@ def _sorted(records: Counter[str]) -> list[Record]:
 
 def _agreed(session: Session, batch: models.Batch) -> tuple[Counter[str], OpenItems]:
     a = _pass_records(session, batch, PASS_A)
-    if batch.teller_b_id is None:
-        agreed = a
-        only_a: Counter[str] = Counter()
-        only_b: Counter[str] = Counter()
-    else:
-        b = _pass_records(session, batch, PASS_B)
-        agreed, only_a, only_b = a & b, a - b, b - a
-    unclear = Counter({text: n for text, n in agreed.items() if Record.from_text(text).unclear})
-    return agreed - unclear, OpenItems(_sorted(only_a), _sorted(only_b), _sorted(unclear))
+    b = None if batch.teller_b_id is None else _pass_records(session, batch, PASS_B)
+    c = compare_passes(a, b)  # shared with the offline replay (app.ledger.replay)
+    return c.agreed, OpenItems(
+        _sorted(c.only_in_pass_a), _sorted(c.only_in_pass_b), _sorted(c.unclear)
+    )
 
 
 def open_items(session: Session, batch: models.Batch) -> OpenItems:
@@ -811,7 +808,6 @@ def final_records(session: Session, batch: models.Batch) -> list[Record]:
     """The final records of a reconciled batch (empty otherwise)."""
     if batch.status != RECONCILED:
         return []
-    agreed, _ = _agreed(session, batch)
     resolution = session.scalars(
         select(models.BatchResolution)
         .where(
@@ -822,8 +818,10 @@ def final_records(session: Session, batch: models.Batch) -> list[Record]:
         .order_by(models.BatchResolution.id.desc())
         .limit(1)
     ).one_or_none()
-    texts = list(agreed.elements()) + ([] if resolution is None else list(resolution.records))
-    return [Record.from_text(text) for text in sorted(texts)]
+    a = _pass_records(session, batch, PASS_A)
+    b = None if batch.teller_b_id is None else _pass_records(session, batch, PASS_B)
+    texts = final_record_texts(a, b, None if resolution is None else list(resolution.records))
+    return [Record.from_text(text) for text in texts]
 
 
 def reconciled_papers(session: Session, *, round_id: int) -> list[PaperRecord]:

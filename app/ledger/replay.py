@@ -18,16 +18,25 @@ older one without removing or rewriting anything (the old head is an ancestor of
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from app.ledger.chain import (
+    GENESIS_PARENT,
+    HASH_DOMAIN,
+    MAX_SAFE_INTEGER,
     CanonicalJsonError,
     Event,
     JsonValue,
     canonical_json,
+    event_hash,
     verify_chain,
 )
+from app.rules import Attendance, PaperRecord, RoundDefinition, count_round, parse_profile
+from app.rules.model import Mark, RoundInputError
+from app.rules.roundfile import round_result_json
 
 RECORD_FORMAT = "jipiao-record-v1"
 SIGNATURE_DOMAIN = b"jipiao-record-v1\n"
@@ -79,41 +88,110 @@ def _fail(where: str, en: str, zh: str) -> RecordError:
     return RecordError(RecordProblem(where, en, zh))
 
 
-def parse_event_lines(data: bytes) -> list[StoredEvent]:
-    """Parse ``events.jsonl``; raise RecordError naming the first line that is not canonical."""
+def parse_event_lines(
+    data: bytes, progress: Callable[[int], None] | None = None
+) -> list[StoredEvent]:
+    """Parse ``events.jsonl``; raise RecordError naming the first line that is not canonical.
+
+    ``progress`` is called with the bytes parsed so far every 65,536 lines.
+    """
+    return _parse(data, progress)[0]
+
+
+def _reject_float(text: str) -> int:
+    raise ValueError(f"{text} is not an integer")
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError("integer outside ±(2**53 - 1)")
+    return value
+
+
+_fast_decoder = json.JSONDecoder(
+    parse_float=_reject_float, parse_int=_safe_int, parse_constant=_reject_float
+)
+_fast_encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _parse(
+    data: bytes, progress: Callable[[int], None] | None
+) -> tuple[list[StoredEvent], list[str]]:
+    """The events and the hash each one's content gives (``event_hash``).
+
+    Fast path: a line the strict decoder reads (no float, NaN or unsafe integer) and that the
+    canonical encoder writes back byte for byte is canonical (``canonical_json``'s checks cannot
+    fail on it: keys are strings, and a lone surrogate fails the UTF-8 encoding). Any other line
+    takes the slow path, which names what is wrong.
+    """
     if data and not data.endswith(b"\n"):
         raise _fail("events.jsonl", "the file does not end with a newline", "文件未以换行结束")
     events: list[StoredEvent] = []
+    hashes: list[str] = []
+    done = 0
+    sha256 = hashlib.sha256
     for number, line in enumerate(data.splitlines(keepends=True), start=1):
-        where = f"events.jsonl line {number}"
+        done += len(line)
+        if progress is not None and number & 0xFFFF == 0:
+            progress(done)
         try:
-            document = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _fail(where, f"not JSON: {exc}", "不是合法的 JSON") from None
-        if not isinstance(document, dict) or set(document) != _EVENT_KEYS:
-            raise _fail(where, "not an event object", "不是事件记录")
-        try:
-            stored = StoredEvent(
-                Event(
-                    chain=document["chain"],
-                    height=document["height"],
-                    parent=document["parent"],
-                    type=document["type"],
-                    payload=document["payload"],
-                    at=document["at"],
-                    actor_role=document["actor_role"],
-                ),
-                document["hash"],
-            )
-            canonical = event_line(stored)
-        except (CanonicalJsonError, TypeError) as exc:
-            raise _fail(where, f"not canonical: {exc}", "不是规范编码") from None
-        if canonical != line:
-            raise _fail(where, "the line is not in canonical form", "该行不是规范编码")
-        if not _well_typed(stored):
-            raise _fail(where, "a field has the wrong type", "字段类型错误")
+            document = _fast_decoder.decode(line.decode("utf-8"))
+            if (
+                type(document) is dict
+                and document.keys() == _EVENT_KEYS
+                and (_fast_encoder.encode(document) + "\n").encode("utf-8") == line
+            ):
+                stored = _stored(document)
+                if _well_typed(stored):
+                    body = dict(document)
+                    del body["hash"]
+                    hashes.append(
+                        sha256(HASH_DOMAIN + _fast_encoder.encode(body).encode("utf-8")).hexdigest()
+                    )
+                    events.append(stored)
+                    continue
+        except (UnicodeError, ValueError):
+            pass
+        stored = _parse_line_slowly(line, number)
         events.append(stored)
-    return events
+        hashes.append(event_hash(stored.event))
+    return events, hashes
+
+
+def _stored(document: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        Event(
+            chain=document["chain"],
+            height=document["height"],
+            parent=document["parent"],
+            type=document["type"],
+            payload=document["payload"],
+            at=document["at"],
+            actor_role=document["actor_role"],
+        ),
+        document["hash"],
+    )
+
+
+def _parse_line_slowly(line: bytes, number: int) -> StoredEvent:
+    where = f"events.jsonl line {number}"
+    try:
+        document = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(where, f"not JSON: {exc}", "不是合法的 JSON") from None
+    if not isinstance(document, dict) or set(document) != _EVENT_KEYS:
+        raise _fail(where, "not an event object", "不是事件记录")
+    try:
+        stored = _stored(document)
+        canonical = event_line(stored)
+    except (CanonicalJsonError, TypeError) as exc:
+        raise _fail(where, f"not canonical: {exc}", "不是规范编码") from None
+    if canonical != line:
+        raise _fail(where, "the line is not in canonical form", "该行不是规范编码")
+    if not _well_typed(stored):
+        raise _fail(where, "a field has the wrong type", "字段类型错误")
+    return stored
 
 
 def _well_typed(stored: StoredEvent) -> bool:
@@ -152,7 +230,9 @@ def signed_message(body: dict[str, JsonValue]) -> bytes:
 
 
 def verify_events(
-    events_file: bytes, body: dict[str, JsonValue]
+    events_file: bytes,
+    body: dict[str, JsonValue],
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[StoredEvent], RecordProblem | None]:
     """Check ``events.jsonl`` against the manifest body and as a hash chain.
 
@@ -163,16 +243,19 @@ def verify_events(
     if body.get("format") != RECORD_FORMAT:
         return [], RecordProblem("manifest.json", "unknown record format", "未知的记录格式")
     try:
-        events = parse_event_lines(events_file)
+        events, hashes = _parse(events_file, progress)
     except RecordError as exc:
         return [], exc.problem
     congress = body.get("congress")
     if not isinstance(congress, int):
         return events, RecordProblem("manifest.json", "no congress id", "缺少大会编号")
-    problems = verify_chain(congress, ((stored.event, stored.hash) for stored in events))
-    if problems:
-        first = problems[0]
-        return events, RecordProblem(f"event {first.height}", first.message_en, first.message_zh)
+    if not _chain_holds(congress, events, hashes):  # name the first problem the slow way
+        problems = verify_chain(congress, ((stored.event, stored.hash) for stored in events))
+        if problems:
+            first = problems[0]
+            return events, RecordProblem(
+                f"event {first.height}", first.message_en, first.message_zh
+            )
     election = body.get("election")
     expected = manifest_body(
         congress=congress,
@@ -188,6 +271,22 @@ def verify_events(
                 f"清单中的 {key} 与事件记录不符",
             )
     return events, None
+
+
+def _chain_holds(congress: int, events: Sequence[StoredEvent], hashes: Sequence[str]) -> bool:
+    """``verify_chain`` finds nothing, given each event's computed hash (from ``_parse``)."""
+    parent = GENESIS_PARENT
+    for height, (stored, computed) in enumerate(zip(events, hashes, strict=True)):
+        event = stored.event
+        if (
+            event.chain != congress
+            or event.height != height
+            or event.parent != parent
+            or stored.hash != computed
+        ):
+            return False
+        parent = stored.hash
+    return True
 
 
 def verify_extension(
@@ -208,3 +307,320 @@ def verify_extension(
                 "该事件在新记录中被改写",
             )
     return None
+
+
+# ---------------------------------------------------------------- the final records of a batch
+#
+# Shared with ``app.counting.service`` so that the count and its replay cannot disagree. A record
+# is the canonical JSON text of ``{"marks", "void", "write_ins"}`` (``paper.entered``'s
+# ``record``); an entered mark may be ``"unclear"`` (P6).
+
+UNCLEAR_MARK = "unclear"
+
+
+def record_is_unclear(text: str) -> bool:
+    marks = json.loads(text)["marks"]
+    return isinstance(marks, list) and UNCLEAR_MARK in marks
+
+
+@dataclass(frozen=True, slots=True)
+class PassComparison:
+    """Pass A against pass B: agreed clear records, and what a scrutineer must decide."""
+
+    agreed: Counter[str]
+    only_in_pass_a: Counter[str]
+    only_in_pass_b: Counter[str]
+    unclear: Counter[str]
+
+
+def compare_passes(pass_a: Counter[str], pass_b: Counter[str] | None) -> PassComparison:
+    """The multiset comparison of the passes (``pass_b`` None: single entry, pass A is agreed).
+
+    Agreed records with an unclear mark are not final: they wait for a scrutineer (P6).
+    """
+    if pass_b is None:
+        agreed, only_a, only_b = Counter(pass_a), Counter[str](), Counter[str]()
+    else:
+        agreed, only_a, only_b = pass_a & pass_b, pass_a - pass_b, pass_b - pass_a
+    unclear = Counter({text: n for text, n in agreed.items() if record_is_unclear(text)})
+    return PassComparison(agreed - unclear, only_a, only_b, unclear)
+
+
+def final_record_texts(
+    pass_a: Counter[str], pass_b: Counter[str] | None, resolution: Sequence[str] | None
+) -> list[str]:
+    """The final records of a reconciled batch generation, sorted: the agreed clear records plus
+    the scrutineer's resolution (which replaces every disputed or unclear record)."""
+    agreed = compare_passes(pass_a, pass_b).agreed
+    return sorted(list(agreed.elements()) + list(resolution or ()))
+
+
+def paper_of(text: str) -> PaperRecord:
+    data = json.loads(text)
+    return PaperRecord(
+        marks=cast(tuple[Mark, ...], tuple(data["marks"])),
+        write_ins=tuple(data["write_ins"]),
+        void=data["void"],
+    )
+
+
+# ---------------------------------------------------------------- replaying the rounds
+
+
+def definition_of(document: Mapping[str, Any]) -> RoundDefinition:
+    """The engine's definition from a round's frozen definition document (``round.opened``)."""
+    return RoundDefinition(
+        seats=document["seats"],
+        candidates=tuple(document["candidates"]),
+        kind=document["kind"],
+        profile=parse_profile(document["profile"]),
+    )
+
+
+@dataclass(slots=True)
+class _Batch:
+    round_id: int
+    double_entry: bool
+    generation: int = 1
+    reconciled: bool = False
+    passes: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)
+    resolution: dict[int, list[str]] = field(default_factory=dict)
+
+    def final(self) -> list[str]:
+        if not self.reconciled:
+            return []
+        a = self.passes.get((self.generation, "a"), Counter())
+        b = self.passes.get((self.generation, "b"), Counter()) if self.double_entry else None
+        return final_record_texts(a, b, self.resolution.get(self.generation))
+
+
+@dataclass(slots=True)
+class _Round:
+    round_id: int
+    election_id: int
+    number: int
+    document: Mapping[str, Any]
+    issued: int | None = None
+    collected: int | None = None
+    batches: list[int] = field(default_factory=list)
+    decisions: dict[str, int] = field(default_factory=dict)  # decided event hash → height
+
+
+@dataclass(frozen=True, slots=True)
+class CertifiedRound:
+    election_id: int
+    round_number: int
+    height: int
+    result: Mapping[str, Any]
+
+    @property
+    def elected(self) -> list[str]:
+        return [str(name) for name in self.result.get("elected", [])]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    decisions_checked: int
+    certified: list[CertifiedRound]
+    problem: RecordProblem | None
+
+    def elected_by_election(self) -> dict[int, list[tuple[str, int]]]:
+        """M9: every election's elected persons with the round that elected them."""
+        elected: dict[int, list[tuple[str, int]]] = {}
+        for round_ in self.certified:
+            names = elected.setdefault(round_.election_id, [])
+            names.extend((name, round_.round_number) for name in round_.elected)
+        return elected
+
+
+def _differences(recorded: Any, recomputed: Any, path: str = "") -> list[str]:
+    if isinstance(recorded, dict) and isinstance(recomputed, dict):
+        found: list[str] = []
+        for key in sorted(set(recorded) | set(recomputed), key=str):
+            found += _differences(recorded.get(key), recomputed.get(key), f"{path}.{key}")
+        return found
+    if (
+        isinstance(recorded, list)
+        and isinstance(recomputed, list)
+        and len(recorded) == len(recomputed)
+    ):
+        found = []
+        for index, (a, b) in enumerate(zip(recorded, recomputed, strict=True)):
+            label = f"{path}[{index}]"
+            if (
+                isinstance(a, dict)
+                and isinstance(b, dict)
+                and "name" in a
+                and a.get("name") == (b.get("name"))
+            ):
+                label = f"{path}[{a['name']}]"
+            found += _differences(a, b, label)
+        return found
+    if recorded != recomputed:
+        return [f"{path.lstrip('.') or 'result'}: {recorded!r} recorded, {recomputed!r} recomputed"]
+    return []
+
+
+def _describe(number: int, recorded: Any, recomputed: Any) -> str:
+    tallies = {}
+    if isinstance(recorded, dict) and isinstance(recorded.get("tallies"), list):
+        tallies = {
+            t.get("name"): t for t in recorded["tallies"] if isinstance(t, dict) and "name" in t
+        }
+    for row in recomputed.get("tallies", []):
+        before = tallies.get(row.get("name"))
+        if before is None:
+            continue
+        for key in ("yes", "no", "abstain"):
+            if key in row and before.get(key) != row[key]:
+                return (
+                    f"round {number}: {row['name']} {key} {before.get(key)} recorded, "
+                    f"{row[key]} recomputed"
+                )
+    differences = _differences(recorded, recomputed)
+    shown = "; ".join(differences[:3]) + (" …" if len(differences) > 3 else "")
+    return f"round {number}: {shown}"
+
+
+def replay_rounds(
+    events: Sequence[StoredEvent], progress: Callable[[int], None] | None = None
+) -> Replay:
+    """Recount every decided round from the record with ``app.rules.count_round``.
+
+    Rebuilds each round's definition (``round.opened``), figures (issuance, collection, the
+    congress's ``delegates_total`` at the time of the decision) and final records per batch
+    (``paper.entered``, ``batch.resolved``, ``batch.reentry_ordered``, ``batch.reconciled``), and
+    compares ``round_result_json`` with every ``round.decided``'s ``result``; checks that
+    ``round.signed`` / ``round.certified`` name a decision of their round. Returns the first
+    problem. ``progress`` is called with the number of events done every 65,536 events.
+    """
+    delegates_total: int | None = None
+    rounds: dict[int, _Round] = {}
+    batches: dict[int, _Batch] = {}
+    certified: dict[int, CertifiedRound] = {}
+    decided: dict[str, tuple[int, Mapping[str, Any]]] = {}  # hash → (round id, result)
+    checked = 0
+
+    def problem(height: int, en: str, zh: str) -> Replay:
+        return Replay(checked, list(certified.values()), RecordProblem(f"event {height}", en, zh))
+
+    for index, stored in enumerate(events):
+        if progress is not None and index & 0xFFFF == 0 and index:
+            progress(index)
+        event = stored.event
+        kind = event.type
+        payload: Mapping[str, Any] = event.payload
+        height = event.height
+        try:
+            if kind == "paper.entered":
+                batch = batches[payload["batch_id"]]
+                key = (payload["generation"], payload["pass"])
+                text = _record_text(payload["record"])
+                batch.passes.setdefault(key, Counter())[text] += 1
+            elif kind in ("congress.created", "congress.updated"):
+                delegates_total = payload["delegates_total"]
+            elif kind == "round.opened":
+                document = payload["definition"]
+                rounds[payload["round_id"]] = _Round(
+                    payload["round_id"], payload["election_id"], payload["number"], document
+                )
+            elif kind == "round.papers_issued":
+                rounds[payload["round_id"]].issued = payload["issued"]
+            elif kind == "round.papers_collected":
+                rounds[payload["round_id"]].collected = payload["collected"]
+            elif kind == "batch.created":
+                round_ = rounds[payload["round_id"]]
+                batches[payload["batch_id"]] = _Batch(
+                    round_.round_id, payload["teller_b_id"] is not None
+                )
+                round_.batches.append(payload["batch_id"])
+            elif kind == "batch.reconciled":
+                batch = batches[payload["batch_id"]]
+                batch.reconciled = payload["generation"] == batch.generation
+            elif kind == "batch.resolved":
+                batch = batches[payload["batch_id"]]
+                texts = [_record_text(r) for r in payload["records"]]
+                batch.resolution[payload["generation"]] = texts
+            elif kind == "batch.reentry_ordered":
+                batch = batches[payload["batch_id"]]
+                batch.generation = payload["discarded_generation"] + 1
+                batch.reconciled = False
+            elif kind == "round.decided":
+                round_ = rounds[payload["round_id"]]
+                if delegates_total is None:
+                    return problem(height, "decided before the congress exists", "大会尚未建立")
+                try:
+                    recomputed = _recount(round_, batches, delegates_total)
+                except (RoundInputError, _RecountError) as exc:
+                    en = f"round {round_.number}: cannot be recounted from the record: {exc}"
+                    return problem(
+                        height, en, f"第 {round_.number} 轮：无法根据记录重新计票（{exc}）"
+                    )
+                recorded = payload["result"]
+                checked += 1
+                if recomputed != recorded:
+                    en = _describe(round_.number, recorded, recomputed)
+                    return problem(
+                        height,
+                        f"{en} (the recorded decision differs from the recount)",
+                        f"第 {round_.number} 轮：记录的决定与重新计票结果不一致（{en}）",
+                    )
+                decided[stored.hash] = (round_.round_id, recorded)
+            elif kind in ("round.signed", "round.certified"):
+                round_ = rounds[payload["round_id"]]
+                found = decided.get(payload["decision"])
+                if found is None or found[0] != round_.round_id:
+                    return problem(
+                        height,
+                        f"round {round_.number}: {kind} names {str(payload['decision'])[:12]}…, "
+                        "which is not a decision of this round",
+                        f"第 {round_.number} 轮：签字或认证引用的不是本轮的决定",
+                    )
+                if kind == "round.certified":
+                    certified[round_.round_id] = CertifiedRound(
+                        round_.election_id, round_.number, height, found[1]
+                    )
+            elif kind == "round.correction_ordered":
+                certified.pop(payload["round_id"], None)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return problem(
+                height,
+                f"{kind}: the payload cannot be replayed ({type(exc).__name__}: {exc})",
+                f"{kind}：事件内容无法重放",
+            )
+    ordered = sorted(certified.values(), key=lambda r: (r.election_id, r.round_number))
+    return Replay(checked, ordered, None)
+
+
+def _record_text(record: Any) -> str:
+    """The record's canonical JSON text (the event line it comes from was checked canonical)."""
+    if not isinstance(record, dict):
+        raise TypeError("a paper record is an object")
+    return _fast_encoder.encode(record)
+
+
+class _RecountError(ValueError):
+    pass
+
+
+def _recount(round_: _Round, batches: Mapping[int, _Batch], delegates_total: int) -> Any:
+    definition = definition_of(round_.document)
+    present = round_.document["present"]
+    if round_.collected is None:
+        raise _RecountError("decided before its papers were collected")
+    attendance = Attendance(
+        delegates_total=delegates_total,
+        present=present,
+        issued=present if round_.issued is None else round_.issued,
+        collected=round_.collected,
+    )
+    texts: list[str] = []
+    for batch_id in round_.batches:
+        texts.extend(batches[batch_id].final())
+    if len(texts) != round_.collected:
+        raise _RecountError(
+            f"{len(texts)} final papers in the reconciled batches, {round_.collected} collected"
+        )
+    distinct = sorted((paper_of(text), n) for text, n in Counter(texts).items())
+    papers = [paper for paper, n in distinct for _ in range(n)]  # sorted, as the service's
+    return json.loads(json.dumps(round_result_json(count_round(definition, attendance, papers))))

@@ -1,0 +1,189 @@
+"""`jipiao audit verify` recounts every round offline (issue "Audit"): a full election through
+the API with a discrepancy resolved by a scrutineer, and an insider with the installation key who
+rewrites the record and re-signs it — the chain and signature hold, the recount does not."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from app.audit.record import check_record, public_key_hex, signing_key
+from app.cli import main
+from app.ledger.chain import JsonValue, canonical_json, next_event
+from app.ledger.replay import (
+    EVENTS_FILE,
+    MANIFEST_FILE,
+    StoredEvent,
+    event_line,
+    manifest_body,
+    parse_event_lines,
+    replay_rounds,
+    signed_message,
+)
+from app.settings import Settings
+from tests.audit.test_record import export
+from tests.builders import SEED_BALLOT_ORDER, Api, expect
+from tests.results.test_results_api import FILLED, Hall, enter_batch, hall
+
+WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
+
+
+def enter_batch_with_a_slip(h: Hall, papers: list[list[str]]) -> int:
+    """Pass B enters the first paper with 李娜 ``yes`` instead of what pass A (correctly) read."""
+    body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
+            "teller_b_id": h.teller_ids[1]}  # fmt: skip
+    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    for tag, teller in zip("ab", h.tellers, strict=True):
+        for n, marks in enumerate(papers):
+            read = list(marks)
+            if tag == "b" and n == 0:
+                read[2] = "yes"
+            paper = {
+                "idempotency_key": f"{tag}-{n}",
+                "qr_payload": h.payload,
+                "marks": dict(zip(SEED_BALLOT_ORDER, read, strict=True)),
+                "write_ins": [],
+                "void": None,
+            }
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+    batch_id: int = batch["id"]
+    return batch_id
+
+
+@pytest.fixture
+def certified(api: Api, app: FastAPI, settings: Settings, tmp_path: Path) -> Path:
+    h = hall(api, settings, seats=3)
+    enter_batch(h, FILLED[:5])
+    batch_id = enter_batch_with_a_slip(h, FILLED[5:])
+    resolution = {
+        "records": [{"marks": dict(zip(SEED_BALLOT_ORDER, FILLED[5], strict=True))}],
+        "reason": "核对原票：李娜弃权",
+    }
+    resolved = expect(
+        h.scrutineer.post(f"/api/batches/{batch_id}/resolution", json=resolution), 200
+    )
+    assert resolved["progress"]["status"] == "reconciled"
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    assert expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)["certified"]
+    return export(app, settings, h.ready.election.id, tmp_path / "record")
+
+
+def test_verify_recounts_and_prints_the_elected(
+    certified: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "verify", str(certified)]) == 0
+    out = capsys.readouterr().out
+    assert "recount agrees: 1 decision(s) recomputed, 1 certified round(s)" in out
+    assert f"{WANG}（第 1 轮 / round 1）、{LIU}（第 1 轮 / round 1）、{LI}（第 1 轮" in out
+    assert "batch.resolved: 1" in out
+
+    replay = replay_rounds(check_record(certified).events)
+    assert replay.problem is None
+    assert [(r.round_number, r.elected) for r in replay.certified] == [(1, [WANG, LIU, LI])]
+
+
+def rewrite(
+    record: Path, settings: Settings, change: Callable[[list[StoredEvent]], list[StoredEvent]]
+) -> None:
+    """An insider with the installation key: edit the events, re-hash the chain, re-sign."""
+    events = change(parse_event_lines((record / EVENTS_FILE).read_bytes()))
+    head: tuple[int, str] | None = None
+    rebuilt: list[StoredEvent] = []
+    for stored in events:
+        e = stored.event
+        event, digest = next_event(
+            chain=e.chain, head=head, type=e.type, payload=e.payload, at=e.at,
+            actor_role=e.actor_role,
+        )  # fmt: skip
+        rebuilt.append(StoredEvent(event, digest))
+        head = (event.height, digest)
+    data = b"".join(event_line(stored) for stored in rebuilt)
+    manifest = json.loads((record / MANIFEST_FILE).read_bytes())
+    import hashlib
+
+    body = manifest_body(
+        congress=manifest["body"]["congress"],
+        election=manifest["body"]["election"],
+        events=rebuilt,
+        events_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    key = signing_key(settings.data_dir)
+    signed: dict[str, JsonValue] = {
+        "body": body,
+        "public_key": public_key_hex(key),
+        "signature": key.sign(signed_message(body)).hex(),
+    }
+    (record / EVENTS_FILE).write_bytes(data)
+    (record / MANIFEST_FILE).write_bytes(canonical_json(signed) + b"\n")
+    assert check_record(record).problem is None  # the chain and the signature still hold
+
+
+def with_payload(stored: StoredEvent, payload: dict[str, JsonValue]) -> StoredEvent:
+    e = stored.event
+    return StoredEvent(
+        type(e)(e.chain, e.height, e.parent, e.type, payload, e.at, e.actor_role), stored.hash
+    )
+
+
+def test_a_rewritten_paper_resigned_with_the_key_fails_the_recount(
+    certified: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def flip_wang_on_one_paper(events: list[StoredEvent]) -> list[StoredEvent]:
+        done: set[str] = set()
+        out = []
+        for stored in events:  # the same paper in both passes: the passes still agree
+            payload = json.loads(canonical_json(stored.event.payload))
+            if stored.event.type == "paper.entered" and payload["pass"] not in done:
+                assert payload["record"]["marks"][0] == "yes"
+                payload["record"]["marks"][0] = "no"
+                done.add(payload["pass"])
+                stored = with_payload(stored, payload)
+            out.append(stored)
+        assert done == {"a", "b"}
+        return out
+
+    rewrite(certified, settings, flip_wang_on_one_paper)
+    assert main(["audit", "verify", str(certified)]) == 1
+    out = capsys.readouterr().out
+    assert f"round 1: {WANG} yes 8 recorded, 7 recomputed" in out
+    problem = replay_rounds(check_record(certified).events).problem
+    assert problem is not None
+    decided = [
+        s.event.height for s in check_record(certified).events if s.event.type == "round.decided"
+    ]
+    assert problem.where == f"event {decided[0]}"
+
+
+def test_a_dropped_resolution_fails_the_recount(
+    certified: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rewrite(
+        certified,
+        settings,
+        lambda events: [s for s in events if s.event.type != "batch.resolved"],
+    )
+    assert main(["audit", "verify", str(certified)]) == 1
+    out = capsys.readouterr().out
+    assert "round 1: cannot be recounted from the record: 7 final papers" in out
+    assert "8 collected" in out
+
+
+def test_a_certificate_naming_another_decision_is_refused(
+    certified: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def point_elsewhere(events: list[StoredEvent]) -> list[StoredEvent]:
+        out = []
+        for stored in events:
+            if stored.event.type == "round.certified":
+                payload = json.loads(canonical_json(stored.event.payload))
+                payload["decision"] = "0" * 64
+                stored = with_payload(stored, payload)
+            out.append(stored)
+        return out
+
+    rewrite(certified, settings, point_elsewhere)
+    assert main(["audit", "verify", str(certified)]) == 1
+    assert "round.certified names 000000000000…" in capsys.readouterr().out
