@@ -26,6 +26,10 @@ _ASSETS: dict[str, str] = {
     "scanner.js": "text/javascript; charset=utf-8",
     "jsQR.js": "text/javascript; charset=utf-8",
     "jsQR.LICENSE.txt": "text/plain; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+    "projector.js": "text/javascript; charset=utf-8",
+    "projector.css": "text/css; charset=utf-8",
 }
 
 # Pages and assets change with a deploy; the service worker falls back to its cache offline.
@@ -48,6 +52,18 @@ def tablet() -> HTMLResponse:
 def login_page() -> HTMLResponse:
     """What a login QR code opens: exchanges ``?code=`` for a session, then goes to the tablet."""
     return _page("login.html")
+
+
+@router.get("/dashboard")
+def dashboard() -> HTMLResponse:
+    """主席团看板 / the presidium's live dashboard (app.live)."""
+    return _page("dashboard.html")
+
+
+@router.get("/projector")
+def projector() -> HTMLResponse:
+    """会场大屏 / the hall projector: only released results per candidate (C3)."""
+    return _page("projector.html")
 
 
 @router.get("/tablet-sw.js")
