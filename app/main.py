@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import auth
+from app.audit import router as audit_router
 from app.counting import router as counting_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import (
@@ -210,6 +211,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(setup_router.router)
     app.include_router(ledger_router.router)
+    app.include_router(audit_router.router)
     app.include_router(papers_router.router)
     app.include_router(counting_router.router)
     app.include_router(results_router.router)

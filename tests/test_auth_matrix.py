@@ -96,6 +96,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/elections/{election_id}/result"): ALL,
     ("GET", "/api/rounds/{round_id}/report.pdf"): LEDGER,
     ("GET", "/api/elections/{election_id}/results.{format}"): LEDGER,
+    ("GET", "/api/elections/{election_id}/record"): LEDGER,
     # Live (the stream answers one JSON snapshot without Accept: text/event-stream)
     ("GET", "/api/elections/{election_id}/live"): ALL,
     ("POST", "/api/rounds/{round_id}/release"): PRESIDIUM,

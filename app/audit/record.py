@@ -50,18 +50,24 @@ class ExportedRecord:
     public_key: str
 
 
-def export_record(
-    session: Session, *, election_id: int, data_dir: Path, directory: Path
-) -> ExportedRecord:
-    """Write the chain of the election's congress and a signed manifest into ``directory``."""
-    election = session.get(models.Election, election_id)
-    if election is None:
-        raise LookupError(f"选举 {election_id} 不存在 / election {election_id} does not exist")
-    rows = store.list_events(session, congress_id=election.congress_id)
+@dataclass(frozen=True, slots=True)
+class RecordFiles:
+    events: bytes  # events.jsonl
+    manifest: bytes  # manifest.json
+    event_count: int
+    head_hash: str
+    public_key: str
+
+
+def record_files(
+    session: Session, *, congress_id: int, election_id: int, data_dir: Path
+) -> RecordFiles:
+    """The two files of the record of the congress's chain, the manifest signed."""
+    rows = store.list_events(session, congress_id=congress_id)
     events = [StoredEvent(store.to_chain_event(row), row.hash) for row in rows]
     data = b"".join(event_line(stored) for stored in events)
     body = manifest_body(
-        congress=election.congress_id,
+        congress=congress_id,
         election=election_id,
         events=events,
         events_sha256=hashlib.sha256(data).hexdigest(),
@@ -72,10 +78,33 @@ def export_record(
         "public_key": public_key_hex(key),
         "signature": key.sign(signed_message(body)).hex(),
     }
+    return RecordFiles(
+        data,
+        canonical_json(manifest) + b"\n",
+        len(events),
+        str(body["head_hash"]),
+        public_key_hex(key),
+    )
+
+
+def election_record(session: Session, *, election_id: int, data_dir: Path) -> RecordFiles:
+    election = session.get(models.Election, election_id)
+    if election is None:
+        raise LookupError(f"选举 {election_id} 不存在 / election {election_id} does not exist")
+    return record_files(
+        session, congress_id=election.congress_id, election_id=election_id, data_dir=data_dir
+    )
+
+
+def export_record(
+    session: Session, *, election_id: int, data_dir: Path, directory: Path
+) -> ExportedRecord:
+    """Write the chain of the election's congress and a signed manifest into ``directory``."""
+    files = election_record(session, election_id=election_id, data_dir=data_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / EVENTS_FILE).write_bytes(data)
-    (directory / MANIFEST_FILE).write_bytes(canonical_json(manifest) + b"\n")
-    return ExportedRecord(directory, len(events), str(body["head_hash"]), public_key_hex(key))
+    (directory / EVENTS_FILE).write_bytes(files.events)
+    (directory / MANIFEST_FILE).write_bytes(files.manifest)
+    return ExportedRecord(directory, files.event_count, files.head_hash, files.public_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,10 @@
 the API with a discrepancy resolved by a scrutineer, and an insider with the installation key who
 rewrites the record and re-signs it — the chain and signature hold, the recount does not."""
 
+import hashlib
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from app.ledger.replay import (
 )
 from app.settings import Settings
 from tests.audit.test_record import export
-from tests.builders import SEED_BALLOT_ORDER, Api, expect
+from tests.builders import SEED_BALLOT_ORDER, Api, expect, login_as
 from tests.results.test_results_api import FILLED, Hall, enter_batch, hall
 
 WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
@@ -102,8 +105,6 @@ def rewrite(
         head = (event.height, digest)
     data = b"".join(event_line(stored) for stored in rebuilt)
     manifest = json.loads((record / MANIFEST_FILE).read_bytes())
-    import hashlib
-
     body = manifest_body(
         congress=manifest["body"]["congress"],
         election=manifest["body"]["election"],
@@ -187,3 +188,24 @@ def test_a_certificate_naming_another_decision_is_refused(
     rewrite(certified, settings, point_elsewhere)
     assert main(["audit", "verify", str(certified)]) == 1
     assert "round.certified names 000000000000…" in capsys.readouterr().out
+
+
+def test_the_auditor_downloads_the_record_and_verifies_it(
+    api: Api, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = hall(api, settings, seats=3)
+    enter_batch(h, FILLED)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    auditor = login_as(api, h.ready.congress.id, "auditor")
+    response = auditor.get(f"/api/elections/{h.ready.election.id}/record")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert sorted(archive.namelist()) == [EVENTS_FILE, MANIFEST_FILE]
+        archive.extractall(tmp_path / "record")
+    assert main(["audit", "verify", str(tmp_path / "record")]) == 0
+    assert f"elected: {WANG}（第 1 轮" in capsys.readouterr().out
+    expect(h.tellers[0].get(f"/api/elections/{h.ready.election.id}/record"), 403)
+    expect(auditor.get("/api/elections/999999/record"), 404)

@@ -1,0 +1,50 @@
+"""The election record over HTTP: the same two files as ``jipiao audit export``, as one zip."""
+
+import io
+import zipfile
+
+from fastapi import APIRouter, Response
+
+from app.audit.record import record_files
+from app.auth import ReadLedger, SettingsDep
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES
+from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE
+from app.setup import service as setup_service
+from app.setup.schemas import Id
+
+router = APIRouter(prefix="/api", tags=["audit 审计"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/elections/{election_id}/record",
+    summary="选举记录（事件日志与签名清单）/ the election record: events and signed manifest",
+    description=(
+        "zip 内含 events.jsonl 与 manifest.json；解压后用 `jipiao audit verify DIR` "
+        "离线核验并重新计票。"
+        "A zip of events.jsonl and manifest.json; unzip and run `jipiao audit verify DIR` offline."
+    ),
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def election_record(
+    election_id: Id, session: SessionDep, actor: ReadLedger, settings: SettingsDep
+) -> Response:
+    election = setup_service.get_election(session, election_id=election_id)
+    actor.ensure_congress(election.congress_id)
+    files = record_files(
+        session,
+        congress_id=election.congress_id,
+        election_id=election_id,
+        data_dir=settings.data_dir,
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(EVENTS_FILE, files.events)
+        archive.writestr(MANIFEST_FILE, files.manifest)
+    filename = f"record-election{election_id}-{files.head_hash[:12]}.zip"
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
