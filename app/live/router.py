@@ -55,6 +55,60 @@ def _read(factory: sessionmaker[Session], election_id: int, view: live_service.V
         return live_service.snapshot(session, election_id=election_id, view=view)
 
 
+class SnapshotCache:
+    """One snapshot read per (election, view) and wake-up, shared by all of an app's streams.
+
+    Without it every subscriber would read (on SQLite: take the write lock) after every paper.
+    An entry is current while the hub's wake count of the congress is unchanged; a stream that
+    only timed out (keep-alive) accepts an entry up to ``KEEPALIVE_SECONDS`` old, so a lost
+    wake-up is still caught.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, str], tuple[int, float, dict[str, Any], bytes]] = {}
+        self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+    async def get(
+        self,
+        request: Request,
+        *,
+        congress_id: int,
+        election_id: int,
+        view: live_service.View,
+        max_age: float | None,
+    ) -> tuple[dict[str, Any], bytes]:
+        hub = hub_of(request.app)
+        key = (election_id, view)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            entry = self._entries.get(key)
+            loop = asyncio.get_running_loop()
+            if (
+                entry is not None
+                and entry[0] == hub.wakes(congress_id)
+                and (max_age is None or loop.time() - entry[1] <= max_age)
+            ):
+                return entry[2], entry[3]
+            wakes = hub.wakes(congress_id)
+            factory: sessionmaker[Session] = request.app.state.sessionmaker
+            snapshot = await asyncio.to_thread(_read, factory, election_id, view)
+            message = format_sse_event(
+                data_str=json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")),
+                event="snapshot",
+                id=str(snapshot["height"]),
+                retry=RETRY_MS,
+            )
+            self._entries[key] = (wakes, loop.time(), snapshot, message)
+            return snapshot, message
+
+
+def _cache(request: Request) -> SnapshotCache:
+    cache: SnapshotCache | None = getattr(request.app.state, "live_cache", None)
+    if cache is None:
+        cache = request.app.state.live_cache = SnapshotCache()
+    return cache
+
+
 async def _stream(
     request: Request,
     *,
@@ -63,25 +117,29 @@ async def _stream(
     view: live_service.View,
     last_height: int | None,
 ) -> AsyncIterator[bytes]:
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
     hub = hub_of(request.app)
+    cache = _cache(request)
     waiter = hub.subscribe(congress_id)
+    max_age: float | None = None
     try:
         while True:
             waiter.flag.clear()
-            snapshot = await asyncio.to_thread(_read, factory, election_id, view)
+            snapshot, message = await cache.get(
+                request,
+                congress_id=congress_id,
+                election_id=election_id,
+                view=view,
+                max_age=max_age,
+            )
             if snapshot["height"] != last_height:
                 last_height = snapshot["height"]
-                yield format_sse_event(
-                    data_str=json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")),
-                    event="snapshot",
-                    id=str(last_height),
-                    retry=RETRY_MS,
-                )
+                yield message
             try:
                 await asyncio.wait_for(waiter.flag.wait(), timeout=KEEPALIVE_SECONDS)
+                max_age = None
             except TimeoutError:
                 yield format_sse_event(comment="keep-alive")
+                max_age = KEEPALIVE_SECONDS
     finally:
         hub.unsubscribe(congress_id, waiter)
 

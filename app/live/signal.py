@@ -42,6 +42,13 @@ class Hub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[int, set[Waiter]] = {}
+        self._wakes: dict[int, int] = {}  # per congress: how many wake-ups so far
+
+    def wakes(self, congress_id: int) -> int:
+        """Grows with every wake-up of the congress: a snapshot read after seeing ``n`` is
+        current while this is still ``n`` (see ``app.live.router.SnapshotCache``)."""
+        with self._lock:
+            return self._wakes.get(congress_id, 0)
 
     def subscribe(self, congress_id: int) -> Waiter:
         waiter = Waiter(asyncio.get_running_loop())
@@ -59,6 +66,7 @@ class Hub:
 
     def wake(self, congress_id: int) -> None:
         with self._lock:
+            self._wakes[congress_id] = self._wakes.get(congress_id, 0) + 1
             waiters = list(self._waiters.get(congress_id, ()))
         for waiter in waiters:
             try:
@@ -68,7 +76,7 @@ class Hub:
 
     def wake_all(self) -> None:
         with self._lock:
-            congresses = list(self._waiters)
+            congresses = list(self._waiters | dict.fromkeys(self._wakes))
         for congress_id in congresses:
             self.wake(congress_id)
 
