@@ -144,11 +144,13 @@ def _parse(
             ):
                 stored = _stored(document)
                 if _well_typed(stored):
-                    body = dict(document)
-                    del body["hash"]
-                    hashes.append(
-                        sha256(HASH_DOMAIN + _fast_encoder.encode(body).encode("utf-8")).hexdigest()
-                    )
+                    # The hashed object is the line without its "hash" member. Keys are sorted and
+                    # only "actor_role", "at" (strings, where every '"' is escaped) and "chain"
+                    # (an integer) come before it, so its first occurrence is the member itself.
+                    member = b',"hash":' + _fast_encoder.encode(stored.hash).encode("utf-8")
+                    cut = line.find(member)
+                    hashed = HASH_DOMAIN + line[:cut] + line[cut + len(member) : -1]
+                    hashes.append(sha256(hashed).hexdigest())
                     events.append(stored)
                     continue
         except (UnicodeError, ValueError):

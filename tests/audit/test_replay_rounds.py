@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from app.ledger.replay import (
     EVENTS_FILE,
     MANIFEST_FILE,
     StoredEvent,
+    compare_passes,
     event_line,
+    final_record_texts,
     manifest_body,
     parse_event_lines,
     replay_rounds,
@@ -33,18 +36,23 @@ from tests.results.test_results_api import FILLED, Hall, enter_batch, hall
 WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
 
 
-def enter_batch_with_a_slip(h: Hall, papers: list[list[str]]) -> int:
+def enter_batch_with_a_slip(
+    h: Hall, papers: list[list[str]], *, batch_id: int | None = None, slip: bool = True
+) -> int:
     """Pass B enters the first paper with 李娜 ``yes`` instead of what pass A (correctly) read."""
-    body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
-            "teller_b_id": h.teller_ids[1]}  # fmt: skip
-    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    if batch_id is None:
+        body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
+                "teller_b_id": h.teller_ids[1]}  # fmt: skip
+        batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    else:
+        batch = {"id": batch_id}
     for tag, teller in zip("ab", h.tellers, strict=True):
         for n, marks in enumerate(papers):
             read = list(marks)
-            if tag == "b" and n == 0:
+            if slip and tag == "b" and n == 0:
                 read[2] = "yes"
             paper = {
-                "idempotency_key": f"{tag}-{n}",
+                "idempotency_key": f"{tag}-{n}-{slip}",
                 "qr_payload": h.payload,
                 "marks": dict(zip(SEED_BALLOT_ORDER, read, strict=True)),
                 "write_ins": [],
@@ -209,3 +217,46 @@ def test_the_auditor_downloads_the_record_and_verifies_it(
     assert f"elected: {WANG}（第 1 轮" in capsys.readouterr().out
     expect(h.tellers[0].get(f"/api/elections/{h.ready.election.id}/record"), 403)
     expect(auditor.get("/api/elections/999999/record"), 404)
+
+
+def test_the_progress_bar_on_a_large_record(
+    certified: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("app.audit.command.LARGE_RECORD_BYTES", 0)
+    assert main(["audit", "verify", str(certified)]) == 0
+    assert "recount agrees" in capsys.readouterr().out
+
+
+def test_final_records_shared_with_the_count() -> None:
+    def text(*marks: str) -> str:
+        return canonical_json({"marks": list(marks), "void": None, "write_ins": []}).decode()
+
+    yes, no, unclear = text("yes"), text("no"), text("unclear")
+    a = Counter({yes: 2, no: 1, unclear: 1})
+    b = Counter({yes: 1, no: 2, unclear: 1})
+    compared = compare_passes(a, b)
+    assert compared.agreed == Counter({yes: 1, no: 1})
+    assert compared.only_in_pass_a == Counter({yes: 1})
+    assert compared.only_in_pass_b == Counter({no: 1})
+    assert compared.unclear == Counter({unclear: 1})
+    assert final_record_texts(a, b, [yes, no]) == sorted([yes, no, yes, no])
+    assert final_record_texts(a, None, None) == sorted([yes, yes, no])  # single entry
+
+
+def test_a_reentered_batch_is_recounted_from_its_new_generation(
+    api: Api, app: FastAPI, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = hall(api, settings, seats=3)
+    enter_batch(h, FILLED[:5])
+    batch_id = enter_batch_with_a_slip(h, FILLED[5:])
+    reentry = {"reason": "两遍不一致，重新录入"}
+    expect(h.scrutineer.post(f"/api/batches/{batch_id}/reentry", json=reentry), 200)
+    enter_batch_with_a_slip(h, FILLED[5:], batch_id=batch_id, slip=False)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    record = export(app, settings, h.ready.election.id, tmp_path / "record")
+    assert main(["audit", "verify", str(record)]) == 0
+    out = capsys.readouterr().out
+    assert "batch.reentry_ordered: 1" in out
+    assert f"elected: {WANG}（第 1 轮" in out
