@@ -33,6 +33,10 @@ from app.live.schemas import ReleaseRead
 from app.setup import service as setup_service
 
 KEEPALIVE_SECONDS = 15.0
+# A stream ends after this long and EventSource reconnects (after RETRY_MS, with Last-Event-ID:
+# a snapshot only if something changed). Bounds how long an open dashboard can hold up a server
+# shutdown (uvicorn waits for open responses) and re-checks the session token now and then.
+STREAM_SECONDS = 120.0
 RETRY_MS = 2000
 
 router = APIRouter(prefix="/api", tags=["live 实时"], responses=ERROR_RESPONSES)
@@ -120,6 +124,10 @@ async def _stream(
     hub = hub_of(request.app)
     cache = _cache(request)
     waiter = hub.subscribe(congress_id)
+    # Starlette notices a gone client only when a write fails; listen for the disconnect so a
+    # closed dashboard frees its stream at once (and does not hold up a server shutdown).
+    disconnected = asyncio.ensure_future(request.receive())
+    ends_at = asyncio.get_running_loop().time() + STREAM_SECONDS
     max_age: float | None = None
     try:
         while True:
@@ -134,13 +142,25 @@ async def _stream(
             if snapshot["height"] != last_height:
                 last_height = snapshot["height"]
                 yield message
-            try:
-                await asyncio.wait_for(waiter.flag.wait(), timeout=KEEPALIVE_SECONDS)
+            left = ends_at - asyncio.get_running_loop().time()
+            if left <= 0:
+                return  # the browser reconnects with Last-Event-ID (see STREAM_SECONDS)
+            woken = asyncio.ensure_future(waiter.flag.wait())
+            done, _ = await asyncio.wait(
+                {woken, disconnected},
+                timeout=min(KEEPALIVE_SECONDS, left),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            woken.cancel()
+            if disconnected in done:
+                return
+            if woken in done:
                 max_age = None
-            except TimeoutError:
+            else:
                 yield format_sse_event(comment="keep-alive")
                 max_age = KEEPALIVE_SECONDS
     finally:
+        disconnected.cancel()
         hub.unsubscribe(congress_id, waiter)
 
 
