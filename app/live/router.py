@@ -63,7 +63,7 @@ class SnapshotCache:
     """One snapshot read per (election, view) and wake-up, shared by all of an app's streams.
 
     Without it every subscriber would read (on SQLite: take the write lock) after every paper.
-    An entry is current while the hub's wake count of the congress is unchanged; a stream that
+    An entry serves every caller that saw no wake-up after it was read; a stream that
     only timed out (keep-alive) accepts an entry up to ``KEEPALIVE_SECONDS`` old, so a lost
     wake-up is still caught.
     """
@@ -83,13 +83,16 @@ class SnapshotCache:
     ) -> tuple[dict[str, Any], bytes]:
         hub = hub_of(request.app)
         key = (election_id, view)
+        # Any snapshot read after the wake-ups this caller has seen will do — also one read by
+        # another stream while this one queued for the lock (no cascade of re-reads).
+        wanted = hub.wakes(congress_id)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             entry = self._entries.get(key)
             loop = asyncio.get_running_loop()
             if (
                 entry is not None
-                and entry[0] == hub.wakes(congress_id)
+                and entry[0] >= wanted
                 and (max_age is None or loop.time() - entry[1] <= max_age)
             ):
                 return entry[2], entry[3]

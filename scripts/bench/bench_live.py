@@ -228,7 +228,12 @@ def run_backend(name: str, database_url: str, data_dir: Path, args: argparse.Nam
         if alive:
             print(f"  ({alive} subscriber threads still reading)")
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            print("  (the server did not stop within 10 s of SIGTERM: killed)")
+            server.kill()
+            server.wait()
 
 
 def main() -> None:
