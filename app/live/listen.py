@@ -56,7 +56,12 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
     hub = hub_of(app)
     engine: Engine = app.state.engine
     if engine.dialect.name != "postgresql":
-        yield
+        try:
+            yield
+        finally:
+            reader = getattr(app.state, "live_reader", None)  # app.live.reading (SQLite)
+            if reader is not None and reader.kw["bind"] is not engine:
+                reader.kw["bind"].dispose()
         return
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     ready = asyncio.Event()

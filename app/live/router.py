@@ -29,6 +29,7 @@ from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, NotAuthenticated
 from app.live import service as live_service
 from app.live.listen import hub_of
+from app.live.reading import reader
 from app.live.schemas import ReleaseRead
 from app.setup import service as setup_service
 
@@ -97,7 +98,7 @@ class SnapshotCache:
             ):
                 return entry[2], entry[3]
             wakes = hub.wakes(congress_id)
-            factory: sessionmaker[Session] = request.app.state.sessionmaker
+            factory = reader(request.app)
             snapshot = await asyncio.to_thread(_read, factory, election_id, view)
             message = format_sse_event(
                 data_str=json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")),
@@ -196,7 +197,7 @@ async def live(
             "请先登录（Authorization: Bearer 令牌，或 ?token=）",
             "log in first (Authorization: Bearer <token>, or ?token=)",
         )
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    factory = reader(request.app)
     principal, congress_id = await asyncio.to_thread(_authorize, factory, secret, election_id)
     chosen = live_service.view_for(principal, projector=view == "projector")
     if "text/event-stream" not in accept:

@@ -1,0 +1,48 @@
+"""Where the live snapshots are read: short read-only transactions that never block the tablets.
+
+The app's engine starts every SQLite transaction with ``BEGIN IMMEDIATE`` (app.db: the write
+lock at once, so appenders never interleave). A snapshot only reads: on SQLite it gets an engine
+of its own over the same file whose transactions are deferred and ``query_only`` — in WAL mode a
+reader sees one committed state and neither waits for nor holds up a writer. On PostgreSQL the
+app's engine is used (READ COMMITTED reads do not block).
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_sessionmaker
+
+
+def _sqlite_reader(engine: Engine, busy_timeout_ms: int) -> Engine:
+    reader = create_engine(engine.url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(reader, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA query_only = ON")
+        cursor.close()
+
+    @event.listens_for(reader, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
+
+    return reader
+
+
+def reader(app: FastAPI) -> sessionmaker[Session]:
+    """The sessionmaker for snapshot reads (created on first use, kept on ``app.state``)."""
+    factory: sessionmaker[Session] | None = getattr(app.state, "live_reader", None)
+    if factory is None:
+        engine: Engine = app.state.engine
+        if engine.dialect.name == "sqlite":
+            busy = app.state.settings.sqlite_busy_timeout_ms
+            factory = make_sessionmaker(_sqlite_reader(engine, busy))
+        else:
+            factory = app.state.sessionmaker
+        app.state.live_reader = factory
+    return factory
