@@ -16,10 +16,12 @@ A record is a folder with two files:
 older one without removing or rewriting anything (the old head is an ancestor of the new head).
 """
 
+import gc
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -245,7 +247,8 @@ def verify_events(
     if body.get("format") != RECORD_FORMAT:
         return [], RecordProblem("manifest.json", "unknown record format", "未知的记录格式")
     try:
-        events, hashes = _parse(events_file, progress)
+        with _gc_paused():
+            events, hashes = _parse(events_file, progress)
     except RecordError as exc:
         return [], exc.problem
     congress = body.get("congress")
@@ -484,9 +487,27 @@ def _describe(number: int, recorded: Any, recomputed: Any) -> str:
     return f"round {number}: {shown}"
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while millions of acyclic objects are made (a third of the
+    time on a record of 1,000,000 papers); restored afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def replay_rounds(
     events: Sequence[StoredEvent], progress: Callable[[int], None] | None = None
 ) -> Replay:
+    with _gc_paused():
+        return _replay_rounds(events, progress)
+
+
+def _replay_rounds(events: Sequence[StoredEvent], progress: Callable[[int], None] | None) -> Replay:
     """Recount every decided round from the record with ``app.rules.count_round``.
 
     Rebuilds each round's definition (``round.opened``), figures (issuance, collection, the
