@@ -1,4 +1,5 @@
-"""One LISTEN connection per app worker on PostgreSQL (``NOTIFY jipiao_events``).
+"""One LISTEN connection per app worker on PostgreSQL (``NOTIFY jipiao_events``); the access-log
+filter that hides the stream's ``?token=``.
 
 Started by the app's lifespan (``running``). Notifications wake this worker's ``Hub``; if the
 connection drops it reconnects with a growing pause, and wakes every stream once reconnected (a
@@ -8,6 +9,7 @@ notification may have been missed meanwhile — the streams re-read and send onl
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -17,6 +19,26 @@ from sqlalchemy import Engine
 from app.live.signal import CHANNEL, Hub, register_local
 
 log = logging.getLogger(__name__)
+
+
+_TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+
+
+class RedactToken(logging.Filter):
+    """Keeps the stream's ``?token=`` (app.live.router) out of uvicorn's access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN.sub(r"\1***", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactToken) for f in access.filters):
+        access.addFilter(RedactToken())
 
 
 def hub_of(app: FastAPI) -> Hub:
@@ -54,6 +76,7 @@ async def _listen(conninfo: str, hub: Hub, ready: asyncio.Event) -> None:
 async def running(app: FastAPI) -> AsyncIterator[None]:
     """The lifespan hook: the hub, and on PostgreSQL the LISTEN task (ready before serving)."""
     hub = hub_of(app)
+    redact_access_log()
     engine: Engine = app.state.engine
     if engine.dialect.name != "postgresql":
         try:

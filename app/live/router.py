@@ -1,9 +1,9 @@
 """HTTP: the live stream ``GET /api/elections/{id}/live`` (SSE) and the release of a result.
 
 Auth of the stream: a browser's ``EventSource`` cannot send an ``Authorization`` header, so this
-endpoint (and only this one) also accepts the session token as ``?token=``. The token then appears
-in the URL: serve over https, and keep access logs of this path token-free (the dashboard opens
-the stream with its own session token; nothing else is in the URL).
+endpoint (and only this one) also accepts the session token as ``?token=``. The token is then in
+the URL: serve over https; uvicorn's access log shows it as ``token=***`` (app.live.listen); a
+stream ends after ``STREAM_SECONDS`` and the reconnect checks the token again.
 
 The stream holds no database session while it waits: each snapshot is read in a short transaction
 of its own (in a worker thread), then the stream waits for a wake-up (``app.live.signal``) or the

@@ -1,11 +1,13 @@
 """The live stream: snapshots by role, release (C3), and wake-ups across app instances."""
 
+import logging
 import time
 
 import httpx
 import pytest
 
 from app.live import router as live_router
+from app.live.listen import RedactToken
 from app.settings import Settings
 from tests.builders import Api, expect
 from tests.live.conftest import Stream, serve
@@ -135,3 +137,14 @@ def test_stream_needs_a_token(api: Api, settings: Settings) -> None:
     )
     snapshot = expect(api.as_token(None).get(path, params={"token": h.presidium.token}), 200)
     assert snapshot["view"] == "full"
+
+
+def test_access_log_hides_the_stream_token() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/api/elections/1/live?view=projector&token=s3cret&x=1", "1.1", 200),
+        None,
+    )  # fmt: skip
+    assert RedactToken().filter(record)
+    assert "s3cret" not in record.getMessage()
+    assert "token=***&x=1" in record.getMessage()
