@@ -30,22 +30,29 @@
     $("collected").textContent = p.collected === null ? "—" : p.collected;
     const total = p.collected || 0;
     $("entered-bar").style.width = (total ? Math.min(100, (100 * p.reconciled) / total) : 0) + "%";
-    const released = r.released;
-    $("waiting").hidden = Boolean(released);
-    $("result").hidden = !released;
-    if (!released) return;
-    $("outcome").textContent = OUTCOME_ZH[released.outcome] || released.outcome;
+    // M9: the persons elected in every released round stay on screen while a follow-up round
+    // is counted; the table shows the last released round.
+    const releasedRounds = rounds.filter((x) => x.released);
+    $("waiting").hidden = Boolean(r.released);
+    $("result").hidden = releasedRounds.length === 0;
+    if (!releasedRounds.length) return;
+    const last = releasedRounds[releasedRounds.length - 1];
+    const released = last.released;
+    $("outcome").textContent = (releasedRounds.length > 1 || last !== r ? "第 " + last.number + " 轮：" : "") +
+      (OUTCOME_ZH[released.outcome] || released.outcome);
+    const names = [];
+    for (const x of releasedRounds) for (const name of x.released.elected) names.push(name);
     const elected = $("elected");
     elected.replaceChildren();
-    for (const name of released.elected) {
+    for (const name of names) {
       const li = document.createElement("li");
       li.textContent = name;
       elected.appendChild(li);
     }
-    if (!released.elected.length) {
+    if (!names.length) {
       const li = document.createElement("li");
       li.className = "none";
-      li.textContent = "本轮无人当选";
+      li.textContent = "尚无人当选";
       elected.appendChild(li);
     }
     const body = $("tallies").tBodies[0];
