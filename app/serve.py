@@ -52,7 +52,7 @@ def serve(settings: Settings) -> None:
         print("管理员令牌（只显示这一次，请妥善保存）/ admin token (shown only this once):")
         print(f"  {token}")
         print("  请求头 / header:  Authorization: Bearer <token>")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    _run(settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,8 @@ def print_demo(settings: Settings, report: DemoReport) -> None:
     print(f"  候选人 / candidates: {base}/api/elections/{report.election_id}/candidates")
     print(f"  计票平板 / teller tablet: {base}/tablet  (扫码或输入登录码 / scan or type a code)")
     print(f"  选举结果 / result:   {base}/api/elections/{report.election_id}/result")
+    print(f"  主席团看板 / presidium dashboard: {base}/dashboard?election={report.election_id}")
+    print(f"  大屏幕 / hall projector:          {base}/projector?election={report.election_id}")
     print("管理员令牌（演示模式每次启动重新生成）/ admin token (demo: new on every start):")
     print(f"  {report.admin_token}")
     print('工作人员一次性登录码 / one-time login codes (POST /api/auth/login {"code": ...}):')
@@ -113,7 +115,18 @@ def print_demo(settings: Settings, report: DemoReport) -> None:
         )
 
 
+def _run(settings: Settings) -> None:
+    # Open live streams (the dashboard) would hold a shutdown for their whole lifetime.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+
+
 def demo(settings: Settings) -> None:
     report = prepare_demo(settings)
     print_demo(settings, report)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    _run(settings)
