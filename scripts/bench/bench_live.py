@@ -243,9 +243,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
-    args.subscribers = max(1, min(args.subscribers, 500))
-    args.tablets = max(2, min(args.tablets, 50))
-    args.requests = max(20, min(args.requests, 5000))
+    bounded = (
+        max(1, min(args.subscribers, 2000)),
+        max(2, min(args.tablets, 50)),
+        max(20, min(args.requests, 5000)),
+    )
+    if bounded != (args.subscribers, args.tablets, args.requests):
+        print(f"bounded to subscribers, tablets, requests = {bounded}")
+    args.subscribers, args.tablets, args.requests = bounded
     for backend in args.backends.split(","):
         folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-live-"))
         try:
