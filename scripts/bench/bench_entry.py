@@ -19,8 +19,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,23 +34,16 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchserver import served  # noqa: E402
+
 from app.papers.keys import load_or_create_qr_key  # noqa: E402
 from app.papers.qr import encode_payload  # noqa: E402
-from app.serve import first_start  # noqa: E402
-from app.settings import Settings  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "JIPIAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 CANDIDATES = ["张伟", "王宁", "李娜", "欧阳晓东", "刘洋"]
 MARK_CHOICES = ["yes", "no", "abstain", "blank"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -137,33 +128,8 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
 
 
 def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tablets: int) -> None:
-    port = free_port()
-    settings = Settings(database_url=database_url, data_dir=data_dir, port=port)
-    token = first_start(settings)
-    assert token is not None
-    base = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "JIPIAO_DATABASE_URL": database_url,
-        "JIPIAO_DATA_DIR": str(data_dir),
-        "JIPIAO_PORT": str(port),
-    }
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jipiao"), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"{name}: the server did not start")
-            time.sleep(0.2)
+    with served(name, database_url, data_dir) as server:
+        base, token = server.base, server.token
         per_batch = max(1, requests // (2 * tablets))
         state = setup(base, token, tablets, per_batch, data_dir)
         rng = random.Random(7)
@@ -215,9 +181,6 @@ def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tab
             f"  afterwards: {status['batches']} batches, reconciled papers "
             f"{status['papers_reconciled']}/{status['collected']}, ready={status['ready']}"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main() -> None:

@@ -16,11 +16,9 @@ open and idle, and after the entries. Prints numbers; it is not a test.
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,9 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_entry  # noqa: E402
-
-from app.serve import first_start  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from benchserver import served  # noqa: E402
 
 POSTGRES_URL = bench_entry.POSTGRES_URL
 
@@ -102,138 +98,109 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_backend(name: str, database_url: str, data_dir: Path, args: argparse.Namespace) -> None:
-    port = bench_entry.free_port()
-    settings = Settings(database_url=database_url, data_dir=data_dir, port=port)
-    token = first_start(settings)
-    assert token is not None
-    base = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "JIPIAO_DATABASE_URL": database_url,
-        "JIPIAO_DATA_DIR": str(data_dir),
-        "JIPIAO_PORT": str(port),
-    }
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jipiao"), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     subscribers: list[Subscriber] = []
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"{name}: the server did not start")
-            time.sleep(0.2)
-        tablets = args.tablets
-        per_batch = max(1, args.requests // (2 * tablets))
-        state = bench_entry.setup(base, token, tablets, per_batch, data_dir)
-        admin = {"Authorization": f"Bearer {token}"}
-        round_ = bench_entry.ok(httpx.get(f"{base}/api/rounds/{state['round_id']}", headers=admin))
-        election = bench_entry.ok(
-            httpx.get(f"{base}/api/elections/{round_['election_id']}", headers=admin)
-        )
-        watcher = presidium_token(base, token, election["congress_id"])
-        rss_before = rss_mb(server.pid)
-        url = f"{base}/api/elections/{election['id']}/live?token={watcher}"
-        subscribers = [Subscriber(url) for _ in range(args.subscribers)]
-        for subscriber in subscribers:
-            subscriber.start()
-        for subscriber in subscribers:
-            assert subscriber.opened.wait(30), "a stream did not open"
-        time.sleep(1)
-        rss_idle = rss_mb(server.pid)
-
-        rng = random.Random(7)
-        papers = [
-            [{n: rng.choice(bench_entry.MARK_CHOICES) for n in bench_entry.CANDIDATES}
-             for _ in range(per_batch)]
-            for _ in range(tablets)
-        ]  # fmt: skip
-        returned: list[float] = []
-        lock = threading.Lock()
-        clients = [
-            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {s}"}, timeout=60)
-            for s in state["sessions"]
-        ]
-
-        def enter(c: httpx.Client, n: int, i: int) -> int:
-            own = i % 2 == 0
-            index = n if own else (n + 1) % tablets
-            paper_index = i // 2 if own else per_batch - 1 - i // 2
-            body = {
-                "idempotency_key": uuid.uuid4().hex,
-                "qr_payload": state["payload"],
-                "marks": papers[index][paper_index],
-                "write_ins": [],
-                "void": None,
-            }
-            status = c.post(f"/api/batches/{state['batches'][index]}/papers", json=body)
-            with lock:
-                returned.append(time.perf_counter())
-            return status.status_code
-
+    with served(name, database_url, data_dir) as server:
+        base, token = server.base, server.token
         try:
-            rate, failed = bench_entry.concurrent(clients, 2 * per_batch, enter)
-        finally:
-            for client in clients:
-                client.close()
-        total = len(returned)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not all(
-            s.seen and s.seen[-1][1] >= total for s in subscribers
-        ):
-            time.sleep(0.1)
-        rss_after = rss_mb(server.pid)
-        returned.sort()
-        latencies: list[float] = []
-        missing = 0
-        for subscriber in subscribers:
-            seen = subscriber.seen
-            j = 0
-            for k, at in enumerate(returned, start=1):
-                while j < len(seen) and seen[j][1] < k:
-                    j += 1
-                if j == len(seen):
-                    missing += 1
-                    continue
-                latencies.append(max(0.0, seen[j][0] - at))
-        messages = statistics.mean(len(s.seen) for s in subscribers)
-        print(
-            f"[{name}] {args.subscribers} subscribers, {tablets} tablets, {total} entries "
-            f"({rate:.1f} entries/s, failed {failed})"
-        )
-        if latencies:
-            print(
-                f"  entry-to-screen latency  p50 {1000 * percentile(latencies, 0.5):7.1f} ms   "
-                f"p99 {1000 * percentile(latencies, 0.99):7.1f} ms   "
-                f"max {1000 * max(latencies):7.1f} ms   never seen {missing}"
+            tablets = args.tablets
+            per_batch = max(1, args.requests // (2 * tablets))
+            state = bench_entry.setup(base, token, tablets, per_batch, data_dir)
+            admin = {"Authorization": f"Bearer {token}"}
+            round_ = bench_entry.ok(
+                httpx.get(f"{base}/api/rounds/{state['round_id']}", headers=admin)
             )
-        print(f"  snapshots per subscriber {messages:.1f} (coalesced: ≤ entries + 1)")
-        print(
-            f"  server RSS  before streams {rss_before:6.1f} MB   streams idle {rss_idle:6.1f} MB"
-            f"   after entries {rss_after:6.1f} MB"
-        )
-    finally:
-        for subscriber in subscribers:  # an open stream would hold up uvicorn's shutdown
-            subscriber.close()
-        for subscriber in subscribers:
-            subscriber.join(timeout=5)
-        alive = sum(s.is_alive() for s in subscribers)
-        if alive:
-            print(f"  ({alive} subscriber threads still reading)")
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            print("  (the server did not stop within 10 s of SIGTERM: killed)")
-            server.kill()
-            server.wait()
+            election = bench_entry.ok(
+                httpx.get(f"{base}/api/elections/{round_['election_id']}", headers=admin)
+            )
+            watcher = presidium_token(base, token, election["congress_id"])
+            rss_before = rss_mb(server.process.pid)
+            url = f"{base}/api/elections/{election['id']}/live?token={watcher}"
+            subscribers = [Subscriber(url) for _ in range(args.subscribers)]
+            for subscriber in subscribers:
+                subscriber.start()
+            for subscriber in subscribers:
+                assert subscriber.opened.wait(30), "a stream did not open"
+            time.sleep(1)
+            rss_idle = rss_mb(server.process.pid)
+
+            rng = random.Random(7)
+            papers = [
+                [{n: rng.choice(bench_entry.MARK_CHOICES) for n in bench_entry.CANDIDATES}
+                 for _ in range(per_batch)]
+                for _ in range(tablets)
+            ]  # fmt: skip
+            returned: list[float] = []
+            lock = threading.Lock()
+            clients = [
+                httpx.Client(base_url=base, headers={"Authorization": f"Bearer {s}"}, timeout=60)
+                for s in state["sessions"]
+            ]
+
+            def enter(c: httpx.Client, n: int, i: int) -> int:
+                own = i % 2 == 0
+                index = n if own else (n + 1) % tablets
+                paper_index = i // 2 if own else per_batch - 1 - i // 2
+                body = {
+                    "idempotency_key": uuid.uuid4().hex,
+                    "qr_payload": state["payload"],
+                    "marks": papers[index][paper_index],
+                    "write_ins": [],
+                    "void": None,
+                }
+                status = c.post(f"/api/batches/{state['batches'][index]}/papers", json=body)
+                with lock:
+                    returned.append(time.perf_counter())
+                return status.status_code
+
+            try:
+                rate, failed = bench_entry.concurrent(clients, 2 * per_batch, enter)
+            finally:
+                for client in clients:
+                    client.close()
+            total = len(returned)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not all(
+                s.seen and s.seen[-1][1] >= total for s in subscribers
+            ):
+                time.sleep(0.1)
+            rss_after = rss_mb(server.process.pid)
+            returned.sort()
+            latencies: list[float] = []
+            missing = 0
+            for subscriber in subscribers:
+                seen = subscriber.seen
+                j = 0
+                for k, at in enumerate(returned, start=1):
+                    while j < len(seen) and seen[j][1] < k:
+                        j += 1
+                    if j == len(seen):
+                        missing += 1
+                        continue
+                    latencies.append(max(0.0, seen[j][0] - at))
+            messages = statistics.mean(len(s.seen) for s in subscribers)
+            print(
+                f"[{name}] {args.subscribers} subscribers, {tablets} tablets, {total} entries "
+                f"({rate:.1f} entries/s, failed {failed})"
+            )
+            if latencies:
+                print(
+                    f"  entry-to-screen latency  p50 {1000 * percentile(latencies, 0.5):7.1f} ms   "
+                    f"p99 {1000 * percentile(latencies, 0.99):7.1f} ms   "
+                    f"max {1000 * max(latencies):7.1f} ms   never seen {missing}"
+                )
+            print(f"  snapshots per subscriber {messages:.1f} (coalesced: ≤ entries + 1)")
+            print(
+                f"  server RSS  before streams {rss_before:6.1f} MB"
+                f"   streams idle {rss_idle:6.1f} MB   after entries {rss_after:6.1f} MB"
+            )
+        finally:
+            for subscriber in subscribers:  # an open stream would hold up uvicorn's shutdown
+                subscriber.close()
+            for subscriber in subscribers:
+                subscriber.join(timeout=5)
+            alive = sum(s.is_alive() for s in subscribers)
+            if alive:
+                print(f"  ({alive} subscriber threads still reading)")
 
 
 def main() -> None:

@@ -14,8 +14,6 @@ the end). Request counts are bounded by --requests. Prints numbers; it is not a 
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,19 +29,11 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.serve import first_start  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from benchserver import served  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "JIPIAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def timed(count: int, call: Callable[[int], httpx.Response]) -> float:
@@ -85,34 +75,9 @@ HEADERS: dict[str, str] = {}
 
 def run_backend(name: str, database_url: str, data_dir: Path, requests: int, clients: int) -> None:
     global BASE, HEADERS
-    port = free_port()
-    settings = Settings(database_url=database_url, data_dir=data_dir, port=port)
-    token = first_start(settings)
-    assert token is not None
-    BASE = f"http://127.0.0.1:{port}"
-    HEADERS = {"Authorization": f"Bearer {token}"}
-    env = os.environ | {
-        "JIPIAO_DATABASE_URL": database_url,
-        "JIPIAO_DATA_DIR": str(data_dir),
-        "JIPIAO_PORT": str(port),
-    }
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jipiao"), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{BASE}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"{name}: the server did not start")
-            time.sleep(0.2)
+    with served(name, database_url, data_dir) as server:
+        BASE = server.base
+        HEADERS = {"Authorization": f"Bearer {server.token}"}
         with httpx.Client(base_url=BASE, headers=HEADERS, timeout=60) as client:
             delegates = requests + clients
             congress = client.post(
@@ -159,9 +124,6 @@ def run_backend(name: str, database_url: str, data_dir: Path, requests: int, cli
                 f"  chain: {verify['length']} events, verified ok={verify['ok']}, "
                 f"problems (forks/gaps) {forks}"
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main() -> None:
