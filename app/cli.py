@@ -87,6 +87,12 @@ def _cmd_tally(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rehearse(args: argparse.Namespace) -> int:
+    from app.rehearse.command import rehearse
+
+    return rehearse(papers=args.papers, export=args.export, seed=args.seed)
+
+
 def _cmd_sort_names(args: argparse.Namespace) -> int:
     from app.names import explain_name
 
@@ -260,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     tally.set_defaults(handler=_cmd_tally)
 
     audit_command.add_parser(sub)
+
+    rehearse = sub.add_parser(
+        "rehearse",
+        help="rehearse a whole election of the seed's shape through the HTTP API (temporary "
+        "SQLite database): check-in to certified result, record exported and verified",
+    )
+    rehearse.add_argument("--papers", type=int, default=180, help="delegates present (20–5000)")
+    rehearse.add_argument("--export", type=Path, metavar="DIR", help="write the record here")
+    rehearse.add_argument("--seed", type=int, default=5, help="the generated votes' seed")
+    rehearse.set_defaults(handler=_cmd_rehearse)
 
     names = sub.add_parser("sort-names", help="print names in ballot (surname-stroke) order")
     names.add_argument("file", nargs="?", help="one name per line (default: stdin)")
