@@ -12,7 +12,7 @@ guard (``_refuse_changes_to_frozen_elections``) refuses such changes from any se
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -146,6 +146,11 @@ def quorum_not_met(quorum: QuorumFigures) -> Conflict:
     )
 
 
+def definition_text(document: Mapping[str, JsonValue]) -> str:
+    """How ``Round.definition`` stores the frozen document (its hash is over canonical JSON)."""
+    return json.dumps(document, ensure_ascii=False, sort_keys=True)
+
+
 def _new_round(
     session: Session,
     *,
@@ -167,7 +172,7 @@ def _new_round(
         kind=kind,
         seats=seats,
         candidates=list(candidates),
-        definition=json.dumps(frozen.document, ensure_ascii=False, sort_keys=True),
+        definition=definition_text(frozen.document),
         definition_hash=frozen.hash,
         present=present,
         status=ROUND_OPEN,
