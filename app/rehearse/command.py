@@ -659,6 +659,13 @@ def _differences(expected: Any, actual: Any, path: str = "result") -> list[str]:
         for key in sorted(set(expected) | set(actual), key=str):
             found += _differences(expected.get(key), actual.get(key), f"{path}.{key}")
         return found
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        found = []
+        for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            named = isinstance(e, dict) and isinstance(a, dict) and e.get("name") == a.get("name")
+            label = f"{path}[{e['name']}]" if named and "name" in e else f"{path}[{index}]"
+            found += _differences(e, a, label)
+        return found
     if expected != actual:
         return [f"{path}: {actual!r} (server), {expected!r} (expected)"]
     return []
