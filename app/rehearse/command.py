@@ -385,6 +385,25 @@ class Rehearsal:
                 thread.join()
         if failures:
             raise failures[0]
+        self.check_blind(plan.batches[0], batch_ids[0])
+
+    def check_blind(self, batch: BatchPlan, batch_id: int) -> None:
+        """Each teller reads back only their own pass; a teller not on the batch reads nothing."""
+        tellers = self.officials[Role.teller]
+        path = f"/api/batches/{batch_id}/papers"
+        for side, teller in (("a", tellers[0]), ("b", tellers[1])):
+            own = teller.api.get(path)
+            self.require(
+                own["pass"] == side and len(own["papers"]) == len(batch.truth),
+                f"计票人读回的不是自己这一遍：{own['pass']}，{len(own['papers'])} 张",
+                f"a teller read back another pass: {own['pass']}, {len(own['papers'])} papers",
+            )
+        refused = tellers[2].api.get(path, expect=403)
+        self.require(
+            refused["code"] == "not_assigned_to_batch",
+            f"未分配的计票人读取批次：{refused['code']}",
+            f"a teller not on the batch read it: {refused['code']}",
+        )
 
     def adjudicate(
         self,
