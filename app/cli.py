@@ -272,8 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="rehearse a whole election of the seed's shape through the HTTP API (temporary "
         "SQLite database): check-in to certified result, record exported and verified",
     )
-    rehearse.add_argument("--papers", type=int, default=180, help="delegates present (20–5000)")
-    rehearse.add_argument("--export", type=Path, metavar="DIR", help="write the record here")
+    rehearse.add_argument(
+        "--papers",
+        type=int,
+        default=180,
+        help="delegates present, 20–5000 (default 180 of 189, as in the seed)",
+    )
+    rehearse.add_argument(
+        "--export", type=Path, metavar="DIR", help="write the record, papers and reports here"
+    )
     rehearse.add_argument("--seed", type=int, default=5, help="the generated votes' seed")
     rehearse.set_defaults(handler=_cmd_rehearse)
 

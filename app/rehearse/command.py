@@ -40,7 +40,7 @@ from rich.progress import (
 )
 
 from app.audit.record import check_record
-from app.auth import Role
+from app.auth import ROLE_NAMES_ZH, Role
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE, replay_rounds
 from app.names import DEFAULT_NAME_ORDER, sort_names
 from app.papers.keys import load_or_create_qr_key
@@ -53,7 +53,6 @@ from app.setup.demo import DELEGATIONS, DEMO_ELECTION_TITLE, DEMO_OFFICIALS, dem
 
 EXIT_PROBLEM = 1
 EXIT_BAD_USAGE = 2
-DEFAULT_PAPERS = 180  # the seed: 189 delegates, 180 of them present (RULES.md example 1)
 MIN_PAPERS = 20  # the roster must hold 5 candidates, 11 officials and two write-in persons
 MAX_PAPERS = 5000  # the most papers one papers.pdf prints (app.papers.service.MAX_COPIES)
 MAX_ROUNDS = 6
@@ -82,7 +81,6 @@ class Tally:
 @dataclass(frozen=True)
 class Official:
     id: int
-    name: str
     api: Api
 
 
@@ -118,6 +116,7 @@ class Rehearsal:
     def run(self) -> None:
         congress_id, election_id = self.set_up()
         self.check_in(congress_id)
+        self.check_readiness(election_id)
         round_ = self.admin.post(f"/api/elections/{election_id}/rounds", expect=201)
         payloads: list[str] = []
         while True:
@@ -176,7 +175,7 @@ class Rehearsal:
             )["code"]
             session = anonymous.post("/api/auth/login", {"code": code})
             self.officials.setdefault(role, []).append(
-                Official(official["id"], official["name"], self.server.api(session["token"]))
+                Official(official["id"], self.server.api(session["token"]))
             )
         anonymous.close()
         roles = Counter(DEMO_OFFICIALS)
@@ -184,7 +183,7 @@ class Rehearsal:
             f"  代表 / delegates {self.total}（{len(DELEGATIONS)} 个代表团 / delegations）；"
             f"选举 / election {DEMO_ELECTION_TITLE} {SEATS} 名 / seats，"
             f"候选人 / candidates {len(self.candidates)}；工作人员 / officials "
-            + "、".join(f"{role.value} {n}" for role, n in roles.items())
+            + "、".join(f"{ROLE_NAMES_ZH[role]} {role.value} {n}" for role, n in roles.items())
             + "（各自登录 / each logged in with a one-time code）"
         )
         return congress_id, election_id
@@ -207,10 +206,19 @@ class Rehearsal:
             f"实到 {attendance['present']} 人，应为 {self.papers}",
             f"{attendance['present']} present, expected {self.papers}",
         )
-        required = math.ceil(4 * self.total / 5)
+        self.out.print(f"签到 / check-in: 实到 / present {self.papers} / {self.total}")
+
+    def check_readiness(self, election_id: int) -> None:
+        ready = self.admin.get(f"/api/elections/{election_id}/readiness")
+        quorum = ready["quorum"]
+        self.require(
+            ready["ready"],
+            f"不能发票：{ready}",
+            f"papers may not be issued: {ready}",
+        )
         self.out.print(
-            f"签到 / check-in: 实到 / present {self.papers} / {self.total}"
-            f"（法定人数 / quorum Q1 ≥ {required}）"
+            f"  差额、工作人员配备、法定人数 / slate, staffing (O2), quorum (Q1 ≥ "
+            f"{quorum['required']}): 可以发票 / papers may be issued"
         )
 
     def hold_round(self, round_: dict[str, Any], payloads: list[str]) -> dict[str, Any]:
@@ -243,6 +251,8 @@ class Rehearsal:
             f"第 {number} 轮被判无效",
             f"round {number} was declared void",
         )
+        # The rehearsal has no camera: it reads the papers' QR code from the key the server keeps
+        # in the rehearsal's own data directory; the tablets' scan must accept it.
         payload = encode_payload(
             key=load_or_create_qr_key(self.server.data_dir),
             election_id=round_["election_id"],
@@ -619,9 +629,11 @@ class Rehearsal:
         self.out.print(
             f"离线核验一致 / offline verify agrees: 哈希链与签名完好 / chain and signature intact; "
             f"{replay.decisions_checked} 轮重新计票一致 / rounds recounted alike; "
-            f"两遍不一致 / discrepancies {kinds['batch.discrepancy']}, "
+            f"两遍不一致 / discrepancies {kinds['batch.discrepancy']} "
+            f"(注入 / injected {self.done.differences}), "
             f"待裁定 / adjudications {kinds['batch.needs_adjudication']}, "
-            f"已裁定 / resolved {kinds['batch.resolved']}"
+            f"已裁定 / resolved {kinds['batch.resolved']} "
+            f"(不清楚的符号 / unclear marks {self.done.unclear})"
         )
 
     # ------------------------------------------------------------ helpers
