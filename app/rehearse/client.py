@@ -27,12 +27,18 @@ class RehearsalFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Response:
+    request: str  # "POST /api/…", to name it in a failure
     status: int
     content_type: str
     content: bytes
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        try:
+            return json.loads(self.content)
+        except ValueError as exc:
+            raise RehearsalFailed(
+                f"{self.request} 的答复不是 JSON：{exc}", f"{self.request}: not JSON: {exc}"
+            ) from exc
 
 
 class ApiError(RehearsalFailed):
@@ -43,7 +49,7 @@ class ApiError(RehearsalFailed):
         zh = en = ""
         if response.content_type.startswith("application/json"):
             try:
-                body = response.json()
+                body = json.loads(response.content)
             except ValueError:
                 body = None
             if isinstance(body, dict) and "code" in body:
@@ -99,7 +105,9 @@ class Api:
             self._used_at = time.monotonic()
         if reply.will_close:
             self.close()
-        return Response(reply.status, reply.getheader("Content-Type") or "", content)
+        return Response(
+            f"{method} {path}", reply.status, reply.getheader("Content-Type") or "", content
+        )
 
     def call(
         self,

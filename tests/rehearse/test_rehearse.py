@@ -225,3 +225,15 @@ def test_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["rehearse", "--papers", "many"])
     assert exited.value.code == 2
+
+
+def test_a_refused_request_is_reported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Papers whose QR code is not the server's: the tablets' scan refuses them (P1).
+    monkeypatch.setattr(command, "encode_payload", lambda **_: "JP1.1.1.AAAAAAAA.AAAAAAAAAAAAAAAA")
+    code = main(["rehearse", "--papers", str(PAPERS)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "POST /api/rounds/1/scan answered 422 (expected 200) qr_forged" in err
+    assert "返回 422（应为 200）qr_forged" in err
