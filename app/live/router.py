@@ -5,29 +5,32 @@ endpoint (and only this one) also accepts the session token as ``?token=``. The 
 the URL: serve over https; uvicorn's access log shows it as ``token=***`` (app.live.listen); a
 stream ends after ``STREAM_SECONDS`` and the reconnect checks the token again.
 
-The stream holds no database session while it waits: each snapshot is read in a short transaction
-of its own (in a worker thread), then the stream waits for a wake-up (``app.live.signal``) or the
-keep-alive. Every message is a whole snapshot with ``id`` = the congress chain height it reflects;
-a reconnecting client sends ``Last-Event-ID`` and gets a snapshot only if the chain grew since.
+The stream holds no database session: the snapshot of its election and view is read once per
+change for all of the worker's streams and encoded once (``app.live.fanout``); the stream waits
+for the next one or the keep-alive. Every message is a whole snapshot with ``id`` = the congress
+chain height it reflects; a reconnecting client sends ``Last-Event-ID`` and gets a snapshot only
+if the chain grew since.
 Without ``Accept: text/event-stream`` the endpoint answers one snapshot as JSON (polling, tests).
 """
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import random
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.sse import EventSourceResponse, format_sse_event
+from fastapi.sse import format_sse_event
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Receive, Scope, Send
 
 from app import auth
 from app.auth import Permission, Principal, ReleaseResults
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, NotAuthenticated
 from app.live import service as live_service
+from app.live.fanout import Channels, Listener
 from app.live.listen import hub_of
 from app.live.reading import reader
 from app.live.schemas import ReleaseRead
@@ -60,112 +63,108 @@ def _read(factory: sessionmaker[Session], election_id: int, view: live_service.V
         return live_service.snapshot(session, election_id=election_id, view=view)
 
 
-class SnapshotCache:
-    """One snapshot read per (election, view) and wake-up, shared by all of an app's streams.
+def _message(
+    factory: sessionmaker[Session], election_id: int, view: live_service.View
+) -> tuple[int, bytes]:
+    """The snapshot as the SSE message bytes, encoded once for every stream of the channel."""
+    snapshot = _read(factory, election_id, view)
+    message = format_sse_event(
+        data_str=json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")),
+        event="snapshot",
+        id=str(snapshot["height"]),
+        retry=RETRY_MS,
+    )
+    return int(snapshot["height"]), message
 
-    Without it every subscriber would read (on SQLite: take the write lock) after every paper.
-    An entry serves every caller that saw no wake-up after it was read; a stream that
-    only timed out (keep-alive) accepts an entry up to ``KEEPALIVE_SECONDS`` old, so a lost
-    wake-up is still caught.
+
+def _channels(app: FastAPI) -> Channels:
+    channels: Channels | None = getattr(app.state, "live_channels", None)
+    if channels is None:
+        channels = app.state.live_channels = Channels(hub_of(app))
+    return channels
+
+
+class LiveResponse(Response):
+    """The SSE stream of one client: the channel's snapshots as they change, keep-alives between.
+
+    A plain ASGI response rather than a generator under ``StreamingResponse``: per change a
+    stream only wakes, compares the height and writes the shared bytes.
     """
 
-    def __init__(self) -> None:
-        self._entries: dict[tuple[int, str], tuple[int, float, dict[str, Any], bytes]] = {}
-        self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+    media_type = "text/event-stream"
 
-    async def get(
+    def __init__(
         self,
-        request: Request,
+        app: FastAPI,
         *,
         congress_id: int,
         election_id: int,
         view: live_service.View,
-        max_age: float | None,
-    ) -> tuple[dict[str, Any], bytes]:
-        hub = hub_of(request.app)
-        key = (election_id, view)
-        # Any snapshot read after the wake-ups this caller has seen will do — also one read by
-        # another stream while this one queued for the lock (no cascade of re-reads).
-        wanted = hub.wakes(congress_id)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            entry = self._entries.get(key)
-            loop = asyncio.get_running_loop()
-            if (
-                entry is not None
-                and entry[0] >= wanted
-                and (max_age is None or loop.time() - entry[1] <= max_age)
-            ):
-                return entry[2], entry[3]
-            wakes = hub.wakes(congress_id)
-            factory = reader(request.app)
-            snapshot = await asyncio.to_thread(_read, factory, election_id, view)
-            message = format_sse_event(
-                data_str=json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")),
-                event="snapshot",
-                id=str(snapshot["height"]),
-                retry=RETRY_MS,
-            )
-            self._entries[key] = (wakes, loop.time(), snapshot, message)
-            return snapshot, message
+        last_height: int | None,
+    ) -> None:
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self._app = app
+        self._congress_id = congress_id
+        self._election_id = election_id
+        self._view = view
+        self._last_height = last_height
+
+    async def __call__(self, _scope: Scope, receive: Receive, send: Send) -> None:
+        factory = reader(self._app)
+        election_id, view = self._election_id, self._view
+        channel, listener = _channels(self._app).join(
+            (election_id, view),
+            congress_id=self._congress_id,
+            read=lambda: asyncio.to_thread(_message, factory, election_id, view),
+            recheck_seconds=KEEPALIVE_SECONDS,
+        )
+        # Starlette notices a gone client only when a write fails; watch for the disconnect so
+        # a closed dashboard frees its stream at once (and does not hold up a server shutdown).
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, listener))
+        loop = asyncio.get_running_loop()
+        # Spread over a quarter of the lifetime: the dashboards opened together do not all
+        # reconnect (and log in again) in the same second.
+        ends_at = loop.time() + STREAM_SECONDS * (1 - random.random() / 4)
+        last_height = self._last_height
+        ticks = 0
+        sent = False  # anything since the channel's last tick (else: a keep-alive)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            while not listener.gone:
+                current = channel.current
+                if current is not None and current[0] != last_height:
+                    last_height = current[0]
+                    await send(
+                        {"type": "http.response.body", "body": current[1], "more_body": True}
+                    )
+                    sent = True
+                    continue  # a newer snapshot may have come while writing
+                if loop.time() >= ends_at:
+                    break  # the browser reconnects with Last-Event-ID (see STREAM_SECONDS)
+                if listener.ticks != ticks:
+                    ticks = listener.ticks
+                    if not sent:
+                        await send(
+                            {"type": "http.response.body", "body": _KEEPALIVE, "more_body": True}
+                        )
+                    sent = False
+                    continue
+                await listener.wait()
+        finally:
+            watcher.cancel()
+            channel.leave(listener)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _cache(request: Request) -> SnapshotCache:
-    cache: SnapshotCache | None = getattr(request.app.state, "live_cache", None)
-    if cache is None:
-        cache = request.app.state.live_cache = SnapshotCache()
-    return cache
+_KEEPALIVE = format_sse_event(comment="keep-alive")
 
 
-async def _stream(
-    request: Request,
-    *,
-    congress_id: int,
-    election_id: int,
-    view: live_service.View,
-    last_height: int | None,
-) -> AsyncIterator[bytes]:
-    hub = hub_of(request.app)
-    cache = _cache(request)
-    waiter = hub.subscribe(congress_id)
-    # Starlette notices a gone client only when a write fails; listen for the disconnect so a
-    # closed dashboard frees its stream at once (and does not hold up a server shutdown).
-    disconnected = asyncio.ensure_future(request.receive())
-    ends_at = asyncio.get_running_loop().time() + STREAM_SECONDS
-    max_age: float | None = None
-    try:
-        while True:
-            waiter.flag.clear()
-            snapshot, message = await cache.get(
-                request,
-                congress_id=congress_id,
-                election_id=election_id,
-                view=view,
-                max_age=max_age,
-            )
-            if snapshot["height"] != last_height:
-                last_height = snapshot["height"]
-                yield message
-            left = ends_at - asyncio.get_running_loop().time()
-            if left <= 0:
-                return  # the browser reconnects with Last-Event-ID (see STREAM_SECONDS)
-            woken = asyncio.ensure_future(waiter.flag.wait())
-            done, _ = await asyncio.wait(
-                {woken, disconnected},
-                timeout=min(KEEPALIVE_SECONDS, left),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            woken.cancel()
-            if disconnected in done:
-                return
-            if woken in done:
-                max_age = None
-            else:
-                yield format_sse_event(comment="keep-alive")
-                max_age = KEEPALIVE_SECONDS
-    finally:
-        disconnected.cancel()
-        hub.unsubscribe(congress_id, waiter)
+async def _watch_disconnect(receive: Receive, listener: Listener) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass  # the (empty) request body
+    listener.leave()
 
 
 @router.get(
@@ -205,15 +204,12 @@ async def live(
     last_height = (
         int(last_event_id) if last_event_id and last_event_id.lstrip("-").isdigit() else None
     )
-    return EventSourceResponse(
-        _stream(
-            request,
-            congress_id=congress_id,
-            election_id=election_id,
-            view=chosen,
-            last_height=last_height,
-        ),
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    return LiveResponse(
+        request.app,
+        congress_id=congress_id,
+        election_id=election_id,
+        view=chosen,
+        last_height=last_height,
     )
 
 

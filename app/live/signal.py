@@ -4,13 +4,15 @@
 
 * **PostgreSQL**: ``pg_notify('jipiao_events', '<congress_id>:<height>')`` — delivered at commit
   (never for a rolled-back transaction) to every app worker's LISTEN connection
-  (``app.live.listen``), which wakes that worker's streams.
+  (``app.live.listen``), which wakes that worker's live channels.
 * **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
   every ``Hub`` of an app over the same database file in this process is woken.
 
-A wake-up is only a hint: a stream re-reads the committed state (and its chain height) in a short
-session of its own and sends a snapshot only when the height changed. Streams also re-check on
-every keep-alive, so a lost hint delays an update, never loses it.
+What is woken is a channel per (election, view) and worker (``app.live.fanout``), not each
+stream: one cross-thread call per channel, whatever the number of dashboards. A wake-up is only a
+hint: the channel re-reads the committed state (and its chain height) in a short session of its
+own and hands it to its streams only when the height changed. Channels also re-read now and then
+without a hint, so a lost hint delays an update, never loses it.
 """
 
 import asyncio
@@ -27,7 +29,7 @@ _PENDING = "jipiao_live_appended"
 
 @dataclass(eq=False)
 class Waiter:
-    """One stream's wake-up flag, set from any thread via its event loop."""
+    """One channel's wake-up flag, set from any thread via its event loop."""
 
     loop: asyncio.AbstractEventLoop
     flag: asyncio.Event = field(default_factory=asyncio.Event)
@@ -37,18 +39,11 @@ class Waiter:
 
 
 class Hub:
-    """The streams of one app, by congress; ``wake`` is thread-safe."""
+    """The live channels of one app (``app.live.fanout``), by congress; ``wake`` is thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[int, set[Waiter]] = {}
-        self._wakes: dict[int, int] = {}  # per congress: how many wake-ups so far
-
-    def wakes(self, congress_id: int) -> int:
-        """Grows with every wake-up of the congress: a snapshot read after seeing ``n`` is
-        current while this is still ``n`` (see ``app.live.router.SnapshotCache``)."""
-        with self._lock:
-            return self._wakes.get(congress_id, 0)
 
     def subscribe(self, congress_id: int) -> Waiter:
         waiter = Waiter(asyncio.get_running_loop())
@@ -66,23 +61,18 @@ class Hub:
 
     def wake(self, congress_id: int) -> None:
         with self._lock:
-            self._wakes[congress_id] = self._wakes.get(congress_id, 0) + 1
             waiters = list(self._waiters.get(congress_id, ()))
         for waiter in waiters:
             try:
                 waiter.set()
-            except RuntimeError:  # its loop is closed: the stream is gone
+            except RuntimeError:  # its loop is closed: the channel is gone
                 self.unsubscribe(congress_id, waiter)
 
     def wake_all(self) -> None:
         with self._lock:
-            congresses = list(self._waiters | dict.fromkeys(self._wakes))
+            congresses = list(self._waiters)
         for congress_id in congresses:
             self.wake(congress_id)
-
-    def subscribers(self) -> int:
-        with self._lock:
-            return sum(len(w) for w in self._waiters.values())
 
 
 # SQLite: the hubs of the apps in this process, by database URL (weak: an app may just go away).
