@@ -1,13 +1,15 @@
 """Running the server: ``jipiao serve``, ``jipiao demo`` and ``jipiao db upgrade``."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import delete
 
 from app import auth, models
 from app.auth import ROLE_NAMES_ZH
-from app.db import make_engine, make_sessionmaker, upgrade_database
+from app.db import is_sqlite, make_engine, make_sessionmaker, upgrade_database
 from app.main import create_app
 from app.settings import Settings
 from app.setup import demo as demo_setup
@@ -115,15 +117,32 @@ def print_demo(settings: Settings, report: DemoReport) -> None:
         )
 
 
+def worker_app() -> FastAPI:
+    """The app of one uvicorn worker process (``JIPIAO_WORKERS`` > 1): settings from the
+    environment, as ``jipiao serve`` read them."""
+    return create_app(Settings())
+
+
 def _run(settings: Settings) -> None:
     # Open live streams (the dashboard) would hold a shutdown for their whole lifetime.
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 5,
+    }
+    if settings.workers <= 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    if is_sqlite(settings.resolved_database_url()):
+        raise SystemExit(
+            "JIPIAO_WORKERS > 1 需要 PostgreSQL（SQLite 只唤醒本进程的实时流）/ "
+            "JIPIAO_WORKERS > 1 needs PostgreSQL (SQLite wakes the live streams of its own "
+            "process only)"
+        )
+    # Each worker builds its app from the environment (``worker_app``): the settings must be
+    # there, as ``jipiao serve`` read them (Settings() in app.cli).
+    uvicorn.run("app.serve:worker_app", factory=True, workers=settings.workers, **options)
 
 
 def demo(settings: Settings) -> None:

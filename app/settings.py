@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # uvicorn worker processes of ``jipiao serve``; more than one needs PostgreSQL (the live
+    # streams of every worker are woken through LISTEN/NOTIFY; SQLite wakes only its own process).
+    workers: int = 1
     # Where tablets reach the service; the login QR codes point here (default http://host:port).
     public_url: str = ""
     # An official's session lasts this long after logging in with a one-time code.
