@@ -1,5 +1,6 @@
 """A throw-away ``jipiao serve`` on 127.0.0.1 for a benchmark: free port, first start (admin
-token), wait for /api/health, stop on exit (killed if SIGTERM does not stop it in 10 s)."""
+token), wait for /api/health, stop on exit (killed if SIGTERM does not stop it in 10 s).
+``workers`` > 1 (PostgreSQL only) starts that many uvicorn workers (``JIPIAO_WORKERS``)."""
 
 import contextlib
 import os
@@ -35,7 +36,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(name: str, database_url: str, data_dir: Path) -> Iterator[Server]:
+def served(name: str, database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[Server]:
     port = free_port()
     token = first_start(Settings(database_url=database_url, data_dir=data_dir, port=port))
     assert token is not None
@@ -44,6 +45,7 @@ def served(name: str, database_url: str, data_dir: Path) -> Iterator[Server]:
         "JIPIAO_DATABASE_URL": database_url,
         "JIPIAO_DATA_DIR": str(data_dir),
         "JIPIAO_PORT": str(port),
+        "JIPIAO_WORKERS": str(workers),
     }
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "jipiao"), "serve"],
