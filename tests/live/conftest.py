@@ -1,5 +1,6 @@
 """Live-stream tests: real uvicorn servers (threads), SSE streams read as a browser would."""
 
+import contextlib
 import json
 import queue
 import socket
@@ -54,6 +55,7 @@ class Stream:
         self._headers = {"Accept": "text/event-stream"} | (headers or {})
         self._url = url
         self.status: int | None = None
+        self._response: httpx.Response | None = None
         self._opened = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -62,6 +64,7 @@ class Stream:
     def _run(self) -> None:
         try:
             with self._client.stream("GET", self._url, headers=self._headers) as response:
+                self._response = response
                 self.status = response.status_code
                 self._opened.set()
                 fields: dict[str, Any] = {}
@@ -84,5 +87,11 @@ class Stream:
         return self.messages.get(timeout=timeout)
 
     def close(self) -> None:
+        if self._response is not None:
+            # Shut the socket down: that ends the thread's blocking read at once (closing it
+            # from this thread would leave the read waiting for the next message).
+            sock = self._response.extensions["network_stream"].get_extra_info("socket")
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self._client.close()
         self._thread.join(timeout=5)
