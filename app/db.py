@@ -2,8 +2,11 @@
 
 SQLite (the embedded default) runs with WAL and foreign keys on, and every transaction starts with
 ``BEGIN IMMEDIATE``: it takes the write lock at once, so two requests never interleave their reads
-and writes (the ledger's head cannot be read by two appenders). PostgreSQL runs in READ COMMITTED;
-the ledger serializes appends with ``pg_advisory_xact_lock`` (see ``app.ledger.store``).
+and writes (the ledger's head cannot be read by two appenders). Threads of one process queue for
+that lock on a ``threading.Lock`` first (``_WriterConnection``): SQLite's busy handler would have
+them poll in sleeps of 1, 2, 5 … ms, leaving the lock idle while the tablets wait. PostgreSQL runs
+in READ COMMITTED; the ledger serializes appends with ``pg_advisory_xact_lock`` (see
+``app.ledger.store``).
 
 ``get_session`` yields a session inside ``sessionmaker.begin()``; used as
 ``Depends(get_session, scope="function")`` the commit happens when the path operation returns and
@@ -11,13 +14,18 @@ BEFORE the response is sent, so a failed commit is an error response, never a 20
 stored. Services ``flush()``; they never commit.
 """
 
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Dialect, Engine, Insert, MetaData, Select, Update, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.settings import Settings
@@ -40,6 +48,45 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+class _WriterConnection(sqlite3.Connection):
+    """A pysqlite connection that holds its engine's in-process writer lock from ``BEGIN
+    IMMEDIATE`` until its COMMIT or ROLLBACK has finished (or it closes)."""
+
+    writer_lock: "threading.Lock | None" = None
+    holds_writer_lock = False
+
+    def acquire_writer_lock(self, timeout_ms: int) -> None:
+        assert self.writer_lock is not None
+        if not self.writer_lock.acquire(timeout=timeout_ms / 1000):
+            error = sqlite3.OperationalError("database is locked (in-process writers)")
+            raise OperationalError("BEGIN IMMEDIATE", None, error)
+        self.holds_writer_lock = True
+
+    def release_writer_lock(self) -> None:
+        if self.holds_writer_lock:
+            self.holds_writer_lock = False
+            assert self.writer_lock is not None
+            self.writer_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+
+
 def make_engine(settings: Settings) -> Engine:
     """The engine: SQLite file (WAL, foreign keys, BEGIN IMMEDIATE) or PostgreSQL."""
     url = make_url(settings.resolved_database_url())
@@ -49,11 +96,15 @@ def make_engine(settings: Settings) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     if url.database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "factory": _WriterConnection}
+    )
     busy_timeout = settings.sqlite_busy_timeout_ms
+    writer_lock = threading.Lock()  # this engine's; other processes still meet SQLite's lock
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: _WriterConnection, _record: Any) -> None:
+        dbapi_connection.writer_lock = writer_lock
         # Let SQLAlchemy's "begin" event emit BEGIN IMMEDIATE instead of pysqlite's own BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -66,9 +117,89 @@ def make_engine(settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection: _WriterConnection = connection.connection.driver_connection
+        dbapi_connection.acquire_writer_lock(busy_timeout)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi_connection.release_writer_lock()
+            raise
 
     return engine
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # positional paramstyles: the parameters' order
+    defaults: dict[str, Any]  # literal values bound by the statement itself (LIMIT 1, 'a')
+    bind_processors: dict[str, Callable[[Any], Any]]
+    row: type[tuple[Any, ...]] | None  # a SELECT's row type (named columns)
+    result_processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+def _row_type(fields: list[str]) -> type[tuple[Any, ...]]:
+    return namedtuple("Row", fields)
+
+
+class Prepared:
+    """A core statement compiled once per dialect and run on the DBAPI cursor of the session's
+    transaction, without SQLAlchemy's per-execution machinery (execution context, events, Result):
+    about 8 µs instead of 70 µs a statement on SQLite. For the few statements every paper entry
+    runs; column types still apply (``UTCDateTime`` in both directions)."""
+
+    def __init__(self, statement: Select[Any] | Insert | Update) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        defaults = dict(compiled.construct_params(_check=False))
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name in defaults:
+            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        row: type[tuple[Any, ...]] | None = None
+        results: tuple[Callable[[Any], Any] | None, ...] = ()
+        if isinstance(self.statement, Select):
+            columns = list(self.statement.selected_columns)
+            row = _row_type([c.key or f"c{i}" for i, c in enumerate(columns)])
+            results = tuple(
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            )
+        names = tuple(compiled.positiontup or ()) if dialect.positional else None
+        return _Compiled(str(compiled), names, defaults, processors, row, results)
+
+    def _execute(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
+        connection = session.connection()
+        compiled = self._compiled.get(connection.dialect.name)
+        if compiled is None:
+            compiled = self._compiled[connection.dialect.name] = self._compile(connection.dialect)
+        values = compiled.defaults | dict(params)
+        for name, process in compiled.bind_processors.items():
+            values[name] = process(values[name])
+        bound = values if compiled.names is None else tuple(values[n] for n in compiled.names)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(compiled.sql, bound)
+        return cursor, compiled
+
+    def run(self, session: Session, params: Mapping[str, Any]) -> None:
+        cursor, _ = self._execute(session, params)
+        cursor.close()
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
+        cursor, compiled = self._execute(session, params)
+        fetched = cursor.fetchall()
+        cursor.close()
+        assert compiled.row is not None
+        make, processors = compiled.row, compiled.result_processors
+        if not any(processors):
+            return [make(*values) for values in fetched]
+        return [
+            make(*(v if p is None else p(v) for p, v in zip(processors, values, strict=True)))
+            for values in fetched
+        ]
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -29,17 +29,30 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from pypinyin import Style, pinyin
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import (
+    ScalarSelect,
+    Table,
+    and_,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app import models
 from app.auth import Principal
+from app.db import Prepared
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json
 from app.ledger.replay import compare_passes, final_record_texts
 from app.models import utcnow
 from app.papers import service as papers_service
+from app.papers.qr import ThisRound, verify_payload
 from app.rules.model import (
     Mark,
     PaperRecord,
@@ -80,13 +93,11 @@ class Record:
     def unclear(self) -> bool:
         return UNCLEAR in self.marks
 
+    def document(self) -> dict[str, JsonValue]:
+        return {"marks": list(self.marks), "void": self.void, "write_ins": list(self.write_ins)}
+
     def text(self) -> str:
-        document: dict[str, JsonValue] = {
-            "marks": list(self.marks),
-            "void": self.void,
-            "write_ins": list(self.write_ins),
-        }
-        return canonical_json(document).decode("utf-8")
+        return canonical_json(self.document()).decode("utf-8")
 
     @classmethod
     def from_text(cls, text: str) -> "Record":
@@ -395,16 +406,20 @@ def progress_json(p: Progress) -> dict[str, JsonValue]:
 # ---------------------------------------------------------------- paper entry
 
 
-def pass_of(batch: models.Batch, actor: Principal) -> Pass:
-    if actor.official_id is not None and actor.official_id == batch.teller_a_id:
+def _pass_for(teller_a_id: int, teller_b_id: int | None, actor: Principal) -> Pass:
+    if actor.official_id is not None and actor.official_id == teller_a_id:
         return PASS_A
-    if actor.official_id is not None and actor.official_id == batch.teller_b_id:
+    if actor.official_id is not None and actor.official_id == teller_b_id:
         return PASS_B
     raise Forbidden(
         "not_assigned_to_batch",
         "您不是该批次指定的计票人",
         "you are not a teller assigned to this batch",
     )
+
+
+def pass_of(batch: models.Batch, actor: Principal) -> Pass:
+    return _pass_for(batch.teller_a_id, batch.teller_b_id, actor)
 
 
 def _request_hash(body: Mapping[str, JsonValue]) -> str:
@@ -429,86 +444,214 @@ def not_on_roster(session: Session, *, congress_id: int, record: Record) -> list
     return [name for name in dict.fromkeys(written) if name not in roster]
 
 
-def enter_paper(
-    session: Session,
-    *,
-    actor: Principal,
-    batch_id: int,
-    idempotency_key: str,
-    qr_payload: str,
-    marks: Mapping[str, str],
-    write_ins: Sequence[str | None],
-    void: VoidRule | None,
-    data_dir: Path,
-) -> dict[str, Any]:
-    """Enter one paper for the caller's pass; a retried key returns the first answer unchanged.
+@dataclass(frozen=True, slots=True)
+class PaperInput:
+    """One paper as a tablet sends it."""
 
-    The hot path of a count: batch, round and congress come in one query; the batch is re-read
-    after the chain lock only on PostgreSQL (SQLite's BEGIN IMMEDIATE already read it locked).
-    """
-    found = session.execute(
-        select(models.Batch, models.Round, models.Election.congress_id)
-        .join(models.Round, models.Round.id == models.Batch.round_id)
-        .join(models.Election, models.Election.id == models.Round.election_id)
-        .where(models.Batch.id == batch_id)
-    ).one_or_none()
-    if found is None:
-        raise not_found("批次", "batch", batch_id)
-    batch, round_, congress_id = found[0], found[1], int(found[2])
-    actor.ensure_congress(congress_id)
-    entry_pass = pass_of(batch, actor)
-    if session.get_bind().dialect.name == "postgresql":
-        store.lock_chain(session, congress_id=congress_id)
-        session.refresh(batch)
-    request_hash = _request_hash(
-        {"qr_payload": qr_payload, "marks": dict(marks), "write_ins": list(write_ins), "void": void}
-    )
-    earlier = session.scalars(
-        select(models.PaperEntry).where(
-            models.PaperEntry.batch_id == batch.id,
-            models.PaperEntry.entry_pass == entry_pass,
-            models.PaperEntry.idempotency_key == idempotency_key,
+    idempotency_key: str
+    qr_payload: str
+    marks: Mapping[str, str]
+    write_ins: Sequence[str | None]
+    void: VoidRule | None
+
+    def request_hash(self) -> str:
+        """What a retry must repeat exactly to be answered as the first request was."""
+        return _request_hash(
+            {
+                "qr_payload": self.qr_payload,
+                "marks": dict(self.marks),
+                "write_ins": list(self.write_ins),
+                "void": self.void,
+            }
         )
-    ).one_or_none()
+
+
+# The hot path of a count reads with core statements built once (no ORM objects, compiled once):
+# per paper, besides the session lookup, one read, two inserts (the entry and its event) and, on
+# PostgreSQL, the chain lock; tests/counting/test_entry_statements.py pins the count.
+_BATCH = cast(Table, models.Batch.__table__)
+_ROUND = cast(Table, models.Round.__table__)
+_ELECTION = cast(Table, models.Election.__table__)
+_ENTRY = cast(Table, models.PaperEntry.__table__)
+_EARLIER = _ENTRY.alias("earlier")
+_BATCH_ROUND_ELECTION = _BATCH.join(_ROUND, _ROUND.c.id == _BATCH.c.round_id).join(
+    _ELECTION, _ELECTION.c.id == _ROUND.c.election_id
+)
+
+
+def _entered(entry_pass: Pass) -> ScalarSelect[int]:
+    return (
+        select(func.count())
+        .select_from(_ENTRY)
+        .where(
+            _ENTRY.c.batch_id == _BATCH.c.id,
+            _ENTRY.c.entry_pass == entry_pass,
+            _ENTRY.c.generation == _BATCH.c.generation,
+        )
+        .scalar_subquery()
+    )
+
+
+_HEAD_HEIGHT, _HEAD_HASH = store.head_columns(_ELECTION.c.congress_id)
+# Batch, round, congress, both passes' progress, the chain head and the entries (of either pass)
+# already recorded under this idempotency key: one row, or one per such entry.
+_ENTRY_CONTEXT = Prepared(
+    select(
+        _BATCH.c.teller_a_id,
+        _BATCH.c.teller_b_id,
+        _BATCH.c.generation,
+        _BATCH.c.status,
+        _BATCH.c.declared_count,
+        _ROUND.c.id.label("round_id"),
+        _ROUND.c.number.label("round_number"),
+        _ROUND.c.election_id,
+        _ROUND.c.definition_hash,
+        _ELECTION.c.congress_id,
+        _entered(PASS_A).label("pass_a"),
+        _entered(PASS_B).label("pass_b"),
+        _HEAD_HEIGHT.label("head_height"),
+        _HEAD_HASH.label("head_hash"),
+        _EARLIER.c.entry_pass.label("earlier_pass"),
+        _EARLIER.c.request_hash.label("earlier_hash"),
+        _EARLIER.c.answer.label("earlier_answer"),
+    )
+    .select_from(
+        _BATCH_ROUND_ELECTION.outerjoin(
+            _EARLIER,
+            and_(
+                _EARLIER.c.batch_id == _BATCH.c.id,
+                _EARLIER.c.entry_pass.in_(
+                    [bindparam("pass_a", PASS_A), bindparam("pass_b", PASS_B)]
+                ),
+                _EARLIER.c.idempotency_key == bindparam("idempotency_key"),
+            ),
+        )
+    )
+    .where(_BATCH.c.id == bindparam("batch_id"))
+)
+# PostgreSQL: the congress's chain lock before anything is read (READ COMMITTED: the reads after
+# it see every earlier writer of the congress).
+_LOCK_BATCH_CHAIN = Prepared(
+    select(store.chain_lock(_ELECTION.c.congress_id))
+    .select_from(_BATCH_ROUND_ELECTION)
+    .where(_BATCH.c.id == bindparam("batch_id"))
+)
+_ENTRY_COLUMNS = (
+    "id",
+    "batch_id",
+    "entry_pass",
+    "generation",
+    "idempotency_key",
+    "request_hash",
+    "record",
+    "status",
+    "rule",
+    "answer",
+    "entered_at",
+)
+_INSERT_ENTRY = Prepared(insert(_ENTRY).values({name: bindparam(name) for name in _ENTRY_COLUMNS}))
+_UPDATE_ANSWER = Prepared(
+    update(_ENTRY).where(_ENTRY.c.id == bindparam("entry_id")).values(answer=bindparam("answer"))
+)
+
+# The frozen round definitions, by their hash: content-addressed, so one cache serves every
+# database and never goes stale (a round's definition never changes once the round is opened).
+_DEFINITIONS: dict[str, RoundDefinition] = {}
+
+
+def _definition(session: Session, *, round_id: int, definition_hash: str) -> RoundDefinition:
+    found = _DEFINITIONS.get(definition_hash)
+    if found is None:
+        found = papers_service.round_definition(
+            papers_service.get_round(session, round_id=round_id)
+        )
+        if len(_DEFINITIONS) >= 256:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[definition_hash] = found
+    return found
+
+
+def _answer_text(answer: Mapping[str, Any]) -> str:
+    return json.dumps(answer, ensure_ascii=False)
+
+
+def enter_paper(
+    session: Session, *, actor: Principal, batch_id: int, paper: PaperInput, data_dir: Path
+) -> str:
+    """Enter one paper for the caller's pass; returns the answer as JSON text (``PaperEntryRead``),
+    which a retried key gets again unchanged."""
+    request_hash = paper.request_hash()
+    params = {"batch_id": batch_id, "idempotency_key": paper.idempotency_key}
+    if session.get_bind().dialect.name == "postgresql":
+        _LOCK_BATCH_CHAIN.rows(session, params)
+    rows = _ENTRY_CONTEXT.rows(session, params)
+    if not rows:
+        raise not_found("批次", "batch", batch_id)
+    found = rows[0]
+    congress_id: int = found.congress_id
+    actor.ensure_congress(congress_id)
+    entry_pass = _pass_for(found.teller_a_id, found.teller_b_id, actor)
+    earlier = next((row for row in rows if row.earlier_pass == entry_pass), None)
     if earlier is not None:
-        if earlier.request_hash != request_hash:
+        if earlier.earlier_hash != request_hash:
             raise Conflict(
                 "idempotency_key_reused",
                 "该录入编号已用于另一张不同的选票记录",
                 "this idempotency key was already used for a different paper",
                 field="body.idempotency_key",
             )
-        replayed: dict[str, Any] = json.loads(earlier.answer)
+        replayed: str = earlier.earlier_answer
         return replayed
-    if batch.status != ENTERING:
+    if found.status != ENTERING:
         raise Conflict(
             "batch_not_entering",
-            f"该批次当前状态为 {batch.status}，不再接受录入",
-            f"the batch is {batch.status}: no more entries",
+            f"该批次当前状态为 {found.status}，不再接受录入",
+            f"the batch is {found.status}: no more entries",
         )
-    before = progress(session, batch)
+    double_entry = found.teller_b_id is not None
+    before = Progress(
+        batch_id=batch_id,
+        declared=found.declared_count,
+        pass_a=found.pass_a,
+        pass_b=found.pass_b if double_entry else None,
+        status=found.status,
+        generation=found.generation,
+    )
     entered = before.pass_a if entry_pass == PASS_A else (before.pass_b or 0)
-    if entered >= batch.declared_count:
+    if entered >= found.declared_count:
         raise Conflict(
             "batch_full",
-            f"本遍已录入 {entered} 张，已达该批次申报的 {batch.declared_count} 张",
+            f"本遍已录入 {entered} 张，已达该批次申报的 {found.declared_count} 张",
             f"this pass already holds {entered} papers, the batch's declared count",
         )
-    definition = papers_service.round_definition(round_)
-    record = make_record(definition, marks=marks, write_ins=write_ins, void=void)
-    if void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
-        papers_service.verify_scan(session, round_=round_, payload=qr_payload, data_dir=data_dir)
+    definition = _definition(
+        session, round_id=found.round_id, definition_hash=found.definition_hash
+    )
+    record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
+    if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
+        verdict = verify_payload(
+            paper.qr_payload,
+            key=papers_service.qr_key(data_dir),
+            election_id=found.election_id,
+            round_number=found.round_number,
+            definition_hash=found.definition_hash,
+        )
+        if not isinstance(verdict, ThisRound):  # the one place that words every refusal
+            round_ = papers_service.get_round(session, round_id=found.round_id)
+            papers_service.verify_scan(
+                session, round_=round_, payload=paper.qr_payload, data_dir=data_dir
+            )
     judgement = judge(record, definition)
     unknown_names = not_on_roster(session, congress_id=congress_id, record=record)
     paper_id = str(uuid.uuid4())
     now = utcnow()
     after = Progress(
-        batch_id=batch.id,
-        declared=batch.declared_count,
+        batch_id=batch_id,
+        declared=found.declared_count,
         pass_a=before.pass_a + (entry_pass == PASS_A),
         pass_b=None if before.pass_b is None else before.pass_b + (entry_pass == PASS_B),
-        status=batch.status,
-        generation=batch.generation,
+        status=found.status,
+        generation=found.generation,
     )
 
     def answer_for(progress_now: Progress) -> dict[str, Any]:
@@ -523,34 +666,36 @@ def enter_paper(
             "progress": progress_json(progress_now),
         }
 
-    answer = answer_for(after)
-    entry = models.PaperEntry(
-        id=paper_id,
-        batch_id=batch.id,
-        entry_pass=entry_pass,
-        generation=batch.generation,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        record=record.text(),
-        status=judgement.status,
-        rule=judgement.rule,
-        answer=json.dumps(answer, ensure_ascii=False),
-        entered_at=now.replace(second=0, microsecond=0),
+    answer = _answer_text(answer_for(after))
+    _INSERT_ENTRY.run(
+        session,
+        {
+            "id": paper_id,
+            "batch_id": batch_id,
+            "entry_pass": entry_pass,
+            "generation": found.generation,
+            "idempotency_key": paper.idempotency_key,
+            "request_hash": request_hash,
+            "record": record.text(),
+            "status": judgement.status,
+            "rule": judgement.rule,
+            "answer": answer,
+            "entered_at": now.replace(second=0, microsecond=0),
+        },
     )
-    session.add(entry)
-    session.flush()
-    store.append_event(
+    store.append_after(
         session,
         congress_id=congress_id,
+        head=None if found.head_height is None else (found.head_height, found.head_hash),
         type="paper.entered",
         payload={
-            "round_id": round_.id,
-            "round_number": round_.number,
-            "batch_id": batch.id,
+            "round_id": found.round_id,
+            "round_number": found.round_number,
+            "batch_id": batch_id,
             "pass": entry_pass,
-            "generation": batch.generation,
+            "generation": found.generation,
             "paper_id": paper_id,
-            "record": json.loads(entry.record),
+            "record": record.document(),
             "status": judgement.status,
             "rule": judgement.rule,
         },
@@ -558,10 +703,10 @@ def enter_paper(
         now=now,
     )
     if _complete(after):  # the batch's last paper: compare the passes, answer the new status
+        batch = get_batch(session, batch_id=batch_id)
         _compare(session, batch=batch, congress_id=congress_id, actor_role=actor.role)
-        answer = answer_for(progress(session, batch))
-        entry.answer = json.dumps(answer, ensure_ascii=False)
-        session.flush()
+        answer = _answer_text(answer_for(progress(session, batch)))
+        _UPDATE_ANSWER.run(session, {"entry_id": paper_id, "answer": answer})
     return answer
 
 

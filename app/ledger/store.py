@@ -14,11 +14,22 @@ lock makes concurrent appends queue instead of failing:
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, text
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from app import models
+from app.db import Prepared
 from app.ledger import chain
 from app.live import signal as live_signal  # wakes the live streams (NOTIFY at commit)
 from app.models import utcnow
@@ -27,13 +38,111 @@ from app.models import utcnow
 CHAIN_LOCK_CLASS = 0x6A70
 
 
+def chain_lock(congress_id: ColumnElement[int]) -> ColumnElement[None]:
+    """``lock_chain`` as an expression, for a caller that finds the congress in the same statement
+    (PostgreSQL only)."""
+    return func.pg_advisory_xact_lock(CHAIN_LOCK_CLASS, congress_id)
+
+
+_LOCK = select(chain_lock(bindparam("congress_id")))
+
+
 def lock_chain(session: Session, *, congress_id: int) -> None:
     """Serialize with every other writer of this congress until the transaction ends."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:lock_class, :congress_id)"),
-            {"lock_class": CHAIN_LOCK_CLASS, "congress_id": congress_id},
-        )
+        session.connection().execute(_LOCK, {"congress_id": congress_id})
+
+
+_EVENT = cast(Table, models.Event.__table__)
+
+
+def _latest(congress_id: ColumnElement[int]) -> Select[tuple[int, str]]:
+    return (
+        select(_EVENT.c.height, _EVENT.c.hash)
+        .where(_EVENT.c.congress_id == congress_id)
+        .order_by(_EVENT.c.height.desc())
+        .limit(1)
+    )
+
+
+def head_columns(congress_id: ColumnElement[int]) -> tuple[ScalarSelect[int], ScalarSelect[str]]:
+    """The chain head's height and hash (NULL for an empty chain) as scalar subqueries, for a caller
+    that reads the head inside a larger statement. Read it under the chain lock (SQLite: in a
+    write transaction), then append with ``append_after``."""
+    latest = _latest(congress_id)
+    return (
+        latest.with_only_columns(_EVENT.c.height).scalar_subquery(),
+        latest.with_only_columns(_EVENT.c.hash).scalar_subquery(),
+    )
+
+
+_HEAD = _latest(bindparam("congress_id"))
+_COLUMNS = ("congress_id", "height", "parent", "hash", "type", "payload", "at", "actor_role")
+# inline: no RETURNING of the new id on PostgreSQL (nobody reads it)
+_INSERT = Prepared(insert(_EVENT).inline().values({name: bindparam(name) for name in _COLUMNS}))
+
+
+def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
+    row = session.connection().execute(_HEAD, {"congress_id": congress_id}).one_or_none()
+    return None if row is None else (row.height, row.hash)
+
+
+def _next(
+    *,
+    congress_id: int,
+    head: tuple[int, str] | None,
+    type: str,
+    payload: Mapping[str, chain.JsonValue],
+    actor_role: str,
+    now: datetime | None,
+) -> tuple[chain.Event, str]:
+    return chain.next_event(
+        chain=congress_id,
+        head=head,
+        type=type,
+        payload=payload,
+        at=chain.coarse_minute(now or utcnow()),
+        actor_role=actor_role,
+    )
+
+
+def append_after(
+    session: Session,
+    *,
+    congress_id: int,
+    head: tuple[int, str] | None,
+    type: str,
+    payload: Mapping[str, chain.JsonValue],
+    actor_role: str,
+    now: datetime | None = None,
+) -> int:
+    """Append one event after ``head`` — the chain's head as the caller read it in this transaction,
+    under the chain lock (``head_columns``) — and return its height. A core insert (no ORM object):
+    the hot path of paper entry. A stale head cannot fork the chain: UNIQUE(congress_id, height)
+    refuses it."""
+    event, digest = _next(
+        congress_id=congress_id,
+        head=head,
+        type=type,
+        payload=payload,
+        actor_role=actor_role,
+        now=now,
+    )
+    _INSERT.run(
+        session,
+        {
+            "congress_id": congress_id,
+            "height": event.height,
+            "parent": event.parent,
+            "hash": digest,
+            "type": event.type,
+            "payload": chain.canonical_json(event.payload).decode("utf-8"),
+            "at": event.at,
+            "actor_role": event.actor_role,
+        },
+    )
+    live_signal.appended(session, congress_id=congress_id, height=event.height)
+    return event.height
 
 
 def append_event(
@@ -47,19 +156,13 @@ def append_event(
 ) -> models.Event:
     """Append one event to the congress's chain, in the caller's transaction (flushed)."""
     lock_chain(session, congress_id=congress_id)
-    head = session.execute(
-        select(models.Event.height, models.Event.hash)
-        .where(models.Event.congress_id == congress_id)
-        .order_by(models.Event.height.desc())
-        .limit(1)
-    ).one_or_none()
-    event, digest = chain.next_event(
-        chain=congress_id,
-        head=None if head is None else (head.height, head.hash),
+    event, digest = _next(
+        congress_id=congress_id,
+        head=_head(session, congress_id),
         type=type,
         payload=payload,
-        at=chain.coarse_minute(now or utcnow()),
         actor_role=actor_role,
+        now=now,
     )
     row = models.Event(
         congress_id=congress_id,

@@ -1,0 +1,111 @@
+"""How many SQL statements one paper entry sends to the database: pinned, so the hot path of a
+count cannot quietly grow a query (bench_entry.py measures what each one costs).
+
+Counted at the DBAPI: SQLite's trace callback sees every statement the connection runs; on
+PostgreSQL every cursor the connection makes counts its executions. Transaction control is left
+out (psycopg sends BEGIN and COMMIT without a cursor; SQLite's BEGIN IMMEDIATE and COMMIT are
+traced), so both lists are the statements the service itself chose to send.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, event
+
+from app.settings import Settings
+from tests.builders import Api, expect
+from tests.counting.test_entry_api import PAPERS, counting, make_batch, paper
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def record(self, sql: str) -> None:
+        if not sql.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            self.sent.append(" ".join(sql.split()))
+
+    def verbs(self) -> list[str]:
+        """Each statement's first words (``SELECT``, ``INSERT INTO event`` …)."""
+        return [_verb(sql) for sql in self.sent]
+
+
+def _verb(sql: str) -> str:
+    words = sql.split()
+    if words == [";"]:
+        return "; (pool_pre_ping)"
+    if words[0] == "INSERT":
+        return f"INSERT INTO {words[2]}"
+    if words[0] == "SELECT" and "pg_advisory_xact_lock" in words[1]:
+        return "SELECT pg_advisory_xact_lock"
+    if words[0] == "SELECT" and "pg_notify" in words[1]:
+        return "SELECT pg_notify"
+    return words[0]
+
+
+@pytest.fixture
+def statements(app: FastAPI) -> Iterator[Statements]:
+    """Statements of connections opened from now on (the pool is emptied first)."""
+    found = Statements()
+    engine: Engine = app.state.engine
+
+    class CountingCursor(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            found.record(query if isinstance(query, str) else str(query))
+            return super().execute(query, *args, **kwargs)
+
+    def instrument(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, psycopg.Connection):
+            dbapi_connection.cursor_factory = CountingCursor
+        else:
+            dbapi_connection.set_trace_callback(found.record)
+
+    engine.dispose()
+    event.listen(engine, "connect", instrument)
+    yield found
+    event.remove(engine, "connect", instrument)
+
+
+def test_one_entry_is_a_handful_of_statements(
+    api: Api, settings: Settings, app: FastAPI, statements: Statements
+) -> None:
+    c = counting(api, settings)
+    batch = make_batch(c, 4)
+    path = f"/api/batches/{batch['id']}/papers"
+    expect(c.tellers[0].post(path, json=paper(c, "warm-up", PAPERS[0])), 201)
+    statements.sent.clear()
+    answer = expect(c.tellers[0].post(path, json=paper(c, "counted", PAPERS[1])), 201)
+    assert answer["progress"]["pass_a"] == 2
+    # The session lookup; batch, round, congress, progress, chain head and any earlier entry
+    # under this key in one read; the entry; its event.
+    expected = ["SELECT", "SELECT", "INSERT INTO paper_entry", "INSERT INTO event"]
+    if app.state.engine.dialect.name == "postgresql":
+        # The pool's liveness check; the chain lock before the read; the live streams' wake-up.
+        expected = [
+            "; (pool_pre_ping)",
+            "SELECT",
+            "SELECT pg_advisory_xact_lock",
+            "SELECT",
+            "INSERT INTO paper_entry",
+            "INSERT INTO event",
+            "SELECT pg_notify",
+        ]
+    assert statements.verbs() == expected, "\n".join(statements.sent)
+
+
+def test_a_retried_entry_only_reads(api: Api, settings: Settings, statements: Statements) -> None:
+    c = counting(api, settings)
+    batch = make_batch(c, 4)
+    path = f"/api/batches/{batch['id']}/papers"
+    body = paper(c, "tablet1-0001", PAPERS[0])
+    first = expect(c.tellers[0].post(path, json=body), 201)
+    statements.sent.clear()
+    assert expect(c.tellers[0].post(path, json=body), 201) == first
+    writes = ("INSERT", "UPDATE", "DELETE", "SELECT pg_notify")
+    assert statements.sent
+    assert not [verb for verb in statements.verbs() if verb.startswith(writes)]
