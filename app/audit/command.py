@@ -5,7 +5,6 @@ Exit codes: 0 the record is intact; 1 it differs (the first difference is printe
 
 import argparse
 import sys
-from collections import Counter
 from pathlib import Path
 
 from app.ledger.replay import RecordProblem, verify_extension
@@ -72,8 +71,7 @@ def _verify(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from app.audit.record import check_record
-    from app.ledger.replay import replay_rounds
+    from app.audit.verify import verify_record
 
     events_path = args.record / "events.jsonl"
     large = events_path.is_file() and events_path.stat().st_size >= LARGE_RECORD_BYTES
@@ -87,32 +85,24 @@ def _verify(args: argparse.Namespace) -> int:
         disable=not large,
     )
     with bar:
-        parsing = bar.add_task("解析与哈希链 / parsing and chain", total=None)
-        checked = check_record(
+        checking = bar.add_task("哈希链与重新计票 / chain and recount", total=None)
+        verified = verify_record(
             args.record,
             expected_public_key=args.public_key,
-            progress=lambda done, total: bar.update(parsing, completed=done, total=total),
+            progress=lambda done, total: bar.update(checking, completed=done, total=total),
         )
-        bar.update(parsing, completed=1, total=1)
-        if checked.problem is not None:
-            replay = None
-        else:
-            replaying = bar.add_task("重新计票 / replaying rounds", total=len(checked.events))
-            replay = replay_rounds(
-                checked.events, progress=lambda done: bar.update(replaying, completed=done)
-            )
-            bar.update(replaying, completed=len(checked.events))
-    if checked.problem is not None:
-        _print_problem(checked.problem)
+    if verified.problem is not None:
+        _print_problem(verified.problem)
         return 1
+    replay = verified.replay
     assert replay is not None
     if replay.problem is not None:
         _print_problem(replay.problem)
         return 1
-    kinds = Counter(stored.event.type for stored in checked.events)
-    print(f"记录完整 / record intact: {len(checked.events)} events, signed by {checked.public_key}")
-    print(f"链头 / head: {checked.body.get('head_hash')}")
-    for kind, count in sorted(kinds.items()):
+    count, signer = verified.event_count, verified.public_key
+    print(f"记录完整 / record intact: {count} events, signed by {signer}")
+    print(f"链头 / head: {verified.body.get('head_hash')}")
+    for kind, count in sorted(verified.kinds.items()):
         print(f"  {kind}: {count}")
     print(
         f"重新计票一致 / recount agrees: {replay.decisions_checked} decision(s) recomputed, "

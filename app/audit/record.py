@@ -6,16 +6,15 @@ first use) and reading the congress's chain out of the database.
 """
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from app import models
+from app.audit.signed import open_record
 from app.keyfiles import load_or_create_secret
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json
@@ -125,43 +124,13 @@ def check_record(
 
     ``progress(done, total)`` reports the bytes of ``events.jsonl`` parsed so far.
     """
-
-    def failed(where: str, en: str, zh: str) -> CheckedRecord:
-        return CheckedRecord([], {}, "", RecordProblem(where, en, zh))
-
-    try:
-        manifest_file = (directory / MANIFEST_FILE).read_bytes()
-        manifest = json.loads(manifest_file)
-        events_file = (directory / EVENTS_FILE).read_bytes()
-    except (OSError, ValueError) as exc:
-        return failed(str(directory), f"cannot read the record: {exc}", "无法读取记录")
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("body"), dict):
-        return failed(MANIFEST_FILE, "not a record manifest", "不是记录清单")
-    try:
-        canonical = canonical_json(manifest) + b"\n"
-    except ValueError:
-        canonical = b""
-    if canonical != manifest_file:
-        return failed(MANIFEST_FILE, "the manifest is not in canonical form", "清单不是规范编码")
-    body: dict[str, JsonValue] = manifest["body"]
-    public_key = manifest.get("public_key")
-    signature = manifest.get("signature")
-    if not isinstance(public_key, str) or not isinstance(signature, str):
-        return failed(MANIFEST_FILE, "no public key or signature", "缺少公钥或签名")
-    if expected_public_key is not None and public_key != expected_public_key.lower():
-        return failed(
-            MANIFEST_FILE,
-            "signed by another key than the one printed on the result report",
-            "签名公钥与结果报告单上的公钥不符",
-        )
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)).verify(
-            bytes.fromhex(signature), signed_message(body)
-        )
-    except (ValueError, InvalidSignature):
-        return failed(MANIFEST_FILE, "the signature does not match", "签名校验失败")
-    size = len(events_file)
+    signed = open_record(directory, expected_public_key=expected_public_key)
+    if isinstance(signed, RecordProblem):
+        return CheckedRecord([], {}, "", signed)
+    size = len(signed.events_file)
     events, problem = verify_events(
-        events_file, body, None if progress is None else lambda done: progress(done, size)
+        signed.events_file,
+        signed.body,
+        None if progress is None else lambda done: progress(done, size),
     )
-    return CheckedRecord(events, body, public_key, problem)
+    return CheckedRecord(events, signed.body, signed.public_key, problem)

@@ -171,38 +171,48 @@ def verify_chain(chain: int, events: Iterable[tuple[Event, str]]) -> list[ChainP
     problems: list[ChainProblem] = []
     expected_height, expected_parent = 0, GENESIS_PARENT
     for event, stored in events:
-        if event.chain != chain:
-            problems.append(
-                ChainProblem(
-                    event.height,
-                    f"event belongs to chain {event.chain}, not {chain}",
-                    f"事件属于链 {event.chain}，而不是 {chain}",
-                )
-            )
-        if event.height != expected_height:
-            problems.append(
-                ChainProblem(
-                    event.height,
-                    f"height {event.height} where {expected_height} was expected",
-                    f"高度应为 {expected_height}，实为 {event.height}",
-                )
-            )
-        elif event.parent != expected_parent:
-            problems.append(
-                ChainProblem(
-                    event.height,
-                    "parent is not the hash of the previous event",
-                    "parent 不是前一事件的哈希",
-                )
-            )
-        actual = event_hash(event)
-        if actual != stored:
-            problems.append(
-                ChainProblem(
-                    event.height,
-                    f"stored hash {stored[:12]}… differs from the computed {actual[:12]}…",
-                    f"存储的哈希 {stored[:12]}… 与计算结果 {actual[:12]}… 不一致",
-                )
-            )
+        problems += link_problems(chain, expected_height, expected_parent, event, stored)
         expected_height, expected_parent = event.height + 1, stored
+    return problems
+
+
+def link_problems(
+    chain: int, expected_height: int, expected_parent: str, event: Event, stored: str
+) -> list[ChainProblem]:
+    """``verify_chain``'s problems with one event, where it expects ``expected_height`` and
+    ``expected_parent`` (the previous event's height + 1 and stored hash)."""
+    problems: list[ChainProblem] = []
+    if event.chain != chain:
+        problems.append(
+            ChainProblem(
+                event.height,
+                f"event belongs to chain {event.chain}, not {chain}",
+                f"事件属于链 {event.chain}，而不是 {chain}",
+            )
+        )
+    if event.height != expected_height:
+        problems.append(
+            ChainProblem(
+                event.height,
+                f"height {event.height} where {expected_height} was expected",
+                f"高度应为 {expected_height}，实为 {event.height}",
+            )
+        )
+    elif event.parent != expected_parent:
+        problems.append(
+            ChainProblem(
+                event.height,
+                "parent is not the hash of the previous event",
+                "parent 不是前一事件的哈希",
+            )
+        )
+    actual = event_hash(event)
+    if actual != stored:
+        problems.append(
+            ChainProblem(
+                event.height,
+                f"stored hash {stored[:12]}… differs from the computed {actual[:12]}…",
+                f"存储的哈希 {stored[:12]}… 与计算结果 {actual[:12]}… 不一致",
+            )
+        )
     return problems

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, cast
 
 from app.ledger.chain import (
@@ -44,9 +45,7 @@ RECORD_FORMAT = "jipiao-record-v1"
 SIGNATURE_DOMAIN = b"jipiao-record-v1\n"
 EVENTS_FILE = "events.jsonl"
 MANIFEST_FILE = "manifest.json"
-_EVENT_KEYS = frozenset(
-    {"actor_role", "at", "chain", "hash", "height", "parent", "payload", "type"}
-)
+EVENT_KEYS = frozenset({"actor_role", "at", "chain", "hash", "height", "parent", "payload", "type"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +140,7 @@ def _parse(
             document = _fast_decoder.decode(line.decode("utf-8"))
             if (
                 type(document) is dict
-                and document.keys() == _EVENT_KEYS
+                and document.keys() == EVENT_KEYS
                 and (_fast_encoder.encode(document) + "\n").encode("utf-8") == line
             ):
                 stored = _stored(document)
@@ -157,7 +156,7 @@ def _parse(
                     continue
         except (UnicodeError, ValueError):
             pass
-        stored = _parse_line_slowly(line, number)
+        stored = parse_event_line(line, number)
         events.append(stored)
         hashes.append(event_hash(stored.event))
     return events, hashes
@@ -178,13 +177,15 @@ def _stored(document: dict[str, Any]) -> StoredEvent:
     )
 
 
-def _parse_line_slowly(line: bytes, number: int) -> StoredEvent:
+def parse_event_line(line: bytes, number: int) -> StoredEvent:
+    """Line ``number`` of ``events.jsonl`` (with its newline) if it is a canonical event; else
+    RecordError naming what is wrong. The reference check, one line at a time."""
     where = f"events.jsonl line {number}"
     try:
         document = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _fail(where, f"not JSON: {exc}", "不是合法的 JSON") from None
-    if not isinstance(document, dict) or set(document) != _EVENT_KEYS:
+    if not isinstance(document, dict) or set(document) != EVENT_KEYS:
         raise _fail(where, "not an event object", "不是事件记录")
     try:
         stored = _stored(document)
@@ -247,7 +248,7 @@ def verify_events(
     if body.get("format") != RECORD_FORMAT:
         return [], RecordProblem("manifest.json", "unknown record format", "未知的记录格式")
     try:
-        with _gc_paused():
+        with gc_paused():
             events, hashes = _parse(events_file, progress)
     except RecordError as exc:
         return [], exc.problem
@@ -261,21 +262,29 @@ def verify_events(
             return events, RecordProblem(
                 f"event {first.height}", first.message_en, first.message_zh
             )
-    election = body.get("election")
-    expected = manifest_body(
-        congress=congress,
-        election=election if isinstance(election, int) else None,
-        events=events,
-        events_sha256=digest,
-    )
-    for key in ("event_count", "head_height", "head_hash", "events_sha256"):
-        if body.get(key) != expected[key]:
-            return events, RecordProblem(
+    head = (events[-1].event.height, events[-1].hash) if events else None
+    return events, manifest_problem(body, len(events), head, digest)
+
+
+def manifest_problem(
+    body: Mapping[str, JsonValue], count: int, head: tuple[int, str] | None, digest: str
+) -> RecordProblem | None:
+    """The manifest's figures against the events': their number, the last one's height and
+    stored hash (None: no event) and the SHA-256 of ``events.jsonl``."""
+    expected: dict[str, JsonValue] = {
+        "event_count": count,
+        "head_height": -1 if head is None else head[0],
+        "head_hash": "" if head is None else head[1],
+        "events_sha256": digest,
+    }
+    for key, value in expected.items():
+        if body.get(key) != value:
+            return RecordProblem(
                 "manifest.json",
-                f"{key} is {body.get(key)!r} but the events give {expected[key]!r}",
+                f"{key} is {body.get(key)!r} but the events give {value!r}",
                 f"清单中的 {key} 与事件记录不符",
             )
-    return events, None
+    return None
 
 
 def _chain_holds(congress: int, events: Sequence[StoredEvent], hashes: Sequence[str]) -> bool:
@@ -323,6 +332,7 @@ def verify_extension(
 UNCLEAR_MARK = "unclear"
 
 
+@lru_cache(maxsize=1 << 16)  # a record text repeats on many papers, batch after batch
 def record_is_unclear(text: str) -> bool:
     marks = json.loads(text)["marks"]
     return isinstance(marks, list) and UNCLEAR_MARK in marks
@@ -343,12 +353,18 @@ def compare_passes(pass_a: Counter[str], pass_b: Counter[str] | None) -> PassCom
 
     Agreed records with an unclear mark are not final: they wait for a scrutineer (P6).
     """
-    if pass_b is None:
+    # The shortcuts give what the multiset operators give when every count is positive, without
+    # their loops in Python: passes that agree are the usual case.
+    if pass_b is None or (pass_a.items() == pass_b.items() and min(pass_a.values(), default=1) > 0):
         agreed, only_a, only_b = Counter(pass_a), Counter[str](), Counter[str]()
     else:
         agreed, only_a, only_b = pass_a & pass_b, pass_a - pass_b, pass_b - pass_a
-    unclear = Counter({text: n for text, n in agreed.items() if record_is_unclear(text)})
-    return PassComparison(agreed - unclear, only_a, only_b, unclear)
+    unclear = Counter[str]()
+    if any(map(record_is_unclear, agreed)):
+        unclear = Counter({text: n for text, n in agreed.items() if record_is_unclear(text)})
+    if unclear or min(agreed.values(), default=1) <= 0:
+        agreed = agreed - unclear
+    return PassComparison(agreed, only_a, only_b, unclear)
 
 
 def final_record_texts(
@@ -394,8 +410,8 @@ class _Batch:
     def final(self) -> list[str]:
         if not self.reconciled:
             return []
-        a = self.passes.get((self.generation, "a"), Counter())
-        b = self.passes.get((self.generation, "b"), Counter()) if self.double_entry else None
+        a = self.passes.get((self.generation, "a")) or Counter()
+        b = (self.passes.get((self.generation, "b")) or Counter()) if self.double_entry else None
         return final_record_texts(a, b, self.resolution.get(self.generation))
 
 
@@ -488,7 +504,7 @@ def _describe(number: int, recorded: Any, recomputed: Any) -> str:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while millions of acyclic objects are made (a third of the
     time on a record of 1,000,000 papers); restored afterwards."""
     enabled = gc.isenabled()
@@ -503,116 +519,159 @@ def _gc_paused() -> Iterator[None]:
 def replay_rounds(
     events: Sequence[StoredEvent], progress: Callable[[int], None] | None = None
 ) -> Replay:
-    with _gc_paused():
-        return _replay_rounds(events, progress)
+    """Recount every decided round from the record with ``app.rules.count_round``
+    (``RoundReplay``). ``progress`` is called with the number of events done every 65,536
+    events."""
+    with gc_paused():
+        replay = RoundReplay()
+        for index, stored in enumerate(events):
+            if progress is not None and index & 0xFFFF == 0 and index:
+                progress(index)
+            event = stored.event
+            if not replay.feed(event.height, event.type, event.payload, stored.hash):
+                break
+        return replay.result()
 
 
-def _replay_rounds(events: Sequence[StoredEvent], progress: Callable[[int], None] | None) -> Replay:
-    """Recount every decided round from the record with ``app.rules.count_round``.
+class RoundReplay:
+    """The recount, one event at a time, in height order.
 
     Rebuilds each round's definition (``round.opened``), figures (issuance, collection, the
     congress's ``delegates_total`` at the time of the decision) and final records per batch
     (``paper.entered``, ``batch.resolved``, ``batch.reentry_ordered``, ``batch.reconciled``), and
     compares ``round_result_json`` with every ``round.decided``'s ``result``; checks that
-    ``round.signed`` / ``round.certified`` name a decision of their round. Returns the first
-    problem. ``progress`` is called with the number of events done every 65,536 events.
+    ``round.signed`` / ``round.certified`` name a decision of their round. Stops at the first
+    problem: ``feed`` and ``enter_papers`` then return False and ``result`` names it.
     """
-    delegates_total: int | None = None
-    rounds: dict[int, _Round] = {}
-    batches: dict[int, _Batch] = {}
-    certified: dict[int, CertifiedRound] = {}
-    decided: dict[str, tuple[int, Mapping[str, Any]]] = {}  # hash → (round id, result)
-    checked = 0
 
-    def problem(height: int, en: str, zh: str) -> Replay:
-        return Replay(checked, list(certified.values()), RecordProblem(f"event {height}", en, zh))
+    def __init__(self) -> None:
+        self._delegates_total: int | None = None
+        self._rounds: dict[int, _Round] = {}
+        self._batches: dict[int, _Batch] = {}
+        self._certified: dict[int, CertifiedRound] = {}
+        self._decided: dict[str, tuple[int, Mapping[str, Any]]] = {}  # hash → (round id, result)
+        self._checked = 0
+        self._problem: Replay | None = None
 
-    for index, stored in enumerate(events):
-        if progress is not None and index & 0xFFFF == 0 and index:
-            progress(index)
-        event = stored.event
-        kind = event.type
-        payload: Mapping[str, Any] = event.payload
-        height = event.height
+    def result(self) -> Replay:
+        if self._problem is not None:
+            return self._problem
+        ordered = sorted(self._certified.values(), key=lambda r: (r.election_id, r.round_number))
+        return Replay(self._checked, ordered, None)
+
+    def _fail(self, height: int, en: str, zh: str) -> bool:
+        self._problem = Replay(
+            self._checked, list(self._certified.values()), RecordProblem(f"event {height}", en, zh)
+        )
+        return False
+
+    def _unreplayable(self, height: int, kind: str, exc: Exception) -> bool:
+        return self._fail(
+            height,
+            f"{kind}: the payload cannot be replayed ({type(exc).__name__}: {exc})",
+            f"{kind}：事件内容无法重放",
+        )
+
+    def enter_papers(
+        self, height: int, batch_id: Any, generation: Any, entry_pass: Any, texts: Iterable[str]
+    ) -> bool:
+        """Consecutive ``paper.entered`` events from ``height`` on, all of one batch, generation
+        and pass, given by their records' canonical JSON texts (``_record_text``): what ``feed``
+        does with each of them, at once."""
+        if self._problem is not None:
+            return False
+        try:
+            batch = self._batches[batch_id]
+            batch.passes.setdefault((generation, entry_pass), Counter()).update(texts)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return self._unreplayable(height, "paper.entered", exc)
+        return True
+
+    def feed(self, height: int, kind: str, payload: Mapping[str, Any], hash: str) -> bool:
+        """The next event (its height, type, payload and stored hash)."""
+        if self._problem is not None:
+            return False
         try:
             if kind == "paper.entered":
-                batch = batches[payload["batch_id"]]
+                batch = self._batches[payload["batch_id"]]
                 key = (payload["generation"], payload["pass"])
                 text = _record_text(payload["record"])
                 batch.passes.setdefault(key, Counter())[text] += 1
-            elif kind in ("congress.created", "congress.updated"):
-                delegates_total = payload["delegates_total"]
-            elif kind == "round.opened":
-                document = payload["definition"]
-                rounds[payload["round_id"]] = _Round(
-                    payload["round_id"], payload["election_id"], payload["number"], document
-                )
-            elif kind == "round.papers_issued":
-                rounds[payload["round_id"]].issued = payload["issued"]
-            elif kind == "round.papers_collected":
-                rounds[payload["round_id"]].collected = payload["collected"]
-            elif kind == "batch.created":
-                round_ = rounds[payload["round_id"]]
-                batches[payload["batch_id"]] = _Batch(
-                    round_.round_id, payload["teller_b_id"] is not None
-                )
-                round_.batches.append(payload["batch_id"])
-            elif kind == "batch.reconciled":
-                batch = batches[payload["batch_id"]]
-                batch.reconciled = payload["generation"] == batch.generation
-            elif kind == "batch.resolved":
-                batch = batches[payload["batch_id"]]
-                texts = [_record_text(r) for r in payload["records"]]
-                batch.resolution[payload["generation"]] = texts
-            elif kind == "batch.reentry_ordered":
-                batch = batches[payload["batch_id"]]
-                batch.generation = payload["discarded_generation"] + 1
-                batch.reconciled = False
-            elif kind == "round.decided":
-                round_ = rounds[payload["round_id"]]
-                if delegates_total is None:
-                    return problem(height, "decided before the congress exists", "大会尚未建立")
-                try:
-                    recomputed = _recount(round_, batches, delegates_total)
-                except (RoundInputError, _RecountError) as exc:
-                    en = f"round {round_.number}: cannot be recounted from the record: {exc}"
-                    return problem(
-                        height, en, f"第 {round_.number} 轮：无法根据记录重新计票（{exc}）"
-                    )
-                recorded = payload["result"]
-                checked += 1
-                if recomputed != recorded:
-                    en = _describe(round_.number, recorded, recomputed)
-                    return problem(
-                        height,
-                        f"{en} (the recorded decision differs from the recount)",
-                        f"第 {round_.number} 轮：记录的决定与重新计票结果不一致（{en}）",
-                    )
-                decided[stored.hash] = (round_.round_id, recorded)
-            elif kind in ("round.signed", "round.certified"):
-                round_ = rounds[payload["round_id"]]
-                found = decided.get(payload["decision"])
-                if found is None or found[0] != round_.round_id:
-                    return problem(
-                        height,
-                        f"round {round_.number}: {kind} names {str(payload['decision'])[:12]}…, "
-                        "which is not a decision of this round",
-                        f"第 {round_.number} 轮：签字或认证引用的不是本轮的决定",
-                    )
-                if kind == "round.certified":
-                    certified[round_.round_id] = CertifiedRound(
-                        round_.election_id, round_.number, height, found[1]
-                    )
-            elif kind == "round.correction_ordered":
-                certified.pop(payload["round_id"], None)
+                return True
+            return self._feed_other(height, kind, payload, hash)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            return problem(
-                height,
-                f"{kind}: the payload cannot be replayed ({type(exc).__name__}: {exc})",
-                f"{kind}：事件内容无法重放",
+            return self._unreplayable(height, kind, exc)
+
+    def _feed_other(self, height: int, kind: str, payload: Mapping[str, Any], hash: str) -> bool:
+        rounds, batches = self._rounds, self._batches
+        if kind in ("congress.created", "congress.updated"):
+            self._delegates_total = payload["delegates_total"]
+        elif kind == "round.opened":
+            document = payload["definition"]
+            rounds[payload["round_id"]] = _Round(
+                payload["round_id"], payload["election_id"], payload["number"], document
             )
-    ordered = sorted(certified.values(), key=lambda r: (r.election_id, r.round_number))
-    return Replay(checked, ordered, None)
+        elif kind == "round.papers_issued":
+            rounds[payload["round_id"]].issued = payload["issued"]
+        elif kind == "round.papers_collected":
+            rounds[payload["round_id"]].collected = payload["collected"]
+        elif kind == "batch.created":
+            round_ = rounds[payload["round_id"]]
+            batches[payload["batch_id"]] = _Batch(
+                round_.round_id, payload["teller_b_id"] is not None
+            )
+            round_.batches.append(payload["batch_id"])
+        elif kind == "batch.reconciled":
+            batch = batches[payload["batch_id"]]
+            batch.reconciled = payload["generation"] == batch.generation
+        elif kind == "batch.resolved":
+            batch = batches[payload["batch_id"]]
+            texts = [_record_text(r) for r in payload["records"]]
+            batch.resolution[payload["generation"]] = texts
+        elif kind == "batch.reentry_ordered":
+            batch = batches[payload["batch_id"]]
+            batch.generation = payload["discarded_generation"] + 1
+            batch.reconciled = False
+        elif kind == "round.decided":
+            return self._decide(height, payload, hash)
+        elif kind in ("round.signed", "round.certified"):
+            round_ = rounds[payload["round_id"]]
+            found = self._decided.get(payload["decision"])
+            if found is None or found[0] != round_.round_id:
+                return self._fail(
+                    height,
+                    f"round {round_.number}: {kind} names {str(payload['decision'])[:12]}…, "
+                    "which is not a decision of this round",
+                    f"第 {round_.number} 轮：签字或认证引用的不是本轮的决定",
+                )
+            if kind == "round.certified":
+                self._certified[round_.round_id] = CertifiedRound(
+                    round_.election_id, round_.number, height, found[1]
+                )
+        elif kind == "round.correction_ordered":
+            self._certified.pop(payload["round_id"], None)
+        return True
+
+    def _decide(self, height: int, payload: Mapping[str, Any], hash: str) -> bool:
+        round_ = self._rounds[payload["round_id"]]
+        if self._delegates_total is None:
+            return self._fail(height, "decided before the congress exists", "大会尚未建立")
+        try:
+            recomputed = _recount(round_, self._batches, self._delegates_total)
+        except (RoundInputError, _RecountError) as exc:
+            en = f"round {round_.number}: cannot be recounted from the record: {exc}"
+            return self._fail(height, en, f"第 {round_.number} 轮：无法根据记录重新计票（{exc}）")
+        recorded = payload["result"]
+        self._checked += 1
+        if recomputed != recorded:
+            en = _describe(round_.number, recorded, recomputed)
+            return self._fail(
+                height,
+                f"{en} (the recorded decision differs from the recount)",
+                f"第 {round_.number} 轮：记录的决定与重新计票结果不一致（{en}）",
+            )
+        self._decided[hash] = (round_.round_id, recorded)
+        return True
 
 
 def _record_text(record: Any) -> str:
