@@ -1,0 +1,301 @@
+"""``app.audit.verify`` (the fast path of ``jipiao audit verify``) against the reference path,
+``verify_events`` + ``replay_rounds``: the same problem, named the same way, and the same recount,
+on valid records and on every kind of tampering, in one process and split between two."""
+
+import hashlib
+import json
+import random
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import app.audit.verify as fast
+from app.ledger.chain import JsonValue, canonical_json, next_event
+from app.ledger.replay import (
+    StoredEvent,
+    event_line,
+    final_record_texts,
+    manifest_body,
+    paper_of,
+    parse_event_lines,
+    replay_rounds,
+    verify_events,
+)
+from app.papers.definition import freeze_round
+from app.rules import Attendance, RoundDefinition, count_round
+from app.rules.roundfile import round_result_json
+
+CANDIDATES = ("丁一", "王宁", "李强")
+MARKS = ("yes", "no", "abstain", "blank", "unclear")
+
+
+def election(papers: int = 24, seed: int = 1, batch: int = 5) -> list[StoredEvent]:
+    """A congress with one decided and certified round, entered twice per batch, with a
+    resolved batch, a re-entered one and events of other shapes."""
+    rng = random.Random(seed)
+    events: list[StoredEvent] = []
+
+    def add(kind: str, payload: dict[str, JsonValue], role: str = "admin") -> str:
+        head = (events[-1].event.height, events[-1].hash) if events else None
+        event, digest = next_event(
+            chain=7, head=head, type=kind, payload=payload, at="2026-11-14T11:05Z", actor_role=role
+        )
+        events.append(StoredEvent(event, digest))
+        return digest
+
+    add("congress.created", {"congress_id": 7, "name": "大会 \"特别\"\n", "delegates_total":
+        papers + 3, "starts_on": None, "ends_on": None})  # fmt: skip
+    definition = RoundDefinition(seats=2, candidates=CANDIDATES)
+    frozen = freeze_round(definition, election_id=1, round_number=1, present=papers)
+    add("round.opened", {"round_id": 1, "election_id": 1, "number": 1, "kind": "regular",
+        "follows_round_id": None, "definition": frozen.document,
+        "definition_hash": frozen.hash})  # fmt: skip
+    add("round.papers_issued", {"round_id": 1, "printed": papers, "issued": papers,
+        "destroyed": 0, "present": papers})  # fmt: skip
+    add("round.papers_collected", {"round_id": 1, "collected": papers, "issued": papers})
+    add("note", {"text": "\u2028 \\ \t 汉 😀", "n": [-(2**53) + 1, 2**53 - 1, 0], "ok": True})
+    finals: list[str] = []
+    batch_id = 0
+    left = papers
+    while left:
+        batch_id += 1
+        size = min(batch, left)
+        left -= size
+        add("batch.created", {"round_id": 1, "batch_id": batch_id, "number": batch_id,
+            "declared_count": size, "teller_a_id": 1, "teller_b_id": 2})  # fmt: skip
+        records: list[dict[str, JsonValue]] = [
+            {"marks": rng.choices(MARKS[:4], k=3), "void": None, "write_ins": []}
+            for _ in range(size)
+        ]
+        generations = 2 if batch_id == 2 else 1
+        for generation in range(1, generations + 1):
+            for entry_pass in ("a", "b"):
+                for n, record in enumerate(records):
+                    entered = record
+                    if batch_id == 1 and entry_pass == "b" and n == 0:
+                        entered = {**record, "marks": ["unclear", "yes", "no"]}
+                    add("paper.entered", {"round_id": 1, "round_number": 1, "batch_id": batch_id,
+                        "pass": entry_pass, "generation": generation, "paper_id": f"{n}",
+                        "record": entered, "status": "valid", "rule": None},
+                        role="teller")  # fmt: skip
+            if generation < generations:
+                add("batch.reentry_ordered", {"batch_id": batch_id, "discarded_generation":
+                    generation, "reason": "重新录入"})  # fmt: skip
+        if batch_id == 1:
+            add("batch.resolved", {"batch_id": 1, "generation": 1, "records": [records[0]]})
+        add("batch.reconciled", {"batch_id": batch_id, "generation": generations,
+            "papers": size}, role="teller")  # fmt: skip
+        finals.extend(canonical_json(r).decode() for r in records)
+    papers_in = sorted(paper_of(t) for t in final_record_texts(Counter(finals), None, None))
+    attendance = Attendance(delegates_total=papers + 3, present=papers, issued=papers,
+                            collected=papers)  # fmt: skip
+    result = json.loads(json.dumps(round_result_json(count_round(definition, attendance,
+                        papers_in))))  # fmt: skip
+    decision = add("round.decided", {"round_id": 1, "definition_hash": frozen.hash,
+                   "result": result}, role="chief_scrutineer")  # fmt: skip
+    add("round.signed", {"round_id": 1, "decision": decision, "official_id": 3,
+        "role": "chief_scrutineer"})  # fmt: skip
+    add("round.certified", {"round_id": 1, "decision": decision, "signers": [3]})
+    return events
+
+
+def record_of(events: list[StoredEvent]) -> tuple[bytes, dict[str, JsonValue]]:
+    data = b"".join(event_line(stored) for stored in events)
+    body = manifest_body(
+        congress=7, election=1, events=events, events_sha256=hashlib.sha256(data).hexdigest()
+    )
+    return data, dict(body)
+
+
+def reference(data: bytes, body: dict[str, JsonValue]) -> tuple[Any, ...]:
+    events, problem = verify_events(data, body)
+    if problem is not None:
+        return (problem, None)
+    return (None, replay_rounds(events), len(events), Counter(s.event.type for s in events))
+
+
+def fast_path(data: bytes, body: dict[str, JsonValue], processes: int) -> tuple[Any, ...]:
+    checked = fast.verify_events_fast(data, body, processes=processes)
+    if checked.problem is not None:
+        return (checked.problem, None)
+    return (None, checked.replay, checked.event_count, checked.kinds)
+
+
+def agree(data: bytes, body: dict[str, JsonValue]) -> tuple[Any, ...]:
+    expected = reference(data, body)
+    for processes in (1, 2):
+        assert fast_path(data, body, processes) == expected
+    return expected
+
+
+def test_a_valid_record_recounts_the_same() -> None:
+    data, body = record_of(election())
+    problem, replay, count, kinds = agree(data, body)
+    assert problem is None
+    assert count == data.count(b"\n") == sum(kinds.values())
+    assert replay.problem is None
+    assert replay.decisions_checked == 1
+    assert len(replay.certified) == 1
+    assert kinds["paper.entered"] == 24 * 2 + 5 * 2
+
+
+def test_an_empty_record() -> None:
+    assert agree(*record_of([]))[0] is None
+
+
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 0.5, 0.93, 1.0])
+def test_the_split_between_the_processes_can_fall_anywhere(
+    share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast, "MAIN_SHARE", share)
+    data, body = record_of(election())
+    assert agree(data, body)[0] is None
+    lines = data.splitlines(keepends=True)
+    lines[len(lines) // 2] = lines[len(lines) // 2].replace(b'"teller"', b'"admin"')
+    assert agree(b"".join(lines), body)[0] is not None
+
+
+def test_a_failing_second_process_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    def die(*_: object) -> None:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(fast, "_child", die)
+    data, body = record_of(election())
+    assert fast_path(data, body, 2) == reference(data, body)
+
+
+RECORD = record_of(election())
+LINES = RECORD[0].splitlines(keepends=True)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_byte_flip_gives_the_reference_problem(data: st.DataObject) -> None:
+    content = bytearray(RECORD[0])
+    index = data.draw(st.integers(0, len(content) - 1))
+    content[index] ^= data.draw(st.integers(1, 255))
+    assert agree(bytes(content), RECORD[1])[0] is not None
+
+
+Edit = Callable[[list[bytes]], list[bytes]]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_dropped_reordered_duplicated_or_respaced_lines(data: st.DataObject) -> None:
+    lines = list(LINES)
+    i = data.draw(st.integers(0, len(lines) - 1))
+    j = data.draw(st.integers(0, len(lines) - 1))
+    kind = data.draw(st.sampled_from(["drop", "swap", "duplicate", "space", "float", "escape"]))
+    if kind == "drop":
+        del lines[i]
+    elif kind == "swap":
+        lines[i], lines[j] = lines[j], lines[i]
+    elif kind == "duplicate":
+        lines.insert(j, lines[i])
+    elif kind == "space":
+        lines[i] = lines[i].replace(b",", b", ", 1)
+    elif kind == "float":
+        lines[i] = lines[i].replace(b'"chain":7', b'"chain":7.0', 1)
+    else:  # the same string, escaped
+        lines[i] = lines[i].replace(b'"at":"2', b'"at":"\\u0032', 1)
+    problem = agree(b"".join(lines), RECORD[1])[0]
+    assert (problem is None) == (lines == LINES)
+
+
+def rehashed(events: list[StoredEvent]) -> tuple[bytes, dict[str, JsonValue]]:
+    """An insider with the key: the events re-hashed into a valid chain."""
+    rebuilt: list[StoredEvent] = []
+    for stored in events:
+        e = stored.event
+        head = (rebuilt[-1].event.height, rebuilt[-1].hash) if rebuilt else None
+        event, digest = next_event(chain=e.chain, head=head, type=e.type, payload=e.payload,
+                                   at=e.at, actor_role=e.actor_role)  # fmt: skip
+        rebuilt.append(StoredEvent(event, digest))
+    return record_of(rebuilt)
+
+
+def with_payload(stored: StoredEvent, payload: dict[str, Any]) -> StoredEvent:
+    e = stored.event
+    return StoredEvent(
+        type(e)(e.chain, e.height, e.parent, e.type, payload, e.at, e.actor_role), stored.hash
+    )
+
+
+PAYLOAD_EDITS: list[Callable[[dict[str, Any]], None]] = [
+    lambda p: p.update(batch_id=999),  # an unknown batch
+    lambda p: p.update(batch_id="1"),
+    lambda p: p.update(generation=None),
+    lambda p: p.update(record=["yes"]),  # a record that is not an object
+    lambda p: p.update(record={"marks": ["no", "no", "no"], "void": None, "write_ins": []}),
+    lambda p: p.update(extra={"k": [1, 2]}),  # not the usual shape: the general path
+    lambda p: p.update(rule=5),
+    lambda p: p.pop("pass", None),
+    lambda p: p.pop("record", None),
+    lambda p: p.update(round_id=2**53 - 1),
+    lambda p: p.update(record={"marks": ["yes", "yes", "yes"], "void": "x", "write_ins": ["张"]}),
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_rewritten_and_resigned_events_recount_the_same(data: st.DataObject) -> None:
+    events = parse_event_lines(RECORD[0])
+    i = data.draw(st.integers(0, len(events) - 1))
+    payload = json.loads(canonical_json(events[i].event.payload))
+    edit = data.draw(st.sampled_from(PAYLOAD_EDITS))
+    edit(payload)
+    events[i] = with_payload(events[i], payload)
+    if data.draw(st.booleans()):
+        j = data.draw(st.integers(0, len(events) - 1))
+        del events[j]
+    agree(*rehashed(events))
+
+
+def test_another_congress_or_manifest() -> None:
+    data, body = RECORD
+    for changed in (
+        {**body, "congress": 8},
+        {**body, "congress": "7"},
+        {**body, "format": "other"},
+        {**body, "event_count": 1},
+        {**body, "head_hash": "0" * 64},
+        {**body, "events_sha256": "0" * 64},
+    ):
+        assert agree(data, changed)[0] is not None
+    assert agree(data.rstrip(b"\n"), body)[0] is not None
+    assert agree(data + b"\r\n", body)[0] is not None
+
+
+def test_a_line_only_the_reference_reads_is_left_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "chain":true is canonical and the reference reads it as congress 1; the typed decoders
+    # refuse a boolean for an integer, so such lines take the reference's path.
+    events: list[StoredEvent] = []
+    for n in range(6):
+        head = (events[-1].event.height, events[-1].hash) if events else None
+        event, digest = next_event(chain=True, head=head, type="note", payload={"n": n},
+                                   at="2026-11-14T11:05Z", actor_role="admin")  # fmt: skip
+        events.append(StoredEvent(event, digest))
+    data = b"".join(event_line(stored) for stored in events)
+    body = manifest_body(congress=1, election=1, events=events,
+                         events_sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
+    assert b'"chain":true' in data
+    assert agree(data, dict(body))[0] is None
+    monkeypatch.setattr(fast, "MAIN_SHARE", 0.5)
+    assert agree(data.replace(b'"n":4', b'"n":5'), dict(body))[0] is not None
+
+
+def test_the_link_between_the_parts_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    data, body = RECORD
+    for share in (0.2, 0.5, 0.8):
+        monkeypatch.setattr(fast, "MAIN_SHARE", share)
+        split = data.find(b"\n", int(len(data) * share)) + 1
+        after = data.find(b"\n", split) + 1
+        for edited in (data[:split] + data[after:], data[:split] + LINES[0] + data[split:]):
+            problem = agree(edited, body)[0]
+            assert problem is not None
+            assert problem.where.startswith("event ")
