@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.audit import check_db
 from app.ledger.replay import RecordProblem, verify_extension
 
 
@@ -32,6 +33,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     diff.add_argument("old", type=Path, metavar="OLD")
     diff.add_argument("new", type=Path, metavar="NEW")
     diff.set_defaults(handler=_verify_diff)
+
+    check_db.add_parser(commands)
 
 
 def _print_problem(problem: RecordProblem) -> None:

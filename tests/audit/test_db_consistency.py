@@ -27,6 +27,7 @@ from app.audit.consistency import (
     check_congress,
     project,
 )
+from app.cli import main
 from app.db import make_engine
 from app.ledger import chain
 from app.papers.keys import load_or_create_qr_key
@@ -473,3 +474,25 @@ def test_an_event_type_the_check_does_not_know_is_refused() -> None:
     )  # fmt: skip
     with pytest.raises(UnknownEventError):
         project([event])
+
+
+def test_cli_check_db(
+    counted: Counted,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("JIPIAO_DATABASE_URL", counted.settings.resolved_database_url())
+    monkeypatch.setenv("JIPIAO_DATA_DIR", str(counted.settings.data_dir))
+    assert main(["audit", "check-db", str(counted.congress_id)]) == 0
+    assert "agrees with the event log" in capsys.readouterr().out
+    t = TABLES["round"]
+    session.execute(update(t).where(t.c.election_id.in_(
+        select(models.Election.id).where(models.Election.congress_id == counted.congress_id)
+    )).values(collected=t.c.collected + 1))  # fmt: skip
+    session.commit()
+    assert main(["audit", "check-db", str(counted.congress_id)]) == 1
+    out = capsys.readouterr().out
+    assert "round 1: collected is 9 in the database, 8 in the event log" in out
+    assert main(["audit", "check-db", "999999"]) == 2
+    assert "999999" in capsys.readouterr().err
