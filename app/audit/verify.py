@@ -22,12 +22,13 @@ recount.
 
 import hashlib
 import multiprocessing
+import queue
 import sys
 import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -57,7 +58,9 @@ from app.ledger.replay import (
 
 BLOCK_BYTES = 1 << 20  # lines are split a block at a time: bounded memory, progress per block
 PARALLEL_BYTES = 16 << 20  # from this size of events.jsonl, a second process checks a part
-MAIN_SHARE = 0.47  # of the lines for this process, which also hashes the file and recounts
+MAIN_SHARE = 0.43  # of the bytes for this process, which also hashes the file and recounts
+PIECE_BYTES = 48 << 20  # the second process sends its part in pieces: recounted meanwhile
+PIECE_PIPE_BYTES = 1 << 20  # Linux's default limit for the pipe that carries them
 
 _SafeInt = Annotated[int, msgspec.Meta(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
 
@@ -154,7 +157,7 @@ class _Part:
     last: tuple[int, str] | None = None  # the last event's height and stored hash
     kinds: Counter[str] = field(default_factory=Counter)
     papers: list[tuple[int, int, int, str, int]] = field(default_factory=list)
-    text_ids: "array[int]" = field(default_factory=lambda: array("l"))
+    text_ids: "array[int]" = field(default_factory=lambda: array("I"))
     texts: list[str] = field(default_factory=list)
     others: list[tuple[int, str, Mapping[str, Any], str]] = field(default_factory=list)
 
@@ -346,12 +349,33 @@ def _child(
     congress: object,
     done: Any,  # a shared ctypes integer: the bytes checked so far
 ) -> None:
-    def progress(n: int) -> None:
-        done.value = n
-
+    """Check ``data[start:end]`` a piece at a time, sending each ``(part, end)`` when it is
+    checked (the parent recounts it meanwhile), then None."""
     with gc_paused():
-        sender.send(_check_part(data, start, end, first, congress, progress))
+        for piece in _check_pieces(data, start, end, first, congress, done):
+            sender.send(piece)
+    sender.send(None)
     sender.close()
+
+
+def _check_pieces(
+    data: bytes, start: int, end: int, first: int, congress: object, done: Any
+) -> Iterator[tuple[_Part, int]]:
+    """The parts of ``data[start:end]``, about ``PIECE_BYTES`` each, as they are checked, and
+    where they end; none after one with a line that is not canonical."""
+    position = start
+
+    def progress(n: int) -> None:
+        done.value = position - start + n
+
+    while position < end:
+        stop = data.find(b"\n", min(position + PIECE_BYTES, end) - 1, end) + 1 or end
+        part = _check_part(data, position, stop, first, congress, progress)
+        yield part, stop
+        if part.problem is not None:
+            return
+        first += part.count
+        position = stop
 
 
 @contextmanager
@@ -374,8 +398,8 @@ def _check_parts(
     take: Callable[[_Part, int], None],
 ) -> None:
     """Check ``data`` in parts, on ``processes`` processes (1 or 2): ``take(part, offset)`` gets
-    each part in order as soon as it is checked (the first while the second is still being
-    checked); ``meanwhile`` runs in a thread of this process during the check of its part.
+    each part in order as soon as it is checked (this process's while the other process checks
+    the rest, a piece at a time); ``meanwhile`` runs in a thread during this process's part.
 
     The second process is forked (Linux only: it reads the same bytes in memory, so nothing can
     change the file between the hash and the check); if it fails, its part is checked here.
@@ -391,24 +415,48 @@ def _check_parts(
     context = multiprocessing.get_context("fork")
     done = context.Value("q", 0, lock=False)
     receiver, sender = context.Pipe(duplex=False)
+    import fcntl  # Linux only, as this path
+
+    with suppress(OSError):  # a piece is then sent at once, without waiting for this process
+        fcntl.fcntl(sender.fileno(), fcntl.F_SETPIPE_SZ, PIECE_PIPE_BYTES)
     child = context.Process(
         target=_child, args=(sender, data, split, size, first, congress, done), daemon=True
     )
     child.start()
     sender.close()
+    # The child's pieces are received as they come (a full pipe would stop the child).
+    pieces: queue.SimpleQueue[tuple[_Part, int] | None] = queue.SimpleQueue()
+
+    def receive() -> None:
+        try:
+            while (piece := receiver.recv()) is not None:
+                pieces.put(piece)
+        except (EOFError, OSError):  # the child failed: what it did not send is checked here
+            pass
+        pieces.put(None)
+
     report = None if progress is None else (lambda n: progress(n + done.value))
     try:
-        with _thread(meanwhile):  # started after the fork: the child has only one thread
+        with _thread(meanwhile), _thread(receive):
             mine = _check_part(data, 0, split, 0, congress, report)
-        take(mine, 0)
-        try:
-            theirs: _Part = receiver.recv()
-        except (EOFError, OSError):
-            theirs = _check_part(data, split, size, first, congress, None)
+            take(mine, 0)
+            position = split
+            if mine.problem is not None:  # the first line that is not canonical: nothing else
+                child.kill()
+                position = size
+            while (piece := pieces.get()) is not None:
+                if position < size:
+                    part, stop = piece
+                    take(part, position)
+                    position, first = stop, part.first + part.count
+                    if part.problem is not None:
+                        position = size
+        for part, stop in _check_pieces(data, position, size, first, congress, done):
+            take(part, position)
+            position = stop
     finally:
         receiver.close()
         child.join()
-    take(theirs, split)
 
 
 def verify_events_fast(

@@ -353,16 +353,23 @@ def compare_passes(pass_a: Counter[str], pass_b: Counter[str] | None) -> PassCom
 
     Agreed records with an unclear mark are not final: they wait for a scrutineer (P6).
     """
-    # The shortcuts give what the multiset operators give when every count is positive, without
-    # their loops in Python: passes that agree are the usual case.
-    if pass_b is None or (pass_a.items() == pass_b.items() and min(pass_a.values(), default=1) > 0):
-        agreed, only_a, only_b = Counter(pass_a), Counter[str](), Counter[str]()
+    # The shortcuts give what the multiset operators give, without their loops in Python: passes
+    # that agree, with no unclear record, are the usual case (and all counts are positive).
+    only_a: Counter[str]
+    only_b: Counter[str]
+    if pass_b is None:
+        agreed, only_a, only_b = Counter(pass_a), Counter(), Counter()
+        positive = min(agreed.values(), default=1) > 0
+    elif pass_a.items() == pass_b.items() and min(pass_a.values(), default=1) > 0:
+        agreed, only_a, only_b = Counter(pass_a), Counter(), Counter()
+        positive = True
     else:
         agreed, only_a, only_b = pass_a & pass_b, pass_a - pass_b, pass_b - pass_a
-    unclear = Counter[str]()
+        positive = True  # "&" keeps the positive counts only
+    unclear: Counter[str] = Counter()
     if any(map(record_is_unclear, agreed)):
         unclear = Counter({text: n for text, n in agreed.items() if record_is_unclear(text)})
-    if unclear or min(agreed.values(), default=1) <= 0:
+    if unclear or not positive:
         agreed = agreed - unclear
     return PassComparison(agreed, only_a, only_b, unclear)
 
@@ -372,8 +379,15 @@ def final_record_texts(
 ) -> list[str]:
     """The final records of a reconciled batch generation, sorted: the agreed clear records plus
     the scrutineer's resolution (which replaces every disputed or unclear record)."""
+    return sorted(_final_records(pass_a, pass_b, resolution))
+
+
+def _final_records(
+    pass_a: Counter[str], pass_b: Counter[str] | None, resolution: Sequence[str] | None
+) -> list[str]:
+    """``final_record_texts`` in no particular order."""
     agreed = compare_passes(pass_a, pass_b).agreed
-    return sorted(list(agreed.elements()) + list(resolution or ()))
+    return list(agreed.elements()) + list(resolution or ())
 
 
 def paper_of(text: str) -> PaperRecord:
@@ -408,11 +422,12 @@ class _Batch:
     resolution: dict[int, list[str]] = field(default_factory=dict)
 
     def final(self) -> list[str]:
+        """``final_record_texts`` of the batch, in no particular order."""
         if not self.reconciled:
             return []
         a = self.passes.get((self.generation, "a")) or Counter()
         b = (self.passes.get((self.generation, "b")) or Counter()) if self.double_entry else None
-        return final_record_texts(a, b, self.resolution.get(self.generation))
+        return _final_records(a, b, self.resolution.get(self.generation))
 
 
 @dataclass(slots=True)

@@ -129,6 +129,12 @@ def agree(data: bytes, body: dict[str, JsonValue]) -> tuple[Any, ...]:
     expected = reference(data, body)
     for processes in (1, 2):
         assert fast_path(data, body, processes) == expected
+    sizes = fast.BLOCK_BYTES, fast.PIECE_BYTES
+    try:  # blocks of a few lines, pieces of a few blocks
+        fast.BLOCK_BYTES, fast.PIECE_BYTES = 1500, 4000
+        assert fast_path(data, body, 2) == expected
+    finally:
+        fast.BLOCK_BYTES, fast.PIECE_BYTES = sizes
     return expected
 
 
