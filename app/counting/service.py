@@ -571,6 +571,17 @@ def _definition(session: Session, *, round_id: int, definition_hash: str) -> Rou
     return found
 
 
+_QR_KEYS: dict[Path, bytes] = {}
+
+
+def _qr_key(data_dir: Path) -> bytes:
+    """``papers_service.qr_key`` without resolving the path (a few system calls) per paper."""
+    key = _QR_KEYS.get(data_dir)
+    if key is None:
+        key = _QR_KEYS[data_dir] = papers_service.qr_key(data_dir)
+    return key
+
+
 def _answer_text(answer: Mapping[str, Any]) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
@@ -631,7 +642,7 @@ def enter_paper(
     if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
         verdict = verify_payload(
             paper.qr_payload,
-            key=papers_service.qr_key(data_dir),
+            key=_qr_key(data_dir),
             election_id=found.election_id,
             round_number=found.round_number,
             definition_hash=found.definition_hash,

@@ -7,7 +7,9 @@ out (psycopg sends BEGIN and COMMIT without a cursor; SQLite's BEGIN IMMEDIATE a
 traced), so both lists are the statements the service itself chose to send.
 """
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -15,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, event
 
+from app import models
 from app.settings import Settings
 from tests.builders import Api, expect
 from tests.counting.test_entry_api import PAPERS, counting, make_batch, paper
@@ -109,3 +112,21 @@ def test_a_retried_entry_only_reads(api: Api, settings: Settings, statements: St
     writes = ("INSERT", "UPDATE", "DELETE", "SELECT pg_notify")
     assert statements.sent
     assert not [verb for verb in statements.verbs() if verb.startswith(writes)]
+
+
+def test_the_core_insert_stores_what_the_orm_reads(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    c = counting(api, settings)
+    batch = make_batch(c, 4)
+    path = f"/api/batches/{batch['id']}/papers"
+    before = datetime.now(UTC)
+    answer = expect(c.tellers[0].post(path, json=paper(c, "k1", PAPERS[1])), 201)
+    with app.state.sessionmaker.begin() as session:
+        entry = session.get(models.PaperEntry, answer["paper_id"])
+        assert entry is not None
+        assert json.loads(entry.answer) == answer
+        # A UTC time to the minute, as the UTCDateTime column reads back on either database.
+        assert entry.entered_at.tzinfo is not None
+        assert before.replace(second=0, microsecond=0) <= entry.entered_at <= datetime.now(UTC)
+        assert (entry.entered_at.second, entry.entered_at.microsecond) == (0, 0)
