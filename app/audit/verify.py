@@ -180,6 +180,7 @@ def _check_part(
     paper_line_end = _PAPER_LINE_END
     written = bytearray()
     hashing = hashlib.sha256(HASH_DOMAIN).copy
+    prefix, prefix_end, prefix_digest = b"", -1, hashing()  # the hash input up to "hash"
     index = first
     parent = GENESIS_PARENT if first == 0 else None
     broken: int | None = None
@@ -228,8 +229,11 @@ def _check_part(
                 # '"' would be escaped), so the first ',"hash":' is the member. Its value is 66
                 # bytes long, a quoted hex digest; if not, it cannot equal the digest anyway.
                 a = line.find(b',"hash":')
-                digest = hashing()
-                digest.update(line[:a])
+                if a != prefix_end or not line.startswith(prefix):  # else as the line before
+                    prefix, prefix_end = line[:a], a
+                    prefix_digest = hashing()
+                    prefix_digest.update(prefix)
+                digest = prefix_digest.copy()
                 digest.update(line[a + 74 : -1])
                 if broken is None and (
                     event.parent != parent
