@@ -1,5 +1,9 @@
 """``verify_events`` of ``app.ledger.replay`` plus the recount, fast enough for a record of
-1,000,000 papers: one pass over ``events.jsonl``, split between two processes.
+1,000,000 papers: one pass over ``events.jsonl``, without keeping the events. On Linux a forked
+process checks the second part of the file, a piece at a time, while this one checks the first
+part, hashes the whole file and recounts each part as soon as it is checked; the link between
+consecutive parts is checked here. The recount gets, per run of ``paper.entered`` events of one
+batch and pass, the records' texts (``RoundReplay.enter_papers``), and every other event as is.
 
 ``app.ledger.replay`` (standard library only) stays the reference: this module accepts a line
 only when it can prove that the reference would accept it and give the same event and hash, and
