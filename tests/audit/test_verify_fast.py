@@ -305,3 +305,34 @@ def test_the_link_between_the_parts_is_checked(monkeypatch: pytest.MonkeyPatch) 
             problem = agree(edited, body)[0]
             assert problem is not None
             assert problem.where.startswith("event ")
+
+
+def hand_written(events: list[StoredEvent], payload: dict[str, Any]) -> bytes:
+    """The record with one more event whose payload canonical_json refuses, hashed as the
+    reference would hash it if it were canonical: only the canonical check can catch it."""
+    last = events[-1]
+    event: dict[str, Any] = {"actor_role": "teller", "at": "2026-11-14T11:05Z", "chain": 7,
+                             "height": last.event.height + 1, "parent": last.hash,
+                             "payload": payload, "type": "paper.entered"}  # fmt: skip
+    text = json.dumps(event, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    event["hash"] = hashlib.sha256(b"jipiao-event-v1\n" + text).hexdigest()
+    line = json.dumps(event, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return b"".join(event_line(stored) for stored in events) + line + b"\n"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"round_id": 2**53},
+        {"record": {"marks": ["yes"], "void": -(2**53), "write_ins": []}},
+        {"extra": [1, {"n": 2**60}]},
+    ],
+)
+def test_an_unsafe_integer_anywhere_in_a_payload(changes: dict[str, Any]) -> None:
+    events = parse_event_lines(RECORD[0])[:-3]
+    payload = {"batch_id": 1, "generation": 1, "paper_id": "x", "pass": "a", "record":
+               {"marks": ["yes"], "void": None, "write_ins": []}, "round_id": 1,
+               "round_number": 1, "rule": None, "status": "valid", **changes}  # fmt: skip
+    problem = agree(hand_written(events, payload), RECORD[1])[0]
+    assert problem is not None
+    assert "canonical" in problem.message_en
