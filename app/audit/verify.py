@@ -459,6 +459,8 @@ def _check_parts(
                     position, first = stop, part.first + part.count
                     if part.problem is not None:
                         position = size
+                    if report is not None:
+                        report(split)
         for part, stop in _check_pieces(data, position, size, first, congress, done):
             take(part, position)
             position = stop
