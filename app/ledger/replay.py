@@ -203,6 +203,7 @@ def _well_typed(stored: StoredEvent) -> bool:
     event = stored.event
     return (
         isinstance(event.chain, int)
+        and not isinstance(event.chain, bool)  # "chain":true is not congress 1
         and isinstance(event.height, int)
         and not isinstance(event.height, bool)
         and isinstance(event.parent, str)

@@ -155,7 +155,7 @@ def test_the_typed_events_write_back_the_canonical_line() -> None:
 @pytest.mark.parametrize(
     "changes",
     [
-        {"chain": True},  # the reference reads it as 1: only its own path may accept it
+        {"chain": True},  # not congress 1: refused here, then by the reference
         {"height": 1.0},
         {"height": "5"},
         {"payload": {"batch_id": 1}},  # not the usual paper shape

@@ -277,9 +277,9 @@ def test_another_congress_or_manifest() -> None:
     assert agree(data + b"\r\n", body)[0] is not None
 
 
-def test_a_line_only_the_reference_reads_is_left_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    # "chain":true is canonical and the reference reads it as congress 1; the typed decoders
-    # refuse a boolean for an integer, so such lines take the reference's path.
+def test_a_boolean_chain_id_is_refused_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "chain":true is canonical JSON, but not congress 1 (Python would compare it equal): the
+    # typed decoders refuse it, the line takes the reference's path, and that refuses it too.
     events: list[StoredEvent] = []
     for n in range(6):
         head = (events[-1].event.height, events[-1].hash) if events else None
@@ -290,7 +290,9 @@ def test_a_line_only_the_reference_reads_is_left_to_it(monkeypatch: pytest.Monke
     body = manifest_body(congress=1, election=1, events=events,
                          events_sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
     assert b'"chain":true' in data
-    assert agree(data, dict(body))[0] is None
+    problem = agree(data, dict(body))[0]
+    assert problem is not None
+    assert problem.where == "events.jsonl line 1"
     monkeypatch.setattr(fast, "MAIN_SHARE", 0.5)
     assert agree(data.replace(b'"n":4', b'"n":5'), dict(body))[0] is not None
 
