@@ -20,8 +20,10 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
+
+from app.db import Prepared
 
 CHANNEL = "jipiao_events"
 _PENDING = "jipiao_live_appended"
@@ -89,13 +91,14 @@ def register_local(url: str, hub: Hub) -> None:
         _local_hubs.setdefault(url, weakref.WeakSet()).add(hub)
 
 
+# A prepared statement on the transaction's own connection: paper entry appends on every request.
+_NOTIFY = Prepared(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
+
+
 def appended(session: Session, *, congress_id: int, height: int) -> None:
     """Called by ``append_event`` inside the appending transaction (see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": CHANNEL, "payload": f"{congress_id}:{height}"},
-        )
+        _NOTIFY.run(session, {"channel": CHANNEL, "payload": f"{congress_id}:{height}"})
     else:
         session.info.setdefault(_PENDING, set()).add(congress_id)
 
