@@ -4,6 +4,7 @@ tablets enter papers; entry-to-screen latency p50/p99 and the server's memory.
 
     .venv/bin/python scripts/bench/bench_live.py [--subscribers 1000] [--tablets 10]
         [--requests 400] [--backends sqlite,postgresql] [--workers 2] [--client-processes 2]
+        [--pace SECONDS]
 
 Starts ``jipiao serve`` with a throw-away database and the setup of ``bench_entry.py`` (blind
 double entry, one batch per tablet): on SQLite one worker, on PostgreSQL ``--workers`` uvicorn
@@ -274,14 +275,21 @@ class Subscribers:
 
 
 async def enter_papers(
-    host: str, port: int, tokens: list[str], plans: list[list[tuple["Entry", str, bytes]]]
+    host: str,
+    port: int,
+    tokens: list[str],
+    plans: list[list[tuple["Entry", str, bytes]]],
+    pace: float,
 ) -> None:
-    """The tablets at once, each over its own keep-alive connection, one request at a time."""
+    """The tablets at once, each over its own keep-alive connection, one request at a time,
+    ``pace`` seconds apart (0: back to back)."""
 
     async def tablet(token: str, plan: list[tuple[Entry, str, bytes]]) -> None:
         reader, writer = await asyncio.open_connection(host, port)
         head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        for entry, path, body in plan:
+        for n, (entry, path, body) in enumerate(plan):
+            if pace and n:
+                await asyncio.sleep(pace)
             request = (
                 f"POST {path} HTTP/1.1\r\n{head}Content-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n"
@@ -419,7 +427,7 @@ def run_backend(name: str, database_url: str, data_dir: Path, args: argparse.Nam
                     plan.append((entry, f"/api/batches/{batch}/papers", json.dumps(body).encode()))
                 plans.append(plan)
             started = time.monotonic()
-            asyncio.run(enter_papers(host, port, state["sessions"], plans))
+            asyncio.run(enter_papers(host, port, state["sessions"], plans, args.pace))
             elapsed = time.monotonic() - started
             entries = [entry for plan in plans for entry, _, _ in plan]
             failed = sum(e.status >= 300 for e in entries)
@@ -461,7 +469,8 @@ def run_backend(name: str, database_url: str, data_dir: Path, args: argparse.Nam
             print(
                 f"[{name}] {args.subscribers} subscribers over {len(shares)} client processes "
                 f"(opened in {opened_in:.1f} s), {tablets} tablets, {len(stored)} entries "
-                f"({rate:.1f} entries/s, failed {failed}), server workers {workers}"
+                f"({rate:.1f} entries/s, failed {failed}), server workers {workers}, "
+                f"pace {args.pace:g} s"
             )
             print(f"  entry-to-screen (from send)  {spread(latencies)}   never seen {missing}")
             print(f"  entry request itself         {spread(request_times)}")
@@ -489,7 +498,15 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers on PostgreSQL")
     parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="seconds between a tablet's papers (0: back to back, the server saturated; a "
+        "teller in the hall takes several seconds per paper)",
+    )
     args = parser.parse_args()
+    args.pace = max(0.0, min(args.pace, 10.0))
     bounded = (
         max(1, min(args.subscribers, 2000)),
         max(2, min(args.tablets, 50)),
