@@ -549,7 +549,7 @@ _ENTRY_COLUMNS = (
     "answer",
     "entered_at",
 )
-_INSERT_ENTRY = Prepared(insert(_ENTRY).values({name: bindparam(name) for name in _ENTRY_COLUMNS}))
+_INSERT_ENTRY = insert(_ENTRY).values({name: bindparam(name) for name in _ENTRY_COLUMNS})
 _UPDATE_ANSWER = Prepared(
     update(_ENTRY).where(_ENTRY.c.id == bindparam("entry_id")).values(answer=bindparam("answer"))
 )
@@ -678,22 +678,19 @@ def enter_paper(
         }
 
     answer = _answer_text(answer_for(after))
-    _INSERT_ENTRY.run(
-        session,
-        {
-            "id": paper_id,
-            "batch_id": batch_id,
-            "entry_pass": entry_pass,
-            "generation": found.generation,
-            "idempotency_key": paper.idempotency_key,
-            "request_hash": request_hash,
-            "record": record.text(),
-            "status": judgement.status,
-            "rule": judgement.rule,
-            "answer": answer,
-            "entered_at": now.replace(second=0, microsecond=0),
-        },
-    )
+    entry_row = {
+        "id": paper_id,
+        "batch_id": batch_id,
+        "entry_pass": entry_pass,
+        "generation": found.generation,
+        "idempotency_key": paper.idempotency_key,
+        "request_hash": request_hash,
+        "record": record.text(),
+        "status": judgement.status,
+        "rule": judgement.rule,
+        "answer": answer,
+        "entered_at": now.replace(second=0, microsecond=0),
+    }
     store.append_after(
         session,
         congress_id=congress_id,
@@ -712,6 +709,7 @@ def enter_paper(
         },
         actor_role=actor.role,
         now=now,
+        along=(_INSERT_ENTRY, entry_row),
     )
     if _complete(after):  # the batch's last paper: compare the passes, answer the new status
         batch = get_batch(session, batch_id=batch_id)

@@ -14,10 +14,11 @@ lock makes concurrent appends queue instead of failing:
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Insert,
     ScalarSelect,
     Select,
     Table,
@@ -115,11 +116,38 @@ def append_after(
     payload: Mapping[str, chain.JsonValue],
     actor_role: str,
     now: datetime | None = None,
+    along: tuple[Insert, Mapping[str, Any]] | None = None,
 ) -> int:
     """Append one event after ``head`` — the chain's head as the caller read it in this transaction,
     under the chain lock (``head_columns``) — and return its height. A core insert (no ORM object):
     the hot path of paper entry. A stale head cannot fork the chain: UNIQUE(congress_id, height)
-    refuses it."""
+    refuses it. ``along``: an insert (built once, every column a bind parameter) and its values,
+    sent with the event; on PostgreSQL in the same statement."""
+    values = _row(congress_id, head, type, payload, actor_role, now)
+    if along is not None and session.get_bind().dialect.name == "postgresql":
+        # One round trip instead of three while the congress's chain lock is held.
+        height: int = values["height"]
+        notify = {
+            "channel": live_signal.CHANNEL,
+            "notify": live_signal.notify_payload(congress_id, height),
+        }
+        _prepared(along[0], alone=False).run(session, {**along[1], **values, **notify})
+        return height
+    if along is not None:
+        _prepared(along[0], alone=True).run(session, along[1])
+    _INSERT.run(session, values)
+    live_signal.appended(session, congress_id=congress_id, height=values["height"])
+    return int(values["height"])
+
+
+def _row(
+    congress_id: int,
+    head: tuple[int, str] | None,
+    type: str,
+    payload: Mapping[str, chain.JsonValue],
+    actor_role: str,
+    now: datetime | None,
+) -> dict[str, Any]:
     event, digest = _next(
         congress_id=congress_id,
         head=head,
@@ -128,21 +156,37 @@ def append_after(
         actor_role=actor_role,
         now=now,
     )
-    _INSERT.run(
-        session,
-        {
-            "congress_id": congress_id,
-            "height": event.height,
-            "parent": event.parent,
-            "hash": digest,
-            "type": event.type,
-            "payload": chain.canonical_json(event.payload).decode("utf-8"),
-            "at": event.at,
-            "actor_role": event.actor_role,
-        },
-    )
-    live_signal.appended(session, congress_id=congress_id, height=event.height)
-    return event.height
+    return {
+        "congress_id": congress_id,
+        "height": event.height,
+        "parent": event.parent,
+        "hash": digest,
+        "type": event.type,
+        "payload": chain.canonical_json(event.payload).decode("utf-8"),
+        "at": event.at,
+        "actor_role": event.actor_role,
+    }
+
+
+_ALONG: dict[tuple[Insert, bool], Prepared] = {}
+
+
+def _prepared(statement: Insert, *, alone: bool) -> Prepared:
+    """``statement`` alone, or (PostgreSQL) it and the event's insert as data-modifying CTEs of the
+    statement that signals the live streams: in the caller's transaction, as three would be."""
+    found = _ALONG.get((statement, alone))
+    if found is None:
+        if alone:
+            found = Prepared(statement)
+        else:
+            event_insert = insert(_EVENT).values({name: bindparam(name) for name in _COLUMNS})
+            found = Prepared(
+                select(func.pg_notify(bindparam("channel"), bindparam("notify")))
+                .add_cte(statement.cte("along_row"))
+                .add_cte(event_insert.cte("along_event"))
+            )
+        _ALONG[(statement, alone)] = found
+    return found
 
 
 def append_event(

@@ -95,10 +95,15 @@ def register_local(url: str, hub: Hub) -> None:
 _NOTIFY = Prepared(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
 
 
+def notify_payload(congress_id: int, height: int) -> str:
+    """What ``pg_notify`` sends on ``CHANNEL`` (``app.live.listen`` reads it)."""
+    return f"{congress_id}:{height}"
+
+
 def appended(session: Session, *, congress_id: int, height: int) -> None:
     """Called by ``append_event`` inside the appending transaction (see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
-        _NOTIFY.run(session, {"channel": CHANNEL, "payload": f"{congress_id}:{height}"})
+        _NOTIFY.run(session, {"channel": CHANNEL, "payload": notify_payload(congress_id, height)})
     else:
         session.info.setdefault(_PENDING, set()).add(congress_id)
 

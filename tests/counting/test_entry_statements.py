@@ -42,6 +42,14 @@ def _verb(sql: str) -> str:
     words = sql.split()
     if words == [";"]:
         return "; (pool_pre_ping)"
+    if words[:3] == ["WITH", "along_row", "AS"]:
+        tables = [words[i + 1] for i, word in enumerate(words) if word == "INTO"]
+        assert tables == ["paper_entry", "event"], sql
+        assert "pg_notify" in sql, sql
+        return (
+            "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
+            "SELECT pg_notify"
+        )
     if words[0] == "INSERT":
         return f"INSERT INTO {words[2]}"
     if words[0] == "SELECT" and "pg_advisory_xact_lock" in words[1]:
@@ -88,14 +96,14 @@ def test_one_entry_is_a_handful_of_statements(
     # under this key in one read; the entry; its event.
     expected = ["SELECT", "SELECT", "INSERT INTO paper_entry", "INSERT INTO event"]
     if app.state.engine.dialect.name == "postgresql":
-        # The pool's liveness check; the chain lock before the read; the live streams' wake-up.
+        # The pool's liveness check; the chain lock before the read; the entry, its event and the
+        # live streams' wake-up in one statement.
         expected = [
             "; (pool_pre_ping)",
             "SELECT",
             "SELECT pg_advisory_xact_lock",
             "SELECT",
-            "INSERT INTO paper_entry",
-            "INSERT INTO event",
+            "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
             "SELECT pg_notify",
         ]
     assert statements.verbs() == expected, "\n".join(statements.sent)
