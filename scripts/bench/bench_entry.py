@@ -18,11 +18,8 @@ At the end every batch must be reconciled. Prints numbers; it is not a test.
 import argparse
 import asyncio
 import json
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,20 +27,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2 as httpx
-import psycopg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchserver import served  # noqa: E402
+from benchserver import served, throwaway_databases  # noqa: E402
 
 from app.papers.keys import load_or_create_qr_key  # noqa: E402
 from app.papers.qr import encode_payload  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "JIPIAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 CANDIDATES = ["张伟", "王宁", "李娜", "欧阳晓东", "刘洋"]
 MARK_CHOICES = ["yes", "no", "abstain", "blank"]
 
@@ -232,33 +224,8 @@ def main() -> None:
     args = parser.parse_args()
     requests = max(20, min(args.requests, 5000))
     tablets = max(2, min(args.tablets, 50))
-    for backend in args.backends.split(","):
-        folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-"))
-        try:
-            if backend == "sqlite":
-                url = f"sqlite:///{folder / 'bench.sqlite3'}"
-                run_backend("sqlite", url, folder, requests, tablets)
-            elif backend == "postgresql":
-                admin = make_url(POSTGRES_URL)
-                conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-                try:
-                    connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-                except psycopg.OperationalError as exc:
-                    print(f"[postgresql] skipped: not reachable ({exc})")
-                    continue
-                database = f"jipiao_bench_{uuid.uuid4().hex[:10]}"
-                with connection:
-                    connection.execute(f'CREATE DATABASE "{database}"')
-                try:
-                    url = admin.set(database=database).render_as_string(hide_password=False)
-                    run_backend("postgresql", url, folder, requests, tablets)
-                finally:
-                    with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
-                        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            else:
-                raise SystemExit(f"unknown backend {backend!r}")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    for backend, url, folder in throwaway_databases(args.backends):
+        run_backend(backend, url, folder, requests, tablets)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,8 @@ import json
 import multiprocessing
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -43,17 +41,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_entry  # noqa: E402
-from benchserver import served  # noqa: E402
+from benchserver import served, throwaway_databases  # noqa: E402
 
-POSTGRES_URL = bench_entry.POSTGRES_URL
 OPEN_SECONDS = 60.0
 Counts = dict[tuple[int, str], int]  # (batch number, "a" | "b") -> papers entered
 
@@ -518,32 +513,8 @@ def main() -> None:
     if bounded != given:
         print(f"bounded to subscribers, tablets, requests, workers, client processes = {bounded}")
     (args.subscribers, args.tablets, args.requests, args.workers, args.client_processes) = bounded
-    for backend in args.backends.split(","):
-        folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-live-"))
-        try:
-            if backend == "sqlite":
-                run_backend("sqlite", f"sqlite:///{folder / 'bench.sqlite3'}", folder, args)
-            elif backend == "postgresql":
-                admin = make_url(POSTGRES_URL)
-                conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-                try:
-                    connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-                except psycopg.OperationalError as exc:
-                    print(f"[postgresql] skipped: not reachable ({exc})")
-                    continue
-                database = f"jipiao_bench_{uuid.uuid4().hex[:10]}"
-                with connection:
-                    connection.execute(f'CREATE DATABASE "{database}"')
-                try:
-                    url = admin.set(database=database).render_as_string(hide_password=False)
-                    run_backend("postgresql", url, folder, args)
-                finally:
-                    with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
-                        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            else:
-                raise SystemExit(f"unknown backend {backend!r}")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    for backend, url, folder in throwaway_databases(args.backends):
+        run_backend(backend, url, folder, args)
 
 
 if __name__ == "__main__":

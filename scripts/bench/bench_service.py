@@ -12,28 +12,18 @@ the end). Request counts are bounded by --requests. Prints numbers; it is not a 
 """
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx2 as httpx
-import psycopg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchserver import served  # noqa: E402
-
-POSTGRES_URL = os.environ.get(
-    "JIPIAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from benchserver import served, throwaway_databases  # noqa: E402
 
 
 def timed(count: int, call: Callable[[int], httpx.Response]) -> float:
@@ -133,40 +123,8 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     requests = max(1, min(args.requests, 5000))
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-"))
-            try:
-                run_backend(
-                    "sqlite",
-                    f"sqlite:///{folder / 'bench.sqlite3'}",
-                    folder,
-                    requests,
-                    args.clients,
-                )
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        elif backend == "postgresql":
-            admin = make_url(POSTGRES_URL)
-            conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-            try:
-                connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-            except psycopg.OperationalError as exc:
-                print(f"[postgresql] skipped: not reachable ({exc})")
-                continue
-            name = f"jipiao_bench_{uuid.uuid4().hex[:10]}"
-            with connection:
-                connection.execute(f'CREATE DATABASE "{name}"')
-            folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-"))
-            try:
-                url = admin.set(database=name).render_as_string(hide_password=False)
-                run_backend("postgresql", url, folder, requests, args.clients)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-                with psycopg.connect(conninfo, autocommit=True) as connection:
-                    connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        else:
-            raise SystemExit(f"unknown backend {backend!r}")
+    for backend, url, folder in throwaway_databases(args.backends):
+        run_backend(backend, url, folder, requests, args.clients)
 
 
 if __name__ == "__main__":

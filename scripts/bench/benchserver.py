@@ -1,24 +1,36 @@
 """A throw-away ``jipiao serve`` on 127.0.0.1 for a benchmark: free port, first start (admin
 token), wait for /api/health, stop on exit (killed if SIGTERM does not stop it in 10 s).
-``workers`` > 1 (PostgreSQL only) starts that many uvicorn workers (``JIPIAO_WORKERS``)."""
+``workers`` > 1 (PostgreSQL only) starts that many uvicorn workers (``JIPIAO_WORKERS``).
+
+``throwaway_databases`` gives each backend a fresh database: a temp SQLite file, or a
+``jipiao_bench_<random>`` PostgreSQL database (``JIPIAO_BENCH_POSTGRES_URL``) dropped at the end."""
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
+import psycopg
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app.serve import first_start  # noqa: E402
 from app.settings import Settings  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "JIPIAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @dataclass(frozen=True)
@@ -73,3 +85,37 @@ def served(name: str, database_url: str, data_dir: Path, *, workers: int = 1) ->
             print("  (the server did not stop within 10 s of SIGTERM: killed)")
             process.kill()
             process.wait()
+
+
+def throwaway_databases(backends: str) -> Iterator[tuple[str, str, Path]]:
+    """(backend, database URL, data folder) for each of ``backends`` ("sqlite,postgresql"), each
+    removed once the caller moves on; PostgreSQL is skipped (said) when it is not reachable."""
+    for backend in backends.split(","):
+        if backend not in ("sqlite", "postgresql"):
+            raise SystemExit(f"unknown backend {backend!r}")
+        folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-"))
+        try:
+            if backend == "sqlite":
+                yield backend, f"sqlite:///{folder / 'bench.sqlite3'}", folder
+                continue
+            admin = make_url(POSTGRES_URL)
+            conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+            try:
+                connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+            except psycopg.OperationalError as exc:
+                print(f"[postgresql] skipped: not reachable ({exc})")
+                continue
+            database = f"jipiao_bench_{uuid.uuid4().hex[:10]}"
+            with connection:
+                connection.execute(f'CREATE DATABASE "{database}"')
+            try:
+                yield (
+                    backend,
+                    admin.set(database=database).render_as_string(hide_password=False),
+                    folder,
+                )
+            finally:
+                with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
