@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pikepdf
 import segno
+from fpdf import FPDF
 
 from app.printing.fonts import FontFace, cjk_pdf, close_fonts, find_cjk_fonts
 from app.printing.layout import PAGE_MM, Layout, LayoutError, PaperSize
@@ -303,10 +304,10 @@ def _fit(canvas: _Canvas, paper: BallotPaper, width: float, height: float) -> _F
     )
 
 
-def _draw_qr(canvas: _Canvas, paper: BallotPaper, x: float, y: float) -> float:
-    """Draw the QR code with its quiet zone at (x, y); return the block's height."""
-    qr, module, block = _qr_block(paper)
-    pdf = canvas.pdf
+def draw_qr_block(
+    pdf: FPDF, qr: segno.QRCode, x: float, y: float, module: float, block: float
+) -> None:
+    """The QR code in a white ``block`` (its quiet zone of ``QUIET_MODULES``) at (x, y)."""
     pdf.set_fill_color(*WHITE)
     pdf.rect(x, y, block, block, style="F")
     pdf.set_fill_color(*BLACK)
@@ -329,6 +330,12 @@ def _draw_qr(canvas: _Canvas, paper: BallotPaper, x: float, y: float) -> float:
                     style="F",
                 )
                 start = None
+
+
+def _draw_qr(canvas: _Canvas, paper: BallotPaper, x: float, y: float) -> float:
+    """Draw the QR code with its quiet zone at (x, y); return the block's height."""
+    qr, module, block = _qr_block(paper)
+    draw_qr_block(canvas.pdf, qr, x, y, module, block)
     caption_y = y + block
     for line in QR_CAPTION:
         caption_y += QR_CAPTION_EM * 1.4

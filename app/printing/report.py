@@ -22,7 +22,7 @@ from pathlib import Path
 
 import segno
 
-from app.printing.ballot import chinese_number
+from app.printing.ballot import QUIET_MODULES, chinese_number, draw_qr_block
 from app.printing.fonts import FontFace, cjk_pdf, close_fonts, find_cjk_fonts
 from app.printing.layout import BALLOTS_DIR, LayoutError
 from app.results.numerals import capital_numeral
@@ -38,11 +38,9 @@ DEFAULT_REPORT_LAYOUT = BALLOTS_DIR / "report.json"
 MM_PER_PT = 25.4 / 72
 PAGE_W, PAGE_H = 210.0, 297.0
 MARGIN = 15.0
-QUIET_MODULES = 4
 BLACK = (0, 0, 0)
 GREY = (100, 100, 100)
 LIGHT = (235, 235, 235)
-WHITE = (255, 255, 255)
 _KEYS = frozenset(
     {
         "schema",
@@ -412,26 +410,7 @@ def _draw_proof(
         doc.text(x, y + 6, "Round-file hash (no event log)", 2.3, colour=GREY)
     y += 7
     x_qr = x + (width - block) / 2
-    pdf.set_fill_color(*WHITE)
-    pdf.rect(x_qr, y, block, block, style="F")
-    pdf.set_fill_color(*BLACK)
-    origin_x = x_qr + QUIET_MODULES * module
-    origin_y = y + QUIET_MODULES * module
-    seam = 0.02  # no hairline gaps between neighbouring runs when rasterized
-    for row_index, row in enumerate(qr.matrix_iter(border=0)):
-        start: int | None = None
-        for col_index, dark in enumerate([*row, 0]):
-            if dark and start is None:
-                start = col_index
-            elif not dark and start is not None:
-                pdf.rect(
-                    origin_x + start * module,
-                    origin_y + row_index * module,
-                    (col_index - start) * module + seam,
-                    module + seam,
-                    style="F",
-                )
-                start = None
+    draw_qr_block(pdf, qr, x_qr, y, module, block)
     y += block + 1
     for line in [report.head_hash[i : i + 16] for i in range(0, len(report.head_hash), 16)]:
         doc.text(x + 1, y + 2.8, line, 2.9)
