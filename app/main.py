@@ -29,6 +29,7 @@ from app.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from app.groupcommit import GroupCommitter
 from app.ledger import router as ledger_router
 from app.live import listen as live_listen
 from app.live import router as live_router
@@ -202,6 +203,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.group_committer = GroupCommitter(engine)
     install_error_handlers(app)
 
     @app.get("/api/health", tags=["health"], summary="健康检查 / health check")

@@ -1,14 +1,13 @@
 """HTTP endpoints for counting. Parse, authorize, call one service, shape the reply."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
 from app import auth, models
@@ -26,6 +25,7 @@ from app.counting import schemas
 from app.counting import service as counting_service
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
+from app.groupcommit import GroupCommitter
 from app.papers import service as papers_service
 from app.settings import Settings
 from app.setup.schemas import Id, SearchText
@@ -175,24 +175,22 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
     )
 
 
-def _enter(state: State, token: str, batch_id: int, raw: bytes) -> bytes:
-    """The whole request in one worker thread: parse, then one transaction (who is asking, then
-    the entry), committed before the answer is returned."""
-    try:
-        paper, invalid = _paper_from(raw), None
-    except RequestValidationError as exc:  # raised once the caller is known: 401/403 come first
-        paper, invalid = None, exc
-    factory: sessionmaker[Session] = state.sessionmaker
+def _enter_work(
+    state: State, token: str, batch_id: int, paper: counting_service.PaperInput | None, raw: bytes
+) -> Callable[[Session], bytes]:
     settings: Settings = state.settings
-    with factory.begin() as session:
+
+    def work(session: Session) -> bytes:
         actor = _may_enter_papers(auth.session_principal(session, token=token))
-        if paper is None:
-            assert invalid is not None
-            raise invalid
+        if paper is None:  # refused only once the caller is known: 401/403 come first
+            _paper_from(raw)  # raises the body's 422
+        assert paper is not None
         answer = counting_service.enter_paper(
             session, actor=actor, batch_id=batch_id, paper=paper, data_dir=settings.data_dir
         )
-    return answer.encode("utf-8")
+        return answer.encode("utf-8")
+
+    return work
 
 
 @router.post(
@@ -215,11 +213,17 @@ def _enter(state: State, token: str, batch_id: int, raw: bytes) -> bytes:
     },
 )
 async def enter_paper(batch_id: Id, request: Request, token: TokenDep) -> Response:
-    # The hot path of a count. Not FastAPI's body and dependencies: each sync dependency and the
-    # commit would be a thread hop of their own; here the body is read as FastAPI would (after
-    # the caller is checked, as there) and everything else is one hop to a worker thread.
+    # The hot path of a count. Not FastAPI's body and dependencies (each sync dependency would be
+    # a thread hop of its own): the body is read here as FastAPI would, and the caller check and
+    # the entry run as one job of the app's group committer (``app.groupcommit``), answered once
+    # its group is committed.
     raw = await request.body()
-    answer = await run_in_threadpool(_enter, request.app.state, token, batch_id, raw)
+    try:
+        paper: counting_service.PaperInput | None = _paper_from(raw)
+    except RequestValidationError:
+        paper = None
+    committer: GroupCommitter = request.app.state.group_committer
+    answer = await committer.run(_enter_work(request.app.state, token, batch_id, paper, raw))
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 

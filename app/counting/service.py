@@ -77,6 +77,9 @@ DISPUTED = (DISCREPANCY, ADJUDICATION)
 
 UNCLEAR = "unclear"
 
+# Every paper of a round carries the same code: its verdict is worked out once, not per paper.
+_verdict = lru_cache(maxsize=64)(verify_payload)
+
 
 # ---------------------------------------------------------------- canonical records
 
@@ -640,7 +643,7 @@ def enter_paper(
     )
     record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
     if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
-        verdict = verify_payload(
+        verdict = _verdict(
             paper.qr_payload,
             key=_qr_key(data_dir),
             election_id=found.election_id,

@@ -81,10 +81,11 @@ _PLAIN_DEPTH = 100
 
 
 def _plain(value: object) -> bool:
-    """True if ``value`` is built only of ``dict`` (``str`` keys), ``list``, ``tuple``, ``str``,
-    ``bool``, ``None`` and ``int`` within ±(2**53 - 1) — the values ``_check`` accepts, but exact
-    types and no paths, in one loop: a quick yes for nearly every value, else ``_check`` decides.
-    Strings are not tested here for lone surrogates: encoding the whole text does that."""
+    """True if ``value`` is built only of ``dict`` (``str`` keys), ``list``, ``tuple``, ``str``
+    (or a subclass), ``bool``, ``None`` and ``int`` within ±(2**53 - 1) — the values ``_check``
+    accepts, but exact types (``str`` aside) and no paths, in one loop: a quick yes for nearly
+    every value, else ``_check`` decides. Strings are not tested here for lone surrogates:
+    encoding the whole text does that."""
     stack: list[tuple[object, int]] = [(value, 0)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -106,7 +107,7 @@ def _plain(value: object) -> bool:
         elif kind is list or kind is tuple:
             for member in item:  # type: ignore[attr-defined]
                 push((member, depth + 1))
-        else:
+        elif not isinstance(item, str):  # a str subclass (a StrEnum role) is written as its text
             return False
     return True
 

@@ -6,7 +6,9 @@
   (never for a rolled-back transaction) to every app worker's LISTEN connection
   (``app.live.listen``), which wakes that worker's live channels.
 * **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
-  every ``Hub`` of an app over the same database file in this process is woken.
+  every ``Hub`` of an app over the same database file in this process is woken. A session that
+  is only a savepoint of a larger transaction (``app.groupcommit``) hands its congresses to the
+  set in ``session.info[DEFERRED_WAKES]`` instead; the group wakes them after its real COMMIT.
 
 What is woken is a channel per (election, view) and worker (``app.live.fanout``), not each
 stream: one cross-thread call per channel, whatever the number of dashboards. A wake-up is only a
@@ -20,13 +22,14 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import Engine, bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from app.db import Prepared
 
 CHANNEL = "jipiao_events"
 _PENDING = "jipiao_live_appended"
+DEFERRED_WAKES = "jipiao_live_deferred"
 
 
 @dataclass(eq=False)
@@ -82,8 +85,8 @@ _local_hubs: dict[str, "weakref.WeakSet[Hub]"] = {}
 _local_lock = threading.Lock()
 
 
-def _url_key(session: Session) -> str:
-    return session.get_bind().engine.url.render_as_string(hide_password=True)
+def _url_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
 
 
 def register_local(url: str, hub: Hub) -> None:
@@ -108,16 +111,26 @@ def appended(session: Session, *, congress_id: int, height: int) -> None:
         session.info.setdefault(_PENDING, set()).add(congress_id)
 
 
+def wake_local(engine: Engine, congresses: set[int]) -> None:
+    """SQLite: wake the channels of ``congresses`` in every app of this process over ``engine``'s
+    database (call it after the COMMIT that made their events visible)."""
+    with _local_lock:
+        hubs = list(_local_hubs.get(_url_key(engine), ()))
+    for hub in hubs:
+        for congress_id in congresses:
+            hub.wake(congress_id)
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending: set[int] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
-    with _local_lock:
-        hubs = list(_local_hubs.get(_url_key(session), ()))
-    for hub in hubs:
-        for congress_id in pending:
-            hub.wake(congress_id)
+    deferred: set[int] | None = session.info.get(DEFERRED_WAKES)
+    if deferred is not None:  # only a savepoint was released: the group wakes after its COMMIT
+        deferred.update(pending)
+        return
+    wake_local(session.get_bind().engine, pending)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -4,7 +4,8 @@ count cannot quietly grow a query (bench_entry.py measures what each one costs).
 Counted at the DBAPI: SQLite's trace callback sees every statement the connection runs; on
 PostgreSQL every cursor the connection makes counts its executions. Transaction control is left
 out (psycopg sends BEGIN and COMMIT without a cursor; SQLite's BEGIN IMMEDIATE and COMMIT are
-traced), so both lists are the statements the service itself chose to send.
+traced), so both lists are the statements the service itself chose to send, with the SAVEPOINT
+and RELEASE the group commit (``app.groupcommit``) puts around each entry.
 """
 
 import json
@@ -92,19 +93,28 @@ def test_one_entry_is_a_handful_of_statements(
     statements.sent.clear()
     answer = expect(c.tellers[0].post(path, json=paper(c, "counted", PAPERS[1])), 201)
     assert answer["progress"]["pass_a"] == 2
-    # The session lookup; batch, round, congress, progress, chain head and any earlier entry
-    # under this key in one read; the entry; its event.
-    expected = ["SELECT", "SELECT", "INSERT INTO paper_entry", "INSERT INTO event"]
+    # Its savepoint in the group's transaction; the session lookup; batch, round, congress,
+    # progress, chain head and any earlier entry under this key in one read; the entry; its event.
+    expected = [
+        "SAVEPOINT",
+        "SELECT",
+        "SELECT",
+        "INSERT INTO paper_entry",
+        "INSERT INTO event",
+        "RELEASE",
+    ]
     if app.state.engine.dialect.name == "postgresql":
         # The pool's liveness check; the chain lock before the read; the entry, its event and the
         # live streams' wake-up in one statement.
         expected = [
             "; (pool_pre_ping)",
+            "SAVEPOINT",
             "SELECT",
             "SELECT pg_advisory_xact_lock",
             "SELECT",
             "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
             "SELECT pg_notify",
+            "RELEASE",
         ]
     assert statements.verbs() == expected, "\n".join(statements.sent)
 

@@ -103,3 +103,9 @@ def test_a_circular_value_is_refused_as_the_reference_refuses_it() -> None:
     looped.append(looped)
     assert outcome(chain.canonical_json, looped) == outcome(reference, looped)
     assert outcome(chain.canonical_json, looped)[0] == "RecursionError"
+
+
+def test_a_role_enum_takes_the_quick_pass() -> None:
+    # Every event names its actor's role, a StrEnum: the per-member check must not run for it.
+    assert chain._plain({"actor_role": Word.yes, "payload": {"pass": "a", "n": [1, None, True]}})
+    assert not chain._plain({"level": Level.low})  # an IntEnum is left to _check (refused)

@@ -1,0 +1,156 @@
+"""The group committer (``app.groupcommit``): waiting jobs share one transaction and one COMMIT,
+each in a savepoint of its own; a failing job stores nothing and spares the others; a failed
+COMMIT fails every job; nobody is answered, and no live stream woken, before the COMMIT."""
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from app import models
+from app.groupcommit import GroupCommitter
+from app.live import signal
+
+
+def add_congress(name: str, *, fail: bool = False) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        congress = models.Congress(name=name, delegates_total=10)
+        session.add(congress)
+        session.flush()
+        if fail:
+            raise ValueError(f"{name} refused after writing")
+        return congress.id
+
+    return work
+
+
+def names(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return sorted(session.scalars(select(models.Congress.name)))
+
+
+def run_held_group(committer: GroupCommitter, works: list[Callable[[Session], Any]]) -> list[Any]:
+    """A first job holds the committer until every job of ``works`` is waiting, so they run as
+    one group; returns each job's value or exception."""
+    started, release = threading.Event(), threading.Event()
+
+    def holder(_session: Session) -> str:
+        started.set()
+        release.wait(10)
+        return "held"
+
+    async def scenario() -> list[Any]:
+        first = asyncio.ensure_future(committer.run(holder))
+        assert await asyncio.to_thread(started.wait, 10)
+        tasks = [asyncio.ensure_future(committer.run(work)) for work in works]
+        await asyncio.sleep(0.05)
+        assert not any(task.done() for task in tasks)
+        release.set()
+        assert await first == "held"
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    return asyncio.run(scenario())
+
+
+def test_waiting_jobs_share_one_commit(app: FastAPI) -> None:
+    engine: Engine = app.state.engine
+    committer = GroupCommitter(engine)
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", count)
+    try:
+        results = run_held_group(committer, [add_congress(f"c{i:02d}") for i in range(12)])
+    finally:
+        event.remove(engine, "commit", count)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 12
+    assert (committer.groups, committer.jobs_done) == (2, 13)  # the holder's group, the twelve's
+    assert len(commits) == 2  # the holder's group, then the twelve's
+    assert names(engine) == [f"c{i:02d}" for i in range(12)]
+
+
+def test_a_failing_job_stores_nothing_and_spares_the_others(app: FastAPI) -> None:
+    engine: Engine = app.state.engine
+    committer = GroupCommitter(engine)
+    works = [add_congress("a"), add_congress("b", fail=True), add_congress("c")]
+    results = run_held_group(committer, works)
+    assert isinstance(results[0], int)
+    assert isinstance(results[2], int)
+    assert isinstance(results[1], ValueError)
+    assert "b refused" in str(results[1])
+    assert names(engine) == ["a", "c"]
+
+
+def test_a_failed_commit_fails_every_job_and_stores_nothing(app: FastAPI) -> None:
+    engine: Engine = app.state.engine
+    committer = GroupCommitter(engine)
+    failing = {"on": False}
+
+    def refuse_commit(_connection: Any) -> None:
+        if failing["on"]:
+            raise OperationalError("COMMIT", None, Exception("disk I/O error"))
+
+    def arm(_session: Session) -> str:
+        failing["on"] = True
+        return "armed"
+
+    event.listen(engine, "commit", refuse_commit)
+    try:
+        results = run_held_group(committer, [add_congress("x"), arm, add_congress("y")])
+    finally:
+        event.remove(engine, "commit", refuse_commit)
+    assert all(isinstance(r, OperationalError) for r in results), results
+    assert names(engine) == []
+
+
+def test_live_streams_are_woken_after_the_commit(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL wakes through pg_notify, delivered by the COMMIT itself")
+    committer = GroupCommitter(engine)
+    woken: list[tuple[set[int], int]] = []
+
+    def wake_local(woken_engine: Engine, congresses: set[int]) -> None:
+        with Session(woken_engine) as other:  # another connection: sees only committed rows
+            woken.append((set(congresses), other.scalar(select(func.count(models.Congress.id)))))
+
+    monkeypatch.setattr(signal, "wake_local", wake_local)
+
+    def appending(name: str, congress_id: int) -> Callable[[Session], int]:
+        def work(session: Session) -> int:
+            value = add_congress(name)(session)
+            signal.appended(session, congress_id=congress_id, height=0)
+            return value
+
+        return work
+
+    results = run_held_group(committer, [appending("p", 7), appending("q", 8)])
+    assert all(isinstance(r, int) for r in results)
+    assert woken == [({7, 8}, 2)]  # once, for both, with both rows already committed
+
+
+def test_the_thread_ends_when_idle_and_comes_back(app: FastAPI) -> None:
+    committer = GroupCommitter(app.state.engine, idle_seconds=0.05)
+
+    def alive() -> bool:
+        return any(t.name == "jipiao-group-commit" and t.is_alive() for t in threading.enumerate())
+
+    assert asyncio.run(committer.run(add_congress("one"))) > 0
+    deadline = time.monotonic() + 5
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not alive()
+    assert asyncio.run(committer.run(add_congress("two"))) > 0
+    assert names(app.state.engine) == ["one", "two"]
