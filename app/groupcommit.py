@@ -107,7 +107,17 @@ class GroupCommitter:
                 # only flushes, and it is never rolled back through the session).
                 dbapi = connection.connection.driver_connection
                 assert dbapi is not None
-                for job in group:
+                # psycopg sends "a; b" without parameters in one round trip (sqlite3 refuses it,
+                # and has no round trips to save). The COMMIT releases the last savepoint.
+                one_trip = connection.dialect.name == "postgresql"
+                for index, job in enumerate(group):
+                    if index == 0:
+                        dbapi.execute("SAVEPOINT job")
+                    elif one_trip:
+                        dbapi.execute("RELEASE SAVEPOINT job; SAVEPOINT job")
+                    else:
+                        dbapi.execute("RELEASE SAVEPOINT job")
+                        dbapi.execute("SAVEPOINT job")
                     session = Session(
                         bind=connection,
                         join_transaction_mode="rollback_only",
@@ -115,7 +125,6 @@ class GroupCommitter:
                         autoflush=False,
                         info={signal.DEFERRED_WAKES: woken},
                     )
-                    dbapi.execute("SAVEPOINT job")
                     try:
                         job.value = job.work(session)
                         session.commit()  # the flush; the group's transaction stays open
@@ -127,7 +136,6 @@ class GroupCommitter:
                         succeeded.append(job)
                     finally:
                         session.close()
-                    dbapi.execute("RELEASE SAVEPOINT job")
         except Exception as exc:
             for job in succeeded:
                 job.value, job.error = None, exc
