@@ -11,7 +11,9 @@ in READ COMMITTED; the ledger serializes appends with ``pg_advisory_xact_lock`` 
 ``get_session`` yields a session inside ``sessionmaker.begin()``; used as
 ``Depends(get_session, scope="function")`` the commit happens when the path operation returns and
 BEFORE the response is sent, so a failed commit is an error response, never a 200 with nothing
-stored. Services ``flush()``; they never commit.
+stored. Services ``flush()``; they never commit. Paper entry, the hot path of a count, is the one
+exception: each entry is a savepoint of a group transaction (``app.groupcommit``), answered only
+once that group is committed.
 """
 
 import sqlite3

@@ -15,9 +15,12 @@ jobs before it; its ORM state is its own), and COMMITs once. Then every job is a
   nothing, and the jobs around it are not touched;
 * a job that succeeded is answered with its value only after the COMMIT returned (durable, as
   with a transaction per request);
-* if the BEGIN, a savepoint's rollback or the COMMIT fails, nothing of the group is stored, and
-  every job that had succeeded is answered with that error (tablets retry with the same
-  idempotency key; nothing is recorded twice).
+* if the BEGIN, a savepoint command or the COMMIT fails, nothing of the group is stored, and every
+  job that had not failed by itself is answered with an ``OperationalError`` (503: nothing saved,
+  try again; tablets retry with the same idempotency key and nothing is recorded twice). A job
+  whose ORM flush fails is such a case: the session's own rollback after a failed flush ends the
+  group's transaction (the session joins it "rollback_only"), and the next savepoint command
+  fails. Paper entry flushes through the ORM only when a batch completes.
 
 Live streams are woken after the real COMMIT: the SQLite wake-ups a job's session gathers
 (``app.live.signal``) are collected for the group and sent once it is committed; PostgreSQL's
@@ -29,6 +32,7 @@ is never shut down (a test) leaves no thread behind.
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -36,11 +40,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.live import signal
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False, slots=True)
@@ -93,8 +99,15 @@ class GroupCommitter:
                         return
                 count = min(len(self._jobs), self.max_group)
                 group = [self._jobs.popleft() for _ in range(count)]
-            self._run_group(group)
-            self._answer(group)
+            try:
+                self._run_group(group)
+            except Exception as exc:  # a bug of ours: answered, and the thread goes on serving
+                log.exception("group commit failed outside a job")
+                for job in group:
+                    if job.error is None:
+                        job.value, job.error = None, exc
+            finally:
+                self._answer(group)
 
     def _run_group(self, group: list[_Job]) -> None:
         woken: set[int] = set()
@@ -137,16 +150,25 @@ class GroupCommitter:
                     finally:
                         session.close()
         except Exception as exc:
+            # Nothing of the group is stored. Every job that had not failed by itself may be
+            # retried: it is answered as the database being unavailable (503), whatever broke.
+            log.warning("a group of %d jobs failed: %r", len(group), exc)
+            failure = (
+                exc if isinstance(exc, OperationalError) else OperationalError("group", None, exc)
+            )
             for job in succeeded:
-                job.value, job.error = None, exc
+                job.value, job.error = None, failure
             for job in group:
                 if job.error is None:  # the job never ran: the group broke before it
-                    job.error = exc
+                    job.error = failure
             return
         self.groups += 1
         self.jobs_done += len(group)
         if woken:
-            signal.wake_local(self.engine, woken)
+            try:
+                signal.wake_local(self.engine, woken)
+            except Exception:  # the entries are committed; the streams' own re-reads catch up
+                log.exception("waking the live streams failed")
 
     @staticmethod
     def _answer(group: list[_Job]) -> None:

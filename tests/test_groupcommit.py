@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app import models
@@ -154,3 +154,23 @@ def test_the_thread_ends_when_idle_and_comes_back(app: FastAPI) -> None:
     assert not alive()
     assert asyncio.run(committer.run(add_congress("two"))) > 0
     assert names(app.state.engine) == ["one", "two"]
+
+
+def test_a_job_whose_orm_flush_fails_fails_its_group_safely(app: FastAPI) -> None:
+    # The session's own rollback after a failed flush ends the group's transaction (the session
+    # joins it "rollback_only"): the group's next savepoint command fails, so every job of the
+    # group is answered with an error and nothing of it is stored (tablets retry their keys).
+    engine: Engine = app.state.engine
+
+    def violating(session: Session) -> int:
+        session.add(models.Congress(name="zero", delegates_total=0))  # CHECK delegates_total > 0
+        return 0  # the flush happens at the job's commit, and fails there
+
+    works = [add_congress("a"), violating, add_congress("c")]
+    results = run_held_group(GroupCommitter(engine), works)
+    assert isinstance(results[1], IntegrityError)  # 409 for the job itself
+    assert isinstance(results[0], OperationalError)  # 503 (nothing saved, try again) for the rest
+    assert isinstance(results[2], OperationalError)
+    assert names(engine) == []
+    assert asyncio.run(GroupCommitter(engine).run(add_congress("after"))) > 0  # nothing stuck
+    assert names(engine) == ["after"]
