@@ -2,6 +2,7 @@
 ``jipiao audit verify`` starts quickly)."""
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,10 @@ class SignedRecord:
     events_file: bytes  # events.jsonl
     body: dict[str, JsonValue]
     public_key: str
+
+
+_PUBLIC_KEY_HEX = re.compile(r"[0-9a-f]{64}")
+_SIGNATURE_HEX = re.compile(r"[0-9a-f]{128}")
 
 
 def open_record(
@@ -47,6 +52,14 @@ def open_record(
     signature = manifest.get("signature")
     if not isinstance(public_key, str) or not isinstance(signature, str):
         return RecordProblem(MANIFEST_FILE, "no public key or signature", "缺少公钥或签名")
+    # Exactly as written (lowercase hex): bytes.fromhex would also take "AB" for "ab", and a
+    # record with a changed byte would pass.
+    if not _PUBLIC_KEY_HEX.fullmatch(public_key) or not _SIGNATURE_HEX.fullmatch(signature):
+        return RecordProblem(
+            MANIFEST_FILE,
+            "the public key or signature is not lowercase hex of the right length",
+            "公钥或签名不是规定长度的小写十六进制",
+        )
     if expected_public_key is not None and public_key != expected_public_key.lower():
         return RecordProblem(
             MANIFEST_FILE,

@@ -1,5 +1,6 @@
 """The exported election record: signature, chain and manifest checks, tamper detection."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -140,3 +141,19 @@ def test_cli_export_and_unknown_election(
     assert check_record(out).problem is None
     assert main(["audit", "export", "999999", "-o", str(tmp_path / "none")]) == 2
     assert "999999" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field", ["public_key", "signature"])
+def test_an_uppercased_hex_digit_in_the_manifest_is_detected(
+    record: Path, tmp_path: Path, field: str
+) -> None:
+    # Found by the byte-flip property: 'b' ^ 0x20 is 'B', and bytes.fromhex reads both alike.
+    target = copy_record(record, tmp_path / "tampered")
+    manifest = (target / MANIFEST_FILE).read_text()
+    value = json.loads(manifest)[field]
+    index = next(i for i, char in enumerate(value) if char in "abcdef")
+    changed = value[:index] + value[index].upper() + value[index + 1 :]
+    (target / MANIFEST_FILE).write_text(manifest.replace(value, changed))
+    problem = check_record(target).problem
+    assert problem is not None
+    assert problem.where == MANIFEST_FILE
