@@ -8,8 +8,8 @@ more time went to the queueing than to the entry.
 
 ``GroupCommitter.run(work)`` hands ``work(session)`` to this engine's one committer thread. The
 thread takes every job waiting (up to ``max_group``), opens ONE transaction, runs each job in a
-SAVEPOINT of its own with a ``Session`` of its own on the transaction's connection (a job sees the
-jobs before it; its ORM state is its own), and COMMITs once. Then every job is answered:
+SAVEPOINT of its own (a job sees the jobs before it; the group's session is emptied between jobs,
+so a job's ORM state is its own), and COMMITs once. Then every job is answered:
 
 * a job that raised is answered with its exception; its savepoint was rolled back, so it stored
   nothing, and the jobs around it are not touched;
@@ -19,12 +19,12 @@ jobs before it; its ORM state is its own), and COMMITs once. Then every job is a
   job that had not failed by itself is answered with an ``OperationalError`` (503: nothing saved,
   try again; tablets retry with the same idempotency key and nothing is recorded twice). A job
   whose ORM flush fails is such a case: the session's own rollback after a failed flush ends the
-  group's transaction (the session joins it "rollback_only"), and the next savepoint command
+  group's transaction (the session joins it "rollback_only"), and the savepoint command after it
   fails. Paper entry flushes through the ORM only when a batch completes.
 
-Live streams are woken after the real COMMIT: the SQLite wake-ups a job's session gathers
-(``app.live.signal``) are collected for the group and sent once it is committed; PostgreSQL's
-``pg_notify`` is transactional by itself.
+Live streams are woken after the real COMMIT: the SQLite wake-ups a job gathers in the session
+(``app.live.signal``) are taken after each job that succeeded and sent once the group is
+committed; PostgreSQL's ``pg_notify`` is transactional by itself.
 
 The thread starts on the first job and ends after ``idle_seconds`` without one, so an app that
 is never shut down (a test) leaves no thread behind.
@@ -113,11 +113,21 @@ class GroupCommitter:
         woken: set[int] = set()
         succeeded: list[_Job] = []
         try:
-            with self.engine.connect() as connection, connection.begin():
-                # Savepoints on the DBAPI connection: SQLAlchemy's begin_nested() compiles a
-                # statement per savepoint name and cost more than the entry itself. The job's
-                # session joins the transaction without owning it ("rollback_only": its commit
-                # only flushes, and it is never rolled back through the session).
+            with (
+                self.engine.connect() as connection,
+                connection.begin(),
+                # One session for the group, joined to its transaction without owning it
+                # ("rollback_only": a flush never commits; it is never rolled back on purpose).
+                # Emptied after every job: each job starts with no ORM state of another's.
+                Session(
+                    bind=connection,
+                    join_transaction_mode="rollback_only",
+                    expire_on_commit=False,
+                    autoflush=False,
+                ) as session,
+            ):
+                # Savepoints on the DBAPI connection: SQLAlchemy's begin_nested() and a session
+                # per job cost more than the entry's own statements.
                 dbapi = connection.connection.driver_connection
                 assert dbapi is not None
                 # psycopg sends "a; b" without parameters in one round trip (sqlite3 refuses it,
@@ -131,24 +141,19 @@ class GroupCommitter:
                     else:
                         dbapi.execute("RELEASE SAVEPOINT job")
                         dbapi.execute("SAVEPOINT job")
-                    session = Session(
-                        bind=connection,
-                        join_transaction_mode="rollback_only",
-                        expire_on_commit=False,
-                        autoflush=False,
-                        info={signal.DEFERRED_WAKES: woken},
-                    )
                     try:
                         job.value = job.work(session)
-                        session.commit()  # the flush; the group's transaction stays open
+                        session.flush()
                     except Exception as exc:
                         job.error = exc
                         # If this fails, the group fails (below): nothing of it is committed.
                         dbapi.execute("ROLLBACK TO SAVEPOINT job")
+                        signal.take_appended(session)  # its events are gone with it
                     else:
                         succeeded.append(job)
+                        woken |= signal.take_appended(session)
                     finally:
-                        session.close()
+                        session.expunge_all()
         except Exception as exc:
             # Nothing of the group is stored. Every job that had not failed by itself may be
             # retried: it is answered as the database being unavailable (503), whatever broke.

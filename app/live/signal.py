@@ -6,9 +6,9 @@
   (never for a rolled-back transaction) to every app worker's LISTEN connection
   (``app.live.listen``), which wakes that worker's live channels.
 * **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
-  every ``Hub`` of an app over the same database file in this process is woken. A session that
-  is only a savepoint of a larger transaction (``app.groupcommit``) hands its congresses to the
-  set in ``session.info[DEFERRED_WAKES]`` instead; the group wakes them after its real COMMIT.
+  every ``Hub`` of an app over the same database file in this process is woken. The group
+  committer (``app.groupcommit``), whose session never commits, takes them with ``take_appended``
+  after each job and wakes them after the group's COMMIT.
 
 What is woken is a channel per (election, view) and worker (``app.live.fanout``), not each
 stream: one cross-thread call per channel, whatever the number of dashboards. A wake-up is only a
@@ -29,7 +29,6 @@ from app.db import Prepared
 
 CHANNEL = "jipiao_events"
 _PENDING = "jipiao_live_appended"
-DEFERRED_WAKES = "jipiao_live_deferred"
 
 
 @dataclass(eq=False)
@@ -121,14 +120,16 @@ def wake_local(engine: Engine, congresses: set[int]) -> None:
             hub.wake(congress_id)
 
 
+def take_appended(session: Session) -> set[int]:
+    """SQLite: the congresses ``appended`` since the last take (and forget them)."""
+    pending: set[int] = session.info.pop(_PENDING, set())
+    return pending
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending: set[int] | None = session.info.pop(_PENDING, None)
     if not pending:
-        return
-    deferred: set[int] | None = session.info.get(DEFERRED_WAKES)
-    if deferred is not None:  # only a savepoint was released: the group wakes after its COMMIT
-        deferred.update(pending)
         return
     wake_local(session.get_bind().engine, pending)
 
