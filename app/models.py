@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -242,7 +243,11 @@ class PaperEntry(Base):
     answer: Mapped[str] = mapped_column(Text)  # the response, replayed on a retried request
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("batch_id", "entry_pass", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "entry_pass", "idempotency_key"),
+        # A pass's progress is counted on every entry: from the index alone, not row by row.
+        Index("ix_paper_entry_batch_pass_generation", "batch_id", "entry_pass", "generation"),
+    )
 
 
 class BatchResolution(Base):
