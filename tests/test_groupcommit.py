@@ -1,6 +1,9 @@
 """The group committer (``app.groupcommit``): waiting jobs share one transaction and one COMMIT,
 each in a savepoint of its own; a failing job stores nothing and spares the others; a failed
-COMMIT fails every job; nobody is answered, and no live stream woken, before the COMMIT."""
+COMMIT fails every job; nobody is answered, and no live stream woken, before the COMMIT.
+
+Each test runs the committer both ways: on its thread (PostgreSQL's way; also on SQLite) and on
+the event loop (SQLite's way)."""
 
 import asyncio
 import threading
@@ -36,9 +39,24 @@ def names(engine: Engine) -> list[str]:
         return sorted(session.scalars(select(models.Congress.name)))
 
 
-def run_held_group(committer: GroupCommitter, works: list[Callable[[Session], Any]]) -> list[Any]:
-    """A first job holds the committer until every job of ``works`` is waiting, so they run as
-    one group; returns each job's value or exception."""
+@pytest.fixture(params=["thread", "inline"])
+def committer(request: pytest.FixtureRequest, app: FastAPI) -> GroupCommitter:
+    engine: Engine = app.state.engine
+    inline = request.param == "inline"
+    if inline and engine.dialect.name != "sqlite":
+        pytest.skip("jobs run on the event loop only on SQLite")
+    return GroupCommitter(engine, inline=inline)
+
+
+def run_as_one_group(committer: GroupCommitter, works: list[Callable[[Session], Any]]) -> list[Any]:
+    """Runs ``works`` as one group; returns each job's value or exception.
+
+    On the loop: all are queued in one turn of the loop, before the group opens. On the thread: a
+    first job holds the committer until every job of ``works`` is waiting."""
+
+    async def on_the_loop() -> list[Any]:
+        return await asyncio.gather(*(committer.run(w) for w in works), return_exceptions=True)
+
     started, release = threading.Event(), threading.Event()
 
     def holder(_session: Session) -> str:
@@ -46,7 +64,7 @@ def run_held_group(committer: GroupCommitter, works: list[Callable[[Session], An
         release.wait(10)
         return "held"
 
-    async def scenario() -> list[Any]:
+    async def on_the_thread() -> list[Any]:
         first = asyncio.ensure_future(committer.run(holder))
         assert await asyncio.to_thread(started.wait, 10)
         tasks = [asyncio.ensure_future(committer.run(work)) for work in works]
@@ -56,12 +74,16 @@ def run_held_group(committer: GroupCommitter, works: list[Callable[[Session], An
         assert await first == "held"
         return await asyncio.gather(*tasks, return_exceptions=True)
 
-    return asyncio.run(scenario())
+    groups_before = committer.groups
+    results = asyncio.run(on_the_loop() if committer.inline else on_the_thread())
+    held = 0 if committer.inline else 1
+    if not any(isinstance(r, OperationalError) for r in results):  # a broken group counts none
+        assert committer.groups == groups_before + held + 1, "not one group"
+    return results
 
 
-def test_waiting_jobs_share_one_commit(app: FastAPI) -> None:
-    engine: Engine = app.state.engine
-    committer = GroupCommitter(engine)
+def test_waiting_jobs_share_one_commit(committer: GroupCommitter) -> None:
+    engine = committer.engine
     commits: list[object] = []
 
     def count(connection: object) -> None:
@@ -69,21 +91,21 @@ def test_waiting_jobs_share_one_commit(app: FastAPI) -> None:
 
     event.listen(engine, "commit", count)
     try:
-        results = run_held_group(committer, [add_congress(f"c{i:02d}") for i in range(12)])
+        results = run_as_one_group(committer, [add_congress(f"c{i:02d}") for i in range(12)])
     finally:
         event.remove(engine, "commit", count)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 12
-    assert (committer.groups, committer.jobs_done) == (2, 13)  # the holder's group, the twelve's
-    assert len(commits) == 2  # the holder's group, then the twelve's
+    held = 0 if committer.inline else 1  # the holder's group first
+    assert (committer.groups, committer.jobs_done) == (held + 1, held + 12)
+    assert len(commits) == held + 1
     assert names(engine) == [f"c{i:02d}" for i in range(12)]
 
 
-def test_a_failing_job_stores_nothing_and_spares_the_others(app: FastAPI) -> None:
-    engine: Engine = app.state.engine
-    committer = GroupCommitter(engine)
+def test_a_failing_job_stores_nothing_and_spares_the_others(committer: GroupCommitter) -> None:
+    engine = committer.engine
     works = [add_congress("a"), add_congress("b", fail=True), add_congress("c")]
-    results = run_held_group(committer, works)
+    results = run_as_one_group(committer, works)
     assert isinstance(results[0], int)
     assert isinstance(results[2], int)
     assert isinstance(results[1], ValueError)
@@ -91,9 +113,8 @@ def test_a_failing_job_stores_nothing_and_spares_the_others(app: FastAPI) -> Non
     assert names(engine) == ["a", "c"]
 
 
-def test_a_failed_commit_fails_every_job_and_stores_nothing(app: FastAPI) -> None:
-    engine: Engine = app.state.engine
-    committer = GroupCommitter(engine)
+def test_a_failed_commit_fails_every_job_and_stores_nothing(committer: GroupCommitter) -> None:
+    engine = committer.engine
     failing = {"on": False}
 
     def refuse_commit(_connection: Any) -> None:
@@ -106,7 +127,7 @@ def test_a_failed_commit_fails_every_job_and_stores_nothing(app: FastAPI) -> Non
 
     event.listen(engine, "commit", refuse_commit)
     try:
-        results = run_held_group(committer, [add_congress("x"), arm, add_congress("y")])
+        results = run_as_one_group(committer, [add_congress("x"), arm, add_congress("y")])
     finally:
         event.remove(engine, "commit", refuse_commit)
     assert all(isinstance(r, OperationalError) for r in results), results
@@ -114,12 +135,10 @@ def test_a_failed_commit_fails_every_job_and_stores_nothing(app: FastAPI) -> Non
 
 
 def test_live_streams_are_woken_after_the_commit(
-    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    committer: GroupCommitter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine: Engine = app.state.engine
-    if engine.dialect.name != "sqlite":
+    if committer.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL wakes through pg_notify, delivered by the COMMIT itself")
-    committer = GroupCommitter(engine)
     woken: list[tuple[set[int], int]] = []
 
     def wake_local(woken_engine: Engine, congresses: set[int]) -> None:
@@ -136,13 +155,13 @@ def test_live_streams_are_woken_after_the_commit(
 
         return work
 
-    results = run_held_group(committer, [appending("p", 7), appending("q", 8)])
+    results = run_as_one_group(committer, [appending("p", 7), appending("q", 8)])
     assert all(isinstance(r, int) for r in results)
     assert woken == [({7, 8}, 2)]  # once, for both, with both rows already committed
 
 
 def test_the_thread_ends_when_idle_and_comes_back(app: FastAPI) -> None:
-    committer = GroupCommitter(app.state.engine, idle_seconds=0.05)
+    committer = GroupCommitter(app.state.engine, inline=False, idle_seconds=0.05)
 
     def alive() -> bool:
         return any(t.name == "jipiao-group-commit" and t.is_alive() for t in threading.enumerate())
@@ -156,21 +175,67 @@ def test_the_thread_ends_when_idle_and_comes_back(app: FastAPI) -> None:
     assert names(app.state.engine) == ["one", "two"]
 
 
-def test_a_job_whose_orm_flush_fails_fails_its_group_safely(app: FastAPI) -> None:
+def test_a_job_whose_orm_flush_fails_fails_its_group_safely(committer: GroupCommitter) -> None:
     # The session's own rollback after a failed flush ends the group's transaction (the session
     # joins it "rollback_only"): the group's next savepoint command fails, so every job of the
     # group is answered with an error and nothing of it is stored (tablets retry their keys).
-    engine: Engine = app.state.engine
+    engine = committer.engine
 
     def violating(session: Session) -> int:
         session.add(models.Congress(name="zero", delegates_total=0))  # CHECK delegates_total > 0
         return 0  # the flush happens at the job's commit, and fails there
 
     works = [add_congress("a"), violating, add_congress("c")]
-    results = run_held_group(GroupCommitter(engine), works)
+    results = run_as_one_group(committer, works)
     assert isinstance(results[1], IntegrityError)  # 409 for the job itself
     assert isinstance(results[0], OperationalError)  # 503 (nothing saved, try again) for the rest
     assert isinstance(results[2], OperationalError)
     assert names(engine) == []
-    assert asyncio.run(GroupCommitter(engine).run(add_congress("after"))) > 0  # nothing stuck
+    assert asyncio.run(committer.run(add_congress("after"))) > 0  # nothing stuck
     assert names(engine) == ["after"]
+
+
+def test_on_the_loop_the_write_lock_is_awaited_off_the_loop(app: FastAPI) -> None:
+    # Another thread's transaction holds SQLite's write lock for a while: the group's BEGIN waits
+    # in a worker thread, and the event loop goes on serving meanwhile.
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("jobs run on the event loop only on SQLite")
+    committer = GroupCommitter(engine, inline=True)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with engine.connect() as connection, connection.begin():
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert locked.wait(10)
+
+    async def scenario() -> tuple[int, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.ensure_future(tick())
+        job = asyncio.ensure_future(committer.run(add_congress("waited")))
+        await asyncio.sleep(0.3)
+        assert not job.done()  # still waiting for the lock
+        release.set()
+        value = await job
+        ticker.cancel()
+        return ticks, value
+
+    try:
+        ticks, value = asyncio.run(scenario())
+    finally:
+        release.set()
+        holder.join()
+    assert ticks >= 10  # the loop ran its other task all along (30 ticks if never blocked)
+    assert value > 0
+    assert names(engine) == ["waited"]
