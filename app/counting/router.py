@@ -176,15 +176,17 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
 
 
 def _enter_work(
-    state: State, token: str, batch_id: int, paper: counting_service.PaperInput | None, raw: bytes
+    state: State,
+    token: str,
+    batch_id: int,
+    paper: counting_service.PaperInput | RequestValidationError,
 ) -> Callable[[Session], bytes]:
     settings: Settings = state.settings
 
     def work(session: Session) -> bytes:
         actor = _may_enter_papers(auth.session_principal(session, token=token))
-        if paper is None:  # refused only once the caller is known: 401/403 come first
-            _paper_from(raw)  # raises the body's 422
-        assert paper is not None
+        if isinstance(paper, RequestValidationError):  # only once the caller is known: 401/403
+            raise paper
         answer = counting_service.enter_paper(
             session, actor=actor, batch_id=batch_id, paper=paper, data_dir=settings.data_dir
         )
@@ -219,11 +221,11 @@ async def enter_paper(batch_id: Id, request: Request, token: TokenDep) -> Respon
     # its group is committed.
     raw = await request.body()
     try:
-        paper: counting_service.PaperInput | None = _paper_from(raw)
-    except RequestValidationError:
-        paper = None
+        paper: counting_service.PaperInput | RequestValidationError = _paper_from(raw)
+    except RequestValidationError as invalid:
+        paper = invalid
     committer: GroupCommitter = request.app.state.group_committer
-    answer = await committer.run(_enter_work(request.app.state, token, batch_id, paper, raw))
+    answer = await committer.run(_enter_work(request.app.state, token, batch_id, paper))
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 

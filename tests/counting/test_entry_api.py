@@ -405,3 +405,23 @@ def test_name_suggestions(api: Api, settings: Settings) -> None:
     assert expect(c.tellers[0].get(path, params={"q": ""}), 200)["names"] == []
     presidium = api  # admin may look names up too; the presidium may not (auth matrix)
     assert presidium.get(path, params={"q": initials}).status_code == 200
+
+
+def test_a_bad_body_is_refused_after_the_caller_is_checked(api: Api, settings: Settings) -> None:
+    # The entry endpoint reads its body itself (not through FastAPI): 401 and 403 still come
+    # before the body's 422, which has FastAPI's details, and nothing is stored.
+    c = counting(api, settings)
+    batch = make_batch(c, 4)
+    path = f"/api/batches/{batch['id']}/papers"
+    bad = {"content": b"{not json", "headers": {"content-type": "application/json"}}
+    assert expect(c.tellers[0].as_token(None).post(path, **bad), 401)["code"] == (
+        "not_authenticated"
+    )
+    assert expect(c.scrutineer.post(path, **bad), 403)["code"] == "forbidden"
+    error = expect(c.tellers[0].post(path, **bad), 422)
+    assert error["code"] == "invalid_request"
+    assert error["errors"][0]["code"] == "invalid_json_invalid"
+    missing = {k: v for k, v in paper(c, "k1", PAPERS[0]).items() if k != "marks"}
+    error = expect(c.tellers[0].post(path, json=missing), 422)
+    assert [e["field"] for e in error["errors"]] == ["body.marks"]
+    assert expect(c.tellers[0].get(path), 200)["papers"] == []
