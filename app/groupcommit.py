@@ -86,18 +86,18 @@ class _Group:
         # psycopg sends "a; b" without parameters in one round trip (sqlite3 refuses it, and has
         # no round trips to save). The COMMIT releases the last savepoint.
         self.one_trip = connection.dialect.name == "postgresql"
-        self.jobs: list[_Job] = []
+        self.savepoint = False  # one is open (the last job's)
         self.woken: set[int] = set()
 
     def run(self, job: _Job) -> None:
-        if not self.jobs:
+        if not self.savepoint:
             self.dbapi.execute("SAVEPOINT job")
+            self.savepoint = True
         elif self.one_trip:
             self.dbapi.execute("RELEASE SAVEPOINT job; SAVEPOINT job")
         else:
             self.dbapi.execute("RELEASE SAVEPOINT job")
             self.dbapi.execute("SAVEPOINT job")
-        self.jobs.append(job)
         try:
             job.value = job.work(self.session)
             self.session.flush()
