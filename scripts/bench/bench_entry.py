@@ -13,6 +13,10 @@ election with 5 candidates, the first round opened, issued and collected, then o
 tablet with blind double entry (tablet i enters pass A of batch i and pass B of batch i+1, as two
 different tellers, O3). --requests bounds the number of entry requests (and of health requests).
 At the end every batch must be reconciled. Prints numbers; it is not a test.
+
+Beside each rate: the server's CPU time per request (Linux /proc: the server process, its threads
+and workers), steadier than the rates on a shared machine. The database server's own CPU is not in
+it. ``BENCH_SERVER_LOG=1`` shows the server's log.
 """
 
 import argparse
@@ -31,7 +35,7 @@ import httpx2 as httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchserver import served, throwaway_databases  # noqa: E402
+from benchserver import cpu_seconds, served, throwaway_databases  # noqa: E402
 
 from app.papers.keys import load_or_create_qr_key  # noqa: E402
 from app.papers.qr import encode_payload  # noqa: E402
@@ -182,7 +186,10 @@ def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tab
         ]
         per_client = 2 * per_batch
         health_calls = [[("GET", "/api/health", None)] * per_client for _ in range(tablets)]
+        pid = server.process.pid
+        cpu_before = cpu_seconds(pid)
         health, health_fail = concurrent(base, state["sessions"], health_calls)
+        cpu_health = cpu_seconds(pid)
 
         def entry(n: int, i: int) -> tuple[str, str, bytes | None]:
             # Alternate: pass A of batch n, pass B of batch n+1 (whose pass A is tablet n+1).
@@ -201,14 +208,25 @@ def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tab
 
         entry_calls = [[entry(n, i) for i in range(per_client)] for n in range(tablets)]
         entered, entry_fail = concurrent(base, state["sessions"], entry_calls)
+        cpu_entry = cpu_seconds(pid)
         admin = {"Authorization": f"Bearer {token}"}
         status = ok(httpx.get(f"{base}/api/rounds/{state['round_id']}/count-status", headers=admin))
         total = tablets * per_client
         print(f"[{name}] {tablets} concurrent tablets, {per_client} requests each ({total} total)")
-        print(f"  GET /api/health         {health:8.1f} req/s   failed {health_fail}")
+        total_health = sum(len(calls) for calls in health_calls)
+
+        def cpu(before: float | None, after: float | None, requests: int) -> str:
+            if before is None or after is None:
+                return ""
+            return f"   server CPU {1000 * (after - before) / requests:.2f} ms/req"
+
+        print(
+            f"  GET /api/health         {health:8.1f} req/s   failed {health_fail}"
+            + cpu(cpu_before, cpu_health, total_health)
+        )
         print(
             f"  POST paper entry        {entered:8.1f} req/s   failed {entry_fail}   "
-            f"ratio {entered / health:.3f} (goal ≥ 0.35)"
+            f"ratio {entered / health:.3f} (goal ≥ 0.35)" + cpu(cpu_health, cpu_entry, total)
         )
         print(
             f"  afterwards: {status['batches']} batches, reconciled papers "

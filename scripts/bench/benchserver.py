@@ -40,6 +40,28 @@ class Server:
     process: "subprocess.Popen[bytes]"
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of process ``pid``, all its threads and its live descendants (the
+    uvicorn workers), from /proc; None where there is no /proc. Steadier than a rate on a shared
+    machine: the rate moves with whatever else runs, the CPU a request costs much less."""
+    proc = Path("/proc")
+    if not (proc / str(pid)).exists():
+        return None
+    total, pending = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = (proc / str(current) / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in (proc / str(current) / "task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+        except OSError:  # it ended meanwhile
+            continue
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,7 +85,8 @@ def served(name: str, database_url: str, data_dir: Path, *, workers: int = 1) ->
         [str(Path(sys.executable).parent / "jipiao"), "serve"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        # BENCH_SERVER_LOG=1: the server's log on this terminal (to see why a request failed)
+        stderr=None if os.environ.get("BENCH_SERVER_LOG") else subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
