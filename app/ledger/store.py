@@ -88,25 +88,6 @@ def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
     return None if row is None else (row.height, row.hash)
 
 
-def _next(
-    *,
-    congress_id: int,
-    head: tuple[int, str] | None,
-    type: str,
-    payload: Mapping[str, chain.JsonValue],
-    actor_role: str,
-    now: datetime | None,
-) -> tuple[chain.Event, str]:
-    return chain.next_event(
-        chain=congress_id,
-        head=head,
-        type=type,
-        payload=payload,
-        at=chain.coarse_minute(now or utcnow()),
-        actor_role=actor_role,
-    )
-
-
 def append_after(
     session: Session,
     *,
@@ -148,13 +129,13 @@ def _row(
     actor_role: str,
     now: datetime | None,
 ) -> dict[str, Any]:
-    event, digest = _next(
-        congress_id=congress_id,
+    event, digest = chain.next_event(
+        chain=congress_id,
         head=head,
         type=type,
         payload=payload,
+        at=chain.coarse_minute(now or utcnow()),
         actor_role=actor_role,
-        now=now,
     )
     return {
         "congress_id": congress_id,
@@ -200,27 +181,11 @@ def append_event(
 ) -> models.Event:
     """Append one event to the congress's chain, in the caller's transaction (flushed)."""
     lock_chain(session, congress_id=congress_id)
-    event, digest = _next(
-        congress_id=congress_id,
-        head=_head(session, congress_id),
-        type=type,
-        payload=payload,
-        actor_role=actor_role,
-        now=now,
-    )
-    row = models.Event(
-        congress_id=congress_id,
-        height=event.height,
-        parent=event.parent,
-        hash=digest,
-        type=event.type,
-        payload=chain.canonical_json(event.payload).decode("utf-8"),
-        at=event.at,
-        actor_role=event.actor_role,
-    )
+    head = _head(session, congress_id)
+    row = models.Event(**_row(congress_id, head, type, payload, actor_role, now))
     session.add(row)
     session.flush()
-    live_signal.appended(session, congress_id=congress_id, height=event.height)
+    live_signal.appended(session, congress_id=congress_id, height=row.height)
     return row
 
 
