@@ -15,18 +15,19 @@ Send the token as ``Authorization: Bearer <token>``.
 import hashlib
 import io
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import String, Table, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app import models
@@ -284,13 +285,14 @@ async def bearer_token(
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 _AUTH_SESSION = cast(Table, models.AuthSession.__table__)
+_SESSION_COLUMNS = (
+    _AUTH_SESSION.c.role,
+    _AUTH_SESSION.c.official_id,
+    _AUTH_SESSION.c.congress_id,
+    _AUTH_SESSION.c.expires_at,
+)
 _SESSION_BY_TOKEN = Prepared(
-    select(
-        _AUTH_SESSION.c.role,
-        _AUTH_SESSION.c.official_id,
-        _AUTH_SESSION.c.congress_id,
-        _AUTH_SESSION.c.expires_at,
-    ).where(_AUTH_SESSION.c.token_hash == bindparam("token_hash"))
+    select(*_SESSION_COLUMNS).where(_AUTH_SESSION.c.token_hash == bindparam("token_hash"))
 )
 
 
@@ -298,7 +300,37 @@ def session_principal(session: Session, *, token: str) -> Principal:
     """Who holds ``token`` (401 if unknown or expired): one indexed read of four columns, no ORM
     object — every authenticated request pays for it."""
     rows = _SESSION_BY_TOKEN.rows(session, {"token_hash": hash_secret(token)})
-    row = rows[0] if rows else None
+    return _principal(rows[0] if rows else None)
+
+
+_SESSIONS_BY_TOKENS = Prepared(
+    select(_AUTH_SESSION.c.token_hash, *_SESSION_COLUMNS).where(
+        _AUTH_SESSION.c.token_hash
+        == any_(bindparam("token_hashes", type_=postgresql.ARRAY(String)))
+    )
+)
+
+
+def session_principals(
+    session: Session, *, tokens: Collection[str]
+) -> dict[str, Principal | NotAuthenticated]:
+    """``session_principal`` for several tokens in one read (PostgreSQL): each token's principal,
+    or the refusal ``session_principal`` would raise."""
+    hashes = {token: hash_secret(token) for token in tokens}
+    rows = {
+        row.token_hash: row
+        for row in _SESSIONS_BY_TOKENS.rows(session, {"token_hashes": sorted(set(hashes.values()))})
+    }
+    found: dict[str, Principal | NotAuthenticated] = {}
+    for token, token_hash in hashes.items():
+        try:
+            found[token] = _principal(rows.get(token_hash))
+        except NotAuthenticated as refused:
+            found[token] = refused
+    return found
+
+
+def _principal(row: Any) -> Principal:
     if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         raise NotAuthenticated(
             "invalid_session",

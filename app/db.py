@@ -19,13 +19,23 @@ once that group is committed.
 import sqlite3
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Dialect, Engine, Insert, MetaData, Select, Update, create_engine, event
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Insert,
+    MetaData,
+    Select,
+    Update,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -174,8 +184,7 @@ class Prepared:
         names = tuple(compiled.positiontup or ()) if dialect.positional else None
         return _Compiled(str(compiled), names, defaults, processors, row, results)
 
-    def _execute(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
-        connection = session.connection()
+    def _bound(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
         compiled = self._compiled.get(connection.dialect.name)
         if compiled is None:
             compiled = self._compiled[connection.dialect.name] = self._compile(connection.dialect)
@@ -183,10 +192,23 @@ class Prepared:
         for name, process in compiled.bind_processors.items():
             values[name] = process(values[name])
         bound = values if compiled.names is None else tuple(values[n] for n in compiled.names)
+        return bound, compiled
+
+    def _execute(
+        self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> tuple[Any, _Compiled]:
+        connection = session.connection()
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         dbapi_error = connection.dialect.loaded_dbapi.Error
+        if isinstance(params, Mapping):
+            bound, compiled = self._bound(connection, params)
+            run: Callable[[str, Any], Any] = cursor.execute
+        else:  # executemany: psycopg sends them in one round trip (pipeline mode)
+            pairs = [self._bound(connection, one) for one in params]
+            bound, compiled = [b for b, _ in pairs], pairs[0][1]
+            run = cursor.executemany
         try:
-            cursor.execute(compiled.sql, bound)
+            run(compiled.sql, bound)
         except dbapi_error as exc:
             cursor.close()
             # As SQLAlchemy raises it, so the app's handlers answer (IntegrityError → 409, …).
@@ -194,6 +216,11 @@ class Prepared:
         return cursor, compiled
 
     def run(self, session: Session, params: Mapping[str, Any]) -> None:
+        cursor, _ = self._execute(session, params)
+        cursor.close()
+
+    def run_many(self, session: Session, params: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per mapping of ``params`` (not empty)."""
         cursor, _ = self._execute(session, params)
         cursor.close()
 

@@ -5,6 +5,7 @@ or method — answers with the same body (``app.errors.ErrorRead``). ``/docs`` i
 Swagger UI assets (no CDN: the congress hall may have no internet).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -183,6 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with live_listen.running(app):  # PostgreSQL: this worker's LISTEN connection
             yield
+        await asyncio.to_thread(app.state.group_committer.close)
         engine.dispose()
 
     app = FastAPIOffline(

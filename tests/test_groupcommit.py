@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app import models
-from app.groupcommit import GroupCommitter
+from app.groupcommit import ALONE, Bulk, GroupCommitter
 from app.live import signal
 
 
@@ -48,14 +48,27 @@ def committer(request: pytest.FixtureRequest, app: FastAPI) -> GroupCommitter:
     return GroupCommitter(engine, inline=inline)
 
 
-def run_as_one_group(committer: GroupCommitter, works: list[Callable[[Session], Any]]) -> list[Any]:
-    """Runs ``works`` as one group; returns each job's value or exception.
+def run_as_one_group(
+    committer: GroupCommitter,
+    works: list[Callable[[Session], Any]],
+    bulk: Bulk | None = None,
+    items: list[Any] | None = None,
+) -> list[Any]:
+    """Runs ``works`` as one group; returns each job's value or exception. ``bulk``: every job
+    may also run in it, as its item of ``items``.
 
     On the loop: all are queued in one turn of the loop, before the group opens. On the thread: a
     first job holds the committer until every job of ``works`` is waiting."""
 
     async def on_the_loop() -> list[Any]:
-        return await asyncio.gather(*(committer.run(w) for w in works), return_exceptions=True)
+        return await asyncio.gather(*submitted(), return_exceptions=True)
+
+    def submitted() -> list["asyncio.Future[Any]"]:
+        found = items or [None] * len(works)
+        return [
+            asyncio.ensure_future(committer.run(work, bulk=bulk, item=item))
+            for work, item in zip(works, found, strict=True)
+        ]
 
     started, release = threading.Event(), threading.Event()
 
@@ -67,7 +80,7 @@ def run_as_one_group(committer: GroupCommitter, works: list[Callable[[Session], 
     async def on_the_thread() -> list[Any]:
         first = asyncio.ensure_future(committer.run(holder))
         assert await asyncio.to_thread(started.wait, 10)
-        tasks = [asyncio.ensure_future(committer.run(work)) for work in works]
+        tasks = submitted()
         await asyncio.sleep(0.05)
         assert not any(task.done() for task in tasks)
         release.set()
@@ -239,3 +252,77 @@ def test_on_the_loop_the_write_lock_is_awaited_off_the_loop(app: FastAPI) -> Non
     assert ticks >= 10  # the loop ran its other task all along (30 ticks if never blocked)
     assert value > 0
     assert names(engine) == ["waited"]
+
+
+def bulk_of_congresses(*, broken_by: str | None = None) -> Bulk:
+    """A bulk that adds a congress "bulk:<item>" per item, leaves items "alone…" to their own
+    work, refuses items "refused…", and raises at ``broken_by`` (after adding the ones before)."""
+
+    def bulk(session: Session, items: list[str]) -> list[Any]:
+        outcomes: list[Any] = []
+        for item in items:
+            if item == broken_by:
+                raise ValueError("the bulk broke")
+            if item.startswith("alone"):
+                outcomes.append(ALONE)
+            elif item.startswith("refused"):
+                outcomes.append(ValueError(item))
+            else:
+                congress = models.Congress(name=f"bulk:{item}", delegates_total=10)
+                session.add(congress)
+                session.flush()
+                outcomes.append(congress.id)
+        return outcomes
+
+    return bulk
+
+
+def test_a_bulk_runs_its_jobs_together_and_leaves_some_alone(app: FastAPI) -> None:
+    committer = GroupCommitter(app.state.engine, inline=False)
+    items = ["a", "alone-b", "refused-c", "d"]
+    try:
+        results = run_as_one_group(
+            committer, [add_congress(i) for i in items], bulk_of_congresses(), items
+        )
+    finally:
+        committer.close()
+    assert isinstance(results[0], int)
+    assert isinstance(results[1], int)
+    assert isinstance(results[2], ValueError)
+    assert isinstance(results[3], int)
+    assert names(committer.engine) == ["alone-b", "bulk:a", "bulk:d"]
+
+
+@pytest.mark.parametrize("after_a_job", [False, True])
+def test_a_failing_bulk_stores_nothing_and_its_jobs_run_alone(
+    app: FastAPI, after_a_job: bool
+) -> None:
+    """First in its group, the bulk has no savepoint: the group runs again, every job alone.
+    After another job, its savepoint is rolled back: that job's work is kept."""
+    committer = GroupCommitter(app.state.engine, inline=False)
+    items = ["a", "b", "c"]
+    works = [add_congress(i) for i in items]
+    if after_a_job:
+        items, works = ["alone-plain", *items], [add_congress("plain"), *works]
+    try:
+        results = run_as_one_group(committer, works, bulk_of_congresses(broken_by="b"), items)
+    finally:
+        committer.close()
+    assert all(isinstance(r, int) for r in results), results
+    assert names(committer.engine) == ["a", "b", "c", *(["plain"] if after_a_job else [])]
+
+
+def test_closing_ends_the_thread_and_gives_back_its_connection(app: FastAPI) -> None:
+    engine: Engine = app.state.engine
+    committer = GroupCommitter(engine, inline=False, idle_seconds=60)
+    assert run_as_one_group(committer, [add_congress("x")])[0] > 0
+    thread = committer._thread
+    assert thread is not None
+    assert thread.is_alive()
+    assert engine.pool.checkedout() == 1  # kept between groups
+    committer.close()
+    assert not thread.is_alive()
+    assert engine.pool.checkedout() == 0
+    assert run_as_one_group(committer, [add_congress("y")])[0] > 0  # a new job: a new thread
+    committer.close()
+    assert names(engine) == ["x", "y"]

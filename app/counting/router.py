@@ -1,14 +1,15 @@
 """HTTP endpoints for counting. Parse, authorize, call one service, shape the reply."""
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import State
 
 from app import auth, models
 from app.auth import (
@@ -25,7 +26,7 @@ from app.counting import schemas
 from app.counting import service as counting_service
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
-from app.groupcommit import GroupCommitter
+from app.groupcommit import ALONE, GroupCommitter
 from app.papers import service as papers_service
 from app.settings import Settings
 from app.setup.schemas import Id, SearchText
@@ -175,24 +176,53 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
     )
 
 
-def _enter_work(
-    state: State,
-    token: str,
-    batch_id: int,
-    paper: counting_service.PaperInput | RequestValidationError,
-) -> Callable[[Session], bytes]:
-    settings: Settings = state.settings
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One paper entry request, as the group committer runs it (alone, or in a bulk)."""
 
-    def work(session: Session) -> bytes:
-        actor = _may_enter_papers(auth.session_principal(session, token=token))
-        if isinstance(paper, RequestValidationError):  # only once the caller is known: 401/403
-            raise paper
+    token: str
+    batch_id: int
+    paper: counting_service.PaperInput | RequestValidationError
+    data_dir: Path
+
+    def work(self, session: Session) -> bytes:
+        actor = _may_enter_papers(auth.session_principal(session, token=self.token))
+        if isinstance(self.paper, RequestValidationError):  # only once the caller is known
+            raise self.paper
         answer = counting_service.enter_paper(
-            session, actor=actor, batch_id=batch_id, paper=paper, data_dir=settings.data_dir
+            session, actor=actor, batch_id=self.batch_id, paper=self.paper, data_dir=self.data_dir
         )
         return answer.encode("utf-8")
 
-    return work
+
+def _enter_all(session: Session, entries: list[_Entry]) -> list[Any]:
+    """``_Entry.work`` for a group's entries at once (``counting_service.enter_papers``): the
+    callers in one read, the same refusals in the same order (401, 403, then the body's 422)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return [ALONE] * len(entries)
+    principals = auth.session_principals(session, tokens={entry.token for entry in entries})
+    outcomes: list[Any] = [ALONE] * len(entries)
+    admitted: list[int] = []
+    papers: list[tuple[auth.Principal, int, counting_service.PaperInput]] = []
+    for i, entry in enumerate(entries):
+        try:
+            found = principals[entry.token]
+            if isinstance(found, Exception):
+                raise found
+            actor = _may_enter_papers(found)
+            if isinstance(entry.paper, RequestValidationError):
+                raise entry.paper
+        except Exception as refused:
+            outcomes[i] = refused
+            continue
+        admitted.append(i)
+        papers.append((actor, entry.batch_id, entry.paper))
+    entered = counting_service.enter_papers(session, entries=papers, data_dir=entries[0].data_dir)
+    for i, outcome in zip(admitted, entered, strict=True):
+        outcomes[i] = ALONE if outcome is None else outcome
+        if isinstance(outcome, str):
+            outcomes[i] = outcome.encode("utf-8")
+    return outcomes
 
 
 @router.post(
@@ -225,7 +255,9 @@ async def enter_paper(batch_id: Id, request: Request, token: TokenDep) -> Respon
     except RequestValidationError as invalid:
         paper = invalid
     committer: GroupCommitter = request.app.state.group_committer
-    answer = await committer.run(_enter_work(request.app.state, token, batch_id, paper))
+    settings: Settings = request.app.state.settings
+    entry = _Entry(token, batch_id, paper, settings.data_dir)
+    answer = await committer.run(entry.work, bulk=_enter_all, item=entry)
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 

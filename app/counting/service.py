@@ -22,17 +22,20 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from pypinyin import Style, pinyin
 from sqlalchemy import (
+    Integer,
     ScalarSelect,
     Table,
     and_,
+    any_,
     bindparam,
     event,
     func,
@@ -41,6 +44,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app import models
@@ -496,24 +500,28 @@ def _entered(entry_pass: Pass) -> ScalarSelect[int]:
 
 
 _HEAD_HEIGHT, _HEAD_HASH = store.head_columns(_ELECTION.c.congress_id)
-# Batch, round, congress, both passes' progress, the chain head and the entries (of either pass)
-# already recorded under this idempotency key: one row, or one per such entry.
+# What an entry reads before deciding: batch, round, congress, both passes' progress, chain head.
+_CONTEXT_COLUMNS = (
+    _BATCH.c.teller_a_id,
+    _BATCH.c.teller_b_id,
+    _BATCH.c.generation,
+    _BATCH.c.status,
+    _BATCH.c.declared_count,
+    _ROUND.c.id.label("round_id"),
+    _ROUND.c.number.label("round_number"),
+    _ROUND.c.election_id,
+    _ROUND.c.definition_hash,
+    _ELECTION.c.congress_id,
+    _entered(PASS_A).label("pass_a"),
+    _entered(PASS_B).label("pass_b"),
+    _HEAD_HEIGHT.label("head_height"),
+    _HEAD_HASH.label("head_hash"),
+)
+# The context and the entries (of either pass) already recorded under this idempotency key: one
+# row, or one per such entry.
 _ENTRY_CONTEXT = Prepared(
     select(
-        _BATCH.c.teller_a_id,
-        _BATCH.c.teller_b_id,
-        _BATCH.c.generation,
-        _BATCH.c.status,
-        _BATCH.c.declared_count,
-        _ROUND.c.id.label("round_id"),
-        _ROUND.c.number.label("round_number"),
-        _ROUND.c.election_id,
-        _ROUND.c.definition_hash,
-        _ELECTION.c.congress_id,
-        _entered(PASS_A).label("pass_a"),
-        _entered(PASS_B).label("pass_b"),
-        _HEAD_HEIGHT.label("head_height"),
-        _HEAD_HASH.label("head_hash"),
+        *_CONTEXT_COLUMNS,
         _EARLIER.c.entry_pass.label("earlier_pass"),
         _EARLIER.c.request_hash.label("earlier_hash"),
         _EARLIER.c.answer.label("earlier_answer"),
@@ -532,12 +540,23 @@ _ENTRY_CONTEXT = Prepared(
     )
     .where(_BATCH.c.id == bindparam("batch_id"))
 )
-# PostgreSQL: the congress's chain lock before anything is read (READ COMMITTED: the reads after
-# it see every earlier writer of the congress).
-_LOCK_BATCH_CHAIN = Prepared(
-    select(store.chain_lock(_ELECTION.c.congress_id))
+# PostgreSQL, for a group's entries at once (``enter_papers``): the batches as arrays.
+_BATCH_IDS = bindparam("batch_ids", type_=postgresql.ARRAY(Integer))
+_CONGRESSES = (
+    select(_ELECTION.c.congress_id)
     .select_from(_BATCH_ROUND_ELECTION)
-    .where(_BATCH.c.id == bindparam("batch_id"))
+    .where(_BATCH.c.id == any_(_BATCH_IDS))
+    .distinct()
+    .order_by(_ELECTION.c.congress_id)  # two writers lock the congresses they share in one order
+    .subquery()
+)
+# The chain locks of the batches' congresses before anything is read (READ COMMITTED: the reads
+# after it see every earlier writer of those congresses).
+_LOCK_CHAINS = Prepared(select(store.chain_lock(_CONGRESSES.c.congress_id)))
+_CONTEXTS = Prepared(
+    select(_BATCH.c.id.label("batch_id"), *_CONTEXT_COLUMNS)
+    .select_from(_BATCH_ROUND_ELECTION)
+    .where(_BATCH.c.id == any_(_BATCH_IDS))
 )
 _ENTRY_COLUMNS = (
     "id",
@@ -589,103 +608,158 @@ def _answer_text(answer: Mapping[str, Any]) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
 
-def enter_paper(
-    session: Session, *, actor: Principal, batch_id: int, paper: PaperInput, data_dir: Path
-) -> str:
-    """Enter one paper for the caller's pass; returns the answer as JSON text (``PaperEntryRead``),
-    which a retried key gets again unchanged."""
-    request_hash = paper.request_hash()
-    params = {"batch_id": batch_id, "idempotency_key": paper.idempotency_key}
-    if session.get_bind().dialect.name == "postgresql":
-        _LOCK_BATCH_CHAIN.rows(session, params)
-    rows = _ENTRY_CONTEXT.rows(session, params)
-    if not rows:
-        raise not_found("批次", "batch", batch_id)
-    found = rows[0]
-    congress_id: int = found.congress_id
-    actor.ensure_congress(congress_id)
-    entry_pass = _pass_for(found.teller_a_id, found.teller_b_id, actor)
-    earlier = next((row for row in rows if row.earlier_pass == entry_pass), None)
+@dataclass(slots=True)
+class _Context:
+    """A batch as an entry finds it. ``enter_papers`` counts its own entries into it as it goes."""
+
+    batch_id: int
+    teller_a_id: int
+    teller_b_id: int | None
+    generation: int
+    status: str
+    declared_count: int
+    round_id: int
+    round_number: int
+    election_id: int
+    definition_hash: str
+    congress_id: int
+    pass_a: int
+    pass_b: int
+
+    @classmethod
+    def of(cls, batch_id: int, row: Any) -> "_Context":
+        return cls(
+            batch_id,
+            row.teller_a_id,
+            row.teller_b_id,
+            row.generation,
+            row.status,
+            row.declared_count,
+            row.round_id,
+            row.round_number,
+            row.election_id,
+            row.definition_hash,
+            row.congress_id,
+            row.pass_a,
+            row.pass_b,
+        )
+
+    def progress(self) -> Progress:
+        return Progress(
+            batch_id=self.batch_id,
+            declared=self.declared_count,
+            pass_a=self.pass_a,
+            pass_b=None if self.teller_b_id is None else self.pass_b,
+            status=self.status,
+            generation=self.generation,
+        )
+
+    def pass_of(self, actor: Principal) -> Pass:
+        actor.ensure_congress(self.congress_id)
+        return _pass_for(self.teller_a_id, self.teller_b_id, actor)
+
+
+def _head(row: Any) -> tuple[int, str] | None:
+    return None if row.head_height is None else (row.head_height, row.head_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewEntry:
+    """An entry decided and not yet written: its row, its event's payload, its answer."""
+
+    row: dict[str, Any]
+    payload: dict[str, JsonValue]
+    now: datetime
+    after: Progress
+    answer: str
+    answer_for: Callable[[Progress], str]  # the answer again, with another progress
+
+
+def _decide(
+    session: Session,
+    *,
+    context: _Context,
+    entry_pass: Pass,
+    paper: PaperInput,
+    request_hash: str,
+    earlier: tuple[str, str] | None,  # (request hash, answer) already recorded under the key
+    data_dir: Path,
+) -> str | _NewEntry:
+    """Everything an entry decides, given what it read: the answer again for a retried key, a
+    refusal (raised), or the new entry."""
     if earlier is not None:
-        if earlier.earlier_hash != request_hash:
+        if earlier[0] != request_hash:
             raise Conflict(
                 "idempotency_key_reused",
                 "该录入编号已用于另一张不同的选票记录",
                 "this idempotency key was already used for a different paper",
                 field="body.idempotency_key",
             )
-        replayed: str = earlier.earlier_answer
-        return replayed
-    if found.status != ENTERING:
+        return earlier[1]
+    if context.status != ENTERING:
         raise Conflict(
             "batch_not_entering",
-            f"该批次当前状态为 {found.status}，不再接受录入",
-            f"the batch is {found.status}: no more entries",
+            f"该批次当前状态为 {context.status}，不再接受录入",
+            f"the batch is {context.status}: no more entries",
         )
-    double_entry = found.teller_b_id is not None
-    before = Progress(
-        batch_id=batch_id,
-        declared=found.declared_count,
-        pass_a=found.pass_a,
-        pass_b=found.pass_b if double_entry else None,
-        status=found.status,
-        generation=found.generation,
-    )
+    before = context.progress()
     entered = before.pass_a if entry_pass == PASS_A else (before.pass_b or 0)
-    if entered >= found.declared_count:
+    if entered >= context.declared_count:
         raise Conflict(
             "batch_full",
-            f"本遍已录入 {entered} 张，已达该批次申报的 {found.declared_count} 张",
+            f"本遍已录入 {entered} 张，已达该批次申报的 {context.declared_count} 张",
             f"this pass already holds {entered} papers, the batch's declared count",
         )
     definition = _definition(
-        session, round_id=found.round_id, definition_hash=found.definition_hash
+        session, round_id=context.round_id, definition_hash=context.definition_hash
     )
     record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
     if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
         verdict = _verdict(
             paper.qr_payload,
             key=_qr_key(data_dir),
-            election_id=found.election_id,
-            round_number=found.round_number,
-            definition_hash=found.definition_hash,
+            election_id=context.election_id,
+            round_number=context.round_number,
+            definition_hash=context.definition_hash,
         )
         if not isinstance(verdict, ThisRound):  # the one place that words every refusal
-            round_ = papers_service.get_round(session, round_id=found.round_id)
+            round_ = papers_service.get_round(session, round_id=context.round_id)
             papers_service.verify_scan(
                 session, round_=round_, payload=paper.qr_payload, data_dir=data_dir
             )
     judgement = judge(record, definition)
-    unknown_names = not_on_roster(session, congress_id=congress_id, record=record)
+    unknown_names = not_on_roster(session, congress_id=context.congress_id, record=record)
     paper_id = str(uuid.uuid4())
     now = utcnow()
     after = Progress(
-        batch_id=batch_id,
-        declared=found.declared_count,
+        batch_id=context.batch_id,
+        declared=context.declared_count,
         pass_a=before.pass_a + (entry_pass == PASS_A),
         pass_b=None if before.pass_b is None else before.pass_b + (entry_pass == PASS_B),
-        status=found.status,
-        generation=found.generation,
+        status=context.status,
+        generation=context.generation,
     )
 
-    def answer_for(progress_now: Progress) -> dict[str, Any]:
-        return {
-            "paper_id": paper_id,
-            "pass": entry_pass,
-            "status": judgement.status,
-            "valid": None if judgement.status == "pending" else judgement.status == "valid",
-            "rule": judgement.rule,
-            "violations": list(judgement.violations),
-            "write_ins_not_on_roster": unknown_names,
-            "progress": progress_json(progress_now),
-        }
+    def answer_for(progress_now: Progress) -> str:
+        return _answer_text(
+            {
+                "paper_id": paper_id,
+                "pass": entry_pass,
+                "status": judgement.status,
+                "valid": None if judgement.status == "pending" else judgement.status == "valid",
+                "rule": judgement.rule,
+                "violations": list(judgement.violations),
+                "write_ins_not_on_roster": unknown_names,
+                "progress": progress_json(progress_now),
+            }
+        )
 
-    answer = _answer_text(answer_for(after))
-    entry_row = {
+    answer = answer_for(after)
+    row = {
         "id": paper_id,
-        "batch_id": batch_id,
+        "batch_id": context.batch_id,
         "entry_pass": entry_pass,
-        "generation": found.generation,
+        "generation": context.generation,
         "idempotency_key": paper.idempotency_key,
         "request_hash": request_hash,
         "record": record.text(),
@@ -694,32 +768,138 @@ def enter_paper(
         "answer": answer,
         "entered_at": now.replace(second=0, microsecond=0),
     }
+    payload: dict[str, JsonValue] = {
+        "round_id": context.round_id,
+        "round_number": context.round_number,
+        "batch_id": context.batch_id,
+        "pass": entry_pass,
+        "generation": context.generation,
+        "paper_id": paper_id,
+        "record": record.document(),
+        "status": judgement.status,
+        "rule": judgement.rule,
+    }
+    return _NewEntry(row, payload, now, after, answer, answer_for)
+
+
+def enter_paper(
+    session: Session, *, actor: Principal, batch_id: int, paper: PaperInput, data_dir: Path
+) -> str:
+    """Enter one paper for the caller's pass; returns the answer as JSON text (``PaperEntryRead``),
+    which a retried key gets again unchanged."""
+    request_hash = paper.request_hash()
+    params = {"batch_id": batch_id, "idempotency_key": paper.idempotency_key}
+    if session.get_bind().dialect.name == "postgresql":
+        _LOCK_CHAINS.rows(session, {"batch_ids": [batch_id]})
+    rows = _ENTRY_CONTEXT.rows(session, params)
+    if not rows:
+        raise not_found("批次", "batch", batch_id)
+    context = _Context.of(batch_id, rows[0])
+    entry_pass = context.pass_of(actor)
+    decided = _decide(
+        session,
+        context=context,
+        entry_pass=entry_pass,
+        paper=paper,
+        request_hash=request_hash,
+        earlier=next(
+            ((r.earlier_hash, r.earlier_answer) for r in rows if r.earlier_pass == entry_pass),
+            None,
+        ),
+        data_dir=data_dir,
+    )
+    if isinstance(decided, str):
+        return decided
     store.append_after(
         session,
-        congress_id=congress_id,
-        head=None if found.head_height is None else (found.head_height, found.head_hash),
+        congress_id=context.congress_id,
+        head=_head(rows[0]),
         type="paper.entered",
-        payload={
-            "round_id": found.round_id,
-            "round_number": found.round_number,
-            "batch_id": batch_id,
-            "pass": entry_pass,
-            "generation": found.generation,
-            "paper_id": paper_id,
-            "record": record.document(),
-            "status": judgement.status,
-            "rule": judgement.rule,
-        },
+        payload=decided.payload,
         actor_role=actor.role,
-        now=now,
-        along=(_INSERT_ENTRY, entry_row),
+        now=decided.now,
+        along=(_INSERT_ENTRY, decided.row),
     )
-    if _complete(after):  # the batch's last paper: compare the passes, answer the new status
-        batch = get_batch(session, batch_id=batch_id)
-        _compare(session, batch=batch, congress_id=congress_id, actor_role=actor.role)
-        answer = _answer_text(answer_for(progress(session, batch)))
-        _UPDATE_ANSWER.run(session, {"entry_id": paper_id, "answer": answer})
+    if not _complete(decided.after):
+        return decided.answer
+    # The batch's last paper: compare the passes, answer the new status.
+    batch = get_batch(session, batch_id=batch_id)
+    _compare(session, batch=batch, congress_id=context.congress_id, actor_role=actor.role)
+    answer = decided.answer_for(progress(session, batch))
+    _UPDATE_ANSWER.run(session, {"entry_id": decided.row["id"], "answer": answer})
     return answer
+
+
+def enter_papers(
+    session: Session, *, entries: Sequence[tuple[Principal, int, PaperInput]], data_dir: Path
+) -> list[str | Exception | None]:
+    """``enter_paper`` for a group's entries at once (PostgreSQL): the chain locks, the batches,
+    and then every new entry and its event, each read or written once for all of them — a
+    handful of round trips instead of four per paper, which is what a paper cost on PostgreSQL
+    (the committer's Python, and the chain lock held meanwhile).
+
+    The entries are decided in order, as one at a time would be, counting each into its batch and
+    chaining each event after the one before. Each outcome is the answer, the refusal
+    (``enter_paper`` would have raised it; nothing of it is stored), or None: not done here, to be
+    entered with ``enter_paper`` after this call — the entry that completes its batch (its
+    comparison is the ORM's) and every entry after it. Raises if a statement fails (also when an
+    idempotency key was used before this call); then nothing of it may be kept: the caller rolls
+    back and enters each paper alone."""
+    outcomes: list[str | Exception | None] = [None] * len(entries)
+    if not entries or session.get_bind().dialect.name != "postgresql":
+        return outcomes
+    batch_ids = sorted({batch_id for _, batch_id, _ in entries})
+    _LOCK_CHAINS.rows(session, {"batch_ids": batch_ids})
+    contexts: dict[int, _Context] = {}
+    heads: dict[int, tuple[int, str] | None] = {}
+    for row in _CONTEXTS.rows(session, {"batch_ids": batch_ids}):
+        contexts[row.batch_id] = _Context.of(row.batch_id, row)
+        heads[row.congress_id] = _head(row)
+    # A key entered before this call is not looked for: its entry's UNIQUE(batch, pass, key) makes
+    # the insert below fail, and the caller enters every paper alone again, answering the retry
+    # as enter_paper does. Retries are few; a read of every key cost more than the insert.
+    earlier: dict[tuple[int, str, str], tuple[str, str]] = {}  # keys entered in this call
+    written: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    for i, (actor, batch_id, paper) in enumerate(entries):
+        request_hash = paper.request_hash()
+        try:
+            context = contexts.get(batch_id)
+            if context is None:
+                raise not_found("批次", "batch", batch_id)
+            entry_pass = context.pass_of(actor)
+            key = (batch_id, entry_pass, paper.idempotency_key)
+            decided = _decide(
+                session,
+                context=context,
+                entry_pass=entry_pass,
+                paper=paper,
+                request_hash=request_hash,
+                earlier=earlier.get(key),
+                data_dir=data_dir,
+            )
+        except Exception as refused:  # as enter_paper would raise it: this entry only
+            outcomes[i] = refused
+            continue
+        if isinstance(decided, str):
+            outcomes[i] = decided
+            continue
+        if _complete(decided.after):
+            break  # this one and the rest: None
+        event = store.chained(
+            congress_id=context.congress_id,
+            head=heads[context.congress_id],
+            type="paper.entered",
+            payload=decided.payload,
+            actor_role=actor.role,
+            now=decided.now,
+        )
+        written.append((decided.row, event))
+        heads[context.congress_id] = (event["height"], event["hash"])
+        context.pass_a, context.pass_b = decided.after.pass_a, decided.after.pass_b or 0
+        earlier[key] = (request_hash, decided.answer)
+        outcomes[i] = decided.answer
+    store.append_along(session, _INSERT_ENTRY, written)
+    return outcomes
 
 
 def own_papers(

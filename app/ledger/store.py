@@ -104,16 +104,17 @@ def append_after(
     the hot path of paper entry. A stale head cannot fork the chain: UNIQUE(congress_id, height)
     refuses it. ``along``: an insert (built once, every column a bind parameter) and its values,
     sent with the event; on PostgreSQL in the same statement."""
-    values = _row(congress_id, head, type, payload, actor_role, now)
+    values = chained(
+        congress_id=congress_id,
+        head=head,
+        type=type,
+        payload=payload,
+        actor_role=actor_role,
+        now=now,
+    )
     if along is not None and session.get_bind().dialect.name == "postgresql":
-        # One round trip instead of three while the congress's chain lock is held.
-        height: int = values["height"]
-        notify = {
-            "channel": live_signal.CHANNEL,
-            "notify": live_signal.notify_payload(congress_id, height),
-        }
-        _prepared(along[0], alone=False).run(session, {**along[1], **values, **notify})
-        return height
+        append_along(session, along[0], [(along[1], values)])
+        return int(values["height"])
     if along is not None:
         _prepared(along[0], alone=True).run(session, along[1])
     _INSERT.run(session, values)
@@ -121,7 +122,31 @@ def append_after(
     return int(values["height"])
 
 
-def _row(
+def append_along(
+    session: Session,
+    statement: Insert,
+    rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+) -> None:
+    """PostgreSQL: for each (values of ``statement``, an event from ``chained``), the row and the
+    event in one statement that also signals the live streams; several such pairs in one round
+    trip. One round trip instead of three per event while the congress's chain lock is held."""
+    params = [
+        {
+            **along,
+            **event,
+            "channel": live_signal.CHANNEL,
+            "notify": live_signal.notify_payload(event["congress_id"], event["height"]),
+        }
+        for along, event in rows
+    ]
+    if len(params) == 1:
+        _prepared(statement, alone=False).run(session, params[0])
+    elif params:
+        _prepared(statement, alone=False).run_many(session, params)
+
+
+def chained(
+    *,
     congress_id: int,
     head: tuple[int, str] | None,
     type: str,
@@ -129,6 +154,8 @@ def _row(
     actor_role: str,
     now: datetime | None,
 ) -> dict[str, Any]:
+    """The event after ``head`` as the row to insert (its height and hash included): for a caller
+    that chains several events in memory before writing them (``append_along``)."""
     event, digest = chain.next_event(
         chain=congress_id,
         head=head,
@@ -182,7 +209,16 @@ def append_event(
     """Append one event to the congress's chain, in the caller's transaction (flushed)."""
     lock_chain(session, congress_id=congress_id)
     head = _head(session, congress_id)
-    row = models.Event(**_row(congress_id, head, type, payload, actor_role, now))
+    row = models.Event(
+        **chained(
+            congress_id=congress_id,
+            head=head,
+            type=type,
+            payload=payload,
+            actor_role=actor_role,
+            now=now,
+        )
+    )
     session.add(row)
     session.flush()
     live_signal.appended(session, congress_id=congress_id, height=row.height)

@@ -1,0 +1,211 @@
+"""Paper entries that wait together are entered together (``counting_service.enter_papers``, a
+bulk of the group committer on PostgreSQL): every answer, refusal and stored row is what entering
+them one at a time, in the same order, gives. On SQLite the bulk leaves every entry to run alone,
+so the same tests hold there too."""
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.counting import router as counting_router
+from app.errors import AppError
+from app.groupcommit import GroupCommitter
+from app.ledger import store
+from app.settings import Settings
+from tests.builders import Api, expect
+from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
+from tests.counting.test_entry_statements import Statements, statements  # noqa: F401
+
+
+def entry(settings: Settings, who: Api, batch_id: int, body: Any) -> Any:
+    raw = json.dumps(body).encode()
+    try:
+        parsed: Any = counting_router._paper_from(raw)
+    except RequestValidationError as invalid:
+        parsed = invalid
+    assert who.token is not None
+    return counting_router._Entry(who.token, batch_id, parsed, settings.data_dir)
+
+
+def enter_as_one_group(engine: Engine, entries: list[Any]) -> list[Any]:
+    """The entries as one group of a committer on its thread (a first job holds it until they
+    all wait); each one's answer (JSON) or refusal."""
+    committer = GroupCommitter(engine, inline=False)
+    started, release = threading.Event(), threading.Event()
+
+    def holder(_session: Session) -> str:
+        started.set()
+        release.wait(10)
+        return "held"
+
+    async def run() -> list[Any]:
+        first = asyncio.ensure_future(committer.run(holder))
+        assert await asyncio.to_thread(started.wait, 10)
+        tasks = [
+            asyncio.ensure_future(committer.run(e.work, bulk=counting_router._enter_all, item=e))
+            for e in entries
+        ]
+        await asyncio.sleep(0.05)
+        release.set()
+        assert await first == "held"
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        committer.close()
+    assert committer.groups == 2, "not one group"
+    return [json.loads(r) if isinstance(r, bytes) else r for r in results]
+
+
+def code(result: Any) -> str:
+    assert isinstance(result, AppError), result
+    return result.code
+
+
+def chain_problems(app: FastAPI, c: Counting) -> list[Any]:
+    with Session(app.state.engine) as session:
+        return store.verify_congress_chain(session, congress_id=c.ready.congress.id)
+
+
+def batch_progress(api: Api, c: Counting) -> list[dict[str, Any]]:
+    batches = expect(api.get(f"/api/rounds/{c.round_id}/batches"), 200)["batches"]
+    return [b["progress"] for b in batches]
+
+
+def test_a_group_of_entries_is_entered_as_one_at_a_time_would_be(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    c = counting(api, settings)
+    batch = make_batch(c, 4)["id"]
+    a, b, stranger = c.tellers
+    first = paper(c, "a-0", PAPERS[0])
+    results = enter_as_one_group(
+        app.state.engine,
+        [
+            entry(settings, a, batch, first),
+            entry(settings, b, batch, paper(c, "b-0", PAPERS[1])),
+            entry(settings, stranger, batch, paper(c, "s-0", PAPERS[0])),
+            entry(settings, a, batch, paper(c, "a-1", PAPERS[1])),
+            entry(settings, a, batch, first),  # a retry while the first one waits
+            entry(settings, a, batch, paper(c, "a-0", PAPERS[2])),  # its key, another paper
+            entry(settings, api.as_token("no-such-session"), batch, first),
+            entry(settings, a, batch, {"idempotency_key": "x"}),  # no marks: 422
+            entry(settings, a, batch + 1000, paper(c, "a-2", PAPERS[0])),
+            entry(settings, a, batch, paper(c, "a-2", PAPERS[3], void="P4")),
+        ],
+    )
+    entered, other, refused, second, again, reused, unknown, invalid, missing, void = results
+    assert [r["progress"]["pass_a"] for r in (entered, second, void)] == [1, 2, 3]
+    assert (other["pass"], other["progress"]["pass_b"]) == ("b", 1)
+    assert again == entered
+    assert (entered["status"], void["status"], void["rule"]) == ("valid", "invalid", "P4")
+    assert code(refused) == "not_assigned_to_batch"
+    assert code(reused) == "idempotency_key_reused"
+    assert code(unknown) == "invalid_session"
+    assert isinstance(invalid, RequestValidationError)
+    assert code(missing) == "batch_not_found"
+    assert [(p["pass_a"], p["pass_b"], p["status"]) for p in batch_progress(api, c)] == [
+        (3, 1, "entering")
+    ]
+    events = expect(api.get(f"/api/congresses/{c.ready.congress.id}/events"), 200)
+    assert [e["type"] for e in events].count("paper.entered") == 4
+    assert chain_problems(app, c) == []
+
+
+def test_a_key_entered_before_the_group_gets_its_first_answer(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    c = counting(api, settings)
+    batch = make_batch(c, 4)["id"]
+    a = c.tellers[0]
+    body = paper(c, "a-0", PAPERS[0])
+    before = expect(a.post(f"/api/batches/{batch}/papers", json=body), 201)
+    results = enter_as_one_group(
+        app.state.engine,
+        [
+            entry(settings, a, batch, paper(c, "a-1", PAPERS[1])),
+            entry(settings, a, batch, body),  # the response was lost: the tablet sends again
+            entry(settings, a, batch, paper(c, "a-0", PAPERS[2])),
+        ],
+    )
+    assert results[0]["progress"]["pass_a"] == 2
+    assert results[1] == before
+    assert code(results[2]) == "idempotency_key_reused"
+    assert [p["pass_a"] for p in batch_progress(api, c)] == [2]
+    assert chain_problems(app, c) == []
+
+
+def test_the_entry_that_completes_its_batch_is_compared_and_answered_so(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    c = counting(api, settings)
+    first, second = make_batch(c, 2)["id"], make_batch(c, 2)["id"]
+    a, b, _ = c.tellers
+    results = enter_as_one_group(
+        app.state.engine,
+        [
+            entry(settings, a, first, paper(c, "a-0", PAPERS[0])),
+            entry(settings, a, first, paper(c, "a-1", PAPERS[1])),
+            entry(settings, b, first, paper(c, "b-0", PAPERS[1])),
+            entry(settings, b, first, paper(c, "b-1", PAPERS[0])),  # completes the batch
+            entry(settings, a, second, paper(c, "a-0", PAPERS[2])),
+            entry(settings, a, first, paper(c, "a-2", PAPERS[2])),  # after it: too late
+        ],
+    )
+    assert [r["progress"]["status"] for r in results[:4]] == [
+        "entering",
+        "entering",
+        "entering",
+        "reconciled",
+    ]
+    assert results[4]["progress"]["pass_a"] == 1
+    assert code(results[5]) == "batch_not_entering"
+    assert [(p["pass_a"], p["pass_b"], p["status"]) for p in batch_progress(api, c)] == [
+        (2, 2, "reconciled"),
+        (1, 0, "entering"),
+    ]
+    assert chain_problems(app, c) == []
+
+
+def test_a_group_costs_the_same_statements_for_two_papers_or_eight(
+    api: Api,
+    settings: Settings,
+    app: FastAPI,
+    statements: Statements,  # noqa: F811
+) -> None:
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("entries are entered together on PostgreSQL only")
+    c = counting(api, settings)
+    batch = make_batch(c, 8)["id"]
+    a = c.tellers[0]
+    sent: list[list[str]] = []
+    for size, tag in ((2, "x"), (8 - 2, "y")):
+        statements.sent.clear()
+        group = [entry(settings, a, batch, paper(c, f"{tag}{n}", PAPERS[0])) for n in range(size)]
+        enter_as_one_group(app.state.engine, group)
+        sent.append(statements.verbs())
+    # The holder's group (the pool's liveness check as the committer takes its connection, the
+    # holder's savepoint), then: the callers, the chain lock, the batches, and every entry with
+    # its event as one executemany (one round trip). No savepoint: if the bulk fails, the group
+    # runs again, each entry alone.
+    along = (
+        "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
+        "SELECT pg_notify"
+    )
+    for verbs, size in zip(sent, (2, 6), strict=True):
+        assert verbs == [
+            "; (pool_pre_ping)",
+            "SAVEPOINT",
+            "SELECT",
+            "SELECT pg_advisory_xact_lock",
+            "SELECT",
+            *[along] * size,
+        ]
