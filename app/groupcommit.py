@@ -32,17 +32,19 @@ Where the jobs run:
   join the open group.
 * **PostgreSQL**: on one committer thread, since every statement is a round trip to the server.
   The thread starts on the first job and ends after ``idle_seconds`` without one, so an app that
-  is never shut down (a test) leaves no thread behind.
+  is never shut down (a test) leaves no thread behind, or at ``close()`` (the app's shutdown).
+  It keeps one connection while it runs.
 
 **Bulk jobs** (PostgreSQL): a job may also name a ``bulk`` function and its ``item``. Consecutive
-jobs of a group naming the same function are given to it at once, in one savepoint:
-``bulk(session, items)`` returns each job's outcome — its value, its exception (it stored nothing),
-or ``ALONE``: run this job's own ``work`` after the bulk, in a savepoint of its own, as if it had
-come later. What a bulk saves is per job: paper entry on PostgreSQL cost four round trips a paper,
-each a trip through psycopg's Python and a wait for the GIL while the chain lock is held; a bulk
-of them costs a handful. If the bulk raises, its savepoint is rolled back and every one of its jobs
-runs alone: a bulk never makes a job fail that would have succeeded alone. On SQLite, whose jobs
-run on the loop, every job runs alone.
+jobs of a group naming the same function are given to it at once: ``bulk(session, items)``
+returns each job's outcome — its value, its exception (it stored nothing), or ``ALONE``: run this
+job's own ``work`` after the bulk, in a savepoint of its own, as if it had come later. What a
+bulk saves is per job: paper entry on PostgreSQL cost four round trips a paper, each a trip
+through psycopg's Python and a wait for the GIL while the chain lock is held; a bulk of them costs
+a handful. A bulk never makes a job fail that would have succeeded alone: if it raises, every one
+of its jobs runs alone — after the savepoint it ran in is rolled back or, when it came first in
+the group and so ran without one (a round trip less), after the whole group's transaction is
+rolled back and begun again. On SQLite, whose jobs run on the loop, every job runs alone.
 
 Live streams are woken after the real COMMIT: the SQLite wake-ups a job gathers in the session
 (``app.live.signal``) are taken after each job that succeeded and sent once the group is

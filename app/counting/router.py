@@ -219,9 +219,10 @@ def _enter_all(session: Session, entries: list[_Entry]) -> list[Any]:
         papers.append((actor, entry.batch_id, entry.paper))
     entered = counting_service.enter_papers(session, entries=papers, data_dir=entries[0].data_dir)
     for i, outcome in zip(admitted, entered, strict=True):
-        outcomes[i] = ALONE if outcome is None else outcome
-        if isinstance(outcome, str):
-            outcomes[i] = outcome.encode("utf-8")
+        if outcome is None:
+            outcomes[i] = ALONE
+        else:
+            outcomes[i] = outcome.encode("utf-8") if isinstance(outcome, str) else outcome
     return outcomes
 
 

@@ -830,6 +830,12 @@ def enter_paper(
     return answer
 
 
+# Refusals that a retry of an entry made before ``enter_papers`` would not get (it is answered as
+# the first time), and that ``enter_papers``, which does not look such entries up, leaves to
+# ``enter_paper``.
+_PERHAPS_A_RETRY = ("batch_not_entering", "batch_full")
+
+
 def enter_papers(
     session: Session, *, entries: Sequence[tuple[Principal, int, PaperInput]], data_dir: Path
 ) -> list[str | Exception | None]:
@@ -842,7 +848,9 @@ def enter_papers(
     chaining each event after the one before. Each outcome is the answer, the refusal
     (``enter_paper`` would have raised it; nothing of it is stored), or None: not done here, to be
     entered with ``enter_paper`` after this call — the entry that completes its batch (its
-    comparison is the ORM's) and every entry after it. Raises if a statement fails (also when an
+    comparison is the ORM's) and every entry after it, and an entry refused because its batch is
+    full or no longer entering (it may be a retry of an entry made before this call, which
+    ``enter_paper`` answers as it did the first time). Raises if a statement fails (also when an
     idempotency key was used before this call); then nothing of it may be kept: the caller rolls
     back and enters each paper alone."""
     outcomes: list[str | Exception | None] = [None] * len(entries)
@@ -877,6 +885,10 @@ def enter_papers(
                 earlier=earlier.get(key),
                 data_dir=data_dir,
             )
+        except Conflict as refused:
+            if refused.code not in _PERHAPS_A_RETRY:
+                outcomes[i] = refused
+            continue
         except Exception as refused:  # as enter_paper would raise it: this entry only
             outcomes[i] = refused
             continue

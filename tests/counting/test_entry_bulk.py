@@ -143,6 +143,35 @@ def test_a_key_entered_before_the_group_gets_its_first_answer(
     assert chain_problems(app, c) == []
 
 
+def test_a_retry_after_its_batch_was_completed_gets_its_first_answer(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    """The tablet's last paper was stored and its answer lost (Wi-Fi): the offline queue sends it
+    again once the batch is reconciled, or once its pass is full."""
+    c = counting(api, settings)
+    done, half = make_batch(c, 1)["id"], make_batch(c, 1)["id"]
+    a, b, _ = c.tellers
+    expect(a.post(f"/api/batches/{done}/papers", json=paper(c, "a-0", PAPERS[0])), 201)
+    last, half_last = paper(c, "b-0", PAPERS[0]), paper(c, "h-0", PAPERS[1])
+    first = expect(b.post(f"/api/batches/{done}/papers", json=last), 201)
+    half_first = expect(a.post(f"/api/batches/{half}/papers", json=half_last), 201)
+    assert first["progress"]["status"] == "reconciled"
+    assert (half_first["progress"]["pass_a"], half_first["progress"]["status"]) == (1, "entering")
+    results = enter_as_one_group(
+        app.state.engine,
+        [
+            entry(settings, b, done, last),
+            entry(settings, a, half, half_last),
+            entry(settings, b, done, paper(c, "b-1", PAPERS[1])),
+            entry(settings, a, half, paper(c, "h-1", PAPERS[2])),
+        ],
+    )
+    assert results[:2] == [first, half_first]
+    assert code(results[2]) == "batch_not_entering"
+    assert code(results[3]) == "batch_full"
+    assert chain_problems(app, c) == []
+
+
 def test_the_entry_that_completes_its_batch_is_compared_and_answered_so(
     api: Api, settings: Settings, app: FastAPI
 ) -> None:
