@@ -197,6 +197,10 @@ class _Restart(Exception):
     """The group's transaction is rolled back and the group run again, each job alone."""
 
 
+class _CommitFailed(Exception):
+    """The COMMIT failed (its cause): whether it took effect is unknown, so nothing is retried."""
+
+
 @dataclass(eq=False)
 class GroupCommitter:
     engine: Engine
@@ -350,32 +354,53 @@ class GroupCommitter:
     def _thread_group(self, group: list[_Job], connection: Connection | None) -> Connection | None:
         """The group in one transaction on ``connection`` (a new one if None); the connection to
         use for the next group, None if this one failed."""
-        try:
-            if connection is None:
-                connection = self.engine.connect()
+        kept = connection is not None
+        while True:
             try:
-                opened = self._transaction(connection, group, bulks=True)
-            except _Restart:
-                for job in group:
-                    job.value, job.error = None, None
-                opened = self._transaction(connection, group, bulks=False)
-        except Exception as exc:
-            self._broken(group, exc)
-            if connection is not None:
-                with contextlib.suppress(Exception):
-                    connection.close()
-            return None
-        self._committed(group, opened.woken)
-        return connection
+                if connection is None:
+                    connection = self.engine.connect()
+                try:
+                    opened = self._transaction(connection, group, bulks=True)
+                except _Restart:
+                    _reset(group)
+                    opened = self._transaction(connection, group, bulks=False)
+            except Exception as exc:
+                broken = connection is not None and _lost(connection)
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        connection.close()
+                    connection = None
+                if kept and broken and not isinstance(exc, _CommitFailed):
+                    # The connection kept since the last group was lost meanwhile (the server
+                    # restarted, an idle timeout), and no COMMIT was sent: nothing of this group is
+                    # stored. Once more on a new one, as the pool's liveness check at checkout
+                    # would have done.
+                    log.warning("the committer's connection was lost: the group runs again")
+                    kept = False
+                    _reset(group)
+                    continue
+                self._broken(
+                    group, (exc.__cause__ or exc) if isinstance(exc, _CommitFailed) else exc
+                )
+                return None
+            self._committed(group, opened.woken)
+            return connection
 
     @staticmethod
     def _transaction(connection: Connection, group: list[_Job], *, bulks: bool) -> _Group:
         opened = _Group(connection, connection.begin())
-        with opened.transaction:  # COMMIT on leaving, ROLLBACK on error
-            try:
-                opened.run_all(group, bulks=bulks)
-            finally:
-                opened.close()
+        committing = False
+        try:
+            with opened.transaction:  # COMMIT on leaving, ROLLBACK on error
+                try:
+                    opened.run_all(group, bulks=bulks)
+                finally:
+                    opened.close()
+                committing = True
+        except Exception as exc:
+            if committing:
+                raise _CommitFailed() from exc
+            raise
         return opened
 
     # ------------------------------------------------------------------------------ both
@@ -408,6 +433,23 @@ class GroupCommitter:
         for loop, jobs in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
                 loop.call_soon_threadsafe(_settle, jobs)
+
+
+def _reset(group: list[_Job]) -> None:
+    for job in group:
+        job.value, job.error = None, None
+
+
+def _lost(connection: Connection) -> bool:
+    """Whether ``connection`` was lost: SQLAlchemy saw it go (and would reconnect on its next
+    use), or the DBAPI connection under it is closed or broken (psycopg)."""
+    if connection.invalidated or connection.closed:
+        return True
+    try:
+        driver: Any = connection.connection.driver_connection
+    except Exception:  # SQLAlchemy refuses: invalidated, closed
+        return True
+    return bool(getattr(driver, "closed", False) or getattr(driver, "broken", False))
 
 
 def _settle(jobs: list[_Job]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -326,3 +326,35 @@ def test_closing_ends_the_thread_and_gives_back_its_connection(app: FastAPI) -> 
     assert run_as_one_group(committer, [add_congress("y")])[0] > 0  # a new job: a new thread
     committer.close()
     assert names(engine) == ["x", "y"]
+
+
+def test_a_lost_connection_between_groups_fails_no_job(app: FastAPI) -> None:
+    """The committer keeps its connection between groups; if the server drops it meanwhile (a
+    restart), the next group runs again on a new one instead of answering 503."""
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL backend to terminate")
+    committer = GroupCommitter(engine, inline=False, idle_seconds=60)
+
+    def backend_pid(session: Session) -> int:
+        pid: int = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        return pid
+
+    try:
+        (first,) = run_as_one_group(committer, [backend_pid])
+        with engine.connect() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first}).scalar()
+        deadline = time.monotonic() + 10
+        with engine.connect() as other:  # until the server has ended that backend
+            while other.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": first}
+            ).scalar():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        second, added = run_as_one_group(committer, [backend_pid, add_congress("after")])
+    finally:
+        committer.close()
+    assert isinstance(second, int), second
+    assert second != first
+    assert isinstance(added, int), added
+    assert names(engine) == ["after"]
