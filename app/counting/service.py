@@ -898,12 +898,12 @@ def enter_papers(
         if _complete(decided.after):
             break  # this one and the rest: None
         event = store.chained(
-            congress_id=context.congress_id,
-            head=heads[context.congress_id],
-            type="paper.entered",
-            payload=decided.payload,
-            actor_role=actor.role,
-            now=decided.now,
+            context.congress_id,
+            heads[context.congress_id],
+            "paper.entered",
+            decided.payload,
+            actor.role,
+            decided.now,
         )
         written.append((decided.row, event))
         heads[context.congress_id] = (event["height"], event["hash"])

@@ -104,14 +104,7 @@ def append_after(
     the hot path of paper entry. A stale head cannot fork the chain: UNIQUE(congress_id, height)
     refuses it. ``along``: an insert (built once, every column a bind parameter) and its values,
     sent with the event; on PostgreSQL in the same statement."""
-    values = chained(
-        congress_id=congress_id,
-        head=head,
-        type=type,
-        payload=payload,
-        actor_role=actor_role,
-        now=now,
-    )
+    values = chained(congress_id, head, type, payload, actor_role, now)
     if along is not None and session.get_bind().dialect.name == "postgresql":
         append_along(session, along[0], [(along[1], values)])
         return int(values["height"])
@@ -146,7 +139,6 @@ def append_along(
 
 
 def chained(
-    *,
     congress_id: int,
     head: tuple[int, str] | None,
     type: str,
@@ -209,16 +201,7 @@ def append_event(
     """Append one event to the congress's chain, in the caller's transaction (flushed)."""
     lock_chain(session, congress_id=congress_id)
     head = _head(session, congress_id)
-    row = models.Event(
-        **chained(
-            congress_id=congress_id,
-            head=head,
-            type=type,
-            payload=payload,
-            actor_role=actor_role,
-            now=now,
-        )
-    )
+    row = models.Event(**chained(congress_id, head, type, payload, actor_role, now))
     session.add(row)
     session.flush()
     live_signal.appended(session, congress_id=congress_id, height=row.height)

@@ -3,9 +3,7 @@ bulk of the group committer on PostgreSQL): every answer, refusal and stored row
 them one at a time, in the same order, gives. On SQLite the bulk leaves every entry to run alone,
 so the same tests hold there too."""
 
-import asyncio
 import json
-import threading
 from typing import Any
 
 import pytest
@@ -22,6 +20,7 @@ from app.settings import Settings
 from tests.builders import Api, expect
 from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
 from tests.counting.test_entry_statements import Statements, statements  # noqa: F401
+from tests.test_groupcommit import run_as_one_group
 
 
 def entry(settings: Settings, who: Api, batch_id: int, body: Any) -> Any:
@@ -35,33 +34,14 @@ def entry(settings: Settings, who: Api, batch_id: int, body: Any) -> Any:
 
 
 def enter_as_one_group(engine: Engine, entries: list[Any]) -> list[Any]:
-    """The entries as one group of a committer on its thread (a first job holds it until they
-    all wait); each one's answer (JSON) or refusal."""
+    """The entries as one group of a committer on its thread; each one's answer (JSON) or
+    refusal."""
     committer = GroupCommitter(engine, inline=False)
-    started, release = threading.Event(), threading.Event()
-
-    def holder(_session: Session) -> str:
-        started.set()
-        release.wait(10)
-        return "held"
-
-    async def run() -> list[Any]:
-        first = asyncio.ensure_future(committer.run(holder))
-        assert await asyncio.to_thread(started.wait, 10)
-        tasks = [
-            asyncio.ensure_future(committer.run(e.work, bulk=counting_router._enter_all, item=e))
-            for e in entries
-        ]
-        await asyncio.sleep(0.05)
-        release.set()
-        assert await first == "held"
-        return await asyncio.gather(*tasks, return_exceptions=True)
-
+    works = [e.work for e in entries]
     try:
-        results = asyncio.run(run())
+        results = run_as_one_group(committer, works, counting_router._enter_all, entries)
     finally:
         committer.close()
-    assert committer.groups == 2, "not one group"
     return [json.loads(r) if isinstance(r, bytes) else r for r in results]
 
 
