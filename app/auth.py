@@ -15,7 +15,7 @@ Send the token as ``Authorization: Bearer <token>``.
 import hashlib
 import io
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,10 +25,12 @@ from urllib.parse import quote
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, Table, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from app import models
 from app.db import Prepared, SessionDep
@@ -269,17 +271,29 @@ _bearer = HTTPBearer(
 )
 
 
-async def bearer_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    # async: no I/O here, and a sync dependency would cost every request a thread hop
-    if credentials is None or not credentials.credentials:
+def _required(token: str | None) -> str:
+    if not token:
         raise NotAuthenticated(
             "not_authenticated",
             "请先登录（Authorization: Bearer 令牌）",
             "log in first (Authorization: Bearer <token>)",
         )
-    return credentials.credentials
+    return token
+
+
+async def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    # async: no I/O here, and a sync dependency would cost every request a thread hop
+    return _required(credentials.credentials if credentials is not None else None)
+
+
+def bearer_token_of(request: HTTPConnection) -> str:
+    """``bearer_token`` read from the request itself, as ``HTTPBearer`` reads it, without
+    FastAPI's dependency machinery: for paper entry, where solving the dependencies took a fifth
+    of the event loop's time."""
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return _required(credentials if scheme.lower() == "bearer" else None)
 
 
 TokenDep = Annotated[str, Depends(bearer_token)]
@@ -311,20 +325,22 @@ _SESSIONS_BY_TOKENS = Prepared(
 )
 
 
-def session_principals(
-    session: Session, *, tokens: Collection[str]
+def sessions_read(tokens: Collection[str]) -> tuple[Prepared, dict[str, Any]]:
+    """The read of ``principals_of`` (PostgreSQL): the sessions of several tokens at once."""
+    hashes = sorted({hash_secret(token) for token in tokens})
+    return _SESSIONS_BY_TOKENS, {"token_hashes": hashes}
+
+
+def principals_of(
+    tokens: Collection[str], rows: Iterable[Any]
 ) -> dict[str, Principal | NotAuthenticated]:
-    """``session_principal`` for several tokens in one read (PostgreSQL): each token's principal,
-    or the refusal ``session_principal`` would raise."""
-    hashes = {token: hash_secret(token) for token in tokens}
-    rows = {
-        row.token_hash: row
-        for row in _SESSIONS_BY_TOKENS.rows(session, {"token_hashes": sorted(set(hashes.values()))})
-    }
+    """``session_principal`` for several tokens, from the rows of their ``sessions_read``: each
+    token's principal, or the refusal ``session_principal`` would raise."""
+    by_hash = {row.token_hash: row for row in rows}
     found: dict[str, Principal | NotAuthenticated] = {}
-    for token, token_hash in hashes.items():
+    for token in tokens:
         try:
-            found[token] = _principal(rows.get(token_hash))
+            found[token] = _principal(by_hash.get(hash_secret(token)))
         except NotAuthenticated as refused:
             found[token] = refused
     return found

@@ -228,6 +228,10 @@ class Prepared:
         cursor, compiled = self._execute(session, params)
         fetched = cursor.fetchall()
         cursor.close()
+        return self._rows(compiled, fetched)
+
+    @staticmethod
+    def _rows(compiled: _Compiled, fetched: list[Any]) -> list[Any]:
         assert compiled.row is not None
         make, processors = compiled.row, compiled.result_processors
         if not any(processors):
@@ -236,6 +240,35 @@ class Prepared:
             make(*(v if p is None else p(v) for p, v in zip(processors, values, strict=True)))
             for values in fetched
         ]
+
+
+def rows_together(
+    session: Session, reads: Sequence[tuple[Prepared, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    """``prepared.rows(session, params)`` of each read, in order. On PostgreSQL they are sent
+    together in one round trip (psycopg's pipeline mode; the transaction's BEGIN with them), and
+    run one after another as sent: a lock taken by one is held when the next one reads."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return [prepared.rows(session, params) for prepared, params in reads]
+    driver: Any = connection.connection.driver_connection
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    sent: list[tuple[Any, _Compiled]] = []
+    try:
+        with driver.pipeline():
+            for prepared, params in reads:
+                bound, compiled = prepared._bound(connection, params)
+                cursor = driver.cursor()
+                sent.append((cursor, compiled))
+                cursor.execute(compiled.sql, bound)
+        return [Prepared._rows(compiled, cursor.fetchall()) for cursor, compiled in sent]
+    except dbapi_error as exc:
+        raise DBAPIError.instance(
+            "; ".join(compiled.sql for _, compiled in sent), None, exc, dbapi_error
+        ) from exc
+    finally:
+        for cursor, _ in sent:
+            cursor.close()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

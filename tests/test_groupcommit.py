@@ -163,7 +163,7 @@ def test_live_streams_are_woken_after_the_commit(
     def appending(name: str, congress_id: int) -> Callable[[Session], int]:
         def work(session: Session) -> int:
             value = add_congress(name)(session)
-            signal.appended(session, congress_id=congress_id, height=0)
+            signal.appended(session, congress_id=congress_id)
             return value
 
         return work

@@ -47,9 +47,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, UOWTransaction
 
-from app import models
+from app import auth, models
 from app.auth import Principal
-from app.db import Prepared
+from app.db import Prepared, rows_together
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json
@@ -837,30 +837,45 @@ _PERHAPS_A_RETRY = ("batch_not_entering", "batch_full")
 
 
 def enter_papers(
-    session: Session, *, entries: Sequence[tuple[Principal, int, PaperInput]], data_dir: Path
+    session: Session,
+    *,
+    entries: Sequence[tuple[str, int, PaperInput | Exception]],
+    admit: Callable[[Principal], Principal],
+    data_dir: Path,
 ) -> list[str | Exception | None]:
-    """``enter_paper`` for a group's entries at once (PostgreSQL): the chain locks, the batches,
-    and then every new entry and its event, each read or written once for all of them — a
-    handful of round trips instead of four per paper, which is what a paper cost on PostgreSQL
-    (the committer's Python, and the chain lock held meanwhile).
+    """``enter_paper`` for a group's entries at once (PostgreSQL), each given as the caller's
+    session token, the batch and the paper (or the refusal of its body, raised only once the
+    caller is known and ``admit``-ted): the callers, the chain locks and the batches read in one
+    round trip, then every new entry and its event written in one — instead of four round trips a
+    paper, which is what a paper cost on PostgreSQL (the committer's Python, and the chain lock
+    held meanwhile).
 
     The entries are decided in order, as one at a time would be, counting each into its batch and
-    chaining each event after the one before. Each outcome is the answer, the refusal
-    (``enter_paper`` would have raised it; nothing of it is stored), or None: not done here, to be
-    entered with ``enter_paper`` after this call — the entry that completes its batch (its
-    comparison is the ORM's) and every entry after it, and an entry refused because its batch is
-    full or no longer entering (it may be a retry of an entry made before this call, which
-    ``enter_paper`` answers as it did the first time). Raises if a statement fails (also when an
-    idempotency key was used before this call); then nothing of it may be kept: the caller rolls
-    back and enters each paper alone."""
+    chaining each event after the one before. Each outcome is the answer, the refusal (the
+    caller's 401 or 403, the body's 422, or what ``enter_paper`` would have raised; nothing of it
+    is stored), or None: not done here, to be entered with ``enter_paper`` after this call — the
+    entry that completes its batch (its comparison is the ORM's) and every entry after it, and an
+    entry refused because its batch is full or no longer entering (it may be a retry of an entry
+    made before this call, which ``enter_paper`` answers as it did the first time). Raises if a
+    statement fails (also when an idempotency key was used before this call); then nothing of it
+    may be kept: the caller rolls back and enters each paper alone."""
     outcomes: list[str | Exception | None] = [None] * len(entries)
     if not entries or session.get_bind().dialect.name != "postgresql":
         return outcomes
+    tokens = {token for token, _, _ in entries}
     batch_ids = sorted({batch_id for _, batch_id, _ in entries})
-    _LOCK_CHAINS.rows(session, {"batch_ids": batch_ids})
+    sessions, _locked, batches = rows_together(
+        session,
+        [
+            auth.sessions_read(tokens),
+            (_LOCK_CHAINS, {"batch_ids": batch_ids}),
+            (_CONTEXTS, {"batch_ids": batch_ids}),
+        ],
+    )
+    principals = auth.principals_of(tokens, sessions)
     contexts: dict[int, _Context] = {}
     heads: dict[int, tuple[int, str] | None] = {}
-    for row in _CONTEXTS.rows(session, {"batch_ids": batch_ids}):
+    for row in batches:
         contexts[row.batch_id] = _Context.of(row.batch_id, row)
         heads[row.congress_id] = _head(row)
     # A key entered before this call is not looked for: its entry's UNIQUE(batch, pass, key) makes
@@ -868,7 +883,18 @@ def enter_papers(
     # as enter_paper does. Retries are few; a read of every key cost more than the insert.
     earlier: dict[tuple[int, str, str], tuple[str, str]] = {}  # keys entered in this call
     written: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
-    for i, (actor, batch_id, paper) in enumerate(entries):
+    for i, (token, batch_id, asked) in enumerate(entries):
+        try:
+            found = principals[token]
+            if isinstance(found, Exception):
+                raise found
+            actor = admit(found)
+            if isinstance(asked, Exception):
+                raise asked
+        except Exception as refused:
+            outcomes[i] = refused
+            continue
+        paper = asked
         request_hash = paper.request_hash()
         try:
             context = contexts.get(batch_id)

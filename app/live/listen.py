@@ -63,9 +63,8 @@ async def _listen(conninfo: str, hub: Hub, ready: asyncio.Event) -> None:
                 pause = 0.5
                 hub.wake_all()
                 async for notify in conn.notifies():
-                    congress, _, _height = notify.payload.partition(":")
-                    if congress.isdigit():
-                        hub.wake(int(congress))
+                    if notify.payload.isdigit():  # signal.notify_payload
+                        hub.wake(int(notify.payload))
         except (OSError, psycopg.Error) as exc:
             log.warning("live: LISTEN connection lost (%s); retrying in %.1f s", exc, pause)
             await asyncio.sleep(pause)

@@ -2,9 +2,10 @@
 
 ``append_event`` calls ``appended`` in the appending transaction:
 
-* **PostgreSQL**: ``pg_notify('jipiao_events', '<congress_id>:<height>')`` — delivered at commit
-  (never for a rolled-back transaction) to every app worker's LISTEN connection
-  (``app.live.listen``), which wakes that worker's live channels.
+* **PostgreSQL**: ``pg_notify('jipiao_events', '<congress_id>')`` — delivered at commit (never
+  for a rolled-back transaction) to every app worker's LISTEN connection (``app.live.listen``),
+  which wakes that worker's live channels. PostgreSQL delivers a transaction's identical
+  notifications once, so a group of paper entries for one congress wakes its channels once.
 * **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
   every ``Hub`` of an app over the same database file in this process is woken. The group
   committer (``app.groupcommit``), whose session never commits, takes them with ``take_appended``
@@ -97,15 +98,16 @@ def register_local(url: str, hub: Hub) -> None:
 _NOTIFY = Prepared(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
 
 
-def notify_payload(congress_id: int, height: int) -> str:
-    """What ``pg_notify`` sends on ``CHANNEL`` (``app.live.listen`` reads it)."""
-    return f"{congress_id}:{height}"
+def notify_payload(congress_id: int) -> str:
+    """What ``pg_notify`` sends on ``CHANNEL`` (``app.live.listen`` reads it): the congress only,
+    the same for all its events (the module docstring)."""
+    return str(congress_id)
 
 
-def appended(session: Session, *, congress_id: int, height: int) -> None:
+def appended(session: Session, *, congress_id: int) -> None:
     """Called by ``append_event`` inside the appending transaction (see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
-        _NOTIFY.run(session, {"channel": CHANNEL, "payload": notify_payload(congress_id, height)})
+        _NOTIFY.run(session, {"channel": CHANNEL, "payload": notify_payload(congress_id)})
     else:
         session.info.setdefault(_PENDING, set()).add(congress_id)
 

@@ -425,3 +425,34 @@ def test_a_bad_body_is_refused_after_the_caller_is_checked(api: Api, settings: S
     error = expect(c.tellers[0].post(path, json=missing), 422)
     assert [e["field"] for e in error["errors"]] == ["body.marks"]
     assert expect(c.tellers[0].get(path), 200)["papers"] == []
+
+
+def test_the_token_and_batch_id_are_checked_as_fastapi_checks_them(
+    api: Api, settings: Settings
+) -> None:
+    # The entry endpoint reads its bearer token and batch id itself (not through FastAPI's
+    # dependencies): the same refusals as an endpoint that declares them, in the same order.
+    c = counting(api, settings)
+    batch = make_batch(c, 4)
+    teller = c.tellers[0]
+    body = {"json": paper(c, "k1", PAPERS[0])}
+    token = teller.token
+    assert token is not None
+    for header in (None, "Basic " + token, "Bearer", "Bearer ", token):
+        headers = {} if header is None else {"Authorization": header}
+        for path in (f"/api/batches/{batch['id']}/papers", "/api/batches/0/papers"):
+            entry = teller.as_token(None).post(path, headers=headers, **body)
+            declared = teller.as_token(None).get(path, headers=headers)  # FastAPI's own check
+            assert (entry.status_code, entry.json()) == (declared.status_code, declared.json())
+            assert expect(entry, 401)["code"] == "not_authenticated"
+    for bad in ("0", "-1", "2147483648", "abc", "1.5"):
+        path = f"/api/batches/{bad}/papers"
+        entry, declared = teller.post(path, **body), teller.get(path)
+        assert (entry.status_code, entry.json()) == (declared.status_code, declared.json())
+        assert [e["field"] for e in expect(entry, 422)["errors"]] == ["path.batch_id"]
+    # The scheme's case does not matter, as with HTTPBearer; nothing was stored before.
+    assert expect(teller.get(f"/api/batches/{batch['id']}/papers"), 200)["papers"] == []
+    lower = teller.as_token(None).post(
+        f"/api/batches/{batch['id']}/papers", headers={"Authorization": "bearer " + token}, **body
+    )
+    assert expect(lower, 201)["progress"]["pass_a"] == 1

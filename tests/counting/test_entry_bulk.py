@@ -6,20 +6,29 @@ so the same tests hold there too."""
 import json
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.counting import router as counting_router
+from app.counting.service import _INSERT_ENTRY
 from app.errors import AppError
 from app.groupcommit import GroupCommitter
 from app.ledger import store
+from app.live import signal
 from app.settings import Settings
 from tests.builders import Api, expect
 from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
-from tests.counting.test_entry_statements import Statements, statements  # noqa: F401
+from tests.counting.test_entry_statements import (  # noqa: F401
+    PIPELINE,
+    PIPELINE_END,
+    Statements,
+    statements,
+)
 from tests.test_groupcommit import run_as_one_group
 
 
@@ -202,19 +211,56 @@ def test_a_group_costs_the_same_statements_for_two_papers_or_eight(
         enter_as_one_group(app.state.engine, group)
         sent.append(statements.verbs())
     # The holder's group (the pool's liveness check as the committer takes its connection, the
-    # holder's savepoint), then: the callers, the chain lock, the batches, and every entry with
-    # its event as one executemany (one round trip). No savepoint: if the bulk fails, the group
-    # runs again, each entry alone.
+    # holder's savepoint), then: the callers, the chain lock and the batches sent together (one
+    # round trip), and every entry with its event in one statement. No savepoint: if the bulk
+    # fails, the group runs again, each entry alone.
     along = (
         "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
         "SELECT pg_notify"
     )
-    for verbs, size in zip(sent, (2, 6), strict=True):
-        assert verbs == [
-            "; (pool_pre_ping)",
-            "SAVEPOINT",
-            "SELECT",
-            "SELECT pg_advisory_xact_lock",
-            "SELECT",
-            *[along] * size,
-        ]
+    expected = [
+        "; (pool_pre_ping)",
+        "SAVEPOINT",
+        PIPELINE,
+        "SELECT",
+        "SELECT pg_advisory_xact_lock",
+        "SELECT",
+        PIPELINE_END,
+        along,
+    ]
+    assert sent == [expected, expected]
+    assert [(p["pass_a"], p["status"]) for p in batch_progress(api, c)] == [(8, "entering")]
+    assert chain_problems(app, c) == []
+
+
+def test_a_group_of_entries_wakes_the_live_streams_once(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    # Every event's pg_notify names only its congress, and PostgreSQL delivers a transaction's
+    # identical notifications once: the LISTEN connection of each worker wakes once a group.
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite wakes the streams in the process, once a group (test_groupcommit.py)")
+    c = counting(api, settings)
+    batch = make_batch(c, 8)["id"]
+    a = c.tellers[0]
+    url = app.state.engine.url.set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as listener:
+        listener.execute(f"LISTEN {signal.CHANNEL}")
+        group = [entry(settings, a, batch, paper(c, f"n{n}", PAPERS[0])) for n in range(3)]
+        answers = enter_as_one_group(app.state.engine, group)
+        assert [answer["progress"]["pass_a"] for answer in answers] == [1, 2, 3]
+        heard = [n.payload for n in listener.notifies(timeout=1.0)]
+    assert heard == [str(c.ready.congress.id)]
+
+
+def test_every_row_of_a_group_insert_has_its_column_type() -> None:
+    # SQLAlchemy types only the first row of a multi-row VALUES by itself: the others would skip
+    # their bind processors (UTCDateTime's check and conversion to UTC).
+    names = tuple(_INSERT_ENTRY.compile().params)
+    compiled = store._along(_INSERT_ENTRY, names, 3)._compile(postgresql.psycopg.dialect())
+    assert sorted(compiled.bind_processors) == [
+        "entered_at_0",
+        "entered_at_1",
+        "entered_at_2",
+        "notify",
+    ]
