@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import (
+    ARRAY,
     Connection,
     Dialect,
     Engine,
@@ -182,7 +183,14 @@ class Prepared:
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
             )
         names = tuple(compiled.positiontup or ()) if dialect.positional else None
-        return _Compiled(str(compiled), names, defaults, processors, row, results)
+        sql = str(compiled)
+        if dialect.driver == "psycopg":
+            # Arrays in psycopg's binary format: its text format escapes every element (a
+            # paper's JSON record, quotes and all) through a regular expression in Python.
+            for name, bind in compiled.binds.items():
+                if isinstance(bind.type, ARRAY):
+                    sql = sql.replace(f"%({name})s", f"%({name})b")
+        return _Compiled(sql, names, defaults, processors, row, results)
 
     def _bound(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
         compiled = self._compiled.get(connection.dialect.name)

@@ -4,16 +4,19 @@ them one at a time, in the same order, gives. On SQLite the bulk leaves every en
 so the same tests hold there too."""
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from app import models
 from app.counting import router as counting_router
 from app.counting.service import _INSERT_ENTRY
 from app.errors import AppError
@@ -253,14 +256,47 @@ def test_a_group_of_entries_wakes_the_live_streams_once(
     assert heard == [str(c.ready.congress.id)]
 
 
-def test_every_row_of_a_group_insert_has_its_column_type() -> None:
-    # SQLAlchemy types only the first row of a multi-row VALUES by itself: the others would skip
-    # their bind processors (UTCDateTime's check and conversion to UTC).
+def test_a_group_insert_is_one_statement_whatever_its_size() -> None:
+    # Each column's values as one array: the same short statement for 1 or 32 entries, which
+    # psycopg converts once (it caches statements of at most 50 parameters) and PostgreSQL
+    # prepares once. Every array is typed as its column (UTCDateTime's bind processor included),
+    # without a length: a cast to VARCHAR(n) would cut a longer value short.
     names = tuple(_INSERT_ENTRY.compile().params)
-    compiled = store._along(_INSERT_ENTRY, names, 3)._compile(postgresql.psycopg.dialect())
-    assert sorted(compiled.bind_processors) == [
-        "entered_at_0",
-        "entered_at_1",
-        "entered_at_2",
-        "notify",
+    compiled = store._along(_INSERT_ENTRY, names)._compile(postgresql.psycopg.dialect())
+    assert len(compiled.sql.split("%(")) - 1 <= 50
+    beijing = datetime(2026, 11, 25, 20, 0, tzinfo=timezone(timedelta(hours=8)))
+    assert compiled.bind_processors["along_entered_at"]([beijing, None]) == [
+        datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+        None,
     ]
+    assert "VARCHAR(" not in compiled.sql
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("the multi-row insert is PostgreSQL's")
+    c = counting(api, settings)
+    batch = make_batch(c, 4)["id"]
+    congress_id = c.ready.congress.id
+    with Session(app.state.engine) as session:
+        head = store._head(session, congress_id)
+        event = store.chained(congress_id, head, "paper.entered", {}, "teller", None)
+        row = {
+            "id": "0" * 36,
+            "batch_id": batch,
+            "entry_pass": "a",
+            "generation": 1,
+            "idempotency_key": "k" * 101,  # the column holds 100
+            "request_hash": "h" * 64,
+            "record": "{}",
+            "status": "valid",
+            "rule": None,
+            "answer": "{}",
+            "entered_at": datetime.now(UTC),
+        }
+        with pytest.raises(DataError):
+            store.append_along(session, _INSERT_ENTRY, [(row, event)])
+        session.rollback()
+        assert session.scalars(select(models.PaperEntry)).all() == []
