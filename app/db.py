@@ -202,21 +202,13 @@ class Prepared:
         bound = values if compiled.names is None else tuple(values[n] for n in compiled.names)
         return bound, compiled
 
-    def _execute(
-        self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-    ) -> tuple[Any, _Compiled]:
+    def _execute(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
         connection = session.connection()
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         dbapi_error = connection.dialect.loaded_dbapi.Error
-        if isinstance(params, Mapping):
-            bound, compiled = self._bound(connection, params)
-            run: Callable[[str, Any], Any] = cursor.execute
-        else:  # executemany: psycopg sends them in one round trip (pipeline mode)
-            pairs = [self._bound(connection, one) for one in params]
-            bound, compiled = [b for b, _ in pairs], pairs[0][1]
-            run = cursor.executemany
+        bound, compiled = self._bound(connection, params)
         try:
-            run(compiled.sql, bound)
+            cursor.execute(compiled.sql, bound)
         except dbapi_error as exc:
             cursor.close()
             # As SQLAlchemy raises it, so the app's handlers answer (IntegrityError → 409, …).
@@ -224,11 +216,6 @@ class Prepared:
         return cursor, compiled
 
     def run(self, session: Session, params: Mapping[str, Any]) -> None:
-        cursor, _ = self._execute(session, params)
-        cursor.close()
-
-    def run_many(self, session: Session, params: Sequence[Mapping[str, Any]]) -> None:
-        """The statement once per mapping of ``params`` (not empty)."""
         cursor, _ = self._execute(session, params)
         cursor.close()
 
