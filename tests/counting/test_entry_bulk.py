@@ -3,7 +3,9 @@ bulk of the group committer on PostgreSQL): every answer, refusal and stored row
 them one at a time, in the same order, gives. On SQLite the bulk leaves every entry to run alone,
 so the same tests hold there too."""
 
+import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -11,7 +13,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -300,3 +302,53 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(
             store.append_along(session, _INSERT_ENTRY, [(row, event)])
         session.rollback()
         assert session.scalars(select(models.PaperEntry)).all() == []
+
+
+def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    # A group that starts with a bulk sends its reads in pipeline mode; if the connection the
+    # committer kept was lost meanwhile (a server restart), the group still runs again on a new
+    # one (test_groupcommit.py has the same for single jobs).
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL backend to terminate")
+    c = counting(api, settings)
+    batch = make_batch(c, 4)["id"]
+    a = c.tellers[0]
+    committer = GroupCommitter(engine, inline=False, idle_seconds=60)
+    try:
+
+        def group(*keys: str) -> list[Any]:
+            # Queued straight from a loop (no holder job before them, as run_as_one_group
+            # has): the first statement on the lost connection is the bulk's pipelined reads.
+            entries = [entry(settings, a, batch, paper(c, key, PAPERS[0])) for key in keys]
+
+            async def submitted() -> list[Any]:
+                return await asyncio.gather(
+                    *(
+                        committer.run(e.work, bulk=counting_router._enter_all, item=e)
+                        for e in entries
+                    ),
+                    return_exceptions=True,
+                )
+
+            found = asyncio.run(submitted())
+            return [json.loads(r) if isinstance(r, bytes) else r for r in found]
+
+        assert [r["progress"]["pass_a"] for r in group("k1")] == [1]
+        with Session(engine) as session:
+            ended = session.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
+                )
+            ).scalar_one()
+            assert ended >= 1
+        time.sleep(0.5)  # the server ends them
+        assert [r["progress"]["pass_a"] for r in group("k2", "k3")] == [2, 3]
+    finally:
+        committer.close()
+    assert [(p["pass_a"], p["status"]) for p in batch_progress(api, c)] == [(3, "entering")]
+    assert chain_problems(app, c) == []
