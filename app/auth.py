@@ -15,7 +15,7 @@ Send the token as ``Authorization: Bearer <token>``.
 import hashlib
 import io
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -325,22 +325,27 @@ _SESSIONS_BY_TOKENS = Prepared(
 )
 
 
-def sessions_read(tokens: Collection[str]) -> tuple[Prepared, dict[str, Any]]:
-    """The read of ``principals_of`` (PostgreSQL): the sessions of several tokens at once."""
-    hashes = sorted({hash_secret(token) for token in tokens})
-    return _SESSIONS_BY_TOKENS, {"token_hashes": hashes}
+def token_hashes(tokens: Iterable[str]) -> dict[str, str]:
+    """Each token's ``hash_secret``, for ``sessions_read`` and ``principals_of`` (computed once)."""
+    return {token: hash_secret(token) for token in tokens}
+
+
+def sessions_read(hashes: Mapping[str, str]) -> tuple[Prepared, dict[str, Any]]:
+    """The read of ``principals_of`` (PostgreSQL): the sessions of several tokens at once, given
+    their ``token_hashes``."""
+    return _SESSIONS_BY_TOKENS, {"token_hashes": sorted(set(hashes.values()))}
 
 
 def principals_of(
-    tokens: Collection[str], rows: Iterable[Any]
+    hashes: Mapping[str, str], rows: Iterable[Any]
 ) -> dict[str, Principal | NotAuthenticated]:
-    """``session_principal`` for several tokens, from the rows of their ``sessions_read``: each
-    token's principal, or the refusal ``session_principal`` would raise."""
+    """``session_principal`` for several tokens (their ``token_hashes``), from the rows of their
+    ``sessions_read``: each token's principal, or the refusal ``session_principal`` would raise."""
     by_hash = {row.token_hash: row for row in rows}
     found: dict[str, Principal | NotAuthenticated] = {}
-    for token in tokens:
+    for token, token_hash in hashes.items():
         try:
-            found[token] = _principal(by_hash.get(hash_secret(token)))
+            found[token] = _principal(by_hash.get(token_hash))
         except NotAuthenticated as refused:
             found[token] = refused
     return found

@@ -862,17 +862,17 @@ def enter_papers(
     outcomes: list[str | Exception | None] = [None] * len(entries)
     if not entries or session.get_bind().dialect.name != "postgresql":
         return outcomes
-    tokens = {token for token, _, _ in entries}
+    hashes = auth.token_hashes(token for token, _, _ in entries)
     batch_ids = sorted({batch_id for _, batch_id, _ in entries})
     sessions, _locked, batches = rows_together(
         session,
         [
-            auth.sessions_read(tokens),
+            auth.sessions_read(hashes),
             (_LOCK_CHAINS, {"batch_ids": batch_ids}),
             (_CONTEXTS, {"batch_ids": batch_ids}),
         ],
     )
-    principals = auth.principals_of(tokens, sessions)
+    principals = auth.principals_of(hashes, sessions)
     contexts: dict[int, _Context] = {}
     heads: dict[int, tuple[int, str] | None] = {}
     for row in batches:
