@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Request
 from sqlalchemy import (
     ARRAY,
@@ -165,6 +166,7 @@ class Prepared:
     def __init__(self, statement: Select[Any] | Insert | Update) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        self._client: dict[tuple[str, str], str] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
@@ -191,6 +193,19 @@ class Prepared:
                 if isinstance(bind.type, ARRAY):
                     sql = sql.replace(f"%({name})s", f"%({name})b")
         return _Compiled(sql, names, defaults, processors, row, results)
+
+    def _client_sql(self, dialect: Dialect, prefix: str) -> str:
+        """The statement with its parameters renamed ``<prefix><name>`` and bound by psycopg on
+        this side (``rows_together``)."""
+        found = self._client.get((dialect.name, prefix))
+        if found is None:
+            compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+            found = compiled.sql
+            for name in compiled.defaults:
+                for form in ("s", "b"):
+                    found = found.replace(f"%({name}){form}", f"%({prefix}{name})s")
+            self._client[(dialect.name, prefix)] = found
+        return found
 
     def _bound(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
         compiled = self._compiled.get(connection.dialect.name)
@@ -241,29 +256,36 @@ def rows_together(
     session: Session, reads: Sequence[tuple[Prepared, Mapping[str, Any]]]
 ) -> list[list[Any]]:
     """``prepared.rows(session, params)`` of each read, in order. On PostgreSQL they are sent
-    together in one round trip (psycopg's pipeline mode; the transaction's BEGIN with them), and
-    run one after another as sent: a lock taken by one is held when the next one reads."""
+    together as one query string, run one after another as sent: each statement takes its own
+    snapshot, so a lock taken by one is held when the next one reads. One round trip and one
+    pass through psycopg (with the values bound on this side, as the simple query protocol that
+    takes several statements needs): psycopg's pipeline mode had cost more than the reads."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return [prepared.rows(session, params) for prepared, params in reads]
     driver: Any = connection.connection.driver_connection
     dbapi_error = connection.dialect.loaded_dbapi.Error
-    sent: list[tuple[Any, _Compiled]] = []
+    sql: list[str] = []
+    values: dict[str, Any] = {}
+    compiled: list[_Compiled] = []
+    for i, (prepared, params) in enumerate(reads):
+        bound, one = prepared._bound(connection, params)
+        sql.append(prepared._client_sql(connection.dialect, f"r{i}_"))
+        values.update((f"r{i}_{name}", value) for name, value in bound.items())
+        compiled.append(one)
+    query = ";\n".join(sql)
+    cursor = psycopg.ClientCursor(driver)
     try:
-        with driver.pipeline():
-            for prepared, params in reads:
-                bound, compiled = prepared._bound(connection, params)
-                cursor = driver.cursor()
-                sent.append((cursor, compiled))
-                cursor.execute(compiled.sql, bound)
-        return [Prepared._rows(compiled, cursor.fetchall()) for cursor, compiled in sent]
+        cursor.execute(query, values)
+        found: list[list[Any]] = []
+        for one in compiled:
+            found.append(Prepared._rows(one, cursor.fetchall()))
+            cursor.nextset()
+        return found
     except dbapi_error as exc:
-        raise DBAPIError.instance(
-            "; ".join(compiled.sql for _, compiled in sent), None, exc, dbapi_error
-        ) from exc
+        raise DBAPIError.instance(query, values, exc, dbapi_error) from exc
     finally:
-        for cursor, _ in sent:
-            cursor.close()
+        cursor.close()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

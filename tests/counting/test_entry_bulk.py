@@ -29,8 +29,8 @@ from app.settings import Settings
 from tests.builders import Api, expect
 from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
 from tests.counting.test_entry_statements import (  # noqa: F401
-    PIPELINE,
-    PIPELINE_END,
+    TOGETHER,
+    TOGETHER_END,
     Statements,
     statements,
 )
@@ -226,11 +226,11 @@ def test_a_group_costs_the_same_statements_for_two_papers_or_eight(
     expected = [
         "; (pool_pre_ping)",
         "SAVEPOINT",
-        PIPELINE,
+        TOGETHER,
         "SELECT",
         "SELECT pg_advisory_xact_lock",
         "SELECT",
-        PIPELINE_END,
+        TOGETHER_END,
         along,
     ]
     assert sent == [expected, expected]
@@ -307,9 +307,9 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(
 def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
     api: Api, settings: Settings, app: FastAPI
 ) -> None:
-    # A group that starts with a bulk sends its reads in pipeline mode; if the connection the
-    # committer kept was lost meanwhile (a server restart), the group still runs again on a new
-    # one (test_groupcommit.py has the same for single jobs).
+    # A group that starts with a bulk sends its reads together in one query string; if the
+    # connection the committer kept was lost meanwhile (a server restart), the group still runs
+    # again on a new one (test_groupcommit.py has the same for single jobs).
     engine: Engine = app.state.engine
     if engine.dialect.name != "postgresql":
         pytest.skip("a PostgreSQL backend to terminate")
@@ -321,7 +321,7 @@ def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
 
         def group(*keys: str) -> list[Any]:
             # Queued straight from a loop (no holder job before them, as run_as_one_group
-            # has): the first statement on the lost connection is the bulk's pipelined reads.
+            # has): the first use of the lost connection is for the bulk's reads.
             entries = [entry(settings, a, batch, paper(c, key, PAPERS[0])) for key in keys]
 
             async def submitted() -> list[Any]:

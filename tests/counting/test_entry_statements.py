@@ -8,7 +8,6 @@ traced), so both lists are the statements the service itself chose to send, with
 and RELEASE the group commit (``app.groupcommit``) puts around each entry.
 """
 
-import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -44,7 +43,7 @@ def _verb(sql: str) -> str:
     words = sql.split()
     if words == [";"]:
         return "; (pool_pre_ping)"
-    if sql in (PIPELINE, PIPELINE_END):
+    if sql in (TOGETHER, TOGETHER_END):
         return sql
     if words[:3] == ["WITH", "along_row", "AS"]:
         tables = [words[i + 1] for i, word in enumerate(words) if word == "INTO"]
@@ -63,26 +62,26 @@ def _verb(sql: str) -> str:
     return words[0]
 
 
-PIPELINE, PIPELINE_END = "[pipeline: sent together", "] (pipeline)"
+TOGETHER, TOGETHER_END = "[sent together, one query string:", "]"
 
 
 @pytest.fixture
 def statements(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
     """Statements of connections opened from now on (the pool is emptied first). On PostgreSQL,
-    the statements sent together in psycopg's pipeline mode (``app.db.rows_together``) are
-    between ``PIPELINE`` and ``PIPELINE_END``."""
+    the statements sent together as one query string (``app.db.rows_together``, psycopg's
+    client-side binding) are between ``TOGETHER`` and ``TOGETHER_END``, each on its own."""
     found = Statements()
     engine: Engine = app.state.engine
-    pipeline = psycopg.Connection.pipeline
+    client_execute = psycopg.ClientCursor.execute
 
-    @contextlib.contextmanager
-    def recorded(self: psycopg.Connection[Any]) -> Iterator[Any]:
-        found.sent.append(PIPELINE)
-        with pipeline(self) as opened:
-            yield opened
-        found.sent.append(PIPELINE_END)
+    def together(self: psycopg.ClientCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        found.sent.append(TOGETHER)
+        for sql in str(query).split(";\n"):  # as rows_together joins them
+            found.record(sql)
+        found.sent.append(TOGETHER_END)
+        return client_execute(self, query, *args, **kwargs)
 
-    monkeypatch.setattr(psycopg.Connection, "pipeline", recorded)
+    monkeypatch.setattr(psycopg.ClientCursor, "execute", together)
 
     class CountingCursor(psycopg.Cursor[Any]):
         def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
@@ -130,15 +129,15 @@ def test_one_entry_is_a_handful_of_statements(
     if app.state.engine.dialect.name == "postgresql":
         # Entered as a bulk of one (``counting_service.enter_papers``, test_entry_bulk.py): the
         # session lookup, the chain lock before the read and the batch, sent together (one round
-        # trip, with the BEGIN); the entry, its event and the live streams' wake-up in one
+        # trip after the BEGIN); the entry, its event and the live streams' wake-up in one
         # statement. No savepoint (a failed bulk runs again alone), and no liveness check: the
         # committer keeps the connection the warm-up entry took.
         expected = [
-            PIPELINE,
+            TOGETHER,
             "SELECT",
             "SELECT pg_advisory_xact_lock",
             "SELECT",
-            PIPELINE_END,
+            TOGETHER_END,
             "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
             "SELECT pg_notify",
         ]
