@@ -12,7 +12,7 @@ lock makes concurrent appends queue instead of failing:
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,14 +23,15 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     bindparam,
     func,
     insert,
+    literal_column,
     select,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from app import models
 from app.db import Prepared
@@ -129,20 +130,30 @@ def append_along(
     """PostgreSQL: for each (values of ``statement``, an event from ``chained``), the row and the
     event, all of them in one statement that also signals the live streams (once per congress).
     One statement instead of three per event while the congress's chain lock is held: one round
-    trip, and one short statement whatever the number of rows (each column's values as an array),
-    which psycopg converts once and PostgreSQL prepares once."""
+    trip, and one short statement whatever the number of rows (the rows, and the events, as one
+    JSON array each), which psycopg converts once and PostgreSQL prepares once."""
     if not rows:
         return
     names = tuple(rows[0][0])
     params: dict[str, Any] = {
         "channel": live_signal.CHANNEL,
         "notify": sorted({live_signal.notify_payload(event["congress_id"]) for _, event in rows}),
+        "along_rows": _json_rows(along for along, _ in rows),
+        "along_events": _json_rows(event for _, event in rows),
     }
-    for name in names:
-        params[f"along_{name}"] = [along[name] for along, _ in rows]
-    for name in _COLUMNS:
-        params[f"event_{name}"] = [event[name] for _, event in rows]
     _along(statement, names).run(session, params)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # as UTCDateTime refuses it
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in a JSON row")
+
+
+def _json_rows(rows: Iterable[Mapping[str, Any]]) -> str:
+    return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"), default=_json_value)
 
 
 def chained(
@@ -179,27 +190,21 @@ _ALONE: dict[Insert, Prepared] = {}
 _ALONG: dict[tuple[Insert, tuple[str, ...]], Prepared] = {}
 
 
-def _unnested(table: Table, names: Sequence[str], prefix: str) -> Insert:
-    """Rows into ``table``: its columns ``names`` from the arrays ``<prefix><name>``, in step."""
-    arrays = [
-        bindparam(f"{prefix}{name}", type_=postgresql.ARRAY(_unbounded(table.c[name].type)))
-        for name in names
-    ]
-    values = func.unnest(*arrays).table_valued(*names).render_derived()
-    return insert(table).from_select(list(names), select(*(values.c[name] for name in names)))
-
-
-def _unbounded(type_: TypeEngine[Any]) -> TypeEngine[Any]:
-    # An explicit cast to VARCHAR(n) cuts a longer value short; into the column itself, the value
-    # is refused (as a scalar parameter is).
-    return String() if isinstance(type_, String) and type_.length else type_
+def _populated(table: Table, names: Sequence[str], param: str) -> Insert:
+    """Rows into ``table`` (its columns ``names``) from the JSON array ``param``, one object a
+    row. Each value is read as its column's type, length included: a value too long is refused,
+    as a scalar parameter is, never cut short."""
+    rows = func.json_populate_recordset(
+        literal_column(f"NULL::{table.name}"), bindparam(param, type_=Text).cast(postgresql.JSON)
+    ).table_valued(*names)
+    return insert(table).from_select(list(names), select(*(rows.c[name] for name in names)))
 
 
 def _along(statement: Insert, names: tuple[str, ...]) -> Prepared:
-    """Rows of ``statement``'s table (its columns ``names``, from the arrays ``along_<name>``) and
-    events (from ``event_<name>``), as data-modifying CTEs of the statement that signals the live
-    streams, once per payload of the array ``notify``: in the caller's transaction, as separate
-    statements would be."""
+    """Rows of ``statement``'s table (its columns ``names``, from the JSON array ``along_rows``)
+    and events (from ``along_events``), as data-modifying CTEs of the statement that signals the
+    live streams, once per payload of the array ``notify``: in the caller's transaction, as
+    separate statements would be."""
     found = _ALONG.get((statement, names))
     if found is None:
         payload = func.unnest(bindparam("notify", type_=postgresql.ARRAY(String))).column_valued(
@@ -207,8 +212,8 @@ def _along(statement: Insert, names: tuple[str, ...]) -> Prepared:
         )
         found = Prepared(
             select(func.pg_notify(bindparam("channel"), payload))
-            .add_cte(_unnested(cast(Table, statement.table), names, "along_").cte("along_row"))
-            .add_cte(_unnested(_EVENT, _COLUMNS, "event_").cte("along_event"))
+            .add_cte(_populated(cast(Table, statement.table), names, "along_rows").cte("along_row"))
+            .add_cte(_populated(_EVENT, _COLUMNS, "along_events").cte("along_event"))
         )
         _ALONG[(statement, names)] = found
     return found

@@ -259,19 +259,22 @@ def test_a_group_of_entries_wakes_the_live_streams_once(
 
 
 def test_a_group_insert_is_one_statement_whatever_its_size() -> None:
-    # Each column's values as one array: the same short statement for 1 or 32 entries, which
-    # psycopg converts once (it caches statements of at most 50 parameters) and PostgreSQL
-    # prepares once. Every array is typed as its column (UTCDateTime's bind processor included),
-    # without a length: a cast to VARCHAR(n) would cut a longer value short.
+    # The rows and the events as one JSON array each: the same short statement for 1 or 32
+    # entries, which psycopg converts once (it caches statements of at most 50 parameters) and
+    # PostgreSQL prepares once. Each value is read as its column's type, length included (a cast
+    # to VARCHAR(n) would cut a longer value short); a time is written as the instant it is.
     names = tuple(_INSERT_ENTRY.compile().params)
     compiled = store._along(_INSERT_ENTRY, names)._compile(postgresql.psycopg.dialect())
     assert len(compiled.sql.split("%(")) - 1 <= 50
-    beijing = datetime(2026, 11, 25, 20, 0, tzinfo=timezone(timedelta(hours=8)))
-    assert compiled.bind_processors["along_entered_at"]([beijing, None]) == [
-        datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
-        None,
-    ]
     assert "VARCHAR(" not in compiled.sql
+    beijing = datetime(2026, 11, 25, 20, 0, tzinfo=timezone(timedelta(hours=8)))
+    written = json.loads(store._json_rows([{"entered_at": beijing, "rule": None}]))
+    assert written == [{"entered_at": "2026-11-25T20:00:00+08:00", "rule": None}]
+    assert datetime.fromisoformat(written[0]["entered_at"]) == datetime(
+        2026, 11, 25, 12, 0, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="naive"):
+        store._json_rows([{"entered_at": beijing.replace(tzinfo=None)}])
 
 
 def test_a_value_too_long_for_its_column_is_refused_not_cut(
