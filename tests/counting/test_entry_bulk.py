@@ -5,6 +5,7 @@ so the same tests hold there too."""
 
 import asyncio
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -20,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.counting import router as counting_router
-from app.counting.service import _INSERT_ENTRY
+from app.counting.service import _CONTEXTS, _INSERT_ENTRY, _LOCK_CHAINS
+from app.db import rows_together
 from app.errors import AppError
 from app.groupcommit import GroupCommitter
 from app.ledger import store
@@ -355,3 +357,39 @@ def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
         committer.close()
     assert [(p["pass_a"], p["status"]) for p in batch_progress(api, c)] == [(3, "entering")]
     assert chain_problems(app, c) == []
+
+
+def test_the_reads_sent_together_see_what_their_lock_waited_for(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    # The chain lock and the batches' read go in one query string: the read takes its snapshot
+    # after the lock is granted, so it sees the head that the writer holding the lock committed
+    # (one statement for both would read the head as it was before the wait).
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the reads are sent together on PostgreSQL only")
+    c = counting(api, settings)
+    batch = make_batch(c, 4)["id"]
+    congress_id = c.ready.congress.id
+    batch_ids = {"batch_ids": [batch]}
+    read: list[Any] = []
+
+    def reader() -> None:
+        with Session(engine) as session:
+            _, contexts = rows_together(
+                session, [(_LOCK_CHAINS, batch_ids), (_CONTEXTS, batch_ids)]
+            )
+            read.extend(contexts)
+
+    with Session(engine) as holder:
+        appended = store.append_event(
+            holder, congress_id=congress_id, type="test.held", payload={}, actor_role="admin"
+        )
+        head = (appended.height, appended.hash)
+        waiting = threading.Thread(target=reader)
+        waiting.start()
+        time.sleep(0.3)
+        assert waiting.is_alive()  # it waits for the chain lock
+        holder.commit()
+    waiting.join(10)
+    assert [(row.head_height, row.head_hash) for row in read] == [head]
