@@ -234,6 +234,15 @@ class Prepared:
         cursor, _ = self._execute(session, params)
         cursor.close()
 
+    def run_or_keep(self, session: Session, params: Mapping[str, Any]) -> None:
+        """``run``; or, while the session keeps its writes (``keep_writes``), kept to be sent
+        later by whoever asked for that."""
+        kept: list[Write] | None = session.info.get(_KEPT)
+        if kept is None:
+            self.run(session, params)
+        else:
+            kept.append((self, dict(params)))
+
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
         cursor, compiled = self._execute(session, params)
         fetched = cursor.fetchall()
@@ -250,6 +259,60 @@ class Prepared:
             make(*(v if p is None else p(v) for p, v in zip(processors, values, strict=True)))
             for values in fetched
         ]
+
+
+Write = tuple[Prepared, dict[str, Any]]
+_KEPT = "jipiao.kept_writes"
+
+
+def keep_writes(session: Session) -> None:
+    """From now on, ``Prepared.run_or_keep`` keeps its write instead of sending it, until
+    ``kept_writes``."""
+    session.info[_KEPT] = []
+
+
+def kept_writes(session: Session) -> list[Write]:
+    """The writes kept since ``keep_writes``, in order; the session sends writes again."""
+    kept: list[Write] = session.info.pop(_KEPT, [])
+    return kept
+
+
+def run_writes(session: Session, writes: Sequence[Write]) -> None:
+    for prepared, params in writes:
+        prepared.run(session, params)
+
+
+def commit_with(connection: Connection, writes: Sequence[Write]) -> None:
+    """PostgreSQL: ``writes`` and the COMMIT of ``connection``'s transaction as one query string
+    (one round trip). If a write fails, the statements after it, the COMMIT included, are not
+    run and the transaction is left failed (``failed_before_commit``): nothing of it is stored."""
+    driver: Any = connection.connection.driver_connection
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    sql: list[str] = []
+    values: dict[str, Any] = {}
+    for i, (prepared, params) in enumerate(writes):
+        bound, _ = prepared._bound(connection, params)
+        sql.append(prepared._client_sql(connection.dialect, f"w{i}_"))
+        values.update((f"w{i}_{name}", value) for name, value in bound.items())
+    query = ";\n".join([*sql, "COMMIT"])
+    cursor = psycopg.ClientCursor(driver)
+    try:
+        cursor.execute(query, values)
+    except dbapi_error as exc:
+        raise DBAPIError.instance(query, values, exc, dbapi_error) from exc
+    finally:
+        cursor.close()
+
+
+def failed_before_commit(connection: Connection) -> bool:
+    """After ``commit_with`` raised: whether a write failed, so the COMMIT was never run (the
+    server says the transaction is failed), rather than the COMMIT failing or the connection
+    being lost (then whether it took effect is unknown)."""
+    try:
+        driver: Any = connection.connection.driver_connection
+    except Exception:  # SQLAlchemy refuses: invalidated, closed
+        return False
+    return bool(driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.INERROR)
 
 
 def rows_together(

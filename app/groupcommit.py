@@ -46,6 +46,13 @@ of its jobs runs alone — after the savepoint it ran in is rolled back or, when
 the group and so ran without one (a round trip less), after the whole group's transaction is
 rolled back and begun again. On SQLite, whose jobs run on the loop, every job runs alone.
 
+When a bulk is the whole group (PostgreSQL), its writes (``Prepared.run_or_keep``) are kept and
+sent with the COMMIT, in one round trip (``app.db.commit_with``). If one of them is refused (a key
+entered before: its UNIQUE constraint), the server never runs the COMMIT and leaves the
+transaction failed: nothing is stored, and the group runs again, every job alone. If the COMMIT
+fails or the connection is lost meanwhile, whether it took effect is unknown: nothing is run
+again (503, as for any failed COMMIT; the tablets send again with the same keys).
+
 Live streams are woken after the real COMMIT: the SQLite wake-ups a job gathers in the session
 (``app.live.signal``) are taken after each job that succeeded and sent once the group is
 committed; PostgreSQL's ``pg_notify`` is transactional by itself.
@@ -64,6 +71,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from app.db import Write, commit_with, failed_before_commit, keep_writes, kept_writes, run_writes
 from app.live import signal
 
 T = TypeVar("T")
@@ -111,6 +119,7 @@ class _Group:
         self.one_trip = connection.dialect.name == "postgresql"
         self.savepoint = False  # one is open (the last job's)
         self.woken: set[int] = set()
+        self.pending: list[Write] = []  # a bulk's writes, sent with the COMMIT
 
     def _savepoint(self) -> None:
         if not self.savepoint:
@@ -150,22 +159,35 @@ class _Group:
             else:
                 while end < len(jobs) and jobs[end].bulk is bulk:
                     end += 1
-                self.run_bulk(bulk, jobs[start:end])
+                self.run_bulk(bulk, jobs[start:end], last=end == len(jobs))
             start = end
 
-    def run_bulk(self, bulk: Bulk, jobs: list[_Job]) -> None:
+    def run_bulk(self, bulk: Bulk, jobs: list[_Job], *, last: bool) -> None:
         # First in the transaction, a bulk needs no savepoint (a round trip): if it fails, the
-        # group starts again with every job alone (_Restart), and nothing is lost.
+        # group starts again with every job alone (_Restart), and nothing is lost. The whole
+        # group on PostgreSQL, it keeps its writes (``Prepared.run_or_keep``), sent with the
+        # COMMIT: one round trip less, with the chain lock held.
         first = not self.savepoint
         if not first:
             self._savepoint()
+        keep = first and last and self.one_trip
+        if keep:
+            keep_writes(self.session)
         alone: list[_Job] = []
         try:
             outcomes = bulk(self.session, [job.item for job in jobs])
             if len(outcomes) != len(jobs):
                 raise RuntimeError(f"a bulk answered {len(outcomes)} of {len(jobs)} jobs")
             self.session.flush()
+            if keep:
+                self.pending = kept_writes(self.session)
+                if any(outcome is ALONE for outcome in outcomes):  # they run after the writes
+                    run_writes(self.session, self.pending)
+                    self.pending = []
         except Exception as exc:
+            if keep:
+                kept_writes(self.session)
+                self.pending = []
             if isinstance(exc, IntegrityError):  # e.g. a retried key: the bulk has no answer
                 log.info("a bulk of %d jobs was refused (%s): each runs alone", len(jobs), exc)
             else:
@@ -188,6 +210,17 @@ class _Group:
             self.session.expunge_all()
         for job in alone:
             self.run(job)
+
+    def commit_pending(self) -> None:
+        """The pending writes and the COMMIT, in one round trip. If a write is refused (e.g. a
+        retried key), the COMMIT never ran: the group starts again with every job alone."""
+        try:
+            commit_with(self.connection, self.pending)
+        except Exception as exc:
+            if not failed_before_commit(self.connection):
+                raise  # the COMMIT failed, or the connection was lost: the outcome is unknown
+            log.info("a bulk's writes were refused (%s): each job runs alone", exc)
+            raise _Restart from exc
 
     def close(self) -> None:
         self.session.close()
@@ -391,12 +424,16 @@ class GroupCommitter:
         opened = _Group(connection, connection.begin())
         committing = False
         try:
-            with opened.transaction:  # COMMIT on leaving, ROLLBACK on error
+            with opened.transaction:  # COMMIT on leaving (if not sent yet), ROLLBACK on error
                 try:
                     opened.run_all(group, bulks=bulks)
                 finally:
                     opened.close()
                 committing = True
+                if opened.pending:
+                    opened.commit_pending()
+        except _Restart:
+            raise
         except Exception as exc:
             if committing:
                 raise _CommitFailed() from exc

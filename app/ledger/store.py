@@ -131,7 +131,9 @@ def append_along(
     event, all of them in one statement that also signals the live streams (once per congress).
     One statement instead of three per event while the congress's chain lock is held: one round
     trip, and one short statement whatever the number of rows (the rows, and the events, as one
-    JSON array each), which psycopg converts once and PostgreSQL prepares once."""
+    JSON array each), which psycopg converts once and PostgreSQL prepares once. While the session
+    keeps its writes (``app.db.keep_writes``), kept instead: the group committer sends it with the
+    COMMIT, in one round trip."""
     if not rows:
         return
     names = tuple(rows[0][0])
@@ -141,7 +143,7 @@ def append_along(
         "along_rows": _json_rows(along for along, _ in rows),
         "along_events": _json_rows(event for _, event in rows),
     }
-    _along(statement, names).run(session, params)
+    _along(statement, names).run_or_keep(session, params)
 
 
 def _json_value(value: object) -> object:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 
 from app import models
@@ -37,6 +37,11 @@ from tests.counting.test_entry_statements import (  # noqa: F401
     statements,
 )
 from tests.test_groupcommit import run_as_one_group
+
+ALONG = (
+    "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
+    "SELECT pg_notify"
+)
 
 
 def entry(settings: Settings, who: Api, batch_id: int, body: Any) -> Any:
@@ -219,12 +224,8 @@ def test_a_group_costs_the_same_statements_for_two_papers_or_eight(
         sent.append(statements.verbs())
     # The holder's group (the pool's liveness check as the committer takes its connection, the
     # holder's savepoint), then: the callers, the chain lock and the batches sent together (one
-    # round trip), and every entry with its event in one statement. No savepoint: if the bulk
-    # fails, the group runs again, each entry alone.
-    along = (
-        "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
-        "SELECT pg_notify"
-    )
+    # round trip), and every entry with its event in one statement, sent with the COMMIT. No
+    # savepoint: if the bulk fails, the group runs again, each entry alone.
     expected = [
         "; (pool_pre_ping)",
         "SAVEPOINT",
@@ -233,7 +234,10 @@ def test_a_group_costs_the_same_statements_for_two_papers_or_eight(
         "SELECT pg_advisory_xact_lock",
         "SELECT",
         TOGETHER_END,
-        along,
+        TOGETHER,
+        ALONG,
+        "COMMIT",
+        TOGETHER_END,
     ]
     assert sent == [expected, expected]
     assert [(p["pass_a"], p["status"]) for p in batch_progress(api, c)] == [(8, "entering")]
@@ -309,6 +313,25 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(
         assert session.scalars(select(models.PaperEntry)).all() == []
 
 
+def submitted_together(
+    committer: GroupCommitter, entries: list[Any], bulk: Any = None
+) -> list[Any]:
+    """The entries queued straight from a loop, with no holder job before them (as
+    ``run_as_one_group`` has): the group is the bulk alone, which sends its writes with the
+    COMMIT. Each one's answer (JSON) or refusal."""
+
+    async def submitted() -> list[Any]:
+        return await asyncio.gather(
+            *(
+                committer.run(e.work, bulk=bulk or counting_router._enter_all, item=e)
+                for e in entries
+            ),
+            return_exceptions=True,
+        )
+
+    return [json.loads(r) if isinstance(r, bytes) else r for r in asyncio.run(submitted())]
+
+
 def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
     api: Api, settings: Settings, app: FastAPI
 ) -> None:
@@ -325,21 +348,9 @@ def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
     try:
 
         def group(*keys: str) -> list[Any]:
-            # Queued straight from a loop (no holder job before them, as run_as_one_group
-            # has): the first use of the lost connection is for the bulk's reads.
+            # The first use of the lost connection is for the bulk's reads.
             entries = [entry(settings, a, batch, paper(c, key, PAPERS[0])) for key in keys]
-
-            async def submitted() -> list[Any]:
-                return await asyncio.gather(
-                    *(
-                        committer.run(e.work, bulk=counting_router._enter_all, item=e)
-                        for e in entries
-                    ),
-                    return_exceptions=True,
-                )
-
-            found = asyncio.run(submitted())
-            return [json.loads(r) if isinstance(r, bytes) else r for r in found]
+            return submitted_together(committer, entries)
 
         assert [r["progress"]["pass_a"] for r in group("k1")] == [1]
         with Session(engine) as session:
@@ -356,6 +367,78 @@ def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
     finally:
         committer.close()
     assert [(p["pass_a"], p["status"]) for p in batch_progress(api, c)] == [(3, "entering")]
+    assert chain_problems(app, c) == []
+
+
+def test_a_retried_key_refused_with_the_commit_runs_the_group_again_alone(
+    api: Api,
+    settings: Settings,
+    app: FastAPI,
+    statements: Statements,  # noqa: F811
+) -> None:
+    # The bulk does not look for keys entered before it: the entry's UNIQUE key refuses its
+    # insert, sent with the COMMIT. The COMMIT never ran, so nothing of the group is stored, and
+    # the group runs again, each entry alone: the retry gets its first answer.
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a bulk's writes go with the COMMIT on PostgreSQL only")
+    c = counting(api, settings)
+    batch = make_batch(c, 4)["id"]
+    a = c.tellers[0]
+    body = paper(c, "a-0", PAPERS[0])
+    before = expect(a.post(f"/api/batches/{batch}/papers", json=body), 201)
+    statements.sent.clear()
+    committer = GroupCommitter(engine, inline=False)
+    try:
+        results = submitted_together(
+            committer,
+            [
+                entry(settings, a, batch, paper(c, "a-1", PAPERS[1])),
+                entry(settings, a, batch, body),
+            ],
+        )
+    finally:
+        committer.close()
+    assert results[0]["progress"]["pass_a"] == 2
+    assert results[1] == before
+    verbs = statements.verbs()
+    refused = verbs.index("COMMIT")  # the first group: the writes and the COMMIT, refused
+    assert verbs[refused - 2 : refused + 2] == [TOGETHER, ALONG, "COMMIT", TOGETHER_END], verbs
+    assert "SAVEPOINT" in verbs[refused:]  # then each entry alone
+    assert [p["pass_a"] for p in batch_progress(api, c)] == [2]
+    assert chain_problems(app, c) == []
+
+
+def test_a_connection_lost_before_the_commit_fails_the_group_as_unknown(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    # Lost while the writes and the COMMIT are sent: whether they took effect is unknown, so
+    # nothing is run again, and every entry is answered as the database unavailable (503; the
+    # tablets send again with the same keys). The next group runs on a new connection.
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL backend to terminate")
+    c = counting(api, settings)
+    batch = make_batch(c, 4)["id"]
+    a = c.tellers[0]
+
+    def then_lost(session: Session, items: list[Any]) -> list[Any]:
+        outcomes = counting_router._enter_all(session, items)
+        pid = session.connection().connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
+        with Session(engine) as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return outcomes
+
+    committer = GroupCommitter(engine, inline=False)
+    try:
+        entries = [entry(settings, a, batch, paper(c, k, PAPERS[0])) for k in ("k1", "k2")]
+        lost = submitted_together(committer, entries, then_lost)
+        assert all(isinstance(r, OperationalError) for r in lost), lost
+        assert [p["pass_a"] for p in batch_progress(api, c)] == [0]
+        again = submitted_together(committer, entries)
+    finally:
+        committer.close()
+    assert [r["progress"]["pass_a"] for r in again] == [1, 2]
     assert chain_problems(app, c) == []
 
 

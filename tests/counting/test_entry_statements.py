@@ -5,7 +5,8 @@ Counted at the DBAPI: SQLite's trace callback sees every statement the connectio
 PostgreSQL every cursor the connection makes counts its executions. Transaction control is left
 out (psycopg sends BEGIN and COMMIT without a cursor; SQLite's BEGIN IMMEDIATE and COMMIT are
 traced), so both lists are the statements the service itself chose to send, with the SAVEPOINT
-and RELEASE the group commit (``app.groupcommit``) puts around each entry.
+and RELEASE the group commit (``app.groupcommit``) puts around each entry, and the COMMIT it
+sends together with a group's writes.
 """
 
 import json
@@ -68,16 +69,17 @@ TOGETHER, TOGETHER_END = "[sent together, one query string:", "]"
 @pytest.fixture
 def statements(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
     """Statements of connections opened from now on (the pool is emptied first). On PostgreSQL,
-    the statements sent together as one query string (``app.db.rows_together``, psycopg's
-    client-side binding) are between ``TOGETHER`` and ``TOGETHER_END``, each on its own."""
+    the statements sent together as one query string (psycopg's client-side binding:
+    ``app.db.rows_together``, ``app.db.commit_with``) are between ``TOGETHER`` and
+    ``TOGETHER_END``, each on its own, a COMMIT among them included."""
     found = Statements()
     engine: Engine = app.state.engine
     client_execute = psycopg.ClientCursor.execute
 
     def together(self: psycopg.ClientCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
         found.sent.append(TOGETHER)
-        for sql in str(query).split(";\n"):  # as rows_together joins them
-            found.record(sql)
+        for sql in str(query).split(";\n"):  # as app.db joins them; a COMMIT among them too
+            found.sent.append(" ".join(sql.split()))
         found.sent.append(TOGETHER_END)
         return client_execute(self, query, *args, **kwargs)
 
@@ -130,16 +132,20 @@ def test_one_entry_is_a_handful_of_statements(
         # Entered as a bulk of one (``counting_service.enter_papers``, test_entry_bulk.py): the
         # session lookup, the chain lock before the read and the batch, sent together (one round
         # trip after the BEGIN); the entry, its event and the live streams' wake-up in one
-        # statement. No savepoint (a failed bulk runs again alone), and no liveness check: the
-        # committer keeps the connection the warm-up entry took.
+        # statement, sent with the COMMIT (the bulk is the whole group). No savepoint (a failed
+        # bulk runs again alone), and no liveness check: the committer keeps the connection the
+        # warm-up entry took.
         expected = [
             TOGETHER,
             "SELECT",
             "SELECT pg_advisory_xact_lock",
             "SELECT",
             TOGETHER_END,
+            TOGETHER,
             "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
             "SELECT pg_notify",
+            "COMMIT",
+            TOGETHER_END,
         ]
     assert statements.verbs() == expected, "\n".join(statements.sent)
 
