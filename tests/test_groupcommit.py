@@ -358,3 +358,74 @@ def test_a_lost_connection_between_groups_fails_no_job(app: FastAPI) -> None:
     assert second != first
     assert isinstance(added, int), added
     assert names(engine) == ["after"]
+
+
+def one(_session: Session) -> int:
+    return 1
+
+
+def gathering(app: FastAPI, *, gather: float = 0.5, busy_gap: float = 5.0) -> GroupCommitter:
+    """A committer on its thread whose gathering is long enough to see (module docstring)."""
+    return GroupCommitter(
+        app.state.engine, inline=False, gather_seconds=gather, busy_gap_seconds=busy_gap
+    )
+
+
+async def busy(committer: GroupCommitter, *callers: str) -> None:
+    """Each caller sends twice, back to back: busy, and answered last."""
+    for _ in range(2):
+        await asyncio.gather(*(committer.run(one, caller=caller) for caller in callers))
+
+
+async def timed(committer: GroupCommitter, caller: str, *, after: float = 0.0) -> float:
+    await asyncio.sleep(after)
+    started = time.monotonic()
+    assert await committer.run(one, caller=caller) == 1
+    return time.monotonic() - started
+
+
+def test_busy_callers_answered_together_are_waited_for_and_run_together(app: FastAPI) -> None:
+    committer = gathering(app)
+
+    async def scenario() -> int:
+        await busy(committer, "a", "b")
+        before = committer.groups
+        await asyncio.gather(timed(committer, "a"), timed(committer, "b", after=0.1))
+        return committer.groups - before
+
+    try:
+        groups = asyncio.run(scenario())
+    finally:
+        committer.close()
+    assert groups == 1  # a's job waited for b's, 0.1 s later
+
+
+def test_a_busy_caller_that_does_not_come_back_delays_a_group_by_the_gathering_at_most(
+    app: FastAPI,
+) -> None:
+    committer = gathering(app, gather=0.3)
+
+    async def scenario() -> float:
+        await busy(committer, "a", "b")
+        return await timed(committer, "a")
+
+    try:
+        waited = asyncio.run(scenario())
+    finally:
+        committer.close()
+    assert 0.2 < waited < 0.3 + 0.5, waited
+
+
+def test_a_caller_at_a_persons_pace_is_never_waited_for(app: FastAPI) -> None:
+    committer = gathering(app, busy_gap=0.2)
+
+    async def scenario() -> float:
+        await committer.run(one, caller="a")
+        await timed(committer, "a", after=0.3)  # a paper every 0.3 s: not busy
+        return await timed(committer, "b")
+
+    try:
+        waited = asyncio.run(scenario())
+    finally:
+        committer.close()
+    assert waited < 0.25, waited  # a 0.5 s gathering would show

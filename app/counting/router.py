@@ -277,7 +277,7 @@ async def enter_paper(request: Request) -> Response:
     committer: GroupCommitter = request.app.state.group_committer
     settings: Settings = request.app.state.settings
     entry = _Entry(token, batch_id, paper, settings.data_dir)
-    answer = await committer.run(entry.work, bulk=_enter_all, item=entry)
+    answer = await committer.run(entry.work, bulk=_enter_all, item=entry, caller=token)
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
