@@ -282,18 +282,30 @@ def run_writes(session: Session, writes: Sequence[Write]) -> None:
         prepared.run(session, params)
 
 
+def _one_string(
+    connection: Connection, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]
+) -> tuple[list[str], dict[str, Any], list[_Compiled]]:
+    """The statements to send as one query string, values bound by psycopg on this side (the
+    simple query protocol, which alone takes several statements): each one's SQL, with its
+    parameters renamed apart, all their values, and each one's compiled form."""
+    sql: list[str] = []
+    values: dict[str, Any] = {}
+    compiled: list[_Compiled] = []
+    for i, (prepared, params) in enumerate(statements):
+        bound, one = prepared._bound(connection, params)
+        sql.append(prepared._client_sql(connection.dialect, f"s{i}_"))
+        values.update((f"s{i}_{name}", value) for name, value in bound.items())
+        compiled.append(one)
+    return sql, values, compiled
+
+
 def commit_with(connection: Connection, writes: Sequence[Write]) -> None:
     """PostgreSQL: ``writes`` and the COMMIT of ``connection``'s transaction as one query string
     (one round trip). If a write fails, the statements after it, the COMMIT included, are not
     run and the transaction is left failed (``failed_before_commit``): nothing of it is stored."""
     driver: Any = connection.connection.driver_connection
     dbapi_error = connection.dialect.loaded_dbapi.Error
-    sql: list[str] = []
-    values: dict[str, Any] = {}
-    for i, (prepared, params) in enumerate(writes):
-        bound, _ = prepared._bound(connection, params)
-        sql.append(prepared._client_sql(connection.dialect, f"w{i}_"))
-        values.update((f"w{i}_{name}", value) for name, value in bound.items())
+    sql, values, _ = _one_string(connection, writes)
     query = ";\n".join([*sql, "COMMIT"])
     cursor = psycopg.ClientCursor(driver)
     try:
@@ -328,14 +340,7 @@ def rows_together(
         return [prepared.rows(session, params) for prepared, params in reads]
     driver: Any = connection.connection.driver_connection
     dbapi_error = connection.dialect.loaded_dbapi.Error
-    sql: list[str] = []
-    values: dict[str, Any] = {}
-    compiled: list[_Compiled] = []
-    for i, (prepared, params) in enumerate(reads):
-        bound, one = prepared._bound(connection, params)
-        sql.append(prepared._client_sql(connection.dialect, f"r{i}_"))
-        values.update((f"r{i}_{name}", value) for name, value in bound.items())
-        compiled.append(one)
+    sql, values, compiled = _one_string(connection, reads)
     query = ";\n".join(sql)
     cursor = psycopg.ClientCursor(driver)
     try:
