@@ -50,10 +50,7 @@ def _verb(sql: str) -> str:
         tables = [words[i + 1] for i, word in enumerate(words) if word == "INTO"]
         assert tables == ["paper_entry", "event"], sql
         assert "pg_notify" in sql, sql
-        return (
-            "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
-            "SELECT pg_notify"
-        )
+        return ALONG
     if words[0] == "INSERT":
         return f"INSERT INTO {words[2]}"
     if words[0] == "SELECT" and "pg_advisory_xact_lock" in words[1]:
@@ -64,6 +61,25 @@ def _verb(sql: str) -> str:
 
 
 TOGETHER, TOGETHER_END = "[sent together, one query string:", "]"
+ALONG = (
+    "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
+    "SELECT pg_notify"
+)
+# A bulk of entries that is its group's only job (PostgreSQL, ``counting_service.enter_papers``):
+# the callers, the chain lock before the read and the batches, sent together (one round trip
+# after the BEGIN); the entries, their events and the live streams' wake-up in one statement,
+# sent with the COMMIT. No savepoint (a failed bulk runs again alone).
+BULK = [
+    TOGETHER,
+    "SELECT",
+    "SELECT pg_advisory_xact_lock",
+    "SELECT",
+    TOGETHER_END,
+    TOGETHER,
+    ALONG,
+    "COMMIT",
+    TOGETHER_END,
+]
 
 
 @pytest.fixture
@@ -129,24 +145,9 @@ def test_one_entry_is_a_handful_of_statements(
         "INSERT INTO event",
     ]
     if app.state.engine.dialect.name == "postgresql":
-        # Entered as a bulk of one (``counting_service.enter_papers``, test_entry_bulk.py): the
-        # session lookup, the chain lock before the read and the batch, sent together (one round
-        # trip after the BEGIN); the entry, its event and the live streams' wake-up in one
-        # statement, sent with the COMMIT (the bulk is the whole group). No savepoint (a failed
-        # bulk runs again alone), and no liveness check: the committer keeps the connection the
-        # warm-up entry took.
-        expected = [
-            TOGETHER,
-            "SELECT",
-            "SELECT pg_advisory_xact_lock",
-            "SELECT",
-            TOGETHER_END,
-            TOGETHER,
-            "WITH along_row AS (INSERT INTO paper_entry …), along_event AS (INSERT INTO event …) "
-            "SELECT pg_notify",
-            "COMMIT",
-            TOGETHER_END,
-        ]
+        # Entered as a bulk of one (test_entry_bulk.py), and no liveness check: the committer
+        # keeps the connection the warm-up entry took.
+        expected = BULK
     assert statements.verbs() == expected, "\n".join(statements.sent)
 
 
