@@ -266,15 +266,26 @@ def test_a_group_insert_is_one_statement_whatever_its_size() -> None:
         store._json_rows([{"entered_at": beijing.replace(tzinfo=None)}])
 
 
+def postgresql_batch(
+    api: Api, settings: Settings, app: FastAPI, *, why: str
+) -> tuple[Engine, Counting, int]:
+    """For a test of PostgreSQL's own path (skipped on SQLite, ``why``): the engine, a round to
+    count and a batch of 4 papers in it."""
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip(why)
+    c = counting(api, settings)
+    return engine, c, make_batch(c, 4)["id"]
+
+
 def test_a_value_too_long_for_its_column_is_refused_not_cut(
     api: Api, settings: Settings, app: FastAPI
 ) -> None:
-    if app.state.engine.dialect.name != "postgresql":
-        pytest.skip("the multi-row insert is PostgreSQL's")
-    c = counting(api, settings)
-    batch = make_batch(c, 4)["id"]
+    engine, c, batch = postgresql_batch(
+        api, settings, app, why="the multi-row insert is PostgreSQL's"
+    )
     congress_id = c.ready.congress.id
-    with Session(app.state.engine) as session:
+    with Session(engine) as session:
         head = store._head(session, congress_id)
         event = store.chained(congress_id, head, "paper.entered", {}, "teller", None)
         row = {
@@ -321,11 +332,7 @@ def test_a_bulk_on_a_connection_lost_between_groups_runs_again(
     # A group that starts with a bulk sends its reads together in one query string; if the
     # connection the committer kept was lost meanwhile (a server restart), the group still runs
     # again on a new one (test_groupcommit.py has the same for single jobs).
-    engine: Engine = app.state.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("a PostgreSQL backend to terminate")
-    c = counting(api, settings)
-    batch = make_batch(c, 4)["id"]
+    engine, c, batch = postgresql_batch(api, settings, app, why="a PostgreSQL backend to terminate")
     a = c.tellers[0]
     committer = GroupCommitter(engine, inline=False, idle_seconds=60)
     try:
@@ -362,11 +369,9 @@ def test_a_retried_key_refused_with_the_commit_runs_the_group_again_alone(
     # The bulk does not look for keys entered before it: the entry's UNIQUE key refuses its
     # insert, sent with the COMMIT. The COMMIT never ran, so nothing of the group is stored, and
     # the group runs again, each entry alone: the retry gets its first answer.
-    engine: Engine = app.state.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("a bulk's writes go with the COMMIT on PostgreSQL only")
-    c = counting(api, settings)
-    batch = make_batch(c, 4)["id"]
+    engine, c, batch = postgresql_batch(
+        api, settings, app, why="a bulk's writes go with the COMMIT on PostgreSQL only"
+    )
     a = c.tellers[0]
     body = paper(c, "a-0", PAPERS[0])
     before = expect(a.post(f"/api/batches/{batch}/papers", json=body), 201)
@@ -398,11 +403,7 @@ def test_a_connection_lost_before_the_commit_fails_the_group_as_unknown(
     # Lost while the writes and the COMMIT are sent: whether they took effect is unknown, so
     # nothing is run again, and every entry is answered as the database unavailable (503; the
     # tablets send again with the same keys). The next group runs on a new connection.
-    engine: Engine = app.state.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("a PostgreSQL backend to terminate")
-    c = counting(api, settings)
-    batch = make_batch(c, 4)["id"]
+    engine, c, batch = postgresql_batch(api, settings, app, why="a PostgreSQL backend to terminate")
     a = c.tellers[0]
 
     def then_lost(session: Session, items: list[Any]) -> list[Any]:
@@ -431,11 +432,9 @@ def test_the_reads_sent_together_see_what_their_lock_waited_for(
     # The chain lock and the batches' read go in one query string: the read takes its snapshot
     # after the lock is granted, so it sees the head that the writer holding the lock committed
     # (one statement for both would read the head as it was before the wait).
-    engine: Engine = app.state.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the reads are sent together on PostgreSQL only")
-    c = counting(api, settings)
-    batch = make_batch(c, 4)["id"]
+    engine, c, batch = postgresql_batch(
+        api, settings, app, why="the reads are sent together on PostgreSQL only"
+    )
     congress_id = c.ready.congress.id
     batch_ids = {"batch_ids": [batch]}
     read: list[Any] = []
