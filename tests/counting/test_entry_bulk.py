@@ -208,16 +208,15 @@ def test_a_group_costs_the_same_statements_for_two_papers_or_eight(
     app: FastAPI,
     statements: Statements,  # noqa: F811
 ) -> None:
-    if app.state.engine.dialect.name != "postgresql":
-        pytest.skip("entries are entered together on PostgreSQL only")
-    c = counting(api, settings)
-    batch = make_batch(c, 8)["id"]
+    engine, c, batch = postgresql_batch(
+        api, settings, app, why="entries are entered together on PostgreSQL only", papers=8
+    )
     a = c.tellers[0]
     sent: list[list[str]] = []
     for size, tag in ((2, "x"), (8 - 2, "y")):
         statements.sent.clear()
         group = [entry(settings, a, batch, paper(c, f"{tag}{n}", PAPERS[0])) for n in range(size)]
-        enter_as_one_group(app.state.engine, group)
+        enter_as_one_group(engine, group)
         sent.append(statements.verbs())
     # The holder's group (the pool's liveness check as the committer takes its connection, the
     # holder's savepoint), then the bulk, its group's only job: the same statements for 2 or 6.
@@ -232,16 +231,19 @@ def test_a_group_of_entries_wakes_the_live_streams_once(
 ) -> None:
     # Every event's pg_notify names only its congress, and PostgreSQL delivers a transaction's
     # identical notifications once: the LISTEN connection of each worker wakes once a group.
-    if app.state.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite wakes the streams in the process, once a group (test_groupcommit.py)")
-    c = counting(api, settings)
-    batch = make_batch(c, 8)["id"]
+    engine, c, batch = postgresql_batch(
+        api,
+        settings,
+        app,
+        why="SQLite wakes the streams in the process, once a group (test_groupcommit.py)",
+        papers=8,
+    )
     a = c.tellers[0]
-    url = app.state.engine.url.set(drivername="postgresql")
+    url = engine.url.set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as listener:
         listener.execute(f"LISTEN {signal.CHANNEL}")
         group = [entry(settings, a, batch, paper(c, f"n{n}", PAPERS[0])) for n in range(3)]
-        answers = enter_as_one_group(app.state.engine, group)
+        answers = enter_as_one_group(engine, group)
         assert [answer["progress"]["pass_a"] for answer in answers] == [1, 2, 3]
         heard = [n.payload for n in listener.notifies(timeout=1.0)]
     assert heard == [str(c.ready.congress.id)]
@@ -267,15 +269,15 @@ def test_a_group_insert_is_one_statement_whatever_its_size() -> None:
 
 
 def postgresql_batch(
-    api: Api, settings: Settings, app: FastAPI, *, why: str
+    api: Api, settings: Settings, app: FastAPI, *, why: str, papers: int = 4
 ) -> tuple[Engine, Counting, int]:
     """For a test of PostgreSQL's own path (skipped on SQLite, ``why``): the engine, a round to
-    count and a batch of 4 papers in it."""
+    count and a batch of ``papers`` papers in it."""
     engine: Engine = app.state.engine
     if engine.dialect.name != "postgresql":
         pytest.skip(why)
     c = counting(api, settings)
-    return engine, c, make_batch(c, 4)["id"]
+    return engine, c, make_batch(c, papers)["id"]
 
 
 def test_a_value_too_long_for_its_column_is_refused_not_cut(
