@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from app.auth import Certify, ReadLedger, ReadSetup, ReleaseResults, SettingsDep
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES
+from app.errors import ERROR_RESPONSES, Conflict
 from app.papers import service as papers_service
 from app.papers.router import round_read
 from app.papers.schemas import RoundRead
@@ -193,6 +193,12 @@ def export_results(
         )
         content = _json(exports.nist_err(record, generated_at=now, certified=certified))
     else:
+        if not record.rounds:  # SP 1500-103: an Election has at least one Contest
+            raise Conflict(
+                "nothing_decided",
+                "本项选举尚无已作出决定的轮次，没有可导出的选票记录",
+                "no round of this election is decided yet: there are no cast vote records",
+            )
         content = _json(exports.nist_cvr(record, generated_at=now))
     filename = f"election{election_id}-results.{format}"
     return Response(
