@@ -4,40 +4,16 @@ An ``ElectionRecord`` holds every round of one election (its number, kind, decid
 entered papers). The election's result is the union of every round's elected persons, each with the
 round that elected them (M9).
 
-NIST SP 1500-100 Election Results Reporting (JSON, schema ``NIST_V2_election_results_reporting``):
-the election is one ``Election``; **each round is its own ``CandidateContest``** (the schema has no
-``Round`` element), ``SequenceOrder`` = round number, ``VotesAllowed``/``NumberElected`` = the
-round's seats, ``VoteVariation`` ``majority`` (``plurality`` for a tie round, M7). Every person of a
-round is a ``Candidate`` of that round (``cand-r{round}-{n}``), all rounds' candidates of one person
-pointing at one ``Person`` (``FullName`` in ``zh``; ``en`` is the same name, we keep no
-transliteration). ``PostElectionStatus``: ``winner`` for the persons that round elected,
-``advanced-to-runoff`` for the persons sent to the tie or supplementary round it calls for. Each
-``CandidateSelection`` carries ``VoteCounts``: ``total`` = 赞成 (yes), ``other``/``no`` = 不赞成 and
-``other``/``abstain`` = 弃权; a written-in person has ``IsWriteIn`` and ``PreElectionStatus``
-``write-in``. ``SummaryCounts``: ``BallotsCast`` = collected, ``BallotsRejected`` = invalid.
-Titles are ``InternationalizedText`` with ``Language`` ``zh`` and ``en``.
+NIST SP 1500-100 v2 Election Results Reporting and SP 1500-103 v1 Cast Vote Records (JSON), valid
+against the official schemas of 2019-12-16 and 2019-07-08 (``tests/results/schemas/``). The mapping
+of our concepts to the NIST vocabulary, what is left out and why: ``docs/exports.md``. In short,
+ERR: each round is its own ``CandidateContest`` counted in its own ``ReportingUnit`` (yes =
+``total``, no/abstain = ``other``); CVR: per printed candidate a ``RetentionContest`` with
+selections yes/no/abstain, the 另选他人 boxes a ``CandidateContest``, one ``CVR`` per paper.
 
-NIST SP 1500-103 Cast Vote Records (JSON, schema ``NIST_V0_cast_vote_records``), the ✓/×/△ mapping:
-
-- each round has, **per printed candidate, a ``RetentionContest``** (``CandidateId`` = the
-  candidate) with three ``BallotMeasureSelection``: ``Selection`` ``yes`` (赞成 ✓/○), ``no``
-  (不赞成 ×) and ``abstain`` (弃权 △);
-- a paper's mark for that candidate is one ``CVRContestSelection`` pointing at the selection, with a
-  ``SelectionIndication`` ``IsAllocable`` ``yes`` and ``NumberVotes`` 1;
-- a blank (未划, counts as abstain under P5) is no selection, contest ``Status`` ``undervoted``;
-  an illegible mark (P6) is no selection, ``Status`` ``other``, ``OtherStatus`` ``illegible``;
-- the 另选他人 boxes of a round are one ``CandidateContest`` (``VotesAllowed`` = seats), whose
-  ``CandidateSelection`` are the written-in persons (``IsWriteIn``); a paper's write-in is a
-  ``CVRWriteIn`` with ``Text`` = the name; an illegible write-in has no ``ContestSelectionId`` and
-  ``OtherStatus`` ``illegible``; a write-in naming a printed candidate is kept with ``Status``
-  ``invalidated-rules`` (P7: disregarded, the printed mark decides). A tie round has no write-in
-  contest (M7);
-- an invalid paper keeps its marks, every contest with ``Status`` ``invalidated-rules`` and
-  ``OtherStatus`` = the rule (``P2``…) and every indication ``IsAllocable`` ``no`` (P8).
-
-Secrecy (PRODUCT.md): papers are listed in a cryptographically random order (``secrets``), carry no
-per-paper identifier at all (no ``BallotAuditId``/``SequenceNumber``/batch), and the selection ids
-are per round and candidate, never per paper.
+Secrecy (PRODUCT.md): papers are listed in a cryptographically random order (``secrets``), per
+round, and carry no identifier of a paper (no ``BallotAuditId``/``UniqueId``/batch/device); the
+snapshot ``@id`` the schema requires is the paper's place in that shuffled list.
 """
 
 import csv

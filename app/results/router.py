@@ -164,7 +164,10 @@ _MEDIA = {
     "/elections/{election_id}/results.{format}",
     summary="结果导出 / results export (JSON, CSV, XLSX, NIST SP 1500-100 / 1500-103)",
     response_class=Response,
-    description="`nist-cvr.json` lists the papers in a random order with no paper identifier.",
+    description="`nist-err.json` and `nist-cvr.json`: NIST SP 1500-100 v2 and SP 1500-103 v1 "
+    "(mapping in docs/exports.md). `nist-cvr.json` lists the papers in a random order with no "
+    "paper identifier (a snapshot's id is its place in that order); 409 `nothing_decided` "
+    "before a round is decided.",
 )
 def export_results(
     election_id: Id,
