@@ -304,14 +304,29 @@ def _vote_count(gp_unit: str, count: int, kind: str | None = None) -> dict[str, 
     return entry
 
 
-def _post_election_status(result: RoundResult, name: str) -> str | None:
+def _sent_on(record: ElectionRecord, index: int) -> frozenset[str]:
+    """The persons round ``index`` sent to the tie or supplementary round it called for: that
+    round's candidates once it is in the record (the presidium may have edited the engine's list,
+    M8), the engine's proposal before. The round after it is that follow-up (or the rerun of a
+    voided follow-up, I2): rounds of an election are opened one at a time."""
+    result = record.rounds[index].result
+    proposal = result.next_round
+    if proposal is None or proposal.kind == "rerun":
+        return frozenset()
+    later = record.rounds[index + 1 : index + 2]
+    if later and later[0].kind in (proposal.kind, "rerun"):
+        return frozenset(later[0].result.definition.candidates)
+    return _advanced(result)
+
+
+def _post_election_status(result: RoundResult, sent_on: frozenset[str], name: str) -> str | None:
     """``winner`` / ``advanced-to-runoff`` / ``defeated`` for a decided round; none for a round
     that decided nothing (Q1, I2) nor for a person the presidium ruled ineligible (P7)."""
     if not result.valid:
         return None
     if name in result.elected:
         return "winner"
-    if name in _advanced(result):
+    if name in sent_on:
         return "advanced-to-runoff"
     if name in result.definition.ineligible:
         return None
@@ -330,9 +345,10 @@ def nist_err(
     contests: list[dict[str, Any]] = []
     round_units: list[dict[str, Any]] = []
     ballot_counts: list[dict[str, Any]] = []
-    for round_record in record.rounds:
+    for index, round_record in enumerate(record.rounds):
         result = round_record.result
         number = round_record.number
+        sent_on = _sent_on(record, index)
         unit = f"gpu-r{number}"
         kind_zh = ROUND_KIND_ZH[round_record.kind]
         kind_en = ROUND_KIND_EN[round_record.kind]
@@ -369,7 +385,7 @@ def nist_err(
                 "BallotName": _text(person.name),
                 "PersonId": person_id,
             }
-            status = _post_election_status(result, person.name)
+            status = _post_election_status(result, sent_on, person.name)
             if status is not None:
                 candidate["PostElectionStatus"] = status
             candidates.append(candidate)

@@ -35,6 +35,7 @@ from tests.results.helpers import (
     NOW,
     counted,
     example_papers,
+    paper,
     round_file,
     two_round_election,
 )
@@ -203,6 +204,38 @@ def test_nist_err_vote_counts_yes_no_abstain_and_write_ins() -> None:
     assert exports.nist_err(one_round(), generated_at=NOW, certified=True)["Status"] == "certified"
 
 
+def test_nist_err_advanced_are_the_follow_up_rounds_candidates() -> None:
+    """M8: the presidium may edit the engine's list; the ERR says who actually went on."""
+    first = one_round().rounds[0]
+    assert first.result.next_round is not None
+    assert first.result.next_round.candidates == ("张伟", "赵六")
+    proposed = exports.nist_err(one_round(), generated_at=NOW)
+    _, second = counted(
+        round_file(round=2, round_kind="supplementary", seats=1, candidates=["张伟", "刘洋"],
+                   papers=[paper(张伟="yes")] * 100 + [paper(刘洋="yes")] * 80)
+    )  # fmt: skip
+    record = ElectionRecord("7", "t", "t", "c", DATE, (first, second))
+    edited = exports.nist_err(record, generated_at=NOW)
+    assert_valid("err", edited)
+
+    def first_round_status(document: dict[str, Any]) -> dict[str, str | None]:
+        people = {p["@id"]: p["FullName"]["Text"][0]["Content"] for p in document["Person"]}
+        return {
+            people[c["PersonId"]]: c.get("PostElectionStatus")
+            for c in document["Election"][0]["Candidate"]
+            if c["@id"].startswith("cand-r1-")
+        }
+
+    before, after = first_round_status(proposed), first_round_status(edited)
+    assert (before["张伟"], before["赵六"], before["刘洋"]) == (
+        "advanced-to-runoff", "advanced-to-runoff", "defeated",
+    )  # fmt: skip
+    assert (after["张伟"], after["赵六"], after["刘洋"]) == (
+        "advanced-to-runoff", "defeated", "advanced-to-runoff",
+    )  # fmt: skip
+    assert before["王宁"] == after["王宁"] == "winner"
+
+
 def test_nist_err_needs_an_aware_time() -> None:
     with pytest.raises(ValueError, match="timezone"):
         exports.nist_err(one_round(), generated_at=datetime.datetime(2026, 5, 1))  # noqa: DTZ001
@@ -245,8 +278,8 @@ def decode_cvr(document: dict[str, Any], record: ElectionRecord) -> Counter[tupl
 def expected_papers(record: ElectionRecord) -> Counter[tuple[Any, ...]]:
     expected: Counter[tuple[Any, ...]] = Counter()
     for round_record in record.rounds:
-        for paper in round_record.papers:
-            expected[(round_record.number, paper.marks, paper.write_ins)] += 1
+        for entered in round_record.papers:
+            expected[(round_record.number, entered.marks, entered.write_ins)] += 1
     return expected
 
 
