@@ -340,6 +340,8 @@ def nist_err(
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     scope = "gpu-congress"
+    # The service has no English title and passes the Chinese one: never labelled "en".
+    english = record.title_en if record.title_en != record.title else None
     persons: dict[str, str] = {}
     candidates: list[dict[str, Any]] = []
     contests: list[dict[str, Any]] = []
@@ -414,7 +416,7 @@ def nist_err(
             "Name": f"{record.title} 第{number}轮（{kind_zh}）",
             "BallotTitle": _text(
                 f"{record.title} 第{number}轮（{kind_zh}）",
-                f"{record.title_en}, round {number} ({kind_en})",
+                None if english is None else f"{english}, round {number} ({kind_en})",
             ),
             "ElectionDistrictId": scope,
             "SequenceOrder": number,
@@ -478,7 +480,7 @@ def nist_err(
             {
                 "@type": "ElectionResults.Election",
                 "ElectionScopeId": scope,
-                "Name": _text(record.title, record.title_en),
+                "Name": _text(record.title, english),
                 "StartDate": date,
                 "EndDate": date,
                 "Type": "other",

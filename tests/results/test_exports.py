@@ -236,6 +236,25 @@ def test_nist_err_advanced_are_the_follow_up_rounds_candidates() -> None:
     assert before["王宁"] == after["王宁"] == "winner"
 
 
+def test_nist_err_labels_no_chinese_text_english() -> None:
+    """The service has no English title (title_en is the Chinese title): no "en" text then."""
+    _, round_record = counted(round_file())
+    record = ElectionRecord(
+        "7", "主席团成员选举", "主席团成员选举", "学代会", DATE, (round_record,)
+    )
+    document = exports.nist_err(record, generated_at=NOW)
+    assert_valid("err", document)
+    texts = [
+        (text["Language"], text["Content"])
+        for key, value in walk(document)
+        if key == "Text" and isinstance(value, list)
+        for text in value
+    ]
+    english = [content for language, content in texts if language == "en"]
+    assert english == ["round 1 (regular round)"]  # the round unit's name only
+    assert all(not any("\u4e00" <= char <= "\u9fff" for char in content) for content in english)
+
+
 def test_nist_err_needs_an_aware_time() -> None:
     with pytest.raises(ValueError, match="timezone"):
         exports.nist_err(one_round(), generated_at=datetime.datetime(2026, 5, 1))  # noqa: DTZ001
