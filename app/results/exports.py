@@ -4,40 +4,16 @@ An ``ElectionRecord`` holds every round of one election (its number, kind, decid
 entered papers). The election's result is the union of every round's elected persons, each with the
 round that elected them (M9).
 
-NIST SP 1500-100 Election Results Reporting (JSON, schema ``NIST_V2_election_results_reporting``):
-the election is one ``Election``; **each round is its own ``CandidateContest``** (the schema has no
-``Round`` element), ``SequenceOrder`` = round number, ``VotesAllowed``/``NumberElected`` = the
-round's seats, ``VoteVariation`` ``majority`` (``plurality`` for a tie round, M7). Every person of a
-round is a ``Candidate`` of that round (``cand-r{round}-{n}``), all rounds' candidates of one person
-pointing at one ``Person`` (``FullName`` in ``zh``; ``en`` is the same name, we keep no
-transliteration). ``PostElectionStatus``: ``winner`` for the persons that round elected,
-``advanced-to-runoff`` for the persons sent to the tie or supplementary round it calls for. Each
-``CandidateSelection`` carries ``VoteCounts``: ``total`` = 赞成 (yes), ``other``/``no`` = 不赞成 and
-``other``/``abstain`` = 弃权; a written-in person has ``IsWriteIn`` and ``PreElectionStatus``
-``write-in``. ``SummaryCounts``: ``BallotsCast`` = collected, ``BallotsRejected`` = invalid.
-Titles are ``InternationalizedText`` with ``Language`` ``zh`` and ``en``.
+NIST SP 1500-100 v2 Election Results Reporting and SP 1500-103 v1 Cast Vote Records (JSON), valid
+against the official schemas of 2019-12-16 and 2019-07-08 (``tests/results/schemas/``). The mapping
+of our concepts to the NIST vocabulary, what is left out and why: ``docs/exports.md``. In short,
+ERR: each round is its own ``CandidateContest`` counted in its own ``ReportingUnit`` (yes =
+``total``, no/abstain = ``other``); CVR: per printed candidate a ``RetentionContest`` with
+selections yes/no/abstain, the 另选他人 boxes a ``CandidateContest``, one ``CVR`` per paper.
 
-NIST SP 1500-103 Cast Vote Records (JSON, schema ``NIST_V0_cast_vote_records``), the ✓/×/△ mapping:
-
-- each round has, **per printed candidate, a ``RetentionContest``** (``CandidateId`` = the
-  candidate) with three ``BallotMeasureSelection``: ``Selection`` ``yes`` (赞成 ✓/○), ``no``
-  (不赞成 ×) and ``abstain`` (弃权 △);
-- a paper's mark for that candidate is one ``CVRContestSelection`` pointing at the selection, with a
-  ``SelectionIndication`` ``IsAllocable`` ``yes`` and ``NumberVotes`` 1;
-- a blank (未划, counts as abstain under P5) is no selection, contest ``Status`` ``undervoted``;
-  an illegible mark (P6) is no selection, ``Status`` ``other``, ``OtherStatus`` ``illegible``;
-- the 另选他人 boxes of a round are one ``CandidateContest`` (``VotesAllowed`` = seats), whose
-  ``CandidateSelection`` are the written-in persons (``IsWriteIn``); a paper's write-in is a
-  ``CVRWriteIn`` with ``Text`` = the name; an illegible write-in has no ``ContestSelectionId`` and
-  ``OtherStatus`` ``illegible``; a write-in naming a printed candidate is kept with ``Status``
-  ``invalidated-rules`` (P7: disregarded, the printed mark decides). A tie round has no write-in
-  contest (M7);
-- an invalid paper keeps its marks, every contest with ``Status`` ``invalidated-rules`` and
-  ``OtherStatus`` = the rule (``P2``…) and every indication ``IsAllocable`` ``no`` (P8).
-
-Secrecy (PRODUCT.md): papers are listed in a cryptographically random order (``secrets``), carry no
-per-paper identifier at all (no ``BallotAuditId``/``SequenceNumber``/batch), and the selection ids
-are per round and candidate, never per paper.
+Secrecy (PRODUCT.md): papers are listed in a cryptographically random order (``secrets``), per
+round, and carry no identifier of a paper (no ``BallotAuditId``/``UniqueId``/batch/device); the
+snapshot ``@id`` the schema requires is the paper's place in that shuffled list.
 """
 
 import csv
@@ -305,24 +281,56 @@ def results_xlsx(record: ElectionRecord) -> bytes:
 # --- NIST SP 1500-100 Election Results Reporting -----------------------------------------------
 
 
-def _text(zh: str, en: str) -> dict[str, Any]:
-    return {
-        "@type": "ElectionResults.InternationalizedText",
-        "Text": [
-            {"@type": "ElectionResults.LanguageString", "Content": zh, "Language": "zh"},
-            {"@type": "ElectionResults.LanguageString", "Content": en, "Language": "en"},
-        ],
+def _text(zh: str, en: str | None = None) -> dict[str, Any]:
+    """An ``InternationalizedText``: the Chinese text, and an English one only where we have one
+    (a person's name has no English form here: we keep no transliteration)."""
+    texts = [{"@type": "ElectionResults.LanguageString", "Content": zh, "Language": "zh"}]
+    if en is not None:
+        texts.append({"@type": "ElectionResults.LanguageString", "Content": en, "Language": "en"})
+    return {"@type": "ElectionResults.InternationalizedText", "Text": texts}
+
+
+def _vote_count(gp_unit: str, count: int, kind: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "@type": "ElectionResults.VoteCounts",
+        "Count": count,
+        "GpUnitId": gp_unit,
     }
-
-
-def _vote_count(count: int, kind: str | None = None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"@type": "ElectionResults.VoteCounts", "Count": count}
     if kind is None:
         entry["Type"] = "total"
     else:
         entry["Type"] = "other"
         entry["OtherType"] = kind
     return entry
+
+
+def _sent_on(record: ElectionRecord, index: int) -> frozenset[str]:
+    """The persons round ``index`` sent to the tie or supplementary round it called for: that
+    round's candidates once it is in the record (the presidium may have edited the engine's list,
+    M8), the engine's proposal before. The round after it is that follow-up (or the rerun of a
+    voided follow-up, I2): rounds of an election are opened one at a time."""
+    result = record.rounds[index].result
+    proposal = result.next_round
+    if proposal is None or proposal.kind == "rerun":
+        return frozenset()
+    later = record.rounds[index + 1 : index + 2]
+    if later and later[0].kind in (proposal.kind, "rerun"):
+        return frozenset(later[0].result.definition.candidates)
+    return _advanced(result)
+
+
+def _post_election_status(result: RoundResult, sent_on: frozenset[str], name: str) -> str | None:
+    """``winner`` / ``advanced-to-runoff`` / ``defeated`` for a decided round; none for a round
+    that decided nothing (Q1, I2) nor for a person the presidium ruled ineligible (P7)."""
+    if not result.valid:
+        return None
+    if name in result.elected:
+        return "winner"
+    if name in sent_on:
+        return "advanced-to-runoff"
+    if name in result.definition.ineligible:
+        return None
+    return "defeated"
 
 
 def nist_err(
@@ -332,14 +340,42 @@ def nist_err(
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     scope = "gpu-congress"
+    # The service has no English title and passes the Chinese one: never labelled "en".
+    english = record.title_en if record.title_en != record.title else None
     persons: dict[str, str] = {}
     candidates: list[dict[str, Any]] = []
     contests: list[dict[str, Any]] = []
-    for round_record in record.rounds:
+    round_units: list[dict[str, Any]] = []
+    ballot_counts: list[dict[str, Any]] = []
+    for index, round_record in enumerate(record.rounds):
         result = round_record.result
         number = round_record.number
-        elected = set(result.elected)
-        advanced = _advanced(result)
+        sent_on = _sent_on(record, index)
+        unit = f"gpu-r{number}"
+        kind_zh = ROUND_KIND_ZH[round_record.kind]
+        kind_en = ROUND_KIND_EN[round_record.kind]
+        attendance = result.attendance
+        papers = result.tally.papers
+        round_units.append(
+            {
+                "@type": "ElectionResults.ReportingUnit",
+                "@id": unit,
+                "Type": "other",
+                "OtherType": "round",
+                "Name": _text(f"第{number}轮（{kind_zh}）", f"round {number} ({kind_en})"),
+                "VotersRegistered": attendance.delegates_total,
+                "VotersParticipated": attendance.present,
+            }
+        )
+        ballots: dict[str, Any] = {
+            "@type": "ElectionResults.BallotCounts",
+            "GpUnitId": unit,
+            "Type": "total",
+            "BallotsCast": attendance.collected,
+        }
+        if result.valid:
+            ballots["BallotsRejected"] = papers.invalid
+        ballot_counts.append(ballots)
         selections: list[dict[str, Any]] = []
         write_in_votes = 0
         for position, person in enumerate(result.tally.persons, start=1):
@@ -348,62 +384,63 @@ def nist_err(
             candidate: dict[str, Any] = {
                 "@type": "ElectionResults.Candidate",
                 "@id": candidate_id,
-                "BallotName": _text(person.name, person.name),
+                "BallotName": _text(person.name),
                 "PersonId": person_id,
             }
-            if person.write_in:
-                candidate["PreElectionStatus"] = "write-in"
-                write_in_votes += person.yes
-            if person.name in elected:
-                candidate["PostElectionStatus"] = "winner"
-            elif person.name in advanced:
-                candidate["PostElectionStatus"] = "advanced-to-runoff"
+            status = _post_election_status(result, sent_on, person.name)
+            if status is not None:
+                candidate["PostElectionStatus"] = status
             candidates.append(candidate)
-            counts = [_vote_count(person.yes)]
-            if not person.write_in:
-                counts += [_vote_count(person.no, "no"), _vote_count(person.abstain, "abstain")]
             selection: dict[str, Any] = {
                 "@type": "ElectionResults.CandidateSelection",
                 "@id": f"sel-r{number}-{position}",
                 "CandidateIds": [candidate_id],
                 "SequenceOrder": position,
-                "VoteCounts": counts,
             }
             if person.write_in:
                 selection["IsWriteIn"] = True
+            if result.valid:  # a void round (I2) or one below quorum (Q1) counts no vote
+                counts = [_vote_count(unit, person.yes)]
+                if person.write_in:
+                    write_in_votes += person.yes
+                else:
+                    counts += [
+                        _vote_count(unit, person.no, "no"),
+                        _vote_count(unit, person.abstain, "abstain"),
+                    ]
+                selection["VoteCounts"] = counts
             selections.append(selection)
-        papers = result.tally.papers
-        kind_zh = ROUND_KIND_ZH[round_record.kind]
-        kind_en = ROUND_KIND_EN[round_record.kind]
-        contests.append(
-            {
-                "@type": "ElectionResults.CandidateContest",
-                "@id": f"contest-r{number}",
-                "Name": f"{record.title} 第{number}轮（{kind_zh}）",
-                "BallotTitle": _text(
-                    f"{record.title} 第{number}轮（{kind_zh}）",
-                    f"{record.title_en}, round {number} ({kind_en})",
-                ),
-                "ElectoralDistrictId": scope,
-                "SequenceOrder": number,
-                "VotesAllowed": result.definition.seats,
-                "NumberElected": result.definition.seats,
-                "VoteVariation": "plurality" if round_record.kind == "tie" else "majority",
-                "CountStatus": [
-                    {"@type": "ElectionResults.CountStatus", "Status": "completed", "Type": "total"}
-                ],
-                "SummaryCounts": [
-                    {
-                        "@type": "ElectionResults.SummaryCounts",
-                        "Type": "total",
-                        "BallotsCast": result.attendance.collected,
-                        "BallotsRejected": papers.invalid,
-                        "WriteIns": write_in_votes,
-                    }
-                ],
-                "BallotSelection": selections,
-            }
-        )
+        contest: dict[str, Any] = {
+            "@type": "ElectionResults.CandidateContest",
+            "@id": f"contest-r{number}",
+            "Name": f"{record.title} 第{number}轮（{kind_zh}）",
+            "BallotTitle": _text(
+                f"{record.title} 第{number}轮（{kind_zh}）",
+                None if english is None else f"{english}, round {number} ({kind_en})",
+            ),
+            "ElectionDistrictId": scope,
+            "SequenceOrder": number,
+            "VotesAllowed": result.definition.seats,
+            "NumberElected": result.definition.seats,
+            "VoteVariation": "plurality" if round_record.kind == "tie" else "majority",
+            "CountStatus": [
+                {
+                    "@type": "ElectionResults.CountStatus",
+                    "Status": "completed" if result.valid else "not-processed",
+                    "Type": "total",
+                }
+            ],
+            "ContestSelection": selections,
+        }
+        if result.valid and result.definition.has_write_ins:
+            contest["OtherCounts"] = [
+                {
+                    "@type": "ElectionResults.OtherCounts",
+                    "GpUnitId": unit,
+                    "WriteIns": write_in_votes,
+                }
+            ]
+        contests.append(contest)
     date = record.date.isoformat()
     return {
         "@type": "ElectionResults.ElectionReport",
@@ -415,13 +452,16 @@ def nist_err(
         "SequenceEnd": 1,
         "Status": "certified" if certified else "unofficial-complete",
         "VendorApplicationId": VENDOR,
-        "Notes": "Each round of the election is one CandidateContest (SequenceOrder = round). "
-        "VoteCounts: total = yes (赞成), other/no = no (不赞成), other/abstain = abstain (弃权).",
+        "Notes": "Each round of the election is one CandidateContest (SequenceOrder = round) "
+        "counted in its own ReportingUnit (OtherType round: VotersRegistered = delegates, "
+        "VotersParticipated = present; BallotCounts: BallotsCast = papers collected, "
+        "BallotsRejected = invalid papers). VoteCounts: total = yes (赞成), other/no = no "
+        "(不赞成), other/abstain = abstain (弃权).",
         "Person": [
             {
                 "@type": "ElectionResults.Person",
                 "@id": person_id,
-                "FullName": _text(name, name),
+                "FullName": _text(name),
             }
             for name, person_id in persons.items()
         ],
@@ -431,18 +471,21 @@ def nist_err(
                 "@id": scope,
                 "Type": "other",
                 "OtherType": "congress",
-                "Name": record.congress,
-            }
+                "Name": _text(record.congress),
+                "ComposingGpUnitIds": [unit["@id"] for unit in round_units],
+            },
+            *round_units,
         ],
         "Election": [
             {
                 "@type": "ElectionResults.Election",
                 "ElectionScopeId": scope,
-                "Name": _text(record.title, record.title_en),
+                "Name": _text(record.title, english),
                 "StartDate": date,
                 "EndDate": date,
                 "Type": "other",
                 "OtherType": "congress-election",
+                "BallotCounts": ballot_counts,
                 "Candidate": candidates,
                 "Contest": contests,
             }
@@ -453,6 +496,7 @@ def nist_err(
 # --- NIST SP 1500-103 Cast Vote Records --------------------------------------------------------
 
 _MARK_SELECTIONS = ("yes", "no", "abstain")
+DEVICE = "device-jipiao"
 
 
 def nist_cvr(
@@ -464,7 +508,8 @@ def nist_cvr(
     """The entered papers as a NIST SP 1500-103 ``CastVoteRecordReport`` (mapping: module doc).
 
     Papers of each round are shuffled with ``secrets.SystemRandom`` (``shuffle=False`` only for
-    tests that need a fixed order) and carry no identifier.
+    tests that need a fixed order); the only per-paper value, the snapshot ``@id`` the schema
+    requires, is the paper's place in that shuffled list.
     """
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
@@ -503,7 +548,7 @@ def nist_cvr(
             )
         write_in_ids: dict[str, str] = {}
         if definition.has_write_ins:
-            write_ins = [person.name for person in round_record.result.tally.write_ins]
+            write_ins = _written_in(round_record)
             for index, name in enumerate(write_ins, start=1):
                 write_in_ids[name] = f"r{number}-w{index}"
             contests.append(
@@ -515,37 +560,60 @@ def nist_cvr(
                     "ContestSelection": [
                         {
                             "@type": "CVR.CandidateSelection",
-                            "@id": selection_id,
-                            "CandidateIds": [candidate_id(name)],
-                            "IsWriteIn": True,
-                        }
-                        for name, selection_id in write_in_ids.items()
-                    ]
-                    or [
-                        {
-                            "@type": "CVR.CandidateSelection",
                             "@id": f"r{number}-w0",
                             "IsWriteIn": True,
-                        }
+                        },
+                        *(
+                            {
+                                "@type": "CVR.CandidateSelection",
+                                "@id": selection_id,
+                                "CandidateIds": [candidate_id(name)],
+                                "IsWriteIn": True,
+                            }
+                            for name, selection_id in write_in_ids.items()
+                        ),
                     ],
                 }
             )
         papers = list(round_record.papers)
         if shuffle:
             secrets.SystemRandom().shuffle(papers)
-        for paper in papers:
-            cvrs.append(_paper_cvr(round_record, paper, election_id, write_in_ids))
+        for place, paper in enumerate(papers, start=1):
+            snapshot_id = f"r{number}-p{place}"
+            cvrs.append(_paper_cvr(round_record, paper, election_id, snapshot_id, write_in_ids))
 
     return {
         "@type": "CVR.CastVoteRecordReport",
         "GeneratedDate": generated_at.isoformat(timespec="seconds"),
         "Version": "1.0.0",
-        "ReportGeneratingDeviceIds": [VENDOR],
+        "ReportGeneratingDeviceIds": [DEVICE],
+        "ReportingDevice": [
+            {
+                "@type": "CVR.ReportingDevice",
+                "@id": DEVICE,
+                "Application": VENDOR,
+                "Notes": [
+                    "Papers entered by hand twice (two tellers), reconciled by the engine; "
+                    "no scanner, no ballot images."
+                ],
+            }
+        ],
         "ReportType": ["adjudicated"],
-        "Notes": "Papers in cryptographically random order, without identifiers. Per printed "
-        "candidate a RetentionContest with selections yes (赞成 ✓), no (不赞成 ×), abstain "
-        "(弃权 △); blank = undervoted; write-ins in the round's CandidateContest.",
-        "GpUnit": [{"@type": "CVR.GpUnit", "@id": scope, "Type": "other", "Name": record.congress}],
+        "Notes": "Papers in cryptographically random order; the only per-paper value is the "
+        "snapshot @id, the paper's place in that order. Per printed candidate a "
+        "RetentionContest with selections yes (赞成 ✓), no (不赞成 ×), abstain (弃权 △); "
+        "blank = undervoted; write-ins in the round's CandidateContest (w0: a write-in credited "
+        "to nobody).",
+        "GpUnit": [
+            {
+                "@type": "CVR.GpUnit",
+                "@id": scope,
+                "Type": "other",
+                "OtherType": "congress",
+                "Name": record.congress,
+                "ReportingDeviceIds": [DEVICE],
+            }
+        ],
         "Election": [
             {
                 "@type": "CVR.Election",
@@ -560,14 +628,49 @@ def nist_cvr(
     }
 
 
+def _written_in(round_record: RoundRecord) -> list[str]:
+    """The persons the round's papers name in a 另选他人 box: the tallied ones in the tally's
+    order, then those named only on invalid papers (no vote, P8), in stroke order."""
+    tally = round_record.result.tally
+    tallied = [person.name for person in tally.write_ins]
+    others = {
+        name
+        for paper in round_record.papers
+        for name in tally.judgements[paper].write_ins
+        if name not in tallied
+    }
+    order = round_record.result.definition.profile.name_order
+    return tallied + list(stroke_order(sorted(others), order)[0])
+
+
+def _position(allocable: bool, *, status: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The one ``SelectionPosition`` of a mark or a write-in: an indication worth one vote."""
+    position: dict[str, Any] = {
+        "@type": "CVR.SelectionPosition",
+        "HasIndication": "yes",
+        "IsAllocable": "yes" if allocable else "no",
+        "NumberVotes": 1,
+    }
+    if status is not None:
+        position["Status"] = [status]
+    position.update(extra)
+    return position
+
+
 def _paper_cvr(
-    round_record: RoundRecord, paper: PaperRecord, election_id: str, write_in_ids: dict[str, str]
+    round_record: RoundRecord,
+    paper: PaperRecord,
+    election_id: str,
+    snapshot_id: str,
+    write_in_ids: dict[str, str],
 ) -> dict[str, Any]:
     number = round_record.number
-    definition = round_record.result.definition
-    judgement = round_record.result.tally.judgements[paper]
+    result = round_record.result
+    definition = result.definition
+    judgement = result.tally.judgements[paper]
     invalid_rule = judgement.reason
-    allocable = "no" if invalid_rule is not None else "yes"
+    counts = invalid_rule is None and result.valid  # P8; a void round (I2) counts no paper
+    position_status = None if invalid_rule is None else "invalidated-rules"
     cvr_contests: list[dict[str, Any]] = []
     for index, mark in enumerate(paper.marks, start=1):
         contest: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": f"r{number}-c{index}"}
@@ -577,17 +680,11 @@ def _paper_cvr(
                 {
                     "@type": "CVR.CVRContestSelection",
                     "ContestSelectionId": f"r{number}-c{index}-{mark}",
-                    "SelectionIndication": [
-                        {
-                            "@type": "CVR.SelectionIndication",
-                            "IsAllocable": allocable,
-                            "NumberVotes": 1,
-                        }
-                    ],
+                    "SelectionPosition": [_position(counts, status=position_status)],
                 }
             ]
         elif mark == "blank":
-            statuses.append("undervoted")
+            statuses += ["not-indicated", "undervoted"]
         else:  # illegible (P6): voids only this mark
             statuses.append("other")
             contest["OtherStatus"] = "illegible"
@@ -598,28 +695,37 @@ def _paper_cvr(
             contest["Status"] = statuses
         cvr_contests.append(contest)
     if definition.has_write_ins:
-        printed = definition.printed
         entries: list[dict[str, Any]] = []
+        credited = set(judgement.write_ins)
         seen: set[str] = set()
         for name in paper.write_ins:
-            entry: dict[str, Any] = {"@type": "CVR.CVRWriteIn"}
-            if name is None:
-                entry["OtherStatus"] = "illegible"
+            key = None if name is None else normalize_name(name)
+            write_in = (
+                {"@type": "CVR.CVRWriteIn"}
+                if name is None
+                else {
+                    "@type": "CVR.CVRWriteIn",
+                    "Text": name,
+                }
+            )
+            entry: dict[str, Any] = {"@type": "CVR.CVRContestSelection"}
+            if key is not None and key in credited and key not in seen and key in write_in_ids:
+                entry["ContestSelectionId"] = write_in_ids[key]
+                entry["SelectionPosition"] = [
+                    _position(counts, status=position_status, CVRWriteIn=write_in)
+                ]
             else:
-                key = normalize_name(name)
-                entry["Text"] = name
-                if key in printed or key in seen:  # P7: a printed candidate, or written twice
+                entry["ContestSelectionId"] = f"r{number}-w0"
+                if key is None:
+                    entry["Status"] = ["other"]
+                    entry["OtherStatus"] = "illegible"
+                else:  # P7: a printed candidate's name, or a person written twice
                     entry["Status"] = ["invalidated-rules"]
                     entry["OtherStatus"] = "P7"
-                elif key in write_in_ids:
-                    entry["ContestSelectionId"] = write_in_ids[key]
-                    entry["SelectionIndication"] = [
-                        {
-                            "@type": "CVR.SelectionIndication",
-                            "IsAllocable": allocable,
-                            "NumberVotes": 1,
-                        }
-                    ]
+                entry["SelectionPosition"] = [
+                    _position(False, status=entry["Status"][0], CVRWriteIn=write_in)
+                ]
+            if key is not None:
                 seen.add(key)
             entries.append(entry)
         contest = {
@@ -633,18 +739,21 @@ def _paper_cvr(
             contest["Status"] = ["invalidated-rules"]
             contest["OtherStatus"] = invalid_rule
         cvr_contests.append(contest)
+    snapshot: dict[str, Any] = {
+        "@type": "CVR.CVRSnapshot",
+        "@id": snapshot_id,
+        "Type": "interpreted",
+        "CVRContest": cvr_contests,
+    }
+    if not result.valid:
+        snapshot["Status"] = ["other"]
+        snapshot["OtherStatus"] = "round-void-I2"
     return {
         "@type": "CVR.CVR",
         "ElectionId": election_id,
         "BallotStyleId": f"round-{number}",
-        "CVRSnapshot": [
-            {
-                "@type": "CVR.CVRSnapshot",
-                "IsCurrent": True,
-                "Type": "interpreted",
-                "CVRContest": cvr_contests,
-            }
-        ],
+        "CurrentSnapshotId": snapshot_id,
+        "CVRSnapshot": [snapshot],
     }
 
 

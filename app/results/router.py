@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from app.auth import Certify, ReadLedger, ReadSetup, ReleaseResults, SettingsDep
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES
+from app.errors import ERROR_RESPONSES, Conflict
 from app.papers import service as papers_service
 from app.papers.router import round_read
 from app.papers.schemas import RoundRead
@@ -164,7 +164,10 @@ _MEDIA = {
     "/elections/{election_id}/results.{format}",
     summary="结果导出 / results export (JSON, CSV, XLSX, NIST SP 1500-100 / 1500-103)",
     response_class=Response,
-    description="`nist-cvr.json` lists the papers in a random order with no paper identifier.",
+    description="`nist-err.json` and `nist-cvr.json`: NIST SP 1500-100 v2 and SP 1500-103 v1 "
+    "(mapping in docs/exports.md). `nist-cvr.json` lists the papers in a random order with no "
+    "paper identifier (a snapshot's id is its place in that order); 409 `nothing_decided` "
+    "before a round is decided.",
 )
 def export_results(
     election_id: Id,
@@ -193,6 +196,12 @@ def export_results(
         )
         content = _json(exports.nist_err(record, generated_at=now, certified=certified))
     else:
+        if not record.rounds:  # SP 1500-103: an Election has at least one Contest
+            raise Conflict(
+                "nothing_decided",
+                "本项选举尚无已作出决定的轮次，没有可导出的选票记录",
+                "no round of this election is decided yet: there are no cast vote records",
+            )
         content = _json(exports.nist_cvr(record, generated_at=now))
     filename = f"election{election_id}-results.{format}"
     return Response(

@@ -18,6 +18,7 @@ from tests.builders import (
     make_ready_election,
     open_round,
 )
+from tests.results.nist import assert_valid
 
 WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
 
@@ -146,6 +147,10 @@ def test_decide_certify_report_and_export(api: Api, settings: Settings) -> None:
     assert exported["rounds"][0]["round"] == 1
     cvr = json.loads(api.get(f"/api/elections/{h.ready.election.id}/results.nist-cvr.json").text)
     assert len(cvr["CVR"]) == 8
+    assert_valid("cvr", cvr)
+    err = expect(api.get(f"/api/elections/{h.ready.election.id}/results.nist-err.json"), 200)
+    assert_valid("err", err)
+    assert err["Status"] == "certified"
     csv = api.get(f"/api/elections/{h.ready.election.id}/results.csv")
     assert csv.status_code == 200
     assert WANG in csv.content.decode("utf-8-sig")
