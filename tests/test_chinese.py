@@ -23,6 +23,7 @@ English gloss of a page text (after `` / `` following Chinese, or inside ``class
 """
 
 import ast
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -239,6 +240,8 @@ class _Walker:
         self.module = module
         self.offences: list[Offence] = []
         self.texts: list[tuple[str, str]] = []  # (where, text)
+        # What the same call interpolates into ``field=`` (body.{key}): a code name of an input.
+        self.fields: frozenset[str] = frozenset()
 
     def where(self, node: ast.AST) -> str:
         return f"{self.module.rel}:{getattr(node, 'lineno', '?')}"
@@ -255,6 +258,8 @@ class _Walker:
                     self.expr(part, seen)
                 elif isinstance(part, ast.FormattedValue):
                     raw = _raw_identifier(part.value)
+                    if ast.unparse(part.value) in self.fields:
+                        raw = "field"  # the message names the input as field= does (body.{key})
                     quoted = (self.module.rel, ast.unparse(part.value)) in QUOTED
                     if raw is not None and not quoted:
                         self.offences.append(
@@ -314,34 +319,54 @@ class _Walker:
                 self.expr(inner.value, seen)
 
 
+def _field_parts(call: ast.Call) -> frozenset[str]:
+    """The field names ``call`` interpolates into its ``field=`` keyword (``f"body.{key}"`` →
+    ``key``; not ``f"body.marks.{name}"``, where a candidate's name is the key of a mark)."""
+    parts: set[str] = set()
+    for keyword in call.keywords:
+        if keyword.arg == "field" and isinstance(keyword.value, ast.JoinedStr):
+            values = keyword.value.values
+            for before, part in itertools.pairwise(values):
+                if (
+                    isinstance(before, ast.Constant)
+                    and str(before.value).endswith(("body.", "query.", "path.", "profile."))
+                    and isinstance(part, ast.FormattedValue)
+                ):
+                    parts.add(ast.unparse(part.value))
+    return frozenset(parts)
+
+
 def _chinese_expressions(
     module: _Module, classes: set[str], zh_params: dict[str, list[tuple[int | None, str]]]
-) -> Iterator[ast.expr]:
-    """Every expression of ``module`` whose value is a Chinese text shown to a person."""
+) -> Iterator[tuple[ast.expr, frozenset[str]]]:
+    """Every expression of ``module`` whose value is a Chinese text shown to a person, with what
+    the same call interpolates into ``field=``."""
+    none: frozenset[str] = frozenset()
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Call):
             name = _name(node.func)
+            fields = _field_parts(node)
             for keyword in node.keywords:
                 if keyword.arg is not None and _is_zh(keyword.arg):
-                    yield keyword.value
+                    yield keyword.value, fields
             if name in classes and len(node.args) > 1:
-                yield node.args[1]
+                yield node.args[1], fields
             for index, _param in zh_params.get(name or "", []):
                 if index is not None and index < len(node.args):
-                    yield node.args[index]
+                    yield node.args[index], fields
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             named = any(isinstance(t, ast.Name) and _is_zh(t.id.lower()) for t in targets)
             if named and node.value is not None:
-                yield node.value
+                yield node.value, none
         elif isinstance(node, ast.FunctionDef) and _is_zh(node.name):
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Return) and inner.value is not None:
-                    yield inner.value
+                    yield inner.value, none
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and key.value == "message_zh":
-                    yield value
+                    yield value, none
 
 
 def static_offences() -> tuple[list[Offence], int]:
@@ -355,7 +380,8 @@ def static_offences() -> tuple[list[Offence], int]:
         if module.rel.startswith(NOT_WALKED):
             continue
         walker = _Walker(module)
-        for expression in _chinese_expressions(module, classes, zh_params):
+        for expression, fields in _chinese_expressions(module, classes, zh_params):
+            walker.fields = fields
             walker.expr(expression)
         offences += walker.offences
         for where, text in walker.texts:
