@@ -726,3 +726,29 @@ def test_validation_message_names_the_key_sent_in_chinese(api: Api) -> None:
         "/api/congresses", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert expect(bad_json, 422)["message_zh"] == "请求内容不符合要求：请求体不是有效的 JSON"
+
+
+def _js_maps(source: str) -> Iterator[tuple[int, set[str]]]:
+    """The keys of every ``{ key: "中文", … }`` object literal of a script (its label maps)."""
+    for match in re.finditer(r"\{([^{}]*)\}", source):
+        body = match.group(1)
+        pairs = re.findall(
+            r"""(?:^|[,\s])["']?([A-Za-z_]\w*)["']?\s*:\s*["'`]([^"'`]*)["'`]""", body
+        )
+        if pairs and all(CJK.search(label) or not label for _key, label in pairs):
+            yield source.count("\n", 0, match.start()) + 1, {key for key, _label in pairs}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_label_maps_name_every_state(script: Path) -> None:
+    """A page's label map of round or batch states names every state the server has, so that no
+    state is shown by its identifier (``ROUND_ZH[r.status] || r.status``)."""
+    from app.counting.service import BATCH_STATUS_ZH
+    from app.papers.service import ROUND_STATUS_ZH
+
+    missing = []
+    for line, keys in _js_maps(script.read_text(encoding="utf-8")):
+        for states in (set(ROUND_STATUS_ZH), set(BATCH_STATUS_ZH)):
+            if len(keys & states) >= 3 and not states <= keys:
+                missing.append(f"{script.name}:{line} lacks {sorted(states - keys)}")
+    assert not missing, "\n".join(missing)
