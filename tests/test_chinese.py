@@ -752,3 +752,23 @@ def test_script_label_maps_name_every_state(script: Path) -> None:
             if len(keys & states) >= 3 and not states <= keys:
                 missing.append(f"{script.name}:{line} lacks {sorted(states - keys)}")
     assert not missing, "\n".join(missing)
+
+
+# ---------------------------------------------------------------- what a person reads, end to end
+
+
+def test_a_round_through_its_states_is_refused_in_chinese(api: Api) -> None:
+    """Round by round, each refusal names the state and the action in words of the hall."""
+    from tests.builders import issue_and_collect, login_official, make_ready_election, open_round
+
+    ready = make_ready_election(api)
+    first = open_round(api, ready.election.id)
+    refused = expect(api.post(f"/api/rounds/{first.id}/collection", json={"collected": 8}), 409)
+    assert refused["message_zh"] == "第 1 轮当前为“已开启，尚未发出选票”，不能登记收回选票"
+    issue_and_collect(api, first.id, printed=10, issued=8, collected=8)
+    again = {"printed": 10, "issued": 8}
+    refused = expect(api.post(f"/api/rounds/{first.id}/issuance", json=again), 409)
+    assert refused["message_zh"] == "第 1 轮当前为“已收回选票”，不能登记发票"
+    teller = login_official(api, ready.congress.id, ready.officials["teller"][0].id)
+    refused = expect(teller.post(f"/api/rounds/{first.id}/decide"), 403)
+    assert refused["message_zh"] == "计票人无权签字确认"
