@@ -198,7 +198,7 @@ def make_record(
         if not name:
             raise InvalidInput(
                 "empty_write_in",
-                "另选他人姓名为空；字迹无法辨认的姓名请标为“无法辨认”",
+                "另选他人姓名为空；字迹无法辨认的姓名请点“字迹无法辨认”",
                 "an empty write-in; send null for a name that cannot be read",
                 field=f"{field_prefix}.write_ins.{position}",
             )
