@@ -82,6 +82,22 @@ class Permission(StrEnum):
     check_papers = "check_papers"
 
 
+# What each permission lets a person do, as a 403 names it (计票人无权签字确认).
+PERMISSION_ZH: dict[Permission, str] = {
+    Permission.read_setup: "查看大会设置",
+    Permission.read_roster: "查看代表名单",
+    Permission.manage_setup: "管理大会设置",
+    Permission.check_in: "办理签到",
+    Permission.read_ledger: "查看事件记录",
+    Permission.enter_papers: "录入选票",
+    Permission.manage_batches: "管理批次",
+    Permission.adjudicate: "裁定",
+    Permission.certify: "签字确认",
+    Permission.release_results: "公布选举结果",
+    Permission.check_papers: "核验选票",
+}
+
+
 _READ = {Permission.read_setup}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(
@@ -275,7 +291,7 @@ def _required(token: str | None) -> str:
     if not token:
         raise NotAuthenticated(
             "not_authenticated",
-            "请先登录（Authorization: Bearer 令牌）",
+            "请先登录（请求没有带会话令牌）",
             "log in first (Authorization: Bearer <token>)",
         )
     return token
@@ -375,7 +391,7 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
         if permission not in ROLE_PERMISSIONS[principal.role]:
             raise Forbidden(
                 "forbidden",
-                f"{ROLE_NAMES_ZH[principal.role]}无权执行此操作（{permission}）",
+                f"{ROLE_NAMES_ZH[principal.role]}无权{PERMISSION_ZH[permission]}",
                 f"the role {principal.role} may not do this ({permission})",
             )
         return principal

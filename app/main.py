@@ -6,6 +6,7 @@ Swagger UI assets (no CDN: the congress hall may have no internet).
 """
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -54,16 +55,16 @@ _ZH: dict[str, str] = {
     "int_parsing": "应为整数",
     "int_type": "应为整数",
     "int_from_float": "应为整数",
-    "bool_parsing": "应为 true 或 false",
-    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为是或否（布尔值）",
+    "bool_type": "应为是或否（布尔值）",
     "greater_than": "应大于 {gt}",
     "greater_than_equal": "应不小于 {ge}",
     "less_than": "应小于 {lt}",
     "less_than_equal": "应不大于 {le}",
-    "enum": "取值应为 {expected} 之一",
-    "literal_error": "取值应为 {expected} 之一",
-    "date_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "enum": "取值不是允许的值",
+    "literal_error": "取值不是允许的值",
+    "date_parsing": "日期格式应为“年-月-日”，如 2026-11-14",
+    "date_from_datetime_parsing": "日期格式应为“年-月-日”，如 2026-11-14",
     "json_invalid": "不是有效的 JSON",
     "dict_type": "应为 JSON 对象",
     "model_attributes_type": "应为 JSON 对象",
@@ -71,14 +72,40 @@ _ZH: dict[str, str] = {
 }
 
 
-def _message_zh(error_type: str, context: dict[str, object], message_en: str) -> str:
+# Where the input is (FastAPI's first ``loc`` part); the rest is the key as the client sent it.
+_WHERE_ZH: dict[str, str] = {
+    "body": "字段",
+    "query": "查询参数",
+    "path": "路径参数",
+    "header": "请求头",
+}
+
+
+def _message_zh(error_type: str, context: dict[str, object]) -> str:
+    if error_type == "value_error":
+        # Our validators raise ValueError("中文 / English"): keep the Chinese half.
+        said = str(context.get("error", "")).split(" / ", 1)[0]
+        return said if re.search(r"[\u4e00-\u9fff]", said) else "不符合要求"
     template = _ZH.get(error_type)
     if template is None:
-        return message_en  # custom validators already say it in both languages
+        return "不符合要求"  # pydantic's own words are English (message_en has them)
     try:
         return template.format(**context)
     except KeyError:
         return template.split("{", 1)[0].rstrip("（ ")
+
+
+def _place_zh(loc: tuple[int | str, ...] | list[int | str], error_type: str) -> str:
+    """``("body", "marks", "王芳")`` → ``字段 marks.王芳 ``: the key as the client sent it."""
+    if not loc:
+        return ""
+    where_zh = _WHERE_ZH.get(str(loc[0]))
+    if where_zh is None:
+        return f"{_field(loc)} "
+    sent_key = _field(loc[1:])
+    if not sent_key or error_type == "json_invalid":
+        return "请求体"  # the body itself, or a place in malformed JSON (a character offset)
+    return f"{where_zh} {sent_key} "
 
 
 def validation_error(exc: RequestValidationError) -> InvalidInput:
@@ -87,11 +114,11 @@ def validation_error(exc: RequestValidationError) -> InvalidInput:
         field = _field(error.get("loc", ()))
         message = str(error.get("msg", "invalid"))
         error_type = str(error.get("type", "value"))
-        zh = _message_zh(error_type, dict(error.get("ctx") or {}), message)
+        zh = _message_zh(error_type, dict(error.get("ctx") or {}))
         items.append(
             ErrorItem(
                 code=f"invalid_{error_type}",
-                message_zh=f"{field}：{zh}",
+                message_zh=_place_zh(error.get("loc", ()), error_type) + zh,
                 message_en=f"{field}: {message}",
                 field=field,
             )
@@ -99,7 +126,7 @@ def validation_error(exc: RequestValidationError) -> InvalidInput:
     first = items[0] if items else ErrorItem(code="invalid", message_zh="", message_en="")
     return InvalidInput(
         "invalid_request",
-        f"请求不符合要求：{first.message_zh}",
+        f"请求内容不符合要求：{first.message_zh}",
         f"invalid request: {first.message_en}",
         field=first.field,
         errors=items,
@@ -114,7 +141,9 @@ def _http_error(exc: StarletteHTTPException) -> AppError:
             "method_not_allowed", "该地址不支持此请求方法", "method not allowed for this path"
         )
     error = AppError(
-        f"http_{exc.status_code}", f"请求被拒绝（{exc.detail}）", f"rejected: {exc.detail}"
+        f"http_{exc.status_code}",
+        f"请求被拒绝（HTTP 状态码 {exc.status_code}）",
+        f"rejected: {exc.detail}",
     )
     error.status = exc.status_code  # type: ignore[misc]  # this instance only
     return error

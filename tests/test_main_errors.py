@@ -80,9 +80,11 @@ def test_validation_messages_in_chinese(api: Api) -> None:
     error = expect(api.post("/api/congresses", json={"delegates_total": 0}), 422)
     messages = {item["field"]: item["message_zh"] for item in error["errors"]}
     assert messages == {
-        "body.name": "body.name：缺少必填项",
-        "body.delegates_total": ("body.delegates_total：应大于 0"),
+        "body.name": "字段 name 缺少必填项",
+        "body.delegates_total": "字段 delegates_total 应大于 0",
     }
     body = {"name": "大会", "delegates_total": 3, "starts_on": "14/11/2026"}
     error = expect(api.post("/api/congresses", json=body), 422)
-    assert error["message_zh"] == "请求不符合要求：body.starts_on：日期格式应为 YYYY-MM-DD"
+    assert error["message_zh"] == (
+        "请求内容不符合要求：字段 starts_on 日期格式应为“年-月-日”，如 2026-11-14"
+    )

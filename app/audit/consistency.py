@@ -550,7 +550,7 @@ def check_congress(session: Session, *, congress_id: int) -> Consistency:
             chain.ChainProblem(
                 height=next(e.height for e in events if e.type == str(exc)),
                 message_en=f"event type {exc} is not known to the table check",
-                message_zh=f"表格核对不认识事件类型 {exc}",
+                message_zh="表格核对不认识此事件的类型",
             )
         )
         return result

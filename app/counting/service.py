@@ -78,6 +78,18 @@ DISCREPANCY = "discrepancy"
 ADJUDICATION = "adjudication"
 RECONCILED = "reconciled"
 DISPUTED = (DISCREPANCY, ADJUDICATION)
+# What people in the hall call each state of a batch (the one place: messages use these words).
+BATCH_STATUS_ZH: dict[str, str] = {
+    ENTERING: "录入中",
+    DISCREPANCY: "两遍录入有差异，待裁定",
+    ADJUDICATION: "有无法辨认的符号，待裁定",
+    RECONCILED: "已核对",
+}
+
+
+def batch_status_zh(status: str) -> str:
+    return BATCH_STATUS_ZH.get(status, status)
+
 
 UNCLEAR = "unclear"
 
@@ -186,7 +198,7 @@ def make_record(
         if not name:
             raise InvalidInput(
                 "empty_write_in",
-                "另选他人姓名为空；无法辨认的姓名请填 null",
+                "另选他人姓名为空；字迹无法辨认的姓名请点“字迹无法辨认”",
                 "an empty write-in; send null for a name that cannot be read",
                 field=f"{field_prefix}.write_ins.{position}",
             )
@@ -288,7 +300,8 @@ def create_batch(
     if round_.status not in (papers_service.ROUND_COLLECTED, papers_service.ROUND_COUNTING):
         raise Conflict(
             "round_state",
-            f"第 {round_.number} 轮当前状态为 {round_.status}，收回选票后才能分批录入",
+            f"第 {round_.number} 轮当前为“{papers_service.round_status_zh(round_.status)}”，"
+            "收回选票后才能分批录入",
             f"round {round_.number} is {round_.status}: batches follow the collection",
         )
     assert round_.collected is not None
@@ -699,7 +712,7 @@ def _decide(
     if context.status != ENTERING:
         raise Conflict(
             "batch_not_entering",
-            f"该批次当前状态为 {context.status}，不再接受录入",
+            f"该批次当前为“{batch_status_zh(context.status)}”，不再接受录入",
             f"the batch is {context.status}: no more entries",
         )
     before = context.progress()
@@ -1055,7 +1068,7 @@ def _disputed_batch(
     if batch.status not in DISPUTED:
         raise Conflict(
             "batch_not_disputed",
-            f"该批次当前状态为 {batch.status}，没有待裁定的差异",
+            f"该批次当前为“{batch_status_zh(batch.status)}”，没有待裁定的差异",
             f"the batch is {batch.status}: nothing to resolve",
         )
     return batch, round_, congress_id

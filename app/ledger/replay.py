@@ -585,7 +585,7 @@ class RoundReplay:
         return self._fail(
             height,
             f"{kind}: the payload cannot be replayed ({type(exc).__name__}: {exc})",
-            f"{kind}：事件内容无法重放",
+            "事件内容无法重放",
         )
 
     def enter_papers(
@@ -676,7 +676,7 @@ class RoundReplay:
             recomputed = _recount(round_, self._batches, self._delegates_total)
         except (RoundInputError, _RecountError) as exc:
             en = f"round {round_.number}: cannot be recounted from the record: {exc}"
-            return self._fail(height, en, f"第 {round_.number} 轮：无法根据记录重新计票（{exc}）")
+            return self._fail(height, en, f"第 {round_.number} 轮：无法根据记录重新计票")
         recorded = payload["result"]
         self._checked += 1
         if recomputed != recorded:
@@ -684,7 +684,7 @@ class RoundReplay:
             return self._fail(
                 height,
                 f"{en} (the recorded decision differs from the recount)",
-                f"第 {round_.number} 轮：记录的决定与重新计票结果不一致（{en}）",
+                f"第 {round_.number} 轮：记录的决定与重新计票结果不一致",
             )
         self._decided[hash] = (round_.round_id, recorded)
         return True

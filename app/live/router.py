@@ -193,7 +193,7 @@ async def live(
     if not secret:
         raise NotAuthenticated(
             "not_authenticated",
-            "请先登录（Authorization: Bearer 令牌，或 ?token=）",
+            "请先登录（请求没有带会话令牌）",
             "log in first (Authorization: Bearer <token>, or ?token=)",
         )
     factory = reader(request.app)

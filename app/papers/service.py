@@ -50,6 +50,20 @@ ROUND_ISSUED = "issued"
 ROUND_COLLECTED = "collected"
 ROUND_COUNTING = "counting"
 ROUND_VOID = "void"
+# What people in the hall call each state of a round (the one place: messages use these words).
+ROUND_STATUS_ZH: dict[str, str] = {
+    ROUND_OPEN: "已开启，尚未发出选票",
+    ROUND_ISSUED: "已发出选票",
+    ROUND_COLLECTED: "已收回选票",
+    ROUND_COUNTING: "计票中",
+    ROUND_VOID: "已宣布无效",
+    "decided": "计票结果已确定",  # results.service.ROUND_DECIDED
+    "certified": "已认证",  # results.service.ROUND_CERTIFIED (总监票人签字)
+}
+
+
+def round_status_zh(status: str) -> str:
+    return ROUND_STATUS_ZH.get(status, status)
 
 
 # ---------------------------------------------------------------- the QR key
@@ -379,7 +393,7 @@ def _ensure_status(
     if round_.status not in allowed:
         raise Conflict(
             "round_state",
-            f"第 {round_.number} 轮当前状态为 {round_.status}，不能{what_zh}",
+            f"第 {round_.number} 轮当前为“{round_status_zh(round_.status)}”，不能{what_zh}",
             f"round {round_.number} is {round_.status}: cannot {what_en}",
         )
 
@@ -551,7 +565,7 @@ def render_round_papers(
     except (LayoutError, PaperOverflowError) as exc:
         raise Conflict(
             "paper_layout",
-            f"选票无法按所选纸张排版：{exc}",
+            "选票无法按所选纸张排版：请改用更大的纸张或每页一张，或请秘书处检查版式文件",
             f"the paper cannot be laid out: {exc}",
             field="query.paper_size",
         ) from None

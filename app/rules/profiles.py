@@ -104,7 +104,7 @@ def parse_profile(options: Mapping[str, object], base: Profile = SEED_PROFILE) -
         elif option in _BOOLEANS:
             if not isinstance(value, bool):
                 raise ProfileError(
-                    option, "该选项的值应为 true 或 false", "the value must be true or false"
+                    option, "该选项的值应为是或否（布尔值）", "the value must be true or false"
                 )
             changes[option] = value
         elif option in _CHOICES:
@@ -112,7 +112,7 @@ def parse_profile(options: Mapping[str, object], base: Profile = SEED_PROFILE) -
             if value not in allowed:
                 raise ProfileError(
                     option,
-                    f"取值应为 {' / '.join(allowed)} 之一",
+                    "取值不是该选项允许的值",
                     f"the value must be one of {', '.join(allowed)}",
                 )
             changes[option] = value

@@ -101,7 +101,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise _rejected(
             "bad_xlsx",
-            "无法读取 XLSX 文件，请确认它是 Excel 2007 及以后版本保存的 .xlsx 文件",
+            "无法读取 XLSX 文件，请确认它是 Excel 2007 及以后版本保存的 XLSX 文件",
             "cannot read the XLSX file; save it as .xlsx (Excel 2007 or later)",
         ) from None
     try:

@@ -23,6 +23,15 @@ from app.rules.decide import required_present
 from app.rules.profiles import Profile, ProfileError, parse_profile, profile_options
 from app.setup import roster as roster_file
 
+# The fields a change may not set to null, as a message names them (大会名称不能为空).
+REQUIRED_ZH: dict[str, str] = {
+    "name": "大会名称",
+    "delegates_total": "应到人数",
+    "title": "选举名称",
+    "seats": "应选名额",
+    "profile": "规则选项",
+}
+
 # ---------------------------------------------------------------- congress
 
 
@@ -93,7 +102,10 @@ def update_congress(
     for key, value in changes.items():
         if value is None and key in ("name", "delegates_total"):
             raise InvalidInput(
-                "required", f"{key} 不能为空", f"{key} cannot be null", field=f"body.{key}"
+                "required",
+                f"{REQUIRED_ZH.get(key, key)}不能为空",
+                f"{key} cannot be null",
+                field=f"body.{key}",
             )
         setattr(congress, key, value)
     _check_dates(congress.starts_on, congress.ends_on)
@@ -429,7 +441,10 @@ def update_election(
     for key, value in changes.items():
         if value is None:
             raise InvalidInput(
-                "required", f"{key} 不能为空", f"{key} cannot be null", field=f"body.{key}"
+                "required",
+                f"{REQUIRED_ZH.get(key, key)}不能为空",
+                f"{key} cannot be null",
+                field=f"body.{key}",
             )
     if "profile" in changes:
         profile = changes["profile"]

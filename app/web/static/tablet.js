@@ -447,7 +447,7 @@
       return;
     }
     if (!JipiaoScanner.available()) {
-      alert("此地址不能使用摄像头（需要 https 或本机地址）。请用扫码枪或手动输入。");
+      alert("此地址不能使用摄像头（需要以加密连接（HTTPS）打开或用本机地址）。请用扫码枪或手动输入。");
       return;
     }
     video.hidden = false;
