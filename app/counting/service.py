@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from app import auth, models
 from app.auth import Principal
+from app.counting.writein import check_write_ins
 from app.db import Prepared, rows_together
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
 from app.ledger import store
@@ -137,10 +138,13 @@ def make_record(
     write_ins: Sequence[str | None],
     void: VoidRule | None,
     field_prefix: str = "body",
+    latin_confirmed: bool = False,
 ) -> Record:
     """Check a paper as entered against the round's paper and make its canonical record.
 
     A candidate missing from ``marks`` is blank (P5); names are matched after P7 normalization.
+    A write-in is a name in Chinese characters; one in Latin letters only when ``latin_confirmed``
+    (app/counting/writein.py).
     """
     index = {normalize_name(name): i for i, name in enumerate(definition.candidates)}
     ordered = ["blank"] * len(definition.candidates)
@@ -191,6 +195,7 @@ def make_record(
                 field=f"{field_prefix}.write_ins.{position}",
             )
         normalized.append(name)
+    check_write_ins(normalized, latin_confirmed=latin_confirmed, field_prefix=field_prefix)
     return Record(tuple(ordered), tuple(sorted(normalized, key=_write_in_key)), void)
 
 
@@ -460,17 +465,19 @@ class PaperInput:
     marks: Mapping[str, str]
     write_ins: Sequence[str | None]
     void: VoidRule | None
+    write_ins_latin_confirmed: bool = False  # the teller confirmed names in Latin letters
 
     def request_hash(self) -> str:
         """What a retry must repeat exactly to be answered as the first request was."""
-        return _request_hash(
-            {
-                "qr_payload": self.qr_payload,
-                "marks": dict(self.marks),
-                "write_ins": list(self.write_ins),
-                "void": self.void,
-            }
-        )
+        body: dict[str, JsonValue] = {
+            "qr_payload": self.qr_payload,
+            "marks": dict(self.marks),
+            "write_ins": list(self.write_ins),
+            "void": self.void,
+        }
+        if self.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
+            body["write_ins_latin_confirmed"] = True
+        return _request_hash(body)
 
 
 # The hot path of a count reads with core statements built once (no ORM objects, compiled once):
@@ -713,8 +720,21 @@ def _decide(
     definition = _definition(
         session, round_id=context.round_id, definition_hash=context.definition_hash
     )
-    record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
+    record = make_record(
+        definition,
+        marks=paper.marks,
+        write_ins=paper.write_ins,
+        void=paper.void,
+        latin_confirmed=paper.write_ins_latin_confirmed,
+    )
     if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
+        if not paper.qr_payload:
+            raise InvalidInput(
+                "qr_missing",
+                "没有选票二维码：请扫描这张选票的二维码；不是本轮的正式选票的，请按 P1 宣告无效",
+                "no QR payload: scan the paper's code, or declare the paper not authentic (P1)",
+                field="body.qr_payload",
+            )
         verdict = _verdict(
             paper.qr_payload,
             key=_qr_key(data_dir),
@@ -725,7 +745,11 @@ def _decide(
         if not isinstance(verdict, ThisRound):  # the one place that words every refusal
             round_ = papers_service.get_round(session, round_id=context.round_id)
             papers_service.verify_scan(
-                session, round_=round_, payload=paper.qr_payload, data_dir=data_dir
+                session,
+                round_=round_,
+                payload=paper.qr_payload,
+                data_dir=data_dir,
+                field="body.qr_payload",
             )
     judgement = judge(record, definition)
     unknown_names = not_on_roster(session, congress_id=context.congress_id, record=record)
@@ -915,6 +939,10 @@ def enter_papers(
             if refused.code not in _PERHAPS_A_RETRY:
                 outcomes[i] = refused
             continue
+        except InvalidInput:
+            # Perhaps a retry of a paper stored before this call (before a rule on its body was
+            # added, or with its key reused): enter_paper looks its key up first, as on SQLite.
+            continue
         except Exception as refused:  # as enter_paper would raise it: this entry only
             outcomes[i] = refused
             continue
@@ -1066,6 +1094,7 @@ class RecordInput:
     marks: Mapping[str, str]
     write_ins: Sequence[str | None]
     void: VoidRule | None
+    write_ins_latin_confirmed: bool = False
 
 
 def resolve_batch(
@@ -1095,6 +1124,7 @@ def resolve_batch(
             write_ins=r.write_ins,
             void=r.void,
             field_prefix=f"body.records.{i}",
+            latin_confirmed=r.write_ins_latin_confirmed,
         )
         for i, r in enumerate(records)
     ]
@@ -1274,10 +1304,21 @@ def _matches_initials(name: str, query: str) -> bool:
     return all(ch in initials[i] for i, ch in enumerate(query))
 
 
-def suggest_names(session: Session, *, congress_id: int, q: str, limit: int) -> list[str]:
+def suggest_names(
+    session: Session, *, congress_id: int, q: str, limit: int, round_id: int | None = None
+) -> list[str]:
     """Roster names starting with ``q`` (P7-normalized) or whose pinyin initials start with it
-    (``wxm`` → 王小明); distinct, sorted by name."""
+    (``wxm`` → 王小明); distinct, sorted by name. With ``round_id``, without the candidates
+    printed on that round's paper (a write-in naming one is disregarded, P7)."""
     setup_service.get_congress(session, congress_id=congress_id)
+    printed: set[str] = set()
+    if round_id is not None:
+        round_ = session.get(models.Round, round_id)
+        election = None if round_ is None else session.get(models.Election, round_.election_id)
+        if round_ is None or election is None or election.congress_id != congress_id:
+            raise not_found("轮次", "round", round_id, field="query.round_id")
+        definition = papers_service.round_definition(round_)
+        printed = {normalize_name(name) for name in definition.candidates}
     query = normalize_name(q)
     if not query:
         return []
@@ -1293,7 +1334,10 @@ def suggest_names(session: Session, *, congress_id: int, q: str, limit: int) -> 
     found = [
         name
         for name in names
-        if normalize_name(name).startswith(query)
-        or (ascii_query and _matches_initials(normalize_name(name), lowered))
+        if normalize_name(name) not in printed
+        and (
+            normalize_name(name).startswith(query)
+            or (ascii_query and _matches_initials(normalize_name(name), lowered))
+        )
     ]
     return found[:limit]
