@@ -138,13 +138,11 @@ def make_record(
     write_ins: Sequence[str | None],
     void: VoidRule | None,
     field_prefix: str = "body",
-    latin_confirmed: bool = False,
 ) -> Record:
     """Check a paper as entered against the round's paper and make its canonical record.
 
     A candidate missing from ``marks`` is blank (P5); names are matched after P7 normalization.
-    A write-in is a name in Chinese characters; one in Latin letters only when ``latin_confirmed``
-    (app/counting/writein.py).
+    Whether each write-in is a name is ``check_names`` (it needs the roster).
     """
     index = {normalize_name(name): i for i, name in enumerate(definition.candidates)}
     ordered = ["blank"] * len(definition.candidates)
@@ -195,7 +193,6 @@ def make_record(
                 field=f"{field_prefix}.write_ins.{position}",
             )
         normalized.append(name)
-    check_write_ins(normalized, latin_confirmed=latin_confirmed, field_prefix=field_prefix)
     return Record(tuple(ordered), tuple(sorted(normalized, key=_write_in_key)), void)
 
 
@@ -454,6 +451,30 @@ def not_on_roster(session: Session, *, congress_id: int, record: Record) -> list
         )
     }
     return [name for name in dict.fromkeys(written) if name not in roster]
+
+
+def check_names(
+    write_ins: Sequence[str | None],
+    *,
+    not_on_roster: Sequence[str],
+    latin_confirmed: bool,
+    field_prefix: str = "body",
+) -> None:
+    """Refuse (422) a write-in off the roster that is not a name in Chinese characters, or one
+    in Latin letters the teller did not confirm (app/counting/writein.py). A roster name is a
+    person's name as the roster spells it (王芳（女）, a foreign delegate's): always taken.
+    ``write_ins`` as entered, in their order; ``not_on_roster`` P7-normalized."""
+    if not not_on_roster:
+        return
+    unknown = set(not_on_roster)
+    check_write_ins(
+        [
+            None if name is None or normalize_name(name) not in unknown else normalize_name(name)
+            for name in write_ins
+        ],
+        latin_confirmed=latin_confirmed,
+        field_prefix=field_prefix,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,11 +741,11 @@ def _decide(
     definition = _definition(
         session, round_id=context.round_id, definition_hash=context.definition_hash
     )
-    record = make_record(
-        definition,
-        marks=paper.marks,
-        write_ins=paper.write_ins,
-        void=paper.void,
+    record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
+    unknown_names = not_on_roster(session, congress_id=context.congress_id, record=record)
+    check_names(
+        paper.write_ins,
+        not_on_roster=unknown_names,
         latin_confirmed=paper.write_ins_latin_confirmed,
     )
     if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
@@ -752,7 +773,6 @@ def _decide(
                 field="body.qr_payload",
             )
     judgement = judge(record, definition)
-    unknown_names = not_on_roster(session, congress_id=context.congress_id, record=record)
     paper_id = str(uuid.uuid4())
     now = utcnow()
     after = Progress(
@@ -1124,10 +1144,16 @@ def resolve_batch(
             write_ins=r.write_ins,
             void=r.void,
             field_prefix=f"body.records.{i}",
-            latin_confirmed=r.write_ins_latin_confirmed,
         )
         for i, r in enumerate(records)
     ]
+    for i, (given, record) in enumerate(zip(records, final, strict=True)):
+        check_names(
+            given.write_ins,
+            not_on_roster=not_on_roster(session, congress_id=congress_id, record=record),
+            latin_confirmed=given.write_ins_latin_confirmed,
+            field_prefix=f"body.records.{i}",
+        )
     texts = sorted(r.text() for r in final)
     session.add(
         models.BatchResolution(

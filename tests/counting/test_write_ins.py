@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from pypinyin import Style, lazy_pinyin
 
 from app.counting import writein
+from app.papers.keys import load_or_create_qr_key
+from app.papers.qr import encode_payload
 from app.settings import Settings
 from tests.builders import (
     Api,
@@ -17,8 +19,10 @@ from tests.builders import (
     login_official,
     make_ready_election,
     open_round,
+    roster_csv,
+    upload_roster,
 )
-from tests.counting.test_entry_api import PAPERS, counting, make_batch, paper
+from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
 from tests.counting.test_entry_bulk import (
     batch_progress,
     chain_problems,
@@ -108,6 +112,47 @@ def test_a_name_in_latin_letters_needs_the_tellers_confirmation(
     chinese = paper(c, "latin-3", NO_MARKS, ["赵敏"]) | {"write_ins_latin_confirmed": True}
     assert expect(teller.post(path, json=chinese), 201)["status"] == "valid"
     assert _pass_a(api, c.round_id, batch["id"]) == 2
+
+
+def test_a_name_on_the_roster_is_taken_as_the_roster_spells_it(
+    api: Api, settings: Settings
+) -> None:
+    """A roster may tell namesakes apart (张伟（女）) or hold a foreign delegate's name: a
+    suggestion picked from it is a name, with no confirmation."""
+    ready = make_ready_election(api, present=10)  # 10 of 12 once the two are added (Q1)
+    congress = ready.congress.id
+    expect(api.patch(f"/api/congresses/{congress}", json={"delegates_total": 12}), 200)
+    rows = [("张伟（女）", "第1代表团", "202699001"), ("John Smith", "第2代表团", "202699002")]
+    expect(upload_roster(api, congress, roster_csv(rows)), 201)
+    round_ = open_round(api, ready.election.id)
+    issue_and_collect(api, round_.id, printed=8, issued=8, collected=8)
+    payload = encode_payload(
+        key=load_or_create_qr_key(settings.data_dir),
+        election_id=ready.election.id,
+        round_number=1,
+        definition_hash=round_.definition_hash,
+    )
+    ids = [o.id for o in ready.officials["teller"]]
+    tellers = [login_official(api, congress, i) for i in ids[:2]]
+    scrutineer = login_official(api, congress, ready.officials["scrutineer"][0].id)
+    c = Counting(api, ready, round_.id, payload, ids, tellers, scrutineer)
+    batch = make_batch(c, 4)
+    path = f"/api/batches/{batch['id']}/papers"
+    teller = tellers[0]
+    suggested = expect(
+        teller.get(f"/api/congresses/{congress}/name-suggestions", params={"q": "zw"}), 200
+    )["names"]
+    assert "张伟(女)" in suggested  # the roster keeps names NFKC-normalized
+    for n, name in enumerate(["张伟（女）", "John Smith"]):
+        entered = expect(teller.post(path, json=paper(c, f"r-{n}", NO_MARKS, [name])), 201)
+        assert (entered["status"], entered["write_ins_not_on_roster"]) == ("valid", [])
+    # Off the roster the rule holds.
+    error = expect(teller.post(path, json=paper(c, "r-x", NO_MARKS, ["李四（男）"])), 422)
+    assert (error["code"], error["field"]) == ("write_in_not_a_name", "body.write_ins.0")
+    error = expect(teller.post(path, json=paper(c, "r-y", NO_MARKS, ["赵敏", "Jane Smith"])), 422)
+    assert (error["code"], error["field"]) == ("write_in_latin_unconfirmed", "body.write_ins.1")
+    records = sorted(p["record"]["write_ins"][0] for p in _own(teller, batch["id"]))
+    assert records == ["JohnSmith", "张伟(女)"]
 
 
 def test_a_scrutineers_final_record_follows_the_same_rule(api: Api, settings: Settings) -> None:

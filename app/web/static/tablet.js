@@ -529,7 +529,8 @@
   }
 
   function addWriteIn(name) {
-    const clean = cleanName(name);
+    // A suggestion is added as the roster spells it; a typed name comes through typedWriteIn.
+    const clean = name.trim();
     if (clean && !state.writeIns.includes(clean)) state.writeIns.push(clean);
     $("writein-input").value = "";
     $("writein-suggestions").textContent = "";
