@@ -11,6 +11,7 @@ to install, and the server says it once at start (``missing_font_message``), nev
 
 import functools
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,10 +58,21 @@ class FontFace:
     index: int = 0  # the face inside a TTC/OTC collection
 
 
+# The first bytes of a TrueType, OpenType (CFF) or collection file.
+_FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
+
+
 @functools.lru_cache(maxsize=8)
 def _face(path: Path) -> FontFace:
     if not path.is_file():
         raise _file_missing(path, "no such file")
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except OSError as exc:
+        raise _file_missing(path, f"cannot read it: {exc}") from None
+    if magic not in _FONT_MAGIC:  # checked here: fontTools leaves a file open when it fails
+        raise _file_missing(path, "not a usable font: no TrueType/OpenType header")
     if path.suffix.lower() not in (".ttc", ".otc"):
         return FontFace(path)
     try:
@@ -128,8 +140,12 @@ def cjk_pdf(page_format: str | tuple[float, float], creator: str, fonts: tuple[F
     pdf.set_margins(0, 0, 0)
     pdf.set_creator(creator)
     regular, bold = fonts
-    pdf.add_font("cjk", "", fname=str(regular.path), collection_font_number=regular.index)
-    pdf.add_font("cjk", "B", fname=str(bold.path), collection_font_number=bold.index)
+    for style, face in (("", regular), ("B", bold)):
+        try:
+            pdf.add_font("cjk", style, fname=str(face.path), collection_font_number=face.index)
+        except (TTLibError, OSError, struct.error, ValueError, KeyError, IndexError) as exc:
+            close_fonts(pdf)
+            raise _file_missing(face.path, f"not a usable font: {exc}") from None
     return pdf
 
 

@@ -55,6 +55,15 @@ def test_printing_without_a_chinese_font_says_what_to_install(
     assert missing in body["message_en"]
     assert INSTALL in body["message_en"]
 
+    # A file that is there but no font: the same, not a 500.
+    not_a_font = settings.data_dir / "notes.ttf"
+    not_a_font.write_text("这不是字体")
+    monkeypatch.setenv("JIPIAO_BALLOT_FONT", str(not_a_font))
+    for path in (f"/api/rounds/{round_.id}/papers.pdf", f"/api/rounds/{h.round_id}/report.pdf"):
+        body = expect(api.get(path), 503)
+        assert body["code"] == "font_missing"
+        assert "not a usable font" in body["message_en"]
+
     # With the font back, the same requests print.
     monkeypatch.delenv("JIPIAO_BALLOT_FONT")
     monkeypatch.delenv("JIPIAO_FONT_DIRS")
