@@ -116,6 +116,7 @@ class PaperEntryCreate(BaseModel):
     )
     write_ins_latin_confirmed: bool = Field(
         default=False,
+        strict=True,  # a confirmation is true or false, never "yes"
         description="计票人确认选票上的另选他人确是外文（拉丁字母）姓名；否则只收汉字姓名",
     )
     void: VoidRule | None = Field(default=None, description="整张废票的规则：P1 / P4 / P9")
@@ -205,7 +206,7 @@ class OwnPapersRead(BaseModel):
 class RecordInput(BaseModel):
     marks: dict[CandidateName, ResolvedMark] = Field(max_length=500)
     write_ins: list[WrittenName | None] = Field(default_factory=list, max_length=100)
-    write_ins_latin_confirmed: bool = False
+    write_ins_latin_confirmed: bool = Field(default=False, strict=True)
     void: VoidRule | None = None
 
 

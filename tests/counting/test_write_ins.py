@@ -105,6 +105,11 @@ def test_a_name_in_latin_letters_needs_the_tellers_confirmation(
     assert expect(teller.post(path, json=body), 409)["code"] == "idempotency_key_reused"
     (stored,) = _own(teller, batch["id"])
     assert stored["record"]["write_ins"] == ["JohnSmith", "O'Neil-Brown"]
+    # A confirmation is true, not a word that might mean it.
+    loose = paper(c, "latin-4", NO_MARKS, ["Smith"]) | {"write_ins_latin_confirmed": "yes"}
+    error = expect(teller.post(path, json=loose), 422)
+    assert error["code"] == "invalid_request"
+    assert [e["field"] for e in error["errors"]] == ["body.write_ins_latin_confirmed"]
     # Confirmation lets Latin letters through, not digits or other marks.
     digits = paper(c, "latin-2", NO_MARKS, ["R2D2"]) | {"write_ins_latin_confirmed": True}
     assert expect(teller.post(path, json=digits), 422)["code"] == "write_in_not_a_name"
