@@ -6,6 +6,7 @@ Swagger UI assets (no CDN: the congress hall may have no internet).
 """
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from app.ledger import router as ledger_router
 from app.live import listen as live_listen
 from app.live import router as live_router
 from app.papers import router as papers_router
+from app.printing.fonts import missing_font_message
 from app.results import router as results_router
 from app.settings import Settings
 from app.setup import router as setup_router
@@ -211,6 +213,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Printing needs a Chinese font: say at start what to install, not at the first 503.
+        font_problem = await asyncio.to_thread(missing_font_message)
+        if font_problem is not None:
+            logging.getLogger("uvicorn.error").warning(font_problem)
         async with live_listen.running(app):  # PostgreSQL: this worker's LISTEN connection
             yield
         await asyncio.to_thread(app.state.group_committer.close)

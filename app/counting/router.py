@@ -172,6 +172,7 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
         marks=body.marks,
         write_ins=body.write_ins,
         void=body.void,
+        write_ins_latin_confirmed=body.write_ins_latin_confirmed,
     )
 
 
@@ -322,7 +323,12 @@ def resolve_batch(
         actor=actor,
         batch_id=batch_id,
         records=[
-            counting_service.RecordInput(marks=r.marks, write_ins=r.write_ins, void=r.void)
+            counting_service.RecordInput(
+                marks=r.marks,
+                write_ins=r.write_ins,
+                void=r.void,
+                write_ins_latin_confirmed=r.write_ins_latin_confirmed,
+            )
             for r in body.records
         ],
         reason=body.reason,
@@ -353,7 +359,13 @@ def name_suggestions(
     actor: CheckPapers,
     q: Annotated[SearchText, Query(description="姓名开头或拼音首字母，如 wxm")] = "",
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    round_id: Annotated[
+        int | None,
+        Query(ge=1, le=2_147_483_647, description="本轮：不提示选票上印有的候选人"),
+    ] = None,
 ) -> schemas.NameSuggestionsRead:
     actor.ensure_congress(congress_id)
-    names = counting_service.suggest_names(session, congress_id=congress_id, q=q, limit=limit)
+    names = counting_service.suggest_names(
+        session, congress_id=congress_id, q=q, limit=limit, round_id=round_id
+    )
     return schemas.NameSuggestionsRead(q=q, names=names)

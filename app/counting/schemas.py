@@ -110,7 +110,14 @@ class PaperEntryCreate(BaseModel):
     qr_payload: str = Field(default="", max_length=200, description="扫描到的二维码（P1 废票可空）")
     marks: dict[CandidateName, EnteredMark] = Field(max_length=500, description="每位候选人的符号")
     write_ins: list[WrittenName | None] = Field(
-        default_factory=list, max_length=100, description="另选他人；无法辨认填 null"
+        default_factory=list,
+        max_length=100,
+        description="另选他人：汉字姓名（译名用“·”分隔）；无法辨认填 null",
+    )
+    write_ins_latin_confirmed: bool = Field(
+        default=False,
+        strict=True,  # a confirmation is true or false, never "yes"
+        description="计票人确认选票上的另选他人确是外文（拉丁字母）姓名；否则只收汉字姓名",
     )
     void: VoidRule | None = Field(default=None, description="整张废票的规则：P1 / P4 / P9")
 
@@ -199,6 +206,7 @@ class OwnPapersRead(BaseModel):
 class RecordInput(BaseModel):
     marks: dict[CandidateName, ResolvedMark] = Field(max_length=500)
     write_ins: list[WrittenName | None] = Field(default_factory=list, max_length=100)
+    write_ins_latin_confirmed: bool = Field(default=False, strict=True)
     void: VoidRule | None = None
 
 

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from app import auth, models
 from app.auth import Principal
+from app.counting.writein import check_write_ins
 from app.db import Prepared, rows_together
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
 from app.ledger import store
@@ -153,6 +154,7 @@ def make_record(
     """Check a paper as entered against the round's paper and make its canonical record.
 
     A candidate missing from ``marks`` is blank (P5); names are matched after P7 normalization.
+    Whether each write-in is a name is ``check_names`` (it needs the roster).
     """
     index = {normalize_name(name): i for i, name in enumerate(definition.candidates)}
     ordered = ["blank"] * len(definition.candidates)
@@ -464,6 +466,30 @@ def not_on_roster(session: Session, *, congress_id: int, record: Record) -> list
     return [name for name in dict.fromkeys(written) if name not in roster]
 
 
+def check_names(
+    write_ins: Sequence[str | None],
+    *,
+    not_on_roster: Sequence[str],
+    latin_confirmed: bool,
+    field_prefix: str = "body",
+) -> None:
+    """Refuse (422) a write-in off the roster that is not a name in Chinese characters, or one
+    in Latin letters the teller did not confirm (app/counting/writein.py). A roster name is a
+    person's name as the roster spells it (王芳（女）, a foreign delegate's): always taken.
+    ``write_ins`` as entered, in their order; ``not_on_roster`` P7-normalized."""
+    if not not_on_roster:
+        return
+    unknown = set(not_on_roster)
+    check_write_ins(
+        [
+            None if name is None or normalize_name(name) not in unknown else normalize_name(name)
+            for name in write_ins
+        ],
+        latin_confirmed=latin_confirmed,
+        field_prefix=field_prefix,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PaperInput:
     """One paper as a tablet sends it."""
@@ -473,17 +499,19 @@ class PaperInput:
     marks: Mapping[str, str]
     write_ins: Sequence[str | None]
     void: VoidRule | None
+    write_ins_latin_confirmed: bool = False  # the teller confirmed names in Latin letters
 
     def request_hash(self) -> str:
         """What a retry must repeat exactly to be answered as the first request was."""
-        return _request_hash(
-            {
-                "qr_payload": self.qr_payload,
-                "marks": dict(self.marks),
-                "write_ins": list(self.write_ins),
-                "void": self.void,
-            }
-        )
+        body: dict[str, JsonValue] = {
+            "qr_payload": self.qr_payload,
+            "marks": dict(self.marks),
+            "write_ins": list(self.write_ins),
+            "void": self.void,
+        }
+        if self.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
+            body["write_ins_latin_confirmed"] = True
+        return _request_hash(body)
 
 
 # The hot path of a count reads with core statements built once (no ORM objects, compiled once):
@@ -727,7 +755,20 @@ def _decide(
         session, round_id=context.round_id, definition_hash=context.definition_hash
     )
     record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
+    unknown_names = not_on_roster(session, congress_id=context.congress_id, record=record)
+    check_names(
+        paper.write_ins,
+        not_on_roster=unknown_names,
+        latin_confirmed=paper.write_ins_latin_confirmed,
+    )
     if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
+        if not paper.qr_payload:
+            raise InvalidInput(
+                "qr_missing",
+                "没有选票二维码：请扫描这张选票的二维码；不是本轮的正式选票的，请按 P1 宣告无效",
+                "no QR payload: scan the paper's code, or declare the paper not authentic (P1)",
+                field="body.qr_payload",
+            )
         verdict = _verdict(
             paper.qr_payload,
             key=_qr_key(data_dir),
@@ -738,10 +779,13 @@ def _decide(
         if not isinstance(verdict, ThisRound):  # the one place that words every refusal
             round_ = papers_service.get_round(session, round_id=context.round_id)
             papers_service.verify_scan(
-                session, round_=round_, payload=paper.qr_payload, data_dir=data_dir
+                session,
+                round_=round_,
+                payload=paper.qr_payload,
+                data_dir=data_dir,
+                field="body.qr_payload",
             )
     judgement = judge(record, definition)
-    unknown_names = not_on_roster(session, congress_id=context.congress_id, record=record)
     paper_id = str(uuid.uuid4())
     now = utcnow()
     after = Progress(
@@ -928,6 +972,10 @@ def enter_papers(
             if refused.code not in _PERHAPS_A_RETRY:
                 outcomes[i] = refused
             continue
+        except InvalidInput:
+            # Perhaps a retry of a paper stored before this call (before a rule on its body was
+            # added, or with its key reused): enter_paper looks its key up first, as on SQLite.
+            continue
         except Exception as refused:  # as enter_paper would raise it: this entry only
             outcomes[i] = refused
             continue
@@ -1079,6 +1127,7 @@ class RecordInput:
     marks: Mapping[str, str]
     write_ins: Sequence[str | None]
     void: VoidRule | None
+    write_ins_latin_confirmed: bool = False
 
 
 def resolve_batch(
@@ -1111,6 +1160,13 @@ def resolve_batch(
         )
         for i, r in enumerate(records)
     ]
+    for i, (given, record) in enumerate(zip(records, final, strict=True)):
+        check_names(
+            given.write_ins,
+            not_on_roster=not_on_roster(session, congress_id=congress_id, record=record),
+            latin_confirmed=given.write_ins_latin_confirmed,
+            field_prefix=f"body.records.{i}",
+        )
     texts = sorted(r.text() for r in final)
     session.add(
         models.BatchResolution(
@@ -1287,10 +1343,21 @@ def _matches_initials(name: str, query: str) -> bool:
     return all(ch in initials[i] for i, ch in enumerate(query))
 
 
-def suggest_names(session: Session, *, congress_id: int, q: str, limit: int) -> list[str]:
+def suggest_names(
+    session: Session, *, congress_id: int, q: str, limit: int, round_id: int | None = None
+) -> list[str]:
     """Roster names starting with ``q`` (P7-normalized) or whose pinyin initials start with it
-    (``wxm`` → 王小明); distinct, sorted by name."""
+    (``wxm`` → 王小明); distinct, sorted by name. With ``round_id``, without the candidates
+    printed on that round's paper (a write-in naming one is disregarded, P7)."""
     setup_service.get_congress(session, congress_id=congress_id)
+    printed: set[str] = set()
+    if round_id is not None:
+        round_ = session.get(models.Round, round_id)
+        election = None if round_ is None else session.get(models.Election, round_.election_id)
+        if round_ is None or election is None or election.congress_id != congress_id:
+            raise not_found("轮次", "round", round_id, field="query.round_id")
+        definition = papers_service.round_definition(round_)
+        printed = {normalize_name(name) for name in definition.candidates}
     query = normalize_name(q)
     if not query:
         return []
@@ -1306,7 +1373,10 @@ def suggest_names(session: Session, *, congress_id: int, q: str, limit: int) -> 
     found = [
         name
         for name in names
-        if normalize_name(name).startswith(query)
-        or (ascii_query and _matches_initials(normalize_name(name), lowered))
+        if normalize_name(name) not in printed
+        and (
+            normalize_name(name).startswith(query)
+            or (ascii_query and _matches_initials(normalize_name(name), lowered))
+        )
     ]
     return found[:limit]

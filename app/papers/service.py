@@ -326,9 +326,15 @@ event.listen(Session, "before_flush", _refuse_changes_to_frozen_elections)
 
 
 def verify_scan(
-    session: Session, *, round_: models.Round, payload: str, data_dir: Path
+    session: Session,
+    *,
+    round_: models.Round,
+    payload: str,
+    data_dir: Path,
+    field: str = "body.payload",
 ) -> ThisRound:
-    """Judge a scanned code against the round; anything but this round's paper is a 422."""
+    """Judge a scanned code against the round; anything but this round's paper is a 422 on
+    ``field`` (the body field that carried the code)."""
     verdict: Verdict = verify_payload(
         payload,
         key=qr_key(data_dir),
@@ -350,28 +356,28 @@ def verify_scan(
                 f"{verdict.message_zh}（本轮为第 {round_.number} 轮，P1）",
                 f"{verdict.message_en} (this is round {round_.number}; P1)"
                 + ("" if other is None else f"; round id {other.id}"),
-                field="body.payload",
+                field=field,
             )
         case OtherElection():
             raise InvalidInput(
                 "qr_other_election",
                 f"{verdict.message_zh}，不是本选举的选票（P1）",
                 f"{verdict.message_en}, not of this election (P1)",
-                field="body.payload",
+                field=field,
             )
         case OtherDefinition():
             raise InvalidInput(
                 "qr_other_definition",
                 f"{verdict.message_zh}（P1）",
                 f"{verdict.message_en} (P1)",
-                field="body.payload",
+                field=field,
             )
         case Forged():
             raise InvalidInput(
                 "qr_forged",
                 f"{verdict.message_zh}（P1）",
                 f"{verdict.message_en} (P1)",
-                field="body.payload",
+                field=field,
             )
 
 

@@ -2,18 +2,27 @@
 
 The font is embedded (subset) in every PDF so a paper looks the same on any printer. Override the
 file with the layout's ``font`` key or the ``JIPIAO_BALLOT_FONT`` environment variable (a TTF, OTF
-or TTC/OTC file; in a collection the Simplified Chinese face is chosen by name).
+or TTC/OTC file; in a collection the Simplified Chinese face is chosen by name). The folders
+searched are Debian's unless ``JIPIAO_FONT_DIRS`` names others (separated by ``os.pathsep``).
+
+Without a font nothing can be printed: ``FontMissingError`` is a 503 ``font_missing`` that says what
+to install, and the server says it once at start (``missing_font_message``), never a 500.
 """
 
 import functools
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTLibError  # type: ignore[import-untyped]
 from fpdf import FPDF
 
+from app.errors import ServiceUnavailable
+
 FONT_ENV = "JIPIAO_BALLOT_FONT"
+FONT_DIRS_ENV = "JIPIAO_FONT_DIRS"
+INSTALL_HINT = "apt-get install fonts-noto-cjk"
 DEBIAN_FONT_DIRS = (
     Path("/usr/share/fonts/opentype/noto"),
     Path("/usr/share/fonts/truetype/noto"),
@@ -23,8 +32,24 @@ REGULAR_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf")
 BOLD_FILES = ("NotoSansCJK-Bold.ttc", "NotoSansCJKsc-Bold.otf")
 
 
-class FontMissingError(RuntimeError):
-    """No usable Chinese font: the message says what to install, in Chinese and English."""
+class FontMissingError(ServiceUnavailable):
+    """No usable Chinese font (503 ``font_missing``): the message says what to install, in Chinese
+    and English."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__("font_missing", message_zh, message_en)
+
+    def __str__(self) -> str:
+        return f"{self.message_zh} / {self.message_en}"
+
+
+def _file_missing(path: Path, why_en: str) -> FontMissingError:
+    return FontMissingError(
+        "找不到字体文件：设置中指定的中文字体文件不存在或无法读取，无法生成打印文件；"
+        "请改正设置，或安装思源黑体字体包（详见英文说明）",
+        f"font file not found or unreadable: {path} ({why_en}); name an existing TTF/OTF/TTC "
+        f"file in {FONT_ENV} or the layout's font, or install the font: {INSTALL_HINT}",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +58,27 @@ class FontFace:
     index: int = 0  # the face inside a TTC/OTC collection
 
 
+# The first bytes of a TrueType, OpenType (CFF) or collection file.
+_FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
+
+
 @functools.lru_cache(maxsize=8)
 def _face(path: Path) -> FontFace:
     if not path.is_file():
-        raise FontMissingError(f"找不到字体文件 {path} / font file not found: {path}")
+        raise _file_missing(path, "no such file")
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except OSError as exc:
+        raise _file_missing(path, f"cannot read it: {exc}") from None
+    if magic not in _FONT_MAGIC:  # checked here: fontTools leaves a file open when it fails
+        raise _file_missing(path, "not a usable font: no TrueType/OpenType header")
     if path.suffix.lower() not in (".ttc", ".otc"):
         return FontFace(path)
     try:
         collection = TTCollection(str(path), lazy=True)
     except (TTLibError, OSError) as exc:
-        raise FontMissingError(f"无法读取字体 {path} / cannot read font {path}: {exc}") from None
+        raise _file_missing(path, f"cannot read it: {exc}") from None
     try:
         names = [font["name"].getDebugName(4) or "" for font in collection.fonts]
     finally:
@@ -54,25 +90,45 @@ def _face(path: Path) -> FontFace:
     return FontFace(path, 0)
 
 
-def find_cjk_fonts(override: str | None = None) -> tuple[FontFace, FontFace]:
+def font_dirs() -> tuple[Path, ...]:
+    """The folders searched for Noto Sans CJK: ``JIPIAO_FONT_DIRS`` if set, else Debian's."""
+    named = os.environ.get(FONT_DIRS_ENV)
+    if named is None:
+        return DEBIAN_FONT_DIRS
+    return tuple(Path(folder) for folder in named.split(os.pathsep) if folder)
+
+
+def find_cjk_fonts(
+    override: str | None = None, *, folders: tuple[Path, ...] | None = None
+) -> tuple[FontFace, FontFace]:
     """The regular and bold faces to embed; the override (layout ``font`` or the environment)
-    is used for both."""
+    is used for both. ``folders`` defaults to ``font_dirs()``."""
     chosen = override or os.environ.get(FONT_ENV)
     if chosen:
         face = _face(Path(chosen))
         return face, face
-    for folder in DEBIAN_FONT_DIRS:
+    for folder in font_dirs() if folders is None else folders:
         for regular_name, bold_name in zip(REGULAR_FILES, BOLD_FILES, strict=True):
             regular = folder / regular_name
             if regular.is_file():
                 bold = folder / bold_name
                 return _face(regular), _face(bold if bold.is_file() else regular)
     raise FontMissingError(
-        "找不到中文字体 Noto Sans CJK：请安装 fonts-noto-cjk（scripts/install），"
-        f"或用环境变量 {FONT_ENV} 指定字体文件 / "
-        "Chinese font Noto Sans CJK not found: install fonts-noto-cjk (scripts/install) "
-        f"or set {FONT_ENV} to a font file"
+        "服务器上没有中文字体（思源黑体），无法生成打印文件：请管理员安装思源黑体字体包"
+        "（安装命令见英文说明），或在设置中指定一个字体文件",
+        f"no Chinese font (Noto Sans CJK) on the server, so no PDF can be printed: install it "
+        f"with `{INSTALL_HINT}` (scripts/install does), or set {FONT_ENV} to a font file "
+        "(TTF, OTF or TTC)",
     )
+
+
+def missing_font_message(override: str | None = None) -> str | None:
+    """One line for the log at start when printing would fail (None when a font is found)."""
+    try:
+        find_cjk_fonts(override)
+    except FontMissingError as exc:
+        return f"打印不可用 / printing unavailable: {exc.message_en}"
+    return None
 
 
 def cjk_pdf(page_format: str | tuple[float, float], creator: str, fonts: tuple[FontFace, FontFace]
@@ -84,8 +140,12 @@ def cjk_pdf(page_format: str | tuple[float, float], creator: str, fonts: tuple[F
     pdf.set_margins(0, 0, 0)
     pdf.set_creator(creator)
     regular, bold = fonts
-    pdf.add_font("cjk", "", fname=str(regular.path), collection_font_number=regular.index)
-    pdf.add_font("cjk", "B", fname=str(bold.path), collection_font_number=bold.index)
+    for style, face in (("", regular), ("B", bold)):
+        try:
+            pdf.add_font("cjk", style, fname=str(face.path), collection_font_number=face.index)
+        except (TTLibError, OSError, struct.error, ValueError, KeyError, IndexError) as exc:
+            close_fonts(pdf)
+            raise _file_missing(face.path, f"not a usable font: {exc}") from None
     return pdf
 
 

@@ -357,6 +357,9 @@
     $("scan-input").value = "";
     $("writein-input").value = "";
     $("writein-suggestions").textContent = "";
+    $("writein-suggestions").dataset.q = "";
+    $("writein-latin").checked = false;
+    writeInNote("");
     $("scan-as-p1").hidden = true;
     renderMarks();
     renderWriteIns();
@@ -468,7 +471,8 @@
       const chip = document.createElement("button");
       chip.type = "button";
       chip.className = "chip";
-      const shown = name === null ? "（字迹无法辨认）" : name;
+      const shown =
+        name === null ? "（字迹无法辨认）" : nameKind(name) === "latin" ? `${name}（外文）` : name;
       chip.textContent = `${shown} ✕`;
       chip.setAttribute("aria-label", `删除 ${shown}`);
       chip.addEventListener("click", () => {
@@ -485,21 +489,108 @@
     renderWriteIns();
   }
 
+  // A write-in is a name in Chinese characters (· between the parts of a compound or
+  // transliterated name); a name in Latin letters only when the teller ticks 外文姓名 (the server
+  // refuses anything else: app/counting/writein.py, whose rules nameKind mirrors). What is typed
+  // as a search (pinyin initials such as zqg) is never taken as the name.
+  const HAN = /[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2fa1f}\u{30000}-\u{323af}]/u;
+  const LATIN = /[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]/u;
+  const NAME_SEPARATORS = "·•・‧⸱";
+  const LATIN_SEPARATORS = "-'.’";
+
+  function cleanName(text) {
+    // As the server compares names (P7): NFKC, no whitespace. In a Chinese name a full stop typed
+    // for the middle dot (艾力更.依明巴海, 艾力更。依明巴海) becomes ·.
+    let name = text.normalize("NFKC").replace(/\s+/gu, "");
+    if (HAN.test(name) && !LATIN.test(name)) name = name.replace(/[.。．]/gu, "·");
+    return name;
+  }
+
+  function nameKind(name) {
+    let latin = false;
+    let separatorBefore = true;
+    for (const ch of name) {
+      if (HAN.test(ch)) separatorBefore = false;
+      else if (LATIN.test(ch)) {
+        separatorBefore = false;
+        latin = true;
+      } else if (NAME_SEPARATORS.includes(ch) || LATIN_SEPARATORS.includes(ch)) {
+        if (separatorBefore) return "not_a_name";
+        separatorBefore = true;
+      } else return "not_a_name";
+    }
+    if (separatorBefore) return "not_a_name";
+    if (latin) return "latin";
+    return [...LATIN_SEPARATORS].some((ch) => name.includes(ch)) ? "not_a_name" : "chinese";
+  }
+
+  function writeInNote(text) {
+    $("writein-note").textContent = text;
+  }
+
   function addWriteIn(name) {
+    // A suggestion is added as the roster spells it; a typed name comes through typedWriteIn.
     const clean = name.trim();
     if (clean && !state.writeIns.includes(clean)) state.writeIns.push(clean);
     $("writein-input").value = "";
     $("writein-suggestions").textContent = "";
+    $("writein-suggestions").dataset.q = "";
+    writeInNote("");
     renderWriteIns();
+  }
+
+  // What the typed text would be as a write-in: the name to add, or why it cannot be added
+  // (a pinyin search not yet ended by picking a suggestion, a character that is no name).
+  function typedWriteIn(typed) {
+    const name = cleanName(typed);
+    const kind = nameKind(name);
+    if (kind === "chinese") return { name };
+    if (kind === "latin" && $("writein-latin").checked) return { name };
+    if (kind === "latin") {
+      const box = $("writein-suggestions");
+      const fresh = box.dataset.q === typed;
+      const found = fresh ? box.querySelectorAll(".suggestion").length : 0;
+      if (fresh && found > 1)
+        return { why: `有 ${found} 个姓名符合“${typed}”，请点选其中一个。` };
+      if (fresh && found === 1)
+        return { why: `“${typed}”是拼音查找，还没有选定姓名。请点选下方提示的姓名。` };
+      if (fresh && found === 0)
+        return {
+          why:
+            `没有姓名符合“${typed}”：请输入汉字姓名。` +
+            "选票上确实写的是外文姓名的，请勾选“外文姓名，按原文录入”。",
+        };
+      return {
+        why: navigator.onLine
+          ? `“${typed}”是拼音查找，还没有选定姓名。请等下方出现提示后点选，或直接输入汉字姓名。`
+          : `离线时无法按拼音查找“${typed}”：请直接输入汉字姓名。`,
+      };
+    }
+    return { why: `“${typed}”不是姓名：只能填写汉字，复姓或译名各部分之间用“·”分隔。` };
+  }
+
+  function onWriteInEnter() {
+    const typed = $("writein-input").value.trim();
+    if (!typed) return;
+    const box = $("writein-suggestions");
+    const names = box.dataset.q === typed ? Array.from(box.querySelectorAll(".suggestion")) : [];
+    // A pinyin search with exactly one name found takes that name; anything else as typedWriteIn.
+    if (nameKind(cleanName(typed)) === "latin" && !$("writein-latin").checked && names.length === 1)
+      return addWriteIn(names[0].textContent);
+    const found = typedWriteIn(typed);
+    if (found.why) return writeInNote(found.why);
+    addWriteIn(found.name);
   }
 
   let suggestTimer = null;
   let suggestSeq = 0;
   function onWriteInInput() {
     clearTimeout(suggestTimer);
+    writeInNote("");
     const q = $("writein-input").value.trim();
     if (!q) {
       $("writein-suggestions").textContent = "";
+      $("writein-suggestions").dataset.q = "";
       return;
     }
     suggestTimer = setTimeout(async () => {
@@ -507,13 +598,15 @@
       let result;
       try {
         const cid = state.session.congress_id;
-        result = await api("GET", `/api/congresses/${cid}/name-suggestions?q=${encodeURIComponent(q)}`);
+        const query = `q=${encodeURIComponent(q)}&round_id=${state.batch.round_id}`;
+        result = await api("GET", `/api/congresses/${cid}/name-suggestions?${query}`);
       } catch (e) {
-        return; // offline: the typed name is taken as written
+        return; // offline: only a name typed in Chinese characters can be added
       }
       if (seq !== suggestSeq || !result.ok) return;
       const box = $("writein-suggestions");
       box.textContent = "";
+      box.dataset.q = q; // the suggestions of this query (Enter uses no stale ones)
       const items = Array.isArray(result.data) ? result.data : result.data.names || result.data.suggestions || [];
       for (const item of items.slice(0, 8)) {
         const name = typeof item === "string" ? item : item.name;
@@ -558,7 +651,18 @@
       return;
     }
     const pending = $("writein-input").value.trim();
-    if (pending) addWriteIn(pending);
+    if (pending) {
+      // The search text is never sent as the name: a Chinese name typed in full is added, a
+      // pinyin search not ended by picking a suggestion stops the paper here (nothing is saved).
+      const found = typedWriteIn(pending);
+      if (found.why) {
+        writeInNote(found.why);
+        showResult("warn", `这张还没有保存：${found.why}`);
+        $("writein-input").focus();
+        return;
+      }
+      addWriteIn(found.name);
+    }
     const key = uuid4();
     const entry = {
       key,
@@ -574,6 +678,9 @@
         void: state.void,
       },
     };
+    // Names in Latin letters were each added with 外文姓名 ticked: the teller's confirmation.
+    if (state.writeIns.some((name) => name !== null && nameKind(name) === "latin"))
+      entry.body.write_ins_latin_confirmed = true;
     const q = queue();
     q.push(entry);
     save(KEY_QUEUE, q); // kept on the tablet before anything is sent
@@ -793,13 +900,10 @@
     $("writein-input").addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.isComposing) {
         e.preventDefault();
-        // Enter takes the name as typed if it is a suggestion, else the first suggestion.
-        const typed = $("writein-input").value.trim();
-        const names = Array.from(document.querySelectorAll("#writein-suggestions .suggestion"));
-        const exact = names.some((b) => b.textContent === typed);
-        addWriteIn(exact || !names.length ? typed : names[0].textContent);
+        onWriteInEnter();
       }
     });
+    $("writein-latin").addEventListener("change", () => writeInNote(""));
     for (const b of document.querySelectorAll("#void-choices .seg")) {
       b.addEventListener("click", () => {
         state.void = state.void === b.dataset.void ? null : b.dataset.void;
