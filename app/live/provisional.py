@@ -60,3 +60,16 @@ def provisional_result(
         tally["standing"] = "elected" if name in elected else "tied" if name in tied else "short"
     document.pop("trace", None)
     return document
+
+
+def standings(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A result's tallies (JSON), each with its ``standing``: ``elected``, ``tied`` (goes to a
+    tie round) or ``short`` — as ``provisional_result`` marks them, for a decided round."""
+    elected = set(result["elected"])
+    next_round = result["next_round"]
+    tied = set(next_round["candidates"]) if next_round and next_round["kind"] == "tie" else set()
+    return [
+        tally | {"standing": "elected" if name in elected else "tied" if name in tied else "short"}
+        for tally in result["tallies"]
+        for name in [tally["name"]]
+    ]

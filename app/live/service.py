@@ -3,16 +3,22 @@
 A snapshot is read in one short transaction of its own and carries the congress's chain height
 it reflects (the SSE ``id``). What it holds depends on who watches (``View``):
 
-* ``full`` (presidium, chief scrutineer, scrutineers, admin): progress, and the provisional
-  per-candidate numbers from pass A (``app.live.provisional``), marked ``provisional``;
+* ``full`` (presidium, chief scrutineer, scrutineers, admin): progress; while the round is
+  counted, the provisional per-candidate numbers from pass A (``app.live.provisional``), marked
+  ``provisional`` (none before the first paper is entered: no verdict on nothing); once the round
+  is decided, ``decided``: the recorded decision on the reconciled papers (C1), with
+  ``certified`` once signed (C2) — never pass A's figures again;
 * ``progress`` (tellers, chief teller, auditors): progress only;
 * ``projector`` (the hall display): progress, and per candidate only the results the presidium
   has released (C3) — never provisional numbers, whoever is logged in.
 
+``decided`` and ``released`` carry the same figures: outcome, elected, majority (the round's
+``kind`` says whether it applies: a tie round is decided by plurality, M7), attendance
+(应到/实到/发出/收回), papers (valid/invalid), tallies with each person's standing, next round.
+
 Events: ``round.released``.
 """
 
-import json
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -23,14 +29,14 @@ from app.auth import Principal, Role
 from app.counting import service as counting_service
 from app.errors import Conflict
 from app.ledger import store
-from app.live.provisional import provisional_paper, provisional_result
+from app.live.provisional import provisional_paper, provisional_result, standings
 from app.papers import service as papers_service
 from app.results import service as results_service
 from app.setup import service as setup_service
 
 View = Literal["full", "progress", "projector"]
 FULL_ROLES = frozenset({Role.presidium, Role.chief_scrutineer, Role.scrutineer, Role.admin})
-RELEASED = "round.released"
+RELEASED = results_service.ROUND_RELEASED
 
 
 def view_for(principal: Principal, *, projector: bool) -> View:
@@ -65,22 +71,28 @@ def _pass_a_papers(session: Session, round_id: int) -> list[Any]:
 
 def released_decision(session: Session, round_: models.Round) -> dict[str, Any] | None:
     """The round's decision if it is certified and the presidium released that decision."""
-    if round_.status != results_service.ROUND_CERTIFIED:
-        return None
-    decision = results_service.decision_of(session, round_)
-    if decision is None:
-        return None
-    congress_id = papers_service.congress_of(session, round_)
-    rows = session.scalars(
-        select(models.Event.payload).where(
-            models.Event.congress_id == congress_id, models.Event.type == RELEASED
-        )
-    )
-    for text in rows:
-        payload = json.loads(text)
-        if payload.get("round_id") == round_.id and payload.get("decision") == decision.event_hash:
-            return decision.result
-    return None
+    decision = results_service.released_decision(session, round_)
+    return None if decision is None else decision.result
+
+
+def _figures(round_: models.Round, result: dict[str, Any], delegates_total: int) -> dict[str, Any]:
+    """The decided round's result as the dashboard and the projector show it (C4's figures)."""
+    return {
+        "kind": result["round"]["kind"],
+        "outcome": result["round"]["outcome"],
+        "elected": result["elected"],
+        "vacant": result["vacant"],
+        "majority": result["majority"],
+        "attendance": {
+            "delegates_total": delegates_total,
+            "present": round_.present,
+            "issued": round_.issued,
+            "collected": round_.collected,
+        },
+        "papers": result["papers"],
+        "tallies": standings(result),
+        "next_round": result["next_round"],
+    }
 
 
 def _round_snapshot(
@@ -119,19 +131,23 @@ def _round_snapshot(
             "batches": batches,
         },
         "provisional": None,
+        "decided": None,
         "released": None,
     }
     released = released_decision(session, round_)
     if released is not None:
-        snapshot["released"] = {
-            "elected": released["elected"],
-            "outcome": released["round"]["outcome"],
-            "majority": released["majority"],
-            "papers": released["papers"],
-            "tallies": released["tallies"],
-            "next_round": released["next_round"],
+        snapshot["released"] = _figures(round_, released, delegates_total)
+    if view != "full" or round_.status == papers_service.ROUND_VOID:
+        return snapshot
+    if round_.status in (results_service.ROUND_DECIDED, results_service.ROUND_CERTIFIED):
+        # Decided: the recorded decision on the reconciled papers (C1), never pass A's entries.
+        decision = results_service.decision_of(session, round_)
+        assert decision is not None  # decided implies a decision
+        snapshot["decided"] = _figures(round_, decision.result, delegates_total) | {
+            "certified": round_.status == results_service.ROUND_CERTIFIED
         }
-    if view == "full" and round_.status != "void":
+    elif status.papers_entered > 0:
+        # No verdict before the first paper is entered.
         document = provisional_result(
             papers_service.round_definition(round_),
             delegates_total=delegates_total,
