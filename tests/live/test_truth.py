@@ -4,9 +4,22 @@ verdict before any paper is entered, and nothing of an unreleased result for a t
 
 from typing import Any
 
+from app.papers.keys import load_or_create_qr_key
+from app.papers.qr import encode_payload
 from app.settings import Settings
-from tests.builders import SEED_BALLOT_ORDER, Api, expect, login_official
-from tests.results.test_results_api import FILLED, LI, LIU, OUYANG, WANG, ZHANG, Hall, hall
+from tests.builders import SEED_BALLOT_ORDER, Api, expect, issue_and_collect, login_official
+from tests.results.test_results_api import (
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
+    TIED,
+    WANG,
+    ZHANG,
+    Hall,
+    enter_batch,
+    hall,
+)
 
 # On the last paper pass A typed ✓ for 欧阳晓东 and pass B ×; the scrutineer looks at the paper
 # and finds ×: 欧阳晓东 has 1 yes, where pass A's entries say 2.
@@ -131,3 +144,65 @@ def test_result_is_hidden_from_tellers_until_released(api: Api, settings: Settin
         assert [e["name"] for e in shown["elected"]] == [WANG, LIU, LI]
         assert shown["complete"] is True
         assert shown["rounds"][0]["outcome"] == "seats_filled"
+
+
+def certify(h: Hall, round_id: int) -> None:
+    expect(h.chief.post(f"/api/rounds/{round_id}/decide"), 200)
+    expect(h.chief.post(f"/api/rounds/{round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{round_id}/sign"), 200)
+
+
+def enter_round(
+    h: Hall, settings: Settings, round_: dict[str, Any], papers: list[dict[str, str]]
+) -> None:
+    """Both passes enter the same ``papers`` (marks by name) as one batch of ``round_``."""
+    payload = encode_payload(
+        key=load_or_create_qr_key(settings.data_dir),
+        election_id=h.ready.election.id,
+        round_number=round_["number"],
+        definition_hash=round_["definition_hash"],
+    )
+    body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
+            "teller_b_id": h.teller_ids[1]}  # fmt: skip
+    batch = expect(h.api.post(f"/api/rounds/{round_['id']}/batches", json=body), 201)
+    for tag, teller in zip("ab", h.tellers, strict=True):
+        for n, marks in enumerate(papers):
+            paper = {"idempotency_key": f"r{round_['number']}-{tag}-{n}", "qr_payload": payload,
+                     "marks": marks, "write_ins": [], "void": None}  # fmt: skip
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+
+
+# The tie round between 刘洋 and 李娜 for the last seat (M7): 刘洋 5, 李娜 3 of 8 papers.
+TIE_PAPERS = [{LIU: "yes", LI: "no"}] * 5 + [{LIU: "no", LI: "yes"}] * 3
+
+
+def tie_round(h: Hall, settings: Settings) -> dict[str, Any]:
+    """Round 1 (TIED, 2 seats) certified and released, its tie round opened, counted and
+    certified; returns the tie round."""
+    enter_batch(h, TIED)
+    certify(h, h.round_id)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
+    tie: dict[str, Any] = expect(
+        h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201
+    )
+    issue_and_collect(h.api, tie["id"], printed=10, issued=8, collected=8)
+    enter_round(h, settings, tie, TIE_PAPERS)
+    certify(h, tie["id"])
+    return tie
+
+
+def test_tie_round_is_decided_by_plurality_in_the_snapshot(api: Api, settings: Settings) -> None:
+    h = hall(api, settings, seats=2)
+    tie = tie_round(h, settings)
+    rounds = live(h.presidium, h.ready.election.id)["rounds"]
+    decided = rounds[1]["decided"]
+    assert (decided["kind"], decided["outcome"], decided["elected"]) == ("tie", "seats_filled",
+                                                                         [LIU])  # fmt: skip
+    assert [(t["name"], t["yes"], t["standing"]) for t in decided["tallies"]] == [
+        (LIU, 5, "elected"), (LI, 3, "short"),
+    ]  # fmt: skip
+    expect(h.presidium.post(f"/api/rounds/{tie['id']}/release"), 200)
+    released = live(h.tellers[0], h.ready.election.id, view="projector")["rounds"]
+    assert released[1]["released"]["kind"] == "tie"
+    result = expect(h.tellers[0].get(f"/api/elections/{h.ready.election.id}/result"), 200)
+    assert [(e["name"], e["round"]) for e in result["elected"]] == [(WANG, 1), (LIU, 2)]
