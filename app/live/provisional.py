@@ -2,7 +2,8 @@
 
 Provisional on purpose, and the snapshot says so:
 
-* it counts pass A's records as entered, before the passes are compared and reconciled (O3);
+* it counts the final records of the reconciled batches and pass A's records as entered of the
+  others, before their passes are compared and reconciled (O3; see ``app.live.service``);
 * an ``unclear`` mark (P6, not yet adjudicated) counts as abstaining for now;
 * the engine is run as if the papers entered so far were all that was collected (I4 is not
   checked), so with a majority base of collected or valid papers the threshold moves as papers

@@ -4,7 +4,8 @@ A snapshot is read in one short transaction of its own and carries the congress'
 it reflects (the SSE ``id``). What it holds depends on who watches (``View``):
 
 * ``full`` (presidium, chief scrutineer, scrutineers, admin): progress; while the round is
-  counted, the provisional per-candidate numbers from pass A (``app.live.provisional``), marked
+  counted, the provisional per-candidate numbers (``app.live.provisional``) from the reconciled
+  batches' final records and pass A's entries of the batches not yet reconciled, marked
   ``provisional`` (none before the first paper is entered: no verdict on nothing); once the round
   is decided, ``decided``: the recorded decision on the reconciled papers (C1), with
   ``certified`` once signed (C2) — never pass A's figures again;
@@ -52,17 +53,28 @@ def chain_height(session: Session, *, congress_id: int) -> int:
     return -1 if height is None else int(height)
 
 
-def _pass_a_papers(session: Session, round_id: int) -> list[Any]:
+def _provisional_papers(session: Session, round_id: int) -> list[Any]:
+    """The papers counted so far: a reconciled batch's final records (C1), and pass A's entries
+    of a batch not yet reconciled (an unclear mark read as abstaining, provisionally)."""
+    papers = []
+    open_batches = []
+    for batch in counting_service.list_batches(session, round_id=round_id):
+        if batch.status == counting_service.RECONCILED:
+            for record in counting_service.final_records(session, batch):
+                papers.append(provisional_paper(record.marks, record.write_ins, record.void))
+        else:
+            open_batches.append(batch.id)
+    if not open_batches:
+        return papers
     rows = session.scalars(
         select(models.PaperEntry.record)
         .join(models.Batch, models.Batch.id == models.PaperEntry.batch_id)
         .where(
-            models.Batch.round_id == round_id,
+            models.Batch.id.in_(open_batches),
             models.PaperEntry.entry_pass == counting_service.PASS_A,
             models.PaperEntry.generation == models.Batch.generation,
         )
     )
-    papers = []
     for text in rows:
         record = counting_service.Record.from_text(text)
         papers.append(provisional_paper(record.marks, record.write_ins, record.void))
@@ -153,13 +165,16 @@ def _round_snapshot(
             delegates_total=delegates_total,
             present=round_.present,
             issued=round_.issued,
-            papers=_pass_a_papers(session, round_.id),
+            papers=_provisional_papers(session, round_.id),
         )
         document["provisional"] = True
-        document["basis_zh"] = "依第一遍录入的选票计算，尚未核对；无法辨认的符号暂按弃权计"
+        document["basis_zh"] = (
+            "已核对的批次按核对后的记录计算，未核对的批次按第一遍录入计算；"
+            "无法辨认的符号暂按弃权计；尚未作出决定"
+        )
         document["basis_en"] = (
-            "from pass A's entries, before reconciliation; unclear marks count as abstaining "
-            "for now"
+            "reconciled batches from their final records, the others from pass A's entries; "
+            "unclear marks count as abstaining for now; not decided yet"
         )
         snapshot["provisional"] = document
     return snapshot

@@ -2,6 +2,7 @@
 released: the recorded decision on the reconciled papers, never pass A's entries (C1, C2), no
 verdict before any paper is entered, and nothing of an unreleased result for a teller (C3)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from app.papers.keys import load_or_create_qr_key
@@ -36,7 +37,7 @@ def paper(h: Hall, tag: str, n: int, marks: list[str]) -> dict[str, Any]:
     }
 
 
-def enter_differing_batch(h: Hall) -> int:
+def enter_differing_batch(h: Hall, after_pass_a: Callable[[], None] = lambda: None) -> int:
     """Pass A enters FILLED, pass B PASS_B; a scrutineer resolves the one difference for B."""
     body = {"declared_count": 8, "teller_a_id": h.teller_ids[0], "teller_b_id": h.teller_ids[1]}
     batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
@@ -44,6 +45,8 @@ def enter_differing_batch(h: Hall) -> int:
     for tag, teller, papers in (("a", h.tellers[0], FILLED), ("b", h.tellers[1], PASS_B)):
         for n, marks in enumerate(papers):
             expect(teller.post(path, json=paper(h, tag, n, marks)), 201)
+        if tag == "a":
+            after_pass_a()
     queue = expect(h.scrutineer.get(f"/api/rounds/{h.round_id}/adjudication"), 200)
     [disputed] = queue["batches"]
     [from_b] = disputed["only_in_pass_b"]
@@ -78,12 +81,17 @@ def test_certified_round_shows_the_reconciled_numbers_not_pass_a(
 ) -> None:
     h = hall(api, settings, seats=3)
     election_id = h.ready.election.id
-    enter_differing_batch(h)
 
-    [counting] = live(h.presidium, election_id)["rounds"]
-    assert yes_votes(counting["provisional"])[OUYANG] == 2  # pass A's entries, marked provisional
-    assert counting["provisional"]["provisional"] is True
-    assert counting["decided"] is None
+    def pass_a_only() -> None:
+        [counting] = live(h.presidium, election_id)["rounds"]
+        assert yes_votes(counting["provisional"])[OUYANG] == 2  # pass A's entries, provisional
+        assert counting["provisional"]["provisional"] is True
+
+    enter_differing_batch(h, pass_a_only)
+    [reconciled] = live(h.presidium, election_id)["rounds"]
+    # The batch is reconciled: its final records count, not pass A's entries (not decided yet).
+    assert yes_votes(reconciled["provisional"])[OUYANG] == 1
+    assert reconciled["decided"] is None
 
     decided = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
     assert yes_votes(decided)[OUYANG] == 1
