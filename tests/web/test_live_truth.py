@@ -135,6 +135,24 @@ def test_dashboard_shows_the_decided_then_certified_numbers(
             assert word not in text, word
         shot(page, "dashboard-certified")
 
+        # Certified, not yet released: the hall sees the progress only (C3), on any screen.
+        for size in PROJECTORS:
+            before_context, before = open_page(
+                browser, live_server, h.presidium, h.ready.congress.id,
+                f"/projector?election={h.ready.election.id}", size,
+            )  # fmt: skip
+            try:
+                before.locator("#collected", has_text="8").wait_for()
+                assert (
+                    before.locator("#waiting").inner_text() == "计票已完成，等待大会主席团公布结果"
+                )
+                assert before.locator("#result").is_hidden()
+                assert OUYANG not in before.content()
+                no_scrolling(before)
+                shot(before, f"projector-before-release-{size['width']}x{size['height']}")
+            finally:
+                before_context.close()
+
         expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
         page.locator(f"#round-{h.round_id} .released").wait_for()
         for size in PROJECTORS:

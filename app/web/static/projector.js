@@ -124,6 +124,8 @@
     // is counted; the table and the figures show the last released round.
     const releasedRounds = rounds.filter((x) => x.released);
     $("waiting").hidden = Boolean(r.released);
+    $("waiting").textContent = r.status === "decided" || r.status === "certified"
+      ? "计票已完成，等待大会主席团公布结果" : "计票进行中，结果由大会主席团公布";
     $("result").hidden = releasedRounds.length === 0;
     rows = [];
     if (releasedRounds.length) {
@@ -160,4 +162,5 @@
   });
   source.onerror = () => { $("message").textContent = "连接中断，正在重连…"; fit(); };
   window.addEventListener("resize", () => { if (last) render(last); else fit(); });
+  if (document.fonts) document.fonts.ready.then(() => { if (last) render(last); });  // metrics change
 })();
