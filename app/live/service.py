@@ -55,22 +55,35 @@ def chain_height(session: Session, *, congress_id: int) -> int:
 
 def _provisional_papers(session: Session, round_id: int) -> list[Any]:
     """The papers counted so far: a reconciled batch's final records (C1), and pass A's entries
-    of a batch not yet reconciled (an unclear mark read as abstaining, provisionally)."""
+    of a batch not yet reconciled (an unclear mark read as abstaining, provisionally).
+
+    A batch reconciled without a scrutineer's resolution has final records equal to pass A's (the
+    passes agreed): one query reads pass A of every batch but those resolved, whose final records
+    are read batch by batch (few: a resolution is the exception).
+    """
+    resolved_ids = set(
+        session.scalars(
+            select(models.BatchResolution.batch_id)
+            .join(models.Batch, models.Batch.id == models.BatchResolution.batch_id)
+            .where(
+                models.Batch.round_id == round_id,
+                models.Batch.status == counting_service.RECONCILED,
+                models.BatchResolution.generation == models.Batch.generation,
+                models.BatchResolution.action == "records",
+            )
+        )
+    )
     papers = []
-    open_batches = []
-    for batch in counting_service.list_batches(session, round_id=round_id):
-        if batch.status == counting_service.RECONCILED:
-            for record in counting_service.final_records(session, batch):
-                papers.append(provisional_paper(record.marks, record.write_ins, record.void))
-        else:
-            open_batches.append(batch.id)
-    if not open_batches:
-        return papers
+    for batch_id in sorted(resolved_ids):
+        batch = session.get_one(models.Batch, batch_id)
+        for record in counting_service.final_records(session, batch):
+            papers.append(provisional_paper(record.marks, record.write_ins, record.void))
     rows = session.scalars(
         select(models.PaperEntry.record)
         .join(models.Batch, models.Batch.id == models.PaperEntry.batch_id)
         .where(
-            models.Batch.id.in_(open_batches),
+            models.Batch.round_id == round_id,
+            models.Batch.id.not_in(resolved_ids),
             models.PaperEntry.entry_pass == counting_service.PASS_A,
             models.PaperEntry.generation == models.Batch.generation,
         )
