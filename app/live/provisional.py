@@ -2,7 +2,8 @@
 
 Provisional on purpose, and the snapshot says so:
 
-* it counts pass A's records as entered, before the passes are compared and reconciled (O3);
+* it counts the final records of the reconciled batches and pass A's records as entered of the
+  others, before their passes are compared and reconciled (O3; see ``app.live.service``);
 * an ``unclear`` mark (P6, not yet adjudicated) counts as abstaining for now;
 * the engine is run as if the papers entered so far were all that was collected (I4 is not
   checked), so with a majority base of collected or valid papers the threshold moves as papers
@@ -60,3 +61,16 @@ def provisional_result(
         tally["standing"] = "elected" if name in elected else "tied" if name in tied else "short"
     document.pop("trace", None)
     return document
+
+
+def standings(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A result's tallies (JSON), each with its ``standing``: ``elected``, ``tied`` (goes to a
+    tie round) or ``short`` — as ``provisional_result`` marks them, for a decided round."""
+    elected = set(result["elected"])
+    next_round = result["next_round"]
+    tied = set(next_round["candidates"]) if next_round and next_round["kind"] == "tie" else set()
+    return [
+        tally | {"standing": "elected" if name in elected else "tied" if name in tied else "short"}
+        for tally in result["tallies"]
+        for name in [tally["name"]]
+    ]

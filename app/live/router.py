@@ -172,8 +172,9 @@ async def _watch_disconnect(receive: Receive, listener: Listener) -> None:
     summary="实时计票进度（SSE）/ live progress and provisional tallies (SSE)",
     description="Server-Sent Events：每条消息是一份完整快照，`id` 为其反映的大会事件链高度；"
     "重连时带 `Last-Event-ID`，只在有变化时补发快照。主席团、总监票人、监票人和管理员看到"
-    "按第一遍录入计算的临时票数（标明 provisional）；其他角色只看到进度。`view=projector` 只含"
-    "已公布的结果（C3）。EventSource 不能发送请求头，故本接口也接受 `?token=`。\n\n"
+    "计票中的临时票数（`provisional`，录入第一张选票之前没有）和作出决定后的正式结果"
+    "（`decided`，签字后标明已认证）；其他角色只看到进度。`view=projector` 只含已公布的结果"
+    "（C3）。EventSource 不能发送请求头，故本接口也接受 `?token=`。\n\n"
     "Each message is a whole snapshot; `id` = the congress chain height. Without "
     "`Accept: text/event-stream` it answers one snapshot as JSON.",
     responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},

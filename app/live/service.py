@@ -3,16 +3,23 @@
 A snapshot is read in one short transaction of its own and carries the congress's chain height
 it reflects (the SSE ``id``). What it holds depends on who watches (``View``):
 
-* ``full`` (presidium, chief scrutineer, scrutineers, admin): progress, and the provisional
-  per-candidate numbers from pass A (``app.live.provisional``), marked ``provisional``;
+* ``full`` (presidium, chief scrutineer, scrutineers, admin): progress; while the round is
+  counted, the provisional per-candidate numbers (``app.live.provisional``) from the reconciled
+  batches' final records and pass A's entries of the batches not yet reconciled, marked
+  ``provisional`` (none before the first paper is entered: no verdict on nothing); once the round
+  is decided, ``decided``: the recorded decision on the reconciled papers (C1), with
+  ``certified`` once signed (C2) — never pass A's figures again;
 * ``progress`` (tellers, chief teller, auditors): progress only;
 * ``projector`` (the hall display): progress, and per candidate only the results the presidium
   has released (C3) — never provisional numbers, whoever is logged in.
 
+``decided`` and ``released`` carry the same figures: outcome, elected, majority (the round's
+``kind`` says whether it applies: a tie round is decided by plurality, M7), attendance
+(应到/实到/发出/收回), papers (valid/invalid), tallies with each person's standing, next round.
+
 Events: ``round.released``.
 """
 
-import json
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -23,14 +30,14 @@ from app.auth import Principal, Role
 from app.counting import service as counting_service
 from app.errors import Conflict
 from app.ledger import store
-from app.live.provisional import provisional_paper, provisional_result
+from app.live.provisional import provisional_paper, provisional_result, standings
 from app.papers import service as papers_service
 from app.results import service as results_service
 from app.setup import service as setup_service
 
 View = Literal["full", "progress", "projector"]
 FULL_ROLES = frozenset({Role.presidium, Role.chief_scrutineer, Role.scrutineer, Role.admin})
-RELEASED = "round.released"
+RELEASED = results_service.ROUND_RELEASED
 
 
 def view_for(principal: Principal, *, projector: bool) -> View:
@@ -46,17 +53,41 @@ def chain_height(session: Session, *, congress_id: int) -> int:
     return -1 if height is None else int(height)
 
 
-def _pass_a_papers(session: Session, round_id: int) -> list[Any]:
+def _provisional_papers(session: Session, round_id: int) -> list[Any]:
+    """The papers counted so far: a reconciled batch's final records (C1), and pass A's entries
+    of a batch not yet reconciled (an unclear mark read as abstaining, provisionally).
+
+    A batch reconciled without a scrutineer's resolution has final records equal to pass A's (the
+    passes agreed): one query reads pass A of every batch but those resolved, whose final records
+    are read batch by batch (few: a resolution is the exception).
+    """
+    resolved_ids = set(
+        session.scalars(
+            select(models.BatchResolution.batch_id)
+            .join(models.Batch, models.Batch.id == models.BatchResolution.batch_id)
+            .where(
+                models.Batch.round_id == round_id,
+                models.Batch.status == counting_service.RECONCILED,
+                models.BatchResolution.generation == models.Batch.generation,
+                models.BatchResolution.action == "records",
+            )
+        )
+    )
+    papers = []
+    for batch_id in sorted(resolved_ids):
+        batch = session.get_one(models.Batch, batch_id)
+        for record in counting_service.final_records(session, batch):
+            papers.append(provisional_paper(record.marks, record.write_ins, record.void))
     rows = session.scalars(
         select(models.PaperEntry.record)
         .join(models.Batch, models.Batch.id == models.PaperEntry.batch_id)
         .where(
             models.Batch.round_id == round_id,
+            models.Batch.id.not_in(resolved_ids),
             models.PaperEntry.entry_pass == counting_service.PASS_A,
             models.PaperEntry.generation == models.Batch.generation,
         )
     )
-    papers = []
     for text in rows:
         record = counting_service.Record.from_text(text)
         papers.append(provisional_paper(record.marks, record.write_ins, record.void))
@@ -65,22 +96,28 @@ def _pass_a_papers(session: Session, round_id: int) -> list[Any]:
 
 def released_decision(session: Session, round_: models.Round) -> dict[str, Any] | None:
     """The round's decision if it is certified and the presidium released that decision."""
-    if round_.status != results_service.ROUND_CERTIFIED:
-        return None
-    decision = results_service.decision_of(session, round_)
-    if decision is None:
-        return None
-    congress_id = papers_service.congress_of(session, round_)
-    rows = session.scalars(
-        select(models.Event.payload).where(
-            models.Event.congress_id == congress_id, models.Event.type == RELEASED
-        )
-    )
-    for text in rows:
-        payload = json.loads(text)
-        if payload.get("round_id") == round_.id and payload.get("decision") == decision.event_hash:
-            return decision.result
-    return None
+    decision = results_service.released_decision(session, round_)
+    return None if decision is None else decision.result
+
+
+def _figures(round_: models.Round, result: dict[str, Any], delegates_total: int) -> dict[str, Any]:
+    """The decided round's result as the dashboard and the projector show it (C4's figures)."""
+    return {
+        "kind": result["round"]["kind"],
+        "outcome": result["round"]["outcome"],
+        "elected": result["elected"],
+        "vacant": result["vacant"],
+        "majority": result["majority"],
+        "attendance": {
+            "delegates_total": delegates_total,
+            "present": round_.present,
+            "issued": round_.issued,
+            "collected": round_.collected,
+        },
+        "papers": result["papers"],
+        "tallies": standings(result),
+        "next_round": result["next_round"],
+    }
 
 
 def _round_snapshot(
@@ -119,31 +156,38 @@ def _round_snapshot(
             "batches": batches,
         },
         "provisional": None,
+        "decided": None,
         "released": None,
     }
     released = released_decision(session, round_)
     if released is not None:
-        snapshot["released"] = {
-            "elected": released["elected"],
-            "outcome": released["round"]["outcome"],
-            "majority": released["majority"],
-            "papers": released["papers"],
-            "tallies": released["tallies"],
-            "next_round": released["next_round"],
+        snapshot["released"] = _figures(round_, released, delegates_total)
+    if view != "full" or round_.status == papers_service.ROUND_VOID:
+        return snapshot
+    if round_.status in (results_service.ROUND_DECIDED, results_service.ROUND_CERTIFIED):
+        # Decided: the recorded decision on the reconciled papers (C1), never pass A's entries.
+        decision = results_service.decision_of(session, round_)
+        assert decision is not None  # decided implies a decision
+        snapshot["decided"] = _figures(round_, decision.result, delegates_total) | {
+            "certified": round_.status == results_service.ROUND_CERTIFIED
         }
-    if view == "full" and round_.status != "void":
+    elif status.papers_entered > 0:
+        # No verdict before the first paper is entered.
         document = provisional_result(
             papers_service.round_definition(round_),
             delegates_total=delegates_total,
             present=round_.present,
             issued=round_.issued,
-            papers=_pass_a_papers(session, round_.id),
+            papers=_provisional_papers(session, round_.id),
         )
         document["provisional"] = True
-        document["basis_zh"] = "依第一遍录入的选票计算，尚未核对；无法辨认的符号暂按弃权计"
+        document["basis_zh"] = (
+            "已核对的批次按核对后的记录计算，未核对的批次按第一遍录入计算；"
+            "无法辨认的符号暂按弃权计；尚未作出决定"
+        )
         document["basis_en"] = (
-            "from pass A's entries, before reconciliation; unclear marks count as abstaining "
-            "for now"
+            "reconciled batches from their final records, the others from pass A's entries; "
+            "unclear marks count as abstaining for now; not decided yet"
         )
         snapshot["provisional"] = document
     return snapshot

@@ -2,7 +2,8 @@
 
 From the top: the congress, the title, the election and round, the date; the figures (应到, 实到,
 papers printed/issued/remaining (destroyed)/collected, valid, invalid with the rule of each
-invalid paper, the majority threshold), each in digits and in capital numerals; every person
+invalid paper, the majority threshold — none in a tie round), each in digits and in capital
+numerals, and the rule the round was decided by (M2, or plurality in a tie round, M7); every person
 (listed and written in) with 赞成/不赞成/弃权, by yes votes with ties in stroke order (M11); who
 is elected and the follow-up round; the certification sentence and the signature lines; and at the
 right of the figures the event-log head hash in text and as a QR code, with the installation's
@@ -282,7 +283,14 @@ def _draw_counts(doc: _Report, report: ResultReport, layout: ReportLayout) -> No
                     rule_line.capital,
                 )
                 _count_row(doc, shown, indent=6)
-    _count_row(doc, report.threshold, bold=True)
+    if report.threshold is not None:
+        _count_row(doc, report.threshold, bold=True)
+    # The rule the round was decided by (M2, or plurality in a tie round, M7).
+    baseline = doc.y + CELL * 0.68
+    doc.text(MARGIN + 2, baseline, f"当选规则：{report.rule_zh}", EM, bold=True)
+    doc.y += CELL
+    doc.text(MARGIN + 2, doc.y + CELL * 0.5, report.rule_en, SMALL, colour=GREY)
+    doc.y += CELL * 0.8
     doc.y = max(doc.y, proof_bottom) + 3
 
 

@@ -117,7 +117,11 @@ class ResultReport:
     date: datetime.date
     counts: tuple[CountLine, ...]
     invalid_by_rule: tuple[CountLine, ...]
-    threshold: CountLine
+    threshold: CountLine | None
+    """The majority threshold (M2); ``None`` in a tie round, decided by plurality (M7)."""
+    rule_zh: str
+    rule_en: str
+    """How the round's persons are elected: 得赞成票超过半数 (M2) or 得赞成票多者当选 (M7)."""
     persons: tuple[PersonLine, ...]
     elected: tuple[str, ...]
     outcome_zh: str
@@ -209,6 +213,31 @@ def outcome_text(result: RoundResult) -> tuple[str, str, str | None, str | None]
             assert_never(outcome)
 
 
+BASE_KIND_ZH = {
+    "present": "实到人数",
+    "delegates_total": "应到人数",
+    "collected": "收回选票数",
+    "valid_papers": "有效票数",
+}
+
+
+def election_rule(result: RoundResult) -> tuple[CountLine | None, str, str]:
+    """(threshold line or None, rule zh, rule en): the rule the round was decided by.
+
+    A tie round is decided by plurality (M7): its persons already had a majority, so it applies
+    no threshold and the report prints none.
+    """
+    if result.definition.kind == "tie":
+        return None, "得赞成票多者当选（M7）", "most yes votes elected (M7)"
+    majority = result.majority
+    base_zh = BASE_KIND_ZH.get(majority.base_kind, majority.base_kind)
+    return (
+        _line("threshold", "当选最低票数（过半数）", "majority threshold", majority.threshold),
+        f"得赞成票超过半数者当选（M2），以{base_zh} {majority.base} 为基数",
+        f"elected with more than half of the base (M2): {majority.base_kind} {majority.base}",
+    )
+
+
 def _follow_up_zh(kind: str, seats: int, candidates: Sequence[str]) -> str:
     label = {"tie": "票数相等者重新投票", "supplementary": "另行选举", "rerun": "重新选举"}[kind]
     return f"须{label}：应选 {seats} 名，候选人 {'、'.join(candidates)}"
@@ -258,9 +287,7 @@ def compose_report(
         _line(rule, INVALID_RULE_LABELS.get(rule, (rule, rule))[0], rule, count)
         for rule, count in papers.invalid_by_rule.items()
     )
-    threshold = _line(
-        "threshold", "当选最低票数（过半数）", "majority threshold", result.majority.threshold
-    )
+    threshold, rule_zh, rule_en = election_rule(result)
     elected = set(result.elected)
     persons = tuple(
         PersonLine(
@@ -290,6 +317,8 @@ def compose_report(
         counts=counts,
         invalid_by_rule=invalid,
         threshold=threshold,
+        rule_zh=rule_zh,
+        rule_en=rule_en,
         persons=persons,
         elected=result.elected,
         outcome_zh=outcome_zh,

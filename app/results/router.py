@@ -122,14 +122,20 @@ def reduce_seats(
 @router.get(
     "/elections/{election_id}/result",
     summary="选举结果（各轮合计，M9）/ the election's result across rounds",
+    description="计票人和总计票人只在大会主席团向会场公布（C3）之后看到各轮的结果和当选人。\n\n"
+    "Tellers and the chief teller see a round's outcome and elected persons only after the "
+    "presidium has released it to the hall (C3).",
 )
 def election_result(
     election_id: Id, session: SessionDep, actor: ReadSetup
 ) -> schemas.ElectionResultRead:
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
+    released_only = actor.role not in results_service.SEES_UNRELEASED
     return schemas.ElectionResultRead.model_validate(
-        results_service.election_result(session, election_id=election_id)
+        results_service.election_result(
+            session, election_id=election_id, released_only=released_only
+        )
     )
 
 

@@ -31,6 +31,13 @@ from app.setup import service as setup_service
 
 ROUND_DECIDED = "decided"
 ROUND_CERTIFIED = "certified"
+ROUND_RELEASED = "round.released"  # the event of C3 (app.live.service.release_round)
+# C3: who sees a round's result before the presidium releases it to the hall: those who decide,
+# certify or release it, the secretariat and the auditors (all of whom read the event log, where
+# the decision is recorded anyway). Tellers and the chief teller learn it with the hall.
+SEES_UNRELEASED = frozenset(
+    {Role.presidium, Role.chief_scrutineer, Role.scrutineer, Role.admin, Role.auditor}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,14 +278,38 @@ def open_follow_up(
     )
 
 
-def election_result(session: Session, *, election_id: int) -> dict[str, Any]:
-    """M9: the union of every certified round's elected persons, each with its round."""
+def released_decision(session: Session, round_: models.Round) -> Decision | None:
+    """The round's decision if it is certified and the presidium released that decision (C3)."""
+    if round_.status != ROUND_CERTIFIED:
+        return None
+    decision = decision_of(session, round_)
+    if decision is None:
+        return None
+    congress_id = papers_service.congress_of(session, round_)
+    for _, payload in _events_of_round(
+        session, congress_id=congress_id, types=(ROUND_RELEASED,), round_id=round_.id
+    ):
+        if payload.get("decision") == decision.event_hash:
+            return decision
+    return None
+
+
+def election_result(
+    session: Session, *, election_id: int, released_only: bool = False
+) -> dict[str, Any]:
+    """M9: the union of every certified round's elected persons, each with its round.
+
+    ``released_only`` (C3, for those not in ``SEES_UNRELEASED``): a round's outcome and elected
+    persons count only once the presidium has released them to the hall.
+    """
     election = setup_service.get_election(session, election_id=election_id)
     elected: list[dict[str, Any]] = []
     rounds = []
     open_follow_up_round: dict[str, Any] | None = None
     for round_ in papers_service.list_rounds(session, election_id=election_id):
-        decision = decision_of(session, round_)
+        decision = (
+            released_decision(session, round_) if released_only else decision_of(session, round_)
+        )
         rounds.append(
             {
                 "round_id": round_.id,

@@ -83,7 +83,7 @@ def test_dashboard_live_and_projector_after_release(live_server: LiveServer, bro
             expect(h.tellers[1].post(papers, json=_paper(h, "b", n, marks)), 201)
         page.locator(f"#round-{h.round_id} [data-metric=reconciled]", has_text="8 / 8").wait_for()
         for name, standing in [(WANG, "暂时当选"), (LIU, "暂时当选"), (LI, "暂时当选"),
-                               (OUYANG, "未当选")]:  # fmt: skip
+                               (OUYANG, "暂未当选")]:  # fmt: skip
             row = page.locator(f'.candidate[data-name="{name}"] .standing')
             assert row.inner_text() == standing, name
         assert "过半数：至少 5 票" in page.locator(".threshold").inner_text()

@@ -31,7 +31,7 @@
   };
   const ROUND_ZH = {
     open: "已开启", issued: "已发票", collected: "已收票", counting: "计票中", void: "无效",
-    decided: "已决定", certified: "已确认",
+    decided: "已决定", certified: "已认证",
   };
   const KIND_ZH = { regular: "", tie: "（票数相等重新投票）", supplementary: "（另行选举）", rerun: "（重新选举）" };
   const OUTCOME_ZH = {
@@ -39,7 +39,9 @@
     seats_vacant: "票数相等者不当选，名额空缺", quorum_not_met: "不足法定人数", void: "选举无效",
   };
   const BASE_ZH = { present: "实到人数", delegates_total: "应到人数", collected: "收回选票数", valid_papers: "有效票数" };
-  const STANDING_ZH = { elected: "暂时当选", tied: "票数相等", short: "未当选" };
+  const STANDING_ZH = { elected: "当选", tied: "票数相等", short: "未当选" };
+  const PROVISIONAL_STANDING_ZH = { elected: "暂时当选", tied: "暂时票数相等", short: "暂未当选" };
+  const VOID_ZH = "本轮选举无效：收回的选票多于实到人数或发出的选票（I2），须重新选举，本轮不计票。";
 
   function bar(value, total, cls) {
     const wrap = el("div", "bar");
@@ -94,15 +96,38 @@
     return card;
   }
 
-  function tallyCard(r) {
-    const d = r.provisional;
-    const card = el("section", "card tallies");
-    card.appendChild(el("h2", null, "各候选人得票（临时）"));
-    card.appendChild(el("p", "provisional-note", "临时结果：" + d.basis_zh + "。正式结果以核对后的决定为准。"));
+  // The rule a round is decided by: a majority (M2) or, in a tie round, plurality (M7).
+  function ruleText(kind, m, seats) {
+    if (kind === "tie") return "得赞成票多者当选（M7）；应选 " + seats + " 名";
+    return "过半数：至少 " + m.threshold + " 票（以" + (BASE_ZH[m.base_kind] || m.base_kind) + " " + m.base +
+      " 为基数）；应选 " + seats + " 名";
+  }
+
+  // One card for the per-person numbers. mode "provisional": pass A's entries while counting;
+  // "decided": the recorded decision on the reconciled papers (已核对, then 已认证 once signed).
+  function tallyCard(r, d, mode) {
+    const decided = mode === "decided";
+    const mark = decided ? (d.certified ? "已认证" : "已核对") : "临时";
+    const card = el("section", "card tallies " + mode);
+    card.dataset.mode = decided ? (d.certified ? "certified" : "decided") : "provisional";
+    card.appendChild(el("h2", null, "各候选人得票（" + mark + "）"));
+    if (decided) {
+      card.appendChild(el("p", "decided-note", d.certified
+        ? "本轮结果已由总监票人和监票人签字认证（C2），以下为核对后的正式票数。"
+        : "以下为两遍录入核对一致（或经监票人裁定）后的正式票数，待总监票人和监票人签字认证（C2）。"));
+      const a = d.attendance;
+      const figures = [["应到", a.delegates_total], ["实到", a.present], ["发出", a.issued], ["收回", a.collected],
+        ["有效", d.papers.valid], ["无效", d.papers.invalid]];
+      card.appendChild(el("p", "figures", figures.map(([k, v]) => k + " " + (v === null ? "—" : v)).join(" · ")));
+    } else {
+      card.appendChild(el("p", "provisional-note", "临时结果：" + d.basis_zh + "。"));
+    }
+    const kind = decided ? d.kind : d.round.kind;
+    const tie = kind === "tie";
     const m = d.majority;
-    card.appendChild(el("p", "threshold",
-      "过半数：至少 " + m.threshold + " 票（以" + (BASE_ZH[m.base_kind] || m.base_kind) + " " + m.base + " 为基数）；应选 " + r.seats + " 名"));
+    card.appendChild(el("p", "threshold", ruleText(kind, m, r.seats)));
     const scale = Math.max(m.base, 1);
+    const standingZh = decided ? STANDING_ZH : PROVISIONAL_STANDING_ZH;
     const list = el("div", "candidates");
     for (const t of d.tallies) {
       const row = el("div", "candidate standing-" + t.standing);
@@ -114,25 +139,45 @@
         seg.style.width = (100 * t[key]) / scale + "%";
         track.appendChild(seg);
       }
-      const line = el("div", "majority-line");
-      line.style.left = (100 * m.threshold) / scale + "%";
-      line.title = "过半数 " + m.threshold;
-      track.appendChild(line);
+      if (!tie) {
+        const line = el("div", "majority-line");
+        line.style.left = (100 * m.threshold) / scale + "%";
+        line.title = "过半数 " + m.threshold;
+        track.appendChild(line);
+      }
       row.appendChild(track);
       row.appendChild(el("span", "numbers", "赞成 " + t.yes + " · 不赞成 " + t.no + " · 弃权 " + t.abstain));
-      row.appendChild(el("span", "standing", STANDING_ZH[t.standing]));
+      row.appendChild(el("span", "standing", standingZh[t.standing]));
       list.appendChild(row);
     }
     card.appendChild(list);
-    const outcome = OUTCOME_ZH[d.round.outcome] || d.round.outcome;
-    const elected = d.elected.length ? "暂时当选：" + d.elected.join("、") : "暂无人过半数";
-    card.appendChild(el("p", "outcome", "临时结果：" + outcome + "。" + elected));
+    const outcomeKey = decided ? d.outcome : d.round.outcome;
+    const outcome = OUTCOME_ZH[outcomeKey] || outcomeKey;
+    if (decided) {
+      const elected = d.elected.length ? "当选：" + d.elected.join("、") : "本轮无人当选";
+      card.appendChild(el("p", "outcome", "结果（" + mark + "）：" + outcome + "。" + elected));
+    } else if (r.progress.collected === null || r.progress.entered < r.progress.collected) {
+      // Part of the papers: no outcome yet (a shortfall now says nothing about the end).
+      const lead = d.elected.length ? "目前领先：" + d.elected.join("、") : "目前尚无人达到当选票数";
+      card.appendChild(el("p", "outcome", "计票未完成（已录入 " + r.progress.entered + " / " +
+        (r.progress.collected === null ? "—" : r.progress.collected) + " 张），暂不判断结果。" + lead));
+    } else {
+      const elected = d.elected.length ? "暂时当选：" + d.elected.join("、") : "暂无人当选";
+      card.appendChild(el("p", "outcome", "临时结果：" + outcome + "。" + elected));
+    }
     const legend = el("p", "legend");
     for (const [cls, label] of [["yes", "赞成"], ["no", "不赞成"], ["abstain", "弃权"]]) {
       legend.appendChild(el("span", "key " + cls, label));
     }
-    legend.appendChild(el("span", "key line", "过半数线"));
+    if (!tie) legend.appendChild(el("span", "key line", "过半数线"));
     card.appendChild(legend);
+    return card;
+  }
+
+  function emptyCard(text) {
+    const card = el("section", "card tallies empty");
+    card.appendChild(el("h2", null, "各候选人得票"));
+    card.appendChild(el("p", "hint", text));
     return card;
   }
 
@@ -148,7 +193,10 @@
       if (r.released) head.appendChild(el("span", "released", "已向会场公布"));
       section.appendChild(head);
       section.appendChild(progressCard(r));
-      if (r.provisional) section.appendChild(tallyCard(r));
+      if (r.decided) section.appendChild(tallyCard(r, r.decided, "decided"));
+      else if (r.provisional) section.appendChild(tallyCard(r, r.provisional, "provisional"));
+      else if (r.status === "void") section.appendChild(emptyCard(VOID_ZH));
+      else if (snapshot.view === "full") section.appendChild(emptyCard("尚未录入选票，暂无结果。"));
       host.appendChild(section);
     }
   }
