@@ -47,8 +47,8 @@ def _file_missing(path: Path, why_en: str) -> FontMissingError:
     return FontMissingError(
         message_zh="找不到字体文件：设置中指定的中文字体文件不存在或无法读取，无法生成打印文件；"
         "请改正设置，或安装思源黑体字体包（详见英文说明）",
-        message_en=f"font file not found or unreadable: {path} ({why_en}); name an existing TTF/OTF/TTC "
-        f"file in {FONT_ENV} or the layout's font, or install the font: {INSTALL_HINT}",
+        message_en=f"font file not found or unreadable: {path} ({why_en}); name an existing "
+        f"TTF/OTF/TTC file in {FONT_ENV} or the layout's font, or install the font: {INSTALL_HINT}",
     )
 
 
@@ -116,9 +116,9 @@ def find_cjk_fonts(
     raise FontMissingError(
         message_zh="服务器上没有中文字体（思源黑体），无法生成打印文件：请管理员安装思源黑体字体包"
         "（安装命令见英文说明），或在设置中指定一个字体文件",
-        message_en=f"no Chinese font (Noto Sans CJK) on the server, so no PDF can be printed: install it "
-        f"with `{INSTALL_HINT}` (scripts/install does), or set {FONT_ENV} to a font file "
-        "(TTF, OTF or TTC)",
+        message_en="no Chinese font (Noto Sans CJK) on the server, so no PDF can be printed: "
+        f"install it with `{INSTALL_HINT}` (scripts/install does), or set {FONT_ENV} to a "
+        "font file (TTF, OTF or TTC)",
     )
 
 
