@@ -97,6 +97,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/rounds/{round_id}/report.pdf"): LEDGER,
     ("GET", "/api/elections/{election_id}/results.{format}"): LEDGER,
     ("GET", "/api/elections/{election_id}/record"): LEDGER,
+    ("GET", "/api/audit/keys"): LEDGER,  # fingerprints only, never a key
     # Live (the stream answers one JSON snapshot without Accept: text/event-stream)
     ("GET", "/api/elections/{election_id}/live"): ALL,
     ("POST", "/api/rounds/{round_id}/release"): PRESIDIUM,

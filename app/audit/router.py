@@ -4,11 +4,13 @@ import io
 import zipfile
 
 from fastapi import APIRouter, Response
+from pydantic import BaseModel
 
 from app.audit.record import record_files
 from app.auth import ReadLedger, SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
+from app.keys import current_fingerprints
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE
 from app.setup import service as setup_service
 from app.setup.schemas import Id
@@ -47,4 +49,34 @@ def election_record(
         buffer.getvalue(),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class KeysRead(BaseModel):
+    data_dir: str
+    qr_key_fingerprint: str
+    signing_key_fingerprint: str
+    public_key: str
+
+
+@router.get(
+    "/audit/keys",
+    summary="本机密钥指纹 / the installation's key fingerprints",
+    description=(
+        "二维码密钥与签名密钥的指纹（从不显示密钥本身），与启动时打印的、密钥备份文件中的指纹"
+        "核对：指纹变了，已印选票将无法核验。"
+        " The fingerprints of the QR key (first 16 hex of HMAC-SHA256(key, 'jipiao qr key "
+        "fingerprint')) and of the record-signing key (first 16 hex of SHA-256 of the public "
+        "key), never the keys: compare them with the ones printed at start and stored in the "
+        "keys backup."
+    ),
+)
+def keys(actor: ReadLedger, settings: SettingsDep) -> KeysRead:
+    del actor  # any reader of the ledger may compare the fingerprints
+    found = current_fingerprints(settings.data_dir)
+    return KeysRead(
+        data_dir=str(found.data_dir),
+        qr_key_fingerprint=found.qr_key,
+        signing_key_fingerprint=found.signing_key,
+        public_key=found.public_key,
     )
