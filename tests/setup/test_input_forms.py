@@ -27,7 +27,11 @@ def test_a_date_as_text_is_still_accepted(api: Api) -> None:
 
 def test_check_in_by_a_full_width_student_id(api: Api) -> None:
     congress = make_congress(api, delegates_total=3)
-    rows = [("王芳", "一团", "２０２３００１"), ("李明", "一团", "2023002"), ("张伟", "二团", "2023003")]
+    rows = [
+        ("王芳", "一团", "２０２３００１"),
+        ("李明", "一团", "2023002"),
+        ("张伟", "二团", "2023003"),
+    ]
     expect(upload_roster(api, congress.id, roster_csv(rows)), 201)
     path = f"/api/congresses/{congress.id}/check-in"
     answer = expect(api.post(path, json={"student_id": "２０２３００１"}), 200)
