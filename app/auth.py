@@ -80,6 +80,10 @@ class Permission(StrEnum):
     release_results = "release_results"
     # Check a paper's QR code, look up roster names for write-ins (tablets, scrutineers, admin):
     check_papers = "check_papers"
+    # Per-paper records (the marks of each paper: the record bundle, the CVR, the records in the
+    # event chain): the auditor and the scrutineers only. A rare pattern of marks can serve as a
+    # signature that shows how one delegate voted (docs/service.md, "Per-paper records").
+    read_papers = "read_papers"
 
 
 _READ = {Permission.read_setup}
@@ -99,6 +103,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {
             Permission.read_ledger,
+            Permission.read_papers,
             Permission.adjudicate,
             Permission.certify,
             Permission.check_papers,
@@ -108,6 +113,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {
             Permission.read_ledger,
+            Permission.read_papers,
             Permission.adjudicate,
             Permission.certify,
             Permission.check_papers,
@@ -120,7 +126,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.presidium: frozenset(
         _READ | {Permission.read_roster, Permission.read_ledger, Permission.release_results}
     ),
-    Role.auditor: frozenset(_READ | {Permission.read_roster, Permission.read_ledger}),
+    Role.auditor: frozenset(
+        _READ | {Permission.read_roster, Permission.read_ledger, Permission.read_papers}
+    ),
 }
 
 
@@ -368,16 +376,21 @@ def current_principal(session: SessionDep, token: TokenDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+def ensure_permission(principal: Principal, permission: Permission) -> None:
+    """403 unless the principal's role holds ``permission``."""
+    if permission not in ROLE_PERMISSIONS[principal.role]:
+        raise Forbidden(
+            "forbidden",
+            f"{ROLE_NAMES_ZH[principal.role]}无权执行此操作（{permission}）",
+            f"the role {principal.role} may not do this ({permission})",
+        )
+
+
 def require(permission: Permission) -> Callable[[Principal], Principal]:
     """A dependency that admits only roles holding ``permission`` (403 otherwise)."""
 
     def dependency(principal: PrincipalDep) -> Principal:
-        if permission not in ROLE_PERMISSIONS[principal.role]:
-            raise Forbidden(
-                "forbidden",
-                f"{ROLE_NAMES_ZH[principal.role]}无权执行此操作（{permission}）",
-                f"the role {principal.role} may not do this ({permission})",
-            )
+        ensure_permission(principal, permission)
         return principal
 
     return dependency
@@ -388,6 +401,7 @@ ReadRoster = Annotated[Principal, Depends(require(Permission.read_roster))]
 ManageSetup = Annotated[Principal, Depends(require(Permission.manage_setup))]
 CheckIn = Annotated[Principal, Depends(require(Permission.check_in))]
 ReadLedger = Annotated[Principal, Depends(require(Permission.read_ledger))]
+ReadPapers = Annotated[Principal, Depends(require(Permission.read_papers))]
 CheckPapers = Annotated[Principal, Depends(require(Permission.check_papers))]
 EnterPapers = Annotated[Principal, Depends(require(Permission.enter_papers))]
 ManageBatches = Annotated[Principal, Depends(require(Permission.manage_batches))]

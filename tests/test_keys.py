@@ -56,7 +56,8 @@ def test_keys_moved_after_a_round_stop_the_start_and_the_endpoint(
     shutil.move(settings.data_dir / "secrets", moved)
 
     # The running service: the record would be signed with a new key — refused, nothing made.
-    answer = expect(api.get(f"/api/elections/{ready.election.id}/record"), 503)
+    auditor = login_as(api, ready.congress.id, "auditor")
+    answer = expect(auditor.get(f"/api/elections/{ready.election.id}/record"), 503)
     assert answer["code"] == "keys_missing"
     assert str(settings.data_dir / "secrets" / "record-signing.key") in answer["message_en"]
     assert "jipiao keys restore" in answer["message_en"]

@@ -4,10 +4,10 @@ import io
 import zipfile
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from app.audit.record import record_files
-from app.auth import ReadLedger, SettingsDep
+from app.auth import ReadLedger, ReadPapers, SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.keys import current_fingerprints
@@ -25,12 +25,15 @@ router = APIRouter(prefix="/api", tags=["audit 审计"], responses=ERROR_RESPONS
         "zip 内含 events.jsonl 与 manifest.json；解压后用 `jipiao audit verify DIR` "
         "离线核验并重新计票。"
         "A zip of events.jsonl and manifest.json; unzip and run `jipiao audit verify DIR` offline."
+        "\n\n每张选票的记录只提供给审计人员和监票人（含总监票人）：独特的标记组合可用来核对某人"
+        "如何投票。Per-paper records are served to the auditor and the scrutineers only: a unique "
+        "mark pattern can show how someone voted (docs/service.md)."
     ),
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}}},
 )
 def election_record(
-    election_id: Id, session: SessionDep, actor: ReadLedger, settings: SettingsDep
+    election_id: Id, session: SessionDep, actor: ReadPapers, settings: SettingsDep
 ) -> Response:
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
@@ -53,6 +56,19 @@ def election_record(
 
 
 class KeysRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "data_dir": "/srv/jipiao/var",
+                    "qr_key_fingerprint": "5d0c9e41a7b3f268",
+                    "signing_key_fingerprint": "e3a1c07f9b2d4856",
+                    "public_key": "9b1f0c…",
+                }
+            ]
+        }
+    )
+
     data_dir: str
     qr_key_fingerprint: str
     signing_key_fingerprint: str

@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
 
-from app.auth import Certify, ReadLedger, ReadSetup, ReleaseResults, SettingsDep
+from app.auth import (
+    Certify,
+    Permission,
+    ReadLedger,
+    ReadSetup,
+    ReleaseResults,
+    SettingsDep,
+    ensure_permission,
+)
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.papers import service as papers_service
@@ -164,7 +172,11 @@ _MEDIA = {
     "/elections/{election_id}/results.{format}",
     summary="结果导出 / results export (JSON, CSV, XLSX, NIST SP 1500-100 / 1500-103)",
     response_class=Response,
-    description="`nist-cvr.json` lists the papers in a random order with no paper identifier.",
+    description=(
+        "`nist-cvr.json` lists the papers in a random order with no paper identifier; it is "
+        "served to the auditor and the scrutineers only (a unique mark pattern can show how "
+        "someone voted: docs/service.md). `nist-cvr.json` 只提供给审计人员和监票人。"
+    ),
 )
 def export_results(
     election_id: Id,
@@ -174,6 +186,8 @@ def export_results(
     session: SessionDep,
     actor: ReadLedger,
 ) -> Response:
+    if format == "nist-cvr.json":  # one record per paper
+        ensure_permission(actor, Permission.read_papers)
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
     record = results_service.election_record(session, election_id=election_id)
