@@ -175,7 +175,8 @@ def _cmd_sort_names(args: argparse.Namespace) -> int:
 
 
 def _cmd_ballot_paper(args: argparse.Namespace) -> int:
-    from app.papers.keys import KeyFileError, load_or_create_qr_key
+    from app.keys import KeysMissing, qr_key_for_tool
+    from app.papers.keys import KeyFileError
     from app.printing.ballot import PaperOverflowError
     from app.printing.fonts import FontMissingError
     from app.printing.layout import DEFAULT_LAYOUT, LayoutError, load_layout
@@ -192,7 +193,7 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         layout = load_layout(Path(args.layout) if args.layout else DEFAULT_LAYOUT)
-        key = load_or_create_qr_key(Settings().data_dir)
+        key = qr_key_for_tool(Settings())
         rendered = render_round_file(
             data,
             key=key,
@@ -204,6 +205,9 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
     except (RoundFileError, LayoutError, PaperOverflowError, KeyFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeysMissing as exc:
+        print(f"error: {exc.message_zh} / {exc.message_en}", file=sys.stderr)
+        return 1
     except FontMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

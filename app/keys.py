@@ -27,11 +27,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import exists, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from app import models
 from app.errors import ServiceUnavailable
 from app.keyfiles import KEY_BYTES, load_or_create_secret, load_secret, write_secret
+from app.settings import Settings
 
 QR_KEY_PATH = Path("secrets") / "qr.key"
 SIGNING_KEY_PATH = Path("secrets") / "record-signing.key"
@@ -124,6 +127,35 @@ def ensure_keys(session: Session, data_dir: Path) -> Fingerprints:
     qr_key = load_or_create_secret(qr_path, what=QR_WHAT)
     seed = load_or_create_secret(signing_path, what=SIGNING_WHAT)
     return fingerprints_of(data_dir, qr_key, seed)
+
+
+def configured_database_has_round(settings: Settings) -> bool:
+    """For the offline tools: does the configured database (if there is one) hold a round?
+    An SQLite file that does not exist is not created; a database without tables holds none."""
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return False
+    from app.db import make_engine  # app.db imports the settings only; keep this module light
+
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            return database_has_round(session)
+    except (OperationalError, ProgrammingError):
+        return False  # not migrated: no round
+    finally:
+        engine.dispose()
+
+
+def qr_key_for_tool(settings: Settings) -> bytes:
+    """The QR key for ``jipiao ballot-paper``: made on first use only if the configured database
+    holds no round (with the signing key, as at a start), else ``KeysMissing``."""
+    existing = load_secret(settings.data_dir / QR_KEY_PATH, what=QR_WHAT)
+    if existing is not None:
+        return existing
+    if configured_database_has_round(settings):
+        raise keys_missing(settings.data_dir)
+    return load_or_create_secret(settings.data_dir / QR_KEY_PATH, what=QR_WHAT)
 
 
 def current_fingerprints(data_dir: Path) -> Fingerprints:

@@ -28,6 +28,7 @@ from tests.builders import (
     make_ready_election,
     open_round,
 )
+from tests.printing.helpers import round_file
 
 
 def _files(data_dir: Path) -> dict[str, bytes]:
@@ -184,3 +185,36 @@ def test_keys_backup_and_restore(
     (tmp_path / "junk.json").write_text("{}")
     assert _cli(monkeypatch, other, "keys", "restore", str(tmp_path / "junk.json")) == 1
     assert "not a keys backup" in capsys.readouterr().err
+
+
+def test_keys_lost_before_the_first_round_are_made_when_it_opens(
+    api: Api, settings: Settings
+) -> None:
+    ready = make_ready_election(api)
+    shutil.rmtree(settings.data_dir / "secrets")  # no round yet: a new key breaks nothing
+    open_round(api, ready.election.id)
+    assert set(_files(settings.data_dir)) == {"qr.key", "record-signing.key"}
+    auditor = login_as(api, ready.congress.id, "auditor")
+    assert auditor.get(f"/api/elections/{ready.election.id}/record").status_code == 200
+
+
+def test_the_ballot_paper_tool_makes_no_qr_key_once_a_round_exists(
+    api: Api,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ready = make_ready_election(api)
+    open_round(api, ready.election.id)
+    qr_path = settings.data_dir / "secrets" / "qr.key"
+    qr_path.unlink()  # the signing key stays: a new QR key would go unnoticed at the next start
+    source = tmp_path / "round.json"
+    source.write_text(json.dumps(round_file(issued=2, collected=2), ensure_ascii=False), "utf-8")
+    monkeypatch.setenv("JIPIAO_DATABASE_URL", settings.resolved_database_url())
+    code = _cli(monkeypatch, settings.data_dir, "ballot-paper", str(source), "-o",
+                str(tmp_path / "papers.pdf"))  # fmt: skip
+    assert code == 1
+    assert "jipiao keys restore" in capsys.readouterr().err
+    assert not qr_path.exists()
+    assert not (tmp_path / "papers.pdf").exists()
