@@ -616,10 +616,13 @@ def pinned_event(events_file: bytes, head: str) -> Pin | None:
     Call it on a verified record only: each line's ``hash`` has then been checked.
     """
     needle = f'"hash":"{head}"'.encode()
-    lines = events_file.splitlines()
-    for index, line in enumerate(lines):
-        if needle in line:
-            document = json.loads(line)
-            if document.get("hash") == head:
-                return Pin(int(document["height"]), len(lines) - index - 1)
+    found = events_file.find(needle)
+    while found != -1:  # one scan of the file, no list of lines (a record may hold 2M events)
+        start = events_file.rfind(b"\n", 0, found) + 1
+        end = events_file.find(b"\n", found)
+        end = len(events_file) if end == -1 else end
+        document = json.loads(events_file[start:end])
+        if document.get("hash") == head:
+            return Pin(int(document["height"]), events_file.count(b"\n", end + 1))
+        found = events_file.find(needle, found + 1)
     return None
