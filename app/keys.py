@@ -86,12 +86,13 @@ def key_paths(data_dir: Path) -> tuple[Path, Path]:
 def keys_missing(data_dir: Path) -> KeysMissing:
     missing = [path for path in key_paths(data_dir) if not path.exists()]
     shown = "、".join(str(path) for path in missing)
+    shown_en = ", ".join(str(path) for path in missing)
     return KeysMissing(
         "keys_missing",
         f"密钥文件缺失：{shown}。数据库中已有轮次，不能生成新密钥（新密钥会使已印选票无法核验、"
         "记录由另一密钥签名）。请从备份恢复密钥（密钥恢复命令），或把数据目录指向原来保存密钥的"
         "文件夹，然后重新启动服务。",
-        f"key file(s) missing: {shown}. The database already holds a round, so no new key is "
+        f"key file(s) missing: {shown_en}. The database already holds a round, so no new key is "
         "made (a new QR key would refuse every printed paper as forged, a new signing key would "
         f"sign the record as somebody else). Restore the keys with `jipiao keys restore FILE` "
         f"(JIPIAO_DATA_DIR={data_dir}), or set JIPIAO_DATA_DIR to the folder that holds "

@@ -18,7 +18,7 @@ from app.setup import demo as demo_setup
 
 def db_upgrade(settings: Settings) -> None:
     """Apply the Alembic migrations up to head."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade_database(settings)
     print(f"数据库已升级到最新版本 / database upgraded: {_shown_url(settings)}")
 
@@ -59,7 +59,7 @@ def print_keys(found: Fingerprints) -> None:
 def first_start(settings: Settings) -> str | None:
     """Migrate, check (or make) the keys, and create the admin token if there is none yet
     (returned once, else None)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade_database(settings)
     print_keys(start_keys(settings))
     engine = make_engine(settings)
@@ -94,7 +94,7 @@ def prepare_demo(settings: Settings) -> DemoReport:
 
     Demo only: every earlier admin token is replaced by a new one, printed on each start.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade_database(settings)
     print_keys(start_keys(settings))
     engine = make_engine(settings)
