@@ -187,7 +187,7 @@ def create_app(settings: Settings) -> FastAPI:
         # The keys before anything else: made now if the database holds no round, else they must
         # be there (``KeysMissing`` stops the start; ``app.keys``).
         with Session(engine) as session:  # reads only (rolled back on close)
-            app.state.key_fingerprints = ensure_keys(session, settings.data_dir)
+            ensure_keys(session, settings.data_dir)
         async with live_listen.running(app):  # PostgreSQL: this worker's LISTEN connection
             yield
         await asyncio.to_thread(app.state.group_committer.close)
