@@ -80,6 +80,10 @@ class Permission(StrEnum):
     release_results = "release_results"
     # Check a paper's QR code, look up roster names for write-ins (tablets, scrutineers, admin):
     check_papers = "check_papers"
+    # Per-paper records (the marks of each paper: the record bundle, the CVR, the records in the
+    # event chain): the auditor and the scrutineers only. A rare pattern of marks can serve as a
+    # signature that shows how one delegate voted (docs/service.md, "Per-paper records").
+    read_papers = "read_papers"
 
 
 # What each permission lets a person do, as a 403 names it (计票人无权签字确认).
@@ -95,6 +99,7 @@ PERMISSION_ZH: dict[Permission, str] = {
     Permission.certify: "签字确认",
     Permission.release_results: "公布选举结果",
     Permission.check_papers: "核验选票",
+    Permission.read_papers: "查看逐张选票记录",
 }
 
 
@@ -115,6 +120,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {
             Permission.read_ledger,
+            Permission.read_papers,
             Permission.adjudicate,
             Permission.certify,
             Permission.check_papers,
@@ -124,6 +130,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {
             Permission.read_ledger,
+            Permission.read_papers,
             Permission.adjudicate,
             Permission.certify,
             Permission.check_papers,
@@ -136,7 +143,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.presidium: frozenset(
         _READ | {Permission.read_roster, Permission.read_ledger, Permission.release_results}
     ),
-    Role.auditor: frozenset(_READ | {Permission.read_roster, Permission.read_ledger}),
+    Role.auditor: frozenset(
+        _READ | {Permission.read_roster, Permission.read_ledger, Permission.read_papers}
+    ),
 }
 
 
@@ -384,16 +393,21 @@ def current_principal(session: SessionDep, token: TokenDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+def ensure_permission(principal: Principal, permission: Permission) -> None:
+    """403 unless the principal's role holds ``permission``."""
+    if permission not in ROLE_PERMISSIONS[principal.role]:
+        raise Forbidden(
+            "forbidden",
+            f"{ROLE_NAMES_ZH[principal.role]}无权{PERMISSION_ZH[permission]}",
+            f"the role {principal.role} may not do this ({permission})",
+        )
+
+
 def require(permission: Permission) -> Callable[[Principal], Principal]:
     """A dependency that admits only roles holding ``permission`` (403 otherwise)."""
 
     def dependency(principal: PrincipalDep) -> Principal:
-        if permission not in ROLE_PERMISSIONS[principal.role]:
-            raise Forbidden(
-                "forbidden",
-                f"{ROLE_NAMES_ZH[principal.role]}无权{PERMISSION_ZH[permission]}",
-                f"the role {principal.role} may not do this ({permission})",
-            )
+        ensure_permission(principal, permission)
         return principal
 
     return dependency
@@ -404,6 +418,7 @@ ReadRoster = Annotated[Principal, Depends(require(Permission.read_roster))]
 ManageSetup = Annotated[Principal, Depends(require(Permission.manage_setup))]
 CheckIn = Annotated[Principal, Depends(require(Permission.check_in))]
 ReadLedger = Annotated[Principal, Depends(require(Permission.read_ledger))]
+ReadPapers = Annotated[Principal, Depends(require(Permission.read_papers))]
 CheckPapers = Annotated[Principal, Depends(require(Permission.check_papers))]
 EnterPapers = Annotated[Principal, Depends(require(Permission.enter_papers))]
 ManageBatches = Annotated[Principal, Depends(require(Permission.manage_batches))]

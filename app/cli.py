@@ -1,4 +1,5 @@
-"""The ``jipiao`` command line: serve, demo, db, tally, sort-names, ballot-paper, report.
+"""The ``jipiao`` command line: serve, demo, db, keys, backup, restore, tally, sort-names,
+ballot-paper, report.
 
 Exit codes: 0 success; 2 bad input (one clear line on stderr naming the field); 1 other failure.
 """
@@ -8,11 +9,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from app.audit import command as audit_command
 from app.names import DEFAULT_NAME_ORDER, UnknownCharacterError, sort_names
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.keys import Fingerprints
 
 EXIT_BAD_INPUT = 2
 
@@ -59,6 +63,59 @@ def _cmd_db(_args: argparse.Namespace) -> int:
     from app import serve
 
     serve.db_upgrade(Settings())
+    return 0
+
+
+def _print_fingerprints(found: "Fingerprints") -> None:
+    print(f"数据目录 / data folder: {found.data_dir}")
+    print(f"二维码密钥指纹 / QR key fingerprint: {found.qr_key}")
+    print(f"签名密钥指纹 / signing key fingerprint: {found.signing_key}")
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    """``jipiao keys backup FILE`` / ``jipiao keys restore FILE`` (see ``app.keys``)."""
+    from app.keyfiles import KeyFileError
+    from app.keys import KeyBackupError, KeysMissing, backup_keys, restore_keys_file
+
+    data_dir = Settings().data_dir
+    try:
+        if args.keys_command == "backup":
+            found = backup_keys(data_dir, args.file)
+            print(f"已备份两把密钥 / both keys backed up: {args.file} (0600)")
+        else:
+            found = restore_keys_file(data_dir, args.file)
+            print(f"已恢复两把密钥 / both keys restored from {args.file}")
+    except KeysMissing as exc:
+        print(f"error: {exc.message_zh} / {exc.message_en}", file=sys.stderr)
+        return 1
+    except (KeyBackupError, KeyFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print_fingerprints(found)
+    return 0
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    """``jipiao backup FILE`` / ``jipiao restore FILE``: the SQLite database with its keys."""
+    from app import backup
+    from app.keyfiles import KeyFileError
+    from app.keys import KeyBackupError, KeysMissing
+
+    settings = Settings()
+    try:
+        if args.command == "backup":
+            found = backup.backup(settings, args.file)
+            print(f"已备份数据库与密钥 / database and keys backed up: {args.file} (0600)")
+        else:
+            found = backup.restore(settings, args.file)
+            print(f"已恢复数据库与密钥 / database and keys restored from {args.file}")
+    except KeysMissing as exc:
+        print(f"error: {exc.message_zh} / {exc.message_en}", file=sys.stderr)
+        return 1
+    except (KeyBackupError, KeyFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print_fingerprints(found)
     return 0
 
 
@@ -118,7 +175,8 @@ def _cmd_sort_names(args: argparse.Namespace) -> int:
 
 
 def _cmd_ballot_paper(args: argparse.Namespace) -> int:
-    from app.papers.keys import KeyFileError, load_or_create_qr_key
+    from app.keys import KeysMissing, qr_key_for_tool
+    from app.papers.keys import KeyFileError
     from app.printing.ballot import PaperOverflowError
     from app.printing.fonts import FontMissingError
     from app.printing.layout import DEFAULT_LAYOUT, LayoutError, load_layout
@@ -135,7 +193,7 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         layout = load_layout(Path(args.layout) if args.layout else DEFAULT_LAYOUT)
-        key = load_or_create_qr_key(Settings().data_dir)
+        key = qr_key_for_tool(Settings())
         rendered = render_round_file(
             data,
             key=key,
@@ -147,6 +205,9 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
     except (RoundFileError, LayoutError, PaperOverflowError, KeyFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeysMissing as exc:
+        print(f"error: {exc.message_zh} / {exc.message_en}", file=sys.stderr)
+        return 1
     except FontMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -260,6 +321,33 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations (Alembic) up to head").set_defaults(
         handler=_cmd_db
     )
+
+    keys = sub.add_parser(
+        "keys", help="back up or restore the installation's two keys (QR key, signing key)"
+    )
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_backup = keys_sub.add_parser(
+        "backup", help="write both keys into FILE (0600; an existing FILE is never overwritten)"
+    )
+    keys_backup.add_argument("file", type=Path, metavar="FILE")
+    keys_backup.set_defaults(handler=_cmd_keys)
+    keys_restore = keys_sub.add_parser(
+        "restore", help="put the keys of FILE into the data folder (a different key is refused)"
+    )
+    keys_restore.add_argument("file", type=Path, metavar="FILE")
+    keys_restore.set_defaults(handler=_cmd_keys)
+
+    backup = sub.add_parser(
+        "backup", help="back up the SQLite database with its keys into FILE (a zip, 0600)"
+    )
+    backup.add_argument("file", type=Path, metavar="FILE")
+    backup.set_defaults(handler=_cmd_backup)
+    restore = sub.add_parser(
+        "restore",
+        help="restore a `jipiao backup` FILE into the data folder (no database there yet)",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE")
+    restore.set_defaults(handler=_cmd_backup)
 
     tally = sub.add_parser("tally", help="decide one round from a ROUND.json file")
     tally.add_argument("round_file", metavar="ROUND.json", help="round file ('-' for stdin)")

@@ -16,6 +16,8 @@ exception: each entry is a savepoint of a group transaction (``app.groupcommit``
 once that group is committed.
 """
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections import namedtuple
@@ -101,6 +103,14 @@ class _WriterConnection(sqlite3.Connection):
             self.release_writer_lock()
 
 
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file 0600 (like the keys) if it does not exist yet: SQLite would create
+    it with the process's umask (often 0644), and its WAL and shared-memory files take the mode
+    of the database file."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(settings: Settings) -> Engine:
     """The engine: SQLite file (WAL, foreign keys, BEGIN IMMEDIATE) or PostgreSQL."""
     url = make_url(settings.resolved_database_url())
@@ -108,8 +118,9 @@ def make_engine(settings: Settings) -> Engine:
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    if url.database:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if url.database and url.database != ":memory:":
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        create_private_file(Path(url.database))
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "factory": _WriterConnection}
     )

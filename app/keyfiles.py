@@ -1,11 +1,11 @@
 """Installation secrets kept outside the database, in ``<data_dir>/secrets/`` (folder 0700).
 
-Each is 32 random bytes written as 64 hex digits and a newline (mode 0600), created on first use;
-a database export or backup therefore never contains them. Back them up with the installation,
-never with the vote log.
+Each is 32 random bytes written as 64 hex digits and a newline (mode 0600). They are created
+only while the database holds no round (``app.keys.ensure_keys``, at start); afterwards a missing
+key is an error, never a new key. A database export never contains them: back them up with
+``jipiao keys backup`` (or ``jipiao backup``, the database and its keys together).
 """
 
-import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -30,6 +30,34 @@ def _read(path: Path, what: tuple[str, str]) -> bytes:
     return key
 
 
+def load_secret(path: Path, *, what: tuple[str, str]) -> bytes | None:
+    """The secret in ``path``, or None if there is no such file (never created here)."""
+    if not path.exists():
+        return None
+    return _read(path, what)
+
+
+def write_secret(path: Path, key: bytes) -> bool:
+    """Write ``key`` into ``path`` (0600, atomically) unless the file exists; True if written."""
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"a key has {KEY_BYTES} bytes")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(key.hex() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process was first: keep theirs
+            return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
+
+
 def load_or_create_secret(path: Path, *, what: tuple[str, str]) -> bytes:
     """The secret in ``path``, created (atomically, 0600) if it does not exist yet.
 
@@ -40,16 +68,5 @@ def load_or_create_secret(path: Path, *, what: tuple[str, str]) -> bytes:
     """
     if path.exists():
         return _read(path, what)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(KEY_BYTES) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process was first: use theirs
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_secret(path, secrets.token_bytes(KEY_BYTES))
     return _read(path, what)

@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from app import auth, models
 from app.auth import ROLE_NAMES_ZH
 from app.db import is_sqlite, make_engine, make_sessionmaker, upgrade_database
+from app.keys import Fingerprints, KeysMissing, ensure_keys
 from app.main import create_app
 from app.settings import Settings
 from app.setup import demo as demo_setup
@@ -17,7 +18,7 @@ from app.setup import demo as demo_setup
 
 def db_upgrade(settings: Settings) -> None:
     """Apply the Alembic migrations up to head."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade_database(settings)
     print(f"数据库已升级到最新版本 / database upgraded: {_shown_url(settings)}")
 
@@ -35,10 +36,32 @@ def _print_urls(settings: Settings) -> None:
     print(f"  健康检查 / health:                 {base}/api/health")
 
 
+def start_keys(settings: Settings) -> Fingerprints:
+    """The keys (``app.keys.ensure_keys``); a missing key once a round exists ends the start
+    with the message saying where the keys were expected and how to restore them."""
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            return ensure_keys(session, settings.data_dir)
+    except KeysMissing as exc:
+        raise SystemExit(f"错误 / error: {exc.message_zh}\n{exc.message_en}") from None
+    finally:
+        engine.dispose()
+
+
+def print_keys(found: Fingerprints) -> None:
+    print(f"数据目录 / data folder:              {found.data_dir}")
+    print(f"  二维码密钥指纹 / QR key fingerprint:      {found.qr_key}")
+    print(f"  签名密钥指纹 / signing key fingerprint:   {found.signing_key}")
+    print("  （与审计页及备份文件中的指纹核对 / compare with /api/audit/keys and the backup）")
+
+
 def first_start(settings: Settings) -> str | None:
-    """Migrate, and create the admin token if there is none yet (returned once, else None)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Migrate, check (or make) the keys, and create the admin token if there is none yet
+    (returned once, else None)."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade_database(settings)
+    print_keys(start_keys(settings))
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine).begin() as session:
@@ -71,8 +94,9 @@ def prepare_demo(settings: Settings) -> DemoReport:
 
     Demo only: every earlier admin token is replaced by a new one, printed on each start.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade_database(settings)
+    print_keys(start_keys(settings))
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine).begin() as session:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     # Largest roster file accepted (bytes).
     max_upload_bytes: int = 5_000_000
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Resolved once, when the settings are read: the folder printed at start is the one used
+        # (``var`` relative to wherever the service happened to be started is how keys got lost).
+        return value.expanduser().resolve()
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file in ``data_dir``."""

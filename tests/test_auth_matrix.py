@@ -25,6 +25,9 @@ ROSTER = frozenset({Role.admin, Role.presidium, Role.auditor})
 LEDGER = frozenset(
     {Role.admin, Role.chief_scrutineer, Role.scrutineer, Role.presidium, Role.auditor}
 )
+# Per-paper records (the record bundle, the CVR, the marks in the chain): a unique pattern of
+# marks can show how someone voted, so not the admin nor the presidium.
+PAPERS = frozenset({Role.chief_scrutineer, Role.scrutineer, Role.auditor})
 CHECK_PAPERS = frozenset(
     {Role.admin, Role.chief_scrutineer, Role.scrutineer, Role.chief_teller, Role.teller}
 )
@@ -96,7 +99,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/elections/{election_id}/result"): ALL,
     ("GET", "/api/rounds/{round_id}/report.pdf"): LEDGER,
     ("GET", "/api/elections/{election_id}/results.{format}"): LEDGER,
-    ("GET", "/api/elections/{election_id}/record"): LEDGER,
+    ("GET", "/api/elections/{election_id}/record"): PAPERS,
+    ("GET", "/api/audit/keys"): LEDGER,  # fingerprints only, never a key
     # Live (the stream answers one JSON snapshot without Accept: text/event-stream)
     ("GET", "/api/elections/{election_id}/live"): ALL,
     ("POST", "/api/rounds/{round_id}/release"): PRESIDIUM,
@@ -139,6 +143,7 @@ def test_permissions_of_the_counting_roles() -> None:
     }
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.manage_setup in p} == {Role.admin}
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.adjudicate in p} == ADJUDICATE
+    assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.read_papers in p} == PAPERS
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.manage_batches in p} == (
         MANAGE_BATCHES
     )

@@ -1,6 +1,13 @@
 """``jipiao audit``: export the election record, verify it offline, compare two records.
 
 Exit codes: 0 the record is intact; 1 it differs (the first difference is printed); 2 bad usage.
+
+``verify --expect-head HASH`` pins the record to paper: an insider with the database and the keys
+can rewrite papers (in both passes), re-decide, re-hash the chain and re-sign, and the record is
+still intact; but every hash from the rewritten event on changes, so the head hash printed on the
+signed result report (text and QR code) is no longer in the record. The check passes when the
+record holds an event with that hash: the record then continues, unchanged, the chain the report
+was printed from (events appended later, e.g. a later round, are pinned by their own report).
 """
 
 import argparse
@@ -24,6 +31,13 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     verify.add_argument("record", type=Path, metavar="DIR")
     verify.add_argument(
         "--public-key", help="the key printed on the result report; refuse any other signer"
+    )
+    verify.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="the event-log head hash printed on the signed result report (text or QR code): "
+        "refuse a record that does not contain it (a record rewritten and re-signed after the "
+        "report was printed)",
     )
     verify.set_defaults(handler=_verify)
 
@@ -74,8 +88,18 @@ def _verify(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from app.audit.verify import verify_record
+    from app.audit.verify import normalized_head, pinned_event, verify_record
 
+    expected_head = None
+    if args.expect_head is not None:
+        expected_head = normalized_head(args.expect_head)
+        if expected_head is None:
+            print(
+                "error: --expect-head: 应为报告单上印的 64 位十六进制哈希 / "
+                "must be the 64 hex digits printed on the result report",
+                file=sys.stderr,
+            )
+            return 2
     events_path = args.record / "events.jsonl"
     large = events_path.is_file() and events_path.stat().st_size >= LARGE_RECORD_BYTES
     bar = Progress(
@@ -103,8 +127,27 @@ def _verify(args: argparse.Namespace) -> int:
         _print_problem(replay.problem)
         return 1
     count, signer = verified.event_count, verified.public_key
+    if expected_head is not None:
+        pin = pinned_event(events_path.read_bytes(), expected_head)
+        if pin is None:
+            print(
+                f"不一致 / differs: 记录中没有报告单上印的链头哈希 {expected_head}："
+                "报告单打印之后，此前的记录被改写并重新签名，或这不是该大会的记录 / "
+                "the record holds no event "
+                "with the head hash printed on the result report: the record before it was "
+                "rewritten and re-signed after the report was printed, or this is another "
+                "congress's record"
+            )
+            return 1
     print(f"记录完整 / record intact: {count} events, signed by {signer}")
     print(f"链头 / head: {verified.body.get('head_hash')}")
+    if expected_head is not None:
+        assert pin is not None
+        print(
+            f"与报告单一致 / matches the result report: {expected_head} 是第 {pin.height} 号事件"
+            f"的哈希 / is the hash of event {pin.height}; 其后 {pin.after} 个事件 / "
+            f"{pin.after} event(s) after it"
+        )
     for kind, count in sorted(verified.kinds.items()):
         print(f"  {kind}: {count}")
     print(

@@ -1,8 +1,9 @@
 """Exporting the election record and checking it offline.
 
 The format is specified in ``app.ledger.replay``; this module adds what needs a library or the
-database: the installation's Ed25519 key (``<data_dir>/secrets/record-signing.key``, created on
-first use) and reading the congress's chain out of the database.
+database: the installation's Ed25519 key (``<data_dir>/secrets/record-signing.key``, created at
+the first start while the database holds no round: ``app.keys``) and reading the congress's chain
+out of the database.
 """
 
 import hashlib
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.audit.signed import open_record
-from app.keyfiles import load_or_create_secret
+from app.keys import require_signing_seed
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json
 from app.ledger.replay import (
@@ -29,12 +30,11 @@ from app.ledger.replay import (
     verify_events,
 )
 
-SIGNING_KEY_PATH = Path("secrets") / "record-signing.key"
-
 
 def signing_key(data_dir: Path) -> Ed25519PrivateKey:
-    seed = load_or_create_secret(data_dir / SIGNING_KEY_PATH, what=("签名密钥", "signing key"))
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    """The installation's signing key (``app.keys``): never created here, ``KeysMissing`` if its
+    file is missing."""
+    return Ed25519PrivateKey.from_private_bytes(require_signing_seed(data_dir))
 
 
 def public_key_hex(key: Ed25519PrivateKey) -> str:

@@ -25,6 +25,7 @@ recount.
 """
 
 import hashlib
+import json
 import multiprocessing
 import queue
 import sys
@@ -585,3 +586,43 @@ def verify_record(
         checked.problem,
         checked.replay,
     )
+
+
+# ---------------------------------------------------------------- pinning the record to paper
+
+HEAD_HASH_LENGTH = 64  # lowercase hex SHA-256 (app.ledger.chain.event_hash)
+
+
+def normalized_head(text: str) -> str | None:
+    """The head hash as typed or scanned from the report (spaces and case ignored; the report
+    prints it in lines of 16), or None if it is not 64 hex digits."""
+    head = "".join(text.split()).lower()
+    if len(head) != HEAD_HASH_LENGTH or any(ch not in "0123456789abcdef" for ch in head):
+        return None
+    return head
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    height: int  # the event whose hash the report printed
+    after: int  # events appended after it (later rounds, later elections)
+
+
+def pinned_event(events_file: bytes, head: str) -> Pin | None:
+    """The event of an intact ``events.jsonl`` whose hash is ``head`` (the chain's head when the
+    report was printed), or None: then the record up to that point was rewritten after the report
+    was printed (every hash from the rewritten event on changes), or it is another chain.
+
+    Call it on a verified record only: each line's ``hash`` has then been checked.
+    """
+    needle = f'"hash":"{head}"'.encode()
+    found = events_file.find(needle)
+    while found != -1:  # one scan of the file, no list of lines (a record may hold 2M events)
+        start = events_file.rfind(b"\n", 0, found) + 1
+        end = events_file.find(b"\n", found)
+        end = len(events_file) if end == -1 else end
+        document = json.loads(events_file[start:end])
+        if document.get("hash") == head:
+            return Pin(int(document["height"]), events_file.count(b"\n", end + 1))
+        found = events_file.find(needle, found + 1)
+    return None

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from app.audit import consistency
-from app.auth import ReadLedger
+from app.auth import ROLE_PERMISSIONS, Permission, ReadLedger
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.ledger import store
@@ -83,10 +83,28 @@ class ChainVerifyRead(BaseModel):
     mismatches: list[TableMismatchRead]
 
 
+# Payload keys holding the marks of papers (``paper.entered`` ``record``, ``batch.resolved``
+# ``records``): left out for the roles without ``read_papers`` (docs/service.md).
+PAPER_RECORD_KEYS = ("record", "records")
+
+
+def _shown(payload: dict[str, Any], *, papers: bool) -> dict[str, Any]:
+    if papers:
+        return payload
+    return {k: v for k, v in payload.items() if k not in PAPER_RECORD_KEYS}
+
+
 @router.get(
     "/congresses/{congress_id}/events",
     summary="事件日志 / the congress's event chain",
-    description="按高度升序；用 after_height 分页。Ascending by height; page with after_height.",
+    description=(
+        "按高度升序；用 after_height 分页。选票记录（`record`、`records`）只提供给审计人员和"
+        "监票人；其他角色看到的事件不含这两项（哈希仍是完整事件的哈希）。"
+        "Ascending by height; page with after_height. Paper records (`record`, `records`) are "
+        "served to the auditor and the scrutineers only; other roles get the events without "
+        "them (the hash is still the whole event's): a unique mark pattern can show how someone "
+        "voted (docs/service.md)."
+    ),
 )
 def list_events(
     congress_id: Id,
@@ -100,13 +118,14 @@ def list_events(
     rows = store.list_events(
         session, congress_id=congress_id, after_height=after_height, limit=limit
     )
+    papers = Permission.read_papers in ROLE_PERMISSIONS[actor.role]
     return [
         EventRead(
             height=row.height,
             parent=row.parent,
             hash=row.hash,
             type=row.type,
-            payload=json.loads(row.payload),
+            payload=_shown(json.loads(row.payload), papers=papers),
             at=row.at,
             actor_role=row.actor_role,
         )

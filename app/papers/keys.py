@@ -1,7 +1,8 @@
 """The installation secret that authenticates QR payloads (``app.papers.qr``).
 
-It lives in ``<data_dir>/secrets/qr.key`` (see ``app.keyfiles``). Losing it makes printed papers
-unverifiable.
+It lives in ``<data_dir>/secrets/qr.key`` (see ``app.keyfiles`` and ``app.keys``). Losing it makes
+printed papers unverifiable. ``load_or_create_qr_key`` is for the offline tools (``jipiao
+ballot-paper``); the service never creates the key once a round exists (``app.keys``).
 """
 
 from pathlib import Path

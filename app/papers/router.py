@@ -9,6 +9,7 @@ from app import models
 from app.auth import CheckPapers, ManageSetup, ReadSetup, SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, ErrorRead
+from app.keys import ensure_keys
 from app.papers import schemas
 from app.papers import service as papers_service
 from app.setup import service as setup_service
@@ -56,7 +57,12 @@ def _round_for(session: SessionDep, round_id: int, actor: ReadSetup) -> models.R
         "opens the rerun."
     ),
 )
-def open_round(election_id: Id, session: SessionDep, actor: ManageSetup) -> schemas.RoundRead:
+def open_round(
+    election_id: Id, session: SessionDep, actor: ManageSetup, settings: SettingsDep
+) -> schemas.RoundRead:
+    # The keys exist before any round does (made now if they went missing while no round exists;
+    # 503 keys_missing otherwise): papers are printed with the key checked here (app.keys).
+    ensure_keys(session, settings.data_dir)
     return round_read(papers_service.open_round(session, actor=actor, election_id=election_id))
 
 

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, UOWTransaction
 from app import models
 from app.auth import Principal
 from app.errors import Conflict, InvalidInput, not_found
+from app.keys import require_qr_key
 from app.ledger import store
 from app.ledger.chain import JsonValue
 from app.papers.definition import freeze_round
-from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import (
     Forged,
     OtherDefinition,
@@ -71,7 +71,8 @@ def round_status_zh(status: str) -> str:
 
 @lru_cache(maxsize=8)
 def _key_for(data_dir: Path) -> bytes:
-    return load_or_create_qr_key(data_dir)
+    # Never created here: once a round exists a new key would refuse every printed paper.
+    return require_qr_key(data_dir)
 
 
 def qr_key(data_dir: Path) -> bytes:

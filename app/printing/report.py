@@ -399,11 +399,20 @@ def _draw_signatures(doc: _Report, report: ResultReport, layout: ReportLayout) -
     doc.y += rows * SIGN_H + 2
 
 
+def verify_command(head_hash: str) -> str:
+    """What the auditor types (the report's QR code holds it), followed by the record's folder:
+    ``jipiao audit verify`` refuses a record that does not contain this head hash."""
+    return f"jipiao audit verify --expect-head {head_hash}"
+
+
 def _draw_proof(
     doc: _Report, report: ResultReport, layout: ReportLayout, x: float, top: float
 ) -> float:
-    """The event-log head hash as a QR code and in text, and the public-key fingerprint."""
-    qr = segno.make_qr(report.head_hash, error="m", boost_error=False)
+    """The event-log head hash as a QR code (holding the command that checks the record against
+    it) and in text, and the public-key fingerprint."""
+    from_log = report.hash_source == "event_log"
+    content = verify_command(report.head_hash) if from_log else report.head_hash
+    qr = segno.make_qr(content, error="m", boost_error=False)
     modules = qr.symbol_size(border=0)[0]
     module = layout.qr_size_mm / modules
     block = layout.qr_size_mm + 2 * QUIET_MODULES * module
@@ -423,6 +432,17 @@ def _draw_proof(
     for line in [report.head_hash[i : i + 16] for i in range(0, len(report.head_hash), 16)]:
         doc.text(x + 1, y + 2.8, line, 2.9)
         y += 3.6
+    if from_log:
+        y += 1
+        doc.text(x, y + 2.6, "核验记录 / to check the record:", 2.3, colour=GREY)
+        y += 3.2
+        for line in (
+            "jipiao audit verify",
+            "--expect-head <上方哈希 hash>",
+            "<记录目录 record DIR>",
+        ):
+            doc.text(x + 1, y + 2.6, line, 2.3)
+            y += 3.0
     y += 2
     doc.text(x, y + 3, "本机公钥指纹", 3.0, bold=True)
     doc.text(x, y + 6, "Public-key fingerprint", 2.3, colour=GREY)

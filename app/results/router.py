@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
 
-from app.auth import Certify, ReadLedger, ReadSetup, ReleaseResults, SettingsDep
+from app.auth import (
+    Certify,
+    Permission,
+    ReadLedger,
+    ReadSetup,
+    ReleaseResults,
+    SettingsDep,
+    ensure_permission,
+)
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Conflict
 from app.papers import service as papers_service
@@ -170,10 +178,14 @@ _MEDIA = {
     "/elections/{election_id}/results.{format}",
     summary="结果导出 / results export (JSON, CSV, XLSX, NIST SP 1500-100 / 1500-103)",
     response_class=Response,
-    description="`nist-err.json` and `nist-cvr.json`: NIST SP 1500-100 v2 and SP 1500-103 v1 "
-    "(mapping in docs/exports.md). `nist-cvr.json` lists the papers in a random order with no "
-    "paper identifier (a snapshot's id is its place in that order); 409 `nothing_decided` "
-    "before a round is decided.",
+    description=(
+        "`nist-err.json` and `nist-cvr.json`: NIST SP 1500-100 v2 and SP 1500-103 v1 "
+        "(mapping in docs/exports.md). `nist-cvr.json` lists the papers in a random order with no "
+        "paper identifier (a snapshot's id is its place in that order); 409 `nothing_decided` "
+        "before a round is decided. It is served to the auditor and the scrutineers only (a "
+        "unique mark pattern can show how someone voted: docs/service.md). `nist-cvr.json` "
+        "只提供给审计人员和监票人。"
+    ),
 )
 def export_results(
     election_id: Id,
@@ -183,6 +195,8 @@ def export_results(
     session: SessionDep,
     actor: ReadLedger,
 ) -> Response:
+    if format == "nist-cvr.json":  # one record per paper
+        ensure_permission(actor, Permission.read_papers)
     election = setup_service.get_election(session, election_id=election_id)
     actor.ensure_congress(election.congress_id)
     record = results_service.election_record(session, election_id=election_id)

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.errors import ErrorItem, RosterImportRejected
-from app.setup.schemas import normalize_person_name
+from app.setup.schemas import normalize_person_name, normalize_student_id
 
 MAX_ROWS = 20_000
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -161,7 +161,7 @@ def parse_roster(data: bytes, *, filename: str) -> RosterFile:
 
         raw_name = get("name")
         name = normalize_person_name(raw_name)
-        student_id = unicodedata.normalize("NFKC", get("student_id")).strip()
+        student_id = normalize_student_id(get("student_id"))
         delegation = " ".join(unicodedata.normalize("NFKC", get("delegation")).split())
         row_errors: list[ErrorItem] = []
         if "\ufffd" in raw_name + get("student_id") + get("delegation"):

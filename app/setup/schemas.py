@@ -5,8 +5,16 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
 from app.auth import Role
 from app.errors import ErrorItem
@@ -35,6 +43,22 @@ def normalize_person_name(value: str) -> str:
     return " ".join(text.split())
 
 
+def normalize_student_id(value: str) -> str:
+    """NFKC, trimmed: ``２０２３００１`` (full width, as some keyboards type it) is ``2023001``.
+    The one normalisation of a student id, whatever the door (roster import, check-in, officials,
+    candidates)."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def _date_text(value: object) -> object:
+    """A date is text (``YYYY-MM-DD``): a number such as ``0`` is not read as a timestamp."""
+    if isinstance(value, int | float | bool):
+        raise PydanticCustomError("date_parsing", "Input should be a date written YYYY-MM-DD")
+    return value
+
+
+DateText = Annotated[date, BeforeValidator(_date_text)]
+
 PersonName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=50),
@@ -51,6 +75,8 @@ StudentId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
     AfterValidator(plain_text),
+    AfterValidator(normalize_student_id),
+    AfterValidator(lambda v: v if v else _empty()),
 ]
 SearchText = Annotated[str, StringConstraints(max_length=50), AfterValidator(plain_text)]
 
@@ -75,8 +101,8 @@ class CongressCreate(BaseModel):
 
     name: Title
     delegates_total: int = Field(gt=0, le=100_000, description="应到人数")
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: DateText | None = None
+    ends_on: DateText | None = None
 
 
 class CongressUpdate(BaseModel):
@@ -84,8 +110,8 @@ class CongressUpdate(BaseModel):
 
     name: Title | None = None
     delegates_total: int | None = Field(default=None, gt=0, le=100_000)
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: DateText | None = None
+    ends_on: DateText | None = None
 
 
 class CongressRead(BaseModel):

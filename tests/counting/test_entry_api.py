@@ -175,7 +175,7 @@ def test_one_difference_is_listed_and_resolved(api: Api, settings: Settings, app
     }
     papers = reconciled(app, c.round_id)
     assert sorted(papers) == sorted(PaperRecord(tuple(m)) for m in PAPERS)  # type: ignore[arg-type]
-    events = expect(api.get(f"/api/congresses/{c.ready.congress.id}/events"), 200)
+    events = expect(c.scrutineer.get(f"/api/congresses/{c.ready.congress.id}/events"), 200)
     types = [e["type"] for e in events]
     assert types.count("paper.entered") == 8
     assert types[-2:] == ["batch.resolved", "batch.reconciled"]

@@ -43,7 +43,7 @@ def test_writes_the_report_and_every_export(tmp_path: Path) -> None:
     assert "剩余选票" in page
     assert "贰拾" in page
     assert "周明" in page
-    assert scan(rasterize(pdf)) == [HEAD_HASH]
+    assert scan(rasterize(pdf)) == [f"jipiao audit verify --expect-head {HEAD_HASH}"]
     results = json.loads((out / "r.json").read_text(encoding="utf-8"))
     assert results["rounds"][0]["elected"] == ["王宁", "李娜"]
     assert results["date"] == "2026-05-01"

@@ -115,9 +115,12 @@ def test_head_hash_qr_code_scans_from_the_raster(tmp_path: Path) -> None:
     pdf = write(tmp_path, compose(report_input()))
     assert pages(pdf) == 1
     assert "第 1 页 共 1 页" in text(pdf)
-    assert scan(rasterize(pdf, dpi=100)) == [HEAD_HASH]
+    # The QR code says what to type (issue 20 item 8): the auditor appends the record's folder.
+    assert scan(rasterize(pdf, dpi=100)) == [f"jipiao audit verify --expect-head {HEAD_HASH}"]
     page = text(pdf)
     assert "事件日志头哈希" in page
+    assert "jipiao audit verify" in page
+    assert "--expect-head" in page
     printed = "".join(re.findall(r"\b[0-9a-f]{16}\b", page))
     assert printed == HEAD_HASH
     assert "ed25519:3f9a" in page
@@ -151,7 +154,7 @@ def test_thirty_persons_continue_on_a_second_page(tmp_path: Path) -> None:
     data = round_file(candidates=names, papers=papers)
     pdf = write(tmp_path, compose(report_input(data)))
     assert pages(pdf) == 2
-    assert scan(rasterize(pdf, page=1)) == [HEAD_HASH]
+    assert scan(rasterize(pdf, page=1)) == [f"jipiao audit verify --expect-head {HEAD_HASH}"]
     second = text(pdf, page=2)
     assert "名次" in second  # the table's heading is repeated
     assert "四、签名" in second

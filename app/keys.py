@@ -1,0 +1,247 @@
+"""The installation's two keys, and why they never change silently.
+
+* the QR key, ``<data_dir>/secrets/qr.key``: the MAC key of every printed paper's QR payload
+  (``app.papers.qr``); a new key refuses every paper already printed as ``qr_forged``;
+* the record-signing key, ``<data_dir>/secrets/record-signing.key``: the Ed25519 seed that signs
+  the exported record (``app.audit.record``); a new key signs the record as somebody else.
+
+Both are created together, and only while the database holds no round (``ensure_keys``, at every
+start of the service). Once a round exists a missing key is ``KeysMissing`` — at start and at any
+endpoint that needs it — never a new key: restore the keys (``jipiao keys restore FILE``) or point
+``JIPIAO_DATA_DIR`` at the folder that holds them.
+
+A key is never shown; its fingerprint is (printed at start and by ``GET /api/audit/keys``):
+the QR key's is the first 16 hex digits of HMAC-SHA256(key, ``FINGERPRINT_MESSAGE``), the signing
+key's the first 16 hex digits of SHA-256 of the raw public key (32 bytes).
+
+A keys backup (``jipiao keys backup FILE``) is one JSON object (``BACKUP_FORMAT``) holding both
+keys in hex with their fingerprints, written 0600 and never over an existing file.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import exists, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from app import models
+from app.errors import ServiceUnavailable
+from app.keyfiles import KEY_BYTES, load_or_create_secret, load_secret, write_secret
+from app.settings import Settings
+
+QR_KEY_PATH = Path("secrets") / "qr.key"
+SIGNING_KEY_PATH = Path("secrets") / "record-signing.key"
+QR_WHAT = ("二维码密钥", "QR key")
+SIGNING_WHAT = ("签名密钥", "signing key")
+FINGERPRINT_MESSAGE = b"jipiao qr key fingerprint"
+BACKUP_FORMAT = "jipiao-keys/1"
+
+
+class KeysMissing(ServiceUnavailable):
+    """A key file is missing although the database holds a round: a new key would break it."""
+
+
+class KeyBackupError(RuntimeError):
+    """A backup file that cannot be written, read or restored (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprints:
+    data_dir: Path
+    qr_key: str
+    signing_key: str
+    public_key: str  # the signing key's public half, hex (as printed on the report)
+
+
+def qr_fingerprint(key: bytes) -> str:
+    return hmac.new(key, FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+
+def public_key_of(seed: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+
+def signing_fingerprint(seed: bytes) -> str:
+    return hashlib.sha256(public_key_of(seed)).hexdigest()[:16]
+
+
+def fingerprints_of(data_dir: Path, qr_key: bytes, signing_seed: bytes) -> Fingerprints:
+    return Fingerprints(
+        data_dir, qr_fingerprint(qr_key), signing_fingerprint(signing_seed),
+        public_key_of(signing_seed).hex(),
+    )  # fmt: skip
+
+
+def key_paths(data_dir: Path) -> tuple[Path, Path]:
+    return data_dir / QR_KEY_PATH, data_dir / SIGNING_KEY_PATH
+
+
+def keys_missing(data_dir: Path) -> KeysMissing:
+    missing = [path for path in key_paths(data_dir) if not path.exists()]
+    shown = "、".join(str(path) for path in missing)
+    shown_en = ", ".join(str(path) for path in missing)
+    return KeysMissing(
+        "keys_missing",
+        f"密钥文件缺失：{shown}。数据库中已有轮次，不能生成新密钥（新密钥会使已印选票无法核验、"
+        "记录由另一密钥签名）。请从备份恢复密钥（密钥恢复命令），或把数据目录指向原来保存密钥的"
+        "文件夹，然后重新启动服务。",
+        f"key file(s) missing: {shown_en}. The database already holds a round, so no new key is "
+        "made (a new QR key would refuse every printed paper as forged, a new signing key would "
+        f"sign the record as somebody else). Restore the keys with `jipiao keys restore FILE` "
+        f"(JIPIAO_DATA_DIR={data_dir}), or set JIPIAO_DATA_DIR to the folder that holds "
+        "secrets/qr.key and secrets/record-signing.key, then start again.",
+    )
+
+
+def require_qr_key(data_dir: Path) -> bytes:
+    """The QR key; ``KeysMissing`` if its file is missing (never created here)."""
+    key = load_secret(data_dir / QR_KEY_PATH, what=QR_WHAT)
+    if key is None:
+        raise keys_missing(data_dir)
+    return key
+
+
+def require_signing_seed(data_dir: Path) -> bytes:
+    """The record-signing key's seed; ``KeysMissing`` if its file is missing."""
+    seed = load_secret(data_dir / SIGNING_KEY_PATH, what=SIGNING_WHAT)
+    if seed is None:
+        raise keys_missing(data_dir)
+    return seed
+
+
+def database_has_round(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(models.Round.id.is_not(None)))))
+
+
+def ensure_keys(session: Session, data_dir: Path) -> Fingerprints:
+    """Both keys: created if missing while the database holds no round, else ``KeysMissing``."""
+    if any(not path.exists() for path in key_paths(data_dir)) and database_has_round(session):
+        raise keys_missing(data_dir)
+    qr_path, signing_path = key_paths(data_dir)
+    qr_key = load_or_create_secret(qr_path, what=QR_WHAT)
+    seed = load_or_create_secret(signing_path, what=SIGNING_WHAT)
+    return fingerprints_of(data_dir, qr_key, seed)
+
+
+def configured_database_has_round(settings: Settings) -> bool:
+    """For the offline tools: does the configured database (if there is one) hold a round?
+    An SQLite file that does not exist is not created; a database without tables holds none."""
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return False
+    from app.db import make_engine  # app.db imports the settings only; keep this module light
+
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            return database_has_round(session)
+    except (OperationalError, ProgrammingError):
+        return False  # not migrated: no round
+    finally:
+        engine.dispose()
+
+
+def qr_key_for_tool(settings: Settings) -> bytes:
+    """The QR key for ``jipiao ballot-paper``: made on first use only if the configured database
+    holds no round (with the signing key, as at a start), else ``KeysMissing``."""
+    existing = load_secret(settings.data_dir / QR_KEY_PATH, what=QR_WHAT)
+    if existing is not None:
+        return existing
+    if configured_database_has_round(settings):
+        raise keys_missing(settings.data_dir)
+    return load_or_create_secret(settings.data_dir / QR_KEY_PATH, what=QR_WHAT)
+
+
+def current_fingerprints(data_dir: Path) -> Fingerprints:
+    """The fingerprints of the keys in ``data_dir`` (``KeysMissing`` if one is missing)."""
+    return fingerprints_of(data_dir, require_qr_key(data_dir), require_signing_seed(data_dir))
+
+
+# ---------------------------------------------------------------- backup and restore
+
+
+def backup_document(data_dir: Path) -> bytes:
+    qr_key, seed = require_qr_key(data_dir), require_signing_seed(data_dir)
+    found = fingerprints_of(data_dir, qr_key, seed)
+    document = {
+        "format": BACKUP_FORMAT,
+        "qr_key": qr_key.hex(),
+        "signing_key": seed.hex(),
+        "qr_key_fingerprint": found.qr_key,
+        "signing_key_fingerprint": found.signing_key,
+        "public_key": found.public_key,
+    }
+    return (json.dumps(document, indent=2) + "\n").encode("ascii")
+
+
+def write_private_file(path: Path, content: bytes) -> None:
+    """Write a new file 0600; ``KeyBackupError`` if it exists already (never overwritten)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyBackupError(
+            f"{path}: 文件已存在，不会覆盖 / the file exists already; it is not overwritten"
+        ) from None
+    except OSError as exc:
+        raise KeyBackupError(f"{path}: 无法写入 / cannot write: {exc.strerror}") from None
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def backup_keys(data_dir: Path, target: Path) -> Fingerprints:
+    """Write both keys into the new file ``target`` (0600)."""
+    write_private_file(target, backup_document(data_dir))
+    return current_fingerprints(data_dir)
+
+
+def parse_backup(content: bytes, source: str) -> tuple[bytes, bytes]:
+    """The QR key and the signing seed of a keys backup."""
+    try:
+        document = json.loads(content)
+        if document.get("format") != BACKUP_FORMAT:
+            raise ValueError("format")
+        qr_key = bytes.fromhex(document["qr_key"])
+        seed = bytes.fromhex(document["signing_key"])
+        if len(qr_key) != KEY_BYTES or len(seed) != KEY_BYTES:
+            raise ValueError("length")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise KeyBackupError(
+            f"{source}: 不是密钥备份文件 / not a keys backup ({BACKUP_FORMAT})"
+        ) from None
+    return qr_key, seed
+
+
+def restore_keys(data_dir: Path, qr_key: bytes, seed: bytes) -> Fingerprints:
+    """Put both keys into ``data_dir``; a different key already there is refused (nothing
+    written). The same key already there is left alone."""
+    for path, key, what in zip(
+        key_paths(data_dir), (qr_key, seed), (QR_WHAT, SIGNING_WHAT), strict=True
+    ):
+        existing = load_secret(path, what=what)
+        if existing is not None and existing != key:
+            raise KeyBackupError(
+                f"{path}: 已有另一把{what[0]}，不会替换 / holds a different {what[1]}; it is not "
+                "replaced (move it away first if it is really wrong)"
+            )
+    for path, key in zip(key_paths(data_dir), (qr_key, seed), strict=True):
+        if not path.exists():
+            write_secret(path, key)
+    return current_fingerprints(data_dir)
+
+
+def restore_keys_file(data_dir: Path, source: Path) -> Fingerprints:
+    try:
+        content = source.read_bytes()
+    except OSError as exc:
+        raise KeyBackupError(f"{source}: 无法读取 / cannot read: {exc.strerror}") from None
+    qr_key, seed = parse_backup(content, str(source))
+    return restore_keys(data_dir, qr_key, seed)
