@@ -609,10 +609,11 @@ def decide_and_certify(api: Api, ready: ReadyElection, round_id: int) -> dict[st
     return decided["result"]
 
 
-def nist_exports(api: Api, election_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def nist_exports(api: Api, auditor: Api, election_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ERR as the secretariat reads it; the CVR (per-paper records) as the auditor."""
     base = f"/api/elections/{election_id}/results"
     err = expect(api.get(f"{base}.nist-err.json"), 200)
-    cvr = expect(api.get(f"{base}.nist-cvr.json"), 200)
+    cvr = expect(auditor.get(f"{base}.nist-cvr.json"), 200)
     assert_valid("err", err)
     assert_valid("cvr", cvr)
     return err, cvr
@@ -630,7 +631,8 @@ def test_nist_exports_of_a_whole_election_validate(api: Api, settings: Settings)
     ready = make_ready_election(api, delegates_total=16, present=15, seats=3)
     election = ready.election.id
     presidium = login_as(api, ready.congress.id, "presidium")
-    before = expect(api.get(f"/api/elections/{election}/results.nist-cvr.json"), 409)
+    auditor = login_as(api, ready.congress.id, "auditor")
+    before = expect(auditor.get(f"/api/elections/{election}/results.nist-cvr.json"), 409)
     assert before["code"] == "nothing_decided"
 
     first = open_round(api, election)
@@ -650,7 +652,7 @@ def test_nist_exports_of_a_whole_election_validate(api: Api, settings: Settings)
     second = decide_and_certify(api, ready, rerun["id"])
     assert second["elected"] == [wang]
     assert second["next_round"]["kind"] == "supplementary"
-    err, cvr = nist_exports(api, election)
+    err, cvr = nist_exports(api, auditor, election)
     [contest] = err["Election"][0]["Contest"]
     assert (contest["SequenceOrder"], contest["VotesAllowed"]) == (2, 3)  # the void round: none
     sizes = [len(c["ContestSelection"]) for c in cvr["Election"][0]["Contest"]]
@@ -681,7 +683,7 @@ def test_nist_exports_of_a_whole_election_validate(api: Api, settings: Settings)
     fourth = decide_and_certify(api, ready, tie["id"])
     assert fourth["elected"] == [y]
 
-    err, cvr = nist_exports(api, election)
+    err, cvr = nist_exports(api, auditor, election)
     assert err["Status"] == "certified"
     [err_election] = err["Election"]
     contests = err_election["Contest"]

@@ -12,7 +12,7 @@ def test_a_date_given_as_a_number_is_refused(api: Api, value: object) -> None:
         body = {"name": "第五次学生代表大会", "delegates_total": 10, field: value}
         answer = expect(api.post("/api/congresses", json=body), 422)
         assert answer["field"] == f"body.{field}"
-        assert "YYYY-MM-DD" in answer["message_zh"]
+        assert "日期格式应为“年-月-日”" in answer["message_zh"]
     congress = make_congress(api)
     answer = expect(api.patch(f"/api/congresses/{congress.id}", json={"starts_on": value}), 422)
     assert answer["field"] == "body.starts_on"
