@@ -65,6 +65,8 @@ from app.rules.model import (
     VoidRule,
     WriteIn,
     normalize_name,
+    paper_order,
+    write_in_order,
 )
 from app.rules.validity import judge_paper
 from app.setup import service as setup_service
@@ -124,10 +126,6 @@ class Record:
             "write_ins": list(self.write_ins),
             "void": self.void,
         }
-
-
-def _write_in_key(name: WriteIn) -> tuple[bool, str]:
-    return (name is None, name or "")
 
 
 def make_record(
@@ -191,7 +189,7 @@ def make_record(
                 field=f"{field_prefix}.write_ins.{position}",
             )
         normalized.append(name)
-    return Record(tuple(ordered), tuple(sorted(normalized, key=_write_in_key)), void)
+    return Record(tuple(ordered), tuple(sorted(normalized, key=write_in_order)), void)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1205,7 +1203,7 @@ def reconciled_papers(session: Session, *, round_id: int) -> list[PaperRecord]:
     papers: list[PaperRecord] = []
     for batch in list_batches(session, round_id=round_id):
         papers.extend(record.to_paper() for record in final_records(session, batch))
-    return sorted(papers)
+    return sorted(papers, key=paper_order)
 
 
 @dataclass(frozen=True, slots=True)

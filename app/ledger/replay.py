@@ -37,7 +37,14 @@ from app.ledger.chain import (
     event_hash,
     verify_chain,
 )
-from app.rules import Attendance, PaperRecord, RoundDefinition, count_round, parse_profile
+from app.rules import (
+    Attendance,
+    PaperRecord,
+    RoundDefinition,
+    count_round,
+    paper_order,
+    parse_profile,
+)
 from app.rules.model import Mark, RoundInputError
 from app.rules.roundfile import round_result_json
 
@@ -719,6 +726,9 @@ def _recount(round_: _Round, batches: Mapping[int, _Batch], delegates_total: int
         raise _RecountError(
             f"{len(texts)} final papers in the reconciled batches, {round_.collected} collected"
         )
-    distinct = sorted((paper_of(text), n) for text, n in Counter(texts).items())
+    distinct = sorted(
+        ((paper_of(text), n) for text, n in Counter(texts).items()),
+        key=lambda item: paper_order(item[0]),
+    )
     papers = [paper for paper, n in distinct for _ in range(n)]  # sorted, as the service's
     return json.loads(json.dumps(round_result_json(count_round(definition, attendance, papers))))
