@@ -444,6 +444,7 @@ class _Round:
     election_id: int
     number: int
     document: Mapping[str, Any]
+    present: int | None = None  # frozen at issuance (Q3): ``round.papers_issued``
     issued: int | None = None
     collected: int | None = None
     batches: list[int] = field(default_factory=list)
@@ -635,7 +636,9 @@ class RoundReplay:
                 payload["round_id"], payload["election_id"], payload["number"], document
             )
         elif kind == "round.papers_issued":
-            rounds[payload["round_id"]].issued = payload["issued"]
+            round_ = rounds[payload["round_id"]]
+            round_.issued = payload["issued"]
+            round_.present = payload["present"]
         elif kind == "round.papers_collected":
             rounds[payload["round_id"]].collected = payload["collected"]
         elif kind == "batch.created":
@@ -710,7 +713,9 @@ class _RecountError(ValueError):
 
 def _recount(round_: _Round, batches: Mapping[int, _Batch], delegates_total: int) -> Any:
     definition = definition_of(round_.document)
-    present = round_.document["present"]
+    if round_.present is None:
+        raise _RecountError("decided before its papers were issued")
+    present = round_.present
     if round_.collected is None:
         raise _RecountError("decided before its papers were collected")
     attendance = Attendance(

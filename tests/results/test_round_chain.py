@@ -3,6 +3,7 @@
 follow-up lists (M6-M10, O1). The offline tally and the audit replay agree with the service."""
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,67 @@ from fastapi import FastAPI
 from app.audit.record import check_record
 from app.cli import main
 from app.ledger.replay import replay_rounds
+from app.papers.keys import load_or_create_qr_key
+from app.papers.qr import encode_payload
 from app.settings import Settings
 from tests.audit.test_record import export
-from tests.builders import SEED_BALLOT_ORDER, Api, expect
+from tests.builders import (
+    SEED_BALLOT_ORDER,
+    Api,
+    ReadyElection,
+    expect,
+    login_as,
+    login_official,
+    make_ready_election,
+    open_round,
+)
 from tests.results.test_results_api import Hall, hall
 
 WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
+
+
+def opened(api: Api, settings: Settings, ready: ReadyElection) -> Hall:
+    """The election's first round opened (not issued), with its officials logged in."""
+    round_ = open_round(api, ready.election.id)
+    return at_round(api, settings, ready, round_.id, presidium=login_as(api, ready.congress.id,
+                                                                      "presidium"))  # fmt: skip
+
+
+def at_round(api: Api, settings: Settings, ready: ReadyElection, round_id: int,
+             presidium: Api) -> Hall:  # fmt: skip
+    round_ = expect(api.get(f"/api/rounds/{round_id}"), 200)
+    congress = ready.congress.id
+    teller_ids = [o.id for o in ready.officials["teller"][:2]]
+    return Hall(
+        api=api,
+        ready=ready,
+        round_id=round_id,
+        payload=encode_payload(
+            key=load_or_create_qr_key(settings.data_dir),
+            election_id=ready.election.id,
+            round_number=round_["number"],
+            definition_hash=round_["definition_hash"],
+        ),
+        tellers=[login_official(api, congress, i) for i in teller_ids],
+        teller_ids=teller_ids,
+        chief=login_official(api, congress, ready.officials["chief_scrutineer"][0].id),
+        scrutineer=login_official(api, congress, ready.officials["scrutineer"][0].id),
+        presidium=presidium,
+    )
+
+
+def issue(h: Hall, issued: int, collected: int) -> dict[str, Any]:
+    path = f"/api/rounds/{h.round_id}"
+    expect(h.api.post(f"{path}/issuance", json={"printed": issued, "issued": issued}), 200)
+    collection: dict[str, Any] = expect(
+        h.api.post(f"{path}/collection", json={"collected": collected}), 200
+    )
+    return collection
+
+
+def certify(h: Hall) -> None:
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    assert expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)["certified"]
 
 
 def paper(
@@ -29,13 +85,19 @@ def paper(
 def enter_papers(
     h: Hall, papers: list[dict[str, Any]], *, round_id: int | None = None,
     payload: str | None = None, candidates: list[str] | None = None,
-) -> None:  # fmt: skip
-    """One batch, both passes entering the same papers (pass B in reverse order)."""
+    refused: dict[str, Any] | None = None,
+) -> int:  # fmt: skip
+    """One batch, both passes entering the same papers (pass B in reverse order). ``refused``:
+    a paper body the batch refuses with 422 ``tie_round_has_no_write_ins`` first."""
     round_id = h.round_id if round_id is None else round_id
     names = SEED_BALLOT_ORDER if candidates is None else candidates
     body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
             "teller_b_id": h.teller_ids[1]}  # fmt: skip
     batch = expect(h.api.post(f"/api/rounds/{round_id}/batches", json=body), 201)
+    if refused is not None:
+        entry = refused | {"idempotency_key": "refused", "qr_payload": h.payload}
+        answer = expect(h.tellers[0].post(f"/api/batches/{batch['id']}/papers", json=entry), 422)
+        assert answer["code"] == "tie_round_has_no_write_ins"
     for tag, teller in zip("ab", h.tellers, strict=True):
         order = list(enumerate(papers))
         for n, p in order if tag == "a" else reversed(order):
@@ -47,6 +109,8 @@ def enter_papers(
                 "void": p["void"],
             }
             expect(teller.post(f"/api/batches/{batch['id']}/papers", json=entry), 201)
+    batch_id: int = batch["id"]
+    return batch_id
 
 
 def cli_tally(
@@ -112,3 +176,156 @@ def test_a_round_with_blank_void_and_illegible_write_in_papers_is_decided(
     expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
     replay = replayed(app, settings, h, tmp_path)
     assert [(r.round_number, r.elected) for r in replay.certified] == [(1, [WANG, LI])]
+
+
+def test_a_round_with_no_paper_collected_is_decided(
+    api: Api, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """A way out of ``collected`` (docs/rounds.md): nothing to enter, so no batch is needed."""
+    h = opened(api, settings, make_ready_election(api))
+    issue(h, issued=8, collected=0)
+    status = expect(api.get(f"/api/rounds/{h.round_id}/count-status"), 200)
+    assert status["ready"]
+    result = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert result["elected"] == []
+    assert result["next_round"] == {
+        "kind": "supplementary", "seats": 3, "candidates": SEED_BALLOT_ORDER,
+    }  # fmt: skip
+    certify(h)
+    follow_up = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
+    assert (follow_up["number"], follow_up["kind"]) == (2, "supplementary")
+    replay = replayed(app, settings, h, tmp_path)
+    assert [(r.round_number, r.elected) for r in replay.certified] == [(1, [])]
+
+
+# ---------------------------------------------------------------- 2. attendance frozen at issuance
+
+
+def test_the_decision_uses_the_present_count_at_issuance(
+    api: Api, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    ready = make_ready_election(api, present=10)  # 10 of 10 checked in when the round opens
+    h = opened(api, settings, ready)
+    assert expect(api.get(f"/api/rounds/{h.round_id}"), 200)["present"] == 10
+    leaving = ready.delegates[0]  # one leaves before the papers are issued: 9, quorum 8 still met
+    expect(api.post(f"/api/congresses/{ready.congress.id}/delegates/{leaving.id}/check-out"), 200)
+    issue(h, issued=9, collected=9)
+    # 王宁 9, 刘洋 5, 李娜 4: of 9 present the threshold is 5 (of a stale 10 it would be 6).
+    enter_papers(h, [paper(["yes", "yes", "no", "no", "no"])] * 5
+                 + [paper(["yes", "no", "yes", "no", "no"])] * 4)  # fmt: skip
+    result = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert result["majority"] == {"base": 9, "base_kind": "present", "threshold": 5}
+    assert result["elected"] == [WANG, LIU]
+    certify(h)
+    replay = replayed(app, settings, h, tmp_path)
+    assert [(r.round_number, r.elected) for r in replay.certified] == [(1, [WANG, LIU])]
+    assert replay.certified[0].result["majority"]["base"] == 9
+
+
+# ---------------------------------------------------------------- 3. a void round's rerun
+
+
+# Two seats: 王宁 6, 刘洋 5, 李娜 5 — 刘洋 and 李娜 tie for the last seat (M5).
+TIED = (
+    [paper(["yes", "yes", "no", "no", "no"])] * 3
+    + [paper(["yes", "no", "yes", "no", "no"])] * 3
+    + [paper(["no", "yes", "yes", "no", "no"])] * 2
+)
+
+
+def void_and_rerun(h: Hall, settings: Settings, follow_up: dict[str, Any]) -> Hall:
+    """The follow-up round's papers: 9 collected of 8 issued voids it (I2); its rerun opens."""
+    collection = issue(h, issued=8, collected=9)
+    assert (collection["void"], collection["round"]["status"]) == (True, "void")
+    rerun = collection["rerun"]
+    assert (rerun["kind"], rerun["follows_round_id"]) == ("rerun", h.round_id)
+    assert (rerun["seats"], rerun["candidates"]) == (follow_up["seats"], follow_up["candidates"])
+    assert rerun["definition"]["kind"] == follow_up["kind"]  # counted as the round it reruns
+    return at_round(h.api, settings, h.ready, rerun["id"], h.presidium)
+
+
+def pdf_text(api: Api, round_id: int) -> str:
+    pdf = api.get(f"/api/rounds/{round_id}/papers.pdf", params={"copies": 1})
+    assert pdf.status_code == 200, pdf.text
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True,
+                          check=True, timeout=60).stdout.decode("utf-8")  # fmt: skip
+
+
+def test_a_void_tie_round_is_rerun_as_a_tie_round(
+    api: Api, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    first = hall(api, settings, seats=2)
+    enter_papers(first, TIED)
+    decided = expect(first.chief.post(f"/api/rounds/{first.round_id}/decide"), 200)["result"]
+    assert decided["next_round"] == {"kind": "tie", "seats": 1, "candidates": [LIU, LI]}
+    certify(first)
+    tie = expect(first.presidium.post(f"/api/rounds/{first.round_id}/follow-up", json={}), 201)
+    h = void_and_rerun(at_round(api, settings, first.ready, tie["id"], first.presidium),
+                       settings, tie)  # fmt: skip
+
+    text = pdf_text(api, h.round_id)
+    assert LIU in text
+    assert LI in text
+    assert "不设“另选他人”栏" in text  # M7: a tie-round paper, no write-in boxes
+    issue(h, issued=8, collected=8)
+    # 刘洋 4, 李娜 3 of 8 present: no majority (5); the most yes votes win (M7, plurality).
+    papers = [paper(["yes", "no"])] * 4 + [paper(["no", "yes"])] * 3 + [paper(["blank"] * 2)]
+    written = {"marks": {LIU: "no"}, "write_ins": ["赵六"], "void": None}
+    enter_papers(h, papers, candidates=[LIU, LI], refused=written)
+    result = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert result["round"]["kind"] == "tie"
+    assert result["elected"] == [LIU]
+    assert "M7" in [entry["rule"] for entry in result["trace"]]
+    certify(h)
+    outcome = expect(api.get(f"/api/elections/{h.ready.election.id}/result"), 200)
+    assert [(e["name"], e["round"]) for e in outcome["elected"]] == [(WANG, 1), (LIU, 3)]
+    assert outcome["complete"]
+    replay = replayed(app, settings, h, tmp_path)
+    assert [(r.round_number, r.elected) for r in replay.certified] == [(1, [WANG]), (3, [LIU])]
+
+
+# Three seats: 王宁 8, 刘洋 5, 李娜 4, 张伟 3, 欧阳晓东 2 — one seat short (M6).
+SHORT = (
+    [paper(["yes", "yes", "yes", "no", "no"])] * 3
+    + [paper(["yes", "yes", "no", "yes", "no"])] * 2
+    + [paper(["yes", "no", "yes", "yes", "no"])]
+    + [paper(["yes", "no", "no", "no", "yes"])] * 2
+)
+
+
+def test_a_void_supplementary_round_is_rerun_as_a_supplementary_round(
+    api: Api, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    first = hall(api, settings, seats=3)
+    enter_papers(first, SHORT)
+    decided = expect(first.chief.post(f"/api/rounds/{first.round_id}/decide"), 200)["result"]
+    assert decided["next_round"] == {"kind": "supplementary", "seats": 1, "candidates": [LI, ZHANG]}
+    certify(first)
+    supplementary = expect(
+        first.presidium.post(f"/api/rounds/{first.round_id}/follow-up", json={}), 201
+    )
+    h = void_and_rerun(at_round(api, settings, first.ready, supplementary["id"], first.presidium),
+                       settings, supplementary)  # fmt: skip
+    text = pdf_text(api, h.round_id)
+    assert "另选他人" in text
+    assert "不设“另选他人”栏" not in text
+    issue(h, issued=8, collected=8)
+    # 李娜 4, 张伟 3 of 8: nobody has a majority (5) — a new shortfall (M8): the presidium decides.
+    enter_papers(h, [paper(["yes", "no"])] * 4 + [paper(["no", "yes"])] * 3
+                 + [paper(["no", "no"], ["赵六"])], candidates=[LI, ZHANG])  # fmt: skip
+    result = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert result["round"]["kind"] == "supplementary"
+    assert result["elected"] == []
+    rules = [entry["rule"] for entry in result["trace"]]
+    assert "M8" in rules
+    assert "M10" in rules
+    assert result["next_round"]["kind"] == "supplementary"
+    certify(h)
+    order = {"reason": "大会主席团决定减少名额，不再选举"}
+    reduced = expect(h.presidium.post(
+        f"/api/elections/{h.ready.election.id}/reduce-seats", json=order), 200)  # fmt: skip
+    assert (reduced["seats"], reduced["complete"]) == (2, True)
+    replay = replayed(app, settings, h, tmp_path)
+    assert [(r.round_number, r.elected) for r in replay.certified] == [
+        (1, [WANG, LIU]), (3, []),
+    ]  # fmt: skip
