@@ -329,3 +329,68 @@ def test_a_void_supplementary_round_is_rerun_as_a_supplementary_round(
     assert [(r.round_number, r.elected) for r in replay.certified] == [
         (1, [WANG, LIU]), (3, []),
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- 4. follow-up lists
+
+
+def short_round_certified(api: Api, settings: Settings) -> Hall:
+    """Round 1 elects 王宁 and 刘洋 of 3 seats; the engine proposes 李娜, 张伟 for the last."""
+    h = hall(api, settings, seats=3)
+    enter_papers(h, SHORT)
+    decided = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert decided["next_round"] == {"kind": "supplementary", "seats": 1, "candidates": [LI, ZHANG]}
+    certify(h)
+    return h
+
+
+def test_a_supplementary_list_is_checked(api: Api, settings: Settings) -> None:
+    h = short_round_certified(api, settings)
+    path = f"/api/rounds/{h.round_id}/follow-up"
+
+    def refused(candidates: list[str]) -> dict[str, Any]:
+        answer: dict[str, Any] = expect(
+            h.presidium.post(path, json={"candidates": candidates}), 422
+        )
+        return answer
+
+    elected = refused([LI, "王 宁"])
+    assert (elected["code"], elected["field"]) == ("candidate_already_elected", "candidates.1")
+    assert "第 1 轮" in elected["message_zh"]
+    official = h.ready.officials["teller"][0].name
+    assert refused([LI, official])["code"] == "candidate_is_official"  # O1
+    alone = refused([LI])  # 1 seat: 差额 needs 2 (plus_one)
+    assert alone["code"] == "follow_up_not_competitive"
+    assert "至少 2 名" in alone["message_zh"]
+    assert (
+        expect(api.get(f"/api/elections/{h.ready.election.id}/rounds"), 200)["rounds"][-1]["number"]
+        == 1
+    )  # nothing opened
+    opened = expect(h.presidium.post(path, json={"candidates": ["张　伟", " 李 娜 "]}), 201)
+    assert opened["candidates"] == [LI, ZHANG]  # normalized like roster names, in stroke order
+
+
+def test_no_follow_up_after_the_seats_were_reduced(api: Api, settings: Settings) -> None:
+    h = short_round_certified(api, settings)
+    order = {"reason": "大会主席团决定减少名额，不再选举"}
+    expect(h.presidium.post(f"/api/elections/{h.ready.election.id}/reduce-seats", json=order), 200)
+    refused = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 409)
+    assert refused["code"] == "seats_reduced"
+    assert "M10" in refused["message_zh"]
+
+
+def test_the_election_result_lists_a_person_once(api: Api, settings: Settings) -> None:
+    first = short_round_certified(api, settings)
+    opened = expect(first.presidium.post(f"/api/rounds/{first.round_id}/follow-up", json={}), 201)
+    h = at_round(api, settings, first.ready, opened["id"], first.presidium)
+    issue(h, issued=8, collected=8)
+    # Five delegates write in 王宁, elected in round 1: 5 of 8 is a majority in round 2.
+    enter_papers(h, [paper(["no", "no"], ["王宁"])] * 5 + [paper(["yes", "no"])] * 3,
+                 candidates=[LI, ZHANG])  # fmt: skip
+    result = expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)["result"]
+    assert result["elected"] == [WANG]
+    certify(h)
+    outcome = expect(api.get(f"/api/elections/{h.ready.election.id}/result"), 200)
+    assert [(e["name"], e["round"]) for e in outcome["elected"]] == [(WANG, 1), (LIU, 1)]
+    assert outcome["disregarded"] == [{"name": WANG, "round": 2, "reason": "already_elected"}]
+    assert (outcome["seats_filled"], outcome["seats_open"], outcome["complete"]) == (2, 1, False)
