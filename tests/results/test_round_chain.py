@@ -394,3 +394,16 @@ def test_the_election_result_lists_a_person_once(api: Api, settings: Settings) -
     assert [(e["name"], e["round"]) for e in outcome["elected"]] == [(WANG, 1), (LIU, 1)]
     assert outcome["disregarded"] == [{"name": WANG, "round": 2, "reason": "already_elected"}]
     assert (outcome["seats_filled"], outcome["seats_open"], outcome["complete"]) == (2, 1, False)
+
+
+def test_an_uncontested_list_where_the_profile_allows_it(api: Api, settings: Settings) -> None:
+    ready = make_ready_election(api, profile={"allow_uncontested": True, "slate_size": "ratio_20"})
+    h = opened(api, settings, ready)
+    issue(h, issued=8, collected=8)
+    enter_papers(h, SHORT)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    certify(h)
+    opened_round = expect(
+        h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={"candidates": [ZHANG]}), 201
+    )
+    assert (opened_round["kind"], opened_round["candidates"]) == ("supplementary", [ZHANG])
