@@ -243,7 +243,7 @@ class _Projection:
             candidates=list(definition["candidates"]),
             definition=papers_service.definition_text(definition),
             definition_hash=p["definition_hash"],
-            present=definition["present"],
+            present=p["present"] if "present" in p else definition["present"],
             printed=None,
             issued=None,
             destroyed=None,
@@ -255,6 +255,7 @@ class _Projection:
         self._set(
             "round",
             p["round_id"],
+            present=p["present"],
             printed=p["printed"],
             issued=p["issued"],
             destroyed=p["destroyed"],

@@ -66,6 +66,8 @@ from app.rules.model import (
     VoidRule,
     WriteIn,
     normalize_name,
+    paper_order,
+    write_in_order,
 )
 from app.rules.validity import judge_paper
 from app.setup import service as setup_service
@@ -139,10 +141,6 @@ class Record:
         }
 
 
-def _write_in_key(name: WriteIn) -> tuple[bool, str]:
-    return (name is None, name or "")
-
-
 def make_record(
     definition: RoundDefinition,
     *,
@@ -205,7 +203,7 @@ def make_record(
                 field=f"{field_prefix}.write_ins.{position}",
             )
         normalized.append(name)
-    return Record(tuple(ordered), tuple(sorted(normalized, key=_write_in_key)), void)
+    return Record(tuple(ordered), tuple(sorted(normalized, key=write_in_order)), void)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1274,7 +1272,7 @@ def reconciled_papers(session: Session, *, round_id: int) -> list[PaperRecord]:
     papers: list[PaperRecord] = []
     for batch in list_batches(session, round_id=round_id):
         papers.extend(record.to_paper() for record in final_records(session, batch))
-    return sorted(papers)
+    return sorted(papers, key=paper_order)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,14 @@ from app.ledger.chain import (
     event_hash,
     verify_chain,
 )
-from app.rules import Attendance, PaperRecord, RoundDefinition, count_round, parse_profile
+from app.rules import (
+    Attendance,
+    PaperRecord,
+    RoundDefinition,
+    count_round,
+    paper_order,
+    parse_profile,
+)
 from app.rules.model import Mark, RoundInputError
 from app.rules.roundfile import round_result_json
 
@@ -437,6 +444,7 @@ class _Round:
     election_id: int
     number: int
     document: Mapping[str, Any]
+    present: int | None = None  # frozen at issuance (Q3): ``round.papers_issued``
     issued: int | None = None
     collected: int | None = None
     batches: list[int] = field(default_factory=list)
@@ -628,7 +636,9 @@ class RoundReplay:
                 payload["round_id"], payload["election_id"], payload["number"], document
             )
         elif kind == "round.papers_issued":
-            rounds[payload["round_id"]].issued = payload["issued"]
+            round_ = rounds[payload["round_id"]]
+            round_.issued = payload["issued"]
+            round_.present = payload["present"]
         elif kind == "round.papers_collected":
             rounds[payload["round_id"]].collected = payload["collected"]
         elif kind == "batch.created":
@@ -703,7 +713,9 @@ class _RecountError(ValueError):
 
 def _recount(round_: _Round, batches: Mapping[int, _Batch], delegates_total: int) -> Any:
     definition = definition_of(round_.document)
-    present = round_.document["present"]
+    if round_.present is None:
+        raise _RecountError("decided before its papers were issued")
+    present = round_.present
     if round_.collected is None:
         raise _RecountError("decided before its papers were collected")
     attendance = Attendance(
@@ -719,6 +731,9 @@ def _recount(round_: _Round, batches: Mapping[int, _Batch], delegates_total: int
         raise _RecountError(
             f"{len(texts)} final papers in the reconciled batches, {round_.collected} collected"
         )
-    distinct = sorted((paper_of(text), n) for text, n in Counter(texts).items())
+    distinct = sorted(
+        ((paper_of(text), n) for text, n in Counter(texts).items()),
+        key=lambda item: paper_order(item[0]),
+    )
     papers = [paper for paper, n in distinct for _ in range(n)]  # sorted, as the service's
     return json.loads(json.dumps(round_result_json(count_round(definition, attendance, papers))))

@@ -15,7 +15,16 @@ The decision itself is only ever ``round.decided`` on the reconciled papers (C1)
 from collections.abc import Sequence
 from typing import Any, cast
 
-from app.rules import Attendance, Mark, PaperRecord, RoundDefinition, VoidRule, WriteIn, count_round
+from app.rules import (
+    Attendance,
+    Mark,
+    PaperRecord,
+    RoundDefinition,
+    VoidRule,
+    WriteIn,
+    count_round,
+    paper_order,
+)
 from app.rules.roundfile import round_result_json
 
 UNCLEAR = "unclear"
@@ -51,7 +60,7 @@ def provisional_result(
         issued=present if issued is None else issued,
         collected=len(papers),
     )
-    result = count_round(definition, attendance, sorted(papers))
+    result = count_round(definition, attendance, sorted(papers, key=paper_order))
     document = round_result_json(result)
     elected = set(document["elected"])
     next_round = document["next_round"]

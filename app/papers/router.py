@@ -110,7 +110,10 @@ def scan(
 @router.get(
     "/rounds/{round_id}/papers.pdf",
     summary="印制本轮选票（PDF）/ the round's papers (PDF)",
-    description="默认份数为冻结的实到人数。Copies default to the frozen `present`.",
+    description=(
+        "默认份数为当前已签到人数（发票后为冻结的实到人数）。"
+        "Copies default to the delegates checked in now (after issuance: the frozen `present`)."
+    ),
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )

@@ -24,7 +24,7 @@ class RoundRead(BaseModel):
             "kind": "regular",
             "seats": 3,
             "candidates": ["王宁", "刘洋", "李娜", "张伟", "欧阳晓东"],
-            "definition": {"version": 1, "election": 1, "round": 1, "kind": "regular"},
+            "definition": {"version": 2, "election": 1, "round": 1, "kind": "regular"},
             "definition_hash": "9f2c…",
             "present": 180,
             "printed": None,
@@ -40,12 +40,19 @@ class RoundRead(BaseModel):
     id: int
     election_id: int
     number: int
-    kind: Literal["regular", "tie", "supplementary", "rerun"]
+    kind: Literal["regular", "tie", "supplementary", "rerun"] = Field(
+        description="rerun: the void round held again (I2), counted as the round it reruns "
+        "(its definition's kind: a tie round's rerun is a tie round, M7)"
+    )
     seats: int
     candidates: list[str]
     definition: dict[str, Any]
     definition_hash: str
-    present: int
+    present: int = Field(
+        description="实到：已签到人数，发票时冻结（Q1、Q3）；发票前为开启时的人数。"
+        "The checked-in count, frozen when the papers are issued (Q1, Q3); before issuance the "
+        "count when the round opened"
+    )
     printed: int | None
     issued: int | None
     destroyed: int | None

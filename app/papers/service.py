@@ -1,10 +1,13 @@
-"""Rounds and their papers: open a round (Q1 gate, frozen definition), verify a scanned QR code
-(P1), print the papers, record issuance (I1) and collection (I2: an overcount voids the round and
-opens its rerun). Each use case runs in the request's transaction, appends its event, flushes.
+"""Rounds and their papers: open a round (Q1 pre-check, frozen definition), verify a scanned QR
+code (P1), print the papers, record issuance (Q1 checked again and ``present`` frozen, Q3; I1) and
+collection (I2: an overcount voids the round and opens its rerun). Each use case runs in the
+request's transaction, appends its event, flushes.
 
-Events: ``round.opened`` (the frozen definition document and its hash), ``round.papers_issued``
-(printed, issued, destroyed = printed − issued: 剩余选票当众销毁), ``round.papers_collected``,
-``round.void`` (I2, with the numbers), ``round.rerun_not_opened`` (Q1 failed for the rerun).
+Events: ``round.opened`` (the frozen definition document and its hash; ``present`` = the count at
+opening, informative), ``round.papers_issued`` (printed, issued, destroyed = printed − issued:
+剩余选票当众销毁; ``present`` = the checked-in count at issuance, the round's 实到 for I1, I2 and
+M1), ``round.papers_collected``, ``round.void`` (I2, with the numbers), ``round.rerun_not_opened``
+(Q1 failed for the rerun).
 
 Once an election has a round, its candidates, seats and profile are frozen: a ``before_flush``
 guard (``_refuse_changes_to_frozen_elections``) refuses such changes from any service with 409
@@ -177,10 +180,16 @@ def _new_round(
     candidates: tuple[str, ...],
     present: int,
     follows: models.Round | None,
+    counted_as: RoundKind | None = None,
 ) -> models.Round:
+    """``kind`` is the round's (``"rerun"`` for a rerun); ``counted_as`` the kind its definition
+    is counted as when it differs (a rerun is counted as the round it reruns, I2/M7/M8).
+    ``present`` is the count at opening; issuance replaces it by the count then (Q3)."""
     profile = setup_service.election_profile(election)
-    definition = RoundDefinition(seats=seats, candidates=candidates, kind=kind, profile=profile)
-    frozen = freeze_round(definition, election_id=election.id, round_number=number, present=present)
+    definition = RoundDefinition(
+        seats=seats, candidates=candidates, kind=counted_as or kind, profile=profile
+    )
+    frozen = freeze_round(definition, election_id=election.id, round_number=number)
     round_ = models.Round(
         election_id=election.id,
         number=number,
@@ -207,6 +216,7 @@ def _new_round(
             "follows_round_id": round_.follows_round_id,
             "definition": frozen.document,
             "definition_hash": frozen.hash,
+            "present": present,
         },
         actor_role=actor.role,
     )
@@ -259,7 +269,10 @@ def _open_rerun(
     void: models.Round,
     present: int,
 ) -> models.Round:
-    """I2: the same round held again — same candidates, same seats, new papers."""
+    """I2: the same round held again — same candidates, same seats, new papers, counted as the
+    void round was: the rerun of a tie round is a tie round (M7: no write-in boxes, plurality),
+    the rerun of a supplementary round a supplementary round (M8, M10)."""
+    voided = round_definition(void)
     return _new_round(
         session,
         actor=actor,
@@ -270,6 +283,7 @@ def _open_rerun(
         candidates=tuple(void.candidates),
         present=present,
         follows=void,
+        counted_as=voided.kind,
     )
 
 
@@ -408,18 +422,25 @@ def _ensure_status(
 def record_issuance(
     session: Session, *, actor: Principal, round_id: int, printed: int, issued: int
 ) -> models.Round:
-    """I1: issued ≤ present (frozen) and ≤ printed; the rest are destroyed in public (B4)."""
+    """Q1 checked again against the delegates checked in now, and that count frozen as the
+    round's ``present`` (Q3): the base of I1, I2 and the majority (M1). I1: issued ≤ present and
+    ≤ printed; the rest are destroyed in public (B4). Refused below quorum, nothing changed."""
     round_ = get_round(session, round_id=round_id)
-    congress_id = congress_of(session, round_)
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    congress_id = election.congress_id
     actor.ensure_congress(congress_id)
     store.lock_chain(session, congress_id=congress_id)
     session.refresh(round_)
     _ensure_status(round_, (ROUND_OPEN,), "登记发票", "record issuance")
-    if issued > round_.present:
+    quorum = _quorum_now(session, election=election, profile=round_definition(round_).profile)
+    if not quorum.met:
+        raise quorum_not_met(quorum)
+    present = quorum.present
+    if issued > present:
         raise InvalidInput(
             "issued_exceeds_present",
-            f"发出选票 {issued} 张多于实到人数 {round_.present} 人（I1）",
-            f"issued {issued} exceeds present {round_.present} (I1)",
+            f"发出选票 {issued} 张多于实到人数 {present} 人（I1）",
+            f"issued {issued} exceeds present {present} (I1)",
             field="body.issued",
         )
     if issued > printed:
@@ -429,6 +450,7 @@ def record_issuance(
             f"issued {issued} exceeds printed {printed} (I1)",
             field="body.issued",
         )
+    round_.present = present
     round_.printed = printed
     round_.issued = issued
     round_.destroyed = printed - issued
@@ -443,7 +465,7 @@ def record_issuance(
             "printed": printed,
             "issued": issued,
             "destroyed": printed - issued,
-            "present": round_.present,
+            "present": present,
         },
         actor_role=actor.role,
     )
@@ -540,11 +562,18 @@ def render_round_papers(
     per_page: int | None,
     copies: int | None,
 ) -> tuple[models.Round, bytes]:
-    """The round's papers as one PDF; ``copies`` defaults to the frozen ``present``."""
+    """The round's papers as one PDF. ``copies`` defaults to the delegates checked in now (papers
+    are printed before issuance, which freezes ``present``: Q3), and once the papers are issued to
+    the round's frozen ``present``; nobody checked in asks for ``copies``."""
     round_ = get_round(session, round_id=round_id)
     election = setup_service.get_election(session, election_id=round_.election_id)
     congress = setup_service.get_congress(session, congress_id=election.congress_id)
-    count = round_.present if copies is None else copies
+    if copies is not None:
+        count = copies
+    elif round_.issued is not None:
+        count = round_.present
+    else:
+        count = setup_service.get_attendance(session, congress_id=congress.id).present
     if not 1 <= count <= MAX_COPIES:
         raise InvalidInput(
             "invalid_copies",

@@ -63,7 +63,6 @@ def render_round_file(
             round_input.definition,
             election_id=election,
             round_number=round_number,
-            present=round_input.attendance.present,
         )
     except DefinitionError as exc:
         raise RoundFileError(str(exc)) from None

@@ -25,6 +25,7 @@ from app.rules import (
     RoundKind,
     VoidRule,
     count_round,
+    paper_order,
 )
 from app.rules.roundfile import round_result_json
 
@@ -79,7 +80,7 @@ class BatchPlan:
         clear = Counter({r: n for r, n in agreed.items() if "unclear" not in r.marks})
         rest = Counter(entered(p) for p in self.truth) - clear
         by_entry = {entered(p): p for p in self.truth}
-        return [by_entry[r] for r in sorted(rest.elements())]
+        return sorted((by_entry[r] for r in rest.elements()), key=paper_order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ def expected_result(
     attendance = Attendance(
         delegates_total=delegates_total, present=present, issued=issued, collected=len(papers)
     )
-    return round_result_json(count_round(definition, attendance, sorted(papers)))
+    return round_result_json(count_round(definition, attendance, sorted(papers, key=paper_order)))
 
 
 def plan_round(

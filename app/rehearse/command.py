@@ -262,9 +262,10 @@ class Rehearsal:
         self.scan(round_id, payload, payloads)
         payloads.append(payload)
 
+        counted_as: RoundKind = round_["definition"]["kind"]  # a rerun: as the round it reruns
         plan = plan_round(
             self.rng,
-            kind=kind,
+            kind=counted_as,
             seats=seats,
             candidates=candidates,
             present=self.papers,
@@ -272,7 +273,7 @@ class Rehearsal:
             differences=max(2, min(5, self.papers // 50)),
         )
         expected = expected_result(
-            kind=kind,
+            kind=counted_as,
             seats=seats,
             candidates=candidates,
             delegates_total=self.total,

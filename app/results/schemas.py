@@ -101,6 +101,11 @@ class ElectionResultRead(BaseModel):
     complete: bool
     next_round: dict[str, Any] | None
     rounds: list[dict[str, Any]]
+    disregarded: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="a person a round's decision names who is not listed (M9): "
+        "`already_elected` in an earlier round, or `no_seat_left`; for the presidium",
+    )
 
 
 class PresidiumOrder(BaseModel):

@@ -24,10 +24,12 @@ from app.papers import service as papers_service
 from app.printing.report import load_report_layout, render_report
 from app.results.exports import ElectionRecord, RoundRecord
 from app.results.report import Officials, ReportInput, compose_report
-from app.rules import Attendance, RoundResult, count_round, normalize_name
+from app.rules import Attendance, RoundResult, count_round, normalize_name, slate_size
 from app.rules.ordering import stroke_order
+from app.rules.profiles import Profile
 from app.rules.roundfile import round_result_json
 from app.setup import service as setup_service
+from app.setup.schemas import normalize_person_name
 
 ROUND_DECIDED = "decided"
 ROUND_CERTIFIED = "certified"
@@ -211,7 +213,11 @@ def open_follow_up(
     """M5/M6/M7: open the tie or supplementary round the certified decision calls for.
 
     A tie round lists exactly the tied persons. A supplementary round takes the engine's proposal,
-    or the presidium's edited list (六.8); both need the quorum now (Q1).
+    or the presidium's edited list (六.8), names normalized like roster names: nobody elected
+    already in this election, no official of the congress (O1), and a 差额 list — at least the
+    profile's ``slate_size`` for the seats (M6), or as many as the seats when the profile allows
+    uncontested elections. Nothing follows once the seats were reduced (M10). Both need the
+    quorum now (Q1).
     """
     round_ = papers_service.get_round(session, round_id=round_id)
     congress_id = papers_service.congress_of(session, round_)
@@ -238,13 +244,16 @@ def open_follow_up(
             f"已开启第 {later[0].number} 轮",
             f"round {later[0].number} is already open",
         )
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    if _seats_reduced_to(session, election) is not None:
+        raise Conflict(
+            "seats_reduced",
+            "大会主席团已决定减少名额、不再选举，不能再开启后续轮次（M10）",
+            "the presidium reduced the seats: no further round is held (M10)",
+        )
     proposal: list[str] = next_round["candidates"]
-    names = proposal if candidates is None else candidates
-    if (
-        next_round["kind"] == "tie"
-        and candidates is not None
-        and sorted(candidates) != sorted(proposal)
-    ):
+    names = proposal if candidates is None else [normalize_person_name(n) for n in candidates]
+    if next_round["kind"] == "tie" and candidates is not None and sorted(names) != sorted(proposal):
         raise InvalidInput(
             "tie_round_candidates",
             "票数相等重新投票只能在票数相等者之间进行（M7）",
@@ -259,8 +268,11 @@ def open_follow_up(
             "the list must be non-empty, without empty or repeated names",
             field="candidates",
         )
-    election = setup_service.get_election(session, election_id=round_.election_id)
     profile = setup_service.election_profile(election)
+    if next_round["kind"] == "supplementary":
+        _check_supplementary_list(
+            session, election=election, names=names, seats=next_round["seats"], profile=profile
+        )
     quorum = papers_service._quorum_now(session, election=election, profile=profile)
     if not quorum.met:
         raise papers_service.quorum_not_met(quorum)
@@ -294,6 +306,44 @@ def released_decision(session: Session, round_: models.Round) -> Decision | None
     return None
 
 
+def _check_supplementary_list(
+    session: Session, *, election: models.Election, names: list[str], seats: int, profile: Profile
+) -> None:
+    """M6/M8 and O1 for a supplementary round's list (see ``open_follow_up``)."""
+    elected = {
+        normalize_name(str(e["name"])): e
+        for e in election_result(session, election_id=election.id)["elected"]
+    }
+    for index, name in enumerate(names):
+        before = elected.get(normalize_name(name))
+        if before is not None:
+            raise InvalidInput(
+                "candidate_already_elected",
+                f"{name} 已在第 {before['round']} 轮当选，不能再列为另行选举候选人（M9）",
+                f"{name} was elected in round {before['round']} and cannot stand again (M9)",
+                field=f"candidates.{index}",
+            )
+    officials = setup_service.list_officials(session, congress_id=election.congress_id)
+    for index, name in enumerate(names):
+        for official in officials:
+            if setup_service.same_person(name, None, official.name, official.student_id):
+                raise InvalidInput(
+                    "candidate_is_official",
+                    f"{name} 是本次大会的选举工作人员，不能作为候选人（O1）",
+                    f"{name} is an official of this congress and cannot be a candidate (O1)",
+                    field=f"candidates.{index}",
+                )
+    needed = seats if profile.allow_uncontested else slate_size(seats, profile)
+    if len(names) < needed:
+        raise InvalidInput(
+            "follow_up_not_competitive",
+            f"另行选举 {seats} 名，候选人应至少 {needed} 名（差额选举，M6）；现有 {len(names)} 名",
+            f"a supplementary round for {seats} seat(s) needs at least {needed} candidates "
+            f"(competitive slate, M6); the list has {len(names)}",
+            field="candidates",
+        )
+
+
 def election_result(
     session: Session, *, election_id: int, released_only: bool = False
 ) -> dict[str, Any]:
@@ -301,9 +351,16 @@ def election_result(
 
     ``released_only`` (C3, for those not in ``SEES_UNRELEASED``): a round's outcome and elected
     persons count only once the presidium has released them to the hall.
-    """
+
+    Guard: a person is listed once (the round that elected them first) and never more persons
+    than seats; anything else a round's decision names is reported under ``disregarded`` (with
+    the reason) for the presidium, never counted as a seat filled."""
     election = setup_service.get_election(session, election_id=election_id)
+    reduced_to = _seats_reduced_to(session, election)
+    seats = election.seats if reduced_to is None else reduced_to
     elected: list[dict[str, Any]] = []
+    disregarded: list[dict[str, Any]] = []
+    listed: set[str] = set()
     rounds = []
     open_follow_up_round: dict[str, Any] | None = None
     for round_ in papers_service.list_rounds(session, election_id=election_id):
@@ -320,11 +377,18 @@ def election_result(
             }
         )
         if decision is not None and round_.status == ROUND_CERTIFIED:
-            elected += [{"name": n, "round": round_.number} for n in decision.result["elected"]]
+            for name in decision.result["elected"]:
+                key = normalize_name(name)
+                entry = {"name": name, "round": round_.number}
+                if key in listed:
+                    disregarded.append(entry | {"reason": "already_elected"})
+                elif len(elected) >= election.seats:
+                    disregarded.append(entry | {"reason": "no_seat_left"})
+                else:
+                    listed.add(key)
+                    elected.append(entry)
             open_follow_up_round = decision.result["next_round"]
     filled = len(elected)
-    reduced_to = _seats_reduced_to(session, election)
-    seats = election.seats if reduced_to is None else reduced_to
     return {
         "election_id": election.id,
         "title": election.title,
@@ -336,6 +400,7 @@ def election_result(
         "complete": filled >= seats,
         "next_round": None if filled >= seats else open_follow_up_round,
         "rounds": rounds,
+        "disregarded": disregarded,
     }
 
 

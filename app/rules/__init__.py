@@ -35,6 +35,7 @@ from app.rules.model import (
     VoidRule,
     WriteIn,
     normalize_name,
+    paper_order,
 )
 from app.rules.profiles import SEED_PROFILE, Profile, ProfileError, parse_profile, profile_options
 from app.rules.tally import PaperCounts, PersonTally, Tally, tally_papers
@@ -74,6 +75,7 @@ __all__ = [
     "judge_paper",
     "majority_threshold",
     "normalize_name",
+    "paper_order",
     "parse_profile",
     "profile_options",
     "required_present",

@@ -66,6 +66,28 @@ class PaperRecord(NamedTuple):
     void: VoidRule | None = None
 
 
+def write_in_order(name: WriteIn) -> tuple[bool, str]:
+    """The order of write-ins: names by code point, an illegible write-in (``None``) last."""
+    return (name is None, name or "")
+
+
+PaperOrder = tuple[tuple[str, ...], tuple[tuple[bool, str], ...], tuple[bool, str]]
+
+
+def paper_order(paper: PaperRecord) -> PaperOrder:
+    """The one total order of paper records (sort with ``key=paper_order``, never bare).
+
+    A record's optional fields cannot be compared as they are (``None`` against ``"P4"``, an
+    illegible write-in against a name): here ``None`` sorts after every value of its field for a
+    write-in and before every rule for ``void``, so records that compared before keep their order.
+    """
+    return (
+        tuple(paper.marks),
+        tuple(write_in_order(name) for name in paper.write_ins),
+        (paper.void is not None, paper.void or ""),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RoundDefinition:
     """What the round's paper prints: seats, candidates in ballot order, the rules profile.

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from app.rules.model import PaperRecord, RoundDefinition, RuleId, TraceEntry
+from app.rules.model import PaperRecord, RoundDefinition, RuleId, TraceEntry, paper_order
 from app.rules.ordering import by_votes
 from app.rules.validity import PaperJudgement, judge_paper
 
@@ -65,7 +65,10 @@ def tally_papers(definition: RoundDefinition, papers: Iterable[PaperRecord]) -> 
     judgements: dict[PaperRecord, PaperJudgement] = {}
     entered = valid = disregarded = 0
 
-    for paper, copies in Counter(papers).items():
+    # In the one order of records (``paper_order``), not as given: the result (e.g. where a
+    # write-in without stroke data is placed, B1) never depends on the order papers came in.
+    distinct = sorted(Counter(papers).items(), key=lambda item: paper_order(item[0]))
+    for paper, copies in distinct:
         judgement = judge_paper(paper, definition)
         judgements[paper] = judgement
         entered += copies

@@ -50,7 +50,7 @@ def election(papers: int = 24, seed: int = 1, batch: int = 5) -> list[StoredEven
     add("congress.created", {"congress_id": 7, "name": "大会 \"特别\"\n", "delegates_total":
         papers + 3, "starts_on": None, "ends_on": None})  # fmt: skip
     definition = RoundDefinition(seats=2, candidates=CANDIDATES)
-    frozen = freeze_round(definition, election_id=1, round_number=1, present=papers)
+    frozen = freeze_round(definition, election_id=1, round_number=1)
     add("round.opened", {"round_id": 1, "election_id": 1, "number": 1, "kind": "regular",
         "follows_round_id": None, "definition": frozen.document,
         "definition_hash": frozen.hash})  # fmt: skip

@@ -11,6 +11,7 @@ from PIL import Image
 from app.papers.definition import definition_hash
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
+from app.papers.schemas import CollectionRead
 from app.settings import Settings
 from tests.builders import (
     SEED_BALLOT_ORDER,
@@ -62,7 +63,8 @@ def test_definition_is_frozen_and_recorded(api: Api) -> None:
     round_ = open_round(api, ready.election.id)
     document = round_.definition
     assert document["candidates"] == SEED_BALLOT_ORDER
-    assert (document["round"], document["seats"], document["present"]) == (1, 3, 8)
+    assert (document["round"], document["seats"], round_.present) == (1, 3, 8)
+    assert "present" not in document  # frozen at issuance, after printing (Q3)
     assert round_.definition_hash == definition_hash(document)
     events = _events(api, ready.congress.id, "round.opened")
     assert len(events) == 1
@@ -226,6 +228,36 @@ def test_issuance_i1(api: Api) -> None:
     ]
 
 
+def test_issuance_checks_and_freezes_attendance(api: Api, tmp_path: Path) -> None:
+    """Q1 and Q3 at issuance: the count that matters is the one when papers are issued."""
+    ready = make_ready_election(api)  # 10 delegates, 8 present, quorum 4/5: 8
+    round_ = open_round(api, ready.election.id)
+    hash_at_opening = round_.definition_hash
+    congress = ready.congress.id
+    leaving = ready.delegates[0]
+    expect(api.post(f"/api/congresses/{congress}/delegates/{leaving.id}/check-out"), 200)
+    path = f"/api/rounds/{round_.id}/issuance"
+    refused = expect(api.post(path, json={"printed": 10, "issued": 7}), 409)
+    assert refused["code"] == "quorum_not_met"
+    assert "7 present, 8 required of 10" in refused["message_en"]
+    after = expect(api.get(f"/api/rounds/{round_.id}"), 200)
+    assert (after["status"], after["issued"], after["present"]) == ("open", None, 8)
+    assert _events(api, congress, "round.papers_issued") == []
+
+    check_in(api, congress, [leaving, *ready.delegates[8:9]])  # 9 present now
+    pdf = tmp_path / "papers.pdf"
+    one_a_page = {"paper_size": "A5", "per_page": 1}
+    pdf.write_bytes(api.get(f"/api/rounds/{round_.id}/papers.pdf", params=one_a_page).content)
+    pages = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True)
+    assert re.search(r"^Pages:\s+9$", pages.stdout, re.M), pages.stdout  # checked in now
+    issued = expect(api.post(path, json={"printed": 10, "issued": 9}), 200)  # I1 against 9
+    assert (issued["present"], issued["issued"], issued["status"]) == (9, 9, "issued")
+    assert issued["definition_hash"] == hash_at_opening  # the printed papers stay valid
+    assert _events(api, congress, "round.papers_issued") == [
+        {"round_id": round_.id, "printed": 10, "issued": 9, "destroyed": 1, "present": 9}
+    ]
+
+
 def test_collection_within_counts(api: Api) -> None:
     ready = make_ready_election(api)
     round_ = open_round(api, ready.election.id)
@@ -239,8 +271,10 @@ def test_collection_within_counts(api: Api) -> None:
 def test_overcount_voids_and_opens_the_rerun(api: Api) -> None:
     ready = make_ready_election(api)
     round_ = open_round(api, ready.election.id)
-    check_in(api, ready.congress.id, ready.delegates[8:9])  # attendance counted again: 9
-    result = issue_and_collect(api, round_.id, printed=10, issued=8, collected=9)
+    expect(api.post(f"/api/rounds/{round_.id}/issuance", json={"printed": 10, "issued": 8}), 200)
+    check_in(api, ready.congress.id, ready.delegates[8:9])  # after issuance: 9 now, 8 frozen
+    response = api.post(f"/api/rounds/{round_.id}/collection", json={"collected": 9})
+    result = CollectionRead.model_validate(expect(response, 200))
     assert result.void
     assert result.round.status == "void"
     assert result.rerun is not None
@@ -266,10 +300,12 @@ def test_overcount_voids_and_opens_the_rerun(api: Api) -> None:
 def test_overcount_without_quorum_does_not_open_the_rerun(api: Api) -> None:
     ready = make_ready_election(api)
     round_ = open_round(api, ready.election.id)
-    for delegate in ready.delegates[:2]:  # 6 of 10 present now: below 8
+    expect(api.post(f"/api/rounds/{round_.id}/issuance", json={"printed": 8, "issued": 8}), 200)
+    for delegate in ready.delegates[:2]:  # after issuance, 6 of 10 present now: below 8
         path = f"/api/congresses/{ready.congress.id}/delegates/{delegate.id}/check-out"
         expect(api.post(path), 200)
-    result = issue_and_collect(api, round_.id, printed=8, issued=8, collected=9)
+    response = api.post(f"/api/rounds/{round_.id}/collection", json={"collected": 9})
+    result = CollectionRead.model_validate(expect(response, 200))
     assert result.void
     assert result.rerun is None
     assert result.rerun_refused is not None

@@ -18,7 +18,7 @@ import pytest
 from app.cli import main
 from app.rehearse import command
 from app.rehearse.client import Api
-from app.rules import Attendance, PaperRecord, RoundDefinition, count_round
+from app.rules import Attendance, PaperRecord, RoundDefinition, count_round, paper_order
 
 PAPERS = 20
 ELECTED_LINE = re.compile(r"^\s*当选 / elected: (.+)$", re.MULTILINE)
@@ -76,6 +76,7 @@ def recount(record: Path) -> list[tuple[str, int]]:
                 rounds[payload["round_id"]] = {"definition": payload["definition"]}
             case "round.papers_issued":
                 rounds[payload["round_id"]]["issued"] = payload["issued"]
+                rounds[payload["round_id"]]["present"] = payload["present"]
             case "round.papers_collected":
                 rounds[payload["round_id"]]["collected"] = payload["collected"]
             case "batch.created":
@@ -105,11 +106,11 @@ def recount(record: Path) -> list[tuple[str, int]]:
             ),
             Attendance(
                 delegates_total=delegates_total,
-                present=definition["present"],
+                present=round_["present"],
                 issued=round_["issued"],
                 collected=round_["collected"],
             ),
-            sorted(papers),
+            sorted(papers, key=paper_order),
         )
         elected += [(name, definition["round"]) for name in result.elected]
     return elected
