@@ -399,6 +399,7 @@ def history(session: Session, round_: models.Round) -> list[dict[str, Any]]:
             entry |= {
                 "decision_hash": row.hash,
                 "elected": payload["result"]["elected"],
+                "yes": [[t["name"], t["yes"]] for t in payload["result"]["tallies"]],
                 "certified": row.hash in certified,
             }
         else:
@@ -430,11 +431,14 @@ def history_lines(entries: Sequence[dict[str, Any]]) -> tuple[tuple[str, str], .
             elected = "、".join(entry["elected"]) or "无"
             state_zh = "已认证" if entry["certified"] else "未认证"
             state_en = "certified" if entry["certified"] else "not certified"
+            votes_zh = "、".join(f"{name} {yes}" for name, yes in entry["yes"])
+            votes_en = ", ".join(f"{name} {yes}" for name, yes in entry["yes"])
             lines.append(
                 (
-                    f"{time} 第 {decisions} 次决定（{state_zh}，已被取代）：当选 {elected}",
+                    f"{time} 第 {decisions} 次决定（{state_zh}，已被取代）：当选 {elected}；"
+                    f"赞成票 {votes_zh}",
                     f"{time} decision {decisions} ({state_en}, superseded): elected "
-                    f"{', '.join(entry['elected']) or 'none'}",
+                    f"{', '.join(entry['elected']) or 'none'}; yes votes {votes_en}",
                 )
             )
         elif kind == "round.correction_ordered":

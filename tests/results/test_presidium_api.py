@@ -4,6 +4,7 @@ ineligible, void a round for an irregularity, and a correction that recounts. Ea
 event with a reason and an author, refused when it does not apply, and the exported record
 replays to the same decisions (``jipiao audit verify``) and agrees with the tables."""
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,8 @@ def test_correction_reenters_a_batch_and_the_round_is_decided_and_certified_anew
     assert "第1次决定（已认证，已被取代）" in flat
     assert "大会主席团下令更正，重新录入第2批" in flat
     assert "复核原票：第2批第1张李娜为赞成" in flat
-    assert "陆" in text  # 李娜 6, in capital numerals
+    assert re.search(rf"{LI}\s+6 陆\s+0 零", text)  # 李娜: 6 yes now, in capital numerals
+    assert "赞成票王宁8、刘洋7、李娜5、" in flat  # the superseded decision's numbers
 
     replay = audited(app, settings, h, tmp_path / "record")
     assert replay.decisions_checked == 2
