@@ -61,8 +61,9 @@ class DecisionRead(BaseModel):
     history: list[dict[str, Any]] = Field(
         default_factory=list,
         description="the round's decisions (`round.decided`, with `elected`, `yes` and "
-        "`certified`) and the presidium's decisions on it (`round.correction_ordered`, `round.ineligible_ruled`, "
-        "`round.void`, `round.follow_up_cancelled`, with `reason` and author), in order",
+        "`certified`) and the presidium's decisions on it (`round.correction_ordered`, "
+        "`round.ineligible_ruled`, `round.void`, `round.follow_up_cancelled`, with `reason` and "
+        "author), in order",
     )
 
 
