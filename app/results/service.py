@@ -285,6 +285,14 @@ def open_follow_up(
             "the list must be non-empty, without empty or repeated names",
             field="candidates",
         )
+    struck = sorted(set(keys) & ruled_ineligible(session, round_))
+    if struck:
+        raise InvalidInput(
+            "follow_up_ineligible",
+            f"{'、'.join(struck)} 已被大会主席团裁定不具备被选举资格（P7），不能列入名单",
+            f"{', '.join(struck)} ruled ineligible by the presidium (P7): not on the list",
+            field="candidates",
+        )
     election = setup_service.get_election(session, election_id=round_.election_id)
     profile = setup_service.election_profile(election)
     quorum = papers_service._quorum_now(session, election=election, profile=profile)

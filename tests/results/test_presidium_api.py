@@ -346,6 +346,11 @@ def test_a_written_in_official_is_flagged_and_ruled_ineligible(
     assert repeated["code"] == "already_ruled_ineligible"
     text = pdf_text(h.presidium, h.round_id).replace(" ", "").replace("\n", "")
     assert "大会主席团裁定赵六不具备被选举资格（P7）" in text
+    struck = {"candidates": [LI, ZHAO]}
+    refused = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json=struck), 422)
+    assert refused["code"] == "follow_up_ineligible"
+    supplementary = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
+    assert ZHAO not in supplementary["candidates"]
 
     replay = audited(app, settings, h, tmp_path / "record")
     assert replay.decisions_checked == 2
