@@ -149,6 +149,12 @@ class _Projection:
             "round.correction_ordered": lambda p, _e: self._set(
                 "round", p["round_id"], status="counting"
             ),
+            "round.ineligible_ruled": lambda p, _e: self._set(
+                "round", p["round_id"], status="counting"
+            ),
+            "round.follow_up_cancelled": lambda p, _e: self._set(
+                "round", p["round_id"], status="cancelled"
+            ),
             "batch.created": self._batch_created,
             "paper.entered": self._paper_entered,
             "batch.discrepancy": lambda p, _e: self._set(

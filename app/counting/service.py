@@ -1212,6 +1212,15 @@ def order_reentry(
 ) -> models.Batch:
     """A scrutineer orders the batch entered again: both passes start over (entries are kept)."""
     batch, _, congress_id = _disputed_batch(session, actor=actor, batch_id=batch_id)
+    return reopen_batch(session, actor=actor, batch=batch, congress_id=congress_id, reason=reason)
+
+
+def reopen_batch(
+    session: Session, *, actor: Principal, batch: models.Batch, congress_id: int, reason: str
+) -> models.Batch:
+    """The batch's current generation is discarded and both passes enter it again (entries are
+    kept): a scrutineer's order on a disputed batch, or the presidium's correction (C2) of a
+    reconciled one. Records ``batch.reentry_ordered`` with the reason and its author."""
     session.add(
         models.BatchResolution(
             batch_id=batch.id,

@@ -410,13 +410,17 @@ def paper_of(text: str) -> PaperRecord:
 # ---------------------------------------------------------------- replaying the rounds
 
 
-def definition_of(document: Mapping[str, Any]) -> RoundDefinition:
-    """The engine's definition from a round's frozen definition document (``round.opened``)."""
+def definition_of(
+    document: Mapping[str, Any], ineligible: frozenset[str] = frozenset()
+) -> RoundDefinition:
+    """The engine's definition from a round's frozen definition document (``round.opened``) and
+    the names the presidium ruled ineligible (``round.ineligible_ruled``, P7)."""
     return RoundDefinition(
         seats=document["seats"],
         candidates=tuple(document["candidates"]),
         kind=document["kind"],
         profile=parse_profile(document["profile"]),
+        ineligible=ineligible,
     )
 
 
@@ -562,8 +566,10 @@ class RoundReplay:
 
     Rebuilds each round's definition (``round.opened``), figures (issuance, collection, the
     congress's ``delegates_total`` at the time of the decision) and final records per batch
-    (``paper.entered``, ``batch.resolved``, ``batch.reentry_ordered``, ``batch.reconciled``), and
-    compares ``round_result_json`` with every ``round.decided``'s ``result``; checks that
+    (``paper.entered``, ``batch.resolved``, ``batch.reentry_ordered``, ``batch.reconciled``) and
+    the presidium's rulings (``round.ineligible_ruled``: struck from the ranking of that round and
+    of the election's later rounds), and compares ``round_result_json`` with every
+    ``round.decided``'s ``result``; checks that
     ``round.signed`` / ``round.certified`` name a decision of their round. Stops at the first
     problem: ``feed`` and ``enter_papers`` then return False and ``result`` names it.
     """
@@ -574,6 +580,7 @@ class RoundReplay:
         self._batches: dict[int, _Batch] = {}
         self._certified: dict[int, CertifiedRound] = {}
         self._decided: dict[str, tuple[int, Mapping[str, Any]]] = {}  # hash → (round id, result)
+        self._ineligible: dict[int, list[tuple[int, str]]] = {}  # election → (round number, name)
         self._checked = 0
         self._problem: Replay | None = None
 
@@ -674,8 +681,14 @@ class RoundReplay:
                 self._certified[round_.round_id] = CertifiedRound(
                     round_.election_id, round_.number, height, found[1]
                 )
-        elif kind == "round.correction_ordered":
+        elif kind in ("round.correction_ordered", "round.void"):
+            # The round is counted again and decided anew, or void (I2, or by the presidium).
             self._certified.pop(payload["round_id"], None)
+        elif kind == "round.ineligible_ruled":
+            round_ = rounds[payload["round_id"]]
+            ruled = self._ineligible.setdefault(round_.election_id, [])
+            ruled.append((round_.number, str(payload["name"])))
+            self._certified.pop(round_.round_id, None)
         return True
 
     def _decide(self, height: int, payload: Mapping[str, Any], hash: str) -> bool:
@@ -683,7 +696,12 @@ class RoundReplay:
         if self._delegates_total is None:
             return self._fail(height, "decided before the congress exists", "大会尚未建立")
         try:
-            recomputed = _recount(round_, self._batches, self._delegates_total)
+            ineligible = frozenset(
+                name
+                for number, name in self._ineligible.get(round_.election_id, [])
+                if number <= round_.number
+            )
+            recomputed = _recount(round_, self._batches, self._delegates_total, ineligible)
         except (RoundInputError, _RecountError) as exc:
             en = f"round {round_.number}: cannot be recounted from the record: {exc}"
             return self._fail(height, en, f"第 {round_.number} 轮：无法根据记录重新计票")
@@ -711,8 +729,13 @@ class _RecountError(ValueError):
     pass
 
 
-def _recount(round_: _Round, batches: Mapping[int, _Batch], delegates_total: int) -> Any:
-    definition = definition_of(round_.document)
+def _recount(
+    round_: _Round,
+    batches: Mapping[int, _Batch],
+    delegates_total: int,
+    ineligible: frozenset[str] = frozenset(),
+) -> Any:
+    definition = definition_of(round_.document, ineligible)
     if round_.present is None:
         raise _RecountError("decided before its papers were issued")
     present = round_.present

@@ -53,6 +53,7 @@ ROUND_ISSUED = "issued"
 ROUND_COLLECTED = "collected"
 ROUND_COUNTING = "counting"
 ROUND_VOID = "void"
+ROUND_CANCELLED = "cancelled"  # a follow-up round the presidium cancelled before issuance
 # What people in the hall call each state of a round (the one place: messages use these words).
 ROUND_STATUS_ZH: dict[str, str] = {
     ROUND_OPEN: "已开启，尚未发出选票",
@@ -62,6 +63,7 @@ ROUND_STATUS_ZH: dict[str, str] = {
     ROUND_VOID: "已宣布无效",
     "decided": "计票结果已确定",  # results.service.ROUND_DECIDED
     "certified": "已认证",  # results.service.ROUND_CERTIFIED (总监票人签字)
+    ROUND_CANCELLED: "已撤销",
 }
 
 
@@ -100,6 +102,11 @@ def list_rounds(session: Session, *, election_id: int) -> Sequence[models.Round]
         .where(models.Round.election_id == election_id)
         .order_by(models.Round.number)
     ).all()
+
+
+def next_round_number(session: Session, *, election_id: int) -> int:
+    """The number of the election's next round: after every round, cancelled ones included."""
+    return max((r.number for r in list_rounds(session, election_id=election_id)), default=0) + 1
 
 
 def round_document(round_: models.Round) -> dict[str, Any]:
@@ -229,7 +236,9 @@ def open_round(session: Session, *, actor: Principal, election_id: int) -> model
     election = setup_service.get_election(session, election_id=election_id)
     store.lock_chain(session, congress_id=election.congress_id)
     actor.ensure_congress(election.congress_id)
-    rounds = list_rounds(session, election_id=election_id)
+    rounds = [
+        r for r in list_rounds(session, election_id=election_id) if r.status != ROUND_CANCELLED
+    ]
     last = rounds[-1] if rounds else None
     if last is not None and last.status != ROUND_VOID:
         raise Conflict(
@@ -277,7 +286,7 @@ def _open_rerun(
         session,
         actor=actor,
         election=election,
-        number=void.number + 1,
+        number=next_round_number(session, election_id=election.id),
         kind="rerun",
         seats=void.seats,
         candidates=tuple(void.candidates),

@@ -360,6 +360,13 @@ def _draw_outcome(doc: _Report, report: ResultReport, layout: ReportLayout) -> N
             lines.append((line, EM, True, BLACK))
         for line in doc.wrap(report.follow_up_en, SMALL, width):
             lines.append((line, SMALL, False, GREY))
+    if report.history:
+        lines.append(("本轮经过（更正与裁定）", EM, True, BLACK))
+        for zh, en in report.history:
+            for line in doc.wrap(zh, EM, width):
+                lines.append((line, EM, False, BLACK))
+            for line in doc.wrap(en, SMALL, width):
+                lines.append((line, SMALL, False, GREY))
     for line in doc.wrap(layout.certification, EM, width):
         lines.append((line, EM, False, BLACK))
     height = 7 + sum(em * 1.55 for _, em, _, _ in lines)

@@ -77,6 +77,8 @@ class ReportInput:
     officials: Officials = Officials()
     hash_source: HashSource = "event_log"
     """``round_file``: no event log exists (``jipiao report``); the hash is the round file's."""
+    history: tuple[tuple[str, str], ...] = ()
+    """(zh, en) lines: the round's earlier decisions and the presidium's decisions on it (C2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class ResultReport:
     head_hash: str
     public_key_fingerprint: str | None
     hash_source: HashSource
+    history: tuple[tuple[str, str], ...] = ()
 
 
 ROUND_KIND_ZH: dict[RoundKind, str] = {
@@ -329,6 +332,7 @@ def compose_report(
         head_hash=report.head_hash,
         public_key_fingerprint=report.public_key_fingerprint,
         hash_source=report.hash_source,
+        history=report.history,
     )
 
 

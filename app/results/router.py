@@ -16,11 +16,11 @@ from app.auth import (
     ensure_permission,
 )
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES, Conflict
+from app.errors import ERROR_RESPONSES, Conflict, ErrorRead
 from app.papers import service as papers_service
 from app.papers.router import round_read
-from app.papers.schemas import RoundRead
-from app.results import exports, schemas
+from app.papers.schemas import CollectionRead, RoundRead
+from app.results import exports, presidium, schemas
 from app.results import service as results_service
 from app.setup import service as setup_service
 from app.setup.schemas import Id
@@ -41,6 +41,9 @@ def _decision_read(session: SessionDep, round_id: int) -> schemas.DecisionRead:
         result=None if decision is None else decision.result,
         signatures=signatures,
         certified=round_.status == results_service.ROUND_CERTIFIED,
+        ineligible=sorted(results_service.ruled_ineligible(session, round_)),
+        write_in_flags=[flag.json() for flag in presidium.write_in_flags(session, round_)],
+        history=presidium.history(session, round_),
     )
 
 
@@ -99,17 +102,79 @@ def follow_up(
 @router.post(
     "/rounds/{round_id}/correction",
     summary="大会主席团下令更正（C2）/ presidium orders a correction",
-    description="已确认的结果只能由大会主席团以记录在案的命令更正：本轮重新计票并重新决定。\n\n"
-    "A certified round changes only by a recorded presidium order: it is counted again (batches "
-    "may be re-entered) and decided again, with new signatures.",
+    description="已作出决定的结果只能由大会主席团以记录在案的命令更正：指定的批次（缺省为全部批次）"
+    "由两遍录入重新录入，核对后重新决定、重新签字确认。\n\n"
+    "A decided round changes only by a recorded presidium order (`round.correction_ordered`, with "
+    "a reason): the named batches (default: all) are entered again by both passes "
+    "(`batch.reentry_ordered`), then the round is decided anew and certified anew (C2). Refused "
+    "before a decision and once a later round is open.",
 )
 def correction(
+    round_id: Id, body: schemas.CorrectionOrder, session: SessionDep, actor: ReleaseResults
+) -> RoundRead:
+    return round_read(
+        presidium.order_correction(
+            session, actor=actor, round_id=round_id, reason=body.reason, batch_ids=body.batches
+        )
+    )
+
+
+@router.post(
+    "/rounds/{round_id}/cancel",
+    summary="撤销后续轮次（六.8、M10）/ cancel a follow-up round before issuance",
+    description="票数相等重新投票或另行选举的轮次在发出选票前可由大会主席团撤销（须写明理由）；"
+    "之后可另定名单重新开启，或减少名额。\n\n"
+    "The presidium cancels a tie or supplementary round before its papers are issued "
+    "(`round.follow_up_cancelled`, with a reason); it may then open the follow-up again with "
+    "another list, or reduce the seats (M10).",
+)
+def cancel(
     round_id: Id, body: schemas.PresidiumOrder, session: SessionDep, actor: ReleaseResults
 ) -> RoundRead:
     return round_read(
-        results_service.order_correction(
-            session, actor=actor, round_id=round_id, reason=body.reason
+        presidium.cancel_follow_up(session, actor=actor, round_id=round_id, reason=body.reason)
+    )
+
+
+@router.post(
+    "/rounds/{round_id}/ineligible",
+    summary="裁定另选的人不具备被选举资格（P7）/ rule a written-in person ineligible",
+    description="大会主席团裁定本轮另选的某人不具备被选举资格：该人不参加排名，选票仍有效；"
+    "本轮重新决定、重新签字确认。\n\n"
+    "The presidium rules a written-in person of the decided round ineligible "
+    "(`round.ineligible_ruled`, with a reason): struck from the ranking of this round and the "
+    "election's later rounds, the papers stay valid; the round is decided anew and certified "
+    "anew. The decision lists written-in officials under `write_in_flags`.",
+)
+def ineligible(
+    round_id: Id, body: schemas.IneligibleRuling, session: SessionDep, actor: ReleaseResults
+) -> RoundRead:
+    return round_read(
+        presidium.rule_ineligible(
+            session, actor=actor, round_id=round_id, name=body.name, reason=body.reason
         )
+    )
+
+
+@router.post(
+    "/rounds/{round_id}/void",
+    summary="宣布本轮选举无效（六.8）/ declare the round void for an irregularity",
+    description="发出选票后发现违规，大会主席团可宣布本轮无效（须写明理由），并按当前实到人数"
+    "重新选举（Q1）。\n\n"
+    "After its papers are issued, the presidium may declare a round void for an irregularity "
+    "(`round.void` with rule `presidium` and a reason); its rerun opens as after an overcount "
+    "(I2) if the quorum holds now (Q1).",
+)
+def void(
+    round_id: Id, body: schemas.PresidiumOrder, session: SessionDep, actor: ReleaseResults
+) -> CollectionRead:
+    result = presidium.void_round(session, actor=actor, round_id=round_id, reason=body.reason)
+    refused = result.rerun_refused
+    return CollectionRead(
+        round=round_read(result.round),
+        void=True,
+        rerun=None if result.rerun is None else round_read(result.rerun),
+        rerun_refused=None if refused is None else ErrorRead.model_validate(refused.body()),
     )
 
 
@@ -155,7 +220,12 @@ def election_result(
 )
 def report(round_id: Id, session: SessionDep, actor: ReadLedger, settings: SettingsDep) -> Response:
     _check_congress(session, round_id, actor)
-    round_, pdf = results_service.report_pdf(session, round_id=round_id, data_dir=settings.data_dir)
+    history = presidium.history_lines(
+        presidium.history(session, papers_service.get_round(session, round_id=round_id))
+    )
+    round_, pdf = results_service.report_pdf(
+        session, round_id=round_id, data_dir=settings.data_dir, history=history
+    )
     filename = f"report-election{round_.election_id}-round{round_.number}.pdf"
     return Response(
         pdf,
@@ -212,7 +282,7 @@ def export_results(
         certified = all(
             r.status == results_service.ROUND_CERTIFIED
             for r in papers_service.list_rounds(session, election_id=election_id)
-            if r.status != papers_service.ROUND_VOID
+            if r.status not in (papers_service.ROUND_VOID, results_service.ROUND_CANCELLED)
         )
         content = _json(exports.nist_err(record, generated_at=now, certified=certified))
     else:

@@ -48,6 +48,23 @@ class DecisionRead(BaseModel):
     )
     signatures: list[dict[str, Any]]
     certified: bool
+    ineligible: list[str] = Field(
+        default_factory=list,
+        description="P7: written-in persons the presidium ruled ineligible (struck from the "
+        "ranking of this round)",
+    )
+    write_in_flags: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="written-in persons who are officials of the congress, for the presidium's "
+        "ruling (P7): `name`, `official_roles`, `message_zh`, `message_en`",
+    )
+    history: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the round's decisions (`round.decided`, with `elected`, `yes` and "
+        "`certified`) and the presidium's decisions on it (`round.correction_ordered`, "
+        "`round.ineligible_ruled`, `round.void`, `round.follow_up_cancelled`, with `reason` and "
+        "author), in order",
+    )
 
 
 class FollowUpCreate(BaseModel):
@@ -114,3 +131,26 @@ class PresidiumOrder(BaseModel):
     )
 
     reason: str = Field(min_length=1, max_length=1000, description="理由 / the reason")
+
+
+class CorrectionOrder(PresidiumOrder):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "复核发现第3批选票录入有误，重新清点", "batches": [3]}]
+        }
+    )
+
+    batches: list[int] | None = Field(
+        default=None,
+        max_length=1000,
+        description="需要重新录入的批次编号（id），缺省为全部批次 / ids of the batches to enter "
+        "again by both passes; default: every batch of the round",
+    )
+
+
+class IneligibleRuling(PresidiumOrder):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "赵六", "reason": "赵六是本次大会的计票人"}]}
+    )
+
+    name: str = Field(min_length=1, max_length=100, description="另选的人 / the written-in name")

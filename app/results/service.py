@@ -4,6 +4,7 @@ it is recorded as the event ``round.decided`` with the full result and trace, an
 reads it back from the chain: the event log is the source of truth.
 """
 
+import dataclasses
 import datetime
 import json
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ ROUND_RELEASED = "round.released"  # the event of C3 (app.live.service.release_r
 SEES_UNRELEASED = frozenset(
     {Role.presidium, Role.chief_scrutineer, Role.scrutineer, Role.admin, Role.auditor}
 )
+ROUND_CANCELLED = papers_service.ROUND_CANCELLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,35 @@ def _events_of_round(
         if payload.get("round_id") == round_id:
             found.append((row, payload))
     return found
+
+
+def ruled_ineligible(session: Session, round_: models.Round) -> frozenset[str]:
+    """P7: the names the presidium ruled ineligible (``round.ineligible_ruled``) in this round or
+    an earlier round of its election: they are struck from this round's ranking."""
+    rounds = {
+        r.id
+        for r in papers_service.list_rounds(session, election_id=round_.election_id)
+        if r.number <= round_.number
+    }
+    rows = session.scalars(
+        select(models.Event)
+        .where(
+            models.Event.congress_id == papers_service.congress_of(session, round_),
+            models.Event.type == "round.ineligible_ruled",
+        )
+        .order_by(models.Event.height)
+    ).all()
+    payloads = [json.loads(row.payload) for row in rows]
+    return frozenset(p["name"] for p in payloads if p["round_id"] in rounds)
+
+
+def live_rounds(session: Session, *, election_id: int) -> list[models.Round]:
+    """The election's rounds without the follow-up rounds the presidium cancelled."""
+    return [
+        r
+        for r in papers_service.list_rounds(session, election_id=election_id)
+        if r.status != ROUND_CANCELLED
+    ]
 
 
 def decision_of(session: Session, round_: models.Round) -> Decision | None:
@@ -118,7 +149,11 @@ def compute_round(session: Session, round_: models.Round) -> RoundResult:
         collected=round_.collected,
     )
     papers = counting_service.reconciled_papers(session, round_id=round_.id)
-    return count_round(papers_service.round_definition(round_), attendance, papers)
+    definition = papers_service.round_definition(round_)
+    ineligible = ruled_ineligible(session, round_)
+    if ineligible:
+        definition = dataclasses.replace(definition, ineligible=ineligible)
+    return count_round(definition, attendance, papers)
 
 
 def decide_round(session: Session, *, actor: Principal, round_id: int) -> Decision:
@@ -234,9 +269,7 @@ def open_follow_up(
     if next_round is None or next_round["kind"] == "rerun":
         raise Conflict("no_follow_up", "本轮不需要后续轮次", "no follow-up round is called for")
     later = [
-        r
-        for r in papers_service.list_rounds(session, election_id=round_.election_id)
-        if r.number > round_.number
+        r for r in live_rounds(session, election_id=round_.election_id) if r.number > round_.number
     ]
     if later:
         raise Conflict(
@@ -268,6 +301,14 @@ def open_follow_up(
             "the list must be non-empty, without empty or repeated names",
             field="candidates",
         )
+    struck = sorted(set(keys) & ruled_ineligible(session, round_))
+    if struck:
+        raise InvalidInput(
+            "follow_up_ineligible",
+            f"{'、'.join(struck)} 已被大会主席团裁定不具备被选举资格（P7），不能列入名单",
+            f"{', '.join(struck)} ruled ineligible by the presidium (P7): not on the list",
+            field="candidates",
+        )
     profile = setup_service.election_profile(election)
     if next_round["kind"] == "supplementary":
         _check_supplementary_list(
@@ -281,7 +322,7 @@ def open_follow_up(
         session,
         actor=actor,
         election=election,
-        number=round_.number + 1,
+        number=papers_service.next_round_number(session, election_id=election.id),
         kind=next_round["kind"],
         seats=next_round["seats"],
         candidates=ordered,
@@ -436,9 +477,15 @@ def _officials(session: Session, congress_id: int) -> Officials:
     )
 
 
-def report_pdf(session: Session, *, round_id: int, data_dir: Path) -> tuple[models.Round, bytes]:
+def report_pdf(
+    session: Session,
+    *,
+    round_id: int,
+    data_dir: Path,
+    history: tuple[tuple[str, str], ...] = (),
+) -> tuple[models.Round, bytes]:
     """C4: the 选举结果报告单 of a decided round, with the chain's head hash and the public key
-    that signs exported records."""
+    that signs exported records, and the round's ``history`` (earlier decisions, corrections)."""
     round_ = papers_service.get_round(session, round_id=round_id)
     election = setup_service.get_election(session, election_id=round_.election_id)
     congress = setup_service.get_congress(session, congress_id=election.congress_id)
@@ -457,6 +504,7 @@ def report_pdf(session: Session, *, round_id: int, data_dir: Path) -> tuple[mode
             head_hash=head.hash,
             public_key_fingerprint=public_key_hex(signing_key(data_dir)),
             officials=_officials(session, congress.id),
+            history=history,
         ),
         layout.signature_counts,
     )
@@ -489,41 +537,7 @@ def election_record(session: Session, *, election_id: int) -> ElectionRecord:
     )
 
 
-def order_correction(
-    session: Session, *, actor: Principal, round_id: int, reason: str
-) -> models.Round:
-    """C2: after certification a round changes only by a recorded presidium order, which
-    reopens it for counting (batches may be re-entered) and for a new decision."""
-    round_ = papers_service.get_round(session, round_id=round_id)
-    congress_id = papers_service.congress_of(session, round_)
-    actor.ensure_congress(congress_id)
-    store.lock_chain(session, congress_id=congress_id)
-    if round_.status not in (ROUND_DECIDED, ROUND_CERTIFIED):
-        raise Conflict("round_not_decided", "本轮尚未作出决定", "the round is not decided yet")
-    later = [
-        r
-        for r in papers_service.list_rounds(session, election_id=round_.election_id)
-        if r.number > round_.number
-    ]
-    if later:
-        raise Conflict(
-            "follow_up_exists",
-            f"第 {later[0].number} 轮已经开启，不能再更正第 {round_.number} 轮",
-            f"round {later[0].number} is already open; round {round_.number} cannot be corrected",
-        )
-    store.append_event(
-        session,
-        congress_id=congress_id,
-        type="round.correction_ordered",
-        payload={"round_id": round_.id, "reason": _reason(reason), "status_was": round_.status},
-        actor_role=actor.role,
-    )
-    round_.status = papers_service.ROUND_COUNTING
-    session.flush()
-    return round_
-
-
-def _reason(reason: str) -> str:
+def reason_text(reason: str) -> str:
     text = reason.strip()
     if not text:
         raise InvalidInput("reason_required", "请写明理由", "a reason is required", field="reason")
@@ -539,7 +553,8 @@ def reduce_seats(
     actor.ensure_congress(election.congress_id)
     store.lock_chain(session, congress_id=election.congress_id)
     rounds = papers_service.list_rounds(session, election_id=election_id)
-    unfinished = [r for r in rounds if r.status not in (ROUND_CERTIFIED, papers_service.ROUND_VOID)]
+    finished = (ROUND_CERTIFIED, papers_service.ROUND_VOID, ROUND_CANCELLED)
+    unfinished = [r for r in rounds if r.status not in finished]
     if not rounds or unfinished:
         raise Conflict(
             "rounds_unfinished",
@@ -557,7 +572,7 @@ def reduce_seats(
             "election_id": election.id,
             "seats_from": result["seats"],
             "seats_to": result["seats_filled"],
-            "reason": _reason(reason),
+            "reason": reason_text(reason),
         },
         actor_role=actor.role,
     )

@@ -31,7 +31,7 @@
   };
   const ROUND_ZH = {
     open: "已开启", issued: "已发票", collected: "已收票", counting: "计票中", void: "无效",
-    decided: "已决定", certified: "已认证",
+    decided: "已决定", certified: "已认证", cancelled: "已撤销",
   };
   const KIND_ZH = { regular: "", tie: "（票数相等重新投票）", supplementary: "（另行选举）", rerun: "（重新选举）" };
   const OUTCOME_ZH = {
