@@ -268,6 +268,15 @@ def open_follow_up(
     next_round = decision.result["next_round"]
     if next_round is None or next_round["kind"] == "rerun":
         raise Conflict("no_follow_up", "本轮不需要后续轮次", "no follow-up round is called for")
+    if released_decision(session, round_) is None:
+        # C3 before M5/M6: the result is announced on the spot (六.5), then the follow-up round is
+        # held; opened earlier, its list (the tied persons) would reach the tablets first.
+        raise Conflict(
+            "round_not_released",
+            "本轮结果尚未向会场公布（C3）：请先公布结果，再开启后续轮次",
+            "the round's result is not released to the hall yet (C3): release it, then open the "
+            "follow-up round",
+        )
     later = [
         r for r in live_rounds(session, election_id=round_.election_id) if r.number > round_.number
     ]

@@ -659,6 +659,7 @@ def test_nist_exports_of_a_whole_election_validate(api: Api, settings: Settings)
     assert sizes == [3] * 6  # yes/no/abstain per printed candidate; w0, 赵六, 钱七
     assert len(cvr["CVR"]) == 15
 
+    expect(presidium.post(f"/api/rounds/{rerun['id']}/release"), 200)  # C3 first
     supplementary = expect(presidium.post(f"/api/rounds/{rerun['id']}/follow-up", json={}), 201)
     assert (supplementary["kind"], supplementary["seats"]) == ("supplementary", 2)
     x, y, z = supplementary["candidates"][:3]
@@ -673,6 +674,7 @@ def test_nist_exports_of_a_whole_election_validate(api: Api, settings: Settings)
     assert third["elected"] == [x]
     assert third["next_round"] == {"kind": "tie", "seats": 1, "candidates": [y, z]}
 
+    expect(presidium.post(f"/api/rounds/{supplementary['id']}/release"), 200)  # C3 first
     tie = expect(presidium.post(f"/api/rounds/{supplementary['id']}/follow-up", json={}), 201)
     issue_and_collect(api, tie["id"], printed=16, issued=15, collected=15)
     enter_papers(api, settings, ready, tie, [

@@ -219,6 +219,7 @@ def test_cancel_a_supplementary_round_and_open_it_again_with_another_list(
     expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
     certify(h, h.round_id)
     listed = {"candidates": [LI, ZHANG, OUYANG]}
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     second = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json=listed), 201)
     cancel = {"reason": "名单有误，大会主席团重新确定另行选举候选人"}
 
@@ -279,6 +280,7 @@ def test_cancel_a_tie_round_then_reduce_the_seats(api: Api, settings: Settings) 
           tag="1")  # fmt: skip
     expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
     certify(h, h.round_id)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
     reduce = {"reason": "大会主席团决定减少名额，不再选举"}
     path = f"/api/elections/{h.ready.election.id}/reduce-seats"
@@ -347,6 +349,7 @@ def test_a_written_in_official_is_flagged_and_ruled_ineligible(
     text = pdf_text(h.presidium, h.round_id).replace(" ", "").replace("\n", "")
     assert "大会主席团裁定赵六不具备被选举资格（P7）" in text
     struck = {"candidates": [LI, ZHAO]}
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     refused = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json=struck), 422)
     assert refused["code"] == "follow_up_ineligible"
     supplementary = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
@@ -406,6 +409,7 @@ def test_void_of_a_certified_round_without_quorum_and_after_a_follow_up(
           tag="1")  # fmt: skip
     expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
     certify(h, h.round_id)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
     irregular = {"reason": "发现有代表代投，大会主席团决定本轮无效"}
     path = f"/api/rounds/{h.round_id}/void"

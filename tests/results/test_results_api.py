@@ -170,6 +170,15 @@ def test_tie_goes_to_a_tie_round_opened_by_the_presidium(api: Api, settings: Set
     assert refused["code"] == "round_not_certified"
     expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
     expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    # Not before the presidium has announced the result to the hall (C3): the tied persons would
+    # reach the tablets first.
+    unreleased = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 409)
+    assert unreleased["code"] == "round_not_released"
+    assert expect(api.get(f"/api/elections/{h.ready.election.id}/result"), 200)["rounds"] == [
+        {"round_id": h.round_id, "number": 1, "kind": "regular", "status": "certified",
+         "outcome": "tie_round"}
+    ]  # fmt: skip
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
 
     expect(h.chief.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 403)
     wrong = {"candidates": [LIU, ZHANG]}
@@ -278,6 +287,7 @@ def test_shortfall_supplementary_round_with_the_presidiums_list(
     expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
     expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
     duplicate = {"candidates": [LI, "李 娜"]}
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     refused = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json=duplicate), 422)
     assert refused["code"] == "follow_up_candidates"
     edited = {"candidates": [OUYANG, ZHANG, LI]}

@@ -192,6 +192,7 @@ def test_a_round_with_no_paper_collected_is_decided(
         "kind": "supplementary", "seats": 3, "candidates": SEED_BALLOT_ORDER,
     }  # fmt: skip
     certify(h)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     follow_up = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
     assert (follow_up["number"], follow_up["kind"]) == (2, "supplementary")
     replay = replayed(app, settings, h, tmp_path)
@@ -259,6 +260,7 @@ def test_a_void_tie_round_is_rerun_as_a_tie_round(
     decided = expect(first.chief.post(f"/api/rounds/{first.round_id}/decide"), 200)["result"]
     assert decided["next_round"] == {"kind": "tie", "seats": 1, "candidates": [LIU, LI]}
     certify(first)
+    expect(first.presidium.post(f"/api/rounds/{first.round_id}/release"), 200)  # C3 first
     tie = expect(first.presidium.post(f"/api/rounds/{first.round_id}/follow-up", json={}), 201)
     h = void_and_rerun(at_round(api, settings, first.ready, tie["id"], first.presidium),
                        settings, tie)  # fmt: skip
@@ -301,6 +303,7 @@ def test_a_void_supplementary_round_is_rerun_as_a_supplementary_round(
     decided = expect(first.chief.post(f"/api/rounds/{first.round_id}/decide"), 200)["result"]
     assert decided["next_round"] == {"kind": "supplementary", "seats": 1, "candidates": [LI, ZHANG]}
     certify(first)
+    expect(first.presidium.post(f"/api/rounds/{first.round_id}/release"), 200)  # C3 first
     supplementary = expect(
         first.presidium.post(f"/api/rounds/{first.round_id}/follow-up", json={}), 201
     )
@@ -346,6 +349,7 @@ def short_round_certified(api: Api, settings: Settings) -> Hall:
 
 def test_a_supplementary_list_is_checked(api: Api, settings: Settings) -> None:
     h = short_round_certified(api, settings)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     path = f"/api/rounds/{h.round_id}/follow-up"
 
     def refused(candidates: list[str]) -> dict[str, Any]:
@@ -374,6 +378,7 @@ def test_no_follow_up_after_the_seats_were_reduced(api: Api, settings: Settings)
     h = short_round_certified(api, settings)
     order = {"reason": "大会主席团决定减少名额，不再选举"}
     expect(h.presidium.post(f"/api/elections/{h.ready.election.id}/reduce-seats", json=order), 200)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     refused = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 409)
     assert refused["code"] == "seats_reduced"
     assert "M10" in refused["message_zh"]
@@ -381,6 +386,7 @@ def test_no_follow_up_after_the_seats_were_reduced(api: Api, settings: Settings)
 
 def test_the_election_result_lists_a_person_once(api: Api, settings: Settings) -> None:
     first = short_round_certified(api, settings)
+    expect(first.presidium.post(f"/api/rounds/{first.round_id}/release"), 200)  # C3 first
     opened = expect(first.presidium.post(f"/api/rounds/{first.round_id}/follow-up", json={}), 201)
     h = at_round(api, settings, first.ready, opened["id"], first.presidium)
     issue(h, issued=8, collected=8)
@@ -403,6 +409,7 @@ def test_an_uncontested_list_where_the_profile_allows_it(api: Api, settings: Set
     enter_papers(h, SHORT)
     expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
     certify(h)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     opened_round = expect(
         h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={"candidates": [ZHANG]}), 201
     )
