@@ -90,9 +90,18 @@ def _read_csv(data: bytes) -> tuple[list[list[str]], str]:
             "文件中含有空字符，可能不是文本 CSV 文件",
             "the file contains NUL characters; it is probably not a CSV text file",
         )
+    # Line ends as Excel writes them on any system: CRLF, LF, or a bare CR ("CSV (Macintosh)").
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)], encoding
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)], encoding
+    except csv.Error as exc:
+        raise _rejected(
+            "bad_csv",
+            "无法读取 CSV 文件，请用 Excel 另存为“CSV UTF-8”后重试",
+            f"cannot read the CSV file ({exc}); save it as 'CSV UTF-8' and try again",
+        ) from None
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
