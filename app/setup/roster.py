@@ -15,11 +15,14 @@ from typing import Literal
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from app.errors import ErrorItem, RosterImportRejected
 from app.setup.schemas import normalize_person_name
 
 MAX_ROWS = 20_000
+MAX_COLUMNS = 64  # a roster needs three; leave room for a school's own columns
+MAX_XLSX_UNPACKED = 64_000_000  # bytes of XML a 20,000-row roster never comes near
 HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "name", "代表姓名"),
     "delegation": ("代表团", "delegation", "所在代表团"),
@@ -104,18 +107,56 @@ def _read_csv(data: bytes) -> tuple[list[list[str]], str]:
         ) from None
 
 
+def _bad_xlsx() -> RosterImportRejected:
+    return _rejected(
+        "bad_xlsx",
+        "无法读取 XLSX 文件，请确认它是 Excel 2007 及以后版本保存的 .xlsx 文件",
+        "cannot read the XLSX file; save it as .xlsx (Excel 2007 or later)",
+    )
+
+
+def _sheet_too_large(columns: int, rows: int) -> RosterImportRejected:
+    return _rejected(
+        "sheet_too_large",
+        f"工作表过大（{rows} 行 × {columns} 列）：名单最多 {MAX_ROWS} 行、{MAX_COLUMNS} 列，"
+        "请删除多余的行列后重试",
+        f"the sheet is too large ({rows} rows x {columns} columns): a roster has at most "
+        f"{MAX_ROWS} rows and {MAX_COLUMNS} columns; delete the extra cells and try again",
+    )
+
+
 def _read_xlsx(data: bytes) -> list[list[str]]:
+    """The first sheet's cells, its size checked before it is read: a 127 KB file with one cell
+    in column XFD must not become 16,384 cells per row (11 s and 1.4 GB)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _bad_xlsx() from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _rejected(
+            "xlsx_too_large",
+            f"XLSX 文件解压后过大（上限 {MAX_XLSX_UNPACKED} 字节）",
+            f"the XLSX file unpacks to more than {MAX_XLSX_UNPACKED} bytes",
+        )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise _rejected(
-            "bad_xlsx",
-            "无法读取 XLSX 文件，请确认它是 Excel 2007 及以后版本保存的 .xlsx 文件",
-            "cannot read the XLSX file; save it as .xlsx (Excel 2007 or later)",
-        ) from None
+        raise _bad_xlsx() from None
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        if not isinstance(sheet, ReadOnlyWorksheet):
+            raise _bad_xlsx()
+        if sheet.max_column is None or sheet.max_row is None:  # no <dimension>: measure it
+            sheet.calculate_dimension(force=True)
+        columns, rows = sheet.max_column or 0, sheet.max_row or 0
+        if columns > MAX_COLUMNS or rows > MAX_ROWS + 1:
+            raise _sheet_too_large(columns, rows)
+        # Bounded even if the sheet's <dimension> lies: never more cells than the limits.
+        cells = sheet.iter_rows(max_col=MAX_COLUMNS, max_row=MAX_ROWS + 2, values_only=True)
+        return [[_cell(v) for v in row] for row in cells]
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+        raise _bad_xlsx() from None
     finally:
         workbook.close()
 

@@ -149,10 +149,19 @@ def list_delegates(
 def import_roster(
     session: Session, *, actor: Principal, congress_id: int, data: bytes, filename: str
 ) -> tuple[roster_file.RosterFile, int]:
-    """Add the file's delegates to the roster: all rows or none. Returns the file and the count."""
+    """Add the file's delegates to the roster: all rows or none. Returns the file and the count.
+    The file is parsed before the chain lock is taken (``add_roster``)."""
+    parsed = roster_file.parse_roster(data, filename=filename)
+    return parsed, add_roster(session, actor=actor, congress_id=congress_id, parsed=parsed)
+
+
+def add_roster(
+    session: Session, *, actor: Principal, congress_id: int, parsed: roster_file.RosterFile
+) -> int:
+    """``import_roster`` of a file parsed already (outside the transaction, which holds the
+    database's write lock): all rows or none. Returns the roster's new count."""
     store.lock_chain(session, congress_id=congress_id)
     congress = get_congress(session, congress_id=congress_id)
-    parsed = roster_file.parse_roster(data, filename=filename)
     existing = set(
         session.scalars(
             select(models.Delegate.student_id).where(models.Delegate.congress_id == congress_id)
@@ -210,7 +219,7 @@ def import_roster(
         },
         actor_role=actor.role,
     )
-    return parsed, total
+    return total
 
 
 def get_delegate(session: Session, *, congress_id: int, delegate_id: int) -> models.Delegate:
