@@ -18,7 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from app.errors import ErrorItem, RosterImportRejected
-from app.setup.schemas import normalize_person_name
+from app.rules.text import NameRefused, person_name, refused_character
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 64  # a roster needs three; leave room for a school's own columns
@@ -210,10 +210,23 @@ def parse_roster(data: bytes, *, filename: str) -> RosterFile:
             return cells[index] if index is not None and index < len(cells) else ""
 
         raw_name = get("name")
-        name = normalize_person_name(raw_name)
+        row_errors: list[ErrorItem] = []
+        # The names' one refusal list (app.rules.text), as for a name sent to the API; in the
+        # student id and the delegation, line breaks and tabs are spacing (made one space).
+        refused = {
+            field: refused_character(value)
+            for field, value in (
+                ("name", raw_name.strip()),
+                ("student_id", " ".join(get("student_id").split())),
+                ("delegation", " ".join(get("delegation").split())),
+            )
+        }
+        for field, character in refused.items():
+            if character is not None:
+                row_errors.append(_bad_character(number, field, character))
+        name = raw_name.strip() if refused["name"] else person_name(raw_name)
         student_id = unicodedata.normalize("NFKC", get("student_id")).strip()
         delegation = " ".join(unicodedata.normalize("NFKC", get("delegation")).split())
-        row_errors: list[ErrorItem] = []
         if "\ufffd" in raw_name + get("student_id") + get("delegation"):
             row_errors.append(
                 ErrorItem(
@@ -287,6 +300,17 @@ def parse_roster(data: bytes, *, filename: str) -> RosterFile:
     if not rows:
         raise _rejected("empty_file", "文件中没有代表", "the file lists no delegates")
     return RosterFile(rows=rows, file_format="xlsx" if is_xlsx else "csv", encoding=encoding)
+
+
+def _bad_character(row: int, field: str, character: str) -> ErrorItem:
+    refusal = NameRefused(character)
+    return ErrorItem(
+        code="bad_character",
+        message_zh=f"第 {row} 行{FIELD_ZH[field]}{refusal.message_zh}",
+        message_en=f"row {row}: the {field} {refusal.message_en}",
+        field=field,
+        row=row,
+    )
 
 
 def rows_rejected(errors: list[ErrorItem]) -> RosterImportRejected:

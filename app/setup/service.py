@@ -4,7 +4,6 @@ Writers call ``store.lock_chain`` before reading what they are about to change, 
 PostgreSQL two requests for one congress queue (SQLite already holds the write lock).
 """
 
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from app.ledger import store
 from app.ledger.chain import JsonValue
 from app.names import SortedNames, UnknownCharacterError, sort_names
 from app.rules.decide import required_present
+from app.rules.model import normalize_name
 from app.rules.profiles import Profile, ProfileError, parse_profile, profile_options
 from app.setup import roster as roster_file
 
@@ -523,7 +523,7 @@ def require_slate(session: Session, *, election_id: int) -> None:
 
 
 def _key(name: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", name).split())
+    return normalize_name(name)  # a person's identity, as the engine has it (P7)
 
 
 def same_person(
