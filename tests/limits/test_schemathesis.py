@@ -1,9 +1,9 @@
 """Schemathesis over the whole API (issue 20, item 7): generated requests, positive and negative,
 as the admin and as a teller, against the app in-process on SQLite; any 5xx or any response
 outside its declared schema fails. Bounded (``MAX_EXAMPLES`` per operation and mode,
-deterministic) so that both roles take about two minutes; marked ``slow`` so that the lead can
-choose where it runs. ``JIPIAO_FUZZ_DATABASE_URL`` points it at another (empty, migrated)
-database, e.g. PostgreSQL."""
+deterministic): both roles take one to two minutes; marked ``slow`` so that the lead can choose
+where it runs. ``JIPIAO_FUZZ_DATABASE_URL`` points it at another (empty, migrated) database,
+e.g. PostgreSQL."""
 
 import os
 import shutil
@@ -26,7 +26,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.builders import Api, login_as, make_ready_election, open_round
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 30
 CHECKS = [not_a_server_error, response_schema_conformance]
 BOUNDED = settings(
     max_examples=MAX_EXAMPLES,
