@@ -26,7 +26,7 @@ def test_a_paper_body_that_is_not_utf8_is_refused_not_crashed(api: Api, settings
     path = f"/api/batches/{batch['id']}/papers"
     headers = {"Content-Type": "application/json"}
     nested = (b"[" * 60_000, b'{"a":' * 12_000)  # Python's JSON parser recurses: too deep
-    for raw in (b'{"marks": "\xff\xfe\xfa"}', b"\xff\xfe\x00{", b"\xc3\x28", *nested):
+    for raw in (b"{not json", b'{"marks": "\xff\xfe\xfa"}', b"\xff\xfe\x00{", b"\xc3\x28", *nested):
         refused = expect(
             api.as_token("no-such-token").post(path, content=raw, headers=headers), 401
         )
