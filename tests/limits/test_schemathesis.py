@@ -2,8 +2,8 @@
 as the admin and as a teller, against the app in-process on SQLite; any 5xx or any response
 outside its declared schema fails. Bounded (``MAX_EXAMPLES`` per operation and mode,
 deterministic): both roles take one to two minutes; marked ``slow`` so that the lead can choose
-where it runs. ``JIPIAO_FUZZ_DATABASE_URL`` points it at another (empty, migrated) database,
-e.g. PostgreSQL."""
+where it runs. ``JIPIAO_FUZZ_DATABASE_URL`` points it at a migrated PostgreSQL database of its
+own (emptied before each test)."""
 
 import os
 import shutil
@@ -20,8 +20,10 @@ from hypothesis.errors import Unsatisfiable
 from hypothesis.strategies import SearchStrategy
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
+from sqlalchemy import create_engine, text
 
 from app import auth
+from app.db import Base
 from app.main import create_app
 from app.settings import Settings
 from tests.builders import Api, login_as, make_ready_election, open_round
@@ -55,6 +57,12 @@ def fuzzed(sqlite_template: Path, tmp_path: Path) -> Iterator[Fuzzed]:
         database = tmp_path / "jipiao.sqlite3"
         shutil.copyfile(sqlite_template, database)
         url = f"sqlite:///{database}"
+    else:  # a PostgreSQL database of its own, emptied before each test
+        engine = create_engine(url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
     app = create_app(Settings(database_url=url, data_dir=tmp_path))
     with app.state.sessionmaker.begin() as session:
         admin = auth.ensure_admin_token(session)
