@@ -15,7 +15,7 @@ The tree (status in brackets)::
     ├── NotFound [404]                 no such resource (or no such path)
     ├── MethodNotAllowed [405]         the path exists, the method does not
     ├── Conflict [409]                 the state forbids it: duplicates, O1, already checked in
-    ├── PayloadTooLarge [413]          an uploaded file is too large
+    ├── PayloadTooLarge [413]          a request body past its route's limit (app.bodylimit)
     └── ServiceUnavailable [503]       the database cannot be reached or stayed locked; retry
 
 Services raise these; routers never build ``HTTPException`` for domain cases. A rejected request
@@ -141,6 +141,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "无权执行此操作 / forbidden for this role"),
         (404, "找不到资源 / not found"),
         (409, "与当前状态冲突 / conflicts with the current state"),
+        (413, "请求内容过大 / request body too large"),
         (422, "输入不符合要求 / invalid input"),
         (503, "数据库暂时不可用，未保存 / database unavailable, nothing saved"),
     )

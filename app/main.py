@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import auth
 from app.audit import router as audit_router
+from app.bodylimit import BodyLimit, limit_for
 from app.counting import router as counting_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import (
@@ -248,6 +249,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.group_committer = GroupCommitter(engine)
     install_error_handlers(app)
+    # Every body is limited by route before it is read (413; app.bodylimit).
+    app.add_middleware(BodyLimit, limit_of=limit_for(settings.max_upload_bytes))
 
     @app.get("/api/health", tags=["health"], summary="健康检查 / health check")
     def health() -> dict[str, str]:

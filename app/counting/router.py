@@ -162,6 +162,12 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
     except json.JSONDecodeError as exc:
         error = {"type": "json_invalid", "loc": (exc.pos,), "msg": "JSON decode error"}
         raise _invalid_body([error | {"input": {}, "ctx": {"error": exc.msg}}]) from None
+    except UnicodeDecodeError as exc:  # not UTF-8 (nor UTF-16/32): a 422, not a 500
+        error = {"type": "json_invalid", "loc": (exc.start,), "msg": "JSON decode error"}
+        raise _invalid_body([error | {"input": {}, "ctx": {"error": exc.reason}}]) from None
+    except RecursionError:  # nested deeper than the parser recurses: a 422, not a 500
+        error = {"type": "json_invalid", "loc": (0,), "msg": "JSON decode error"}
+        raise _invalid_body([error | {"input": {}, "ctx": {"error": "nested too deep"}}]) from None
     try:
         body = schemas.PaperEntryCreate.model_validate(data)
     except ValidationError as exc:

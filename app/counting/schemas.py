@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
+from app.rules.text import check_name_text
 from app.setup.schemas import plain_text
 
 EnteredMark = Literal["yes", "no", "abstain", "blank", "unclear"]
@@ -13,7 +14,12 @@ VoidRule = Literal["P1", "P4", "P9"]
 CandidateName = Annotated[
     str, StringConstraints(min_length=1, max_length=100), AfterValidator(plain_text)
 ]
-WrittenName = Annotated[str, StringConstraints(max_length=50), AfterValidator(plain_text)]
+WrittenName = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    AfterValidator(plain_text),
+    AfterValidator(check_name_text),  # the names' one refusal list (app.rules.text)
+]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),

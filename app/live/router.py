@@ -35,6 +35,7 @@ from app.live.listen import hub_of
 from app.live.reading import reader
 from app.live.schemas import ReleaseRead
 from app.setup import service as setup_service
+from app.setup.schemas import Id
 
 KEEPALIVE_SECONDS = 15.0
 # A stream ends after this long and EventSource reconnects (after RETRY_MS, with Last-Event-ID:
@@ -180,7 +181,7 @@ async def _watch_disconnect(receive: Receive, listener: Listener) -> None:
     responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
 )
 async def live(
-    election_id: int,
+    election_id: Id,
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[
@@ -220,6 +221,6 @@ async def live(
     description="大会主席团把已确认（C2）的本轮结果公布到会场大屏（`round.released`）。\n\n"
     "The presidium releases a certified round's result to the hall projector.",
 )
-def release(round_id: int, session: SessionDep, actor: ReleaseResults) -> ReleaseRead:
+def release(round_id: Id, session: SessionDep, actor: ReleaseResults) -> ReleaseRead:
     round_ = live_service.release_round(session, actor=actor, round_id=round_id)
     return ReleaseRead(round_id=round_.id, election_id=round_.election_id, released=True)

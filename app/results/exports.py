@@ -21,11 +21,13 @@ import datetime
 import io
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from app.results.report import ROUND_KIND_ZH, outcome_text, ranked_persons
 from app.rules.decide import (
@@ -181,6 +183,22 @@ def results_json(record: ElectionRecord) -> dict[str, Any]:
     }
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV/XLSX cell that a spreadsheet shows as written: a string that starts like a formula
+    gets a leading ``'`` (a write-in ``=HYPERLINK(...)`` stays text); numbers are unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _safe_row(values: Iterable[Any]) -> list[Any]:
+    return [safe_cell(value) for value in values]
+
+
 CSV_HEADER = ("round", "round_kind", "rank", "name", "write_in", "yes", "no", "abstain", "elected")
 
 
@@ -193,19 +211,29 @@ def results_csv(record: ElectionRecord) -> str:
         result = round_record.result
         for rank, person in enumerate(ranked_persons(result), start=1):
             writer.writerow(
-                (
-                    round_record.number,
-                    round_record.kind,
-                    rank,
-                    person.name,
-                    int(person.write_in),
-                    person.yes,
-                    person.no,
-                    person.abstain,
-                    int(person.name in result.elected),
+                _safe_row(
+                    (
+                        round_record.number,
+                        round_record.kind,
+                        rank,
+                        person.name,
+                        int(person.write_in),
+                        person.yes,
+                        person.no,
+                        person.abstain,
+                        int(person.name in result.elected),
+                    )
                 )
             )
     return out.getvalue()
+
+
+def _append(sheet: Worksheet, values: Iterable[Any]) -> None:
+    """``sheet.append`` of ``safe_cell`` values, every string a string cell (never a formula)."""
+    sheet.append(_safe_row(values))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def results_xlsx(record: ElectionRecord) -> bytes:
@@ -215,21 +243,22 @@ def results_xlsx(record: ElectionRecord) -> bytes:
     summary = book.active
     assert summary is not None
     summary.title = "汇总 Summary"
-    summary.append([record.title])
-    summary.append([record.congress, record.date.isoformat()])
+    _append(summary, [record.title])
+    _append(summary, [record.congress, record.date.isoformat()])
     header = [
         "轮次 round", "类别 kind", "应选 seats", "应到 delegates", "实到 present",
         "发出 issued", "收回 collected", "有效 valid", "无效 invalid", "过半数 threshold",
         "结果 outcome",
     ]  # fmt: skip
-    summary.append(header)
+    _append(summary, header)
     for cell in summary[3]:
         cell.font = bold
     for round_record in record.rounds:
         result = round_record.result
         papers = result.tally.papers
         attendance = result.attendance
-        summary.append(
+        _append(
+            summary,
             [
                 round_record.number,
                 ROUND_KIND_ZH[round_record.kind],
@@ -242,17 +271,18 @@ def results_xlsx(record: ElectionRecord) -> bytes:
                 papers.invalid,
                 result.majority.threshold,
                 outcome_text(result)[0],
-            ]
+            ],
         )
     votes = book.create_sheet("得票 Votes")
-    votes.append(["轮次 round", "名次 rank", "姓名 name", "另选他人 write-in", "赞成 yes",
-                  "不赞成 no", "弃权 abstain", "当选 elected"])  # fmt: skip
+    _append(votes, ["轮次 round", "名次 rank", "姓名 name", "另选他人 write-in", "赞成 yes",
+                    "不赞成 no", "弃权 abstain", "当选 elected"])  # fmt: skip
     for cell in votes[1]:
         cell.font = bold
     for round_record in record.rounds:
         result = round_record.result
         for rank, person in enumerate(ranked_persons(result), start=1):
-            votes.append(
+            _append(
+                votes,
                 [
                     round_record.number,
                     rank,
@@ -262,14 +292,14 @@ def results_xlsx(record: ElectionRecord) -> bytes:
                     person.no,
                     person.abstain,
                     "当选" if person.name in result.elected else "",
-                ]
+                ],
             )
     elected = book.create_sheet("当选 Elected")
-    elected.append(["姓名 name", "当选轮次 round"])
+    _append(elected, ["姓名 name", "当选轮次 round"])
     for cell in elected[1]:
         cell.font = bold
     for elected_person in elected_across_rounds(record):
-        elected.append([elected_person.name, elected_person.round_number])
+        _append(elected, [elected_person.name, elected_person.round_number])
     for sheet in (summary, votes, elected):
         sheet.column_dimensions["A"].width = 14
         sheet.column_dimensions["C"].width = 14

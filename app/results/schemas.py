@@ -1,8 +1,20 @@
 """Request and response bodies of the results endpoints."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.rules.text import check_name_text
+from app.setup.schemas import plain_text
+
+# A name on the presidium's follow-up list: the names' one refusal list (app.rules.text); it is
+# matched to the round's persons by their identity (normalize_name).
+FollowUpName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50),
+    AfterValidator(plain_text),
+    AfterValidator(check_name_text),
+]
 
 _RESULT_EXAMPLE: dict[str, Any] = {
     "quorum": {"met": True, "required": 152},
@@ -72,7 +84,7 @@ class FollowUpCreate(BaseModel):
         json_schema_extra={"examples": [{"candidates": None}, {"candidates": ["李强", "周敏"]}]}
     )
 
-    candidates: list[str] | None = Field(
+    candidates: list[FollowUpName] | None = Field(
         default=None,
         max_length=200,
         description="另行选举候选人（缺省为引擎建议名单）/ the presidium's list; default: the "

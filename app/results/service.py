@@ -25,7 +25,14 @@ from app.papers import service as papers_service
 from app.printing.report import load_report_layout, render_report
 from app.results.exports import ElectionRecord, RoundRecord
 from app.results.report import Officials, ReportInput, compose_report
-from app.rules import Attendance, RoundResult, count_round, normalize_name, slate_size
+from app.rules import (
+    Attendance,
+    RoundInputError,
+    RoundResult,
+    count_round,
+    normalize_name,
+    slate_size,
+)
 from app.rules.ordering import stroke_order
 from app.rules.profiles import Profile
 from app.rules.roundfile import round_result_json
@@ -153,7 +160,20 @@ def compute_round(session: Session, round_: models.Round) -> RoundResult:
     ineligible = ruled_ineligible(session, round_)
     if ineligible:
         definition = dataclasses.replace(definition, ineligible=ineligible)
-    return count_round(definition, attendance, papers)
+    try:
+        return count_round(definition, attendance, papers)
+    except RoundInputError:
+        # The count status said every paper is in, yet the engine refuses the papers: a row was
+        # changed behind the log's back (e.g. one pass's record edited in the database).
+        raise _record_mismatch() from None
+
+
+def _record_mismatch() -> Conflict:
+    return Conflict(
+        "record_mismatch",
+        "数据库中的选票记录与事件日志中的决定不一致，请审计",
+        "the stored papers no longer give the recorded decision: audit the record",
+    )
 
 
 def decide_round(session: Session, *, actor: Principal, round_id: int) -> Decision:
@@ -462,11 +482,7 @@ def certified_result(session: Session, round_: models.Round) -> RoundResult:
         raise Conflict("round_not_decided", "本轮尚未作出决定", "the round is not decided yet")
     result = compute_round(session, round_)
     if round_result_json(result) != decision.result:
-        raise Conflict(
-            "record_mismatch",
-            "数据库中的选票记录与事件日志中的决定不一致，请审计",
-            "the stored papers no longer give the recorded decision: audit the record",
-        )
+        raise _record_mismatch()
     return result
 
 

@@ -15,11 +15,15 @@ from typing import Literal
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from app.errors import ErrorItem, RosterImportRejected
-from app.setup.schemas import normalize_person_name, normalize_student_id
+from app.rules.text import NameRefused, person_name, refused_character
+from app.setup.schemas import normalize_student_id
 
 MAX_ROWS = 20_000
+MAX_COLUMNS = 64  # a roster needs three; leave room for a school's own columns
+MAX_XLSX_UNPACKED = 64_000_000  # bytes of XML a 20,000-row roster never comes near
 HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "name", "代表姓名"),
     "delegation": ("代表团", "delegation", "所在代表团"),
@@ -90,23 +94,70 @@ def _read_csv(data: bytes) -> tuple[list[list[str]], str]:
             "文件中含有空字符，可能不是文本 CSV 文件",
             "the file contains NUL characters; it is probably not a CSV text file",
         )
+    # Line ends as Excel writes them on any system: CRLF, LF, or a bare CR ("CSV (Macintosh)").
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)], encoding
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)], encoding
+    except csv.Error as exc:
+        raise _rejected(
+            "bad_csv",
+            "无法读取 CSV 文件，请用 Excel 另存为“CSV UTF-8”后重试",
+            f"cannot read the CSV file ({exc}); save it as 'CSV UTF-8' and try again",
+        ) from None
+
+
+def _bad_xlsx() -> RosterImportRejected:
+    return _rejected(
+        "bad_xlsx",
+        "无法读取 XLSX 文件，请确认它是 Excel 2007 及以后版本保存的 XLSX 文件",
+        "cannot read the XLSX file; save it as .xlsx (Excel 2007 or later)",
+    )
+
+
+def _sheet_too_large(columns: int, rows: int) -> RosterImportRejected:
+    return _rejected(
+        "sheet_too_large",
+        f"工作表过大（{rows} 行 × {columns} 列）：名单最多 {MAX_ROWS} 行、{MAX_COLUMNS} 列，"
+        "请删除多余的行列后重试",
+        f"the sheet is too large ({rows} rows x {columns} columns): a roster has at most "
+        f"{MAX_ROWS} rows and {MAX_COLUMNS} columns; delete the extra cells and try again",
+    )
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
+    """The first sheet's cells, its size checked before it is read: a 127 KB file with one cell
+    in column XFD must not become 16,384 cells per row (11 s and 1.4 GB)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _bad_xlsx() from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _rejected(
+            "xlsx_too_large",
+            f"XLSX 文件解压后过大（上限 {MAX_XLSX_UNPACKED} 字节）",
+            f"the XLSX file unpacks to more than {MAX_XLSX_UNPACKED} bytes",
+        )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise _rejected(
-            "bad_xlsx",
-            "无法读取 XLSX 文件，请确认它是 Excel 2007 及以后版本保存的 XLSX 文件",
-            "cannot read the XLSX file; save it as .xlsx (Excel 2007 or later)",
-        ) from None
+        raise _bad_xlsx() from None
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        if not isinstance(sheet, ReadOnlyWorksheet):
+            raise _bad_xlsx()
+        if sheet.max_column is None or sheet.max_row is None:  # no <dimension>: measure it
+            sheet.calculate_dimension(force=True)
+        columns, rows = sheet.max_column or 0, sheet.max_row or 0
+        if columns > MAX_COLUMNS or rows > MAX_ROWS + 1:
+            raise _sheet_too_large(columns, rows)
+        # Bounded even if the sheet's <dimension> lies: never more cells than the limits.
+        cells = sheet.iter_rows(max_col=MAX_COLUMNS, max_row=MAX_ROWS + 2, values_only=True)
+        return [[_cell(v) for v in row] for row in cells]
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+        raise _bad_xlsx() from None
     finally:
         workbook.close()
 
@@ -160,10 +211,23 @@ def parse_roster(data: bytes, *, filename: str) -> RosterFile:
             return cells[index] if index is not None and index < len(cells) else ""
 
         raw_name = get("name")
-        name = normalize_person_name(raw_name)
+        row_errors: list[ErrorItem] = []
+        # The names' one refusal list (app.rules.text), as for a name sent to the API; in the
+        # student id and the delegation, line breaks and tabs are spacing (made one space).
+        refused = {
+            field: refused_character(value)
+            for field, value in (
+                ("name", raw_name.strip()),
+                ("student_id", " ".join(get("student_id").split())),
+                ("delegation", " ".join(get("delegation").split())),
+            )
+        }
+        for field, character in refused.items():
+            if character is not None:
+                row_errors.append(_bad_character(number, field, character))
+        name = raw_name.strip() if refused["name"] else person_name(raw_name)
         student_id = normalize_student_id(get("student_id"))
         delegation = " ".join(unicodedata.normalize("NFKC", get("delegation")).split())
-        row_errors: list[ErrorItem] = []
         if "\ufffd" in raw_name + get("student_id") + get("delegation"):
             row_errors.append(
                 ErrorItem(
@@ -237,6 +301,17 @@ def parse_roster(data: bytes, *, filename: str) -> RosterFile:
     if not rows:
         raise _rejected("empty_file", "文件中没有代表", "the file lists no delegates")
     return RosterFile(rows=rows, file_format="xlsx" if is_xlsx else "csv", encoding=encoding)
+
+
+def _bad_character(row: int, field: str, character: str) -> ErrorItem:
+    refusal = NameRefused(character)
+    return ErrorItem(
+        code="bad_character",
+        message_zh=f"第 {row} 行{FIELD_ZH[field]}{refusal.message_zh}",
+        message_en=f"row {row}: the {field} {refusal.message_en}",
+        field=field,
+        row=row,
+    )
 
 
 def rows_rejected(errors: list[ErrorItem]) -> RosterImportRejected:

@@ -3,13 +3,15 @@
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import auth, models
 from app.auth import (
     ROLE_NAMES_ZH,
     CheckIn,
     ManageSetup,
+    Permission,
     ReadRoster,
     ReadSetup,
     Role,
@@ -17,12 +19,26 @@ from app.auth import (
 )
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
+from app.live.reading import reader
 from app.rules.profiles import profile_options
+from app.setup import roster as roster_file
 from app.setup import schemas
 from app.setup import service as setup_service
 from app.setup.schemas import Id
 
 router = APIRouter(prefix="/api", tags=["setup 大会设置"], responses=ERROR_RESPONSES)
+_manage_setup = auth.require(Permission.manage_setup)
+
+
+def _manage_setup_unlocked(request: Request, token: auth.TokenDep) -> auth.Principal:
+    """``ManageSetup`` found in a read-only transaction of its own: on SQLite the first statement
+    of a request's transaction takes the database's write lock (BEGIN IMMEDIATE), which must not
+    be held while a roster file is parsed."""
+    with reader(request.app).begin() as read:
+        return _manage_setup(auth.session_principal(read, token=token))
+
+
+ManageSetupUnlocked = Annotated[auth.Principal, Depends(_manage_setup_unlocked)]
 
 
 def _congress_read(session: SessionDep, congress: models.Congress) -> schemas.CongressRead:
@@ -176,10 +192,13 @@ def update_congress(
 def import_roster(
     congress_id: Id,
     file: Annotated[UploadFile, File(description="roster.csv 或 roster.xlsx")],
-    session: SessionDep,
-    actor: ManageSetup,
+    request: Request,
+    actor: ManageSetupUnlocked,
     settings: SettingsDep,
 ) -> schemas.RosterImportRead:
+    # The caller first, then the file, parsed before the write transaction takes the database's
+    # write lock (no writer of any congress waits while a file is read); the rows are then written
+    # in one transaction.
     actor.ensure_congress(congress_id)
     limit = settings.max_upload_bytes
     data = file.file.read(limit + 1)
@@ -190,9 +209,12 @@ def import_roster(
             f"the file is too large (limit {limit} bytes)",
             field="file",
         )
-    parsed, total = setup_service.import_roster(
-        session, actor=actor, congress_id=congress_id, data=data, filename=file.filename or ""
-    )
+    parsed = roster_file.parse_roster(data, filename=file.filename or "")
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    with factory.begin() as session:
+        total = setup_service.add_roster(
+            session, actor=actor, congress_id=congress_id, parsed=parsed
+        )
     return schemas.RosterImportRead(
         imported=len(parsed.rows),
         roster_count=total,

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from app.auth import Role
 from app.errors import ErrorItem
+from app.rules.text import check_name_text, person_name
 
 
 def plain_text(value: str) -> str:
@@ -34,13 +35,8 @@ def plain_text(value: str) -> str:
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-def normalize_person_name(value: str) -> str:
-    """NFKC, trimmed; spaces inside an all-Chinese name are padding (``王  芳`` → ``王芳``)."""
-    text = unicodedata.normalize("NFKC", value).strip()
-    compact = "".join(text.split())
-    if compact and all(unicodedata.name(ch, "").startswith("CJK") or ch == "·" for ch in compact):
-        return compact
-    return " ".join(text.split())
+# Every person's name, whatever the door: one normalisation and one refusal list (app.rules.text).
+normalize_person_name = person_name
 
 
 def normalize_student_id(value: str) -> str:
@@ -78,7 +74,12 @@ StudentId = Annotated[
     AfterValidator(normalize_student_id),
     AfterValidator(lambda v: v if v else _empty()),
 ]
-SearchText = Annotated[str, StringConstraints(max_length=50), AfterValidator(plain_text)]
+SearchText = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    AfterValidator(plain_text),
+    AfterValidator(check_name_text),
+]
 
 
 def _empty() -> str:

@@ -4,7 +4,6 @@ Writers call ``store.lock_chain`` before reading what they are about to change, 
 PostgreSQL two requests for one congress queue (SQLite already holds the write lock).
 """
 
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from app.ledger import store
 from app.ledger.chain import JsonValue
 from app.names import SortedNames, UnknownCharacterError, sort_names
 from app.rules.decide import required_present
+from app.rules.model import normalize_name
 from app.rules.profiles import Profile, ProfileError, parse_profile, profile_options
 from app.setup import roster as roster_file
 
@@ -161,10 +161,19 @@ def list_delegates(
 def import_roster(
     session: Session, *, actor: Principal, congress_id: int, data: bytes, filename: str
 ) -> tuple[roster_file.RosterFile, int]:
-    """Add the file's delegates to the roster: all rows or none. Returns the file and the count."""
+    """Add the file's delegates to the roster: all rows or none. Returns the file and the count.
+    The file is parsed before the chain lock is taken (``add_roster``)."""
+    parsed = roster_file.parse_roster(data, filename=filename)
+    return parsed, add_roster(session, actor=actor, congress_id=congress_id, parsed=parsed)
+
+
+def add_roster(
+    session: Session, *, actor: Principal, congress_id: int, parsed: roster_file.RosterFile
+) -> int:
+    """``import_roster`` of a file parsed already (outside the transaction, which holds the
+    database's write lock): all rows or none. Returns the roster's new count."""
     store.lock_chain(session, congress_id=congress_id)
     congress = get_congress(session, congress_id=congress_id)
-    parsed = roster_file.parse_roster(data, filename=filename)
     existing = set(
         session.scalars(
             select(models.Delegate.student_id).where(models.Delegate.congress_id == congress_id)
@@ -222,7 +231,7 @@ def import_roster(
         },
         actor_role=actor.role,
     )
-    return parsed, total
+    return total
 
 
 def get_delegate(session: Session, *, congress_id: int, delegate_id: int) -> models.Delegate:
@@ -529,7 +538,7 @@ def require_slate(session: Session, *, election_id: int) -> None:
 
 
 def _key(name: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", name).split())
+    return normalize_name(name)  # a person's identity, as the engine has it (P7)
 
 
 def same_person(

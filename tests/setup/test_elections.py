@@ -114,10 +114,16 @@ def test_duplicate_candidate_and_names_normalized(api: Api) -> None:
 def test_unknown_character_is_refused(api: Api) -> None:
     congress = make_congress(api)
     election = make_election(api, congress.id)
-    body = {"name": "王\U000f0000"}
+    body = {"name": "王@"}  # an ordinary character with no stroke data
     error = expect(api.post(f"/api/elections/{election.id}/candidates", json=body), 422)
     assert error["code"] == "unknown_character"
     assert error["field"] == "body.name"
+    # A private-use character is refused before, by the names' one refusal list (app.rules.text).
+    body = {"name": "王\U000f0000"}
+    error = expect(api.post(f"/api/elections/{election.id}/candidates", json=body), 422)
+    assert error["code"] == "invalid_request"
+    assert error["field"] == "body.name"
+    assert "U+F0000" in error["message_zh"]
 
 
 def test_remove_candidate(api: Api) -> None:
