@@ -188,15 +188,18 @@ class _Entry:
 
     token: str
     batch_id: int
-    paper: counting_service.PaperInput | RequestValidationError
+    body: bytes  # bounded by the body limit (app.bodylimit); parsed only once the caller is known
     data_dir: Path
+
+    def paper(self) -> counting_service.PaperInput:
+        """The body read as FastAPI would (its 422 refusals), once the caller is admitted: an
+        anonymous body costs no parsing (issue 20: the token before the body)."""
+        return _paper_from(self.body)
 
     def work(self, session: Session) -> bytes:
         actor = _may_enter_papers(auth.session_principal(session, token=self.token))
-        if isinstance(self.paper, RequestValidationError):  # only once the caller is known
-            raise self.paper
         answer = counting_service.enter_paper(
-            session, actor=actor, batch_id=self.batch_id, paper=self.paper, data_dir=self.data_dir
+            session, actor=actor, batch_id=self.batch_id, paper=self.paper(), data_dir=self.data_dir
         )
         return answer.encode("utf-8")
 
@@ -277,13 +280,9 @@ async def enter_paper(request: Request) -> Response:
     token = auth.bearer_token_of(request)
     batch_id = _batch_id_of(request)
     raw = await request.body()
-    try:
-        paper: counting_service.PaperInput | RequestValidationError = _paper_from(raw)
-    except RequestValidationError as invalid:
-        paper = invalid
     committer: GroupCommitter = request.app.state.group_committer
     settings: Settings = request.app.state.settings
-    entry = _Entry(token, batch_id, paper, settings.data_dir)
+    entry = _Entry(token, batch_id, raw, settings.data_dir)
     answer = await committer.run(entry.work, bulk=_enter_all, item=entry, caller=token)
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 

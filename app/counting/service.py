@@ -894,13 +894,13 @@ _PERHAPS_A_RETRY = ("batch_not_entering", "batch_full")
 def enter_papers(
     session: Session,
     *,
-    entries: Sequence[tuple[str, int, PaperInput | Exception]],
+    entries: Sequence[tuple[str, int, Callable[[], PaperInput]]],
     admit: Callable[[Principal], Principal],
     data_dir: Path,
 ) -> list[str | Exception | None]:
     """``enter_paper`` for a group's entries at once (PostgreSQL), each given as the caller's
-    session token, the batch and the paper (or the refusal of its body, raised only once the
-    caller is known and ``admit``-ted): the callers, the chain locks and the batches read in one
+    session token, the batch and its paper, read (or its body refused) only once the caller is
+    known and ``admit``-ted: the callers, the chain locks and the batches read in one
     round trip, then every new entry and its event written in one — instead of four round trips a
     paper, which is what a paper cost on PostgreSQL (the committer's Python, and the chain lock
     held meanwhile).
@@ -944,12 +944,10 @@ def enter_papers(
             if isinstance(found, Exception):
                 raise found
             actor = admit(found)
-            if isinstance(asked, Exception):
-                raise asked
+            paper = asked()
         except Exception as refused:
             outcomes[i] = refused
             continue
-        paper = asked
         request_hash = paper.request_hash()
         try:
             context = contexts.get(batch_id)

@@ -42,13 +42,8 @@ from tests.test_groupcommit import run_as_one_group
 
 
 def entry(settings: Settings, who: Api, batch_id: int, body: Any) -> Any:
-    raw = json.dumps(body).encode()
-    try:
-        parsed: Any = counting_router._paper_from(raw)
-    except RequestValidationError as invalid:
-        parsed = invalid
     assert who.token is not None
-    return counting_router._Entry(who.token, batch_id, parsed, settings.data_dir)
+    return counting_router._Entry(who.token, batch_id, json.dumps(body).encode(), settings.data_dir)
 
 
 def enter_as_one_group(engine: Engine, entries: list[Any]) -> list[Any]:

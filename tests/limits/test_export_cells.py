@@ -51,12 +51,16 @@ def test_cell(value: object, written: object) -> None:
 def election(api: Api, settings: Settings) -> tuple[Api, int]:
     """A decided round whose papers write in a formula and the roster's ``@SUM(1)``."""
     ready = make_ready_election(api, present=9, seats=1, candidates=["王宁", "李娜"])
-    body = {"delegates_total": 11}
+    body = {"delegates_total": 12}
     expect(api.patch(f"/api/congresses/{ready.congress.id}", json=body), 200)
-    roster = roster_csv([(ROSTER_NAME, "第1代表团", "2026999")])
+    # Both on the roster: a write-in that is not on it must be a name in Chinese characters
+    # (issue 17 item 7), so a formula reaches the exports only as a roster name.
+    roster = roster_csv([(ROSTER_NAME, "第1代表团", "2026999"), (FORMULA, "第1代表团", "2026998")])
     expect(upload_roster(api, ready.congress.id, roster), 201)
+    desk = {"student_id": "2026998"}  # 10 of 12 present: the quorum (Q1)
+    expect(api.post(f"/api/congresses/{ready.congress.id}/check-in", json=desk), 200)
     round_ = open_round(api, ready.election.id)
-    issue_and_collect(api, round_.id, printed=10, issued=9, collected=8)
+    issue_and_collect(api, round_.id, printed=10, issued=10, collected=8)
     payload = encode_payload(
         key=load_or_create_qr_key(settings.data_dir),
         election_id=ready.election.id,

@@ -2,9 +2,12 @@
 answers the one error model with a 4xx, never a 500, on both databases."""
 
 import json
+from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 
+from app.counting import router as counting_router
 from app.settings import Settings
 from tests.builders import Api, expect, login_as, make_congress, upload_roster
 from tests.results.test_results_api import FILLED, enter_batch, hall
@@ -58,7 +61,7 @@ def test_exports_after_one_pass_row_was_edited_are_a_409(api: Api, settings: Set
     expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
     election_id = h.ready.election.id
     for format in ("json", "csv", "xlsx", "nist-err.json", "nist-cvr.json"):
-        response = h.presidium.get(f"/api/elections/{election_id}/results.{format}")
+        response = h.chief.get(f"/api/elections/{election_id}/results.{format}")
         assert response.status_code == 200, (format, response.text)
     engine = create_engine(settings.resolved_database_url().replace(
         "postgresql://", "postgresql+psycopg://"))  # fmt: skip
@@ -74,5 +77,30 @@ def test_exports_after_one_pass_row_was_edited_are_a_409(api: Api, settings: Set
         )
     engine.dispose()
     for format in ("json", "csv", "xlsx", "nist-err.json", "nist-cvr.json"):
-        refused = expect(h.presidium.get(f"/api/elections/{election_id}/results.{format}"), 409)
+        refused = expect(h.chief.get(f"/api/elections/{election_id}/results.{format}"), 409)
         assert refused["code"] == "record_mismatch", refused
+
+
+def test_a_paper_body_is_read_only_once_its_caller_is_admitted(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token before the body (issue 20): an anonymous or wrong caller's paper costs no
+    parsing; an admitted teller's is parsed once."""
+    h = hall(api, settings, seats=3)
+    body = {"declared_count": 1, "teller_a_id": h.teller_ids[0], "teller_b_id": h.teller_ids[1]}
+    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    path = f"/api/batches/{batch['id']}/papers"
+    parsed: list[bytes] = []
+    read = counting_router._paper_from
+
+    def spy(raw: bytes) -> Any:
+        parsed.append(raw)
+        return read(raw)
+
+    monkeypatch.setattr(counting_router, "_paper_from", spy)
+    headers = {"Content-Type": "application/json"}
+    for caller, status in ((api.as_token("no-such-token"), 401), (h.api, 403)):
+        expect(caller.post(path, content=b'{"marks": {}}', headers=headers), status)
+    assert parsed == []
+    expect(h.tellers[0].post(path, content=b'{"marks": {}}', headers=headers), 422)
+    assert parsed == [b'{"marks": {}}']
