@@ -145,6 +145,14 @@ def _http_error(exc: StarletteHTTPException) -> AppError:
         return MethodNotAllowed(
             "method_not_allowed", "该地址不支持此请求方法", "method not allowed for this path"
         )
+    if exc.status_code == 400:  # FastAPI: a body that is not UTF-8, not JSON, or nested too deep
+        unreadable = AppError(
+            "unreadable_body",
+            "请求内容无法读取：应为 UTF-8 编码、格式正确的 JSON 或表单",
+            f"the request body cannot be read: {exc.detail}",
+        )
+        unreadable.status = 400  # type: ignore[misc]  # this instance only
+        return unreadable
     error = AppError(
         f"http_{exc.status_code}",
         f"请求被拒绝（HTTP 状态码 {exc.status_code}）",

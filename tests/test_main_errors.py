@@ -35,6 +35,18 @@ def test_malformed_json_body(api: Api) -> None:
     assert expect(api.get("/api/congresses"), 200) == []
 
 
+def test_an_unreadable_body_says_so_in_chinese(api: Api) -> None:
+    """FastAPI answers 400 for a body that is not UTF-8 or is nested past its parser: our error
+    model with its own code, not Starlette's English detail."""
+    headers = {"content-type": "application/json"}
+    for raw in (b"\xff\xfe{", b"[" * 60_000):
+        error = expect(api.post("/api/congresses", content=raw, headers=headers), 400)
+        assert set(error) == KEYS
+        assert error["code"] == "unreadable_body"
+        assert error["message_zh"] == "请求内容无法读取：应为 UTF-8 编码、格式正确的 JSON 或表单"
+    assert expect(api.get("/api/congresses"), 200) == []
+
+
 def test_every_validation_problem_is_listed(api: Api) -> None:
     error = expect(api.post("/api/congresses", json={"delegates_total": 0}), 422)
     fields = sorted(item["field"] for item in error["errors"])
