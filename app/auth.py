@@ -29,12 +29,12 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, Table, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
-from app import models
+from app import loginguard, models
 from app.db import Prepared, SessionDep
-from app.errors import ERROR_RESPONSES, Forbidden, NotAuthenticated, NotFound
+from app.errors import ERROR_RESPONSES, ErrorRead, Forbidden, NotAuthenticated, NotFound
 from app.ledger import store
 from app.models import utcnow
 from app.settings import Settings
@@ -500,19 +500,40 @@ class MeRead(BaseModel):
 router = APIRouter(prefix="/api/auth", tags=["auth 登录"], responses=ERROR_RESPONSES)
 
 
-@router.post("/login", summary="用一次性登录码登录 / log in with a one-time code")
-def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> SessionRead:
-    result = log_in(session, code=body.code, settings=settings)
-    role = Role(result.official.role)
-    return SessionRead(
-        token=result.token,
-        role=role,
-        role_zh=ROLE_NAMES_ZH[role],
-        official_id=result.official.id,
-        name=result.official.name,
-        congress_id=result.official.congress_id,
-        expires_at=result.expires_at,
-    )
+@router.post(
+    "/login",
+    summary="用一次性登录码登录 / log in with a one-time code",
+    responses={429: {"model": ErrorRead, "description": "登录码错误次数过多 / too many failures"}},
+)
+def login(body: LoginRequest, request: Request, settings: SettingsDep) -> SessionRead:
+    # Its own transaction, not ``SessionDep``'s: a wrong code answers 401 AND records the failure
+    # (``app.loginguard``), committed with the check that let it try.
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    client = loginguard.client_key(request.client.host if request.client else None)
+    limits = loginguard.Limits.of(settings)
+    refused: NotAuthenticated | None = None
+    with factory.begin() as session:
+        now = utcnow()
+        loginguard.ensure_may_try(session, client=client, limits=limits, now=now)
+        try:
+            result = log_in(session, code=body.code, settings=settings)
+        except NotAuthenticated as wrong_code:
+            refused = wrong_code
+            loginguard.record_failure(session, client=client, limits=limits, now=now)
+        else:
+            role = Role(result.official.role)
+            answer = SessionRead(
+                token=result.token,
+                role=role,
+                role_zh=ROLE_NAMES_ZH[role],
+                official_id=result.official.id,
+                name=result.official.name,
+                congress_id=result.official.congress_id,
+                expires_at=result.expires_at,
+            )
+    if refused is not None:
+        raise refused
+    return answer
 
 
 @router.post("/logout", status_code=204, summary="退出登录 / log out")

@@ -16,6 +16,7 @@ The tree (status in brackets)::
     ├── MethodNotAllowed [405]         the path exists, the method does not
     ├── Conflict [409]                 the state forbids it: duplicates, O1, already checked in
     ├── PayloadTooLarge [413]          an uploaded file is too large
+    ├── TooManyRequests [429]          too many failed logins; ``Retry-After`` says when to retry
     └── ServiceUnavailable [503]       the database cannot be reached or stayed locked; retry
 
 Services raise these; routers never build ``HTTPException`` for domain cases. A rejected request
@@ -79,6 +80,10 @@ class AppError(Exception):
         self.field = field
         self.errors = errors or []
 
+    def headers(self) -> dict[str, str] | None:
+        """Response headers that go with this error (none but ``TooManyRequests``'s)."""
+        return None
+
     def body(self) -> dict[str, Any]:
         return ErrorRead(
             code=self.code,
@@ -119,6 +124,17 @@ class Conflict(AppError):
 
 class PayloadTooLarge(AppError):
     status = 413
+
+
+class TooManyRequests(AppError):
+    status = 429
+
+    def __init__(self, code: str, message_zh: str, message_en: str, *, retry_after: int) -> None:
+        super().__init__(code, message_zh, message_en)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(AppError):
