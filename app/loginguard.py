@@ -8,8 +8,10 @@ survive a restart. Within a sliding window (``Settings.login_failure_window_seco
 1. **Per client**: a client with ``login_failures_per_client`` (10) failures is answered 429
    ``too_many_login_failures`` until the oldest of them leaves the window (``Retry-After``).
    A client is its address (``request.client.host``); an IPv6 address counts as its /64 network
-   (one host holds a whole /64). Behind a reverse proxy, start uvicorn so that it takes the
-   address from ``X-Forwarded-For`` (``--forwarded-allow-ips``), else every tablet is the proxy.
+   (one host holds a whole /64). Behind a reverse proxy uvicorn takes the address from
+   ``X-Forwarded-For`` when the proxy's address is trusted: 127.0.0.1 and ::1 are by default, a
+   proxy elsewhere needs ``FORWARDED_ALLOW_IPS=<its address>`` in ``jipiao serve``'s environment
+   (uvicorn's ``--forwarded-allow-ips``); else every tablet counts as the proxy.
 2. **In total**: once ``login_failures_total`` (100) failures from all clients are in the window
    (guessing from many addresses), a client that has failed at least once in the window is
    refused; a client without a failure may still try. So a tablet in the hall that scans its
