@@ -8,8 +8,9 @@ printed. It never goes through the logging module. ``jipiao admin rotate`` repla
 
 ``jipiao demo`` marks its data folder (``DEMO_MARKER``): the demo prints its admin token and
 every login code on each start, so ``jipiao serve`` refuses a demo folder unless started with
-``--demo``, and ``jipiao demo`` refuses a folder whose database already has an admin token but no
-mark (a real installation: the demo would replace its admin token).
+``--demo`` (nor a database holding the demo congress: a demo folder from before the mark), and
+``jipiao demo`` refuses a folder whose database already has an admin token but neither the mark
+nor the demo congress (a real installation: the demo would replace its admin token).
 """
 
 import os
@@ -99,15 +100,37 @@ def is_demo_folder(data_dir: Path) -> bool:
     return (data_dir / DEMO_MARKER).exists()
 
 
+def _demo_refusal(settings: Settings) -> str:
+    return (
+        f"错误：{settings.data_dir} 是演示数据目录（其管理员令牌和登录码已公开打印），"
+        "请换用新的数据目录（JIPIAO_DATA_DIR），或加 --demo 继续演示 / error: "
+        f"{settings.data_dir} is a demo data folder (its admin token and login codes were "
+        "printed): use a new JIPIAO_DATA_DIR, or `jipiao serve --demo` to go on with the demo"
+    )
+
+
 def refuse_demo_folder(settings: Settings) -> None:
     """``jipiao serve`` without ``--demo`` on a folder ``jipiao demo`` made: one line, and stop."""
     if is_demo_folder(settings.data_dir):
-        raise SystemExit(
-            f"错误：{settings.data_dir} 是演示数据目录（其管理员令牌和登录码已公开打印），"
-            "请换用新的数据目录（JIPIAO_DATA_DIR），或加 --demo 继续演示 / error: "
-            f"{settings.data_dir} is a demo data folder (its admin token and login codes were "
-            "printed): use a new JIPIAO_DATA_DIR, or `jipiao serve --demo` to go on with the demo"
-        )
+        raise SystemExit(_demo_refusal(settings))
+
+
+def _holds_demo_congress(session: Session) -> bool:
+    """The demo congress is there (a demo folder made before folders were marked)."""
+    found = session.scalars(
+        select(models.Congress.id).where(models.Congress.name == demo_setup.DEMO_CONGRESS_NAME)
+    ).first()
+    return found is not None
+
+
+def _refuse_demo_database(settings: Settings) -> None:
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            if _holds_demo_congress(session):
+                raise SystemExit(_demo_refusal(settings))
+    finally:
+        engine.dispose()
 
 
 def hand_over_admin_token(
@@ -140,6 +163,8 @@ def serve(settings: Settings, *, demo: bool = False) -> None:
     if not demo:
         refuse_demo_folder(settings)
     token = first_start(settings)
+    if not demo:
+        _refuse_demo_database(settings)
     _print_urls(settings)
     if token is not None:
         hand_over_admin_token(settings, token)
@@ -204,7 +229,11 @@ def prepare_demo(settings: Settings) -> DemoReport:
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine).begin() as session:
-            if not is_demo_folder(settings.data_dir) and _has_admin_token(session):
+            if (
+                not is_demo_folder(settings.data_dir)
+                and _has_admin_token(session)
+                and not _holds_demo_congress(session)
+            ):
                 raise SystemExit(
                     f"错误：{settings.data_dir} 的数据库已有管理员令牌，不是演示数据目录，"
                     "演示会替换其令牌；请换用新的数据目录（JIPIAO_DATA_DIR）"

@@ -212,3 +212,19 @@ def test_demo_refuses_a_real_installation(tmp_path: Path) -> None:
     assert not (tmp_path / serve.DEMO_MARKER).exists()
     with TestClient(create_app(settings)) as client:  # the real admin token still works
         expect(Api(client, token).get("/api/congresses"), 200)
+
+
+def test_serve_refuses_a_demo_folder_made_before_the_mark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    serve.prepare_demo(settings)
+    (tmp_path / serve.DEMO_MARKER).unlink()  # as an older `jipiao demo` left it
+    ran: list[Settings] = []
+    monkeypatch.setattr(serve, "_run", ran.append)
+    with pytest.raises(SystemExit) as refused:
+        serve.serve(settings)
+    assert "--demo" in str(refused.value.code)
+    assert ran == []
+    serve.prepare_demo(settings)  # the demo itself goes on there, and marks the folder
+    assert (tmp_path / serve.DEMO_MARKER).exists()
