@@ -22,6 +22,10 @@ survive a restart. Within a sliding window (``Settings.login_failure_window_seco
    open and the admin token keep working; this bounds the table (rows older than the window are
    deleted as failures come in, so it never holds more than about the ceiling).
 
+Every door that tells whether a code is pending counts: the login itself and the login QR
+images (``/api/auth/login-qr.svg?code=``, ``.png``), whose 404 for an unknown code would otherwise
+be a guessing oracle without a limit (``guarded``).
+
 A successful login never counts, and a refused (429) attempt is not recorded: its code was never
 checked. The check and the record run in the request's one transaction; two workers racing may
 let a client exceed a limit by the number of requests in flight, never more.
@@ -29,15 +33,20 @@ let a client exceed a limit by the number of requests in flight, never more.
 
 import ipaddress
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import models
-from app.errors import TooManyRequests
+from app.errors import AppError, TooManyRequests
+from app.models import utcnow
 from app.settings import Settings
+
+T = TypeVar("T")
 
 CEILING_FACTOR = 10
 _CLIENT_MAX = 64  # the column's width
@@ -139,3 +148,32 @@ def record_failure(session: Session, *, client: str, limits: Limits, now: dateti
     )
     session.add(models.LoginFailure(client=client, failed_at=now))
     session.flush()
+
+
+def guarded(
+    factory: "sessionmaker[Session]",
+    *,
+    host: str | None,
+    settings: Settings,
+    attempt: Callable[[Session], T],
+    wrong_codes: frozenset[str],
+) -> T:
+    """Run ``attempt`` (which checks a login code) in one transaction, if ``host`` may try now
+    (else 429); an ``AppError`` whose code is in ``wrong_codes`` is recorded as a failure,
+    committed, then raised. The caller's request has no other transaction (no ``SessionDep``):
+    the refusal must not roll the record back."""
+    client = client_key(host)
+    limits = Limits.of(settings)
+    refused: AppError | None = None
+    with factory.begin() as session:
+        now = utcnow()
+        ensure_may_try(session, client=client, limits=limits, now=now)
+        try:
+            return attempt(session)
+        except AppError as error:
+            if error.code not in wrong_codes:
+                raise
+            refused = error
+            record_failure(session, client=client, limits=limits, now=now)
+    assert refused is not None  # the block returned or raised otherwise
+    raise refused

@@ -74,6 +74,24 @@ def test_wrong_codes_from_one_address_are_refused_after_the_limit(
     assert len(_failures(settings)) == 11  # the success did not count
 
 
+def test_guessing_through_the_login_qr_images_counts_too(api: Api, settings: Settings) -> None:
+    """The QR images answer 404 for a code that is not pending: an oracle, limited the same."""
+    congress = make_congress(api)
+    teller = make_official(api, congress.id, role="teller", name="赵磊")
+    code = issue_code(api, congress.id, teller.id).code
+    with TestClient(create_app(settings), client=("203.0.113.9", 40000)) as guesser:
+        for i in range(10):
+            path = "/api/auth/login-qr.svg" if i % 2 else "/api/auth/login-qr.png"
+            assert expect(guesser.get(path, params=WRONG), 404)["code"] == "login_code_not_found"
+        refused = guesser.get("/api/auth/login-qr.svg", params={"code": code})
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["code"] == "too_many_login_failures"
+        assert guesser.post("/api/auth/login", json={"code": code}).status_code == 429
+    assert len(_failures(settings)) == 10
+    # The admin, from another address, still gets the QR of a pending code.
+    assert api.get("/api/auth/login-qr.svg", params={"code": code}).status_code == 200
+
+
 def test_a_successful_login_does_not_count(api: Api, settings: Settings) -> None:
     congress = make_congress(api)
     with TestClient(create_app(settings), client=("198.51.100.4", 40000)) as tablet:
