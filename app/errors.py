@@ -16,11 +16,13 @@ The tree (status in brackets)::
     ├── MethodNotAllowed [405]         the path exists, the method does not
     ├── Conflict [409]                 the state forbids it: duplicates, O1, already checked in
     ├── PayloadTooLarge [413]          an uploaded file is too large
-    ├── TooManyRequests [429]          too many failed logins; ``Retry-After`` says when to retry
     └── ServiceUnavailable [503]       the database cannot be reached or stayed locked; retry
 
 Services raise these; routers never build ``HTTPException`` for domain cases. A rejected request
 changes nothing: the request's transaction is rolled back (app.db.get_session).
+
+``TooManyRequests`` [429], also an ``AppError``: too many failed logins (``app.loginguard``); its
+``Retry-After`` header says in how many seconds to try again.
 """
 
 from typing import Any, ClassVar
