@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import quote
 
 import segno
@@ -32,9 +32,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from app import models
+from app import loginguard, models
 from app.db import Prepared, SessionDep
-from app.errors import ERROR_RESPONSES, Forbidden, NotAuthenticated, NotFound
+from app.errors import ERROR_RESPONSES, ErrorRead, Forbidden, NotAuthenticated, NotFound
 from app.ledger import store
 from app.models import utcnow
 from app.settings import Settings
@@ -497,21 +497,48 @@ class MeRead(BaseModel):
     permissions: list[Permission]
 
 
+_T = TypeVar("_T")
+# The refusals of a code that is not pending: failed logins (app.loginguard).
+_WRONG_CODE = frozenset({"invalid_login_code", "login_code_not_found"})
+_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorRead, "description": "登录码错误次数过多 / too many failures"}
+}
+
+
 router = APIRouter(prefix="/api/auth", tags=["auth 登录"], responses=ERROR_RESPONSES)
 
 
-@router.post("/login", summary="用一次性登录码登录 / log in with a one-time code")
-def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> SessionRead:
-    result = log_in(session, code=body.code, settings=settings)
-    role = Role(result.official.role)
-    return SessionRead(
-        token=result.token,
-        role=role,
-        role_zh=ROLE_NAMES_ZH[role],
-        official_id=result.official.id,
-        name=result.official.name,
-        congress_id=result.official.congress_id,
-        expires_at=result.expires_at,
+@router.post(
+    "/login",
+    summary="用一次性登录码登录 / log in with a one-time code",
+    responses=_LIMITED,
+)
+def login(body: LoginRequest, request: Request, settings: SettingsDep) -> SessionRead:
+    def attempt(session: Session) -> SessionRead:
+        result = log_in(session, code=body.code, settings=settings)
+        role = Role(result.official.role)
+        return SessionRead(
+            token=result.token,
+            role=role,
+            role_zh=ROLE_NAMES_ZH[role],
+            official_id=result.official.id,
+            name=result.official.name,
+            congress_id=result.official.congress_id,
+            expires_at=result.expires_at,
+        )
+
+    return _guarded(request, settings, attempt)
+
+
+def _guarded(request: Request, settings: Settings, attempt: Callable[[Session], _T]) -> _T:
+    """``attempt`` (which checks a login code) under the limit of failed logins: its own
+    transaction, not ``SessionDep``'s, so that a wrong code answers 401/404 AND is recorded."""
+    return loginguard.guarded(
+        request.app.state.sessionmaker,
+        host=request.client.host if request.client else None,
+        settings=settings,
+        attempt=attempt,
+        wrong_codes=_WRONG_CODE,
     )
 
 
@@ -556,11 +583,12 @@ CodeQuery = Annotated[str, Query(min_length=1, max_length=40, description="一�
     summary="登录二维码（SVG）/ login QR code (SVG)",
     description="只为尚未使用的登录码生成。Only for a pending login code; the code is the key.",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}},
+    responses={200: {"content": {"image/svg+xml": {}}}, **_LIMITED},
 )
-def login_qr_svg(code: CodeQuery, session: SessionDep, settings: SettingsDep) -> Response:
+def login_qr_svg(code: CodeQuery, request: Request, settings: SettingsDep) -> Response:
+    qr = _guarded(request, settings, lambda session: _qr_for(session, settings, code))
     buffer = io.BytesIO()
-    _qr_for(session, settings, code).save(buffer, kind="svg", scale=6, border=2)
+    qr.save(buffer, kind="svg", scale=6, border=2)
     return Response(buffer.getvalue(), media_type="image/svg+xml")
 
 
@@ -568,9 +596,10 @@ def login_qr_svg(code: CodeQuery, session: SessionDep, settings: SettingsDep) ->
     "/login-qr.png",
     summary="登录二维码（PNG）/ login QR code (PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **_LIMITED},
 )
-def login_qr_png(code: CodeQuery, session: SessionDep, settings: SettingsDep) -> Response:
+def login_qr_png(code: CodeQuery, request: Request, settings: SettingsDep) -> Response:
+    qr = _guarded(request, settings, lambda session: _qr_for(session, settings, code))
     buffer = io.BytesIO()
-    _qr_for(session, settings, code).save(buffer, kind="png", scale=6, border=2)
+    qr.save(buffer, kind="png", scale=6, border=2)
     return Response(buffer.getvalue(), media_type="image/png")

@@ -1,4 +1,4 @@
-"""The ``jipiao`` command line: serve, demo, db, keys, backup, restore, tally, sort-names,
+"""The ``jipiao`` command line: serve, demo, admin, db, keys, backup, restore, tally, sort-names,
 ballot-paper, report.
 
 Exit codes: 0 success; 2 bad input (one clear line on stderr naming the field); 1 other failure.
@@ -45,10 +45,21 @@ def _round_json(path: str) -> object:
         ) from None
 
 
-def _cmd_serve(_args: argparse.Namespace) -> int:
+def _cmd_serve(args: argparse.Namespace) -> int:
     from app import serve
 
-    serve.serve(Settings())
+    serve.serve(Settings(), demo=args.demo)
+    return 0
+
+
+def _cmd_admin(_args: argparse.Namespace) -> int:
+    """``jipiao admin rotate``: a new admin token (shown once); the old one answers 401."""
+    from app import serve
+
+    settings = Settings()
+    serve.refuse_demo_folder(settings)
+    token = serve.rotate_admin_token(settings)
+    serve.hand_over_admin_token(settings, token, first=False)
     return 0
 
 
@@ -311,10 +322,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jipiao", description="计票 — election tallying")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("serve", help="start the HTTP service").set_defaults(handler=_cmd_serve)
+    serve = sub.add_parser("serve", help="start the HTTP service")
+    serve.add_argument(
+        "--demo", action="store_true", help="serve a data folder made by `jipiao demo`"
+    )
+    serve.set_defaults(handler=_cmd_serve)
     sub.add_parser("demo", help="start the service with a demo congress").set_defaults(
         handler=_cmd_demo
     )
+
+    admin = sub.add_parser("admin", help="the admin token")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    admin_sub.add_parser(
+        "rotate", help="make a new admin token (shown once); the old one answers 401 from now on"
+    ).set_defaults(handler=_cmd_admin)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -20,6 +20,9 @@ The tree (status in brackets)::
 
 Services raise these; routers never build ``HTTPException`` for domain cases. A rejected request
 changes nothing: the request's transaction is rolled back (app.db.get_session).
+
+``TooManyRequests`` [429], also an ``AppError``: too many failed logins (``app.loginguard``); its
+``Retry-After`` header says in how many seconds to try again.
 """
 
 from typing import Any, ClassVar
@@ -79,6 +82,10 @@ class AppError(Exception):
         self.field = field
         self.errors = errors or []
 
+    def headers(self) -> dict[str, str] | None:
+        """Response headers that go with this error (none but ``TooManyRequests``'s)."""
+        return None
+
     def body(self) -> dict[str, Any]:
         return ErrorRead(
             code=self.code,
@@ -119,6 +126,17 @@ class Conflict(AppError):
 
 class PayloadTooLarge(AppError):
     status = 413
+
+
+class TooManyRequests(AppError):
+    status = 429
+
+    def __init__(self, code: str, message_zh: str, message_en: str, *, retry_after: int) -> None:
+        super().__init__(code, message_zh, message_en)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(AppError):

@@ -169,7 +169,7 @@ def _render(error: AppError, headers: dict[str, str] | None = None) -> JSONRespo
 def install_error_handlers(app: FastAPI) -> None:
     async def on_app_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        return _render(exc)
+        return _render(exc, headers=exc.headers())
 
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -267,3 +267,21 @@ class BatchResolution(Base):
         ForeignKey("official.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed login (a wrong one-time code) from one client address: ``app.loginguard`` counts
+    them to refuse guessing, in the database so the limit holds across workers and instances.
+    Rows older than the window are deleted as new ones come in."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The client's address (IPv6: its /64 network), as ``app.loginguard.client_key`` makes it.
+    client: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_login_failure_failed_at", "failed_at"),
+        Index("ix_login_failure_client_failed_at", "client", "failed_at"),
+    )

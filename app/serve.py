@@ -1,11 +1,28 @@
-"""Running the server: ``jipiao serve``, ``jipiao demo`` and ``jipiao db upgrade``."""
+"""Running the server: ``jipiao serve``, ``jipiao demo``, ``jipiao db upgrade`` and ``jipiao admin
+rotate``.
 
+The admin token is shown once, and only where it is not kept: on a terminal it is printed; when
+the output goes elsewhere (a service's journal, ``docker compose logs``, a file: logs that are
+kept) it is written to ``ADMIN_TOKEN_FILE`` in the data folder (0600) and only that file's path is
+printed. It never goes through the logging module. ``jipiao admin rotate`` replaces it.
+
+``jipiao demo`` marks its data folder (``DEMO_MARKER``): the demo prints its admin token and
+every login code on each start, so ``jipiao serve`` refuses a demo folder unless started with
+``--demo`` (nor a database holding the demo congress: a demo folder from before the mark), and
+``jipiao demo`` refuses a folder whose database already has an admin token but neither the mark
+nor the demo congress (a real installation: the demo would replace its admin token).
+"""
+
+import os
+import sys
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from app import auth, models
 from app.auth import ROLE_NAMES_ZH
@@ -70,14 +87,127 @@ def first_start(settings: Settings) -> str | None:
         engine.dispose()
 
 
-def serve(settings: Settings) -> None:
+ADMIN_TOKEN_FILE = "admin-token"
+DEMO_MARKER = "DEMO"
+_DEMO_MARK_TEXT = (
+    "本数据目录由 jipiao demo 创建，仅供演示：管理员令牌与登录码每次启动都会打印。\n"
+    "This data folder was made by `jipiao demo`, for a demonstration only: its admin token and\n"
+    "login codes are printed at every start. `jipiao serve` refuses it without --demo.\n"
+)
+
+
+def is_demo_folder(data_dir: Path) -> bool:
+    return (data_dir / DEMO_MARKER).exists()
+
+
+def _demo_refusal(settings: Settings) -> str:
+    return (
+        f"错误：{settings.data_dir} 是演示数据目录（其管理员令牌和登录码已公开打印），"
+        "请换用新的数据目录（JIPIAO_DATA_DIR），或加 --demo 继续演示 / error: "
+        f"{settings.data_dir} is a demo data folder (its admin token and login codes were "
+        "printed): use a new JIPIAO_DATA_DIR, or `jipiao serve --demo` to go on with the demo"
+    )
+
+
+def refuse_demo_folder(settings: Settings) -> None:
+    """``jipiao serve`` without ``--demo`` on a folder ``jipiao demo`` made: one line, and stop."""
+    if is_demo_folder(settings.data_dir):
+        raise SystemExit(_demo_refusal(settings))
+
+
+def _holds_demo_congress(session: Session) -> bool:
+    """The demo congress is there (a demo folder made before folders were marked)."""
+    found = session.scalars(
+        select(models.Congress.id).where(models.Congress.name == demo_setup.DEMO_CONGRESS_NAME)
+    ).first()
+    return found is not None
+
+
+def _refuse_demo_database(settings: Settings) -> None:
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            if _holds_demo_congress(session):
+                raise SystemExit(_demo_refusal(settings))
+    finally:
+        engine.dispose()
+
+
+def hand_over_admin_token(
+    settings: Settings, token: str, *, out: TextIO | None = None, first: bool = True
+) -> None:
+    """Show a new admin token once: printed on a terminal, else written to ``ADMIN_TOKEN_FILE``
+    (0600) in the data folder with only its path printed, so that it stays out of kept logs."""
+    out = out or sys.stdout
+    when = "只显示这一次" if first else "新令牌，旧令牌已失效"
+    when_en = "shown only this once" if first else "new token; the old one no longer works"
+    if out.isatty():
+        print(f"管理员令牌（{when}，请妥善保存）/ admin token ({when_en}):", file=out)
+        print(f"  {token}", file=out)
+        print("  请求头 / header:  Authorization: Bearer <token>", file=out)
+        return
+    path = settings.data_dir / ADMIN_TOKEN_FILE
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(token + "\n")
+    print(
+        f"管理员令牌已写入 {path}（输出不是终端，令牌不进日志；读取后请删除该文件）/ "
+        f"admin token ({when_en}) written to {path}, not to this output (it may be a kept log): "
+        "read it, then delete the file",
+        file=out,
+    )
+
+
+def serve(settings: Settings, *, demo: bool = False) -> None:
+    if not demo:
+        refuse_demo_folder(settings)
     token = first_start(settings)
+    if not demo:
+        _refuse_demo_database(settings)
     _print_urls(settings)
     if token is not None:
-        print("管理员令牌（只显示这一次，请妥善保存）/ admin token (shown only this once):")
-        print(f"  {token}")
-        print("  请求头 / header:  Authorization: Bearer <token>")
+        hand_over_admin_token(settings, token)
+    elif (settings.data_dir / ADMIN_TOKEN_FILE).exists():
+        print(
+            f"提醒：{settings.data_dir / ADMIN_TOKEN_FILE} 仍保存着管理员令牌，读取后请删除 / "
+            "reminder: the admin token file is still there; delete it once read"
+        )
     _run(settings)
+
+
+def _has_admin_token(session: Session) -> bool:
+    return (
+        session.scalars(
+            select(models.AuthSession.id).where(
+                models.AuthSession.role == auth.Role.admin,
+                models.AuthSession.official_id.is_(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _replace_admin_token(session: Session) -> str:
+    session.execute(
+        delete(models.AuthSession).where(
+            models.AuthSession.role == auth.Role.admin,
+            models.AuthSession.official_id.is_(None),
+        )
+    )
+    return auth.create_admin_token(session)
+
+
+def rotate_admin_token(settings: Settings) -> str:
+    """``jipiao admin rotate``: a new admin token; every earlier one answers 401 from now on
+    (the running service reads the token's row on every request)."""
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            return _replace_admin_token(session)
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +226,30 @@ def prepare_demo(settings: Settings) -> DemoReport:
     """
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            if (
+                not is_demo_folder(settings.data_dir)
+                and _has_admin_token(session)
+                and not _holds_demo_congress(session)
+            ):
+                raise SystemExit(
+                    f"错误：{settings.data_dir} 的数据库已有管理员令牌，不是演示数据目录，"
+                    "演示会替换其令牌；请换用新的数据目录（JIPIAO_DATA_DIR）"
+                    f" / error: the database of {settings.data_dir} already has an admin token "
+                    "and is not a demo folder; the demo would replace it: use a new "
+                    "JIPIAO_DATA_DIR"
+                )
+    finally:
+        engine.dispose()
+    (settings.data_dir / DEMO_MARKER).write_text(_DEMO_MARK_TEXT, encoding="utf-8")
     print_keys(start_keys(settings))
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine).begin() as session:
             found = demo_setup.ensure_demo_congress(session)
-            session.execute(
-                delete(models.AuthSession).where(
-                    models.AuthSession.role == auth.Role.admin,
-                    models.AuthSession.official_id.is_(None),
-                )
-            )
-            token = auth.create_admin_token(session)
+            token = _replace_admin_token(session)
             logins = demo_setup.issue_demo_logins(session, congress_id=found.congress_id)
     finally:
         engine.dispose()

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     # Largest roster file accepted (bytes).
     max_upload_bytes: int = 5_000_000
+    # Failed logins (wrong one-time codes) allowed within the window, per client address and in
+    # total, before 429 (``app.loginguard`` explains the three limits).
+    login_failures_per_client: int = 10
+    login_failures_total: int = 100
+    login_failure_window_seconds: int = 300
 
     @field_validator("data_dir")
     @classmethod

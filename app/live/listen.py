@@ -1,5 +1,5 @@
 """One LISTEN connection per app worker on PostgreSQL (``NOTIFY jipiao_events``); the access-log
-filter that hides the stream's ``?token=``.
+filter that hides the stream's ``?token=`` and the login pages' ``?code=``.
 
 Started by the app's lifespan (``running``). Notifications wake this worker's ``Hub``; if the
 connection drops it reconnects with a growing pause, and wakes every stream once reconnected (a
@@ -21,11 +21,13 @@ from app.live.signal import CHANNEL, Hub, register_local
 log = logging.getLogger(__name__)
 
 
-_TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+# The stream's ``?token=`` (app.live.router), and the one-time login code of a login QR code's
+# ``/login?code=`` (app.auth.login_url) and of ``/api/auth/login-qr.svg?code=``.
+_TOKEN = re.compile(r"([?&](?:token|code)=)[^&\s]*", re.IGNORECASE)
 
 
 class RedactToken(logging.Filter):
-    """Keeps the stream's ``?token=`` (app.live.router) out of uvicorn's access log."""
+    """Keeps session tokens and login codes out of uvicorn's access log (kept by operators)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
