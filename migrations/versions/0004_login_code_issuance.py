@@ -1,6 +1,6 @@
 """login code issuance on officials and sessions (separation of duties)
 
-Revision ID: 0004
+Revision ID: 0004_login_code_issuance
 Revises: 0003
 Create Date: 2026-12-06 02:40:00
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0004'
+revision: str = '0004_login_code_issuance'
 down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
