@@ -84,6 +84,8 @@ class Permission(StrEnum):
     # event chain): the auditor and the scrutineers only. A rare pattern of marks can serve as a
     # signature that shows how one delegate voted (docs/service.md, "Per-paper records").
     read_papers = "read_papers"
+    # Confirm a change of officials once voting has begun (app/setup/duties.py): the presidium.
+    confirm_changes = "confirm_changes"
 
 
 # What each permission lets a person do, as a 403 names it (计票人无权签字确认).
@@ -100,6 +102,7 @@ PERMISSION_ZH: dict[Permission, str] = {
     Permission.release_results: "公布选举结果",
     Permission.check_papers: "核验选票",
     Permission.read_papers: "查看逐张选票记录",
+    Permission.confirm_changes: "确认工作人员变更",
 }
 
 
@@ -141,7 +144,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.teller: frozenset(_READ | {Permission.enter_papers, Permission.check_papers}),
     Role.presidium: frozenset(
-        _READ | {Permission.read_roster, Permission.read_ledger, Permission.release_results}
+        _READ
+        | {
+            Permission.read_roster,
+            Permission.read_ledger,
+            Permission.release_results,
+            Permission.confirm_changes,
+        }
     ),
     Role.auditor: frozenset(
         _READ | {Permission.read_roster, Permission.read_ledger, Permission.read_papers}
@@ -228,6 +237,7 @@ def log_in(session: Session, *, code: str, settings: Settings) -> LoginResult:
     store.lock_chain(session, congress_id=official.congress_id)
     official.login_code_hash = None
     official.login_code_expires_at = None
+    code_event, official.login_code_event = official.login_code_event, None
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(hours=settings.session_hours)
     session.add(
@@ -237,6 +247,7 @@ def log_in(session: Session, *, code: str, settings: Settings) -> LoginResult:
             official_id=official.id,
             congress_id=official.congress_id,
             expires_at=expires_at,
+            code_event=code_event,  # how its code was issued (app/setup/duties.py)
         )
     )
     store.append_event(
@@ -425,6 +436,7 @@ ManageBatches = Annotated[Principal, Depends(require(Permission.manage_batches))
 Adjudicate = Annotated[Principal, Depends(require(Permission.adjudicate))]
 Certify = Annotated[Principal, Depends(require(Permission.certify))]
 ReleaseResults = Annotated[Principal, Depends(require(Permission.release_results))]
+ConfirmChanges = Annotated[Principal, Depends(require(Permission.confirm_changes))]
 
 
 def request_settings(request: Request) -> Settings:

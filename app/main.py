@@ -43,6 +43,7 @@ from app.papers import router as papers_router
 from app.printing.fonts import missing_font_message
 from app.results import router as results_router
 from app.settings import Settings
+from app.setup import duties as setup_duties
 from app.setup import router as setup_router
 from app.web import router as web_router
 
@@ -269,6 +270,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(counting_router.router)
     app.include_router(auth.router)
     app.include_router(setup_router.router)
+    app.include_router(setup_duties.router)
     app.include_router(ledger_router.router)
     app.include_router(audit_router.router)
     app.include_router(papers_router.router)

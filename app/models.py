@@ -123,6 +123,9 @@ class Official(Base):
     # SHA-256 of the pending one-time login code; cleared when used.
     login_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     login_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The hash of the pending code's ``official.login_code_issued`` event (who issued it, when,
+    # confirmed by whom); a session opened with the code keeps it (``AuthSession.code_event``).
+    login_code_event: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("congress_id", "role", "name"),)
@@ -143,6 +146,8 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # None: does not expire (the admin token, printed once at first start).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The ``official.login_code_issued`` event of the code this session was opened with.
+    code_event: Mapped[str | None] = mapped_column(String(64))
 
 
 class Event(Base):

@@ -100,16 +100,59 @@ def add_candidate(
     return schemas.CandidateListRead.model_validate(expect(response, 201))
 
 
+# A presidium session per congress (of a test's client), to confirm changes of officials once a
+# round is open (app/setup/duties.py): the last presidium member logged in by ``login_as``.
+_PRESIDIUM: dict[tuple[int, int], "Api"] = {}
+
+
+def _needs_presidium(response: httpx.Response) -> bool:
+    return response.status_code == 409 and (
+        response.json().get("code") == "presidium_confirmation_required"
+    )
+
+
+def presidium_of(api: Api, congress_id: int) -> Api:
+    """A presidium member's session in the congress (made, alone, if the congress has none)."""
+    key = (id(api.client), congress_id)
+    if key not in _PRESIDIUM:
+        listed = expect(api.get(f"/api/congresses/{congress_id}/officials"), 200)
+        presidium = [o for o in listed if o["role"] == "presidium"]
+        assert len(presidium) <= 1, "log in one presidium member with login_as first"
+        if presidium:  # the only one: the secretariat issues their code alone
+            code = issue_code(api, congress_id, presidium[0]["id"]).code
+            response = api.as_token(None).post("/api/auth/login", json={"code": code})
+            token = SessionRead.model_validate(expect(response, 200)).token
+            _PRESIDIUM[key] = api.as_token(token)
+        else:
+            login_as(api, congress_id, "presidium", name="主席团确认人")
+    return _PRESIDIUM[key]
+
+
+def confirmed_change(api: Api, congress_id: int, body: dict[str, Any]) -> Any:
+    """File a change of officials as the admin and have a presidium member confirm it."""
+    request = api.post(f"/api/congresses/{congress_id}/official-changes", json=body)
+    change = expect(request, 201)
+    confirm = presidium_of(api, congress_id).post(f"/api/official-changes/{change['id']}/confirm")
+    return expect(confirm, 200)
+
+
 def make_official(
     api: Api, congress_id: int, *, role: str, name: str, student_id: str | None = None
 ) -> schemas.OfficialRead:
     body = {"name": name, "role": role, "student_id": student_id}
     response = api.post(f"/api/congresses/{congress_id}/officials", json=body)
+    if _needs_presidium(response):
+        done = confirmed_change(api, congress_id, {"action": "add"} | body)
+        return schemas.OfficialRead.model_validate(done["official"])
     return schemas.OfficialRead.model_validate(expect(response, 201))
 
 
 def issue_code(api: Api, congress_id: int, official_id: int) -> schemas.LoginCodeRead:
     response = api.post(f"/api/congresses/{congress_id}/officials/{official_id}/login-code")
+    if _needs_presidium(response):
+        body = {"action": "login_code", "official_id": official_id}
+        done = confirmed_change(api, congress_id, body)
+        return schemas.LoginCodeRead.model_validate(done["login_code"])
     return schemas.LoginCodeRead.model_validate(expect(response, 200))
 
 
@@ -118,7 +161,10 @@ def login_as(api: Api, congress_id: int, role: str, *, name: str | None = None) 
     official = make_official(api, congress_id, role=role, name=name or f"{role}甲")
     code = issue_code(api, congress_id, official.id).code
     response = api.as_token(None).post("/api/auth/login", json={"code": code})
-    return api.as_token(SessionRead.model_validate(expect(response, 200)).token)
+    session = api.as_token(SessionRead.model_validate(expect(response, 200)).token)
+    if role == "presidium":
+        _PRESIDIUM[(id(api.client), congress_id)] = session
+    return session
 
 
 # ---------------------------------------------------------------- rounds and counting

@@ -69,6 +69,11 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("DELETE", "/api/congresses/{congress_id}/officials/{official_id}"): ADMIN,
     ("POST", "/api/congresses/{congress_id}/officials/{official_id}/login-code"): ADMIN,
     ("GET", "/api/congresses/{congress_id}/staffing"): ALL,
+    # Separation of duties (issue 20 item 3): the admin requests, the presidium confirms.
+    ("POST", "/api/congresses/{congress_id}/official-changes"): ADMIN,
+    ("GET", "/api/congresses/{congress_id}/official-changes"): LEDGER,
+    ("POST", "/api/official-changes/{change_id}/confirm"): PRESIDIUM,
+    ("GET", "/api/audit/congresses/{congress_id}/duties"): LEDGER,
     ("GET", "/api/congresses/{congress_id}/events"): LEDGER,
     ("GET", "/api/congresses/{congress_id}/events/verify"): LEDGER,
     # Rounds and papers (ids of rounds/batches that do not exist: 404 once past the role check)
@@ -145,6 +150,19 @@ def test_permissions_of_the_counting_roles() -> None:
         Role.presidium
     }
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.manage_setup in p} == {Role.admin}
+    # The admin sets up, issues and collects: it never enters, decides, signs or confirms.
+    assert ROLE_PERMISSIONS[Role.admin].isdisjoint(
+        {
+            Permission.enter_papers,
+            Permission.adjudicate,
+            Permission.certify,
+            Permission.confirm_changes,
+            Permission.read_papers,
+        }
+    )
+    assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.confirm_changes in p} == {
+        Role.presidium
+    }
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.adjudicate in p} == ADJUDICATE
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.read_papers in p} == PAPERS
     assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.manage_batches in p} == (
@@ -172,6 +190,7 @@ def test_role_matrix(api: Api, role: Role) -> None:
         "official_id": official.id,
         "round_id": 999_999,
         "batch_id": 999_999,
+        "change_id": 999_999,
         "format": "json",
     }
     anonymous = api.as_token(None)

@@ -12,6 +12,7 @@ from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.keys import current_fingerprints
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE
+from app.setup import duties
 from app.setup import service as setup_service
 from app.setup.schemas import Id
 
@@ -96,3 +97,21 @@ def keys(actor: ReadLedger, settings: SettingsDep) -> KeysRead:
         signing_key_fingerprint=found.signing_key,
         public_key=found.public_key,
     )
+
+
+@router.get(
+    "/audit/congresses/{congress_id}/duties",
+    summary="谁用哪个会话签字、登录码由谁签发 / who signed with which session, codes, changes",
+    description=(
+        "每个签字：签字人、会话编号、该会话登录码的签发时间、签发人和确认的主席团成员；每次签发"
+        "登录码；每项工作人员变更申请及其确认（docs/service.md，“分工制约”）。\n\nEvery "
+        "signature with its session and how that session's login code was issued (when, by whom, "
+        "confirmed by which presidium member); every login code issued; every requested change "
+        'of officials and its confirmation (docs/service.md, "Separation of duties").'
+    ),
+)
+def duties_of_congress(
+    congress_id: Id, session: SessionDep, actor: ReadLedger
+) -> duties.DutiesRead:
+    actor.ensure_congress(congress_id)
+    return duties.duties_read(session, congress_id=congress_id)

@@ -570,7 +570,10 @@ class RoundReplay:
     the presidium's rulings (``round.ineligible_ruled``: struck from the ranking of that round and
     of the election's later rounds), and compares ``round_result_json`` with every
     ``round.decided``'s ``result``; checks that
-    ``round.signed`` / ``round.certified`` name a decision of their round. Stops at the first
+    ``round.signed`` / ``round.certified`` name a decision of their round, and that a signature's
+    session names its official's ``official.login_code_issued`` with the same facts (issued by,
+    confirmation), confirmed by an ``official.change_confirmed`` when the code of a counting role
+    was issued after voting began (issue 20 item 3). Stops at the first
     problem: ``feed`` and ``enter_papers`` then return False and ``result`` names it.
     """
 
@@ -581,6 +584,8 @@ class RoundReplay:
         self._certified: dict[int, CertifiedRound] = {}
         self._decided: dict[str, tuple[int, Mapping[str, Any]]] = {}  # hash → (round id, result)
         self._ineligible: dict[int, list[tuple[int, str]]] = {}  # election → (round number, name)
+        self._codes: dict[str, Mapping[str, Any]] = {}  # official.login_code_issued by hash
+        self._confirmed: dict[Any, Mapping[str, Any]] = {}  # official.change_confirmed by change
         self._checked = 0
         self._problem: Replay | None = None
 
@@ -667,6 +672,10 @@ class RoundReplay:
             batch.reconciled = False
         elif kind == "round.decided":
             return self._decide(height, payload, hash)
+        elif kind == "official.login_code_issued":
+            self._codes[hash] = payload
+        elif kind == "official.change_confirmed":
+            self._confirmed[payload["change_id"]] = payload
         elif kind in ("round.signed", "round.certified"):
             round_ = rounds[payload["round_id"]]
             found = self._decided.get(payload["decision"])
@@ -677,6 +686,8 @@ class RoundReplay:
                     "which is not a decision of this round",
                     f"第 {round_.number} 轮：签字或认证引用的不是本轮的决定",
                 )
+            if kind == "round.signed" and not self._signed_with(height, round_.number, payload):
+                return False
             if kind == "round.certified":
                 self._certified[round_.round_id] = CertifiedRound(
                     round_.election_id, round_.number, height, found[1]
@@ -689,6 +700,55 @@ class RoundReplay:
             ruled = self._ineligible.setdefault(round_.election_id, [])
             ruled.append((round_.number, str(payload["name"])))
             self._certified.pop(round_.round_id, None)
+        return True
+
+    def _signed_with(self, height: int, number: int, payload: Mapping[str, Any]) -> bool:
+        """A signature's session (recorded since issue 20 item 3): its login code's issuance is in
+        the record, for this official, with the facts the signature repeats; a counting role's
+        code issued after voting began carries a presidium confirmation that is in the record."""
+        signed_with = payload.get("session")
+        code = None if signed_with is None else signed_with.get("code")
+        if code is None:
+            return True  # signed before sessions were recorded, or with a code issued before
+        issued = self._codes.get(code["event"])
+        official = payload["official_id"]
+        if issued is None or issued["official_id"] != official:
+            return self._fail(
+                height,
+                f"round {number}: official {official} signed with a session whose login code "
+                "is not theirs in the record",
+                f"第 {number} 轮：签字人会话的登录码在记录中找不到，或不属于本人",
+            )
+        if code.get("issued_by") != issued.get("issued_by") or code.get(
+            "confirmation"
+        ) != issued.get("confirmation"):
+            return self._fail(
+                height,
+                f"round {number}: official {official}'s signature repeats other issuance facts "
+                "than its login code's event",
+                f"第 {number} 轮：签字记录的登录码签发情况与记录不符",
+            )
+        confirmation = issued.get("confirmation")
+        counting = issued.get("role") in (
+            "chief_scrutineer",
+            "scrutineer",
+            "chief_teller",
+            "teller",
+        )
+        if (
+            counting
+            and issued.get("voting_begun")
+            and (
+                confirmation is None
+                or confirmation != self._confirmed.get(confirmation["change_id"])
+            )
+        ):
+            return self._fail(
+                height,
+                f"round {number}: official {official} signed with a login code issued after "
+                "voting began without a presidium confirmation",
+                f"第 {number} 轮：签字人的登录码在投票开始后签发，却没有大会主席团成员的确认",
+            )
         return True
 
     def _decide(self, height: int, payload: Mapping[str, Any], hash: str) -> bool:

@@ -404,6 +404,21 @@ def _draw_signatures(doc: _Report, report: ResultReport, layout: ReportLayout) -
         caption = label_en + (f" · {signature.name}" if signature.name else "")
         doc.text(line_x, top + 9.9, caption, 2.4, colour=GREY)
     doc.y += rows * SIGN_H + 2
+    _draw_signed(doc, report, labels)
+
+
+def _draw_signed(doc: _Report, report: ResultReport, labels: dict[str, tuple[str, str]]) -> None:
+    """Who signed in the service, with which session, and how its login code was issued."""
+    if not report.signed:
+        return
+    doc.ensure(5 + len(report.signed) * 6.4)
+    doc.text(MARGIN, doc.y + 3.5, "系统签字记录 / Signed in the service", 2.8, bold=True)
+    doc.y += 5
+    for signed in report.signed:
+        role_zh = labels.get(signed.role, (signed.role, signed.role))[0]
+        doc.text(MARGIN, doc.y + 2.8, signed.line_zh(role_zh), 2.6)
+        doc.text(MARGIN, doc.y + 5.6, signed.line_en(), 2.2, colour=GREY)
+        doc.y += 6.4
 
 
 def verify_command(head_hash: str) -> str:

@@ -62,6 +62,38 @@ SIGNATURE_ROLES = ("chief_scrutineer", "scrutineer", "chief_teller", "teller")
 
 
 @dataclass(frozen=True, slots=True)
+class SignedBy:
+    """A signature made in the service (``round.signed``): who, when, with which session, and how
+    that session's login code was issued (issue 20 item 3)."""
+
+    role: str
+    name: str | None
+    signed_at: str
+    session_id: int | None
+    code_issued_at: str | None = None
+    code_issued_by: str | None = None
+    confirmed_by: str | None = None  # the presidium member who confirmed the code, if any
+
+    def line_zh(self, role_zh: str) -> str:
+        who = f"{role_zh} {self.name or ''}".strip()
+        session = "未记录会话" if self.session_id is None else f"会话 {self.session_id}"
+        line = f"{who}：{self.signed_at} 签字（{session}）"
+        if self.code_issued_at is not None:
+            issuer = "大会秘书处" if self.code_issued_by == "admin" else (self.code_issued_by or "")
+            line += f"；登录码 {self.code_issued_at} 由{issuer}签发"
+            line += f"，主席团成员 {self.confirmed_by} 确认" if self.confirmed_by else "，无需确认"
+        return line
+
+    def line_en(self) -> str:
+        session = "no session recorded" if self.session_id is None else f"session {self.session_id}"
+        line = f"{self.role} {self.name or ''}: signed {self.signed_at} ({session})"
+        if self.code_issued_at is not None:
+            line += f"; code issued {self.code_issued_at} by {self.code_issued_by}"
+            line += f", confirmed by {self.confirmed_by}" if self.confirmed_by else ""
+        return line
+
+
+@dataclass(frozen=True, slots=True)
 class ReportInput:
     """What the report needs besides the engine's result: who, when, and the papers printed."""
 
@@ -79,6 +111,8 @@ class ReportInput:
     """``round_file``: no event log exists (``jipiao report``); the hash is the round file's."""
     history: tuple[tuple[str, str], ...] = ()
     """(zh, en) lines: the round's earlier decisions and the presidium's decisions on it (C2)."""
+    signed: tuple[SignedBy, ...] = ()
+    """The signatures made in the service, with their sessions (issue 20 item 3)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +169,7 @@ class ResultReport:
     public_key_fingerprint: str | None
     hash_source: HashSource
     history: tuple[tuple[str, str], ...] = ()
+    signed: tuple[SignedBy, ...] = ()
 
 
 ROUND_KIND_ZH: dict[RoundKind, str] = {
@@ -333,6 +368,7 @@ def compose_report(
         public_key_fingerprint=report.public_key_fingerprint,
         hash_source=report.hash_source,
         history=report.history,
+        signed=report.signed,
     )
 
 

@@ -13,6 +13,7 @@ from app.auth import (
     ReadSetup,
     ReleaseResults,
     SettingsDep,
+    TokenDep,
     ensure_permission,
 )
 from app.db import SessionDep
@@ -22,6 +23,7 @@ from app.papers.router import round_read
 from app.papers.schemas import CollectionRead, RoundRead
 from app.results import exports, presidium, schemas
 from app.results import service as results_service
+from app.setup import duties
 from app.setup import service as setup_service
 from app.setup.schemas import Id
 
@@ -77,8 +79,15 @@ def get_decision(round_id: Id, session: SessionDep, actor: ReadLedger) -> schema
     "The chief scrutineer and at least one scrutineer sign, each with their own login; then "
     "the round is certified and frozen.",
 )
-def sign(round_id: Id, session: SessionDep, actor: Certify) -> schemas.DecisionRead:
-    results_service.sign_round(session, actor=actor, round_id=round_id)
+def sign(
+    round_id: Id, session: SessionDep, actor: Certify, token: TokenDep
+) -> schemas.DecisionRead:
+    results_service.sign_round(
+        session,
+        actor=actor,
+        round_id=round_id,
+        signer_session=duties.signer_session(session, token=token),
+    )
     return _decision_read(session, round_id)
 
 

@@ -7,6 +7,7 @@ reads it back from the chain: the event log is the source of truth.
 import dataclasses
 import datetime
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from app.ledger.chain import JsonValue
 from app.papers import service as papers_service
 from app.printing.report import load_report_layout, render_report
 from app.results.exports import ElectionRecord, RoundRecord
-from app.results.report import Officials, ReportInput, compose_report
+from app.results.report import Officials, ReportInput, SignedBy, compose_report
 from app.rules import (
     Attendance,
     RoundInputError,
@@ -207,9 +208,16 @@ def decide_round(session: Session, *, actor: Principal, round_id: int) -> Decisi
     return Decision(event_hash=event.hash, result=result)
 
 
-def sign_round(session: Session, *, actor: Principal, round_id: int) -> list[dict[str, Any]]:
+def sign_round(
+    session: Session,
+    *,
+    actor: Principal,
+    round_id: int,
+    signer_session: Mapping[str, JsonValue] | None = None,
+) -> list[dict[str, Any]]:
     """C2: the chief scrutineer and at least one scrutineer sign the decision; then it is
-    certified (``round.certified``) and frozen."""
+    certified (``round.certified``) and frozen. ``signer_session``: the session signed with (its
+    id, never the token, and how its login code was issued: ``app.setup.duties``)."""
     round_ = papers_service.get_round(session, round_id=round_id)
     congress_id = papers_service.congress_of(session, round_)
     actor.ensure_congress(congress_id)
@@ -232,6 +240,8 @@ def sign_round(session: Session, *, actor: Principal, round_id: int) -> list[dic
         "official_id": actor.official_id,
         "role": str(actor.role),
     }
+    if signer_session is not None:
+        payload["session"] = signer_session
     store.append_event(
         session,
         congress_id=congress_id,
@@ -502,6 +512,37 @@ def _officials(session: Session, congress_id: int) -> Officials:
     )
 
 
+def _signed(session: Session, round_: models.Round) -> tuple[SignedBy, ...]:
+    """The decision's signatures with their sessions and login codes (``app.setup.duties``)."""
+    decision = decision_of(session, round_)
+    if decision is None:
+        return ()
+    congress_id = papers_service.congress_of(session, round_)
+    events = _events_of_round(
+        session, congress_id=congress_id, types=("round.signed",), round_id=round_.id
+    )
+    found = []
+    for row, signature in events:
+        if signature["decision"] != decision.event_hash:
+            continue
+        official = session.get(models.Official, signature["official_id"])
+        signed_with = signature.get("session") or {}
+        code = signed_with.get("code") or {}
+        confirmation = code.get("confirmation") or {}
+        found.append(
+            SignedBy(
+                role=str(signature["role"]),
+                name=None if official is None else official.name,
+                signed_at=row.at,
+                session_id=signed_with.get("id"),
+                code_issued_at=code.get("issued_at"),
+                code_issued_by=code.get("issued_by"),
+                confirmed_by=confirmation.get("name"),
+            )
+        )
+    return tuple(found)
+
+
 def report_pdf(
     session: Session,
     *,
@@ -530,6 +571,7 @@ def report_pdf(
             public_key_fingerprint=public_key_hex(signing_key(data_dir)),
             officials=_officials(session, congress.id),
             history=history,
+            signed=_signed(session, round_),
         ),
         layout.signature_counts,
     )

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import auth, models
+from app import models
 from app.auth import Principal, Role
+from app.setup import duties
 from app.setup import service as setup_service
 
 DEMO_CONGRESS_NAME = "信息工程学院第五次学生代表大会（演示）"
@@ -136,8 +137,8 @@ def issue_demo_logins(session: Session, *, congress_id: int) -> list[DemoLogin]:
     admin = Principal(role=Role.admin, official_id=None, congress_id=None)
     logins: list[DemoLogin] = []
     for official in setup_service.list_officials(session, congress_id=congress_id):
-        code = auth.set_login_code(official)
-        setup_service.record_login_code_issued(session, actor=admin, official=official)
+        # The operator's own start of the demo, recorded like the secretariat's issuance.
+        code = duties.issue_login_code(session, actor=admin, official=official)
         logins.append(DemoLogin(Role(official.role), official.name, code))
     session.flush()
     return logins

@@ -1,14 +1,12 @@
 """HTTP endpoints for setting up a congress. Parse, authorize, call one service, shape the reply."""
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import auth, models
 from app.auth import (
-    ROLE_NAMES_ZH,
     CheckIn,
     ManageSetup,
     Permission,
@@ -21,8 +19,8 @@ from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
 from app.live.reading import reader
 from app.rules.profiles import profile_options
+from app.setup import duties, schemas
 from app.setup import roster as roster_file
-from app.setup import schemas
 from app.setup import service as setup_service
 from app.setup.schemas import Id
 
@@ -110,17 +108,7 @@ def _election_read(session: SessionDep, election: models.Election) -> schemas.El
     )
 
 
-def _official_read(official: models.Official) -> schemas.OfficialRead:
-    role = Role(official.role)
-    return schemas.OfficialRead(
-        id=official.id,
-        congress_id=official.congress_id,
-        name=official.name,
-        role=role,
-        role_zh=ROLE_NAMES_ZH[role],
-        student_id=official.student_id,
-        login_pending=official.login_code_hash is not None,
-    )
+_official_read = duties.official_read
 
 
 # ---------------------------------------------------------------- congress
@@ -486,6 +474,14 @@ def add_official(
     congress_id: Id, body: schemas.OfficialCreate, session: SessionDep, actor: ManageSetup
 ) -> schemas.OfficialRead:
     actor.ensure_congress(congress_id)
+    duties.ensure_alone_allowed(
+        session,
+        actor=actor,
+        congress_id=congress_id,
+        action="add",
+        role=body.role,
+        official_id=None,
+    )
     official = setup_service.add_official(
         session,
         actor=actor,
@@ -506,6 +502,15 @@ def remove_official(
     congress_id: Id, official_id: Id, session: SessionDep, actor: ManageSetup
 ) -> None:
     actor.ensure_congress(congress_id)
+    official = setup_service.get_official(session, congress_id=congress_id, official_id=official_id)
+    duties.ensure_alone_allowed(
+        session,
+        actor=actor,
+        congress_id=congress_id,
+        action="remove",
+        role=Role(official.role),
+        official_id=official_id,
+    )
     setup_service.remove_official(
         session, actor=actor, congress_id=congress_id, official_id=official_id
     )
@@ -538,14 +543,13 @@ def issue_login_code(
 ) -> schemas.LoginCodeRead:
     actor.ensure_congress(congress_id)
     official = setup_service.get_official(session, congress_id=congress_id, official_id=official_id)
-    code = auth.set_login_code(official)
-    setup_service.record_login_code_issued(session, actor=actor, official=official)
-    assert official.login_code_expires_at is not None
-    return schemas.LoginCodeRead(
-        official_id=official.id,
-        code=code,
-        expires_at=official.login_code_expires_at,
-        login_url=auth.login_url(settings, code),
-        qr_svg_url=f"/api/auth/login-qr.svg?code={quote(code)}",
-        qr_png_url=f"/api/auth/login-qr.png?code={quote(code)}",
+    duties.ensure_alone_allowed(
+        session,
+        actor=actor,
+        congress_id=congress_id,
+        action="login_code",
+        role=Role(official.role),
+        official_id=official_id,
     )
+    code = duties.issue_login_code(session, actor=actor, official=official)
+    return duties.login_code_read(settings, official, code)

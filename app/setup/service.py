@@ -736,18 +736,6 @@ def remove_official(
     )
 
 
-def record_login_code_issued(
-    session: Session, *, actor: Principal, official: models.Official
-) -> None:
-    store.append_event(
-        session,
-        congress_id=official.congress_id,
-        type="official.login_code_issued",  # the code itself is never logged
-        payload={"official_id": official.id},
-        actor_role=actor.role,
-    )
-
-
 # ---------------------------------------------------------------- O2 staffing
 
 # O2, seed procedure 六.7: 总监票人1人，总计票人1人，监票人2人，计票人5人.

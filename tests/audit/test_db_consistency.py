@@ -58,6 +58,7 @@ NOT_IN_THE_LOG = {
     ("official", "created_at"),
     ("official", "login_code_hash"),
     ("official", "login_code_expires_at"),
+    ("official", "login_code_event"),  # the pending code's issuance, moved to its session
     ("round", "opened_at"),
     ("batch", "created_at"),
     ("paper_entry", "idempotency_key"),

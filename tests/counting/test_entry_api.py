@@ -22,6 +22,7 @@ from tests.builders import (
     login_official,
     make_ready_election,
     open_round,
+    presidium_of,
 )
 
 
@@ -284,7 +285,16 @@ def test_batch_rules_o3_and_declared_counts(api: Api, settings: Settings) -> Non
     assert (body["code"], body["field"]) == ("batches_exceed_collected", "body.declared_count")
     batch = make_batch(c, 3)
     remove = f"/api/congresses/{c.ready.congress.id}/officials/{c.teller_ids[1]}"
-    assert expect(api.delete(remove), 409)["code"] == "official_assigned_to_batch"
+    # A round is open: the removal needs the presidium (app/setup/duties.py), and even confirmed
+    # it is refused while the teller is assigned to a batch.
+    assert expect(api.delete(remove), 409)["code"] == "presidium_confirmation_required"
+    changes = f"/api/congresses/{c.ready.congress.id}/official-changes"
+    change = expect(
+        api.post(changes, json={"action": "remove", "official_id": c.teller_ids[1]}), 201
+    )
+    confirm = f"/api/official-changes/{change['id']}/confirm"
+    presidium = presidium_of(api, c.ready.congress.id)
+    assert expect(presidium.post(confirm), 409)["code"] == "official_assigned_to_batch"
     chief = login_official(api, c.ready.congress.id, c.ready.officials["chief_teller"][0].id)
     body4 = {"declared_count": 4, "teller_a_id": c.teller_ids[0], "teller_b_id": c.teller_ids[1]}
     assert expect(chief.post(path, json=body4), 422)["code"] == "batches_exceed_collected"
