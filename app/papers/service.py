@@ -483,6 +483,8 @@ def record_issuance(
 
 @dataclass(frozen=True, slots=True)
 class CollectionResult:
+    """The round as collected, or void with its rerun (or the Q1 refusal that kept it closed)."""
+
     round: models.Round
     rerun: models.Round | None
     rerun_refused: Conflict | None
@@ -515,16 +517,35 @@ def record_collection(
             actor_role=actor.role,
         )
         return CollectionResult(round_, None, None)
+    return void_and_rerun(
+        session,
+        actor=actor,
+        election=election,
+        round_=round_,
+        void_payload={
+            "round_id": round_.id,
+            "rule": "I2",
+            "collected": collected,
+            "present": round_.present,
+            "issued": round_.issued,
+            "overcount_base": profile.overcount_base,
+        },
+    )
+
+
+def void_and_rerun(
+    session: Session,
+    *,
+    actor: Principal,
+    election: models.Election,
+    round_: models.Round,
+    void_payload: dict[str, JsonValue],
+) -> CollectionResult:
+    """The round is void (``round.void`` with ``void_payload``: an overcount, I2, or the
+    presidium's ruling, 六.8) and its rerun opens at once if Q1 holds now; else
+    ``round.rerun_not_opened`` is recorded and the rerun is opened later (``open_round``)."""
     round_.status = ROUND_VOID
     session.flush()
-    void_payload: dict[str, JsonValue] = {
-        "round_id": round_.id,
-        "rule": "I2",
-        "collected": collected,
-        "present": round_.present,
-        "issued": round_.issued,
-        "overcount_base": profile.overcount_base,
-    }
     store.append_event(
         session,
         congress_id=election.congress_id,
@@ -536,7 +557,6 @@ def record_collection(
         session, election=election, profile=setup_service.election_profile(election)
     )
     if not quorum.met:
-        refused = quorum_not_met(quorum)
         store.append_event(
             session,
             congress_id=election.congress_id,
@@ -550,7 +570,7 @@ def record_collection(
             },
             actor_role=actor.role,
         )
-        return CollectionResult(round_, None, refused)
+        return CollectionResult(round_, None, quorum_not_met(quorum))
     rerun = _open_rerun(
         session, actor=actor, election=election, void=round_, present=quorum.present
     )

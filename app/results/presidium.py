@@ -223,18 +223,13 @@ def rule_ineligible(
 # ---------------------------------------------------------------- c. void for an irregularity
 
 
-@dataclass(frozen=True, slots=True)
-class VoidResult:
-    round: models.Round
-    rerun: models.Round | None
-    rerun_refused: Conflict | None
-
-
-def void_round(session: Session, *, actor: Principal, round_id: int, reason: str) -> VoidResult:
+def void_round(
+    session: Session, *, actor: Principal, round_id: int, reason: str
+) -> papers_service.CollectionResult:
     """六.8: the presidium declares a round void for an irregularity (``round.void``, rule
     ``presidium``); its rerun is opened as after an overcount (I2) when the quorum holds now
     (else ``round.rerun_not_opened``, and the rerun is opened later like any rerun)."""
-    round_, congress_id = _round_for_presidium(session, actor=actor, round_id=round_id)
+    round_, _ = _round_for_presidium(session, actor=actor, round_id=round_id)
     if round_.status not in VOIDABLE:
         if round_.status == papers_service.ROUND_OPEN:
             raise Conflict(
@@ -251,11 +246,12 @@ def void_round(session: Session, *, actor: Principal, round_id: int, reason: str
         )
     _no_later_round(session, round_, "宣布无效", "declared void")
     text = reason_text(reason)
-    store.append_event(
+    return papers_service.void_and_rerun(
         session,
-        congress_id=congress_id,
-        type="round.void",
-        payload=_with_author(
+        actor=actor,
+        election=setup_service.get_election(session, election_id=round_.election_id),
+        round_=round_,
+        void_payload=_with_author(
             actor,
             {
                 "round_id": round_.id,
@@ -267,33 +263,7 @@ def void_round(session: Session, *, actor: Principal, round_id: int, reason: str
                 "issued": round_.issued,
             },
         ),
-        actor_role=actor.role,
     )
-    round_.status = papers_service.ROUND_VOID
-    session.flush()
-    election = setup_service.get_election(session, election_id=round_.election_id)
-    quorum = papers_service._quorum_now(
-        session, election=election, profile=setup_service.election_profile(election)
-    )
-    if not quorum.met:
-        store.append_event(
-            session,
-            congress_id=congress_id,
-            type="round.rerun_not_opened",
-            payload={
-                "round_id": round_.id,
-                "rule": "Q1",
-                "present": quorum.present,
-                "required": quorum.required,
-                "delegates_total": quorum.delegates_total,
-            },
-            actor_role=actor.role,
-        )
-        return VoidResult(round_, None, papers_service.quorum_not_met(quorum))
-    rerun = papers_service._open_rerun(
-        session, actor=actor, election=election, void=round_, present=quorum.present
-    )
-    return VoidResult(round_, rerun, None)
 
 
 # ---------------------------------------------------------------- d. a correction that recounts
