@@ -4,7 +4,7 @@ checked (canonical lines, hashes, links) here or, on Linux, by a forked second p
 sent the pieces through a pipe while it has fewer than ``CHILD_AHEAD``; the parts come back in
 order and are recounted at once, and the link between consecutive pieces is checked here. Nothing
 grows with the record but the recount's counts of records per batch and pass: peak memory stays
-bounded (about 160 MiB for 1,000,000 papers, 955 MB, where reading the file whole took 1 GB). The
+bounded (about 150 MiB for 1,000,000 papers, 955 MB, where reading the file whole took 1 GB). The
 recount gets, per run of ``paper.entered`` events of one batch and pass, the records' texts
 (``RoundReplay.enter_papers``), and every other event as is.
 
