@@ -6,6 +6,7 @@ Exit codes: 0 success; 2 bad input (one clear line on stderr naming the field); 
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,10 +46,33 @@ def _round_json(path: str) -> object:
         ) from None
 
 
+def _listen_settings(args: argparse.Namespace) -> Settings | None:
+    """The settings with ``--host``/``--port`` (they win over JIPIAO_HOST/JIPIAO_PORT), or None
+    (after one line on stderr) if that address cannot be listened on: checked before anything
+    is printed or issued (URLs, admin token, login codes)."""
+    from app.portcheck import port_problem
+
+    # Into the environment as well: worker processes (JIPIAO_WORKERS > 1) read their settings
+    # from there (app.serve.worker_app).
+    if args.host is not None:
+        os.environ["JIPIAO_HOST"] = args.host
+    if args.port is not None:
+        os.environ["JIPIAO_PORT"] = str(args.port)
+    settings = Settings()
+    problem = port_problem(settings.host, settings.port)
+    if problem is not None:
+        print(f"错误 / error: {problem}", file=sys.stderr)
+        return None
+    return settings
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from app import serve
 
-    serve.serve(Settings(), demo=args.demo)
+    settings = _listen_settings(args)
+    if settings is None:
+        return 1
+    serve.serve(settings, demo=args.demo)
     return 0
 
 
@@ -63,10 +87,13 @@ def _cmd_admin(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(_args: argparse.Namespace) -> int:
+def _cmd_demo(args: argparse.Namespace) -> int:
     from app import serve
 
-    serve.demo(Settings())
+    settings = _listen_settings(args)
+    if settings is None:
+        return 1
+    serve.demo(settings)
     return 0
 
 
@@ -318,17 +345,35 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (1–65535): {text}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jipiao", description="计票 — election tallying")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="start the HTTP service")
-    serve.add_argument(
+    starters: dict[str, argparse.ArgumentParser] = {}
+    for name, handler, text in (
+        ("serve", _cmd_serve, "start the HTTP service"),
+        ("demo", _cmd_demo, "start the service with a demo congress"),
+    ):
+        starter = starters[name] = sub.add_parser(name, help=text)
+        starter.add_argument(
+            "--host", help="address to listen on (default: JIPIAO_HOST, else 127.0.0.1)"
+        )
+        starter.add_argument(
+            "--port", type=_port, help="port to listen on (default: JIPIAO_PORT, else 8000)"
+        )
+        starter.set_defaults(handler=handler)
+    starters["serve"].add_argument(
         "--demo", action="store_true", help="serve a data folder made by `jipiao demo`"
-    )
-    serve.set_defaults(handler=_cmd_serve)
-    sub.add_parser("demo", help="start the service with a demo congress").set_defaults(
-        handler=_cmd_demo
     )
 
     admin = sub.add_parser("admin", help="the admin token")

@@ -1,9 +1,11 @@
 """``jipiao demo`` / ``jipiao serve`` / ``jipiao db upgrade`` on the embedded SQLite default."""
 
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -111,3 +113,102 @@ def test_jipiao_demo_starts_a_server_and_prints_codes(tmp_path: Path) -> None:
     assert f"http://127.0.0.1:{port}/docs" in output
     assert "计票人 teller" in output
     assert "admin token" in output
+
+
+def _first_lines(process: "subprocess.Popen[str]", until: str, seconds: float) -> str:
+    """What the process printed up to the first line containing ``until`` (bounded in time)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"no line with {until!r} in time: {''.join(seen)}") from None
+        assert line is not None, f"the process ended before {until!r}: {''.join(seen)}"
+        seen.append(line)
+        if until in line:
+            return "".join(seen)
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_taken_port_is_one_line_and_nothing_printed_or_issued(
+    tmp_path: Path, command: str
+) -> None:
+    jipiao = Path(sys.executable).parent / "jipiao"
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        env = os.environ | {"JIPIAO_DATA_DIR": str(tmp_path)}
+        env.pop("JIPIAO_PORT", None)
+        env.pop("JIPIAO_HOST", None)
+        done = subprocess.run(
+            [str(jipiao), command, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"错误 / error: 端口 {port} 已被占用（127.0.0.1）：请用 --port 指定其他端口 / "
+        f"port {port} on 127.0.0.1 is in use: choose another with --port"
+    ]
+    # Nothing issued either: no database, hence no admin token or login code made and lost.
+    assert not (tmp_path / "jipiao.sqlite3").exists()
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_port_flag_wins_over_the_environment_and_the_urls_use_it(
+    tmp_path: Path, command: str
+) -> None:
+    jipiao = Path(sys.executable).parent / "jipiao"
+    port = _free_port()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        # The environment names a taken port: the flag wins.
+        env = os.environ | {"JIPIAO_DATA_DIR": str(tmp_path), "JIPIAO_PORT": str(taken)}
+        process = subprocess.Popen(
+            [str(jipiao), command, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            until = "login-qr.svg" if command == "demo" else "/api/health"
+            output = _first_lines(process, until, seconds=60)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            assert process.stdout is not None
+            process.stdout.close()
+    assert f"http://127.0.0.1:{port}/docs" in output
+    assert f"http://127.0.0.1:{taken}" not in output
+    if command == "demo":
+        assert f"http://127.0.0.1:{port}/login?code=" in output
+
+
+def test_port_flag_is_checked() -> None:
+    jipiao = Path(sys.executable).parent / "jipiao"
+    done = subprocess.run(
+        [str(jipiao), "serve", "--port", "70000"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "not a port (1–65535): 70000" in done.stderr

@@ -88,7 +88,7 @@ def _verify(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from app.audit.verify import normalized_head, pinned_event, verify_record
+    from app.audit.verify import normalized_head, pinned_event_in, verify_record
 
     expected_head = None
     if args.expect_head is not None:
@@ -128,7 +128,8 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     count, signer = verified.event_count, verified.public_key
     if expected_head is not None:
-        pin = pinned_event(events_path.read_bytes(), expected_head)
+        with events_path.open("rb") as events_file:
+            pin = pinned_event_in(events_file, expected_head)
         if pin is None:
             print(
                 f"不一致 / differs: 记录中没有报告单上印的链头哈希 {expected_head}："

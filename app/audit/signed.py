@@ -14,6 +14,14 @@ from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE, RecordProblem, signed_
 
 
 @dataclass(frozen=True, slots=True)
+class SignedManifest:
+    """A record whose manifest is canonical and signed; ``events.jsonl`` is not read yet."""
+
+    body: dict[str, JsonValue]
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class SignedRecord:
     """A record whose manifest is canonical and signed; its events are not checked yet."""
 
@@ -31,10 +39,26 @@ def open_record(
 ) -> SignedRecord | RecordProblem:
     """Read the record and check its manifest: canonical form and signature (by
     ``expected_public_key`` when given)."""
+    signed = open_manifest(directory, expected_public_key=expected_public_key)
+    if isinstance(signed, RecordProblem):
+        return signed
+    try:
+        events_file = (directory / EVENTS_FILE).read_bytes()
+    except OSError as exc:
+        return RecordProblem(str(directory), f"cannot read the record: {exc}", "无法读取记录")
+    return SignedRecord(events_file, signed.body, signed.public_key)
+
+
+def open_manifest(
+    directory: Path, *, expected_public_key: str | None = None
+) -> SignedManifest | RecordProblem:
+    """Check the record's manifest: canonical form and signature (by ``expected_public_key``
+    when given); ``events.jsonl`` is only opened (it must be there), not read."""
     try:
         manifest_file = (directory / MANIFEST_FILE).read_bytes()
         manifest = json.loads(manifest_file)
-        events_file = (directory / EVENTS_FILE).read_bytes()
+        with (directory / EVENTS_FILE).open("rb"):
+            pass
     except (OSError, ValueError) as exc:
         return RecordProblem(str(directory), f"cannot read the record: {exc}", "无法读取记录")
     if not isinstance(manifest, dict) or not isinstance(manifest.get("body"), dict):
@@ -72,4 +96,4 @@ def open_record(
         )
     except (ValueError, InvalidSignature):
         return RecordProblem(MANIFEST_FILE, "the signature does not match", "签名校验失败")
-    return SignedRecord(events_file, body, public_key)
+    return SignedManifest(body, public_key)

@@ -1,9 +1,12 @@
-"""``verify_events`` of ``app.ledger.replay`` plus the recount, fast enough for a record of
-1,000,000 papers: one pass over ``events.jsonl``, without keeping the events. On Linux a forked
-process checks the second part of the file, a piece at a time, while this one checks the first
-part, hashes the whole file and recounts each part as soon as it is checked; the link between
-consecutive parts is checked here. The recount gets, per run of ``paper.entered`` events of one
-batch and pass, the records' texts (``RoundReplay.enter_papers``), and every other event as is.
+"""``verify_events`` of ``app.ledger.replay`` plus the recount, streaming: ``events.jsonl`` is
+read once, a piece of about ``PIECE_BYTES`` at a time, and hashed as it is read; each piece is
+checked (canonical lines, hashes, links) here or, on Linux, by a forked second process that is
+sent the pieces through a pipe while it has fewer than ``CHILD_AHEAD``; the parts come back in
+order and are recounted at once, and the link between consecutive pieces is checked here. Nothing
+grows with the record but the recount's counts of records per batch and pass: peak memory stays
+bounded (about 150 MiB for 1,000,000 papers, 955 MB, where reading the file whole took 1 GB). The
+recount gets, per run of ``paper.entered`` events of one batch and pass, the records' texts
+(``RoundReplay.enter_papers``), and every other event as is.
 
 ``app.ledger.replay`` (standard library only) stays the reference: this module accepts a line
 only when it can prove that the reference would accept it and give the same event and hash, and
@@ -25,6 +28,7 @@ recount.
 """
 
 import hashlib
+import io
 import json
 import multiprocessing
 import queue
@@ -33,15 +37,15 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, BinaryIO, NoReturn
 
 import msgspec
 
-from app.audit.signed import open_record
+from app.audit.signed import open_manifest
 from app.ledger.chain import (
     GENESIS_PARENT,
     HASH_DOMAIN,
@@ -51,6 +55,7 @@ from app.ledger.chain import (
     link_problems,
 )
 from app.ledger.replay import (
+    EVENTS_FILE,
     RECORD_FORMAT,
     RecordError,
     RecordProblem,
@@ -61,11 +66,12 @@ from app.ledger.replay import (
     parse_event_line,
 )
 
-BLOCK_BYTES = 1 << 20  # lines are split a block at a time: bounded memory, progress per block
-PARALLEL_BYTES = 16 << 20  # from this size of events.jsonl, a second process checks a part
-MAIN_SHARE = 0.43  # of the bytes for this process, which also hashes the file and recounts
-PIECE_BYTES = 48 << 20  # the second process sends its part in pieces: recounted meanwhile
-PIECE_PIPE_BYTES = 1 << 20  # Linux's default limit for the pipe that carries them
+BLOCK_BYTES = 1 << 20  # lines are split a block at a time within a piece
+PIECE_BYTES = 8 << 20  # events.jsonl is read a piece at a time (whole lines)
+IN_FLIGHT = 4  # pieces read (and hashed) ahead of this process's check
+CHILD_AHEAD = 2  # pieces sent to the second process and not yet checked by it
+PIPE_BYTES = 1 << 20  # Linux's default limit for the pipes to and from the second process
+PARALLEL_BYTES = 16 << 20  # from this size of events.jsonl, a second process checks pieces
 
 _SafeInt = Annotated[int, msgspec.Meta(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
 
@@ -167,17 +173,28 @@ class _Part:
     others: list[tuple[int, str, Mapping[str, Any], str]] = field(default_factory=list)
 
 
+def _blocks(head: bytes, data: bytes, start: int, end: int) -> Iterator[bytes]:
+    """``head`` then ``data[start:end]`` a block of whole lines at a time."""
+    if head:
+        yield head
+    position = start
+    while position < end:
+        cut = data.find(b"\n", min(position + BLOCK_BYTES, end) - 1, end) + 1 or end
+        yield data[position:cut]
+        position = cut
+
+
+# Paper records already found canonical (bytes → text), shared by the pieces a process checks.
+_known_records: dict[bytes, str] = {}
+KNOWN_RECORDS = 1 << 16
+
+
 def _check_part(
-    data: bytes,
-    start: int,
-    end: int,
-    first: int,
-    congress: object,
-    progress: Callable[[int], None] | None = None,
+    data: bytes, start: int, end: int, first: int, congress: object, head: bytes = b""
 ) -> _Part:
-    """Check ``data[start:end]`` (whole lines, the first of them line ``first`` counting from 0)
-    as canonical events, hash them and link them; the first line's parent is checked by the
-    caller unless it is the file's first line."""
+    """Check ``head`` then ``data[start:end]`` (whole lines, the first of them line ``first``
+    counting from 0) as canonical events, hash them and link them; the first line's parent is
+    checked by the caller unless it is the file's first line."""
     part = _Part(first)
     papers, text_ids, texts, others = part.papers, part.text_ids, part.texts, part.others
     text_index: dict[bytes, int] = {}
@@ -191,10 +208,9 @@ def _check_part(
     broken: int | None = None
     # The current run of papers: its first line, batch, generation and pass; the next line.
     run_start, run_batch, run_generation, run_pass, run_next = -1, -1, -1, "", -1
-    position = start
-    while position < end:
-        cut = data.find(b"\n", min(position + BLOCK_BYTES, end) - 1, end) + 1 or end
-        for line in data[position:cut].splitlines(keepends=True):
+    known = _known_records
+    for block in _blocks(head, data, start, end):
+        for line in block.splitlines(keepends=True):
             event: _PaperEvent | _Event | None = None
             generic: _Event | None = None
             text_id = -1
@@ -208,7 +224,11 @@ def _check_part(
                         record = bytes(paper_payload.record)
                         text_id = text_index.get(record, -1)
                         if text_id < 0:
-                            text = _record_text(record)
+                            text = known.get(record)
+                            if text is None:
+                                text = _record_text(record)
+                                if text is not None and len(known) < KNOWN_RECORDS:
+                                    known[record] = text
                             if text is not None:
                                 text_id = text_index[record] = len(texts)
                                 texts.append(text)
@@ -288,9 +308,6 @@ def _check_part(
             else:
                 others.append((index, slow.event.type, slow.event.payload, stored))
             index += 1
-        position = cut
-        if progress is not None:
-            progress(position - start)
     if run_next >= 0:
         papers.append((run_start, run_batch, run_generation, run_pass, run_next - run_start))
     part.broken = broken
@@ -320,23 +337,67 @@ def _replay_part(replay: RoundReplay, part: _Part) -> None:
         pending = next(others, None)
 
 
-def _line_at(data: bytes, index: int, parts: list[_Part], starts: list[int]) -> bytes:
-    """Line ``index`` of the file (whose parts begin at the byte offsets ``starts``)."""
-    which = max(i for i, part in enumerate(parts) if part.first <= index)
-    position = starts[which]
-    for _ in range(index - parts[which].first):
-        position = data.index(b"\n", position) + 1
-    return data[position : data.index(b"\n", position) + 1]
+OpenEvents = Callable[[], BinaryIO]  # opens events.jsonl, from its first byte
 
 
-def _name_broken_link(
-    data: bytes, index: int, congress: int, parts: list[_Part], starts: list[int]
-) -> RecordProblem:
+@dataclass(slots=True)
+class _Piece:
+    """Whole lines of the file: ``head`` then ``block[start:end]`` (no copy of the block read),
+    the first of them line ``first``."""
+
+    head: bytes
+    block: bytes
+    start: int
+    end: int
+    first: int
+
+    @property
+    def size(self) -> int:
+        return len(self.head) + self.end - self.start
+
+    def lines(self) -> Iterator[bytes]:
+        return _blocks(self.head, self.block, self.start, self.end)
+
+
+def _pieces(file: BinaryIO, digest: "hashlib._Hash") -> Iterator[_Piece]:
+    """The file's lines, about ``PIECE_BYTES`` at a time: each block read is a piece, its first
+    line completed with the end of the last block's; every byte read is hashed into ``digest``,
+    so the bytes hashed are the bytes checked."""
+    carry = b""
+    first = 0
+    while block := file.read(PIECE_BYTES):
+        digest.update(block)
+        newline = block.find(b"\n") + 1
+        if not newline:
+            carry += block
+            continue
+        cut = block.rfind(b"\n") + 1
+        piece = _Piece(carry + block[:newline], block, newline, cut, first)
+        carry = block[cut:]
+        yield piece
+        first += 1 + block.count(b"\n", newline, cut)
+    if carry:  # the file changed since its last byte was read: this line is not an event
+        yield _Piece(carry, b"", 0, 0, first)
+
+
+def _lines_at(open_events: OpenEvents, index: int) -> tuple[bytes | None, bytes]:
+    """Lines ``index - 1`` (None for the first) and ``index`` of the file, read again."""
+    previous: bytes | None = None
+    number = 0
+    with open_events() as file:
+        for piece in _pieces(file, hashlib.sha256()):
+            for line in (ln for block in piece.lines() for ln in block.splitlines(keepends=True)):
+                if number == index:
+                    return previous, line
+                previous, number = line, number + 1
+    raise LookupError(f"events.jsonl has no line {index + 1}")
+
+
+def _name_broken_link(open_events: OpenEvents, index: int, congress: int) -> RecordProblem:
     """The reference's problem with event ``index``, every event before it being linked."""
-    event = parse_event_line(_line_at(data, index, parts, starts), index + 1)
-    parent = GENESIS_PARENT
-    if index:
-        parent = parse_event_line(_line_at(data, index - 1, parts, starts), index).hash
+    previous, line = _lines_at(open_events, index)
+    event = parse_event_line(line, index + 1)
+    parent = GENESIS_PARENT if previous is None else parse_event_line(previous, index).hash
     first = link_problems(congress, index, parent, event.event, event.hash)[0]
     return RecordProblem(f"event {first.height}", first.message_en, first.message_zh)
 
@@ -349,125 +410,224 @@ class VerifiedEvents:
     replay: Replay | None  # None when the record itself has a problem
 
 
-def _child(
-    sender: Connection,
-    data: bytes,
-    start: int,
-    end: int,
-    first: int,
-    congress: object,
-    done: Any,  # a shared ctypes integer: the bytes checked so far
-) -> None:
-    """Check ``data[start:end]`` a piece at a time, sending each ``(part, end)`` when it is
-    checked (the parent recounts it meanwhile), then None."""
+def _child(receiver: Connection, sender: Connection, congress: object) -> None:
+    """The second process: check each piece it is sent (``(number, first line)`` then the piece;
+    an empty message ends) and send back ``(number, part)``."""
     with gc_paused():
-        for piece in _check_pieces(data, start, end, first, congress, done):
-            sender.send(piece)
-    sender.send(None)
+        while numbers := receiver.recv_bytes():
+            head, piece = receiver.recv_bytes(), receiver.recv_bytes()
+            number, first = int.from_bytes(numbers[:8]), int.from_bytes(numbers[8:])
+            part = _check_part(piece, 0, len(piece), first, congress, head)
+            sender.send((number, part))
     sender.close()
 
 
-def _check_pieces(
-    data: bytes, start: int, end: int, first: int, congress: object, done: Any
-) -> Iterator[tuple[_Part, int]]:
-    """The parts of ``data[start:end]``, about ``PIECE_BYTES`` each, as they are checked, and
-    where they end; none after one with a line that is not canonical."""
-    position = start
-
-    def progress(n: int) -> None:
-        done.value = position - start + n
-
-    while position < end:
-        stop = data.find(b"\n", min(position + PIECE_BYTES, end) - 1, end) + 1 or end
-        part = _check_part(data, position, stop, first, congress, progress)
-        yield part, stop
-        if part.problem is not None:
-            return
-        first += part.count
-        position = stop
-
-
-@contextmanager
-def _thread(target: Callable[[], None]) -> Iterator[None]:
-    """``target`` runs in a thread while the block runs (hashlib lets go of the GIL)."""
-    thread = threading.Thread(target=target)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-
-
-def _check_parts(
-    data: bytes,
+def _check_stream(
+    file: BinaryIO,
+    digest: "hashlib._Hash",
     congress: object,
     processes: int,
-    progress: Callable[[int], None] | None,
-    meanwhile: Callable[[], None],
-    take: Callable[[_Part, int], None],
+    take: Callable[[_Part, int], bool],
 ) -> None:
-    """Check ``data`` in parts, on ``processes`` processes (1 or 2): ``take(part, offset)`` gets
-    each part in order as soon as it is checked (this process's while the other process checks
-    the rest, a piece at a time); ``meanwhile`` runs in a thread during this process's part.
+    """Read ``file`` a piece at a time (a thread reads and hashes ahead) and check the pieces on
+    ``processes`` processes (1 or 2): ``take(part, size)`` gets each piece's part in the file's
+    order, and returns False to stop reading.
 
-    The second process is forked (Linux only: it reads the same bytes in memory, so nothing can
-    change the file between the hash and the check); if it fails, its part is checked here.
+    The second process is forked (Linux only) and sent the next piece through a pipe whenever
+    it has fewer than ``CHILD_AHEAD`` pieces to check, so it checks bytes that were hashed here;
+    the other pieces are checked here (at most ``IN_FLIGHT`` read ahead). If it fails, its
+    pieces are checked here. Memory stays bounded whatever the file's size: the pieces in
+    flight and the parts waiting for the ones before them.
     """
-    size = len(data)
-    if processes < 2 or not sys.platform.startswith("linux") or size < 2:
-        with _thread(meanwhile):
-            part = _check_part(data, 0, size, 0, congress, progress)
-        take(part, 0)
-        return
-    split = data.find(b"\n", int(size * MAIN_SHARE)) + 1 or size
-    first = data.count(b"\n", 0, split)
-    context = multiprocessing.get_context("fork")
-    done = context.Value("q", 0, lock=False)
-    receiver, sender = context.Pipe(duplex=False)
-    import fcntl  # Linux only, as this path
+    # (number, piece to check here or None, part checked by the second process or None, size)
+    inbox: queue.SimpleQueue[tuple[int, _Piece | None, _Part | None, int]] = queue.SimpleQueue()
+    slots = threading.Semaphore(IN_FLIGHT)  # pieces read for this process, not yet checked
+    stop = threading.Event()
+    failure: list[OSError] = []
+    lock = threading.Lock()
+    sent: dict[int, _Piece] = {}  # pieces with the second process
+    child_gone = [True]
+    outbox: queue.SimpleQueue[tuple[int, _Piece] | None] = queue.SimpleQueue()
+    child: Any = None
+    threads: list[threading.Thread] = []
+    if processes >= 2 and sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("fork")
+        child_in, to_child = context.Pipe(duplex=False)
+        from_child, child_out = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(child_in, child_out, congress), daemon=True)
+        child.start()
+        child_in.close()
+        child_out.close()
+        child_gone[0] = False
+        import fcntl  # Linux only, as this path
 
-    with suppress(OSError):  # a piece is then sent at once, without waiting for this process
-        fcntl.fcntl(sender.fileno(), fcntl.F_SETPIPE_SZ, PIECE_PIPE_BYTES)
-    child = context.Process(
-        target=_child, args=(sender, data, split, size, first, congress, done), daemon=True
-    )
-    child.start()
-    sender.close()
-    # The child's pieces are received as they come (a full pipe would stop the child).
-    pieces: queue.SimpleQueue[tuple[_Part, int] | None] = queue.SimpleQueue()
+        for end in (to_child, from_child):  # a piece in a few writes, not one per 64 KiB
+            with suppress(OSError):
+                fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
-    def receive() -> None:
+        def send() -> None:
+            while (job := outbox.get()) is not None:
+                number, piece = job
+                try:
+                    to_child.send_bytes(number.to_bytes(8) + piece.first.to_bytes(8))
+                    to_child.send_bytes(piece.head)
+                    to_child.send_bytes(piece.block, piece.start, piece.end - piece.start)
+                except OSError:  # the second process is gone: the receiver hands it back
+                    pass
+            with suppress(OSError):
+                to_child.send_bytes(b"")
+            to_child.close()
+
+        def receive() -> None:
+            try:
+                while True:
+                    number, part = from_child.recv()
+                    with lock:
+                        size = sent.pop(number).size
+                    inbox.put((number, None, part, size))
+            except (EOFError, OSError):  # the end, or the second process failed
+                pass
+            with lock:
+                child_gone[0] = True
+                left = sorted(sent.items())
+                sent.clear()
+            for number, piece in left:  # checked here instead, as if read for it
+                slots.acquire()
+                inbox.put((number, piece, None, piece.size))
+            from_child.close()
+
+        threads += [threading.Thread(target=send), threading.Thread(target=receive)]
+
+    def read() -> None:
+        count = 0
         try:
-            while (piece := receiver.recv()) is not None:
-                pieces.put(piece)
-        except (EOFError, OSError):  # the child failed: what it did not send is checked here
-            pass
-        pieces.put(None)
+            for number, piece in enumerate(_pieces(file, digest)):
+                count = number + 1
+                while not stop.is_set():
+                    with lock:
+                        if not child_gone[0] and len(sent) < CHILD_AHEAD:
+                            sent[number] = piece
+                            outbox.put((number, piece))
+                            break
+                    if slots.acquire(timeout=0.005 if child is not None else None):
+                        inbox.put((number, piece, None, piece.size))
+                        break
+                if stop.is_set():
+                    break
+        except OSError as exc:
+            failure.append(exc)
+        finally:
+            outbox.put(None)
+            inbox.put((-1, None, None, count))  # the end: how many pieces
 
-    report = None if progress is None else (lambda n: progress(n + done.value))
+    threads.append(threading.Thread(target=read))
+    for thread in threads:
+        thread.start()
+    ready: dict[int, tuple[_Part, int]] = {}
+    following = 0  # the next piece to take
+    total: int | None = None
     try:
-        with _thread(meanwhile), _thread(receive):
-            mine = _check_part(data, 0, split, 0, congress, report)
-            take(mine, 0)
-            position = split
-            if mine.problem is not None:  # the first line that is not canonical: nothing else
-                child.kill()
-                position = size
-            while (piece := pieces.get()) is not None:
-                if position < size:
-                    part, stop = piece
-                    take(part, position)
-                    position, first = stop, part.first + part.count
-                    if part.problem is not None:
-                        position = size
-                    if report is not None:
-                        report(split)
-        for part, stop in _check_pieces(data, position, size, first, congress, done):
-            take(part, position)
-            position = stop
+        while total is None or following < total:
+            number, piece, part, size = inbox.get()
+            if number < 0:
+                total = size
+                continue
+            if piece is not None:  # read for this process (or handed back by the second one)
+                part = _check_part(
+                    piece.block, piece.start, piece.end, piece.first, congress, piece.head
+                )
+                slots.release()
+            assert part is not None
+            ready[number] = (part, size)
+            while following in ready:
+                part, size = ready.pop(following)
+                following += 1
+                if not take(part, size):
+                    return
     finally:
-        receiver.close()
-        child.join()
+        stop.set()
+        while any(thread.is_alive() for thread in threads):
+            with suppress(queue.Empty):
+                inbox.get(timeout=0.01)
+            slots.release()
+        for thread in threads:
+            thread.join()
+        if child is not None:
+            child.join()
+    if failure:
+        raise failure[0]
+
+
+def verify_events_stream(
+    open_events: OpenEvents,
+    body: Mapping[str, JsonValue],
+    progress: Callable[[int], None] | None = None,
+    processes: int | None = None,
+) -> VerifiedEvents:
+    """``verify_events`` and, for an intact record, ``replay_rounds`` (same problems, same
+    replay), reading ``events.jsonl`` once, a piece at a time, without keeping the events: the
+    recount keeps per-batch counts of records, the chain the last hash. ``progress`` is called
+    with the bytes checked so far; ``processes`` (1 or 2) defaults to 2 from ``PARALLEL_BYTES``.
+    """
+    if body.get("format") != RECORD_FORMAT:
+        unknown = RecordProblem("manifest.json", "unknown record format", "未知的记录格式")
+        return VerifiedEvents(0, Counter(), unknown, None)
+    with open_events() as file:
+        size = file.seek(0, io.SEEK_END)
+        if size:
+            file.seek(-1, io.SEEK_END)
+            if file.read(1) != b"\n":
+                unended = RecordProblem(
+                    "events.jsonl", "the file does not end with a newline", "文件未以换行结束"
+                )
+                return VerifiedEvents(0, Counter(), unended, None)
+        file.seek(0)
+        if processes is None:
+            processes = 2 if size >= PARALLEL_BYTES else 1
+        congress = body.get("congress")
+        digest = hashlib.sha256()
+        replay = RoundReplay()
+        count = 0
+        kinds: Counter[str] = Counter()
+        problem: RecordProblem | None = None
+        broken: int | None = None
+        last: tuple[int, str] | None = None
+        done = 0
+
+        def take(part: _Part, piece_size: int) -> bool:
+            nonlocal count, problem, broken, last, done
+            count += part.count
+            kinds.update(part.kinds)
+            if part.problem is not None:  # the first line that is not canonical: nothing else
+                problem = part.problem
+                return False
+            if broken is None:
+                if last is not None and part.count and part.first_parent != last[1]:
+                    broken = part.first
+                elif part.broken is not None:
+                    broken = part.broken
+                else:  # recounted while the next pieces are read and checked
+                    _replay_part(replay, part)
+            if part.last is not None:
+                last = part.last
+            done += piece_size
+            if progress is not None:
+                progress(done)
+            return True
+
+        with gc_paused():
+            _check_stream(file, digest, congress, processes, take)
+    if problem is not None:
+        return VerifiedEvents(count, kinds, problem, None)
+    if not isinstance(congress, int):
+        problem = RecordProblem("manifest.json", "no congress id", "缺少大会编号")
+        return VerifiedEvents(count, kinds, problem, None)
+    if broken is not None:
+        return VerifiedEvents(count, kinds, _name_broken_link(open_events, broken, congress), None)
+    mismatch = manifest_problem(body, count, last, digest.hexdigest())
+    if mismatch is not None:
+        return VerifiedEvents(count, kinds, mismatch, None)
+    return VerifiedEvents(count, kinds, None, replay.result())
 
 
 def verify_events_fast(
@@ -476,75 +636,8 @@ def verify_events_fast(
     progress: Callable[[int], None] | None = None,
     processes: int | None = None,
 ) -> VerifiedEvents:
-    """``verify_events`` and, for an intact record, ``replay_rounds`` (same problems, same
-    replay) without keeping the events. ``progress`` is called with the bytes checked so far;
-    ``processes`` (1 or 2) defaults to 2 from ``PARALLEL_BYTES``."""
-    if body.get("format") != RECORD_FORMAT:
-        problem = RecordProblem("manifest.json", "unknown record format", "未知的记录格式")
-        return VerifiedEvents(0, Counter(), problem, None)
-    if events_file and not events_file.endswith(b"\n"):
-        problem = RecordProblem(
-            "events.jsonl", "the file does not end with a newline", "文件未以换行结束"
-        )
-        return VerifiedEvents(0, Counter(), problem, None)
-    congress = body.get("congress")
-    if processes is None:
-        processes = 2 if len(events_file) >= PARALLEL_BYTES else 1
-    digest: list[str] = []
-    parts: list[_Part] = []
-    starts: list[int] = []
-    replay = RoundReplay()
-
-    def take(part: _Part, start: int) -> None:
-        parts.append(part)
-        starts.append(start)
-        # Recounted while the next part is checked; only used if the record is intact.
-        if part.problem is None and _first_broken(parts) is None:
-            _replay_part(replay, part)
-
-    with gc_paused():
-        _check_parts(
-            events_file,
-            congress,
-            processes,
-            progress,
-            lambda: digest.append(hashlib.sha256(events_file).hexdigest()),
-            take,
-        )
-    count = sum(part.count for part in parts)
-    kinds = sum((part.kinds for part in parts), Counter[str]())
-    for part in parts:
-        if part.problem is not None:
-            return VerifiedEvents(count, kinds, part.problem, None)
-    if not isinstance(congress, int):
-        problem = RecordProblem("manifest.json", "no congress id", "缺少大会编号")
-        return VerifiedEvents(count, kinds, problem, None)
-    broken = _first_broken(parts)
-    if broken is not None:
-        problem = _name_broken_link(events_file, broken, congress, parts, starts)
-        return VerifiedEvents(count, kinds, problem, None)
-    head = next((part.last for part in reversed(parts) if part.last is not None), None)
-    mismatch = manifest_problem(body, count, head, digest[0])
-    if mismatch is not None:
-        return VerifiedEvents(count, kinds, mismatch, None)
-    return VerifiedEvents(count, kinds, None, replay.result())
-
-
-def _first_broken(parts: list[_Part]) -> int | None:
-    """The first line whose event does not link to the one before (across parts too)."""
-    previous: _Part | None = None
-    for part in parts:
-        if (
-            previous is not None
-            and previous.last is not None
-            and part.count
-            and part.first_parent != previous.last[1]
-        ):
-            return part.first
-        if part.broken is not None:
-            return part.broken
-        previous = part
-    return None
+    """``verify_events_stream`` of ``events.jsonl`` given as bytes."""
+    return verify_events_stream(lambda: io.BytesIO(events_file), body, progress, processes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,20 +657,26 @@ def verify_record(
     progress: Callable[[int, int], None] | None = None,
     processes: int | None = None,
 ) -> VerifiedRecord:
-    """``check_record`` then ``replay_rounds``, the fast way (``verify_events_fast``).
+    """``check_record`` then ``replay_rounds``, the streaming way (``verify_events_stream``):
+    ``events.jsonl`` is read once, a piece at a time, whatever its size.
 
     ``progress(done, total)`` reports the bytes of ``events.jsonl`` checked so far.
     """
-    signed = open_record(directory, expected_public_key=expected_public_key)
+    signed = open_manifest(directory, expected_public_key=expected_public_key)
     if isinstance(signed, RecordProblem):
         return VerifiedRecord(0, Counter(), {}, "", signed, None)
-    size = len(signed.events_file)
-    checked = verify_events_fast(
-        signed.events_file,
-        signed.body,
-        None if progress is None else lambda done: progress(done, size),
-        processes,
-    )
+    path = directory / EVENTS_FILE
+    try:
+        size = path.stat().st_size
+        checked = verify_events_stream(
+            lambda: path.open("rb"),
+            signed.body,
+            None if progress is None else lambda done: progress(done, size),
+            processes,
+        )
+    except OSError as exc:
+        problem = RecordProblem(str(directory), f"cannot read the record: {exc}", "无法读取记录")
+        return VerifiedRecord(0, Counter(), signed.body, signed.public_key, problem, None)
     return VerifiedRecord(
         checked.event_count,
         checked.kinds,
@@ -609,20 +708,34 @@ class Pin:
 
 
 def pinned_event(events_file: bytes, head: str) -> Pin | None:
+    """``pinned_event_in`` of ``events.jsonl`` given as bytes."""
+    return pinned_event_in(io.BytesIO(events_file), head)
+
+
+def pinned_event_in(file: BinaryIO, head: str) -> Pin | None:
     """The event of an intact ``events.jsonl`` whose hash is ``head`` (the chain's head when the
     report was printed), or None: then the record up to that point was rewritten after the report
     was printed (every hash from the rewritten event on changes), or it is another chain.
 
-    Call it on a verified record only: each line's ``hash`` has then been checked.
+    Call it on a verified record only: each line's ``hash`` has then been checked. The file is
+    read once, a piece at a time (a record may hold 20M events).
     """
     needle = f'"hash":"{head}"'.encode()
-    found = events_file.find(needle)
-    while found != -1:  # one scan of the file, no list of lines (a record may hold 2M events)
-        start = events_file.rfind(b"\n", 0, found) + 1
-        end = events_file.find(b"\n", found)
-        end = len(events_file) if end == -1 else end
-        document = json.loads(events_file[start:end])
-        if document.get("hash") == head:
-            return Pin(int(document["height"]), events_file.count(b"\n", end + 1))
-        found = events_file.find(needle, found + 1)
-    return None
+    height: int | None = None
+    after = 0
+    for read in _pieces(file, hashlib.sha256()):
+        piece = read.head + read.block[read.start : read.end]
+        if height is not None:
+            after += piece.count(b"\n")
+            continue
+        found = piece.find(needle)
+        while found != -1:
+            start = piece.rfind(b"\n", 0, found) + 1
+            end = piece.find(b"\n", found)
+            end = len(piece) if end == -1 else end
+            document = json.loads(piece[start:end])
+            if document.get("hash") == head:
+                height, after = int(document["height"]), piece.count(b"\n", end + 1)
+                break
+            found = piece.find(needle, found + 1)
+    return None if height is None else Pin(height, after)

@@ -19,12 +19,15 @@ older one without removing or rewriting anything (the old head is an ancestor of
 import gc
 import hashlib
 import json
+from array import array
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, cast
+from itertools import accumulate, repeat
+from typing import Any, cast, overload
 
 from app.ledger.chain import (
     GENESIS_PARENT,
@@ -430,16 +433,49 @@ class _Batch:
     double_entry: bool
     generation: int = 1
     reconciled: bool = False
-    passes: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)
+    # The records of each (generation, pass); packed once the batch is reconciled (a record of
+    # millions of papers is replayed in bounded memory: a third of a Counter's size).
+    passes: dict[tuple[int, str], "Counter[str] | _Packed"] = field(default_factory=dict)
     resolution: dict[int, list[str]] = field(default_factory=dict)
+
+    def counter(self, key: tuple[int, str]) -> Counter[str]:
+        """The records of one generation and pass, to add to."""
+        found = self.passes.get(key)
+        if not isinstance(found, Counter):
+            found = self.passes[key] = _unpacked(found)
+        return found
+
+    def pack(self) -> None:
+        """Each pass as its records, sorted, and their counts; two passes that agree, as the
+        passes of a reconciled batch mostly do, share one."""
+        packed: list[_Packed] = []
+        for key, found in self.passes.items():
+            if isinstance(found, Counter):
+                records = tuple(sorted(found))
+                this = (records, array("q", (found[record] for record in records)))
+                this = next((other for other in packed if other == this), this)
+                packed.append(this)
+                self.passes[key] = this
 
     def final(self) -> list[str]:
         """``final_record_texts`` of the batch, in no particular order."""
         if not self.reconciled:
             return []
-        a = self.passes.get((self.generation, "a")) or Counter()
-        b = (self.passes.get((self.generation, "b")) or Counter()) if self.double_entry else None
+        a = _unpacked(self.passes.get((self.generation, "a")))
+        b = _unpacked(self.passes.get((self.generation, "b"))) if self.double_entry else None
         return _final_records(a, b, self.resolution.get(self.generation))
+
+
+_Packed = tuple[tuple[str, ...], "array[int]"]  # a Counter's records and their counts
+
+
+def _unpacked(found: "Counter[str] | _Packed | None") -> Counter[str]:
+    if found is None:
+        return Counter()
+    if isinstance(found, Counter):
+        return found
+    records, counts = found
+    return Counter(dict(zip(records, counts, strict=True)))
 
 
 @dataclass(slots=True)
@@ -618,7 +654,7 @@ class RoundReplay:
             return False
         try:
             batch = self._batches[batch_id]
-            batch.passes.setdefault((generation, entry_pass), Counter()).update(texts)
+            batch.counter((generation, entry_pass)).update(texts)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             return self._unreplayable(height, "paper.entered", exc)
         return True
@@ -632,7 +668,7 @@ class RoundReplay:
                 batch = self._batches[payload["batch_id"]]
                 key = (payload["generation"], payload["pass"])
                 text = _record_text(payload["record"])
-                batch.passes.setdefault(key, Counter())[text] += 1
+                batch.counter(key)[text] += 1
                 return True
             return self._feed_other(height, kind, payload, hash)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -662,6 +698,7 @@ class RoundReplay:
         elif kind == "batch.reconciled":
             batch = batches[payload["batch_id"]]
             batch.reconciled = payload["generation"] == batch.generation
+            batch.pack()
         elif kind == "batch.resolved":
             batch = batches[payload["batch_id"]]
             texts = [_record_text(r) for r in payload["records"]]
@@ -807,16 +844,49 @@ def _recount(
         issued=present if round_.issued is None else round_.issued,
         collected=round_.collected,
     )
-    texts: list[str] = []
+    texts: Counter[str] = Counter()
     for batch_id in round_.batches:
-        texts.extend(batches[batch_id].final())
-    if len(texts) != round_.collected:
+        texts.update(batches[batch_id].final())
+    final = sum(texts.values())
+    if final != round_.collected:
         raise _RecountError(
-            f"{len(texts)} final papers in the reconciled batches, {round_.collected} collected"
+            f"{final} final papers in the reconciled batches, {round_.collected} collected"
         )
     distinct = sorted(
-        ((paper_of(text), n) for text, n in Counter(texts).items()),
-        key=lambda item: paper_order(item[0]),
+        ((paper_of(text), n) for text, n in texts.items()), key=lambda item: paper_order(item[0])
     )
-    papers = [paper for paper, n in distinct for _ in range(n)]  # sorted, as the service's
+    papers = _Copies(distinct)  # sorted, as the service's
     return json.loads(json.dumps(round_result_json(count_round(definition, attendance, papers))))
+
+
+class _Copies(Sequence[PaperRecord]):
+    """A round's papers, each distinct paper repeated as often as it was cast, without a list of
+    one item per paper (a record of millions of papers is recounted in bounded memory)."""
+
+    def __init__(self, distinct: Sequence[tuple[PaperRecord, int]]) -> None:
+        self._papers = [paper for paper, _ in distinct]
+        self._ends = list(accumulate(n for _, n in distinct))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __iter__(self) -> Iterator[PaperRecord]:
+        start = 0
+        for paper, end in zip(self._papers, self._ends, strict=True):
+            yield from repeat(paper, end - start)
+            start = end
+
+    @overload
+    def __getitem__(self, index: int) -> PaperRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PaperRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> PaperRecord | Sequence[PaperRecord]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._papers[bisect_right(self._ends, index)]

@@ -153,11 +153,13 @@ def test_an_empty_record() -> None:
     assert agree(*record_of([]))[0] is None
 
 
-@pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 0.5, 0.93, 1.0])
+@pytest.mark.parametrize(("ahead", "in_flight"), [(0, 1), (1, 1), (1, 4), (2, 1), (5, 2)])
 def test_the_split_between_the_processes_can_fall_anywhere(
-    share: float, monkeypatch: pytest.MonkeyPatch
+    ahead: int, in_flight: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fast, "MAIN_SHARE", share)
+    # Pieces go to the second process while it has fewer than CHILD_AHEAD (0: none).
+    monkeypatch.setattr(fast, "CHILD_AHEAD", ahead)
+    monkeypatch.setattr(fast, "IN_FLIGHT", in_flight)
     data, body = record_of(election())
     assert agree(data, body)[0] is None
     lines = data.splitlines(keepends=True)
@@ -293,20 +295,23 @@ def test_a_boolean_chain_id_is_refused_on_both_paths(monkeypatch: pytest.MonkeyP
     problem = agree(data, dict(body))[0]
     assert problem is not None
     assert problem.where == "events.jsonl line 1"
-    monkeypatch.setattr(fast, "MAIN_SHARE", 0.5)
+    monkeypatch.setattr(fast, "PIECE_BYTES", len(data) // 2)  # two pieces, on two processes
     assert agree(data.replace(b'"n":4', b'"n":5'), dict(body))[0] is not None
 
 
-def test_the_link_between_the_parts_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_link_between_the_pieces_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     data, body = RECORD
     for share in (0.2, 0.5, 0.8):
-        monkeypatch.setattr(fast, "MAIN_SHARE", share)
         split = data.find(b"\n", int(len(data) * share)) + 1
         after = data.find(b"\n", split) + 1
         for edited in (data[:split] + data[after:], data[:split] + LINES[0] + data[split:]):
-            problem = agree(edited, body)[0]
-            assert problem is not None
-            assert problem.where.startswith("event ")
+            expected = reference(edited, body)
+            assert expected[0] is not None
+            assert expected[0].where.startswith("event ")
+            # The first piece read ends exactly where the chain is broken.
+            monkeypatch.setattr(fast, "PIECE_BYTES", split)
+            for processes in (1, 2):
+                assert fast_path(edited, body, processes) == expected
 
 
 def hand_written(events: list[StoredEvent], payload: dict[str, Any]) -> bytes:
