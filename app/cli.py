@@ -8,7 +8,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -110,51 +110,55 @@ def _print_fingerprints(found: "Fingerprints") -> None:
     print(f"签名密钥指纹 / signing key fingerprint: {found.signing_key}")
 
 
-def _cmd_keys(args: argparse.Namespace) -> int:
-    """``jipiao keys backup FILE`` / ``jipiao keys restore FILE`` (see ``app.keys``)."""
+def _keys_step(step: "Callable[[], Fingerprints]", done: str) -> int:
+    """Run a backup or restore step of the keys (alone or with the database): its refusal is one
+    line on stderr and exit 1; done, the line ``done`` and the keys' fingerprints."""
     from app.keyfiles import KeyFileError
-    from app.keys import KeyBackupError, KeysMissing, backup_keys, restore_keys_file
+    from app.keys import KeyBackupError, KeysMissing
 
-    data_dir = Settings().data_dir
     try:
-        if args.keys_command == "backup":
-            found = backup_keys(data_dir, args.file)
-            print(f"已备份两把密钥 / both keys backed up: {args.file} (0600)")
-        else:
-            found = restore_keys_file(data_dir, args.file)
-            print(f"已恢复两把密钥 / both keys restored from {args.file}")
+        found = step()
     except KeysMissing as exc:
         print(f"error: {exc.message_zh} / {exc.message_en}", file=sys.stderr)
         return 1
     except (KeyBackupError, KeyFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(done)
     _print_fingerprints(found)
     return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    """``jipiao keys backup FILE`` / ``jipiao keys restore FILE`` (see ``app.keys``)."""
+    from app.keys import backup_keys, restore_keys_file
+
+    data_dir = Settings().data_dir
+    if args.keys_command == "backup":
+        return _keys_step(
+            lambda: backup_keys(data_dir, args.file),
+            f"已备份两把密钥 / both keys backed up: {args.file} (0600)",
+        )
+    return _keys_step(
+        lambda: restore_keys_file(data_dir, args.file),
+        f"已恢复两把密钥 / both keys restored from {args.file}",
+    )
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
     """``jipiao backup FILE`` / ``jipiao restore FILE``: the SQLite database with its keys."""
     from app import backup
-    from app.keyfiles import KeyFileError
-    from app.keys import KeyBackupError, KeysMissing
 
     settings = Settings()
-    try:
-        if args.command == "backup":
-            found = backup.backup(settings, args.file)
-            print(f"已备份数据库与密钥 / database and keys backed up: {args.file} (0600)")
-        else:
-            found = backup.restore(settings, args.file)
-            print(f"已恢复数据库与密钥 / database and keys restored from {args.file}")
-    except KeysMissing as exc:
-        print(f"error: {exc.message_zh} / {exc.message_en}", file=sys.stderr)
-        return 1
-    except (KeyBackupError, KeyFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    _print_fingerprints(found)
-    return 0
+    if args.command == "backup":
+        return _keys_step(
+            lambda: backup.backup(settings, args.file),
+            f"已备份数据库与密钥 / database and keys backed up: {args.file} (0600)",
+        )
+    return _keys_step(
+        lambda: backup.restore(settings, args.file),
+        f"已恢复数据库与密钥 / database and keys restored from {args.file}",
+    )
 
 
 def _cmd_tally(args: argparse.Namespace) -> int:
