@@ -273,7 +273,9 @@ def test_cancel_a_supplementary_round_and_open_it_again_with_another_list(
     ]  # fmt: skip
 
 
-def test_cancel_a_tie_round_then_reduce_the_seats(api: Api, settings: Settings) -> None:
+def tie_round_opened(api: Api, settings: Settings) -> tuple[Hall, dict[str, Any]]:
+    """Round 1 (2 seats) tied at the last seat, decided, certified and released; its tie round
+    opened (M5, M7), papers not yet issued."""
     h = hall(api, settings, seats=2)
     batch = new_batch(h, h.round_id, 8)
     enter(h, batch, [(m, []) for m in TIED], payload=h.payload, candidates=SEED_BALLOT_ORDER,
@@ -282,6 +284,11 @@ def test_cancel_a_tie_round_then_reduce_the_seats(api: Api, settings: Settings) 
     certify(h, h.round_id)
     expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
     tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
+    return h, tie
+
+
+def test_cancel_a_tie_round_then_reduce_the_seats(api: Api, settings: Settings) -> None:
+    h, tie = tie_round_opened(api, settings)
     reduce = {"reason": "大会主席团决定减少名额，不再选举"}
     path = f"/api/elections/{h.ready.election.id}/reduce-seats"
     assert expect(h.presidium.post(path, json=reduce), 409)["code"] == "rounds_unfinished"
@@ -403,14 +410,7 @@ def test_void_for_an_irregularity_opens_the_rerun(
 def test_void_of_a_certified_round_without_quorum_and_after_a_follow_up(
     api: Api, app: FastAPI, settings: Settings, tmp_path: Path
 ) -> None:
-    h = hall(api, settings, seats=2)
-    batch = new_batch(h, h.round_id, 8)
-    enter(h, batch, [(m, []) for m in TIED], payload=h.payload, candidates=SEED_BALLOT_ORDER,
-          tag="1")  # fmt: skip
-    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
-    certify(h, h.round_id)
-    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
-    tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
+    h, tie = tie_round_opened(api, settings)
     irregular = {"reason": "发现有代表代投，大会主席团决定本轮无效"}
     path = f"/api/rounds/{h.round_id}/void"
     assert expect(h.presidium.post(path, json=irregular), 409)["code"] == "follow_up_exists"
