@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app import auth, models
 from app.auth import ROLE_NAMES_ZH
 from app.db import is_sqlite, make_engine, make_sessionmaker, upgrade_database
+from app.hall import start as hall
 from app.keys import Fingerprints, KeysMissing, ensure_keys
 from app.main import create_app
 from app.settings import Settings
@@ -165,7 +166,10 @@ def serve(settings: Settings, *, demo: bool = False) -> None:
     token = first_start(settings)
     if not demo:
         _refuse_demo_database(settings)
+    certificates = hall.prepare(settings)
     _print_urls(settings)
+    if certificates is not None:
+        hall.print_hall(settings, certificates)
     if token is not None:
         hand_over_admin_token(settings, token)
     elif (settings.data_dir / ADMIN_TOKEN_FILE).exists():
@@ -296,7 +300,16 @@ def _run(settings: Settings) -> None:
         "port": settings.port,
         "log_level": "info",
         "timeout_graceful_shutdown": 5,
-    }
+    } | hall.run_options(settings)
+    redirect = hall.start_redirect(settings)
+    try:
+        _run_app(settings, options)
+    finally:
+        if redirect is not None:
+            redirect.stop()
+
+
+def _run_app(settings: Settings, options: dict[str, Any]) -> None:
     if settings.workers <= 1:
         uvicorn.run(create_app(settings), **options)
         return
@@ -313,5 +326,8 @@ def _run(settings: Settings) -> None:
 
 def demo(settings: Settings) -> None:
     report = prepare_demo(settings)
+    certificates = hall.prepare(settings)
     print_demo(settings, report)
+    if certificates is not None:
+        hall.print_hall(settings, certificates)
     _run(settings)
