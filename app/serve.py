@@ -28,6 +28,7 @@ from app import auth, models
 from app.auth import ROLE_NAMES_ZH
 from app.db import is_sqlite, make_engine, make_sessionmaker, upgrade_database
 from app.hall import start as hall
+from app.hall.tls import HallCertificates
 from app.keys import Fingerprints, KeysMissing, ensure_keys
 from app.main import create_app
 from app.settings import Settings
@@ -260,7 +261,9 @@ def prepare_demo(settings: Settings) -> DemoReport:
     return DemoReport(found.congress_id, found.election_id, found.created, token, logins)
 
 
-def print_demo(settings: Settings, report: DemoReport) -> None:
+def print_demo(
+    settings: Settings, report: DemoReport, certificates: HallCertificates | None = None
+) -> None:
     base = settings.resolved_public_url()
     state = "已创建" if report.created else "已存在"
     print(
@@ -275,6 +278,8 @@ def print_demo(settings: Settings, report: DemoReport) -> None:
     print(f"  选举结果 / result:   {base}/api/elections/{report.election_id}/result")
     print(f"  主席团看板 / presidium dashboard: {base}/dashboard?election={report.election_id}")
     print(f"  大屏幕 / hall projector:          {base}/projector?election={report.election_id}")
+    if certificates is not None:  # before the login codes: a tablet trusts the CA first
+        hall.print_hall(settings, certificates)
     print("管理员令牌（演示模式每次启动重新生成）/ admin token (demo: new on every start):")
     print(f"  {report.admin_token}")
     print('工作人员一次性登录码 / one-time login codes (POST /api/auth/login {"code": ...}):')
@@ -326,8 +331,5 @@ def _run_app(settings: Settings, options: dict[str, Any]) -> None:
 
 def demo(settings: Settings) -> None:
     report = prepare_demo(settings)
-    certificates = hall.prepare(settings)
-    print_demo(settings, report)
-    if certificates is not None:
-        hall.print_hall(settings, certificates)
+    print_demo(settings, report, hall.prepare(settings))
     _run(settings)

@@ -26,9 +26,9 @@ class LanAddress:
 
 
 def _rank(found: LanAddress) -> tuple[bool, bool, bool, str, str]:
-    """Best first: a real interface before a virtual one, an address a DHCP server of a Wi-Fi
-    router hands out (private) before a link-local one (169.254, no DHCP server answered) or a
-    public one."""
+    """Best first: a real interface before a virtual one; then the kind of address a hall's
+    Wi-Fi router hands out (private), then a public one (a campus network), and last a
+    link-local one (169.254: no DHCP server answered, so the tablets likely got none either)."""
     ip = ipaddress.IPv4Address(found.address)
     virtual = found.interface.lower().startswith(_VIRTUAL)
     return (virtual, ip.is_link_local, not ip.is_private, found.interface, found.address)

@@ -109,6 +109,7 @@ def test_the_lan_address_is_an_up_non_loopback_ipv4_real_interfaces_first(
         "docker0": [entry("172.17.0.1")],
         "eth1": [entry("10.1.1.1")],  # down
         "en5": [entry("169.254.3.3")],  # no DHCP answer: link-local
+        "eth2": [entry("81.2.69.160")],  # public (a campus network)
         "wlan0": [entry("fe80::1", socket.AF_INET6), entry("192.168.1.20")],
         "eth0": [entry("fd00::5", socket.AF_INET6)],  # IPv6 only
     }
@@ -117,6 +118,7 @@ def test_the_lan_address_is_an_up_non_loopback_ipv4_real_interfaces_first(
     monkeypatch.setattr(hall_address_module.psutil, "net_if_stats", lambda: up)
     assert hall_address_module.lan_addresses() == [
         LanAddress("192.168.1.20", "wlan0"),
+        LanAddress("81.2.69.160", "eth2"),
         LanAddress("169.254.3.3", "en5"),
         LanAddress("172.17.0.1", "docker0"),
     ]
