@@ -49,7 +49,7 @@ def _hall_ca(settings: Settings) -> HallCa:
     if ca is None:
         raise NotFound(
             "hall_mode_off",
-            "本服务未以会场模式（jipiao serve --hall）启动，没有会场证书",
+            "本服务未以会场模式启动，没有会场证书",
             "the service was not started in hall mode (jipiao serve --hall): no hall certificate",
         )
     return ca
