@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import String, Table, any_, bindparam, select
+from sqlalchemy import ColumnElement, String, Table, any_, bindparam, delete, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
@@ -217,10 +217,51 @@ def find_pending_code(session: Session, *, code: str) -> models.Official | None:
     return official
 
 
+# The secretariat's code is printed at the service's start, on the operator's own terminal.
+ADMIN_CODE_HOURS = 24
+
+
+def issue_admin_login_code(session: Session, *, now: datetime | None = None) -> str:
+    """A one-time code for the secretariat (``models.AdminLoginCode``); expired ones are dropped."""
+    now = now or utcnow()
+    session.execute(delete(models.AdminLoginCode).where(models.AdminLoginCode.expires_at <= now))
+    code = new_login_code()
+    session.add(
+        models.AdminLoginCode(
+            code_hash=hash_secret(normalize_login_code(code)),
+            expires_at=now + timedelta(hours=ADMIN_CODE_HOURS),
+        )
+    )
+    session.flush()
+    return code
+
+
+def find_pending_admin_code(session: Session, *, code: str) -> models.AdminLoginCode | None:
+    normalized = normalize_login_code(code)
+    if not normalized:
+        return None
+    row = session.scalars(
+        select(models.AdminLoginCode).where(
+            models.AdminLoginCode.code_hash == hash_secret(normalized)
+        )
+    ).one_or_none()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def is_pending_code(session: Session, *, code: str) -> bool:
+    """Whether ``code`` would log someone in now (an official's or the secretariat's)."""
+    return (
+        find_pending_code(session, code=code) is not None
+        or find_pending_admin_code(session, code=code) is not None
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     token: str
-    official: models.Official
+    official: models.Official | None  # None: the secretariat (an admin code)
     expires_at: datetime
 
 
@@ -228,6 +269,9 @@ def log_in(session: Session, *, code: str, settings: Settings) -> LoginResult:
     """Consume a one-time login code and open a session for its official."""
     official = find_pending_code(session, code=code)
     if official is None:
+        admin_code = find_pending_admin_code(session, code=code)
+        if admin_code is not None:
+            return _log_in_admin(session, admin_code, settings=settings)
         raise NotAuthenticated(
             "invalid_login_code",
             "登录码无效、已使用或已过期，请向大会秘书处索取新的登录码",
@@ -260,13 +304,38 @@ def log_in(session: Session, *, code: str, settings: Settings) -> LoginResult:
     return LoginResult(token=token, official=official, expires_at=expires_at)
 
 
+def _log_in_admin(
+    session: Session, admin_code: models.AdminLoginCode, *, settings: Settings
+) -> LoginResult:
+    # No congress's chain records it: the secretariat works across congresses, like its token.
+    session.delete(admin_code)
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(hours=settings.session_hours)
+    session.add(
+        models.AuthSession(
+            token_hash=hash_secret(token),
+            role=Role.admin,
+            official_id=None,
+            congress_id=None,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return LoginResult(token=token, official=None, expires_at=expires_at)
+
+
+def permanent_admin_token() -> ColumnElement[bool]:
+    """The rows of the admin token (no expiry), as opposed to sessions opened with admin codes."""
+    return (
+        (models.AuthSession.role == Role.admin)
+        & models.AuthSession.official_id.is_(None)
+        & models.AuthSession.expires_at.is_(None)
+    )
+
+
 def ensure_admin_token(session: Session) -> str | None:
     """Create the admin token if there is none; return it (to print once) or None."""
-    existing = session.scalars(
-        select(models.AuthSession.id).where(
-            models.AuthSession.role == Role.admin, models.AuthSession.official_id.is_(None)
-        )
-    ).first()
+    existing = session.scalars(select(models.AuthSession.id).where(permanent_admin_token())).first()
     if existing is not None:
         return None
     return create_admin_token(session)
@@ -285,14 +354,22 @@ def create_admin_token(session: Session) -> str:
 
 
 def log_out(session: Session, *, token: str) -> None:
-    """End an official's session (the admin token has no congress and is not logged out)."""
+    """End a session opened with a login code (the permanent admin token is refused)."""
     row = session.scalars(
         select(models.AuthSession).where(models.AuthSession.token_hash == hash_secret(token))
     ).one_or_none()
-    if row is None or row.congress_id is None:
+    if row is None:
         return
+    if row.expires_at is None:
+        raise Forbidden(
+            "admin_token_is_permanent",
+            "管理员令牌不能退出登录",
+            "the admin token cannot be logged out",
+        )
     session.delete(row)
     session.flush()
+    if row.congress_id is None:
+        return
     store.append_event(
         session,
         congress_id=row.congress_id,
@@ -481,9 +558,9 @@ class SessionRead(BaseModel):
     token: str
     role: Role
     role_zh: str
-    official_id: int
+    official_id: int | None  # None: the secretariat, logged in with an admin code
     name: str
-    congress_id: int
+    congress_id: int | None  # None: the secretariat, for every congress
     expires_at: datetime
 
 
@@ -528,14 +605,15 @@ router = APIRouter(prefix="/api/auth", tags=["auth 登录"], responses=ERROR_RES
 def login(body: LoginRequest, request: Request, settings: SettingsDep) -> SessionRead:
     def attempt(session: Session) -> SessionRead:
         result = log_in(session, code=body.code, settings=settings)
-        role = Role(result.official.role)
+        official = result.official
+        role = Role(official.role) if official is not None else Role.admin
         return SessionRead(
             token=result.token,
             role=role,
             role_zh=ROLE_NAMES_ZH[role],
-            official_id=result.official.id,
-            name=result.official.name,
-            congress_id=result.official.congress_id,
+            official_id=official.id if official is not None else None,
+            name=official.name if official is not None else ROLE_NAMES_ZH[Role.admin],
+            congress_id=official.congress_id if official is not None else None,
             expires_at=result.expires_at,
         )
 
@@ -555,13 +633,8 @@ def _guarded(request: Request, settings: Settings, attempt: Callable[[Session], 
 
 
 @router.post("/logout", status_code=204, summary="退出登录 / log out")
-def logout(session: SessionDep, token: TokenDep, principal: PrincipalDep) -> None:
-    if principal.official_id is None:
-        raise Forbidden(
-            "admin_token_is_permanent",
-            "管理员令牌不能退出登录",
-            "the admin token cannot be logged out",
-        )
+def logout(session: SessionDep, token: TokenDep, _principal: PrincipalDep) -> None:
+    # _principal: an unknown or expired token answers 401 like every other endpoint
     log_out(session, token=token)
 
 
@@ -577,7 +650,7 @@ def me(principal: PrincipalDep) -> MeRead:
 
 
 def _qr_for(session: Session, settings: Settings, code: str) -> segno.QRCode:
-    if find_pending_code(session, code=code) is None:
+    if not is_pending_code(session, code=code):
         raise NotFound(
             "login_code_not_found",
             "登录码无效、已使用或已过期",

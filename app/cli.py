@@ -86,12 +86,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_admin(_args: argparse.Namespace) -> int:
-    """``jipiao admin rotate``: a new admin token (shown once); the old one answers 401."""
+def _cmd_admin(args: argparse.Namespace) -> int:
+    """``jipiao admin rotate``: a new admin token (shown once); the old one answers 401.
+    ``jipiao admin login-code``: a one-time login code for the secretariat's console."""
     from app import serve
 
     settings = Settings()
     serve.refuse_demo_folder(settings)
+    if args.admin_command == "login-code":
+        serve.print_admin_code(settings, serve.issue_admin_code(settings))
+        return 0
     token = serve.rotate_admin_token(settings)
     serve.hand_over_admin_token(settings, token, first=False)
     return 0
@@ -398,10 +402,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="serve a data folder made by `jipiao demo`"
     )
 
-    admin = sub.add_parser("admin", help="the admin token")
+    admin = sub.add_parser("admin", help="the admin token and the secretariat's login codes")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     admin_sub.add_parser(
         "rotate", help="make a new admin token (shown once); the old one answers 401 from now on"
+    ).set_defaults(handler=_cmd_admin)
+    admin_sub.add_parser(
+        "login-code",
+        help="print a one-time login code (and its QR code) for the secretariat's console",
     ).set_defaults(handler=_cmd_admin)
 
     db = sub.add_parser("db", help="database maintenance")

@@ -150,6 +150,19 @@ class AuthSession(Base):
     code_event: Mapped[str | None] = mapped_column(String(64))
 
 
+class AdminLoginCode(Base):
+    """A pending one-time login code for the secretariat (大会秘书处): ``jipiao serve`` and
+    ``jipiao demo`` print one with its QR code so that nobody pastes the admin token into a page.
+    Only its hash is stored; logging in with it deletes the row and opens an admin session that
+    expires like an official's."""
+
+    __tablename__ = "admin_login_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Event(Base):
     """One event of a congress's hash chain (``app.ledger.chain`` defines the hash)."""
 

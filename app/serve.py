@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import segno
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import delete, select
@@ -161,6 +162,45 @@ def hand_over_admin_token(
     )
 
 
+def issue_admin_code(settings: Settings) -> str:
+    """A one-time login code for the secretariat's console (``jipiao admin login-code``)."""
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            return auth.issue_admin_login_code(session)
+    finally:
+        engine.dispose()
+
+
+def print_admin_code(settings: Settings, code: str, *, out: TextIO | None = None) -> None:
+    """The secretariat's login code with its link, and its QR code drawn in the terminal."""
+    out = out or sys.stdout
+    url = auth.login_url(settings, code)
+    print(
+        f"秘书处一次性登录码（{auth.ADMIN_CODE_HOURS} 小时内有效，只能用一次）/ "
+        "secretariat's one-time login code:",
+        file=out,
+    )
+    print(f"  {code}   登录 / log in: {url}", file=out)
+    if out.isatty():
+        segno.make_qr(url, error="m").terminal(out=out, compact=True)
+
+
+def hand_over_admin_code(settings: Settings, *, out: TextIO | None = None) -> None:
+    """At each start: a login code for the console, shown only on a terminal (a code in a kept
+    log would open an admin session for whoever reads the log first)."""
+    out = out or sys.stdout
+    if out.isatty():
+        print_admin_code(settings, issue_admin_code(settings), out=out)
+        return
+    print(
+        "秘书处登录码：请在终端运行 jipiao admin login-code / "
+        "the secretariat's login code: run `jipiao admin login-code` on a terminal",
+        file=out,
+    )
+
+
 def serve(settings: Settings, *, demo: bool = False) -> None:
     if not demo:
         refuse_demo_folder(settings)
@@ -171,6 +211,7 @@ def serve(settings: Settings, *, demo: bool = False) -> None:
     _print_urls(settings)
     if certificates is not None:
         hall.print_hall(settings, certificates)
+    hand_over_admin_code(settings)
     if token is not None:
         hand_over_admin_token(settings, token)
     elif (settings.data_dir / ADMIN_TOKEN_FILE).exists():
@@ -183,23 +224,13 @@ def serve(settings: Settings, *, demo: bool = False) -> None:
 
 def _has_admin_token(session: Session) -> bool:
     return (
-        session.scalars(
-            select(models.AuthSession.id).where(
-                models.AuthSession.role == auth.Role.admin,
-                models.AuthSession.official_id.is_(None),
-            )
-        ).first()
+        session.scalars(select(models.AuthSession.id).where(auth.permanent_admin_token())).first()
         is not None
     )
 
 
 def _replace_admin_token(session: Session) -> str:
-    session.execute(
-        delete(models.AuthSession).where(
-            models.AuthSession.role == auth.Role.admin,
-            models.AuthSession.official_id.is_(None),
-        )
-    )
+    session.execute(delete(models.AuthSession).where(auth.permanent_admin_token()))
     return auth.create_admin_token(session)
 
 
@@ -222,6 +253,7 @@ class DemoReport:
     created: bool
     admin_token: str
     logins: list[demo_setup.DemoLogin]
+    admin_code: str
 
 
 def prepare_demo(settings: Settings) -> DemoReport:
@@ -256,9 +288,12 @@ def prepare_demo(settings: Settings) -> DemoReport:
             found = demo_setup.ensure_demo_congress(session)
             token = _replace_admin_token(session)
             logins = demo_setup.issue_demo_logins(session, congress_id=found.congress_id)
+            admin_code = auth.issue_admin_login_code(session)
     finally:
         engine.dispose()
-    return DemoReport(found.congress_id, found.election_id, found.created, token, logins)
+    return DemoReport(
+        found.congress_id, found.election_id, found.created, token, logins, admin_code
+    )
 
 
 def print_demo(
@@ -272,15 +307,17 @@ def print_demo(
         f"选举 / election {demo_setup.DEMO_ELECTION_TITLE} (id {report.election_id})"
     )
     _print_urls(settings)
-    print(f"  代表名单 / roster:   {base}/api/congresses/{report.congress_id}/delegates")
-    print(f"  候选人 / candidates: {base}/api/elections/{report.election_id}/candidates")
+    print(f"  工作人员登录 / officials' console: {base}/")
     print(f"  计票平板 / teller tablet: {base}/tablet  (扫码或输入登录码 / scan or type a code)")
-    print(f"  选举结果 / result:   {base}/api/elections/{report.election_id}/result")
     print(f"  主席团看板 / presidium dashboard: {base}/dashboard?election={report.election_id}")
     print(f"  大屏幕 / hall projector:          {base}/projector?election={report.election_id}")
     if certificates is not None:  # before the login codes: a tablet trusts the CA first
         hall.print_hall(settings, certificates)
-    print("管理员令牌（演示模式每次启动重新生成）/ admin token (demo: new on every start):")
+    print_admin_code(settings, report.admin_code)
+    print(
+        "管理员令牌（供脚本调用接口；演示模式每次启动重新生成）/ "
+        "admin token for scripts (demo: new on every start):"
+    )
     print(f"  {report.admin_token}")
     print('工作人员一次性登录码 / one-time login codes (POST /api/auth/login {"code": ...}):')
     for login in report.logins:

@@ -37,6 +37,14 @@ CHROMIUM_ARGS = [
 ]
 TABLET = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+# The console's sizes (issue 18 item 10): laptop, tablet landscape and portrait, phone.
+LAPTOP = {"width": 1366, "height": 768}
+CONSOLE_SIZES = {
+    "laptop": LAPTOP,
+    "tablet": {"width": 1024, "height": 768},
+    "tablet-portrait": {"width": 800, "height": 1280},
+    "phone": PHONE,
+}
 # Screenshots for people to look at (git-ignored).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
@@ -100,3 +108,27 @@ def browser(playwright: Any) -> Iterator[Any]:
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+
+def axe_violations(page: Any) -> list[str]:
+    """The serious and critical accessibility violations axe-core finds on the page as it is now,
+    one line each (rule, impact, the elements): a console page must have none (issue 18)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} — "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
+        for violation in result["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """A full-page screenshot under var/screenshots/ for people to look at (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,5 +1,6 @@
 // /login?code=… (what a login QR code opens): exchange the one-time code for a session token,
-// keep it in this browser (localStorage, like the tablet page) and go to the tablet.
+// keep it in this browser (localStorage, shared by the tablet and the console pages) and go to the
+// official's first page (a teller's tablet, the secretariat's /admin, …: jp.home).
 "use strict";
 (function () {
   const status = document.getElementById("login-status");
@@ -23,7 +24,7 @@
         return;
       }
       localStorage.setItem("jipiao.session", JSON.stringify(body));
-      location.replace("/tablet");
+      location.replace(jp.home(body.role));
     })
     .catch(() => {
       status.textContent = "无法连接服务器，请检查网络后重新扫码。";

@@ -1,0 +1,31 @@
+"""The words the pages show for the service's codes, from the one place each is defined.
+
+``GET /web/vocabulary.js`` sets ``window.JP_ZH`` before a console page's own script runs, so a
+status, role or rule reaches the screen in the same Chinese as the API's messages and the report,
+and a page never shows a raw code (issue 18 item 9).
+"""
+
+import json
+from typing import Any
+
+from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH
+from app.counting.service import BATCH_STATUS_ZH
+from app.papers.service import ROUND_STATUS_ZH
+from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
+
+
+def vocabulary() -> dict[str, Any]:
+    return {
+        "role": {str(role): text for role, text in ROLE_NAMES_ZH.items()},
+        "permission": {str(permission): text for permission, text in PERMISSION_ZH.items()},
+        "round_status": dict(ROUND_STATUS_ZH),
+        "batch_status": dict(BATCH_STATUS_ZH),
+        "round_kind": dict(ROUND_KIND_ZH),
+        "base_kind": dict(BASE_KIND_ZH),
+        "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_RULE_LABELS.items()},
+    }
+
+
+def vocabulary_js() -> str:
+    text = json.dumps(vocabulary(), ensure_ascii=False, sort_keys=True)
+    return f'"use strict";\nwindow.JP_ZH = Object.freeze({text});\n'
