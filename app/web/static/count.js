@@ -25,6 +25,8 @@ function countPage() {
     liveNote: "",
     source: null,
     timer: null,
+    running: null,
+    again: false,
 
     get remaining() { return Math.max(0, this.collected - this.declared); },
     get double() { return countDoubleEntry(this.round); },
@@ -91,8 +93,24 @@ function countPage() {
       this.listen();
     },
 
-    async refresh(roundId) {
-      const id = roundId || this.round.id;
+    // One refresh at a time (a busy count sends a snapshot per paper): a change arriving
+    // meanwhile reads once more afterwards, and whoever asks waits for data read after asking.
+    refresh(roundId) {
+      if (this.running) { this.again = true; return this.running; }
+      this.running = (async () => {
+        try {
+          do {
+            this.again = false;
+            await this.load(roundId || this.round.id);
+          } while (this.again);
+        } finally {
+          this.running = null;
+        }
+      })();
+      return this.running;
+    },
+
+    async load(id) {
       const [listed, round] = await Promise.all([
         jp.api("GET", "/api/rounds/" + id + "/batches"),
         jp.api("GET", "/api/rounds/" + id),

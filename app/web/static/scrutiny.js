@@ -36,7 +36,7 @@ function scrutinyPage() {
     liveNote: "",
     source: null,
     timer: null,
-    busy: false,
+    running: null,
     again: false,
     rulingOptions: [
       { mark: "yes", label: "✓ 赞成", cls: "yes" },
@@ -105,20 +105,23 @@ function scrutinyPage() {
       this.listen();
     },
 
-    // One refresh at a time; a change arriving meanwhile refreshes once more afterwards.
-    async refresh(roundId) {
-      if (this.busy) { this.again = true; return; }
-      this.busy = true;
-      try {
-        do {
-          this.again = false;
-          await this.load(roundId || this.round.id);
-        } while (this.again);
-      } catch (e) {
-        this.error = e.message;
-      } finally {
-        this.busy = false;
-      }
+    // One refresh at a time: a change arriving meanwhile reads once more afterwards, and
+    // whoever asks waits for data read after asking.
+    refresh(roundId) {
+      if (this.running) { this.again = true; return this.running; }
+      this.running = (async () => {
+        try {
+          do {
+            this.again = false;
+            await this.load(roundId || this.round.id);
+          } while (this.again);
+        } catch (e) {
+          this.error = e.message;
+        } finally {
+          this.running = null;
+        }
+      })();
+      return this.running;
     },
 
     async load(id) {
