@@ -5,7 +5,7 @@ live, and a scrutineer's re-entry order; a teller opening /count gets no actions
 
 from typing import Any
 
-from tests.builders import expect, login_official
+from tests.builders import expect, login_official, make_congress
 from tests.web.conftest import CONSOLE_SIZES, axe_violations
 from tests.web.counting_hall import (
     CAST,
@@ -127,3 +127,29 @@ def test_a_teller_opening_count_gets_no_actions(live_server: Any, browser: Any) 
         or not page.get_by_role("button", name="新建批次").is_visible()
     )
     page.context.close()
+
+
+def test_the_secretariat_picks_the_congress_then_makes_a_batch(
+    live_server: Any, browser: Any
+) -> None:
+    from app import auth
+    from app.main import create_app
+
+    hall: Hall = collected_round(live_server)
+    make_congress(live_server.api, name="第六次学生代表大会")
+    with create_app(live_server.settings).state.sessionmaker.begin() as session:
+        code = auth.issue_admin_login_code(session)
+    context = browser.new_context(locale="zh-CN")
+    context.set_default_timeout(10000)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/?next=/count")
+    page.get_by_label("登录码").fill(code)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/count")
+    # The secretariat serves every congress: it picks this one first.
+    page.get_by_role("link", name=hall.ready.congress.name).click()
+    page.get_by_role("heading", name="主席团成员 · 第 1 轮（正式选举）").wait_for()
+    page.get_by_role("button", name="新建批次").click()
+    page.get_by_text("已新建第 1 批（8 张）").wait_for()
+    page.get_by_text("各批次合计 8 张，与收回选票数相符，已全部分批。").wait_for()
+    context.close()

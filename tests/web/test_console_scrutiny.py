@@ -7,17 +7,22 @@ actions."""
 import re
 from typing import Any
 
-from tests.builders import expect
+from tests.builders import expect, login_official
 from tests.web.conftest import CONSOLE_SIZES, axe_violations
 from tests.web.counting_hall import (
     LI,
     LIU,
     OUYANG,
+    PASS_A_1,
+    PASS_B_1,
+    PASSES_2,
     WANG,
     ZHANG,
     Page,
+    collected_round,
     console,
     disputed_round,
+    enter_pass,
     events,
     shoot,
 )
@@ -170,6 +175,41 @@ def test_scrutineers_adjudicate_decide_and_sign(live_server: Any, browser: Any) 
         assert other.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), size
         shoot(other, f"console-scrutiny-decided-{size}")
     other.context.close()
+    page.context.close()
+
+
+def test_one_batch_with_a_discrepancy_and_an_unclear_mark(live_server: Any, browser: Any) -> None:
+    hall = collected_round(live_server)
+    api = hall.live.api
+    tellers = [hall.official("teller", n) for n in range(2)]
+    body = {"declared_count": 8, "teller_a_id": tellers[0], "teller_b_id": tellers[1]}
+    batch = expect(api.post(f"/api/rounds/{hall.round_id}/batches", json=body), 201)["id"]
+    sessions = [login_official(api, hall.congress_id, t) for t in tellers]
+    # Pass A misreads paper 3 and reads paper 7's 李娜 as "?"; pass B reads paper 7 as "?" too.
+    enter_pass(hall, sessions[0], batch, PASS_A_1 + PASSES_2, "a")
+    enter_pass(hall, sessions[1], batch, PASS_B_1 + PASSES_2, "b")
+    page = console(hall, browser, hall.official("chief_scrutineer"), "/scrutiny")
+    dispute = paper_region(page, "第 1 批 · 两遍不一致的选票")
+    unclear = paper_region(page, "第 1 批 · 有无法辨认符号的选票")
+    dispute.get_by_role("button", name="以第二遍为准").click()
+    dispute.get_by_label("裁定理由").fill("原票刘洋一栏为 ✓")
+    submit = page.get_by_role("button", name="提交第 1 批裁定")
+    submit.click()
+    alert = page.get_by_role("article", name="第 1 批待裁定").get_by_role("alert")
+    alert.filter(has_text="还有 1 张未裁定完").wait_for()
+    assert "每个无法辨认的符号（?）都要裁定" in alert.inner_text()
+    unclear.get_by_label("无效（按弃权计）").check()
+    unclear.get_by_label("裁定理由").fill("原票李娜一栏涂改，无法辨认")
+    submit.click()
+    page.get_by_text("第 1 批已裁定，核对完成。").wait_for()
+    [resolved] = events(hall, "batch.resolved")
+    assert sorted(r["marks"] for r in resolved["payload"]["records"]) == [
+        ["yes", "no", "illegible", "no", "no"],
+        ["yes", "yes", "no", "yes", "no"],
+    ]
+    reason = resolved["payload"]["reason"]
+    assert "两遍不一致的选票：以第二遍为准。理由：原票刘洋一栏为 ✓" in reason
+    assert "李娜 的符号裁定为无效（按弃权计）。理由：原票李娜一栏涂改，无法辨认" in reason
     page.context.close()
 
 
