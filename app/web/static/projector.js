@@ -77,9 +77,22 @@
     }
   }
 
+  // The page does not scroll, and nothing sticks out of the white result box: the tables are
+  // centred, so a row too wide overflows on both sides, which no scroll size shows.
   function fits() {
     const d = document.documentElement;
-    return d.scrollHeight <= window.innerHeight && d.scrollWidth <= window.innerWidth;
+    if (d.scrollHeight > window.innerHeight || d.scrollWidth > window.innerWidth) return false;
+    const result = $("result");
+    if (result.hidden) return true;
+    const box = result.getBoundingClientRect();
+    const style = getComputedStyle(result);
+    const left = box.left + parseFloat(style.paddingLeft) - 0.5;
+    const right = box.right - parseFloat(style.paddingRight) + 0.5;
+    for (const part of [...$("tallies").children, ...$("elected").children]) {
+      const r = part.getBoundingClientRect();
+      if (r.left < left || r.right > right) return false;
+    }
+    return true;
   }
 
   // The largest root font size (px) with which the page fits, for each number of table
@@ -138,6 +151,8 @@
       const elected = $("elected");
       elected.replaceChildren();
       for (const name of names) elected.appendChild(el("li", null, name));
+      // Many elected: their names smaller, so that the vote table keeps a readable size.
+      elected.classList.toggle("many", names.length > 6);
       if (!names.length) elected.appendChild(el("li", "none", "尚无人当选"));
       figures(released);
       electedNow = released.elected;
