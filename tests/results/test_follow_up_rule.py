@@ -33,9 +33,8 @@ def test_the_decision_names_the_follow_up_and_its_rule(api: Api, settings: Setti
 
     filled = hall(api, settings, seats=3)
     enter_batch(filled, FILLED)
-    assert expect(filled.chief.post(f"/api/rounds/{filled.round_id}/decide"), 200)[
-        "follow_up"
-    ] is None
+    filled_up = expect(filled.chief.post(f"/api/rounds/{filled.round_id}/decide"), 200)
+    assert filled_up["follow_up"] is None
 
 
 def test_the_rule_follows_the_profile() -> None:
