@@ -380,27 +380,27 @@ def test_presidium_page_at_the_console_sizes(live_server: LiveServer, browser: A
     change = {"action": "login_code", "official_id": scrutineer.id}
     expect(h.api.post(f"/api/congresses/{h.ready.congress.id}/official-changes", json=change), 201)
     session = session_of(h.api, h.presidium)
-    released = False
-    for size, viewport in CONSOLE_SIZES.items():
-        page = open_console(browser, live_server, session,
-                            f"/presidium?election={h.ready.election.id}", viewport)  # fmt: skip
-        try:
-            page.locator(f"#round-{h.round_id}").wait_for()
-            if not released:
-                page.frame_locator("iframe.projector-frame").locator("#result").wait_for()
-                assert axe_violations(page) == [], size
+    path = f"/presidium?election={h.ready.election.id}"
+    # Before the release (its preview), then after it (the supplementary round to confirm).
+    for state in ("release", "follow-up"):
+        for size, viewport in CONSOLE_SIZES.items():
+            page = open_console(browser, live_server, session, path, viewport)
+            try:
+                page.locator(f"#round-{h.round_id}").wait_for()
+                if state == "release":
+                    page.frame_locator("iframe.projector-frame").locator("#result").wait_for()
+                else:
+                    page.get_by_role("region", name="第 1 轮的后续轮次").wait_for()
+                    page.locator("details.other").first.locator("summary").click()
+                assert axe_violations(page) == [], (state, size)
                 no_horizontal_scroll(page)
-                screenshot(page, f"presidium-release-{size}")
-                page.get_by_role("button", name="向会场公布第 1 轮结果").click()
-                confirm(page, "不能撤回", "公布")
-                released = True
-            page.get_by_role("region", name="第 1 轮的后续轮次").wait_for()
-            page.locator("details.other").first.locator("summary").click()
-            assert axe_violations(page) == [], size
-            no_horizontal_scroll(page)
-            screenshot(page, f"presidium-{size}")
-        finally:
-            page.context.close()
+                screenshot(page, f"presidium-{state}-{size}")
+                if state == "release" and size == "phone":
+                    page.get_by_role("button", name="向会场公布第 1 轮结果").click()
+                    confirm(page, "不能撤回", "公布")
+                    page.get_by_role("region", name="第 1 轮的后续轮次").wait_for()
+            finally:
+                page.context.close()
 
 
 def test_the_pages_as_served_are_chinese(client: Any) -> None:

@@ -123,10 +123,16 @@ function presidiumPage() {
           jp.api("GET", "/api/elections/" + id + "/result"),
           jp.api("GET", "/api/congresses/" + this.congressId + "/official-changes"),
         ]);
+        // A round's decision (with its flags and history) changes only with the round's state:
+        // read again when that changed, not at every paper of a count.
         const decided = this.rounds.filter((r) => DECIDED.includes(r.status));
         const decisions = {};
         await Promise.all(decided.map(async (r) => {
-          decisions[r.round_id] = await jp.api("GET", "/api/rounds/" + r.round_id + "/decision");
+          const known = this.decisions[r.round_id];
+          const seen = r.status + (r.released ? ":released" : "");
+          decisions[r.round_id] = known && known._seen === seen
+            ? known
+            : Object.assign(await jp.api("GET", "/api/rounds/" + r.round_id + "/decision"), { _seen: seen });
         }));
         if (id !== this.electionId) return;
         this.result = result;
