@@ -180,8 +180,18 @@ def test_short_round_supplementary_list_edited_cancelled_then_seats_reduced(
         # The edited list: the proposal and 欧阳晓东.
         slate.get_by_label(ZHANG).check()
         slate.get_by_label(OUYANG).check()
+        # Sent once: while the answer is awaited the button stays disabled, a second tap is lost.
+        held: list[Any] = []
+        page.route(re.compile(r".*/follow-up$"), lambda route: held.append(route))
         opening.click()
         confirm(page, "候选人名单（李娜、张伟、欧阳晓东）和应选名额（1 名）将冻结", "开启")
+        page.wait_for_function("() => document.querySelector('button[aria-busy=true]') !== null")
+        assert opening.is_disabled()
+        opening.click(force=True)
+        assert page.get_by_role("dialog").count() == 0
+        assert len(held) == 1
+        held[0].continue_()
+        page.unroute(re.compile(r".*/follow-up$"))
         page.get_by_role("status").filter(
             has_text="已开启第 2 轮另行选举：李娜、张伟、欧阳晓东（按姓氏笔画排列），应选 1 名"
         ).wait_for()

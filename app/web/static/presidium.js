@@ -236,11 +236,19 @@ function presidiumPage() {
 
     // ---- the decisions
 
+    // An irreversible decision: asked in one sentence, then sent once — the tapped button (taken
+    // before the question: the event is over once it is answered) stays disabled until the
+    // server has answered.
+    async decide(event, sentence, ok, fn) {
+      const button = event && event.currentTarget;
+      if (!(await jp.confirm(sentence, ok))) return;
+      await jp.act({ currentTarget: button }, fn);
+    },
+
     async release(event, r) {
       const f = this.form("release-" + r.round_id);
       const sentence = "公布后，" + this.roundTitle(r) + "的得票和当选人将立即显示在会场大屏上，不能撤回。确定公布？";
-      if (!(await jp.confirm(sentence, "公布"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "公布", async () => {
         try {
           await jp.api("POST", "/api/rounds/" + r.round_id + "/release");
           this.say(f, this.roundTitle(r) + "的结果已向会场公布。");
@@ -260,8 +268,7 @@ function presidiumPage() {
       const what = tie ? "票数相等重新投票" : "另行选举";
       const sentence = "开启第 " + this.nextNumber + " 轮" + what + "后，候选人名单（" + this.names(list) +
         "）和应选名额（" + up.seats + " 名）将冻结，不能再修改。确定开启？";
-      if (!(await jp.confirm(sentence, "开启"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "开启", async () => {
         try {
           const body = tie ? {} : { candidates: list };
           const opened = await jp.api("POST", "/api/rounds/" + r.round_id + "/follow-up", body);
@@ -277,8 +284,7 @@ function presidiumPage() {
       const f = this.form("election");
       const filled = this.result ? this.result.seats_filled : 0;
       const sentence = "减少名额后，本项选举的应选名额减为已当选的 " + filled + " 名，不再选举，不能撤回。确定减少名额？";
-      if (!(await jp.confirm(sentence, "减少名额"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "减少名额", async () => {
         try {
           const done = await jp.api("POST", "/api/elections/" + this.electionId + "/reduce-seats", { reason: f.why.reduce });
           this.say(f, "名额已由 " + done.seats_reduced_from + " 名减为 " + done.seats + " 名，本项选举结束。");
@@ -293,8 +299,7 @@ function presidiumPage() {
     async cancelRound(event, r) {
       const f = this.form(r.round_id);
       const sentence = "撤销后，" + this.roundTitle(r) + "作废（尚未发出选票），之后可另定名单重新开启，或减少名额。确定撤销？";
-      if (!(await jp.confirm(sentence, "撤销"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "撤销", async () => {
         try {
           await jp.api("POST", "/api/rounds/" + r.round_id + "/cancel", { reason: f.why.cancel });
           this.say(f, this.roundTitle(r) + "已撤销。");
@@ -308,8 +313,7 @@ function presidiumPage() {
     async voidRound(event, r) {
       const f = this.form(r.round_id);
       const sentence = "宣布无效后，" + this.roundTitle(r) + "作废、不计结果，须按当前实到人数重新选举，不能撤回。确定宣布无效？";
-      if (!(await jp.confirm(sentence, "宣布无效"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "宣布无效", async () => {
         try {
           const done = await jp.api("POST", "/api/rounds/" + r.round_id + "/void", { reason: f.why.void });
           const rerun = done.rerun
@@ -331,8 +335,7 @@ function presidiumPage() {
     async ruleIneligible(event, r) {
       const f = this.form(r.round_id);
       const sentence = "裁定后，" + f.name + " 不参加" + this.roundTitle(r) + "及以后各轮的排名（选票仍有效），本轮须重新决定、重新签字确认。确定裁定？";
-      if (!(await jp.confirm(sentence, "裁定"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "裁定", async () => {
         try {
           await jp.api("POST", "/api/rounds/" + r.round_id + "/ineligible", { name: f.name, reason: f.why.ineligible });
           this.say(f, "已裁定 " + f.name + " 不具备被选举资格；请总监票人重新决定、签字。");
@@ -357,8 +360,7 @@ function presidiumPage() {
       const numbers = (this.batches[r.round_id] || []).filter((b) => f.batches.includes(b.id)).map((b) => "第 " + b.number + " 批");
       const which = numbers.length ? numbers.join("、") : "全部批次";
       const sentence = "下令更正后，" + this.roundTitle(r) + "的结果作废，" + which + "须由两遍重新录入，然后重新决定、重新签字确认。确定下令更正？";
-      if (!(await jp.confirm(sentence, "下令更正"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "下令更正", async () => {
         try {
           const body = { reason: f.why.correction };
           if (f.batches.length) body.batches = f.batches.map(Number);
@@ -378,8 +380,7 @@ function presidiumPage() {
     async confirmChange(event, c) {
       const f = this.form("change-" + c.id);
       const sentence = "确认后，「" + this.changeText(c) + "」立即生效并记入事件链，不能撤回。确定确认？";
-      if (!(await jp.confirm(sentence, "确认"))) return;
-      await jp.act(event, async () => {
+      await this.decide(event, sentence, "确认", async () => {
         try {
           const done = await jp.api("POST", "/api/official-changes/" + c.id + "/confirm");
           this.say(f, "已确认：" + this.changeText(c) + "。");
