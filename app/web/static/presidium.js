@@ -205,9 +205,12 @@ function presidiumPage() {
     get pendingChanges() {
       return this.changes.filter((c) => !c.confirmed);
     },
+    // M10 is a choice once every round is over (certified, void or cancelled) and seats are open:
+    // not during a count, nor while a follow-up round is open (cancel it first).
     get mayReduce() {
+      const over = ["certified", "void", "cancelled"];
       return Boolean(this.result && !this.result.complete && this.result.seats_reduced_from === null &&
-        this.rounds.length);
+        this.rounds.some((r) => r.status === "certified") && this.rounds.every((r) => over.includes(r.status)));
     },
     // The persons the presidium may put on a supplementary list: the engine's proposal first, then
     // everyone else of the round not elected (write-ins included), by yes votes, then the names
