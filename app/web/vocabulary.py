@@ -12,6 +12,7 @@ from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH
 from app.counting.service import BATCH_STATUS_ZH, MARK_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
+from app.setup.duties import ACTION_ZH
 
 
 def vocabulary() -> dict[str, Any]:
@@ -24,6 +25,7 @@ def vocabulary() -> dict[str, Any]:
         "round_kind": dict(ROUND_KIND_ZH),
         "base_kind": dict(BASE_KIND_ZH),
         "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_RULE_LABELS.items()},
+        "official_change": dict(ACTION_ZH),
     }
 
 
