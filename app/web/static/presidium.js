@@ -245,7 +245,7 @@ function presidiumPage() {
     async decide(event, sentence, ok, fn) {
       const button = event && event.currentTarget;
       if (!(await jp.confirm(sentence, ok))) return;
-      await jp.act({ currentTarget: button }, fn);
+      await jp.act(button, fn);
     },
 
     async release(event, r) {
