@@ -13,6 +13,7 @@ from app.counting.service import BATCH_STATUS_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
 from app.rules.profiles import OPTION_TEXTS, SEED_PROFILE, profile_options
+from app.setup.duties import ACTION_ZH
 from app.setup.roster import FIELD_ZH
 
 
@@ -27,6 +28,7 @@ def vocabulary() -> dict[str, Any]:
         "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_RULE_LABELS.items()},
         "profile_options": _profile_options(),
         "roster_column": dict(FIELD_ZH),
+        "official_change_action": dict(ACTION_ZH),
     }
 
 
