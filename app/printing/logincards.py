@@ -65,16 +65,18 @@ class _Sheet:
         self.pdf.set_text_color(*colour)
         self.pdf.text(x, baseline, text)
 
-    def fitted(self, text: str, em: float, width: float, *, bold: bool = False) -> float:
-        """The largest size ≤ ``em`` (down to half of it) at which ``text`` fits ``width``."""
+    def fitted(
+        self, text: str, em: float, width: float, *, bold: bool = False, floor: float = 0.5
+    ) -> float:
+        """The largest size ≤ ``em`` (down to ``floor`` × em) at which ``text`` fits ``width``."""
         size = em
-        while size > em / 2 and self.width(text, size, bold=bold) > width:
+        while size > em * floor and self.width(text, size, bold=bold) > width:
             size *= 0.92
         return size
 
-    def wrap(self, text: str, em: float, width: float) -> list[str]:
+    def wrap(self, text: str, em: float, width: float, *, bold: bool = False) -> list[str]:
         """Lines of at most ``width``, broken at any character (an address has no spaces)."""
-        self.font(em)
+        self.font(em, bold=bold)
         lines: list[str] = []
         line = ""
         for char in text:
@@ -111,9 +113,9 @@ def _card(sheet: _Sheet, card: LoginCard, left: float, top: float) -> None:
     title = "工作人员登录卡"
     sheet.text(x0 + 2, y0 + BAND_H / 2 + 1.3, title, 3.6, bold=True, colour=WHITE)
     room = inner_w - 6 - sheet.width(title, 3.6, bold=True)
-    em = sheet.fitted(card.congress, 2.8, room)
+    em = sheet.fitted(card.congress, 2.8, room, floor=0.85)  # then shortened, never tiny
     congress = card.congress
-    while congress and sheet.width(congress, em) > room:
+    while len(congress) > 1 and sheet.width(congress, em) > room:
         congress = congress[:-2] + "…"
     sheet.text(
         x0 + inner_w - 2 - sheet.width(congress, em),
@@ -132,10 +134,14 @@ def _card(sheet: _Sheet, card: LoginCard, left: float, top: float) -> None:
     draw_qr_block(pdf, qr, qr_x, body_top, module, QR_BLOCK)
     text_w = qr_x - x0 - 3
 
+    # A long name (a transliteration) gets smaller, then a second line: never under the QR code.
     name_em = sheet.fitted(card.name, 7.0, text_w, bold=True)
-    y = body_top + 7.0
-    sheet.text(x0, y, card.name, name_em, bold=True)
-    y += 6.5
+    lines = sheet.wrap(card.name, name_em, text_w, bold=True)
+    y = body_top + name_em
+    for line in lines[:2]:
+        sheet.text(x0, y, line, name_em, bold=True)
+        y += name_em * 1.15
+    y += 6.5 - name_em * 1.15
     sheet.text(x0, y, card.role_zh, sheet.fitted(card.role_zh, 4.6, text_w), bold=True, colour=RED)
     y += 8.0
     sheet.text(x0, y, "一次性登录码", 2.8, colour=GREY)
