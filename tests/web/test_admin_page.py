@@ -287,6 +287,13 @@ def test_delegates_candidates_and_officials_are_removed_after_a_confirmation(
     page.get_by_role("button", name="删除候选人 欧阳晓东").click()
     confirm(page, "删除")
     status_of(page, "candidates").filter(has_text="已删除候选人 欧阳晓东").wait_for()
+    # Someone who is not a delegate: offered as such, added by the name as typed.
+    page.get_by_label("添加候选人：输入姓名或拼音首字母").fill("司马懿")
+    page.get_by_text("代表名单中没有“司马懿”").wait_for()
+    page.get_by_role("button", name="添加名单外的候选人 司马懿").click()
+    status_of(page, "candidates").filter(has_text="已添加候选人 司马懿").wait_for()
+    listed = expect(api.get(f"/api/elections/{ready.election.id}/candidates"), 200)
+    assert "司马懿" in [c["name"] for c in listed["candidates"]]
     teller = ready.officials["teller"][4]
     page.get_by_role("button", name=f"删除工作人员 {teller.name}").click()
     confirm(page, "删除")

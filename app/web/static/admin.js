@@ -493,7 +493,13 @@ function adminPage() {
         }
       }
       this.suggestions = list;
-      if (!list.length) this.suggestNote = "代表名单中没有“" + q + "”。候选人应从代表名单中选择；请核对姓名或拼音首字母。";
+      if (!list.length) {
+        this.suggestNote = "代表名单中没有“" + q + "”，请核对姓名或拼音首字母。";
+        // A candidate who is not a delegate (the procedure allows it): the name exactly as typed.
+        if (/^[\u3400-\u9fff\uf900-\ufaff·•・]{2,}$/.test(q)) {
+          this.suggestions = [{ key: "typed", name: q, delegation: "不在代表名单中", student_id: null, already: false, offRoster: true }];
+        }
+      }
     },
 
     async addCandidate(event, s) {
