@@ -56,7 +56,7 @@ def admin_page(live: LiveServer, browser: Any, path: str = "/admin", viewport: A
     with create_app(live.settings).state.sessionmaker.begin() as session:
         code = auth.issue_admin_login_code(session)
     context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(10000)
+    context.set_default_timeout(20000)  # a shared, loaded test machine: slow, not wrong
     page = context.new_page()
     page.goto(f"{live.url}/?next={path}")
     page.get_by_label("登录码").fill(code)
