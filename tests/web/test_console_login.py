@@ -89,7 +89,10 @@ def test_a_confirmed_action_is_sent_once(live_server: LiveServer, browser: Any) 
         button.textContent = "开启";
         button.addEventListener("click", async (event) => {
           if (!(await jp.confirm("确定开启？", "确定开启"))) return;
-          await jp.act(event, () => { window.sent += 1; return new Promise((r) => setTimeout(r, 800)); });
+          await jp.act(event, () => {
+            window.sent += 1;
+            return new Promise((r) => setTimeout(r, 800));
+          });
         });
         document.body.appendChild(button);
       }"""
