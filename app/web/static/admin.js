@@ -4,39 +4,6 @@
 // Everything goes through the JSON API; every refusal shows the server's message_zh.
 "use strict";
 
-// A POST whose answer is a file (the login-card PDF): console.js's jp.download only GETs.
-// Should move to console.js as a shared helper (jp.download with a body).
-async function adminPostFile(path, body, fileName) {
-  const s = jp.session();
-  let response;
-  try {
-    response = await fetch(path, {
-      method: "POST",
-      headers: { Authorization: "Bearer " + (s ? s.token : ""), "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  } catch (e) {
-    throw new jp.ApiError("无法连接服务器，请检查网络后再试（操作可能未完成，请刷新页面核对）", 0, null);
-  }
-  if (!response.ok) {
-    const data = await response.json().catch(() => null);
-    if (response.status === 401) {
-      localStorage.removeItem(jp.KEY_SESSION);
-      location.assign("/?next=" + encodeURIComponent(location.pathname + location.search));
-    }
-    const message = data && data.message_zh ? data.message_zh : "打印失败（" + response.status + "）";
-    throw new jp.ApiError(message, response.status, data);
-  }
-  const url = URL.createObjectURL(await response.blob());
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = fileName;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
-}
-
 const ADMIN_ROLES = ["chief_scrutineer", "scrutineer", "chief_teller", "teller", "presidium", "auditor"];
 const ADMIN_O2 = ["chief_scrutineer", "chief_teller", "scrutineer", "teller"];
 
@@ -685,7 +652,7 @@ function adminPage() {
       this.pendingChange = null;
       await jp.act(event, async () => {
         try {
-          await adminPostFile("/api/congresses/" + this.congressId + "/login-cards", { official_ids: chosen.map((o) => o.id) }, "登录卡.PDF");
+          await jp.download("/api/congresses/" + this.congressId + "/login-cards", "登录卡.PDF", { body: { official_ids: chosen.map((o) => o.id) } });
           this.say("cards", "已签发 " + chosen.length + " 个登录码，登录卡 PDF 已下载：请打印后沿虚线裁开，当面交给本人。", "ok");
           await this.loadOfficials();
         } catch (e) {

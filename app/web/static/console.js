@@ -4,7 +4,8 @@
 //   jp.act(event, fn)           runs fn once per tap: the button stays disabled until fn ends
 //                               (also after an await, e.g. jp.confirm: the event keeps its target)
 //   jp.confirm(sentence)        an irreversible action asks first, in one sentence
-//   jp.download(path, file)     a PDF or export needing the token, saved or opened in this tab's session
+//   jp.download(path, file, {body})  a PDF or export needing the token, saved or opened in this
+//                               tab's session (with a body: POSTed, e.g. the login-card sheet)
 //   jp.page(id, allowed)        the page's header, and whether this role may act here
 // Loaded after /web/vocabulary.js (window.JP_ZH) and before Alpine (defer) and the page's script.
 "use strict";
@@ -150,8 +151,10 @@
 
   // A PDF or export behind the token: fetched in this page's session, then saved under `file`
   // (or opened in a new tab when `file` is omitted).
-  async function download(path, file) {
-    const response = await request("GET", path);
+  // `options.body`: the request is a POST of that JSON (a sheet that issues codes as it prints).
+  async function download(path, file, options) {
+    const body = options && options.body;
+    const response = await request(body === undefined ? "GET" : "POST", path, body);
     if (!response.ok) {
       const data = await response.json().catch(() => null);
       throw new ApiError((data && data.message_zh) || "下载失败（" + response.status + "）", response.status, data);
@@ -185,14 +188,17 @@
     const bar = document.querySelector("header.topbar");
     if (bar) {
       const nav = bar.querySelector("nav");
+      const congress = congressId();
       for (const [href, label] of PAGES[s.role] || []) {
         const link = document.createElement("a");
-        link.href = href;
+        // The secretariat works on a chosen congress: its other pages open on the same one.
+        link.href = congress && !s.congress_id && href !== "/dashboard" ? href + "?congress=" + congress : href;
         link.textContent = label;
         if (href === id) link.setAttribute("aria-current", "page");
         nav.appendChild(link);
       }
-      bar.querySelector(".who").textContent = s.name + " · " + (ZH.role[s.role] || "");
+      const role = ZH.role[s.role] || "";
+      bar.querySelector(".who").textContent = s.name === role ? role : s.name + " · " + role;
       bar.querySelector(".logout").addEventListener("click", logout);
     }
     const may = allowed.includes(s.role);
