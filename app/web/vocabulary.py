@@ -12,6 +12,7 @@ from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH
 from app.counting.service import BATCH_STATUS_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
+from app.rules.profiles import OPTION_TEXTS, SEED_PROFILE, profile_options
 
 
 def vocabulary() -> dict[str, Any]:
@@ -23,7 +24,25 @@ def vocabulary() -> dict[str, Any]:
         "round_kind": dict(ROUND_KIND_ZH),
         "base_kind": dict(BASE_KIND_ZH),
         "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_RULE_LABELS.items()},
+        "profile_options": _profile_options(),
     }
+
+
+def _profile_options() -> list[dict[str, Any]]:
+    """Every rules-profile option in ``Profile``'s order, with its words and the seed's value
+    (the election form marks it 默认)."""
+    seed = profile_options(SEED_PROFILE)
+    return [
+        {
+            "option": option,
+            "label": text.label_zh,
+            "rule": text.rule,
+            "help": text.help_zh,
+            "default": seed[option],
+            "choices": [{"value": value, "label": label} for value, label in text.choices],
+        }
+        for option, text in OPTION_TEXTS.items()
+    ]
 
 
 def vocabulary_js() -> str:
