@@ -7,7 +7,14 @@ import re
 from typing import Any
 
 from app import auth
-from tests.builders import expect, make_congress, make_election, roster_csv, upload_roster
+from tests.builders import (
+    expect,
+    make_congress,
+    make_election,
+    make_roster,
+    roster_csv,
+    upload_roster,
+)
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
 
 Page = Any  # playwright.sync_api.Page
@@ -21,7 +28,9 @@ ROSTER = [
 ]
 
 
-def admin_page(live: LiveServer, browser: Any, path: str, viewport: dict[str, int] = LAPTOP) -> Page:
+def admin_page(
+    live: LiveServer, browser: Any, path: str, viewport: dict[str, int] = LAPTOP
+) -> Page:
     """A browser logged in as the secretariat with the one-time code, opened at ``path``."""
     with live.api.client.app.state.sessionmaker.begin() as session:  # type: ignore[attr-defined]
         code = auth.issue_admin_login_code(session)
@@ -147,6 +156,28 @@ def test_check_in_by_typed_id_scanner_and_pinyin_search(
         200,
     )
     assert sorted(d["student_id"] for d in present) == ["2023002", "2023003", "2023004", "2023005"]
+    page.context.close()
+
+
+def test_a_burst_of_scans_is_queued_not_dropped(live_server: LiveServer, browser: Any) -> None:
+    """Scans typed faster than the answers come back: each is sent, in order, once."""
+    congress = make_congress(live_server.api, delegates_total=30)
+    delegates = make_roster(live_server.api, congress.id, 30)
+    page = admin_page(live_server, browser, f"/checkin?congress={congress.id}")
+    page.get_by_label("学号或姓名").wait_for()
+    _field_has_focus(page)
+    burst = [d.student_id for d in delegates] + [delegates[0].student_id]
+    page.keyboard.type("".join(f"{student_id}\n" for student_id in burst))
+    _wait_answer(page, f"{delegates[0].name} 已经签到，不重复计数")
+    assert _present(page) == "30"
+    recent = page.locator(".desk-recent li").all_inner_texts()
+    assert [line.split(" ", 1)[1] for line in recent[:2]] == [
+        f"{delegates[0].name} 已经签到，不重复计数 · {delegates[0].delegation}",
+        f"{delegates[29].name} · {delegates[29].delegation} · 已签到",
+    ]
+    events = expect(live_server.api.get(f"/api/congresses/{congress.id}/events"), 200)
+    checked_in = [e["payload"]["delegate_id"] for e in events if e["type"] == "delegate.checked_in"]
+    assert checked_in == [d.id for d in delegates]
     page.context.close()
 
 

@@ -12,10 +12,15 @@ from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from tests.builders import (
     SEED_BALLOT_ORDER,
+    add_candidate,
+    check_in,
     expect,
     issue_and_collect,
     issue_code,
+    make_congress,
+    make_election,
     make_ready_election,
+    make_roster,
     open_round,
 )
 from tests.printing.helpers import pages, rasterize, scan
@@ -55,7 +60,9 @@ def _check_out(page: Page, name: str) -> None:
 
 
 def _round(page: Page, number: int) -> Any:
-    return page.locator(".round-card", has=page.get_by_role("heading", name=re.compile(f"^第 {number} 轮")))
+    return page.locator(
+        ".round-card", has=page.get_by_role("heading", name=re.compile(f"^第 {number} 轮"))
+    )
 
 
 def test_open_print_issue_and_collect_round_one(
@@ -91,7 +98,9 @@ def test_open_print_issue_and_collect_round_one(
     card = _round(page, 1)
     card.wait_for()
     [round_] = expect(api.get(f"/api/elections/{ready.election.id}/rounds"), 200)["rounds"]
-    page.get_by_text(f"第 1 轮已开启，定义已冻结（哈希 {round_['definition_hash'][:12]}…）").wait_for()
+    page.get_by_text(
+        f"第 1 轮已开启，定义已冻结（哈希 {round_['definition_hash'][:12]}…）"
+    ).wait_for()
     assert card.locator(".name-order li").all_inner_texts() == SEED_BALLOT_ORDER
     frozen = card.locator(".frozen").inner_text()
     assert "实到（开启时）\n8 人" in frozen or "实到（开启时）\t8 人" in frozen, frozen
@@ -144,7 +153,9 @@ def test_open_print_issue_and_collect_round_one(
     card.get_by_label("发出选票数").fill("8")
     card.get_by_role("button", name="登记第 1 轮发出选票").click()
     _confirm(page, "登记", "剩余 2 张选票记为当众销毁")
-    card.get_by_text("已登记：印制 10 张，发出 8 张，当众销毁 2 张；本轮实到冻结为 8 人。").wait_for()
+    card.get_by_text(
+        "已登记：印制 10 张，发出 8 张，当众销毁 2 张；本轮实到冻结为 8 人。"
+    ).wait_for()
     numbers = card.locator(".numbers").inner_text()
     assert re.sub(r"\s+", " ", numbers).strip() == "印制 10 发出 8 当众销毁 2 收回 —"
     assert "已发出选票" in card.get_by_role("heading", level=3).inner_text()
@@ -162,8 +173,46 @@ def test_open_print_issue_and_collect_round_one(
         f"/dashboard?election={ready.election.id}"
     )
     after = expect(api.get(f"/api/rounds/{round_['id']}"), 200)
-    assert (after["printed"], after["issued"], after["collected"], after["present"]) == (10, 8, 8, 8)
+    assert (after["printed"], after["issued"], after["collected"], after["present"]) == (
+        10,
+        8,
+        8,
+        8,
+    )
     assert after["status"] == "collected"
+    page.context.close()
+
+
+def test_not_competitive_and_staffing_refusals_are_shown(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """A congress with no officials yet (O2) and two elections, one with as many candidates as
+    seats (六.4): each refusal in the server's words, beside the checklist that foretold it."""
+    api = live_server.api
+    congress = make_congress(api, delegates_total=5)
+    check_in(api, congress.id, make_roster(api, congress.id, 5))
+    uncontested = make_election(api, congress.id, title="主席团成员", seats=3)
+    staffed_not = make_election(api, congress.id, title="委员", seats=3)
+    for name in SEED_BALLOT_ORDER[:3]:
+        add_candidate(api, uncontested.id, name)
+    for name in SEED_BALLOT_ORDER:
+        add_candidate(api, staffed_not.id, name)
+    page = admin_page(live_server, browser, f"/rounds?congress={congress.id}")
+
+    first = page.get_by_role("region", name="主席团成员", exact=True)
+    first.get_by_role("button", name="开启第 1 轮").click()
+    _confirm(page, "开启")
+    refusal = "差额选举要求候选人多于应选名额：应选 3 名，现有候选人 3 名"
+    first.get_by_role("alert").filter(has_text=refusal).wait_for()
+    assert refusal in first.locator(".checks li.bad").all_inner_texts()
+
+    second = page.get_by_role("region", name="委员", exact=True)
+    second.get_by_role("button", name="开启第 1 轮").click()
+    _confirm(page, "开启")
+    second.get_by_role("alert").filter(has_text="选举工作人员配备不符合要求").wait_for()
+    assert "计票人应为 5 人，现有 0 人（O2）" in second.locator(".checks li.bad").all_inner_texts()
+    for election in (uncontested, staffed_not):
+        assert expect(api.get(f"/api/elections/{election.id}/rounds"), 200)["rounds"] == []
     page.context.close()
 
 
@@ -191,7 +240,9 @@ def test_an_overcount_shows_the_void_round_and_its_rerun_in_red(
         "登记后本轮选举将无效，须重新选举",
     ]
     card.get_by_role("button", name="登记第 1 轮收回选票").click()
-    _confirm(page, "登记", "收回 9 张多于实到人数 8 人、发出的选票 8 张", "选举无效，须重新选举（I2）")
+    _confirm(
+        page, "登记", "收回 9 张多于实到人数 8 人、发出的选票 8 张", "选举无效，须重新选举（I2）"
+    )
     card.get_by_role("alert").filter(
         has_text="重新选举未能开启：实到 7 人，不足法定人数 8 人（应到 10 人），不能发出选票（Q1）"
     ).wait_for()

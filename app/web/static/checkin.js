@@ -229,7 +229,9 @@ function checkinPage() {
       this.answer = { tone, name, delegation, message };
       this.recentCount += 1;
       const time = new Date().toLocaleTimeString("zh-CN", { hour12: false });
-      const text = [name, delegation, message].filter(Boolean).join(" · ");
+      // The server's message may name the delegate already (王小明 已经签到，不重复计数).
+      const parts = name && message.includes(name) ? [message, delegation] : [name, delegation, message];
+      const text = parts.filter(Boolean).join(" · ");
       this.recent = [{ n: this.recentCount, time, text, tone }, ...this.recent].slice(0, CHECKIN_RECENT);
     },
   };

@@ -228,7 +228,7 @@ function roundsPage() {
           ? { state: "ok", text: "差额选举：候选人 " + r.slate.candidates + " 名，应选 " + r.slate.seats + " 名（六.4）" }
           : { state: "bad", text: r.slate.message_zh });
         if (r.staffing.ok) checks.push({ state: "ok", text: "选举工作人员配备齐全（O2）" });
-        for (const problem of r.staffing.problems) checks.push({ state: "bad", text: problem.message_zh + "（O2）" });
+        for (const problem of r.staffing.problems) checks.push({ state: "bad", text: problem.message_zh });
       }
       const q = r.quorum;
       checks.push({
