@@ -24,6 +24,7 @@ from tests.builders import (
     open_round,
 )
 from tests.printing.helpers import pages, rasterize, scan
+from tests.results.test_presidium_api import tie_round_opened
 from tests.test_chinese import page_offences
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
 from tests.web.test_checkin import admin_page
@@ -311,9 +312,13 @@ def test_rounds_page_is_accessible_at_every_size(live_server: LiveServer, browse
     ready = make_ready_election(api, delegates_total=10, present=8)
     first = open_round(api, ready.election.id)
     issue_and_collect(api, first.id, printed=10, issued=8, collected=9)  # I2: void, rerun opens
+    second = make_election(api, ready.congress.id, title="委员", seats=2)  # not opened: preview
+    for name in SEED_BALLOT_ORDER[:4]:
+        add_candidate(api, second.id, name)
     for size, viewport in CONSOLE_SIZES.items():
         page = admin_page(live_server, browser, f"/rounds?congress={ready.congress.id}", viewport)
         _round(page, 2).wait_for()
+        page.get_by_role("button", name="开启第 1 轮").wait_for()
         _round(page, 2).get_by_label("印制选票数").fill("9")
         _round(page, 2).get_by_label("发出选票数").fill("9")
         assert axe_violations(page) == [], size
@@ -321,6 +326,27 @@ def test_rounds_page_is_accessible_at_every_size(live_server: LiveServer, browse
         page.evaluate("window.scrollTo(0, 0)")
         screenshot(page, f"rounds-{size}")
         page.context.close()
+
+
+def test_a_tie_round_shows_with_its_kind_and_state(live_server: LiveServer, browser: Any) -> None:
+    """A follow-up round the presidium opened (M7): shown as a round of the election, with its
+    kind in Chinese, where it came from, and the printing and issuance it now needs."""
+    h, tie = tie_round_opened(live_server.api, live_server.settings)
+    page = admin_page(live_server, browser, f"/rounds?congress={h.ready.congress.id}")
+    first, second = _round(page, 1), _round(page, 2)
+    second.wait_for()
+    assert "第 1 轮 · 正式选举" in first.get_by_role("heading", level=3).inner_text()
+    assert "已认证" in first.get_by_role("heading", level=3).inner_text()
+    heading = second.get_by_role("heading", level=3).inner_text()
+    assert "第 2 轮 · 票数相等重新投票" in heading
+    assert "已开启，尚未发出选票" in heading
+    assert "由第 1 轮的计票结果产生，经大会主席团确认开启" in second.inner_text()
+    assert second.locator(".name-order li").all_inner_texts() == tie["candidates"]
+    assert second.get_by_role("button", name="登记第 2 轮发出选票").is_enabled()
+    assert page.get_by_role("button", name=re.compile("^开启")).count() == 0
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "rounds-tie-laptop")
+    page.context.close()
 
 
 def test_both_pages_text_is_chinese(client: Any) -> None:
