@@ -40,7 +40,8 @@ def admin_page(
     page.goto(f"{live.url}/?next={path}")
     page.get_by_label("登录码").fill(code)
     page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(re.compile(re.escape(path.split("?")[0]) + r"(\?.*)?$"))
+    # Anchored: the login page's own address (/?next=/checkin) ends like the page's.
+    page.wait_for_url(re.compile(r"^http://[^/]+" + re.escape(path.split("?")[0]) + r"(\?.*)?$"))
     return page
 
 

@@ -45,7 +45,7 @@ def test_secretariat_logs_in_with_its_code_and_next_stays_on_site(
     live_server: LiveServer, browser: Any
 ) -> None:
     page = _log_in(live_server, browser, _admin_code(live_server), "/?next=/checkin")
-    page.wait_for_url(re.compile(r".*/checkin$"))
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/checkin$"))
     session = page.evaluate("JSON.parse(localStorage.getItem('jipiao.session'))")
     assert session["role"] == "admin"
     assert session["name"] == "大会秘书处"

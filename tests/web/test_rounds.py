@@ -30,6 +30,8 @@ from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations
 from tests.web.test_checkin import admin_page
 
 Page = Any  # playwright.sync_api.Page
+# Composing the papers takes seconds on a busy machine (fonts subset, QR drawn).
+PDF_TIMEOUT = 60_000
 
 
 def _confirm(page: Page, ok: str, *says: str) -> None:
@@ -114,7 +116,7 @@ def test_open_print_issue_and_collect_round_one(
     card.get_by_label("印制份数").fill("3")
     card.get_by_label("纸张大小").select_option("A5")
     card.get_by_label("每页张数").select_option("1")
-    with page.expect_download() as info:
+    with page.expect_download(timeout=PDF_TIMEOUT) as info:
         card.get_by_role("button", name="下载第 1 轮选票（PDF）").click()
     pdf = tmp_path / "papers.pdf"
     info.value.save_as(pdf)
@@ -128,12 +130,12 @@ def test_open_print_issue_and_collect_round_one(
         definition_hash=round_["definition_hash"],
     )
     assert scan(rasterize(pdf, page=2)) == [payload]
-    card.get_by_text("已下载第 1 轮选票 3 份").wait_for()
+    card.get_by_text("已下载第 1 轮选票 3 份").wait_for(timeout=PDF_TIMEOUT)
     # The layout's defaults (A4, two papers a page) for the present count: 8 papers, 4 pages.
     card.get_by_label("印制份数").fill("")
     card.get_by_label("纸张大小").select_option("")
     card.get_by_label("每页张数").select_option("")
-    with page.expect_download() as info:
+    with page.expect_download(timeout=PDF_TIMEOUT) as info:
         card.get_by_role("button", name="下载第 1 轮选票（PDF）").click()
     info.value.save_as(tmp_path / "default.pdf")
     assert pages(tmp_path / "default.pdf") == 4
@@ -141,7 +143,9 @@ def test_open_print_issue_and_collect_round_one(
     card.get_by_label("纸张大小").select_option("A5")
     card.get_by_label("每页张数").select_option("2")
     card.get_by_role("button", name="下载第 1 轮选票（PDF）").click()
-    card.get_by_role("alert").filter(has_text="选票无法按所选纸张排版").wait_for()
+    card.get_by_role("alert").filter(has_text="选票无法按所选纸张排版").wait_for(
+        timeout=PDF_TIMEOUT
+    )
 
     # Issuance: I1 shown as typed, refused by the server, then recorded.
     card.get_by_label("印制选票数").fill("10")

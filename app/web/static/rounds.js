@@ -281,6 +281,7 @@ function roundsPage() {
       const election = this.elections.find((x) => x.id === r.election_id);
       const file = (election ? election.title : "选票") + "-第" + r.number + "轮选票" + ".pdf";
       await jp.act(event, async () => {
+        this.note("r" + r.id + "print", "", "正在生成第 " + r.number + " 轮选票，请稍候……");
         try {
           await jp.download(path, file);
           const copies = query.get("copies") || this.copiesDefault(r);
