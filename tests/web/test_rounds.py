@@ -230,10 +230,23 @@ def test_an_overcount_shows_the_void_round_and_its_rerun_in_red(
     page.get_by_role("button", name="开启第 1 轮").click()
     _confirm(page, "开启")
     card = _round(page, 1)
+    # Issuance checks Q1 again against the desk now: one delegate has left since the opening.
+    _check_out(page, ready.delegates[1].name)
+    card.locator(".checks li.bad", has_text="Q1：现在实到 7 人，法定人数至少 8 人").wait_for(
+        timeout=9000
+    )
     card.get_by_label("印制选票数").fill("8")
+    card.get_by_label("发出选票数").fill("7")
+    card.get_by_role("button", name="登记第 1 轮发出选票").click()
+    _confirm(page, "登记", "实到人数冻结为现在的 7 人")
+    card.get_by_role("alert").filter(
+        has_text="实到 7 人，不足法定人数 8 人（应到 10 人），不能发出选票（Q1）"
+    ).wait_for()
+    _check_in(page, ready.delegates[1].student_id)
+    card.locator(".checks li.ok", has_text="Q1：现在实到 8 人").wait_for(timeout=9000)
     card.get_by_label("发出选票数").fill("8")
     card.get_by_role("button", name="登记第 1 轮发出选票").click()
-    _confirm(page, "登记")
+    _confirm(page, "登记", "实到人数冻结为现在的 8 人")
     card.get_by_label("收回选票数").wait_for()
 
     # A delegate leaves after the papers went out: the rerun will lack its quorum (7 of 8).
