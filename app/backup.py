@@ -78,12 +78,12 @@ def restore(settings: Settings, source: Path) -> Fingerprints:
                     f"{source}: 不是数据库备份文件 / not a database backup "
                     f"({DATABASE_MEMBER} and {KEYS_MEMBER})"
                 )
-            qr_key, seed = parse_backup(archive.read(KEYS_MEMBER), f"{source}:{KEYS_MEMBER}")
+            keys = parse_backup(archive.read(KEYS_MEMBER), f"{source}:{KEYS_MEMBER}")
             content = archive.read(DATABASE_MEMBER)
     except (OSError, zipfile.BadZipFile) as exc:
         raise KeyBackupError(f"{source}: 无法读取 / cannot read: {exc}") from None
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    found = restore_keys(settings.data_dir, qr_key, seed)  # refuses different keys first
+    found = restore_keys(settings.data_dir, keys)  # refuses different keys first
     database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     database.unlink(missing_ok=True)  # an empty file only (checked above)
     write_private_file(database, content)

@@ -58,8 +58,18 @@ def _listen_settings(args: argparse.Namespace) -> Settings | None:
         os.environ["JIPIAO_HOST"] = args.host
     if args.port is not None:
         os.environ["JIPIAO_PORT"] = str(args.port)
+    os.environ["JIPIAO_HALL_HTTP_PORT"] = "0"  # hall mode only with --hall
+    if args.hall:
+        from app.hall.start import configure
+
+        problem = configure(os.environ, port=Settings().port)
+        if problem is not None:
+            print(f"错误 / error: {problem}", file=sys.stderr)
+            return None
     settings = Settings()
     problem = port_problem(settings.host, settings.port)
+    if problem is None and settings.hall_http_port:
+        problem = port_problem(settings.host, settings.hall_http_port)
     if problem is not None:
         print(f"错误 / error: {problem}", file=sys.stderr)
         return None
@@ -112,6 +122,8 @@ def _print_fingerprints(found: "Fingerprints") -> None:
     print(f"数据目录 / data folder: {found.data_dir}")
     print(f"二维码密钥指纹 / QR key fingerprint: {found.qr_key}")
     print(f"签名密钥指纹 / signing key fingerprint: {found.signing_key}")
+    if found.hall_ca is not None:
+        print(f"会场证书指纹 / hall CA fingerprint (SHA-256): {found.hall_ca}")
 
 
 def _keys_step(step: "Callable[[], Fingerprints]", done: str) -> int:
@@ -379,6 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
         starter.add_argument(
             "--port", type=_port, help="port to listen on (default: JIPIAO_PORT, else 8000)"
         )
+        starter.add_argument(
+            "--hall",
+            action="store_true",
+            help="hall mode: listen on this machine's LAN address (or --host) over https with "
+            "a local CA, plain http on the next port serves /ca and redirects to https",
+        )
         starter.set_defaults(handler=handler)
     starters["serve"].add_argument(
         "--demo", action="store_true", help="serve a data folder made by `jipiao demo`"
@@ -401,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     keys = sub.add_parser(
-        "keys", help="back up or restore the installation's two keys (QR key, signing key)"
+        "keys",
+        help="back up or restore the installation's two keys (QR key, signing key) and hall CA",
     )
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_backup = keys_sub.add_parser(

@@ -37,25 +37,35 @@ def load_secret(path: Path, *, what: tuple[str, str]) -> bytes | None:
     return _read(path, what)
 
 
-def write_secret(path: Path, key: bytes) -> bool:
-    """Write ``key`` into ``path`` (0600, atomically) unless the file exists; True if written."""
-    if len(key) != KEY_BYTES:
-        raise ValueError(f"a key has {KEY_BYTES} bytes")
+def write_private(path: Path, content: bytes, *, replace: bool = False) -> bool:
+    """Write ``content`` into ``path`` (0600, folder 0700), never half: the file is written under
+    a temporary name and then linked into place (``replace``: moved over the old file). Without
+    ``replace`` an existing file is kept (another process was first); True if written."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(key.hex() + "\n")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
+        if replace:
+            os.replace(temporary, path)
+            return True
         try:
             os.link(temporary, path)
-        except FileExistsError:  # another process was first: keep theirs
+        except FileExistsError:
             return False
     finally:
         temporary.unlink(missing_ok=True)
     return True
+
+
+def write_secret(path: Path, key: bytes) -> bool:
+    """Write ``key`` into ``path`` (0600, atomically) unless the file exists; True if written."""
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"a key has {KEY_BYTES} bytes")
+    return write_private(path, (key.hex() + "\n").encode("ascii"))
 
 
 def load_or_create_secret(path: Path, *, what: tuple[str, str]) -> bytes:

@@ -15,14 +15,17 @@ the QR key's is the first 16 hex digits of HMAC-SHA256(key, ``FINGERPRINT_MESSAG
 key's the first 16 hex digits of SHA-256 of the raw public key (32 bytes).
 
 A keys backup (``jipiao keys backup FILE``) is one JSON object (``BACKUP_FORMAT``) holding both
-keys in hex with their fingerprints, written 0600 and never over an existing file.
+keys in hex with their fingerprints, written 0600 and never over an existing file. If the data
+folder has a hall CA (``app.hall.tls``, made by ``jipiao serve --hall``) the backup holds it too
+(``hall_ca``: its key and certificate, PEM): restored, the tablets that trust it keep trusting
+the service on a spare laptop. A backup without it (older, or no hall mode) restores the same.
 """
 
 import hashlib
 import hmac
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,7 +36,8 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.errors import ServiceUnavailable
-from app.keyfiles import KEY_BYTES, load_or_create_secret, load_secret, write_secret
+from app.hall.tls import CA_PATH, HallCa, HallCaError, load_ca, parse_ca
+from app.keyfiles import KEY_BYTES, load_or_create_secret, load_secret, write_private, write_secret
 from app.settings import Settings
 
 QR_KEY_PATH = Path("secrets") / "qr.key"
@@ -58,6 +62,7 @@ class Fingerprints:
     qr_key: str
     signing_key: str
     public_key: str  # the signing key's public half, hex (as printed on the report)
+    hall_ca: str | None = None  # the hall CA's SHA-256 fingerprint, if the folder has one
 
 
 def qr_fingerprint(key: bytes) -> str:
@@ -160,8 +165,13 @@ def qr_key_for_tool(settings: Settings) -> bytes:
 
 
 def current_fingerprints(data_dir: Path) -> Fingerprints:
-    """The fingerprints of the keys in ``data_dir`` (``KeysMissing`` if one is missing)."""
-    return fingerprints_of(data_dir, require_qr_key(data_dir), require_signing_seed(data_dir))
+    """The fingerprints of the keys in ``data_dir`` (``KeysMissing`` if one is missing), and of
+    its hall CA if there is one."""
+    found = fingerprints_of(data_dir, require_qr_key(data_dir), require_signing_seed(data_dir))
+    ca = load_ca(data_dir)
+    if ca is None:
+        return found
+    return replace(found, hall_ca=ca.sha256())
 
 
 # ---------------------------------------------------------------- backup and restore
@@ -178,6 +188,10 @@ def backup_document(data_dir: Path) -> bytes:
         "signing_key_fingerprint": found.signing_key,
         "public_key": found.public_key,
     }
+    ca = load_ca(data_dir)
+    if ca is not None:
+        document["hall_ca"] = ca.pem().decode("ascii")
+        document["hall_ca_fingerprint"] = ca.sha256()
     return (json.dumps(document, indent=2) + "\n").encode("ascii")
 
 
@@ -203,8 +217,15 @@ def backup_keys(data_dir: Path, target: Path) -> Fingerprints:
     return current_fingerprints(data_dir)
 
 
-def parse_backup(content: bytes, source: str) -> tuple[bytes, bytes]:
-    """The QR key and the signing seed of a keys backup."""
+@dataclass(frozen=True, slots=True)
+class BackupKeys:
+    qr_key: bytes
+    signing_seed: bytes
+    hall_ca: HallCa | None
+
+
+def parse_backup(content: bytes, source: str) -> BackupKeys:
+    """The keys of a keys backup (and its hall CA, if it has one)."""
     try:
         document = json.loads(content)
         if document.get("format") != BACKUP_FORMAT:
@@ -213,18 +234,20 @@ def parse_backup(content: bytes, source: str) -> tuple[bytes, bytes]:
         seed = bytes.fromhex(document["signing_key"])
         if len(qr_key) != KEY_BYTES or len(seed) != KEY_BYTES:
             raise ValueError("length")
-    except (ValueError, KeyError, TypeError, AttributeError):
+        hall_ca = document.get("hall_ca")
+        ca = None if hall_ca is None else parse_ca(hall_ca.encode("ascii"), source)
+    except (ValueError, KeyError, TypeError, AttributeError, HallCaError):
         raise KeyBackupError(
             f"{source}: 不是密钥备份文件 / not a keys backup ({BACKUP_FORMAT})"
         ) from None
-    return qr_key, seed
+    return BackupKeys(qr_key, seed, ca)
 
 
-def restore_keys(data_dir: Path, qr_key: bytes, seed: bytes) -> Fingerprints:
-    """Put both keys into ``data_dir``; a different key already there is refused (nothing
-    written). The same key already there is left alone."""
+def restore_keys(data_dir: Path, keys: BackupKeys) -> Fingerprints:
+    """Put the keys (and the hall CA) into ``data_dir``; a different key or CA already there is
+    refused (nothing written). The same one already there is left alone."""
     for path, key, what in zip(
-        key_paths(data_dir), (qr_key, seed), (QR_WHAT, SIGNING_WHAT), strict=True
+        key_paths(data_dir), (keys.qr_key, keys.signing_seed), (QR_WHAT, SIGNING_WHAT), strict=True
     ):
         existing = load_secret(path, what=what)
         if existing is not None and existing != key:
@@ -232,9 +255,17 @@ def restore_keys(data_dir: Path, qr_key: bytes, seed: bytes) -> Fingerprints:
                 f"{path}: 已有另一把{what[0]}，不会替换 / holds a different {what[1]}; it is not "
                 "replaced (move it away first if it is really wrong)"
             )
-    for path, key in zip(key_paths(data_dir), (qr_key, seed), strict=True):
+    existing_ca = load_ca(data_dir) if keys.hall_ca is not None else None
+    if keys.hall_ca and existing_ca and existing_ca.der() != keys.hall_ca.der():
+        raise KeyBackupError(
+            f"{data_dir / CA_PATH}: 已有另一个会场证书，不会替换 / holds a different hall CA; "
+            "it is not replaced (move it away first if it is really wrong)"
+        )
+    for path, key in zip(key_paths(data_dir), (keys.qr_key, keys.signing_seed), strict=True):
         if not path.exists():
             write_secret(path, key)
+    if keys.hall_ca is not None and existing_ca is None:
+        write_private(data_dir / CA_PATH, keys.hall_ca.pem())
     return current_fingerprints(data_dir)
 
 
@@ -243,5 +274,4 @@ def restore_keys_file(data_dir: Path, source: Path) -> Fingerprints:
         content = source.read_bytes()
     except OSError as exc:
         raise KeyBackupError(f"{source}: 无法读取 / cannot read: {exc.strerror}") from None
-    qr_key, seed = parse_backup(content, str(source))
-    return restore_keys(data_dir, qr_key, seed)
+    return restore_keys(data_dir, parse_backup(content, str(source)))

@@ -35,6 +35,7 @@ from app.errors import (
     ServiceUnavailable,
 )
 from app.groupcommit import GroupCommitter
+from app.hall import router as hall_router
 from app.keys import ensure_keys
 from app.ledger import router as ledger_router
 from app.live import listen as live_listen
@@ -277,4 +278,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(results_router.router)
     app.include_router(live_router.router)
     app.include_router(web_router.router)
+    app.include_router(hall_router.router)
     return app

@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from app import auth, models
 from app.auth import ROLE_NAMES_ZH
 from app.db import is_sqlite, make_engine, make_sessionmaker, upgrade_database
+from app.hall import start as hall
+from app.hall.tls import HallCertificates
 from app.keys import Fingerprints, KeysMissing, ensure_keys
 from app.main import create_app
 from app.settings import Settings
@@ -205,7 +207,10 @@ def serve(settings: Settings, *, demo: bool = False) -> None:
     token = first_start(settings)
     if not demo:
         _refuse_demo_database(settings)
+    certificates = hall.prepare(settings)
     _print_urls(settings)
+    if certificates is not None:
+        hall.print_hall(settings, certificates)
     hand_over_admin_code(settings)
     if token is not None:
         hand_over_admin_token(settings, token)
@@ -291,7 +296,9 @@ def prepare_demo(settings: Settings) -> DemoReport:
     )
 
 
-def print_demo(settings: Settings, report: DemoReport) -> None:
+def print_demo(
+    settings: Settings, report: DemoReport, certificates: HallCertificates | None = None
+) -> None:
     base = settings.resolved_public_url()
     state = "已创建" if report.created else "已存在"
     print(
@@ -304,6 +311,8 @@ def print_demo(settings: Settings, report: DemoReport) -> None:
     print(f"  计票平板 / teller tablet: {base}/tablet  (扫码或输入登录码 / scan or type a code)")
     print(f"  主席团看板 / presidium dashboard: {base}/dashboard?election={report.election_id}")
     print(f"  大屏幕 / hall projector:          {base}/projector?election={report.election_id}")
+    if certificates is not None:  # before the login codes: a tablet trusts the CA first
+        hall.print_hall(settings, certificates)
     print_admin_code(settings, report.admin_code)
     print(
         "管理员令牌（供脚本调用接口；演示模式每次启动重新生成）/ "
@@ -333,7 +342,16 @@ def _run(settings: Settings) -> None:
         "port": settings.port,
         "log_level": "info",
         "timeout_graceful_shutdown": 5,
-    }
+    } | hall.run_options(settings)
+    redirect = hall.start_redirect(settings)
+    try:
+        _run_app(settings, options)
+    finally:
+        if redirect is not None:
+            redirect.stop()
+
+
+def _run_app(settings: Settings, options: dict[str, Any]) -> None:
     if settings.workers <= 1:
         uvicorn.run(create_app(settings), **options)
         return
@@ -350,5 +368,5 @@ def _run(settings: Settings) -> None:
 
 def demo(settings: Settings) -> None:
     report = prepare_demo(settings)
-    print_demo(settings, report)
+    print_demo(settings, report, hall.prepare(settings))
     _run(settings)

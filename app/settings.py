@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     workers: int = 1
     # Where tablets reach the service; the login QR codes point here (default http://host:port).
     public_url: str = ""
+    # Hall mode (``jipiao serve --hall``, app.hall): the plain-http port next to the https one,
+    # which serves the CA page and redirects everything else to https; 0 when not in hall mode.
+    hall_http_port: int = 0
     # An official's session lasts this long after logging in with a one-time code.
     session_hours: int = 14
     # SQLite: how long a request waits for the write lock before failing (milliseconds).

@@ -37,7 +37,13 @@ def _progress_read(progress: counting_service.Progress) -> schemas.ProgressRead:
     return schemas.ProgressRead.model_validate(counting_service.progress_json(progress))
 
 
-def _batch_read(session: SessionDep, batch: models.Batch) -> schemas.BatchRead:
+def _batch_read(
+    session: SessionDep,
+    batch: models.Batch,
+    orders: list[counting_service.ReentryOrder] | None = None,
+) -> schemas.BatchRead:
+    if orders is None:
+        orders = counting_service.reentry_orders(session, batch_ids=[batch.id])[batch.id]
     return schemas.BatchRead(
         id=batch.id,
         round_id=batch.round_id,
@@ -46,6 +52,16 @@ def _batch_read(session: SessionDep, batch: models.Batch) -> schemas.BatchRead:
         teller_a_id=batch.teller_a_id,
         teller_b_id=batch.teller_b_id,
         progress=_progress_read(counting_service.progress(session, batch)),
+        reentry_orders=[
+            schemas.ReentryOrderRead(
+                discarded_generation=order.discarded_generation,
+                reason=order.reason,
+                author_role=order.author_role,
+                author_name=order.author_name,
+                ordered_at=order.ordered_at,
+            )
+            for order in orders
+        ],
     )
 
 
@@ -83,11 +99,12 @@ def create_batch(
 def list_batches(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.BatchListRead:
     round_ = _round_for(session, round_id, actor)
     batches = counting_service.list_batches(session, round_id=round_id)
+    orders = counting_service.reentry_orders(session, batch_ids=[b.id for b in batches])
     return schemas.BatchListRead(
         round_id=round_id,
         collected=round_.collected,
         declared=sum(b.declared_count for b in batches),
-        batches=[_batch_read(session, b) for b in batches],
+        batches=[_batch_read(session, b, orders[b.id]) for b in batches],
     )
 
 

@@ -1,5 +1,6 @@
 """Request and response bodies of the counting API (names from GLOSSARY.md)."""
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -62,6 +63,27 @@ class ProgressRead(BaseModel):
     generation: int
 
 
+REENTRY_EXAMPLE: JsonDict = {
+    "discarded_generation": 1,
+    "reason": "两遍差异过多，责令重新录入",
+    "author_role": "scrutineer",
+    "author_name": "周敏",
+    "ordered_at": "2026-11-14T10:20:00Z",
+}
+
+
+class ReentryOrderRead(BaseModel):
+    """A scrutineer's order (or the presidium's correction) to enter the batch again."""
+
+    model_config = _examples(REENTRY_EXAMPLE)
+
+    discarded_generation: int = Field(description="被作废的录入轮次 / the generation discarded")
+    reason: str
+    author_role: str
+    author_name: str | None
+    ordered_at: datetime
+
+
 BATCH_EXAMPLE: JsonDict = {
     "id": 3,
     "round_id": 1,
@@ -69,7 +91,8 @@ BATCH_EXAMPLE: JsonDict = {
     "declared_count": 40,
     "teller_a_id": 5,
     "teller_b_id": 6,
-    "progress": PROGRESS_EXAMPLE,
+    "progress": PROGRESS_EXAMPLE | {"generation": 2},
+    "reentry_orders": [REENTRY_EXAMPLE],
 }
 
 
@@ -83,6 +106,10 @@ class BatchRead(BaseModel):
     teller_a_id: int
     teller_b_id: int | None
     progress: ProgressRead
+    reentry_orders: list[ReentryOrderRead] = Field(
+        default_factory=list,
+        description="责令重新录入的记录（最早的在前）/ orders to enter the batch again",
+    )
 
 
 class BatchListRead(BaseModel):

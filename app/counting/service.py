@@ -95,6 +95,16 @@ def batch_status_zh(status: str) -> str:
 
 
 UNCLEAR = "unclear"
+# A candidate's mark in words: as entered (``unclear`` waits for a scrutineer, P6) and as final
+# (``illegible``: the scrutineers could not read it; it counts as abstaining, P6).
+MARK_ZH: dict[str, str] = {
+    "yes": "赞成",
+    "no": "不赞成",
+    "abstain": "弃权",
+    "blank": "未划（按弃权计）",
+    UNCLEAR: "无法辨认（待裁定）",
+    "illegible": "无效（按弃权计）",
+}
 
 # Every paper of a round carries the same code: its verdict is worked out once, not per paper.
 _verdict = lru_cache(maxsize=64)(verify_payload)
@@ -1248,6 +1258,45 @@ def reopen_batch(
         actor_role=actor.role,
     )
     return batch
+
+
+@dataclass(frozen=True, slots=True)
+class ReentryOrder:
+    """An order to enter a batch again (``batch.reentry_ordered``), for the chief teller's page:
+    which generation it discarded, why, and who ordered it."""
+
+    discarded_generation: int
+    reason: str
+    author_role: str
+    author_name: str | None
+    ordered_at: datetime
+
+
+def reentry_orders(session: Session, *, batch_ids: Sequence[int]) -> dict[int, list[ReentryOrder]]:
+    """The re-entry orders of these batches, oldest first (none for a batch never re-entered)."""
+    orders: dict[int, list[ReentryOrder]] = {batch_id: [] for batch_id in batch_ids}
+    if not batch_ids:
+        return orders
+    rows = session.execute(
+        select(models.BatchResolution, models.Official.name)
+        .outerjoin(models.Official, models.Official.id == models.BatchResolution.author_official_id)
+        .where(
+            models.BatchResolution.batch_id.in_(batch_ids),
+            models.BatchResolution.action == "reentry",
+        )
+        .order_by(models.BatchResolution.id)
+    ).all()
+    for resolution, name in rows:
+        orders[resolution.batch_id].append(
+            ReentryOrder(
+                discarded_generation=resolution.generation,
+                reason=resolution.reason,
+                author_role=resolution.author_role,
+                author_name=name,
+                ordered_at=resolution.created_at,
+            )
+        )
+    return orders
 
 
 # ---------------------------------------------------------------- for deciding a round

@@ -10,23 +10,23 @@ installation's public-key fingerprint. Pure: standard library and ``app.rules`` 
 import datetime
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, assert_never
+from typing import Any, Literal
 
 from app.results.numerals import capital_numeral
 from app.rules.decide import (
-    QuorumNotMet,
     RoundResult,
-    RoundVoid,
-    SeatsFilled,
-    SeatsLeftVacant,
-    SupplementaryNeeded,
-    TieRoundNeeded,
 )
 from app.rules.model import RoundKind, RuleId
 from app.rules.ordering import by_votes
-from app.rules.roundfile import RoundFileError, RoundInput, count_round_input, parse_round
+from app.rules.roundfile import (
+    RoundFileError,
+    RoundInput,
+    count_round_input,
+    parse_round,
+    round_result_json,
+)
 from app.rules.tally import PersonTally
 
 HashSource = Literal["event_log", "round_file"]
@@ -205,50 +205,57 @@ def ranked_persons(result: RoundResult) -> tuple[PersonTally, ...]:
 
 def outcome_text(result: RoundResult) -> tuple[str, str, str | None, str | None]:
     """(outcome zh, outcome en, follow-up zh, follow-up en) of a decided round."""
-    outcome = result.outcome
-    elected_zh = "、".join(result.elected)
-    elected_en = ", ".join(result.elected)
+    return outcome_text_of(round_result_json(result))
+
+
+def outcome_text_of(result: Mapping[str, Any]) -> tuple[str, str, str | None, str | None]:
+    """``outcome_text`` of a decision as recorded (``round_result_json``, the ``result`` of
+    ``round.decided``): the report and the console's pages word an outcome alike."""
+    outcome = result["round"]["outcome"]
+    elected_zh = "、".join(result["elected"])
+    elected_en = ", ".join(result["elected"])
+    nxt = result["next_round"]
+    follow_zh = None if nxt is None else _follow_up_zh(nxt["kind"], nxt["seats"], nxt["candidates"])
+    follow_en = None if nxt is None else _follow_up_en(nxt["kind"], nxt["seats"], nxt["candidates"])
     match outcome:
-        case QuorumNotMet():
+        case "quorum_not_met":
+            required = result["quorum"]["required"]
             return (
-                f"不足法定人数（至少 {result.quorum.required} 人），选举不能进行",
-                f"quorum not met (needs {result.quorum.required}): no election held",
+                f"不足法定人数（至少 {required} 人），选举不能进行",
+                f"quorum not met (needs {required}): no election held",
                 None,
                 None,
             )
-        case RoundVoid():
+        case "void":
             return (
                 "收回选票多于实到人数（或发出选票数），本轮选举无效",
                 "more papers collected than present (or issued): the round is void",
-                _follow_up_zh(outcome.rerun.kind, outcome.rerun.seats, outcome.rerun.candidates),
-                _follow_up_en(outcome.rerun.kind, outcome.rerun.seats, outcome.rerun.candidates),
+                follow_zh,
+                follow_en,
             )
-        case SeatsFilled():
+        case "seats_filled":
             return (
                 f"{elected_zh} 当选，名额已满",
                 f"elected: {elected_en}; seats filled",
                 None,
                 None,
             )
-        case TieRoundNeeded() | SupplementaryNeeded():
-            nxt = (
-                outcome.tie_round if isinstance(outcome, TieRoundNeeded) else outcome.supplementary
-            )
+        case "tie_round" | "supplementary_round":
             return (
                 f"{elected_zh} 当选" if elected_zh else "本轮无人当选",
                 f"elected: {elected_en}" if elected_en else "nobody elected in this round",
-                _follow_up_zh(nxt.kind, nxt.seats, nxt.candidates),
-                _follow_up_en(nxt.kind, nxt.seats, nxt.candidates),
+                follow_zh,
+                follow_en,
             )
-        case SeatsLeftVacant():
+        case "seats_vacant":
+            vacant = result["vacant"]
             return (
-                (f"{elected_zh} 当选；" if elected_zh else "") + f"空缺 {outcome.vacant} 名",
-                (f"elected: {elected_en}; " if elected_en else "") + f"{outcome.vacant} vacant",
+                (f"{elected_zh} 当选；" if elected_zh else "") + f"空缺 {vacant} 名",
+                (f"elected: {elected_en}; " if elected_en else "") + f"{vacant} vacant",
                 None,
                 None,
             )
-        case _:
-            assert_never(outcome)
+    raise ValueError(f"unknown outcome {outcome!r}")
 
 
 BASE_KIND_ZH = {
@@ -265,14 +272,20 @@ def election_rule(result: RoundResult) -> tuple[CountLine | None, str, str]:
     A tie round is decided by plurality (M7): its persons already had a majority, so it applies
     no threshold and the report prints none.
     """
-    if result.definition.kind == "tie":
+    return election_rule_of(round_result_json(result))
+
+
+def election_rule_of(result: Mapping[str, Any]) -> tuple[CountLine | None, str, str]:
+    """``election_rule`` of a decision as recorded (``round_result_json``)."""
+    if result["round"]["kind"] == "tie":
         return None, "得赞成票多者当选（M7）", "most yes votes elected (M7)"
-    majority = result.majority
-    base_zh = BASE_KIND_ZH.get(majority.base_kind, majority.base_kind)
+    majority = result["majority"]
+    base_kind, base = majority["base_kind"], majority["base"]
+    base_zh = BASE_KIND_ZH.get(base_kind, base_kind)
     return (
-        _line("threshold", "当选最低票数（过半数）", "majority threshold", majority.threshold),
-        f"得赞成票超过半数者当选（M2），以{base_zh} {majority.base} 为基数",
-        f"elected with more than half of the base (M2): {majority.base_kind} {majority.base}",
+        _line("threshold", "当选最低票数（过半数）", "majority threshold", majority["threshold"]),
+        f"得赞成票超过半数者当选（M2），以{base_zh} {base} 为基数",
+        f"elected with more than half of the base (M2): {base_kind} {base}",
     )
 
 

@@ -2,7 +2,7 @@
 
 import datetime
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
 
@@ -23,6 +23,7 @@ from app.papers.router import round_read
 from app.papers.schemas import CollectionRead, RoundRead
 from app.results import exports, presidium, schemas
 from app.results import service as results_service
+from app.results.report import election_rule_of, outcome_text_of
 from app.setup import duties
 from app.setup import service as setup_service
 from app.setup.schemas import Id
@@ -41,11 +42,27 @@ def _decision_read(session: SessionDep, round_id: int) -> schemas.DecisionRead:
         status=round_.status,
         decision_hash=None if decision is None else decision.event_hash,
         result=None if decision is None else decision.result,
+        summary=None if decision is None else _summary(decision.result),
         signatures=signatures,
         certified=round_.status == results_service.ROUND_CERTIFIED,
         ineligible=sorted(results_service.ruled_ineligible(session, round_)),
         write_in_flags=[flag.json() for flag in presidium.write_in_flags(session, round_)],
         history=presidium.history(session, round_),
+    )
+
+
+def _summary(result: dict[str, Any]) -> schemas.DecisionSummaryRead:
+    outcome_zh, outcome_en, follow_up_zh, follow_up_en = outcome_text_of(result)
+    threshold, rule_zh, rule_en = election_rule_of(result)
+    return schemas.DecisionSummaryRead(
+        outcome_zh=outcome_zh,
+        outcome_en=outcome_en,
+        follow_up_zh=follow_up_zh,
+        follow_up_en=follow_up_en,
+        rule_zh=rule_zh,
+        rule_en=rule_en,
+        threshold=None if threshold is None else threshold.value,
+        threshold_label_zh=None if threshold is None else threshold.label_zh,
     )
 
 

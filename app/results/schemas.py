@@ -30,6 +30,37 @@ _RESULT_EXAMPLE: dict[str, Any] = {
 }  # fmt: skip
 
 
+class DecisionSummaryRead(BaseModel):
+    """The decision in the words of the result report (C4, ``app.results.report``): what the
+    officials' pages show beside the engine's trace."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome_zh": "王宁、刘洋 当选",
+                    "outcome_en": "elected: 王宁, 刘洋",
+                    "follow_up_zh": "须另行选举：应选 1 名，候选人 李娜、张伟",
+                    "follow_up_en": "supplementary round for 1 seat(s): 李娜, 张伟",
+                    "rule_zh": "得赞成票超过半数者当选（M2），以实到人数 180 为基数",
+                    "rule_en": "elected with more than half of the base (M2): present 180",
+                    "threshold": 91,
+                    "threshold_label_zh": "当选最低票数（过半数）",
+                }
+            ]
+        }
+    )
+
+    outcome_zh: str
+    outcome_en: str
+    follow_up_zh: str | None
+    follow_up_en: str | None
+    rule_zh: str
+    rule_en: str
+    threshold: int | None = Field(description="M2; none in a tie round (M7, by plurality)")
+    threshold_label_zh: str | None
+
+
 class DecisionRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -57,6 +88,9 @@ class DecisionRead(BaseModel):
     result: dict[str, Any] | None = Field(
         description="the engine's result: quorum, papers, majority, tallies, elected, next_round, "
         "trace (same keys as `jipiao tally`)"
+    )
+    summary: DecisionSummaryRead | None = Field(
+        default=None, description="the decision in the result report's words (C4)"
     )
     signatures: list[dict[str, Any]]
     certified: bool

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH
-from app.counting.service import BATCH_STATUS_ZH
+from app.counting.service import BATCH_STATUS_ZH, MARK_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
 from app.rules.profiles import OPTION_TEXTS, SEED_PROFILE, profile_options
@@ -21,6 +21,7 @@ def vocabulary() -> dict[str, Any]:
         "permission": {str(permission): text for permission, text in PERMISSION_ZH.items()},
         "round_status": dict(ROUND_STATUS_ZH),
         "batch_status": dict(BATCH_STATUS_ZH),
+        "mark": dict(MARK_ZH),
         "round_kind": dict(ROUND_KIND_ZH),
         "base_kind": dict(BASE_KIND_ZH),
         "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_RULE_LABELS.items()},

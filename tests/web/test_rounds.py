@@ -78,7 +78,7 @@ def test_open_print_issue_and_collect_round_one(
     open_button.wait_for()
 
     # What will be frozen, before anything is.
-    preview = page.locator(".preview")
+    preview = page.locator(".open-preview")
     assert preview.locator(".name-order li").all_inner_texts() == SEED_BALLOT_ORDER
     text = preview.inner_text()
     assert "3 名" in text
@@ -105,7 +105,7 @@ def test_open_print_issue_and_collect_round_one(
         f"第 1 轮已开启，定义已冻结（哈希 {round_['definition_hash'][:12]}…）"
     ).wait_for()
     assert card.locator(".name-order li").all_inner_texts() == SEED_BALLOT_ORDER
-    frozen = card.locator(".frozen").inner_text()
+    frozen = card.locator(".frozen-def").inner_text()
     assert "实到（开启时）\n8 人" in frozen or "实到（开启时）\t8 人" in frozen, frozen
     assert round_["definition_hash"][:12] in frozen
     assert "本轮选举无效的标准：多于实到代表人数（I2）" in frozen
@@ -150,7 +150,7 @@ def test_open_print_issue_and_collect_round_one(
     # Issuance: I1 shown as typed, refused by the server, then recorded.
     card.get_by_label("印制选票数").fill("10")
     card.get_by_label("发出选票数").fill("9")
-    checks = card.locator(".checks li.bad")
+    checks = card.locator(".round-checks li.bad")
     assert checks.all_inner_texts() == ["I1：发出 9 张，多于实到人数 8 人，不能登记"]
     card.get_by_role("button", name="登记第 1 轮发出选票").click()
     _confirm(page, "登记", "实到人数冻结为现在的 8 人", "剩余 1 张选票记为当众销毁")
@@ -161,13 +161,13 @@ def test_open_print_issue_and_collect_round_one(
     card.get_by_text(
         "已登记：印制 10 张，发出 8 张，当众销毁 2 张；本轮实到冻结为 8 人。"
     ).wait_for()
-    numbers = card.locator(".numbers").inner_text()
+    numbers = card.locator(".round-numbers").inner_text()
     assert re.sub(r"\s+", " ", numbers).strip() == "印制 10 发出 8 当众销毁 2 收回 —"
     assert "已发出选票" in card.get_by_role("heading", level=3).inner_text()
 
     # Collection.
     card.get_by_label("收回选票数").fill("8")
-    assert card.locator(".checks li.bad").count() == 0
+    assert card.locator(".round-checks li.bad").count() == 0
     card.get_by_role("button", name="登记第 1 轮收回选票").click()
     _confirm(page, "登记", "登记第 1 轮收回选票 8 张后不能更改")
     card.get_by_text("已登记收回 8 张").wait_for()
@@ -209,13 +209,13 @@ def test_not_competitive_and_staffing_refusals_are_shown(
     _confirm(page, "开启")
     refusal = "差额选举要求候选人多于应选名额：应选 3 名，现有候选人 3 名"
     first.get_by_role("alert").filter(has_text=refusal).wait_for()
-    assert refusal in first.locator(".checks li.bad").all_inner_texts()
+    assert refusal in first.locator(".round-checks li.bad").all_inner_texts()
 
     second = page.get_by_role("region", name="委员", exact=True)
     second.get_by_role("button", name="开启第 1 轮").click()
     _confirm(page, "开启")
     second.get_by_role("alert").filter(has_text="选举工作人员配备不符合要求").wait_for()
-    assert "计票人应为 5 人，现有 0 人（O2）" in second.locator(".checks li.bad").all_inner_texts()
+    assert "计票人应为 5 人，现有 0 人（O2）" in second.locator(".round-checks li.bad").all_inner_texts()
     for election in (uncontested, staffed_not):
         assert expect(api.get(f"/api/elections/{election.id}/rounds"), 200)["rounds"] == []
     page.context.close()
@@ -232,7 +232,7 @@ def test_an_overcount_shows_the_void_round_and_its_rerun_in_red(
     card = _round(page, 1)
     # Issuance checks Q1 again against the desk now: one delegate has left since the opening.
     _check_out(page, ready.delegates[1].name)
-    card.locator(".checks li.bad", has_text="Q1：现在实到 7 人，法定人数至少 8 人").wait_for(
+    card.locator(".round-checks li.bad", has_text="Q1：现在实到 7 人，法定人数至少 8 人").wait_for(
         timeout=9000
     )
     card.get_by_label("印制选票数").fill("8")
@@ -243,7 +243,7 @@ def test_an_overcount_shows_the_void_round_and_its_rerun_in_red(
         has_text="实到 7 人，不足法定人数 8 人（应到 10 人），不能发出选票（Q1）"
     ).wait_for()
     _check_in(page, ready.delegates[1].student_id)
-    card.locator(".checks li.ok", has_text="Q1：现在实到 8 人").wait_for(timeout=9000)
+    card.locator(".round-checks li.ok", has_text="Q1：现在实到 8 人").wait_for(timeout=9000)
     card.get_by_label("发出选票数").fill("8")
     card.get_by_role("button", name="登记第 1 轮发出选票").click()
     _confirm(page, "登记", "实到人数冻结为现在的 8 人")
@@ -252,7 +252,7 @@ def test_an_overcount_shows_the_void_round_and_its_rerun_in_red(
     # A delegate leaves after the papers went out: the rerun will lack its quorum (7 of 8).
     _check_out(page, ready.delegates[0].name)
     card.get_by_label("收回选票数").fill("9")
-    assert card.locator(".checks li.bad").all_inner_texts() == [
+    assert card.locator(".round-checks li.bad").all_inner_texts() == [
         "I2：收回 9 张，多于实到人数 8 人",
         "I2：收回 9 张，多于发出的选票 8 张",
         "登记后本轮选举将无效，须重新选举",
