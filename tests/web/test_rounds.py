@@ -215,7 +215,10 @@ def test_not_competitive_and_staffing_refusals_are_shown(
     second.get_by_role("button", name="开启第 1 轮").click()
     _confirm(page, "开启")
     second.get_by_role("alert").filter(has_text="选举工作人员配备不符合要求").wait_for()
-    assert "计票人应为 5 人，现有 0 人（O2）" in second.locator(".round-checks li.bad").all_inner_texts()
+    assert (
+        "计票人应为 5 人，现有 0 人（O2）"
+        in second.locator(".round-checks li.bad").all_inner_texts()
+    )
     for election in (uncontested, staffed_not):
         assert expect(api.get(f"/api/elections/{election.id}/rounds"), 200)["rounds"] == []
     page.context.close()
