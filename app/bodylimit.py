@@ -36,10 +36,10 @@ class RouteLimit:
 def route_limits(max_upload_bytes: int) -> tuple[RouteLimit, ...]:
     """The routes whose bodies may be larger than ``DEFAULT_LIMIT``."""
     return (
-        # The roster file (CSV or XLSX), as large as the settings allow.
+        # The roster file (CSV or XLSX), as large as the settings allow (imported or previewed).
         RouteLimit(
             "POST",
-            re.compile(r"/api/congresses/[^/]+/roster"),
+            re.compile(r"/api/congresses/[^/]+/roster(?:/preview)?"),
             max_upload_bytes + MULTIPART_OVERHEAD,
         ),
         # One paper: up to 500 candidates' names (100 characters each) and 100 write-ins.

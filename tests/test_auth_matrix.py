@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/congresses/{congress_id}"): ALL,
     ("PATCH", "/api/congresses/{congress_id}"): ADMIN,
     ("POST", "/api/congresses/{congress_id}/roster"): ADMIN,
+    ("POST", "/api/congresses/{congress_id}/roster/preview"): ADMIN,
     ("GET", "/api/congresses/{congress_id}/delegates"): ROSTER,
     ("DELETE", "/api/congresses/{congress_id}/delegates/{delegate_id}"): ADMIN,
     ("POST", "/api/congresses/{congress_id}/delegates/{delegate_id}/check-in"): ADMIN,
@@ -68,6 +69,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/congresses/{congress_id}/officials"): ADMIN,
     ("DELETE", "/api/congresses/{congress_id}/officials/{official_id}"): ADMIN,
     ("POST", "/api/congresses/{congress_id}/officials/{official_id}/login-code"): ADMIN,
+    ("POST", "/api/congresses/{congress_id}/login-cards"): ADMIN,
     ("GET", "/api/congresses/{congress_id}/staffing"): ALL,
     # Separation of duties (issue 20 item 3): the admin requests, the presidium confirms.
     ("POST", "/api/congresses/{congress_id}/official-changes"): ADMIN,

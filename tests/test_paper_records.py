@@ -12,7 +12,7 @@ import pytest
 
 from app.auth import Role
 from tests.builders import Api, expect, login_as
-from tests.results.test_results_api import FILLED, enter_batch, hall
+from tests.results.test_results_api import FILLED, SEED_BALLOT_ORDER, enter_batch, hall
 
 PAPERS = {Role.chief_scrutineer, Role.scrutineer, Role.auditor}
 LEDGER = {Role.admin, Role.chief_scrutineer, Role.scrutineer, Role.presidium, Role.auditor}
@@ -64,3 +64,32 @@ def test_the_chain_without_marks_for_other_readers(
         assert "'marks'" not in str(shown)  # the totals of round.decided stay
     for role in (Role.chief_scrutineer, Role.scrutineer):
         assert expect(callers[role].get(f"/api/congresses/{congress}/events"), 200) == full
+
+
+def test_disputed_papers_in_the_chain_are_papers_too(api: Api, settings: object) -> None:
+    """A discrepancy's and an unclear mark's papers (batch.discrepancy, needs_adjudication)
+    carry marks like paper.entered: the admin and the presidium get the event without them."""
+    h = hall(api, settings, seats=3)  # type: ignore[arg-type]
+    body = {"declared_count": 2, "teller_a_id": h.teller_ids[0], "teller_b_id": h.teller_ids[1]}
+    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    passes = {
+        "a": [["yes", "yes", "yes", "no", "no"], ["yes", "unclear", "no", "no", "no"]],
+        "b": [["yes", "yes", "abstain", "no", "no"], ["yes", "unclear", "no", "no", "no"]],
+    }
+    for (tag, papers), teller in zip(passes.items(), h.tellers, strict=True):
+        for n, marks in enumerate(papers):
+            paper = {"idempotency_key": f"{tag}-{n}", "qr_payload": h.payload,
+                     "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
+                     "write_ins": [], "void": None}  # fmt: skip
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+    congress = h.ready.congress.id
+    auditor = login_as(api, congress, "auditor", name="审计本人")
+    presidium = login_as(api, congress, "presidium", name="主席团本人")
+    full = expect(auditor.get(f"/api/congresses/{congress}/events"), 200)
+    (disputed,) = [e for e in full if e["type"] == "batch.discrepancy"]
+    assert disputed["payload"]["only_in_pass_a"]
+    assert disputed["payload"]["unclear"]
+    for caller in (api, presidium):
+        shown = expect(caller.get(f"/api/congresses/{congress}/events"), 200)
+        assert [e["hash"] for e in shown] == [e["hash"] for e in full]
+        assert "'marks'" not in str(shown)

@@ -2,6 +2,10 @@
 
 Exit codes: 0 the record is intact; 1 it differs (the first difference is printed); 2 bad usage.
 
+A record is a folder (``jipiao audit export``) or the zip the console downloads
+(``GET /api/elections/{id}/record``, the page ``/audit``): ``verify`` and ``verify-diff`` take
+either, so the command the auditors' page prints runs on the downloaded file as it is.
+
 ``verify --expect-head HASH`` pins the record to paper: an insider with the database and the keys
 can rewrite papers (in both passes), re-decide, re-hash the chain and re-sign, and the record is
 still intact; but every hash from the rewritten event on changes, so the head hash printed on the
@@ -12,10 +16,14 @@ was printed from (events appended later, e.g. a later round, are pinned by their
 
 import argparse
 import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.audit import check_db
-from app.ledger.replay import RecordProblem, verify_extension
+from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE, RecordProblem, verify_extension
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -28,7 +36,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     export.set_defaults(handler=_export)
 
     verify = commands.add_parser("verify", help="verify a record offline (no database)")
-    verify.add_argument("record", type=Path, metavar="DIR")
+    verify.add_argument("record", type=Path, metavar="DIR|ZIP")
     verify.add_argument(
         "--public-key", help="the key printed on the result report; refuse any other signer"
     )
@@ -44,11 +52,31 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     diff = commands.add_parser(
         "verify-diff", help="check that NEW continues OLD (nothing removed or rewritten)"
     )
-    diff.add_argument("old", type=Path, metavar="OLD")
-    diff.add_argument("new", type=Path, metavar="NEW")
+    diff.add_argument("old", type=Path, metavar="OLD", help="a record folder or downloaded zip")
+    diff.add_argument("new", type=Path, metavar="NEW", help="a record folder or downloaded zip")
     diff.set_defaults(handler=_verify_diff)
 
     check_db.add_parser(commands)
+
+
+@contextmanager
+def _record_folder(path: Path) -> Iterator[Path]:
+    """The record's folder: ``path`` itself, or the downloaded zip's two files unpacked into a
+    temporary folder (only those two names are read from the archive: no path of the archive
+    reaches the file system). A zip without them yields an empty folder, which the checks then
+    report as a record they cannot read."""
+    if not (path.is_file() and zipfile.is_zipfile(path)):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="jipiao-record-") as folder:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            for name in (EVENTS_FILE, MANIFEST_FILE):
+                if name in names:
+                    with archive.open(name) as source, (Path(folder) / name).open("wb") as target:
+                        while chunk := source.read(8 * 1024 * 1024):
+                            target.write(chunk)
+        yield Path(folder)
 
 
 def _print_problem(problem: RecordProblem) -> None:
@@ -85,6 +113,11 @@ LARGE_RECORD_BYTES = 8 * 1024 * 1024  # show a progress bar from this size of ev
 
 
 def _verify(args: argparse.Namespace) -> int:
+    with _record_folder(args.record) as folder:
+        return _verify_folder(args, folder)
+
+
+def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -100,7 +133,7 @@ def _verify(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    events_path = args.record / "events.jsonl"
+    events_path = folder / EVENTS_FILE
     large = events_path.is_file() and events_path.stat().st_size >= LARGE_RECORD_BYTES
     bar = Progress(
         TextColumn("{task.description}"),
@@ -114,7 +147,7 @@ def _verify(args: argparse.Namespace) -> int:
     with bar:
         checking = bar.add_task("哈希链与重新计票 / chain and recount", total=None)
         verified = verify_record(
-            args.record,
+            folder,
             expected_public_key=args.public_key,
             progress=lambda done, total: bar.update(checking, completed=done, total=total),
         )
@@ -164,8 +197,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _verify_diff(args: argparse.Namespace) -> int:
     from app.audit.record import check_record
 
-    old = check_record(args.old)
-    new = check_record(args.new)
+    with _record_folder(args.old) as old_folder, _record_folder(args.new) as new_folder:
+        old = check_record(old_folder)
+        new = check_record(new_folder)
     for label, checked in (("OLD", old), ("NEW", new)):
         if checked.problem is not None:
             print(f"{label}:", end=" ")

@@ -84,8 +84,9 @@ class ChainVerifyRead(BaseModel):
 
 
 # Payload keys holding the marks of papers (``paper.entered`` ``record``, ``batch.resolved``
-# ``records``): left out for the roles without ``read_papers`` (docs/service.md).
-PAPER_RECORD_KEYS = ("record", "records")
+# ``records``, the disputed papers of ``batch.discrepancy`` and ``batch.needs_adjudication``):
+# left out for the roles without ``read_papers`` (docs/service.md).
+PAPER_RECORD_KEYS = ("record", "records", "only_in_pass_a", "only_in_pass_b", "unclear")
 
 
 def _shown(payload: dict[str, Any], *, papers: bool) -> dict[str, Any]:
@@ -98,9 +99,11 @@ def _shown(payload: dict[str, Any], *, papers: bool) -> dict[str, Any]:
     "/congresses/{congress_id}/events",
     summary="事件日志 / the congress's event chain",
     description=(
-        "按高度升序；用 after_height 分页。选票记录（`record`、`records`）只提供给审计人员和"
-        "监票人；其他角色看到的事件不含这两项（哈希仍是完整事件的哈希）。"
-        "Ascending by height; page with after_height. Paper records (`record`, `records`) are "
+        "按高度升序；用 after_height 分页。选票记录（`record`、`records`，以及有差异或待裁定的"
+        "选票 `only_in_pass_a`、`only_in_pass_b`、`unclear`）只提供给审计人员和监票人；其他角色"
+        "看到的事件不含这些项（哈希仍是完整事件的哈希）。"
+        "Ascending by height; page with after_height. Paper records (`record`, `records`, and "
+        "the disputed papers `only_in_pass_a`, `only_in_pass_b`, `unclear`) are "
         "served to the auditor and the scrutineers only; other roles get the events without "
         "them (the hash is still the whole event's): a unique mark pattern can show how someone "
         "voted (docs/service.md)."

@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from app import auth
 from app.auth import Permission, Principal, ReleaseResults
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES, NotAuthenticated
+from app.errors import ERROR_RESPONSES, InvalidInput, NotAuthenticated
 from app.live import service as live_service
 from app.live.fanout import Channels, Listener
 from app.live.listen import hub_of
@@ -62,6 +62,17 @@ def _authorize(
 def _read(factory: sessionmaker[Session], election_id: int, view: live_service.View) -> Any:
     with factory.begin() as session:
         return live_service.snapshot(session, election_id=election_id, view=view)
+
+
+def _preview(factory: sessionmaker[Session], principal: Principal, election_id: int,
+             round_id: int) -> Any:  # fmt: skip
+    """The projector view as it will be once the certified round is released: the presidium's
+    (who release it), since it shows a result the hall has not seen yet."""
+    auth.require(Permission.release_results)(principal)
+    with factory.begin() as session:
+        return live_service.snapshot(
+            session, election_id=election_id, view="projector", preview_round_id=round_id
+        )
 
 
 def _message(
@@ -175,9 +186,12 @@ async def _watch_disconnect(receive: Receive, listener: Listener) -> None:
     "重连时带 `Last-Event-ID`，只在有变化时补发快照。主席团、总监票人、监票人和管理员看到"
     "计票中的临时票数（`provisional`，录入第一张选票之前没有）和作出决定后的正式结果"
     "（`decided`，签字后标明已认证）；其他角色只看到进度。`view=projector` 只含已公布的结果"
-    "（C3）。EventSource 不能发送请求头，故本接口也接受 `?token=`。\n\n"
+    "（C3）。`view=projector&preview=轮次编号`：大会主席团预览该已确认轮次公布后大屏上的样子"
+    "（只答一份 JSON）。EventSource 不能发送请求头，故本接口也接受 `?token=`。\n\n"
     "Each message is a whole snapshot; `id` = the congress chain height. Without "
-    "`Accept: text/event-stream` it answers one snapshot as JSON.",
+    "`Accept: text/event-stream` it answers one snapshot as JSON. `view=projector&preview=ROUND` "
+    "(the presidium, JSON only): the projector view as it will be once that certified round is "
+    "released (C3), for the preview before releasing.",
     responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
 )
 async def live(
@@ -188,6 +202,9 @@ async def live(
         str | None, Query(max_length=200, description="会话令牌（EventSource 用）")
     ] = None,
     view: Annotated[str | None, Query(pattern="^projector$")] = None,
+    preview: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="预览公布后的大屏（轮次编号）")
+    ] = None,
     accept: Annotated[str, Header()] = "",
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -200,6 +217,17 @@ async def live(
         )
     factory = reader(request.app)
     principal, congress_id = await asyncio.to_thread(_authorize, factory, secret, election_id)
+    if preview is not None:
+        if view != "projector":
+            raise InvalidInput(
+                "preview_needs_projector",
+                "预览只用于会场大屏的显示内容",
+                "preview is a view of the projector: add view=projector",
+                field="query.preview",
+            )
+        return JSONResponse(
+            await asyncio.to_thread(_preview, factory, principal, election_id, preview)
+        )
     chosen = live_service.view_for(principal, projector=view == "projector")
     if "text/event-stream" not in accept:
         return JSONResponse(await asyncio.to_thread(_read, factory, election_id, chosen))

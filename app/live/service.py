@@ -11,7 +11,9 @@ it reflects (the SSE ``id``). What it holds depends on who watches (``View``):
   ``certified`` once signed (C2) — never pass A's figures again;
 * ``progress`` (tellers, chief teller, auditors): progress only;
 * ``projector`` (the hall display): progress, and per candidate only the results the presidium
-  has released (C3) — never provisional numbers, whoever is logged in.
+  has released (C3) — never provisional numbers, whoever is logged in. The presidium's preview
+  (``preview_round_id``) is the projector view as it will be once that certified round is
+  released: the same figures, from the same decision, through the same ``_figures``.
 
 ``decided`` and ``released`` carry the same figures: outcome, elected, majority (the round's
 ``kind`` says whether it applies: a tie round is decided by plurality, M7), attendance
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session
 from app import models
 from app.auth import Principal, Role
 from app.counting import service as counting_service
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from app.ledger import store
 from app.live.provisional import provisional_paper, provisional_result, standings
 from app.papers import service as papers_service
@@ -121,7 +123,12 @@ def _figures(round_: models.Round, result: dict[str, Any], delegates_total: int)
 
 
 def _round_snapshot(
-    session: Session, round_: models.Round, *, delegates_total: int, view: View
+    session: Session,
+    round_: models.Round,
+    *,
+    delegates_total: int,
+    view: View,
+    preview: bool = False,
 ) -> dict[str, Any]:
     status = counting_service.round_count_status(session, round_id=round_.id)
     batches = []
@@ -160,6 +167,10 @@ def _round_snapshot(
         "released": None,
     }
     released = released_decision(session, round_)
+    if released is None and preview:
+        decision = results_service.decision_of(session, round_)
+        assert decision is not None  # only a certified round is previewed (ensure_releasable)
+        released = decision.result
     if released is not None:
         snapshot["released"] = _figures(round_, released, delegates_total)
     if view != "full" or round_.status == papers_service.ROUND_VOID:
@@ -193,11 +204,25 @@ def _round_snapshot(
     return snapshot
 
 
-def snapshot(session: Session, *, election_id: int, view: View) -> dict[str, Any]:
-    """The election as the live page shows it, with the chain height it reflects."""
+def snapshot(
+    session: Session, *, election_id: int, view: View, preview_round_id: int | None = None
+) -> dict[str, Any]:
+    """The election as the live page shows it, with the chain height it reflects.
+
+    ``preview_round_id`` (view ``projector``): that certified round shown as released (C3
+    preview); refused unless the round is this election's and certified."""
     election = setup_service.get_election(session, election_id=election_id)
     congress = setup_service.get_congress(session, congress_id=election.congress_id)
     rounds = papers_service.list_rounds(session, election_id=election_id)
+    if preview_round_id is not None:
+        previewed = next((r for r in rounds if r.id == preview_round_id), None)
+        if previewed is None:
+            raise NotFound(
+                "round_not_in_election",
+                f"本项选举没有编号为 {preview_round_id} 的轮次",
+                f"election {election_id} has no round {preview_round_id}",
+            )
+        ensure_releasable(previewed)
     return {
         "height": chain_height(session, congress_id=election.congress_id),
         "view": view,
@@ -207,10 +232,26 @@ def snapshot(session: Session, *, election_id: int, view: View) -> dict[str, Any
         "seats": election.seats,
         "delegates_total": congress.delegates_total,
         "rounds": [
-            _round_snapshot(session, r, delegates_total=congress.delegates_total, view=view)
+            _round_snapshot(
+                session,
+                r,
+                delegates_total=congress.delegates_total,
+                view=view,
+                preview=r.id == preview_round_id,
+            )
             for r in rounds
         ],
     }
+
+
+def ensure_releasable(round_: models.Round) -> None:
+    """C3 follows C2: only a certified round is released (or previewed)."""
+    if round_.status != results_service.ROUND_CERTIFIED:
+        raise Conflict(
+            "round_not_certified",
+            "只能公布已确认（总监票人、监票人签字）的结果（C2/C3）",
+            "only a certified result can be released (C2/C3)",
+        )
 
 
 def release_round(session: Session, *, actor: Principal, round_id: int) -> models.Round:
@@ -220,12 +261,7 @@ def release_round(session: Session, *, actor: Principal, round_id: int) -> model
     actor.ensure_congress(congress_id)
     store.lock_chain(session, congress_id=congress_id)
     session.refresh(round_)
-    if round_.status != results_service.ROUND_CERTIFIED:
-        raise Conflict(
-            "round_not_certified",
-            "只能公布已确认（总监票人、监票人签字）的结果（C2/C3）",
-            "only a certified result can be released (C2/C3)",
-        )
+    ensure_releasable(round_)
     if released_decision(session, round_) is not None:
         raise Conflict("already_released", "本轮结果已公布", "this result is already released")
     decision = results_service.decision_of(session, round_)

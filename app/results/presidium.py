@@ -127,6 +127,37 @@ def cancel_follow_up(
     return round_
 
 
+# ---------------------------------------------------------------- the proposed follow-up round
+
+
+def follow_up_proposal(session: Session, round_: models.Round) -> dict[str, Any] | None:
+    """The tie or supplementary round the round's decision calls for (M5, M6): the engine's
+    list, the seats and the list rule in words (``results_service.follow_up_rule``), for the
+    presidium who confirms or edits it; None when the decision calls for none."""
+    decision = results_service.decision_of(session, round_)
+    if decision is None:
+        return None
+    next_round = decision.result["next_round"]
+    if next_round is None or next_round["kind"] not in FOLLOW_UP_KINDS:
+        return None
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    proposal: list[str] = next_round["candidates"]
+    rule = results_service.follow_up_rule(
+        next_round["kind"],
+        next_round["seats"],
+        setup_service.election_profile(election),
+        tied=len(proposal),
+    )
+    return {
+        "kind": next_round["kind"],
+        "seats": next_round["seats"],
+        "proposal": proposal,
+        "needed": rule.needed,
+        "rule_zh": rule.rule_zh,
+        "rule_en": rule.rule_en,
+    }
+
+
 # ---------------------------------------------------------------- b. rule a write-in ineligible
 
 

@@ -48,6 +48,7 @@ def _decision_read(session: SessionDep, round_id: int) -> schemas.DecisionRead:
         ineligible=sorted(results_service.ruled_ineligible(session, round_)),
         write_in_flags=[flag.json() for flag in presidium.write_in_flags(session, round_)],
         history=presidium.history(session, round_),
+        follow_up=presidium.follow_up_proposal(session, round_),
     )
 
 

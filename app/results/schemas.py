@@ -111,6 +111,13 @@ class DecisionRead(BaseModel):
         "`round.ineligible_ruled`, `round.void`, `round.follow_up_cancelled`, with `reason` and "
         "author), in order",
     )
+    follow_up: dict[str, Any] | None = Field(
+        default=None,
+        description="the tie or supplementary round the decision calls for (M5, M6), for the "
+        "presidium: `kind`, `seats`, `proposal` (the engine's list), `needed` (the fewest names "
+        "the list may have), `rule_zh`/`rule_en` (the list rule in words: 差额 by `slate_size`, "
+        "`supplementary_pool`, `allow_uncontested`); null when none",
+    )
 
 
 class FollowUpCreate(BaseModel):
@@ -176,7 +183,9 @@ class PresidiumOrder(BaseModel):
         json_schema_extra={"examples": [{"reason": "复核发现第3批选票录入有误，重新清点"}]}
     )
 
-    reason: str = Field(min_length=1, max_length=1000, description="理由 / the reason")
+    # No min_length: an empty reason is refused like a blank one, by reason_text (reason_required,
+    # 请写明理由), not by the validator, whose message would name the field in English.
+    reason: str = Field(max_length=1000, description="理由 / the reason")
 
 
 class CorrectionOrder(PresidiumOrder):

@@ -413,7 +413,7 @@ def _check_supplementary_list(
                     f"{name} is an official of this congress and cannot be a candidate (O1)",
                     field=f"candidates.{index}",
                 )
-    needed = seats if profile.allow_uncontested else slate_size(seats, profile)
+    needed = follow_up_rule("supplementary", seats, profile).needed
     if len(names) < needed:
         raise InvalidInput(
             "follow_up_not_competitive",
@@ -422,6 +422,65 @@ def _check_supplementary_list(
             f"(competitive slate, M6); the list has {len(names)}",
             field="candidates",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRule:
+    """What a follow-up round's list must be (M6, M7, 六.4), for the presidium who confirms it."""
+
+    needed: int  # the fewest names the list may have (a tie round: exactly the tied persons)
+    rule_zh: str
+    rule_en: str
+
+
+def follow_up_rule(
+    kind: str, seats: int, profile: Profile, tied: int | None = None
+) -> FollowUpRule:
+    """The list rule of a tie round (exactly the ``tied`` persons, M7) or of a supplementary round
+    for ``seats`` seats under the profile's ``slate_size``, ``supplementary_pool`` and
+    ``allow_uncontested`` (M6, M8) — the same ``needed`` that ``open_follow_up`` enforces."""
+    if kind == "tie":
+        count = seats if tied is None else tied
+        return FollowUpRule(
+            count,
+            f"票数相等重新投票（M7）：只在票数相等的 {count} 人之间进行，名单不能修改；"
+            "选票上没有另选他人栏，得赞成票多者当选",
+            f"tie round (M7): held among exactly the {count} tied persons, the list cannot be "
+            "edited; no write-in boxes; the most yes votes win",
+        )
+    if profile.allow_uncontested:
+        needed = seats
+        slate_zh = (
+            f"本选举允许等额选举：候选人不少于应选名额即可（另行选举 {seats} 名，至少 {needed} 名）"
+        )
+        slate_en = f"uncontested allowed: at least as many candidates as seats ({needed})"
+    else:
+        needed = slate_size(seats, profile)
+        if profile.slate_size == "ratio_20":
+            slate_zh = (
+                "差额选举（M6）：候选人至少比应选名额多 20%，且至少多 1 名"
+                f"（另行选举 {seats} 名，至少 {needed} 名）"
+            )
+            slate_en = f"competitive (M6): at least 20% and 1 more candidates than seats ({needed})"
+        else:
+            slate_zh = (
+                "差额选举（M6）：候选人至少比应选名额多 1 名"
+                f"（另行选举 {seats} 名，至少 {needed} 名）"
+            )
+            slate_en = f"competitive (M6): at least one more candidate than seats ({needed})"
+    if profile.supplementary_pool == "listed_only":
+        pool_zh = "引擎只从本轮选票上印的候选人中、按赞成票从多到少提出建议名单"
+        pool_en = "the engine proposes from the printed candidates only, by yes votes"
+    else:
+        pool_zh = "引擎从未当选的人（含另选他人）中、按赞成票从多到少提出建议名单"
+        pool_en = "the engine proposes from every person not elected (write-ins too), by yes votes"
+    return FollowUpRule(
+        needed,
+        f"{slate_zh}；{pool_zh}，票数相等者一并列入；已当选的人和选举工作人员不能列入（M9、O1）；"
+        "另行选举仍须得赞成票超过半数才能当选（M8）",
+        f"{slate_en}; {pool_en}, ties at the cut included; nobody already elected and no "
+        "official (M9, O1); a majority is still needed (M8)",
+    )
 
 
 def election_result(

@@ -47,6 +47,17 @@ class RosterFile:
     encoding: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RosterReading:
+    """A roster file read whole: the good rows and every bad row's errors (the preview shows
+    both; an import takes the rows only when there are no errors)."""
+
+    rows: list[RosterRow]
+    errors: list[ErrorItem]
+    file_format: Literal["csv", "xlsx"]
+    encoding: str | None
+
+
 def _rejected(code: str, zh: str, en: str, *, row: int | None = None) -> RosterImportRejected:
     item = ErrorItem(code=code, message_zh=zh, message_en=en, field="file", row=row)
     return RosterImportRejected(code, zh, en, field="file", errors=[item])
@@ -184,6 +195,16 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 def parse_roster(data: bytes, *, filename: str) -> RosterFile:
     """Rows of a roster file; RosterImportRejected listing every bad row (nothing is imported)."""
+    reading = read_roster(data, filename=filename)
+    if reading.errors:
+        raise rows_rejected(reading.errors)
+    return RosterFile(rows=reading.rows, file_format=reading.file_format, encoding=reading.encoding)
+
+
+def read_roster(data: bytes, *, filename: str) -> RosterReading:
+    """Every row of a roster file, good or bad (``parse_roster`` and the preview read with this).
+    A file that cannot be read as a roster at all (encoding, columns, size, no rows) raises
+    RosterImportRejected."""
     is_xlsx = filename.lower().endswith(".xlsx") or data.startswith(b"PK\x03\x04")
     encoding: str | None = None
     if is_xlsx:
@@ -296,11 +317,11 @@ def parse_roster(data: bytes, *, filename: str) -> RosterFile:
             errors.extend(row_errors)
             continue
         rows.append(RosterRow(row=number, name=name, delegation=delegation, student_id=student_id))
-    if errors:
-        raise rows_rejected(errors)
-    if not rows:
+    if not rows and not errors:
         raise _rejected("empty_file", "文件中没有代表", "the file lists no delegates")
-    return RosterFile(rows=rows, file_format="xlsx" if is_xlsx else "csv", encoding=encoding)
+    return RosterReading(
+        rows=rows, errors=errors, file_format="xlsx" if is_xlsx else "csv", encoding=encoding
+    )
 
 
 def _bad_character(row: int, field: str, character: str) -> ErrorItem:
@@ -325,4 +346,11 @@ def rows_rejected(errors: list[ErrorItem]) -> RosterImportRejected:
     )
 
 
-__all__ = ["RosterFile", "RosterRow", "parse_roster", "rows_rejected"]
+__all__ = [
+    "RosterFile",
+    "RosterReading",
+    "RosterRow",
+    "parse_roster",
+    "read_roster",
+    "rows_rejected",
+]

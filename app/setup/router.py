@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import auth, models
 from app.auth import (
+    ROLE_NAMES_ZH,
     CheckIn,
     ManageSetup,
     Permission,
@@ -16,9 +17,13 @@ from app.auth import (
     SettingsDep,
 )
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
+from app.errors import ERROR_RESPONSES, Forbidden, InvalidInput, PayloadTooLarge
 from app.live.reading import reader
+from app.names.reasons import explain_places_zh
+from app.printing.fonts import find_cjk_fonts
+from app.printing.logincards import LoginCard, render_login_cards
 from app.rules.profiles import profile_options
+from app.settings import Settings
 from app.setup import duties, schemas
 from app.setup import roster as roster_file
 from app.setup import service as setup_service
@@ -182,6 +187,58 @@ def update_congress(
 # ---------------------------------------------------------------- roster and check-in
 
 
+def _upload(file: UploadFile, settings: Settings) -> bytes:
+    limit = settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            "file_too_large",
+            f"文件过大（上限 {limit} 字节）",
+            f"the file is too large (limit {limit} bytes)",
+            field="file",
+        )
+    return data
+
+
+@router.post(
+    "/congresses/{congress_id}/roster/preview",
+    summary="预览代表名单（不导入）/ preview a roster file (nothing is saved)",
+    description=(
+        "与导入相同的读取和检查：列出将导入的各行，以及每一处错误（行号、列、原因）。不保存任何"
+        "内容，不记录事件。确认无误后用 `POST /api/congresses/{id}/roster` 导入同一文件。\n\n"
+        "The import's own reading and checks: the rows it would add and every refused row (row, "
+        "column, reason). Nothing is saved and no event is recorded; import the same file with "
+        "`POST /api/congresses/{id}/roster` once it is right."
+    ),
+)
+def preview_roster(
+    congress_id: Id,
+    file: Annotated[UploadFile, File(description="roster.csv 或 roster.xlsx")],
+    request: Request,
+    actor: ManageSetupUnlocked,
+    settings: SettingsDep,
+) -> schemas.RosterPreviewRead:
+    actor.ensure_congress(congress_id)
+    reading = roster_file.read_roster(_upload(file, settings), filename=file.filename or "")
+    with reader(request.app).begin() as session:
+        preview = setup_service.preview_roster(session, congress_id=congress_id, reading=reading)
+    return schemas.RosterPreviewRead(
+        file_format=reading.file_format,
+        encoding=reading.encoding,
+        rows=[
+            schemas.RosterRowRead(
+                row=row.row, name=row.name, delegation=row.delegation, student_id=row.student_id
+            )
+            for row in preview.rows
+        ],
+        errors=preview.errors,
+        importable=not preview.errors,
+        roster_count=preview.check.roster_count,
+        roster_count_after=preview.check.roster_count_after,
+        delegates_total=preview.check.delegates_total,
+    )
+
+
 @router.post(
     "/congresses/{congress_id}/roster",
     status_code=status.HTTP_201_CREATED,
@@ -205,16 +262,7 @@ def import_roster(
     # write lock (no writer of any congress waits while a file is read); the rows are then written
     # in one transaction.
     actor.ensure_congress(congress_id)
-    limit = settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(
-            "file_too_large",
-            f"文件过大（上限 {limit} 字节）",
-            f"the file is too large (limit {limit} bytes)",
-            field="file",
-        )
-    parsed = roster_file.parse_roster(data, filename=file.filename or "")
+    parsed = roster_file.parse_roster(_upload(file, settings), filename=file.filename or "")
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     with factory.begin() as session:
         total = setup_service.add_roster(
@@ -374,9 +422,11 @@ def update_election(
 
 def _candidate_list(session: SessionDep, election: models.Election) -> schemas.CandidateListRead:
     ordered, result = setup_service.sorted_candidates(session, election=election)
+    name_order = setup_service.election_profile(election).name_order
+    reasons = explain_places_zh([c.name for c in ordered], name_order)
     return schemas.CandidateListRead(
         election_id=election.id,
-        name_order=setup_service.election_profile(election).name_order,
+        name_order=name_order,
         candidates=[
             schemas.CandidateRead(
                 id=c.id,
@@ -384,8 +434,9 @@ def _candidate_list(session: SessionDep, election: models.Election) -> schemas.C
                 name=c.name,
                 student_id=c.student_id,
                 position=position,
+                stroke_explanation=reason,
             )
-            for position, c in enumerate(ordered, start=1)
+            for position, (c, reason) in enumerate(zip(ordered, reasons, strict=True), start=1)
         ],
         warnings=[
             schemas.NameWarningRead(
@@ -570,3 +621,76 @@ def issue_login_code(
     )
     code = duties.issue_login_code(session, actor=actor, official=official)
     return duties.login_code_read(settings, official, code)
+
+
+@router.post(
+    "/congresses/{congress_id}/login-cards",
+    summary="打印工作人员登录卡（PDF）/ print login cards (PDF)",
+    description=(
+        "为选中的每位工作人员签发新的一次性登录码（此前未使用的登录码作废，与单独签发相同，"
+        "逐人记录事件），并生成登录卡 PDF：每人一张，写明姓名、职务、大会、登录码和登录二维码，"
+        "每张 A4 纸 8 张，有裁切线。投票开始后，为监票、计票人员和主席团成员签发须经主席团确认"
+        "（409，不签发任何登录码）。\n\n"
+        "Issues a fresh one-time code for each official (any earlier unused code stops working; "
+        "one `official.login_code_issued` event each, as for a single code) and returns the "
+        "cards as a PDF: name, role, congress, code and login QR code, 8 to an A4 page with cut "
+        "lines. Once a round is open, codes for counting, signing and presidium roles need a "
+        "presidium member's confirmation (409, nothing issued). No font: 503 `font_missing`, "
+        "nothing issued."
+    ),
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def print_login_cards(
+    congress_id: Id,
+    body: schemas.LoginCardsCreate,
+    session: SessionDep,
+    actor: ManageSetup,
+    settings: SettingsDep,
+) -> Response:
+    actor.ensure_congress(congress_id)
+    congress = setup_service.get_congress(session, congress_id=congress_id)
+    if len(set(body.official_ids)) != len(body.official_ids):
+        raise InvalidInput(
+            "duplicate_official",
+            "同一位工作人员选了两次，每人只打印一张登录卡",
+            "an official is listed twice; one card per official",
+            field="body.official_ids",
+        )
+    officials = [
+        setup_service.get_official(session, congress_id=congress_id, official_id=official_id)
+        for official_id in body.official_ids
+    ]
+    for official in officials:
+        duties.ensure_alone_allowed(
+            session,
+            actor=actor,
+            congress_id=congress_id,
+            action="login_code",
+            role=Role(official.role),
+            official_id=official.id,
+        )
+    # The font before any code: without it nothing can be printed, and nobody's code may change.
+    fonts = find_cjk_fonts()
+    cards = [
+        LoginCard(
+            name=official.name,
+            role_zh=ROLE_NAMES_ZH[Role(official.role)],
+            congress=congress.name,
+            code=code,
+            login_url=auth.login_url(settings, code),
+            site=f"{settings.resolved_public_url()}/",
+            valid_days=auth.LOGIN_CODE_DAYS,
+        )
+        for official in officials
+        for code in [duties.issue_login_code(session, actor=actor, official=official)]
+    ]
+    return Response(
+        render_login_cards(cards, fonts),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": 'attachment; filename="login-cards.pdf"',
+            # one-time codes: never kept by a browser's or a proxy's cache
+            "Cache-Control": "no-store",
+        },
+    )

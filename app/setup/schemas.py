@@ -168,6 +168,64 @@ class RosterImportRead(BaseModel):
     encoding: str | None = Field(description="CSV text encoding detected; null for XLSX")
 
 
+class RosterRowRead(BaseModel):
+    row: int = Field(description="表格中的行号（表头为第 1 行）/ the spreadsheet's row number")
+    name: str
+    delegation: str
+    student_id: str
+
+
+class RosterPreviewRead(BaseModel):
+    """导入前预览：将导入的各行与每一处错误；不保存任何内容。"""
+
+    model_config = _examples(
+        {
+            "file_format": "csv",
+            "encoding": "gb18030",
+            "rows": [{"row": 2, "name": "王芳", "delegation": "计算机系代表团", "student_id": "1"}],
+            "errors": [
+                {
+                    "code": "empty_student_id",
+                    "message_zh": "第 3 行学号为空",
+                    "message_en": "row 3: the student id is empty",
+                    "field": "student_id",
+                    "row": 3,
+                }
+            ],
+            "importable": False,
+            "roster_count": 0,
+            "roster_count_after": 1,
+            "delegates_total": 189,
+        }
+    )
+
+    file_format: Literal["csv", "xlsx"]
+    encoding: str | None = Field(description="CSV text encoding detected; null for XLSX")
+    rows: list[RosterRowRead] = Field(
+        description="改正错误后将导入的各行 / the rows the import would add (once nothing is wrong)"
+    )
+    errors: list[ErrorItem] = Field(
+        description="每一处错误：行号、列（field）、原因；最后可有一项关于整个名单（row 为 null）"
+        " / every refused row (row, column, reason), then any problem of the whole roster"
+    )
+    importable: bool = Field(description="确认导入会成功（没有错误）/ the import would succeed")
+    roster_count: int = Field(description="名单中现有代表数 / delegates on the roster now")
+    roster_count_after: int = Field(description="导入后的代表数 / delegates after the import")
+    delegates_total: int = Field(description="应到人数")
+
+
+class LoginCardsCreate(BaseModel):
+    model_config = _examples({"official_ids": [3, 4, 5]})
+
+    official_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(
+        min_length=1,
+        max_length=500,
+        description="要打印登录卡的工作人员；每人签发新的一次性登录码（此前未用的登录码作废）"
+        " / the officials to print cards for; each gets a new one-time code (earlier unused "
+        "codes stop working)",
+    )
+
+
 class QuorumRead(BaseModel):
     required: int
     met: bool
@@ -334,7 +392,15 @@ class CandidateCreate(BaseModel):
 
 class CandidateRead(BaseModel):
     model_config = _examples(
-        {"id": 3, "election_id": 1, "name": "王芳", "student_id": None, "position": 2}
+        {
+            "id": 3,
+            "election_id": 1,
+            "name": "刘洋",
+            "student_id": None,
+            "position": 2,
+            "stroke_explanation": "“刘”6 画（点横撇点竖竖）；“洋”9 画（点点横点撇横横横竖）；"
+            "单名（名只有一个字）。排在“王宁”之后：首字“王”4 画，少于“刘”的 6 画，笔画少的在前。",
+        }
     )
 
     id: int
@@ -342,6 +408,11 @@ class CandidateRead(BaseModel):
     name: str
     student_id: str | None
     position: int = Field(description="1-based place on the ballot (按姓氏笔画为序)")
+    stroke_explanation: str = Field(
+        description="为什么排在这里：各字的笔画与笔顺，以及与前一名的比较（STROKE_ORDER.md）。"
+        "Why the name stands here: each character's strokes, and the comparison with the name "
+        "before it"
+    )
 
 
 class NameWarningRead(BaseModel):

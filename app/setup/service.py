@@ -174,19 +174,40 @@ def import_roster(
     return parsed, add_roster(session, actor=actor, congress_id=congress_id, parsed=parsed)
 
 
-def add_roster(
-    session: Session, *, actor: Principal, congress_id: int, parsed: roster_file.RosterFile
-) -> int:
-    """``import_roster`` of a file parsed already (outside the transaction, which holds the
-    database's write lock): all rows or none. Returns the roster's new count."""
-    store.lock_chain(session, congress_id=congress_id)
+@dataclass(frozen=True, slots=True)
+class RosterCheck:
+    """What the roster already holds against a file's rows: the rows whose student id is on it
+    already, and the roster's size after the import."""
+
+    duplicates: list[ErrorItem]
+    roster_count: int
+    roster_count_after: int
+    delegates_total: int
+
+    def over_total(self) -> Conflict | None:
+        if self.roster_count_after <= self.delegates_total:
+            return None
+        return Conflict(
+            "roster_exceeds_delegates_total",
+            f"导入后名单共 {self.roster_count_after} 人，超过应到人数 {self.delegates_total}；"
+            "请先修改大会的应到人数",
+            f"the roster would hold {self.roster_count_after} delegates, more than "
+            f"delegates_total {self.delegates_total}; change the congress first",
+            field="file",
+        )
+
+
+def check_roster_rows(
+    session: Session, *, congress_id: int, rows: Sequence[roster_file.RosterRow]
+) -> RosterCheck:
+    """The checks of an import against the roster as it is (the import and its preview)."""
     congress = get_congress(session, congress_id=congress_id)
     existing = set(
         session.scalars(
             select(models.Delegate.student_id).where(models.Delegate.congress_id == congress_id)
         )
     )
-    errors = [
+    duplicates = [
         ErrorItem(
             code="duplicate_student_id",
             message_zh=f"第 {row.row} 行学号 {row.student_id} 已在代表名单中",
@@ -194,21 +215,59 @@ def add_roster(
             field="student_id",
             row=row.row,
         )
-        for row in parsed.rows
+        for row in rows
         if row.student_id in existing
     ]
-    if errors:
-        raise roster_file.rows_rejected(errors)
-    total = len(existing) + len(parsed.rows)
-    if total > congress.delegates_total:
-        raise Conflict(
-            "roster_exceeds_delegates_total",
-            f"导入后名单共 {total} 人，超过应到人数 {congress.delegates_total}；"
-            "请先修改大会的应到人数",
-            f"the roster would hold {total} delegates, more than delegates_total "
-            f"{congress.delegates_total}; change the congress first",
-            field="file",
+    return RosterCheck(
+        duplicates=duplicates,
+        roster_count=len(existing),
+        roster_count_after=len(existing) + len(rows) - len(duplicates),
+        delegates_total=congress.delegates_total,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RosterPreview:
+    rows: list[roster_file.RosterRow]  # what the import would add once there is no error
+    errors: list[ErrorItem]  # every refused row in row order, then a problem of the whole roster
+    check: RosterCheck
+
+
+def preview_roster(
+    session: Session, *, congress_id: int, reading: roster_file.RosterReading
+) -> RosterPreview:
+    """What importing the file would do, with the import's own checks (``read_roster``, then
+    ``check_roster_rows``); reads only, appends no event."""
+    check = check_roster_rows(session, congress_id=congress_id, rows=reading.rows)
+    refused = {item.row for item in check.duplicates}
+    errors = sorted([*reading.errors, *check.duplicates], key=lambda item: item.row or 0)
+    over = check.over_total()
+    if over is not None:
+        errors.append(
+            ErrorItem(
+                code=over.code,
+                message_zh=over.message_zh,
+                message_en=over.message_en,
+                field=over.field,
+            )
         )
+    rows = [row for row in reading.rows if row.row not in refused]
+    return RosterPreview(rows=rows, errors=errors, check=check)
+
+
+def add_roster(
+    session: Session, *, actor: Principal, congress_id: int, parsed: roster_file.RosterFile
+) -> int:
+    """``import_roster`` of a file parsed already (outside the transaction, which holds the
+    database's write lock): all rows or none. Returns the roster's new count."""
+    store.lock_chain(session, congress_id=congress_id)
+    check = check_roster_rows(session, congress_id=congress_id, rows=parsed.rows)
+    if check.duplicates:
+        raise roster_file.rows_rejected(check.duplicates)
+    over = check.over_total()
+    if over is not None:
+        raise over
+    total = check.roster_count_after
     delegates = [
         models.Delegate(
             congress_id=congress_id,

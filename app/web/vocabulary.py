@@ -13,6 +13,8 @@ from app.counting.service import BATCH_STATUS_ZH, MARK_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
 from app.rules.profiles import OPTION_TEXTS, SEED_PROFILE, profile_options
+from app.setup.duties import ACTION_ZH
+from app.setup.roster import FIELD_ZH
 
 
 def vocabulary() -> dict[str, Any]:
@@ -25,7 +27,9 @@ def vocabulary() -> dict[str, Any]:
         "round_kind": dict(ROUND_KIND_ZH),
         "base_kind": dict(BASE_KIND_ZH),
         "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_RULE_LABELS.items()},
+        "official_change": dict(ACTION_ZH),
         "profile_options": _profile_options(),
+        "roster_column": dict(FIELD_ZH),
     }
 
 

@@ -377,7 +377,7 @@ def test_void_for_an_irregularity_opens_the_rerun(
     path = f"/api/rounds/{h.round_id}/void"
     irregular = {"reason": "投票箱封条破损，大会主席团决定本轮无效"}
     expect(h.chief.post(path, json=irregular), 403)
-    assert expect(h.presidium.post(path, json={"reason": ""}), 422)["code"] == "invalid_request"
+    assert expect(h.presidium.post(path, json={"reason": ""}), 422)["code"] == "reason_required"
     assert expect(h.presidium.post(path, json={"reason": "  "}), 422)["code"] == "reason_required"
 
     voided = expect(h.presidium.post(path, json=irregular), 200)

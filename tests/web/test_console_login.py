@@ -74,3 +74,34 @@ def test_front_door_is_accessible_at_every_size(live_server: LiveServer, browser
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), size
         screenshot(page, f"console-login-{size}")
         context.close()
+
+
+def test_a_confirmed_action_is_sent_once(live_server: LiveServer, browser: Any) -> None:
+    """jp.act after jp.confirm: the event is over when the question is answered, yet the tapped
+    button must stay disabled until the answer is back (a second tap sends nothing)."""
+    context = browser.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    page.evaluate(
+        """() => {
+        window.sent = 0;
+        const button = document.createElement("button");
+        button.textContent = "开启";
+        button.addEventListener("click", async (event) => {
+          if (!(await jp.confirm("确定开启？", "确定开启"))) return;
+          await jp.act(event, () => {
+            window.sent += 1;
+            return new Promise((r) => setTimeout(r, 800));
+          });
+        });
+        document.body.appendChild(button);
+      }"""
+    )
+    page.get_by_role("button", name="开启", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="确定开启").click()
+    opened = page.get_by_role("button", name="开启", exact=True)
+    assert opened.is_disabled()
+    opened.click(force=True)
+    page.wait_for_function("() => !document.querySelector('button[aria-busy]')")
+    assert page.evaluate("window.sent") == 1
+    context.close()

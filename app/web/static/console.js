@@ -2,6 +2,7 @@
 //   jp.api(method, path, body)  the JSON API with the session token; a refusal throws an Error
 //                               whose message is the server's message_zh (never a raw code)
 //   jp.act(event, fn)           runs fn once per tap: the button stays disabled until fn ends
+//                               (also after an await, e.g. jp.confirm: the event keeps its target)
 //   jp.confirm(sentence)        an irreversible action asks first, in one sentence
 //   jp.download(path, file)     a PDF or export needing the token, saved or opened in this tab's session
 //   jp.page(id, allowed)        the page's header, and whether this role may act here
@@ -85,8 +86,20 @@
 
   // A tap runs its action once: the button is disabled until the answer is back, so a double tap
   // or an impatient second tap during a slow answer sends nothing twice.
+  // The tapped button of `event` (an Event, or a button itself). After an `await` (e.g. the
+  // confirmation) the event's currentTarget is gone, but its target and submitter remain.
+  function buttonOf(event) {
+    if (!event) return null;
+    if (event instanceof Element) return event;
+    if (event.submitter) return event.submitter;
+    const current = event.currentTarget;
+    if (current instanceof Element && current.matches("button, input[type=submit]")) return current;
+    const target = event.target;
+    return target instanceof Element ? target.closest("button, input[type=submit]") : null;
+  }
+
   async function act(event, fn) {
-    const button = event && event.currentTarget ? event.currentTarget : null;
+    const button = buttonOf(event);
     if (button) {
       if (button.dataset.busy === "1") return undefined;
       button.dataset.busy = "1";

@@ -176,7 +176,7 @@ function countPage() {
         teller_a_id: Number(this.form.tellerA),
         teller_b_id: this.double ? Number(this.form.tellerB) : null,
       };
-      await jp.act({ currentTarget: event.submitter }, async () => {
+      await jp.act(event, async () => {
         try {
           const batch = await jp.api("POST", "/api/rounds/" + this.round.id + "/batches", body);
           await this.refresh();

@@ -1,11 +1,16 @@
 // The presidium's dashboard (/dashboard?election=ID): one EventSource on
 // /api/elections/ID/live; every message is a whole snapshot, so the page simply re-renders.
 // EventSource cannot send headers: the session token goes in ?token= (see app/live/router.py).
+// The rendering is shared: window.JipiaoLive.render(host, snapshot) draws the rounds into host and
+// JipiaoLive.stream(electionId, token, onSnapshot, onState) follows the stream — /presidium shows
+// the live tallies with them. The dashboard page itself starts only where this script's tag says
+// data-page="dashboard".
 "use strict";
 (function () {
   const KEY_SESSION = "jipiao.session";
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
+  const BOOT = Boolean(document.currentScript && document.currentScript.dataset.page === "dashboard");
 
   function session() {
     try { return JSON.parse(localStorage.getItem(KEY_SESSION) || "null"); } catch (e) { return null; }
@@ -181,9 +186,7 @@
     return card;
   }
 
-  function render(snapshot) {
-    $("title").textContent = snapshot.title + "（应选 " + snapshot.seats + " 名）";
-    const host = $("rounds");
+  function render(host, snapshot) {
     host.replaceChildren();
     if (!snapshot.rounds.length) host.appendChild(el("p", "hint", "本选举尚未开启投票轮次。"));
     for (const r of snapshot.rounds.slice().reverse()) {
@@ -201,25 +204,39 @@
     }
   }
 
+  // The election's stream: onSnapshot(snapshot, height) for every snapshot, onState("live" |
+  // "offline") as the connection opens and breaks (EventSource reconnects by itself).
+  function stream(electionId, token, onSnapshot, onState) {
+    const url = "/api/elections/" + electionId + "/live?token=" + encodeURIComponent(token);
+    const source = new EventSource(url);
+    source.addEventListener("snapshot", (event) => {
+      onSnapshot(JSON.parse(event.data), event.lastEventId);
+      onState("live");
+    });
+    source.onopen = () => onState("live");
+    source.onerror = () => onState("offline");
+    return source;
+  }
+
+  window.JipiaoLive = { render, stream };
+  if (!BOOT) return;
+
   function connect(token, electionId) {
     show("screen-live");
     const link = $("projector-link");
     link.href = "/projector?election=" + electionId;
     link.hidden = false;
-    const url = "/api/elections/" + electionId + "/live?token=" + encodeURIComponent(token);
-    const source = new EventSource(url);
     const conn = $("conn");
-    source.addEventListener("snapshot", (event) => {
-      render(JSON.parse(event.data));
-      conn.dataset.state = "live";
+    stream(electionId, token, (snapshot, height) => {
+      $("title").textContent = snapshot.title + "（应选 " + snapshot.seats + " 名）";
+      render($("rounds"), snapshot);
       conn.textContent = "实时 · " + new Date().toLocaleTimeString("zh-CN");
-      document.body.dataset.height = event.lastEventId;
+      document.body.dataset.height = height;
+    }, (state) => {
+      conn.dataset.state = state;
+      if (state === "offline") conn.textContent = "连接中断，正在重连…";
+      else if (conn.textContent.indexOf("实时") !== 0) conn.textContent = "实时";
     });
-    source.onopen = () => { conn.dataset.state = "live"; conn.textContent = "实时"; };
-    source.onerror = () => {
-      conn.dataset.state = "offline";
-      conn.textContent = "连接中断，正在重连…";
-    };
   }
 
   async function chooseElection(s) {

@@ -27,7 +27,7 @@ function indexPage() {
       this.error = "";
       const code = this.code.trim();
       if (!code) return;
-      await jp.act(event && event.submitter ? { currentTarget: event.submitter } : null, async () => {
+      await jp.act(event, async () => {
         try {
           const body = await jp.api("POST", "/api/auth/login", { code }, { noRedirect: true });
           localStorage.setItem(jp.KEY_SESSION, JSON.stringify(body));

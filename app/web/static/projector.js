@@ -1,12 +1,18 @@
 // The hall projector (/projector?election=ID): large type; per candidate it shows only what the
 // presidium has released (C3). It asks the stream for view=projector, so unreleased numbers
 // never reach this browser. Opened from the dashboard (same browser: same session).
+// &preview=ROUND: the presidium's preview, framed in /presidium at the hall screen's size — the
+// projector view as it will be once that certified round is released, drawn by this same code;
+// it refreshes when the framing page posts "jipiao:refresh". Never on a screen of its own: opened
+// outside a frame it shows nothing but a note (an unreleased result must not reach the hall).
 // The page always fits the screen (no scrolling): the vote table is split into side-by-side
 // columns and the root font size is the largest with which everything fits (fit()).
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  const electionId = new URLSearchParams(location.search).get("election");
+  const params = new URLSearchParams(location.search);
+  const electionId = params.get("election");
+  const preview = params.get("preview");
   let s = null;
   try { s = JSON.parse(localStorage.getItem("jipiao.session") || "null"); } catch (e) { s = null; }
   const OUTCOME_ZH = {
@@ -77,9 +83,22 @@
     }
   }
 
+  // The page does not scroll, and nothing sticks out of the white result box: the tables are
+  // centred, so a row too wide overflows on both sides, which no scroll size shows.
   function fits() {
     const d = document.documentElement;
-    return d.scrollHeight <= window.innerHeight && d.scrollWidth <= window.innerWidth;
+    if (d.scrollHeight > window.innerHeight || d.scrollWidth > window.innerWidth) return false;
+    const result = $("result");
+    if (result.hidden) return true;
+    const box = result.getBoundingClientRect();
+    const style = getComputedStyle(result);
+    const left = box.left + parseFloat(style.paddingLeft) - 0.5;
+    const right = box.right - parseFloat(style.paddingRight) + 0.5;
+    for (const part of [...$("tallies").children, ...$("elected").children]) {
+      const r = part.getBoundingClientRect();
+      if (r.left < left || r.right > right) return false;
+    }
+    return true;
   }
 
   // The largest root font size (px) with which the page fits, for each number of table
@@ -138,6 +157,8 @@
       const elected = $("elected");
       elected.replaceChildren();
       for (const name of names) elected.appendChild(el("li", null, name));
+      // Many elected: their names smaller, so that the vote table keeps a readable size.
+      elected.classList.toggle("many", names.length > 6);
       if (!names.length) elected.appendChild(el("li", "none", "尚无人当选"));
       figures(released);
       electedNow = released.elected;
@@ -151,16 +172,44 @@
     $("waiting").hidden = true;
     return;
   }
-  const url = "/api/elections/" + electionId + "/live?view=projector&token=" + encodeURIComponent(s.token);
-  const source = new EventSource(url);
   let last = null;
-  source.addEventListener("snapshot", (event) => {
-    $("message").textContent = "";
-    last = JSON.parse(event.data);
-    render(last);
-    document.body.dataset.height = event.lastEventId;
-  });
-  source.onerror = () => { $("message").textContent = "连接中断，正在重连…"; fit(); };
+  if (preview) {
+    if (window.top === window.self) {
+      $("message").textContent = "预览只在大会主席团页面中显示；会场大屏请打开不带预览的地址。";
+      $("waiting").hidden = true;
+      return;
+    }
+    const path = "/api/elections/" + encodeURIComponent(electionId) + "/live?view=projector&preview=" +
+      encodeURIComponent(preview);
+    const load = async () => {
+      const response = await fetch(path, { headers: { Authorization: "Bearer " + s.token } }).catch(() => null);
+      const body = response ? await response.json().catch(() => null) : null;
+      if (!response || !response.ok || !body) {
+        $("message").textContent = (body && body.message_zh) || "无法预览：连接中断";
+        $("result").hidden = true;
+        $("waiting").hidden = true;
+        return;
+      }
+      $("message").textContent = "";
+      last = body;
+      render(last);
+      document.body.dataset.height = String(body.height);
+    };
+    window.addEventListener("message", (event) => {
+      if (event.origin === location.origin && event.data === "jipiao:refresh") load();
+    });
+    load();
+  } else {
+    const url = "/api/elections/" + electionId + "/live?view=projector&token=" + encodeURIComponent(s.token);
+    const source = new EventSource(url);
+    source.addEventListener("snapshot", (event) => {
+      $("message").textContent = "";
+      last = JSON.parse(event.data);
+      render(last);
+      document.body.dataset.height = event.lastEventId;
+    });
+    source.onerror = () => { $("message").textContent = "连接中断，正在重连…"; fit(); };
+  }
   window.addEventListener("resize", () => { if (last) render(last); else fit(); });
   if (document.fonts) document.fonts.ready.then(() => { if (last) render(last); });  // metrics change
 })();
