@@ -29,7 +29,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from pypinyin import Style, pinyin
 from sqlalchemy import (
     Integer,
     ScalarSelect,
@@ -71,6 +70,7 @@ from app.rules.model import (
 )
 from app.rules.validity import judge_paper
 from app.setup import service as setup_service
+from app.setup.search import name_matches
 
 Pass = Literal["a", "b"]
 PASS_A: Pass = "a"
@@ -1383,20 +1383,6 @@ def round_count_status(session: Session, *, round_id: int) -> RoundCountStatus:
 # ---------------------------------------------------------------- write-in suggestions
 
 
-@lru_cache(maxsize=8192)
-def _initials(name: str) -> tuple[frozenset[str], ...]:
-    """Each character's possible pinyin initials (heteronyms included: 单 → d, s, c)."""
-    readings = pinyin(name, style=Style.FIRST_LETTER, heteronym=True, errors="default")
-    return tuple(frozenset(r.lower()[:1] for r in options if r) for options in readings)
-
-
-def _matches_initials(name: str, query: str) -> bool:
-    initials = _initials(name)
-    if len(query) > len(initials):
-        return False
-    return all(ch in initials[i] for i, ch in enumerate(query))
-
-
 def suggest_names(
     session: Session, *, congress_id: int, q: str, limit: int, round_id: int | None = None
 ) -> list[str]:
@@ -1412,11 +1398,8 @@ def suggest_names(
             raise not_found("轮次", "round", round_id, field="query.round_id")
         definition = papers_service.round_definition(round_)
         printed = {normalize_name(name) for name in definition.candidates}
-    query = normalize_name(q)
-    if not query:
+    if not normalize_name(q):
         return []
-    lowered = query.lower()
-    ascii_query = lowered.isascii() and lowered.isalpha()
     names = sorted(
         set(
             session.scalars(
@@ -1425,12 +1408,6 @@ def suggest_names(
         )
     )
     found = [
-        name
-        for name in names
-        if normalize_name(name) not in printed
-        and (
-            normalize_name(name).startswith(query)
-            or (ascii_query and _matches_initials(normalize_name(name), lowered))
-        )
+        name for name in names if normalize_name(name) not in printed and name_matches(name, q)
     ]
     return found[:limit]

@@ -36,6 +36,16 @@ def round_read(round_: models.Round) -> schemas.RoundRead:
         status=round_.status,
         follows_round_id=round_.follows_round_id,
         opened_at=round_.opened_at,
+        void_reason=_void_reason_read(round_),
+    )
+
+
+def _void_reason_read(round_: models.Round) -> schemas.VoidReasonRead | None:
+    reason = papers_service.void_reason(round_)
+    if reason is None:
+        return None
+    return schemas.VoidReasonRead(
+        rule=reason.rule, message_zh=reason.message_zh, message_en=reason.message_en
     )
 
 

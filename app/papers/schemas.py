@@ -15,6 +15,12 @@ def _examples(*examples: JsonDict) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
+class VoidReasonRead(BaseModel):
+    rule: str | None = Field(description="I2，或 null：大会主席团宣布无效（六.8）")
+    message_zh: str
+    message_en: str
+
+
 class RoundRead(BaseModel):
     model_config = _examples(
         {
@@ -34,6 +40,7 @@ class RoundRead(BaseModel):
             "status": "open",
             "follows_round_id": None,
             "opened_at": "2026-11-14T09:00:00Z",
+            "void_reason": None,
         }
     )
 
@@ -63,6 +70,10 @@ class RoundRead(BaseModel):
     )
     follows_round_id: int | None
     opened_at: datetime
+    void_reason: VoidReasonRead | None = Field(
+        description="为何无效（仅无效的轮次）：收回选票过多（I2）或大会主席团宣布 / why a void "
+        "round is void: the overcount (I2, with its numbers) or the presidium's ruling"
+    )
 
 
 class RoundListRead(BaseModel):

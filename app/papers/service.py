@@ -43,7 +43,7 @@ from app.papers.qr import (
 )
 from app.printing.ballot import PaperOverflowError, compose_paper, render_papers
 from app.printing.layout import LayoutError, PaperSize, load_layout
-from app.rules.decide import required_present
+from app.rules.decide import overcount, required_present
 from app.rules.model import RoundDefinition, RoundKind
 from app.rules.profiles import Profile, parse_profile
 from app.setup import service as setup_service
@@ -503,10 +503,14 @@ def record_collection(
     _ensure_status(round_, (ROUND_ISSUED,), "登记收回选票", "record collection")
     assert round_.issued is not None
     profile = round_definition(round_).profile
-    base = round_.present if profile.overcount_base == "present" else round_.issued
     round_.collected = collected
-    overcount = collected > base or collected > round_.issued
-    if not overcount:
+    void = overcount(
+        collected=collected,
+        present=round_.present,
+        issued=round_.issued,
+        base_name=profile.overcount_base,
+    )
+    if void is None:
         round_.status = ROUND_COLLECTED
         session.flush()
         store.append_event(
@@ -530,6 +534,34 @@ def record_collection(
             "issued": round_.issued,
             "overcount_base": profile.overcount_base,
         },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VoidReason:
+    rule: str | None  # "I2" for an overcount; None: the presidium's ruling (六.8)
+    message_zh: str
+    message_en: str
+
+
+def void_reason(round_: models.Round) -> VoidReason | None:
+    """Why a void round is void, in words: the overcount (I2, with its numbers, as the rules
+    engine states it) or the presidium's ruling; None for a round that is not void."""
+    if round_.status != ROUND_VOID:
+        return None
+    if round_.collected is not None and round_.issued is not None:
+        entry = overcount(
+            collected=round_.collected,
+            present=round_.present,
+            issued=round_.issued,
+            base_name=round_definition(round_).profile.overcount_base,
+        )
+        if entry is not None:
+            return VoidReason(entry.rule, entry.message_zh, entry.message_en)
+    return VoidReason(
+        None,
+        "大会主席团宣布本轮选举无效，应重新选举",
+        "the presidium declared the round void; it is held again",
     )
 
 

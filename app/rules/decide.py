@@ -17,7 +17,7 @@ from app.rules.model import (
     TraceEntry,
 )
 from app.rules.ordering import stroke_order
-from app.rules.profiles import MajorityBase, Profile
+from app.rules.profiles import MajorityBase, OvercountBase, Profile
 from app.rules.tally import PersonTally, Tally, tally_papers
 
 
@@ -253,26 +253,38 @@ def _quorum_entry(attendance: Attendance, profile: Profile, quorum: QuorumCheck)
     )
 
 
+def overcount(
+    *, collected: int, present: int, issued: int, base_name: OvercountBase
+) -> TraceEntry | None:
+    """I2: the entry voiding a round whose collected papers exceed present (or the profile's
+    base, issued) or issued; None when they do not (I3)."""
+    base = present if base_name == "present" else issued
+    over_base = collected > base
+    if not over_base and collected <= issued:
+        return None
+    what_zh = "实到人数" if over_base and base_name == "present" else "发出选票数"
+    limit = base if over_base else issued
+    return TraceEntry(
+        "I2",
+        f"收回选票 {collected} 张，多于{what_zh} {limit}：选举无效，应重新选举",
+        f"{collected} papers collected exceed "
+        f"{'present' if what_zh == '实到人数' else 'issued'} {limit}: the round is void "
+        "and is held again",
+    )
+
+
 def _overcount(
     definition: RoundDefinition, attendance: Attendance, trace: list[TraceEntry]
 ) -> RoundVoid | None:
     """I2/I3: collected papers above present (or issued) void the round; otherwise it stands."""
-    base_name = definition.profile.overcount_base
-    base = attendance.present if base_name == "present" else attendance.issued
-    over_base = attendance.collected > base
-    over_issued = attendance.collected > attendance.issued
-    if over_base or over_issued:
-        what_zh = "实到人数" if over_base and base_name == "present" else "发出选票数"
-        limit = base if over_base else attendance.issued
-        trace.append(
-            TraceEntry(
-                "I2",
-                f"收回选票 {attendance.collected} 张，多于{what_zh} {limit}：选举无效，应重新选举",
-                f"{attendance.collected} papers collected exceed "
-                f"{'present' if what_zh == '实到人数' else 'issued'} {limit}: the round is void "
-                "and is held again",
-            )
-        )
+    void = overcount(
+        collected=attendance.collected,
+        present=attendance.present,
+        issued=attendance.issued,
+        base_name=definition.profile.overcount_base,
+    )
+    if void is not None:
+        trace.append(void)
         return RoundVoid(
             NextRound("rerun", definition.seats, definition.candidates),
         )

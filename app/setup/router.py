@@ -68,6 +68,23 @@ def _attendance_read(session: SessionDep, congress_id: int) -> schemas.Attendanc
         congress_quorum=schemas.QuorumRead(
             required=attendance.congress_quorum_required, met=attendance.congress_quorum_met
         ),
+        elections=[
+            schemas.ElectionQuorumLineRead(
+                election_id=line.election_id,
+                title=line.title,
+                quorum=line.quorum,
+                strict=line.strict,
+                required=line.required,
+                met=line.met,
+            )
+            for line in setup_service.quorum_lines(session, attendance=attendance)
+        ],
+        delegations=[
+            schemas.DelegationAttendanceRead(
+                delegation=d.delegation, present=d.present, roster_count=d.roster_count
+            )
+            for d in setup_service.attendance_by_delegation(session, congress_id=congress_id)
+        ],
     )
 
 

@@ -231,8 +231,26 @@ class QuorumRead(BaseModel):
     met: bool
 
 
+class ElectionQuorumLineRead(BaseModel):
+    """Q1 of one election against the present count now (the rules engine's figure, exact)."""
+
+    election_id: int
+    title: str
+    quorum: str = Field(description="法定人数比例，如 4/5 / the profile's quorum, e.g. 4/5")
+    strict: bool = Field(description="true：须超过该比例（超过五分之四）；false：达到即可（以上）")
+    required: int = Field(description="至少须实到的人数 / the fewest present that make Q1")
+    met: bool
+
+
+class DelegationAttendanceRead(BaseModel):
+    delegation: str
+    present: int = Field(description="本代表团实到人数")
+    roster_count: int = Field(description="本代表团在名单中的人数（应到）")
+
+
 class AttendanceRead(BaseModel):
-    """实到人数 (``present``) now; Q2 congress quorum (≥ 2/3) for information."""
+    """实到人数 (``present``) now; Q2 congress quorum (≥ 2/3) for information; each election's
+    Q1 line; 实到 and 应到 per 代表团 (in roster order)."""
 
     model_config = _examples(
         {
@@ -241,6 +259,17 @@ class AttendanceRead(BaseModel):
             "roster_count": 189,
             "present": 176,
             "congress_quorum": {"required": 126, "met": True},
+            "elections": [
+                {
+                    "election_id": 1,
+                    "title": "主席团成员",
+                    "quorum": "4/5",
+                    "strict": False,
+                    "required": 152,
+                    "met": True,
+                }
+            ],
+            "delegations": [{"delegation": "计算机系代表团", "present": 30, "roster_count": 32}],
         }
     )
 
@@ -249,6 +278,8 @@ class AttendanceRead(BaseModel):
     roster_count: int
     present: int
     congress_quorum: QuorumRead
+    elections: list[ElectionQuorumLineRead]
+    delegations: list[DelegationAttendanceRead]
 
 
 class CheckInByStudentId(BaseModel):
@@ -275,6 +306,8 @@ class CheckInRead(BaseModel):
                 "roster_count": 189,
                 "present": 177,
                 "congress_quorum": {"required": 126, "met": True},
+                "elections": [],
+                "delegations": [],
             },
         }
     )

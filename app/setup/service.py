@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from app import models
@@ -22,6 +22,7 @@ from app.rules.decide import required_present
 from app.rules.model import normalize_name
 from app.rules.profiles import Profile, ProfileError, parse_profile, profile_options
 from app.setup import roster as roster_file
+from app.setup.search import name_matches
 
 # The fields a change may not set to null, as a message names them (大会名称不能为空).
 REQUIRED_ZH: dict[str, str] = {
@@ -148,14 +149,20 @@ def list_delegates(
     )
     if present is not None:
         query = query.where(models.Delegate.present.is_(present))
-    if search:
-        needle = f"%{search.strip()}%"
-        query = query.where(
-            models.Delegate.name.like(needle)
-            | models.Delegate.student_id.like(needle)
-            | models.Delegate.delegation.like(needle)
-        )
-    return session.scalars(query).all()
+    delegates = session.scalars(query).all()
+    needle = normalize_name(search or "").casefold()
+    if not needle:
+        return delegates
+    # Part of the name, 学号 or 代表团, or the name's pinyin initials (wxm → 王小明), matched here
+    # rather than in SQL: the initials come from pypinyin, and LIKE would read % and _ as wildcards.
+    return [
+        d
+        for d in delegates
+        if needle in normalize_name(d.name).casefold()
+        or needle in d.student_id.casefold()
+        or needle in normalize_name(d.delegation).casefold()
+        or name_matches(d.name, needle)
+    ]
 
 
 def import_roster(
@@ -416,6 +423,65 @@ def get_attendance(session: Session, *, congress_id: int) -> Attendance:
         present=present,
         congress_quorum_required=required,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DelegationAttendance:
+    """实到 and 应到 of one 代表团 (its delegates on the roster)."""
+
+    delegation: str
+    present: int
+    roster_count: int
+
+
+def attendance_by_delegation(session: Session, *, congress_id: int) -> list[DelegationAttendance]:
+    """Each 代表团 of the roster, in the order the roster first lists it."""
+    present = func.sum(case((models.Delegate.present.is_(True), 1), else_=0))
+    rows = session.execute(
+        select(models.Delegate.delegation, present, func.count(models.Delegate.id))
+        .where(models.Delegate.congress_id == congress_id)
+        .group_by(models.Delegate.delegation)
+        .order_by(func.min(models.Delegate.id))
+    )
+    return [
+        DelegationAttendance(delegation=str(row[0]), present=int(row[1] or 0), roster_count=row[2])
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumLine:
+    """Q1 of one election against the present count now: its profile's fraction and the fewest
+    present that reach it (the rules engine's ``required_present``, exact)."""
+
+    election_id: int
+    title: str
+    quorum: str  # "4/5", as RULES.md spells the option
+    strict: bool  # 超过 (the figure itself not enough) rather than 以上
+    required: int
+    present: int
+
+    @property
+    def met(self) -> bool:
+        return self.present >= self.required
+
+
+def quorum_lines(session: Session, *, attendance: Attendance) -> list[QuorumLine]:
+    lines = []
+    total = attendance.delegates_total
+    for election in list_elections(session, congress_id=attendance.congress_id):
+        profile = election_profile(election)
+        lines.append(
+            QuorumLine(
+                election_id=election.id,
+                title=election.title,
+                quorum=f"{profile.quorum.numerator}/{profile.quorum.denominator}",
+                strict=profile.quorum_strict,
+                required=required_present(total, profile.quorum, profile.quorum_strict),
+                present=attendance.present,
+            )
+        )
+    return lines
 
 
 # ---------------------------------------------------------------- elections

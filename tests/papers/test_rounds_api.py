@@ -266,6 +266,7 @@ def test_collection_within_counts(api: Api) -> None:
     result = issue_and_collect(api, round_.id, printed=10, issued=8, collected=8)
     assert (result.void, result.rerun, result.round.status) == (False, None, "collected")
     assert result.round.collected == 8
+    assert result.round.void_reason is None
 
 
 def test_overcount_voids_and_opens_the_rerun(api: Api) -> None:
@@ -283,6 +284,16 @@ def test_overcount_voids_and_opens_the_rerun(api: Api) -> None:
     assert (rerun.number, rerun.kind, rerun.present, rerun.status) == (2, "rerun", 9, "open")
     assert (rerun.seats, rerun.candidates) == (3, SEED_BALLOT_ORDER)
     assert rerun.follows_round_id == round_.id
+    assert rerun.void_reason is None
+    # Why, in the rules engine's words (the decided round's I2 trace line), also when read later.
+    reason = result.round.void_reason
+    assert reason is not None
+    assert (reason.rule, reason.message_zh) == (
+        "I2",
+        "收回选票 9 张，多于实到人数 8：选举无效，应重新选举",
+    )
+    listed = expect(api.get(f"/api/elections/{ready.election.id}/rounds"), 200)["rounds"]
+    assert listed[0]["void_reason"] == reason.model_dump()
     voids = _events(api, ready.congress.id, "round.void")
     assert voids == [
         {
@@ -322,6 +333,10 @@ def test_issued_base_profile(api: Api) -> None:
     round_ = open_round(api, ready.election.id)
     result = issue_and_collect(api, round_.id, printed=8, issued=7, collected=8)
     assert result.void  # 8 > issued 7, though not more than present 8
+    assert result.round.void_reason is not None
+    assert result.round.void_reason.message_zh == (
+        "收回选票 8 张，多于发出选票数 7：选举无效，应重新选举"
+    )
 
 
 def test_officials_of_another_congress_are_refused(api: Api) -> None:

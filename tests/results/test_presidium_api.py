@@ -383,6 +383,11 @@ def test_void_for_an_irregularity_opens_the_rerun(
     voided = expect(h.presidium.post(path, json=irregular), 200)
     assert voided["void"]
     assert voided["round"]["status"] == "void"
+    assert voided["round"]["void_reason"] == {
+        "rule": None,
+        "message_zh": "大会主席团宣布本轮选举无效，应重新选举",
+        "message_en": "the presidium declared the round void; it is held again",
+    }
     rerun = voided["rerun"]
     assert (rerun["number"], rerun["kind"], rerun["follows_round_id"]) == (2, "rerun", h.round_id)
     assert rerun["candidates"] == SEED_BALLOT_ORDER
