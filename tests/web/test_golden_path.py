@@ -14,7 +14,7 @@ releases the result and confirms the supplementary round at /presidium; it is co
 way, decided, signed and released; the presidium downloads the report and the auditor the
 election record.
 
-It prints, per role, the clicks (taps, picks, key presses of Enter) and the seconds spent on
+It records, per role, the clicks (taps and picks; a scan or typing is no click) and the seconds on
 the role's pages, and writes them to var/golden-path.json for the closing note.
 """
 
@@ -64,6 +64,7 @@ class Person:
 
     role: str
     page: Any
+    name: str = ""
     clicks: int = 0
     seconds: float = 0.0
 
@@ -181,9 +182,16 @@ def secretariat_sets_up(hall: Hall) -> tuple[int, int, list[tuple[str, str]], li
     congress_id = int(re.search(r"congress=(\d+)", s.page.url).group(1))  # type: ignore[union-attr]
     (election,) = hall.api(f"/api/congresses/{congress_id}/elections")
     assert len(hall.api(f"/api/congresses/{congress_id}/delegates")) == DELEGATES
-    urls = scan(rasterize(cards, page=1, dpi=150)) + scan(rasterize(cards, page=2, dpi=150))
+    # A camera looks at one card; zxing finding all eight of a page at once sometimes misses
+    # one, so each page is also read at a second resolution.
+    urls = {
+        url
+        for page in (1, 2)
+        for dpi in (150, 200)
+        for url in scan(rasterize(cards, page=page, dpi=dpi))
+    }
     assert len(urls) == len(OFFICIALS)
-    return congress_id, election["id"], roster, urls
+    return congress_id, election["id"], roster, sorted(urls)
 
 
 def officials_log_in(hall: Hall, urls: list[str]) -> None:
@@ -210,7 +218,7 @@ def officials_log_in(hall: Hall, urls: list[str]) -> None:
             f"localStorage.setItem('jipiao.session', {json.dumps(json.dumps(session))});"
         )
         page = context.new_page()
-        hall.people[who] = Person(session["role_zh"], page)
+        hall.people[who] = Person(session["role_zh"], page, session["name"])
     assert {"chief_scrutineer", "scrutineer1", "chief_teller", "teller1", "teller2",
             "presidium", "auditor"} <= set(hall.people)  # fmt: skip
 
@@ -237,20 +245,20 @@ def round_papers(hall: Hall, congress_id: int, number: int) -> str:
         if number == 1:
             s.click(page.get_by_role("button", name="开启第 1 轮"))
             s.confirm("开启")
-        region = page.get_by_role("region", name=re.compile(f"第 {number} 轮"))
-        region.get_by_role("button", name=f"下载第 {number} 轮选票（PDF）").wait_for()
-        with page.expect_download(timeout=120000) as download:
-            s.click(page.get_by_role("button", name=f"下载第 {number} 轮选票（PDF）"))
+        card = page.get_by_role("article", name=re.compile(f"^第 {number} 轮"))
+        button = card.get_by_role("button", name=f"下载第 {number} 轮选票（PDF）")
+        with page.expect_download(timeout=180000) as download:
+            s.click(button)
         papers = hall.tmp / f"papers-{number}.pdf"
         download.value.save_as(papers)
-        page.get_by_label("印制选票数").fill(str(PRESENT + 2))
-        page.get_by_label("发出选票数").fill(str(PRESENT))
-        s.click(page.get_by_role("button", name=f"登记第 {number} 轮发出选票"))
+        card.get_by_label("印制选票数").fill(str(PRESENT + 2))
+        card.get_by_label("发出选票数").fill(str(PRESENT))
+        s.click(card.get_by_role("button", name=f"登记第 {number} 轮发出选票"))
         s.confirm("登记")
-        page.get_by_label("收回选票数").fill(str(PRESENT))
-        s.click(page.get_by_role("button", name=f"登记第 {number} 轮收回选票"))
+        card.get_by_label("收回选票数").fill(str(PRESENT))
+        s.click(card.get_by_role("button", name=f"登记第 {number} 轮收回选票"))
         s.confirm("登记")
-        page.get_by_text("已收回选票").first.wait_for()
+        card.get_by_role("heading", level=3).filter(has_text="已收回选票").wait_for()
         screenshot(page, f"golden-rounds-{number}")
     (payload,) = set(scan(rasterize(papers, page=1, dpi=200)))
     return payload
@@ -261,8 +269,8 @@ def chief_teller_batches(hall: Hall, round_id: int) -> None:
     with c.working() as page:
         page.goto(f"{hall.live.url}/count?round={round_id}")
         page.get_by_label("本批张数").fill(str(PRESENT))
-        page.get_by_label("第一遍录入计票人").select_option(label="冯军")
-        page.get_by_label("第二遍录入计票人").select_option(label="陈静")
+        page.get_by_label("第一遍录入计票人").select_option(label=hall.people["teller1"].name)
+        page.get_by_label("第二遍录入计票人").select_option(label=hall.people["teller2"].name)
         c.clicks += 2
         c.click(page.get_by_role("button", name="新建批次"))
         page.locator("tr[data-batch='1']").wait_for()
@@ -276,6 +284,15 @@ def tablet_enters(
     with t.working() as page:
         page.goto(f"{hall.live.url}/tablet")
         card = page.locator(".batch-card", has_text=f"第 {number} 轮 · 第 1 批")
+        change = page.locator("#change-batch")
+        deadline = time.monotonic() + 30
+        while not card.is_visible():
+            if time.monotonic() > deadline:
+                screenshot(page, f"golden-tablet-stuck-{who}")
+                raise AssertionError(page.inner_text("body"))
+            if change.is_visible():  # the tablet reopens the batch it last entered
+                t.click(change)
+            page.wait_for_timeout(100)
         t.click(card)
         page.locator(".candidate").first.wait_for()
         names = page.locator(".candidate").evaluate_all("(c) => c.map((e) => e.dataset.name)")
@@ -339,7 +356,7 @@ def test_the_seeds_election_through_the_pages(
     # Round 1: everyone votes ✓ for the first two names on the paper; one paper also has an
     # unclear mark in the third column; the second pass misreads one paper's second ✓ as ×.
     payload = round_papers(hall, congress_id, 1)
-    (round_1,) = hall.api(f"/api/elections/{election_id}/rounds")
+    (round_1,) = hall.api(f"/api/elections/{election_id}/rounds")["rounds"]
     chief_teller_batches(hall, round_1["id"])
     pass_a: list[dict[int, str]] = [{0: "yes", 1: "yes"} for _ in range(PRESENT)]
     pass_a[9] = {0: "yes", 1: "yes", 2: "unclear"}
@@ -362,7 +379,7 @@ def test_the_seeds_election_through_the_pages(
         p.click(confirm_button)
         p.confirm("开启")
         confirm_button.wait_for(state="detached")
-    round_2 = hall.api(f"/api/elections/{election_id}/rounds")[-1]
+    round_2 = hall.api(f"/api/elections/{election_id}/rounds")["rounds"][-1]
     assert round_2["number"] == 2
     assert round_2["kind"] == "supplementary"
 
