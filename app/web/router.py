@@ -57,20 +57,18 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 router = APIRouter(include_in_schema=False)
 
 
-def _serve_page(file_name: str) -> HTMLResponse:
-    return HTMLResponse((_TEMPLATES / file_name).read_text(encoding="utf-8"), headers=_NO_CACHE)
-
-
 def _add_page(url: str, file_name: str) -> None:
+    # Read at start-up: a page missing from the package stops the service from starting.
+    html = (_TEMPLATES / file_name).read_text(encoding="utf-8")
+
     def page() -> HTMLResponse:
-        return _serve_page(file_name)
+        return HTMLResponse(html, headers=_NO_CACHE)
 
     router.add_api_route(url, page, methods=["GET"], name=f"page:{file_name}")
 
 
 for _url, _file_name in PAGES.items():
-    if (_TEMPLATES / _file_name).exists():
-        _add_page(_url, _file_name)
+    _add_page(_url, _file_name)
 
 
 @router.get("/tablet-sw.js")
