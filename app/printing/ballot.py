@@ -168,11 +168,14 @@ class _Fit:
     write_in_columns: int
 
 
-class _Canvas:
-    """fpdf2 with the measurements a paper needs, in millimetres."""
+class Canvas:
+    """fpdf2 with the measurements a printed page needs, in millimetres (the ballot paper's and
+    the login-card sheet's)."""
 
-    def __init__(self, paper_size: PaperSize, fonts: tuple[FontFace, FontFace]) -> None:
-        self.pdf = cjk_pdf(PAGE_MM[paper_size], "jipiao ballot-paper", fonts)
+    def __init__(
+        self, page_mm: tuple[float, float], title: str, fonts: tuple[FontFace, FontFace]
+    ) -> None:
+        self.pdf = cjk_pdf(page_mm, title, fonts)
 
     def close(self) -> None:
         close_fonts(self.pdf)
@@ -198,9 +201,10 @@ class _Canvas:
         self.pdf.set_text_color(*colour)
         self.pdf.text(x, baseline, text)
 
-    def wrap(self, text: str, em: float, width: float) -> tuple[str, ...]:
-        """Break Chinese text at any character, never starting a line with closing punctuation."""
-        self.font(em)
+    def wrap(self, text: str, em: float, width: float, *, bold: bool = False) -> tuple[str, ...]:
+        """Break Chinese text (or an address, which has no spaces) at any character, never
+        starting a line with closing punctuation."""
+        self.font(em, bold=bold)
         lines: list[str] = []
         line = ""
         for char in text:
@@ -233,7 +237,7 @@ QR_CAPTION_EM = 2.4
 QR_CAPTION = ("计票扫码 · 每张选票相同", "无编号 · 不含个人信息")
 
 
-def _fit(canvas: _Canvas, paper: BallotPaper, width: float, height: float) -> _Fit:
+def _fit(canvas: Canvas, paper: BallotPaper, width: float, height: float) -> _Fit:
     inner_w = width - 2 * MARGIN
     inner_h = height - 2 * MARGIN
     # Title band: congress line, then the election title shrunk (never below 4 mm) to one line.
@@ -332,7 +336,7 @@ def draw_qr_block(
                 start = None
 
 
-def _draw_qr(canvas: _Canvas, paper: BallotPaper, x: float, y: float) -> float:
+def _draw_qr(canvas: Canvas, paper: BallotPaper, x: float, y: float) -> float:
     """Draw the QR code with its quiet zone at (x, y); return the block's height."""
     qr, module, block = _qr_block(paper)
     draw_qr_block(canvas.pdf, qr, x, y, module, block)
@@ -345,7 +349,7 @@ def _draw_qr(canvas: _Canvas, paper: BallotPaper, x: float, y: float) -> float:
 
 
 def _draw_paper(
-    canvas: _Canvas, paper: BallotPaper, fit: _Fit, left: float, top: float, width: float
+    canvas: Canvas, paper: BallotPaper, fit: _Fit, left: float, top: float, width: float
 ) -> None:
     pdf = canvas.pdf
     x0 = left + MARGIN
@@ -456,7 +460,7 @@ def _draw_paper(
 
 
 def _draw_page(
-    canvas: _Canvas,
+    canvas: Canvas,
     paper: BallotPaper,
     fit: _Fit,
     paper_size: PaperSize,
@@ -495,7 +499,7 @@ def render_papers(
         raise ValueError("copies: must be at least 1")
     if per_page not in (1, 2):
         raise ValueError("per_page: must be 1 or 2")
-    canvas = _Canvas(paper_size, find_cjk_fonts(font))
+    canvas = Canvas(PAGE_MM[paper_size], "jipiao ballot-paper", find_cjk_fonts(font))
     try:
         canvas.pdf.set_title(paper.title)
         page_w, page_h = PAGE_MM[paper_size]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import segno
 from fpdf import FPDF
 
-from app.printing.ballot import MM_PER_PT, QUIET_MODULES, draw_qr_block
-from app.printing.fonts import FontFace, cjk_pdf, close_fonts
+from app.printing.ballot import QUIET_MODULES, Canvas, draw_qr_block
+from app.printing.fonts import FontFace, close_fonts
 
 PAGE_W, PAGE_H = 210.0, 297.0
 COLUMNS, ROWS = 2, 4
@@ -40,30 +40,9 @@ class LoginCard:
     valid_days: int
 
 
-class _Sheet:
+class _Sheet(Canvas):
     def __init__(self, fonts: tuple[FontFace, FontFace]) -> None:
-        self.pdf: FPDF = cjk_pdf((PAGE_W, PAGE_H), "jipiao login-cards", fonts)
-
-    def font(self, em: float, *, bold: bool = False) -> None:
-        self.pdf.set_font("cjk", "B" if bold else "", em / MM_PER_PT)
-
-    def width(self, text: str, em: float, *, bold: bool = False) -> float:
-        self.font(em, bold=bold)
-        return float(self.pdf.get_string_width(text))
-
-    def text(
-        self,
-        x: float,
-        baseline: float,
-        text: str,
-        em: float,
-        *,
-        bold: bool = False,
-        colour: tuple[int, int, int] = BLACK,
-    ) -> None:
-        self.font(em, bold=bold)
-        self.pdf.set_text_color(*colour)
-        self.pdf.text(x, baseline, text)
+        super().__init__((PAGE_W, PAGE_H), "jipiao login-cards", fonts)
 
     def fitted(
         self, text: str, em: float, width: float, *, bold: bool = False, floor: float = 0.5
@@ -73,20 +52,6 @@ class _Sheet:
         while size > em * floor and self.width(text, size, bold=bold) > width:
             size *= 0.92
         return size
-
-    def wrap(self, text: str, em: float, width: float, *, bold: bool = False) -> list[str]:
-        """Lines of at most ``width``, broken at any character (an address has no spaces)."""
-        self.font(em, bold=bold)
-        lines: list[str] = []
-        line = ""
-        for char in text:
-            if line and self.pdf.get_string_width(line + char) > width:
-                lines.append(line)
-                line = ""
-            line += char
-        if line:
-            lines.append(line)
-        return lines
 
 
 def _cut_lines(pdf: FPDF) -> None:
