@@ -32,7 +32,7 @@ def open_console(
     """A new browser context (its own localStorage) on ``path``; close with page.context.close().
     Downloads are accepted (the report PDF, the exports, the record)."""
     context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     context.add_init_script(
         f"localStorage.setItem('jipiao.session', {json.dumps(json.dumps(session))});"
     )

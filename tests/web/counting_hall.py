@@ -127,7 +127,7 @@ def console(
     """A browser tab where the official logged in on the front door, then opened ``path``."""
     code = issue_code(hall.live.api, hall.congress_id, official_id).code
     context = browser.new_context(viewport=viewport, locale="zh-CN")
-    context.set_default_timeout(10000)
+    context.set_default_timeout(20000)
     page = context.new_page()
     page.goto(f"{hall.live.url}/")
     page.get_by_label("登录码").fill(code)

@@ -35,7 +35,7 @@ def admin_page(
     with live.api.client.app.state.sessionmaker.begin() as session:  # type: ignore[attr-defined]
         code = auth.issue_admin_login_code(session)
     context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     page = context.new_page()
     page.goto(f"{live.url}/?next={path}")
     page.get_by_label("登录码").fill(code)
@@ -204,7 +204,7 @@ def test_another_role_sees_the_counts_and_no_actions(live_server: LiveServer, br
     presidium = make_official(live_server.api, congress_id, role="presidium", name="周主席")
     code = issue_code(live_server.api, congress_id, presidium.id).code
     context = browser.new_context(viewport=LAPTOP, locale="zh-CN")
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     page = context.new_page()
     page.goto(f"{live_server.url}/")
     page.get_by_label("登录码").fill(code)

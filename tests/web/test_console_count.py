@@ -140,7 +140,7 @@ def test_the_secretariat_picks_the_congress_then_makes_a_batch(
     with create_app(live_server.settings).state.sessionmaker.begin() as session:
         code = auth.issue_admin_login_code(session)
     context = browser.new_context(locale="zh-CN")
-    context.set_default_timeout(10000)
+    context.set_default_timeout(20000)
     page = context.new_page()
     page.goto(f"{live_server.url}/?next=/count")
     page.get_by_label("登录码").fill(code)

@@ -13,7 +13,7 @@ from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations
 
 def _log_in(live: LiveServer, browser: Any, code: str, path: str = "/") -> Any:
     context = browser.new_context(viewport=LAPTOP, locale="zh-CN")
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     page = context.new_page()
     page.goto(f"{live.url}{path}")
     page.get_by_label("登录码").fill(code)

@@ -37,7 +37,7 @@ def _paper(h: Hall, tag: str, n: int, marks: list[str]) -> dict[str, Any]:
 def _open(browser: Any, live: LiveServer, token: str, congress_id: int, path: str,
           viewport: dict[str, int]) -> tuple[Any, Page]:  # fmt: skip
     context = browser.new_context(viewport=viewport, locale="zh-CN")
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     session = json.dumps({"token": token, "congress_id": congress_id, "role": "presidium"})
     context.add_init_script(f"localStorage.setItem('jipiao.session', {json.dumps(session)});")
     page = context.new_page()

@@ -107,7 +107,7 @@ def test_a_tablet_that_trusts_the_ca_gets_https_camera_and_offline(
     browser = _launch(playwright, _trusting_home(tmp_path / "home", ca_pem))
     try:
         context = browser.new_context(viewport=TABLET, locale="zh-CN")
-        context.set_default_timeout(10000)
+        context.set_default_timeout(20000)
         page = context.new_page()
         answer = page.goto(login_url)  # what the teller's login QR code opens
         assert answer is not None

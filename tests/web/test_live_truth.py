@@ -47,7 +47,7 @@ def shot(page: Page, name: str) -> None:
 def open_page(browser: Any, live: LiveServer, api: Api, congress_id: int, path: str,
               viewport: dict[str, int]) -> tuple[Any, Page]:  # fmt: skip
     context = browser.new_context(viewport=viewport, locale="zh-CN")
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     session = json.dumps({"token": api.token, "congress_id": congress_id, "role": "presidium"})
     context.add_init_script(f"localStorage.setItem('jipiao.session', {json.dumps(session)});")
     page = context.new_page()

@@ -311,7 +311,7 @@ def test_another_role_sees_the_rounds_and_no_actions(live_server: LiveServer, br
     code = issue_code(api, ready.congress.id, ready.officials["chief_teller"][0].id).code
     round_ = open_round(api, ready.election.id)
     context = browser.new_context(viewport=LAPTOP, locale="zh-CN")
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     page = context.new_page()
     page.goto(f"{live_server.url}/")
     page.get_by_label("登录码").fill(code)

@@ -90,7 +90,7 @@ def _open_tablet(
 ) -> tuple[Any, Page]:
     """A context for one teller: logged in (login-QR URL or the code typed), batch chosen."""
     context = browser.new_context(**({"viewport": TABLET, "locale": "zh-CN"} | ctx))
-    context.set_default_timeout(8000)
+    context.set_default_timeout(20000)
     page = context.new_page()
     code = issue_code(live.api, counting.ready.congress.id, official_id).code
     if by_qr:  # what the login QR encodes: <public_url>/login?code=…
