@@ -168,11 +168,15 @@ def name_sort_key(name: str, order: NameOrder = DEFAULT_NAME_ORDER) -> NameKey:
 def _fill_cache(names: Sequence[str], normalized: list[str]) -> None:
     """Looks up every character not yet cached; raises for the first name with an unknown one."""
     missing = set("".join(normalized)).difference(_CHAR_KEYS)
-    if any(strokes_of(char) is None for char in missing):
-        for name, chars in zip(names, normalized, strict=True):
-            for char in chars:
-                if strokes_of(char) is None:
-                    raise UnknownCharacterError(name, char)
+    unknown = {char for char in missing if strokes_of(char) is None}
+    if unknown:
+        name, char = next(
+            (name, char)
+            for name, chars in zip(names, normalized, strict=True)
+            for char in chars
+            if char in unknown
+        )
+        raise UnknownCharacterError(name, char)
     for char in missing:
         _char_key("", char)
 

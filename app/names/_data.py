@@ -93,13 +93,12 @@ _cache: dict[str, CharStrokes | None] = {}
 
 def _loaded() -> _Table:
     global _table
-    if _table is None:
-        with _lock:
-            if _table is None:
-                table = _Table()
-                table.load()
-                _table = table
-    return _table
+    with _lock:  # taken only on a cache miss of strokes_of: cheap, and no double-checked dance
+        if _table is None:
+            table = _Table()
+            table.load()
+            _table = table
+        return _table
 
 
 def strokes_of(char: str) -> CharStrokes | None:

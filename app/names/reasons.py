@@ -78,14 +78,16 @@ def _char_reason(name: str, index: int, first: str, second: str) -> str:
                 f"{place}“{first}”与“{second}”都是 {a.count} 画；“{second}”不在笔顺数据中，"
                 "排在同笔画的字之后"
             )
-        if a.sequence and b.sequence:
-            for k, (x, y) in enumerate(zip(a.sequence, b.sequence, strict=False)):
-                if x != y:
-                    return (
-                        f"{place}“{first}”与“{second}”都是 {a.count} 画；第{_ordinal(k)}笔"
-                        f"“{first}”是{STROKE_ZH[x]}，“{second}”是{STROKE_ZH[y]}，"
-                        f"按横、竖、撇、点、折的顺序“{first}”在前"
-                    )
+        # The first stroke that differs; none when a sequence is unknown (or, in the data, the
+        # same for two levels): then the level itself, from GF 3003, is the reason.
+        pairs = enumerate(zip(a.sequence, b.sequence, strict=False))
+        k = next((k for k, (x, y) in pairs if x != y), None)
+        if k is not None:
+            return (
+                f"{place}“{first}”与“{second}”都是 {a.count} 画；第{_ordinal(k)}笔"
+                f"“{first}”是{STROKE_ZH[a.sequence[k]]}，“{second}”是{STROKE_ZH[b.sequence[k]]}，"
+                f"按横、竖、撇、点、折的顺序“{first}”在前"
+            )
         return (
             f"{place}“{first}”与“{second}”都是 {a.count} 画，按《通用规范汉字表》的笔顺"
             f"“{first}”在前"

@@ -3,7 +3,7 @@ STROKE_ORDER.md that separates two neighbours, said in Chinese, for every step o
 
 import pytest
 
-from app.names import NameOrder, sort_names
+from app.names import NameOrder, UnknownCharacterError, sort_names
 from app.names.reasons import describe_name_zh, explain_places_zh, order_reason_zh
 
 
@@ -42,6 +42,31 @@ from app.names.reasons import describe_name_zh, explain_places_zh, order_reason_
             "single_given_name_first",
             "第二个字“宁”5 画，少于“刚”的 6 画，笔画少的在前",
         ),
+        (
+            "王芳",
+            "井芳",
+            "single_given_name_first",
+            "首字“王”与“井”都是 4 画；第三笔“王”是竖，“井”是撇，按横、竖、撇、点、折的顺序“王”在前",
+        ),
+        # 沈 has no stroke sequence in the data: its level alone (GF 3003) places it.
+        (
+            "沈明",
+            "宋明",
+            "single_given_name_first",
+            "首字“沈”与“宋”都是 7 画，按《通用规范汉字表》的笔顺“沈”在前",
+        ),
+        (
+            "李耀",
+            "李䶮",
+            "character_by_character",
+            "第二个字“耀”与“䶮”都是 20 画；“䶮”不在笔顺数据中，排在同笔画的字之后",
+        ),
+        (
+            "干明",
+            "于明",
+            "single_given_name_first",
+            "首字“干”与“于”笔画数和笔顺都相同（横横竖），按《通用规范汉字表》的字序“干”在前",
+        ),
         ("王", "王宁", "single_given_name_first", "“王”与“王宁”前面的字相同，字数少的在前"),
         (
             "劉明",
@@ -65,6 +90,14 @@ def test_names_out_of_order_are_the_callers_mistake() -> None:
         order_reason_zh("刘洋", "王宁")
     with pytest.raises(ValueError, match="does not sort before"):
         order_reason_zh("王小洪", "王刚")
+    with pytest.raises(ValueError, match="does not sort before"):
+        order_reason_zh("王宁", "王", "character_by_character")
+
+
+def test_a_character_without_any_stroke_count_is_named() -> None:
+    with pytest.raises(UnknownCharacterError) as raised:
+        describe_name_zh("王a")
+    assert raised.value.char == "a"
 
 
 def test_each_name_is_described_by_its_strokes() -> None:
