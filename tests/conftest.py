@@ -127,3 +127,20 @@ def admin_token(app: FastAPI) -> str:
 def api(client: TestClient, admin_token: str) -> Api:
     """The HTTP API as the admin (``api.as_token(...)`` for another caller)."""
     return Api(client, admin_token)
+
+
+WEB = Path(__file__).resolve().parent / "web"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests (tests/web) are marked ``browser`` and run last.
+
+    Last, because a process that has started Playwright's synchronous driver keeps an asyncio loop
+    marked running on its main thread, and ``asyncio.run`` refuses to start there afterwards; with
+    pytest-xdist each worker receives its files in this order, so it holds in every worker.
+    """
+    web = [item for item in items if WEB in Path(str(item.path)).parents]
+    for item in web:
+        item.add_marker(pytest.mark.browser)
+    rest = [item for item in items if WEB not in Path(str(item.path)).parents]
+    items[:] = rest + web
