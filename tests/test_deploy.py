@@ -58,9 +58,7 @@ def _config(env: dict[str, str]) -> dict[str, Any]:
 def _dockerfile_lines() -> list[str]:
     """The Dockerfile's instructions, continuation lines joined, comments left out."""
     text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text(encoding="utf-8"))
-    return [
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    ]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def test_dockerfile_passes_hadolint() -> None:
