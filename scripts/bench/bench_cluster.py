@@ -461,8 +461,8 @@ async def watch(
                 size = int(size_line.split(b";")[0], 16)
                 if size == 0:
                     break  # the stream ended (STREAM_SECONDS): reconnect
-                buffer += await reader.readexactly(size + 2)
-                buffer = buffer[:-2] if buffer.endswith(b"\r\n") else buffer
+                buffer += await reader.readexactly(size)
+                await reader.readexactly(2)  # the CRLF after the chunk
                 while (end := buffer.find(b"\n\n")) >= 0:
                     block, buffer = buffer[:end], buffer[end + 2 :]
                     now = time.monotonic()
