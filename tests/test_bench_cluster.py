@@ -31,6 +31,7 @@ def test_a_small_cluster_loses_and_duplicates_nothing_through_a_crash() -> None:
     assert report.back_at_s > report.killed_at_s
     assert report.acknowledged == papers
     assert report.refused == 0
+    assert report.unanswered == 0
     assert report.stored == papers
     assert (report.lost, report.duplicated) == (0, 0)
     assert report.chains_verified == options.congresses

@@ -508,11 +508,13 @@ class Report:
     viewers: int
     entries_per_second: dict[int, float] = field(default_factory=dict)
     cpu_ms_per_entry: dict[int, float] = field(default_factory=dict)
+    phase_deadlocks: dict[int, int] = field(default_factory=dict)
     acknowledged: int = 0
     stored: int = 0
     lost: int = 0
     duplicated: int = 0
     refused: int = 0  # answered 4xx (not resent): should be none
+    unanswered: int = 0  # not sent, or no answer, when the count gave up (--timeout)
     resends: int = 0
     entry_p50_ms: float = 0.0
     entry_p99_ms: float = 0.0
@@ -568,7 +570,9 @@ def check_database(url: str, papers: list[Paper], congresses: list[Congress]) ->
         ).fetchone()
     keys = [(b, p, k) for b, p, k in rows]
     distinct = set(keys)
-    acknowledged = {(p.batch_id, p.entry_pass, p.idempotency_key) for p in papers if p.status < 300}
+    acknowledged = {
+        (p.batch_id, p.entry_pass, p.idempotency_key) for p in papers if 200 <= p.status < 300
+    }
     return {
         "stored": len(keys),
         "lost": len(acknowledged - distinct),
@@ -591,9 +595,12 @@ def drive(
     viewers: list[Viewer],
     counts: dict[tuple[int, str], Counts],
     during: Any = None,
+    timeout: float = 600.0,
 ) -> float:
     """All tablets of ``congresses`` (and ``viewers``) at once; ``during(started)`` runs beside
-    them (the kill). Returns the seconds until the last tablet finished."""
+    them (the kill). Returns the seconds until the last tablet finished, or until ``timeout``:
+    then the tablets give up, and the papers they had not sent or got no answer for keep
+    status 0 (``unanswered``)."""
 
     async def run() -> float:
         stop = asyncio.Event()
@@ -604,7 +611,7 @@ def drive(
                 await asyncio.sleep(0.05)
         started = time.monotonic()
         side = asyncio.create_task(during(started)) if during else None
-        await asyncio.gather(
+        tablets = asyncio.gather(
             *(
                 tablet(
                     host,
@@ -620,6 +627,10 @@ def drive(
                 for t, (token, plan) in enumerate(zip(c.tokens, c.plans, strict=True))
             )
         )
+        try:
+            await asyncio.wait_for(tablets, timeout)
+        except TimeoutError:
+            say(f"  gave up after {timeout:.0f} s: the tablets stop")
         elapsed = time.monotonic() - started
         if side is not None:
             await side
@@ -697,7 +708,7 @@ def run(options: argparse.Namespace) -> Report:
                     options.per_batch,
                 )
                 say(f"  set up in {time.monotonic() - began:.0f} s")
-            throughput(report, instances, folder, spare, options)
+            throughput(report, instances, folder, spare, options, url, database)
             with Caddy(instances, folder, "count") as caddy:
                 count(report, instances, caddy, congresses, options, url, database, token)
     finally:
@@ -720,6 +731,8 @@ def throughput(
     folder: Path,
     spare: list[Congress],
     options: argparse.Namespace,
+    url: str,
+    database: str,
 ) -> None:
     per = options.throughput_congresses
     for k in range(1, len(instances) + 1):
@@ -728,6 +741,7 @@ def throughput(
             continue
         with Caddy(instances[:k], folder, f"k{k}") as caddy:
             cpu_before = sum(i.cpu() for i in instances[:k])
+            deadlocks_before = deadlocks(url, database)
             elapsed = drive(
                 "127.0.0.1",
                 caddy.port,
@@ -737,10 +751,12 @@ def throughput(
                 burst_after=0,
                 viewers=[],
                 counts={},
+                timeout=options.timeout,
             )
             cpu_after = sum(i.cpu() for i in instances[:k])
+            report.phase_deadlocks[k] = deadlocks(url, database) - deadlocks_before
         papers = [p for c in phase for plan in c.plans for p in plan]
-        done = sum(p.status < 300 for p in papers)
+        done = sum(200 <= p.status < 300 for p in papers)
         report.entries_per_second[k] = done / elapsed
         report.cpu_ms_per_entry[k] = 1000 * (cpu_after - cpu_before) / max(1, done)
         failed = len(papers) - done
@@ -748,7 +764,8 @@ def throughput(
             f"  entries/s with {k} instance(s) × {options.workers} workers: "
             f"{done / elapsed:7.1f}   ({done} entries, {len(phase)} congresses × "
             f"{options.tablets} tablets back to back, failed {failed}, "
-            f"server CPU {report.cpu_ms_per_entry[k]:.2f} ms/entry)"
+            f"server CPU {report.cpu_ms_per_entry[k]:.2f} ms/entry, PostgreSQL deadlocks "
+            f"{report.phase_deadlocks[k]})"
         )
 
 
@@ -800,12 +817,14 @@ def count(
         viewers=viewers,
         counts=counts,
         during=crash,
+        timeout=options.timeout,
     )
     report.deadlocks = deadlocks(url, database) - deadlocks_before
     papers = [p for c in congresses for plan in c.plans for p in plan]
-    acknowledged = [p for p in papers if p.status < 300]
+    acknowledged = [p for p in papers if 200 <= p.status < 300]
     report.acknowledged = len(acknowledged)
-    report.refused = len(papers) - len(acknowledged)
+    report.unanswered = sum(p.status == 0 for p in papers)
+    report.refused = len(papers) - len(acknowledged) - report.unanswered
     report.resends = sum(p.resends for p in papers)
     held = check_database(url, papers, congresses)
     report.stored, report.lost, report.duplicated = held["stored"], held["lost"], held["duplicated"]
@@ -857,6 +876,7 @@ def print_report(report: Report, options: argparse.Namespace) -> None:
     say(
         f"  papers acknowledged {report.acknowledged}   stored {report.stored}   lost "
         f"{report.lost}   duplicated {report.duplicated}   refused (4xx) {report.refused}   "
+        f"unanswered {report.unanswered}   "
         f"resends {report.resends}"
     )
     say(
@@ -893,6 +913,9 @@ def options_from(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=4)
     parser.add_argument("--throughput-congresses", type=int, default=5)
     parser.add_argument("--down", type=float, default=5.0, help="seconds the killed one is down")
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds after which each phase gives up"
+    )
     options = parser.parse_args(argv)
     options.instances = max(1, min(options.instances, 6))
     options.workers = max(1, min(options.workers, 4))
@@ -904,6 +927,7 @@ def options_from(argv: list[str] | None = None) -> argparse.Namespace:
     options.burst = max(0, min(options.burst, 2 * options.per_batch))
     options.throughput_congresses = max(0, min(options.throughput_congresses, 50))
     options.down = max(0.0, min(options.down, 60.0))
+    options.timeout = max(10.0, min(options.timeout, 3600.0))
     return options
 
 
