@@ -105,15 +105,14 @@ def keys_missing(data_dir: Path) -> KeysMissing:
     return KeysMissing(
         "keys_missing",
         f"密钥文件缺失：{shown}。数据库中已有轮次或已记录本安装的密钥，不能生成新密钥（新密钥会使"
-        "已印选票无法核验、记录由另一密钥签名，与其他实例不一致）。请从备份恢复密钥（密钥恢复命令），或把数据目录指向原来保存密钥的"
-        "文件夹，然后重新启动服务。",
+        "已印选票无法核验、记录由另一密钥签名，与其他实例不一致）。请从备份恢复密钥（密钥恢复"
+        "命令），或把数据目录指向原来保存密钥的文件夹，然后重新启动服务。",
         f"key file(s) missing: {shown_en}. The database already holds a round or records this "
         "installation's keys, so no new key is made (a new QR key would refuse every printed "
         "paper as forged, a new signing key would sign the record as somebody else, and other "
         "instances on this database hold the recorded keys). Restore the keys with `jipiao keys "
-        "restore FILE` "
-        f"(JIPIAO_DATA_DIR={data_dir}), or set JIPIAO_DATA_DIR to the folder that holds "
-        "secrets/qr.key and secrets/record-signing.key, then start again.",
+        f"restore FILE` (JIPIAO_DATA_DIR={data_dir}), or set JIPIAO_DATA_DIR to the folder that "
+        "holds secrets/qr.key and secrets/record-signing.key, then start again.",
     )
 
 
