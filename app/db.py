@@ -39,6 +39,8 @@ from sqlalchemy import (
     Update,
     create_engine,
     event,
+    func,
+    select,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -382,6 +384,31 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+# A session-level advisory lock (one bigint key: apart from the ledger's two-key locks).
+STARTUP_LOCK = 0x6A69_7069_616F_0001
+
+
+@contextlib.contextmanager
+def startup_lock(settings: Settings) -> Iterator[None]:
+    """PostgreSQL: held while one instance migrates the database and checks the keys, so that
+    replicas starting together (docker compose) take turns: the second finds the schema at head
+    and the keys recorded. SQLite: nothing (one machine; SQLite's own lock)."""
+    url = settings.resolved_database_url()
+    if is_sqlite(url):
+        yield
+        return
+    engine = make_engine(settings)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(select(func.pg_advisory_lock(STARTUP_LOCK)))
+            try:
+                yield
+            finally:
+                connection.execute(select(func.pg_advisory_unlock(STARTUP_LOCK)))
+    finally:
+        engine.dispose()
 
 
 def upgrade_database(settings: Settings) -> None:

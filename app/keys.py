@@ -5,10 +5,16 @@
 * the record-signing key, ``<data_dir>/secrets/record-signing.key``: the Ed25519 seed that signs
   the exported record (``app.audit.record``); a new key signs the record as somebody else.
 
-Both are created together, and only while the database holds no round (``ensure_keys``, at every
-start of the service). Once a round exists a missing key is ``KeysMissing`` — at start and at any
-endpoint that needs it — never a new key: restore the keys (``jipiao keys restore FILE``) or point
-``JIPIAO_DATA_DIR`` at the folder that holds them.
+Both are created together, and only while the database holds no round and knows no keys
+(``ensure_keys``, at every start of the service). Otherwise a missing key is ``KeysMissing`` — at
+start and at any endpoint that needs it — never a new key: restore the keys (``jipiao keys restore
+FILE``) or point ``JIPIAO_DATA_DIR`` at the folder that holds them.
+
+Several instances on one database (behind a load balancer) must hold the same keys: a paper
+printed by one is entered on another, a record exported by any is signed by the installation.
+The keys stay in each instance's data folder, never in the database; their fingerprints are
+recorded there by the first instance that starts (``installation_key``), and an instance whose
+keys differ is refused at start (``KeysDiffer``, ``check_installation_keys``).
 
 A key is never shown; its fingerprint is (printed at start and by ``GET /api/audit/keys``):
 the QR key's is the first 16 hex digits of HMAC-SHA256(key, ``FINGERPRINT_MESSAGE``), the signing
@@ -31,7 +37,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import exists, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from app import models
@@ -50,6 +56,10 @@ BACKUP_FORMAT = "jipiao-keys/1"
 
 class KeysMissing(ServiceUnavailable):
     """A key file is missing although the database holds a round: a new key would break it."""
+
+
+class KeysDiffer(ServiceUnavailable):
+    """This instance's keys are not the ones the database's other instances hold."""
 
 
 class KeyBackupError(RuntimeError):
@@ -94,14 +104,15 @@ def keys_missing(data_dir: Path) -> KeysMissing:
     shown_en = ", ".join(str(path) for path in missing)
     return KeysMissing(
         "keys_missing",
-        f"密钥文件缺失：{shown}。数据库中已有轮次，不能生成新密钥（新密钥会使已印选票无法核验、"
-        "记录由另一密钥签名）。请从备份恢复密钥（密钥恢复命令），或把数据目录指向原来保存密钥的"
-        "文件夹，然后重新启动服务。",
-        f"key file(s) missing: {shown_en}. The database already holds a round, so no new key is "
-        "made (a new QR key would refuse every printed paper as forged, a new signing key would "
-        f"sign the record as somebody else). Restore the keys with `jipiao keys restore FILE` "
-        f"(JIPIAO_DATA_DIR={data_dir}), or set JIPIAO_DATA_DIR to the folder that holds "
-        "secrets/qr.key and secrets/record-signing.key, then start again.",
+        f"密钥文件缺失：{shown}。数据库中已有轮次或已记录本安装的密钥，不能生成新密钥（新密钥会使"
+        "已印选票无法核验、记录由另一密钥签名，与其他实例不一致）。请从备份恢复密钥（密钥恢复"
+        "命令），或把数据目录指向原来保存密钥的文件夹，然后重新启动服务。",
+        f"key file(s) missing: {shown_en}. The database already holds a round or records this "
+        "installation's keys, so no new key is made (a new QR key would refuse every printed "
+        "paper as forged, a new signing key would sign the record as somebody else, and other "
+        "instances on this database hold the recorded keys). Restore the keys with `jipiao keys "
+        f"restore FILE` (JIPIAO_DATA_DIR={data_dir}), or set JIPIAO_DATA_DIR to the folder that "
+        "holds secrets/qr.key and secrets/record-signing.key, then start again.",
     )
 
 
@@ -125,14 +136,69 @@ def database_has_round(session: Session) -> bool:
     return bool(session.scalar(select(exists().where(models.Round.id.is_not(None)))))
 
 
+def database_knows_keys(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(models.InstallationKey.name.is_not(None)))))
+
+
 def ensure_keys(session: Session, data_dir: Path) -> Fingerprints:
-    """Both keys: created if missing while the database holds no round, else ``KeysMissing``."""
-    if any(not path.exists() for path in key_paths(data_dir)) and database_has_round(session):
+    """Both keys: created if missing while the database holds no round and knows no keys (another
+    instance's: ``check_installation_keys``), else ``KeysMissing``."""
+    if any(not path.exists() for path in key_paths(data_dir)) and (
+        database_has_round(session) or database_knows_keys(session)
+    ):
         raise keys_missing(data_dir)
     qr_path, signing_path = key_paths(data_dir)
     qr_key = load_or_create_secret(qr_path, what=QR_WHAT)
     seed = load_or_create_secret(signing_path, what=SIGNING_WHAT)
     return fingerprints_of(data_dir, qr_key, seed)
+
+
+def _keys_differ(data_dir: Path, differing: list[tuple[str, str, str, str]]) -> KeysDiffer:
+    shown_zh = "；".join(f"{zh}指纹 {mine}，本安装为 {theirs}" for zh, _, mine, theirs in differing)
+    shown_en = "; ".join(
+        f"{en} {mine}, the installation's {theirs}" for _, en, mine, theirs in differing
+    )
+    return KeysDiffer(
+        "keys_differ",
+        f"本实例数据目录（{data_dir}）中的密钥与同一数据库的其他实例不同（{shown_zh}）。同一数据库的"
+        "所有实例必须使用同一套密钥（否则一个实例打印的选票会被另一实例当作伪造）：请在已有实例上"
+        "用密钥备份命令导出密钥、在本实例上恢复（或让各实例共用同一数据目录），然后重新启动。",
+        f"this instance's keys (JIPIAO_DATA_DIR={data_dir}) differ from the ones the other "
+        f"instances on this database hold ({shown_en}). Every instance on one database needs the "
+        "same keys (else papers printed by one are refused by another as forged): run `jipiao "
+        "keys backup FILE` on an instance that works and `jipiao keys restore FILE` here (or "
+        "share one data folder), then start again.",
+    )
+
+
+def _recorded(session: Session) -> dict[str, str]:
+    query = select(models.InstallationKey.name, models.InstallationKey.fingerprint)
+    return {row.name: row.fingerprint for row in session.execute(query)}
+
+
+def check_installation_keys(session: Session, found: Fingerprints) -> None:
+    """Record ``found`` as the installation's keys if the database knows none yet (the first
+    instance to start), else ``KeysDiffer`` if they are not the recorded ones."""
+    mine = {"qr_key": found.qr_key, "signing_key": found.signing_key}
+    names = {"qr_key": QR_WHAT, "signing_key": SIGNING_WHAT}
+    recorded = _recorded(session)
+    if not recorded:
+        try:
+            with session.begin_nested():  # another instance starting at this moment may win
+                session.add_all(
+                    models.InstallationKey(name=name, fingerprint=fingerprint)
+                    for name, fingerprint in mine.items()
+                )
+            return
+        except IntegrityError:
+            recorded = _recorded(session)
+    differing = [
+        (*names[name], fingerprint, recorded[name])
+        for name, fingerprint in mine.items()
+        if recorded.get(name, fingerprint) != fingerprint
+    ]
+    if differing:
+        raise _keys_differ(found.data_dir, differing)
 
 
 def configured_database_has_round(settings: Settings) -> bool:

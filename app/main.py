@@ -17,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
@@ -38,7 +37,7 @@ from app.errors import (
 )
 from app.groupcommit import GroupCommitter
 from app.hall import router as hall_router
-from app.keys import ensure_keys
+from app.keys import check_installation_keys, ensure_keys
 from app.ledger import router as ledger_router
 from app.live import listen as live_listen
 from app.live import router as live_router
@@ -265,9 +264,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The keys before anything else: made now if the database holds no round, else they must
-        # be there (``KeysMissing`` stops the start; ``app.keys``).
-        with Session(engine) as session:  # reads only (rolled back on close)
-            ensure_keys(session, settings.data_dir)
+        # be there (``KeysMissing`` stops the start), and be the ones every other instance on
+        # this database holds (``KeysDiffer``; ``app.keys``).
+        with app.state.sessionmaker.begin() as session:
+            check_installation_keys(session, ensure_keys(session, settings.data_dir))
         # Printing needs a Chinese font: say at start what to install, not at the first 503.
         font_problem = await asyncio.to_thread(missing_font_message)
         if font_problem is not None:

@@ -287,6 +287,19 @@ class BatchResolution(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class InstallationKey(Base):
+    """The fingerprint of one of the installation's keys (``app.keys``: ``qr_key``,
+    ``signing_key``), recorded by the first instance that starts on this database. Every
+    instance on the same database must hold the same keys: one whose keys differ is refused at
+    start, before it could print papers another instance refuses or sign with another key."""
+
+    __tablename__ = "installation_key"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LoginFailure(Base):
     """A failed login (a wrong one-time code) from one client address: ``app.loginguard`` counts
     them to refuse guessing, in the database so the limit holds across workers and instances.

@@ -27,10 +27,16 @@ from sqlalchemy.orm import Session
 
 from app import auth, models
 from app.auth import ROLE_NAMES_ZH
-from app.db import is_sqlite, make_engine, make_sessionmaker, upgrade_database
+from app.db import is_sqlite, make_engine, make_sessionmaker, startup_lock, upgrade_database
 from app.hall import start as hall
 from app.hall.tls import HallCertificates
-from app.keys import Fingerprints, KeysMissing, ensure_keys
+from app.keys import (
+    Fingerprints,
+    KeysDiffer,
+    KeysMissing,
+    check_installation_keys,
+    ensure_keys,
+)
 from app.main import create_app
 from app.settings import Settings
 from app.setup import demo as demo_setup
@@ -57,13 +63,17 @@ def _print_urls(settings: Settings) -> None:
 
 
 def start_keys(settings: Settings) -> Fingerprints:
-    """The keys (``app.keys.ensure_keys``); a missing key once a round exists ends the start
-    with the message saying where the keys were expected and how to restore them."""
+    """The keys (``app.keys.ensure_keys``), checked against the ones the database's other
+    instances hold (``check_installation_keys``); a missing key once a round exists, or keys
+    that differ, end the start with the message saying where the keys were expected and how
+    to restore them."""
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine).begin() as session:
-            return ensure_keys(session, settings.data_dir)
-    except KeysMissing as exc:
+            found = ensure_keys(session, settings.data_dir)
+            check_installation_keys(session, found)
+            return found
+    except (KeysMissing, KeysDiffer) as exc:
         raise SystemExit(f"错误 / error: {exc.message_zh}\n{exc.message_en}") from None
     finally:
         engine.dispose()
@@ -78,16 +88,18 @@ def print_keys(found: Fingerprints) -> None:
 
 def first_start(settings: Settings) -> str | None:
     """Migrate, check (or make) the keys, and create the admin token if there is none yet
-    (returned once, else None)."""
+    (returned once, else None). One instance at a time (``startup_lock``): replicas starting
+    together would otherwise migrate together and each make an admin token."""
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    upgrade_database(settings)
-    print_keys(start_keys(settings))
-    engine = make_engine(settings)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            return auth.ensure_admin_token(session)
-    finally:
-        engine.dispose()
+    with startup_lock(settings):
+        upgrade_database(settings)
+        print_keys(start_keys(settings))
+        engine = make_engine(settings)
+        try:
+            with make_sessionmaker(engine).begin() as session:
+                return auth.ensure_admin_token(session)
+        finally:
+            engine.dispose()
 
 
 ADMIN_TOKEN_FILE = "admin-token"

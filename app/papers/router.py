@@ -9,7 +9,7 @@ from app import models
 from app.auth import CheckPapers, ManageSetup, ReadSetup, SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, ErrorRead
-from app.keys import ensure_keys
+from app.keys import check_installation_keys, ensure_keys
 from app.papers import schemas
 from app.papers import service as papers_service
 from app.setup import service as setup_service
@@ -71,8 +71,9 @@ def open_round(
     election_id: Id, session: SessionDep, actor: ManageSetup, settings: SettingsDep
 ) -> schemas.RoundRead:
     # The keys exist before any round does (made now if they went missing while no round exists;
-    # 503 keys_missing otherwise): papers are printed with the key checked here (app.keys).
-    ensure_keys(session, settings.data_dir)
+    # 503 keys_missing otherwise), the installation's (503 keys_differ): papers are printed with
+    # the key checked here (app.keys).
+    check_installation_keys(session, ensure_keys(session, settings.data_dir))
     return round_read(papers_service.open_round(session, actor=actor, election_id=election_id))
 
 

@@ -147,17 +147,41 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
             official = ok(admin.post(f"/api/congresses/{cid}/officials", json=body), 201)
             if role == "teller":
                 tellers.append(official["id"])
+
+    def log_in(code: str) -> str:
+        token: str = ok(httpx.post(f"{base}/api/auth/login", json={"code": code}))["token"]
+        return token
+
+    def code_of(official_id: int) -> str:
+        code: str = ok(admin.post(f"/api/congresses/{cid}/officials/{official_id}/login-code"))[
+            "code"
+        ]
+        return code
+
+    # Logged in before the round opens: once it is open, another teller and a login code for a
+    # teller need a presidium member's confirmation (separation of duties, app/setup/duties.py).
+    body = {"name": "主席团成员", "role": "presidium"}
+    presidium_id = ok(admin.post(f"/api/congresses/{cid}/officials", json=body), 201)["id"]
+    presidium_token = log_in(code_of(presidium_id))
+    presidium = httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {presidium_token}"}, timeout=60
+    )
+    sessions = [log_in(code_of(official_id)) for official_id in tellers[:tablets]]
     round_ = ok(admin.post(f"/api/elections/{eid}/rounds"), 201)
     rid = round_["id"]
     ok(admin.post(f"/api/rounds/{rid}/issuance", json={"printed": papers, "issued": papers}))
     ok(admin.post(f"/api/rounds/{rid}/collection", json={"collected": papers}))
+
+    def confirmed(change: dict[str, Any]) -> Any:
+        filed = ok(admin.post(f"/api/congresses/{cid}/official-changes", json=change), 201)
+        return ok(presidium.post(f"/api/official-changes/{filed['id']}/confirm"))
+
     while len(tellers) < tablets:  # O2 was checked at opening; the count may use more tablets
-        body = {"name": f"teller{len(tellers)}", "role": "teller"}
-        tellers.append(ok(admin.post(f"/api/congresses/{cid}/officials", json=body), 201)["id"])
-    sessions: list[str] = []
-    for official_id in tellers[:tablets]:
-        code = ok(admin.post(f"/api/congresses/{cid}/officials/{official_id}/login-code"))["code"]
-        sessions.append(ok(httpx.post(f"{base}/api/auth/login", json={"code": code}))["token"])
+        change = {"action": "add", "name": f"teller{len(tellers)}", "role": "teller"}
+        tellers.append(confirmed(change)["official"]["id"])
+        change = {"action": "login_code", "official_id": tellers[-1]}
+        sessions.append(log_in(confirmed(change)["login_code"]["code"]))
+    presidium.close()
     batches: list[int] = []
     for i in range(tablets):
         body = {
@@ -173,7 +197,13 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
         definition_hash=round_["definition_hash"],
     )
     admin.close()
-    return {"round_id": rid, "sessions": sessions, "batches": batches, "payload": payload}
+    return {
+        "round_id": rid,
+        "sessions": sessions,
+        "batches": batches,
+        "payload": payload,
+        "presidium": presidium_token,
+    }
 
 
 def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tablets: int) -> None:

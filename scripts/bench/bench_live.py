@@ -306,18 +306,6 @@ async def enter_papers(
     await asyncio.gather(*(tablet(t, p) for t, p in zip(tokens, plans, strict=True)))
 
 
-def presidium_token(base: str, admin_token: str, congress_id: int) -> str:
-    admin = {"Authorization": f"Bearer {admin_token}"}
-    body = {"name": "主席团成员", "role": "presidium"}
-    official = bench_entry.ok(
-        httpx.post(f"{base}/api/congresses/{congress_id}/officials", json=body, headers=admin), 201
-    )
-    path = f"{base}/api/congresses/{congress_id}/officials/{official['id']}/login-code"
-    code = bench_entry.ok(httpx.post(path, headers=admin))["code"]
-    token: str = bench_entry.ok(httpx.post(f"{base}/api/auth/login", json={"code": code}))["token"]
-    return token
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -360,7 +348,7 @@ def run_backend(name: str, database_url: str, data_dir: Path, args: argparse.Nam
             )
             listed = bench_entry.ok(httpx.get(f"{base}/api/rounds/{rid}/batches", headers=admin))
             number = {b["id"]: b["number"] for b in listed["batches"]}
-            watcher = presidium_token(base, token, election["congress_id"])
+            watcher = state["presidium"]
             pids = server_pids(server.process.pid)
             rss_before = rss_mb(pids)
 
