@@ -673,6 +673,11 @@ class RoundReplay:
             return self._unreplayable(height, kind, exc)
 
     def _feed_other(self, height: int, kind: str, payload: Mapping[str, Any], hash: str) -> bool:
+        """What each event type other than ``paper.entered`` changes in the recount; False stops
+        it at a problem.
+
+        Long because it is one dispatch over the event types, each branch a few lines: one place
+        says what each type means to the recount."""
         rounds, batches = self._rounds, self._batches
         if kind in ("congress.created", "congress.updated"):
             self._delegates_total = payload["delegates_total"]
