@@ -556,7 +556,7 @@ def _err_selections(
 
 # --- NIST SP 1500-103 Cast Vote Records --------------------------------------------------------
 
-_MARK_SELECTIONS = ("yes", "no", "abstain")
+_MARK_SELECTIONS: tuple[Mark, ...] = ("yes", "no", "abstain")  # the marks that are a vote
 DEVICE = "device-jipiao"
 
 

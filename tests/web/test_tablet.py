@@ -213,7 +213,9 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
         assert _enter(page_a, counting, typical) == 6  # ✓✓✓×△ + 提交
         page_a.locator("#unsent", has_text="未上传 1 张").wait_for()
         page_a.evaluate("window.JipiaoTablet.flush()")  # as the retry timer would, sooner
-        assert _wait_answer(page_a).startswith("上一张：有效票")
+        answer = _wait_answer(page_a)
+        assert answer.startswith("上一张：有效票")
+        assert answer.endswith("✓3 ×1 △1")  # what was entered, in the served glyphs
         page_a.unroute("**/api/batches/*/papers")
         assert page_a.locator("#unsent").is_hidden()
 

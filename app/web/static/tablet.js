@@ -701,11 +701,12 @@
 
   function summary(body) {
     // What was entered, to check against the paper in hand: ✓3 ×1 △1, write-ins, void.
-    if (body.void) return `宣告无效 ${body.void}`;
+    if (body.void) return `宣告无效 ${voidLabel(body.void)}`;
     const counts = { yes: 0, no: 0, abstain: 0, unclear: 0, blank: 0 };
     for (const mark of Object.values(body.marks)) counts[mark] += 1;
-    const parts = [`✓${counts.yes} ×${counts.no} △${counts.abstain}`];
-    if (counts.unclear) parts.push(`?${counts.unclear}`);
+    const glyph = (mark) => (ZH.mark_glyph || {})[mark] || "";
+    const parts = [`${glyph("yes")}${counts.yes} ${glyph("no")}${counts.no} ${glyph("abstain")}${counts.abstain}`];
+    if (counts.unclear) parts.push(`${glyph("unclear")}${counts.unclear}`);
     if (body.write_ins.length) parts.push(`另选 ${body.write_ins.length} 人`);
     return parts.join(" ");
   }
