@@ -18,6 +18,9 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.keys import Fingerprints
+    from app.results.exports import ElectionRecord
+    from app.results.report import ReportInput
+    from app.rules.model import PaperRecord
 
 EXIT_BAD_INPUT = 2
 
@@ -327,22 +330,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except FontMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    election = data.get("election", 0) if isinstance(data, dict) else 0
-    record = exports.ElectionRecord(
-        election_id=str(election),
-        title=report_input.election_title,
-        title_en=args.title_en or report_input.election_title,
-        congress=report_input.congress,
-        date=report_input.date,
-        rounds=(
-            exports.RoundRecord(
-                report_input.round_number,
-                report_input.round_kind,
-                report_input.result,
-                round_input.papers,
-            ),
-        ),
-    )
+    record = _round_file_record(data, report_input, round_input.papers, args.title_en)
     outputs: list[tuple[str | None, bytes]] = [
         (args.output, pdf),
         (args.json, exports.dump_json(exports.results_json(record)).encode()),
@@ -351,6 +339,38 @@ def _cmd_report(args: argparse.Namespace) -> int:
         (args.nist_err, exports.dump_json(exports.nist_err(record, generated_at=now)).encode()),
         (args.nist_cvr, exports.dump_json(exports.nist_cvr(record, generated_at=now)).encode()),
     ]
+    return _write_outputs(outputs)
+
+
+def _round_file_record(
+    data: object,
+    report_input: "ReportInput",
+    papers: "tuple[PaperRecord, ...]",
+    title_en: str | None,
+) -> "ElectionRecord":
+    """The one round of a round file as an election record, for the exports."""
+    from app.results import exports
+
+    election = data.get("election", 0) if isinstance(data, dict) else 0
+    return exports.ElectionRecord(
+        election_id=str(election),
+        title=report_input.election_title,
+        title_en=title_en or report_input.election_title,
+        congress=report_input.congress,
+        date=report_input.date,
+        rounds=(
+            exports.RoundRecord(
+                report_input.round_number,
+                report_input.round_kind,
+                report_input.result,
+                papers,
+            ),
+        ),
+    )
+
+
+def _write_outputs(outputs: list[tuple[str | None, bytes]]) -> int:
+    """Write each asked-for file (its path on stderr); 1 at the first that cannot be written."""
     for path, content in outputs:
         if path is None:
             continue
@@ -376,6 +396,10 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``jipiao`` command line.
+
+    Long because it is the command line's one declaration: every command and its options, in the
+    order ``--help`` lists them."""
     parser = argparse.ArgumentParser(prog="jipiao", description="计票 — election tallying")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -7,7 +7,8 @@
   the ``type`` handed to the ledger's append functions, followed through the functions that pass
   theirs on, and the types the consistency check projects) and, for the types a whole election
   run over HTTP here produces, the documented payload keys are the real ones and the documented
-  actor roles include the real ones; its example event line hashes to its ``hash``.
+  actor roles include the real ones; its example event line hashes to its ``hash``. That run also
+  holds the services' rows to the rows the consistency check derives from its events.
 * Every link of ``docs/*.md`` and ``README.md`` stays inside the repo and resolves (a file; a
   heading for an anchor into a Markdown file); no text points at the machine's own folders; the
   README links the first mention of a rule id in each section to ``docs/rules.md``.
@@ -23,7 +24,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_args
 
+from fastapi import FastAPI
+
 from app.audit import consistency
+from app.audit.consistency import check_congress
 from app.ledger.chain import Event, event_hash
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
@@ -703,7 +707,9 @@ def whole_election(api: Api, settings: Settings) -> list[dict[str, Any]]:
     return events
 
 
-def test_a_whole_election_appends_the_documented_payloads(api: Api, settings: Settings) -> None:
+def test_a_whole_election_appends_the_documented_payloads_and_the_rows_they_project(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
     events = whole_election(api, settings)
     documented = documented_events()
     payloads: dict[str, list[dict[str, Any]]] = {}
@@ -731,3 +737,12 @@ def test_a_whole_election_appends_the_documented_payloads(api: Api, settings: Se
             problems.append(f"{kind}: actor roles {sorted(roles[kind])}, documented "
                             f"{sorted(doc.roles)}")  # fmt: skip
     assert problems == []
+    # The services wrote their rows beside these events; the consistency check derives the rows
+    # from the events alone (app/audit/consistency.py: which rows each event type produces, said
+    # once). Reaching every type, this run holds every service's rows to that one statement.
+    (congress_id,) = [
+        e["payload"]["congress_id"] for e in events if e["type"] == "congress.created"
+    ]
+    with app.state.sessionmaker.begin() as session:
+        consistency = check_congress(session, congress_id=congress_id)
+    assert consistency.ok, (consistency.chain_problems, consistency.mismatches)

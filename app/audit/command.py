@@ -18,12 +18,17 @@ import argparse
 import sys
 import tempfile
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.audit import check_db
-from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE, RecordProblem, verify_extension
+from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE, RecordProblem, Replay, verify_extension
+
+if TYPE_CHECKING:  # app.audit.verify is imported when a command needs it (a quick start)
+    from app.audit.verify import Pin
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -121,7 +126,7 @@ def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from app.audit.verify import normalized_head, pinned_event_in, verify_record
+    from app.audit.verify import normalized_head, verify_record
 
     expected_head = None
     if args.expect_head is not None:
@@ -160,19 +165,9 @@ def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
         _print_problem(replay.problem)
         return 1
     count, signer = verified.event_count, verified.public_key
-    if expected_head is not None:
-        with events_path.open("rb") as events_file:
-            pin = pinned_event_in(events_file, expected_head)
-        if pin is None:
-            print(
-                f"不一致 / differs: 记录中没有报告单上印的链头哈希 {expected_head}："
-                "报告单打印之后，此前的记录被改写并重新签名，或这不是该大会的记录 / "
-                "the record holds no event "
-                "with the head hash printed on the result report: the record before it was "
-                "rewritten and re-signed after the report was printed, or this is another "
-                "congress's record"
-            )
-            return 1
+    pin = None if expected_head is None else _pinned(events_path, expected_head)
+    if expected_head is not None and pin is None:
+        return 1
     print(f"记录完整 / record intact: {count} events, signed by {signer}")
     print(f"链头 / head: {verified.body.get('head_hash')}")
     if expected_head is not None:
@@ -182,7 +177,31 @@ def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
             f"的哈希 / is the hash of event {pin.height}; 其后 {pin.after} 个事件 / "
             f"{pin.after} event(s) after it"
         )
-    for kind, count in sorted(verified.kinds.items()):
+    _print_recount(verified.kinds, replay)
+    return 0
+
+
+def _pinned(events_path: Path, expected_head: str) -> "Pin | None":
+    """The event whose hash the result report printed, or None (said on stdout)."""
+    from app.audit.verify import pinned_event_in
+
+    with events_path.open("rb") as events_file:
+        pin = pinned_event_in(events_file, expected_head)
+    if pin is None:
+        print(
+            f"不一致 / differs: 记录中没有报告单上印的链头哈希 {expected_head}："
+            "报告单打印之后，此前的记录被改写并重新签名，或这不是该大会的记录 / "
+            "the record holds no event "
+            "with the head hash printed on the result report: the record before it was "
+            "rewritten and re-signed after the report was printed, or this is another "
+            "congress's record"
+        )
+    return pin
+
+
+def _print_recount(kinds: Counter[str], replay: Replay) -> None:
+    """The events by type, then what the recount recomputed and who was elected."""
+    for kind, count in sorted(kinds.items()):
         print(f"  {kind}: {count}")
     print(
         f"重新计票一致 / recount agrees: {replay.decisions_checked} decision(s) recomputed, "
@@ -191,7 +210,6 @@ def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
     for election_id, elected in sorted(replay.elected_by_election().items()):
         names = "、".join(f"{name}（第 {number} 轮 / round {number}）" for name, number in elected)
         print(f"选举 / election {election_id} 当选 / elected: {names or '—'}")
-    return 0
 
 
 def _verify_diff(args: argparse.Namespace) -> int:

@@ -6,6 +6,12 @@ marks, a batch's status, a round's collected count, a deleted delegate…). ``ch
 folds the congress's verified event chain into the rows the tables must hold and compares them
 column by column, naming every row that differs, is missing or is not explained by the log.
 
+``_Projection`` is the one statement of which rows each event type produces (its status values
+are the services' own constants). The services write their rows in the other direction (row
+first, its id into the payload), so they cannot share a function with it; instead a whole election
+that reaches every event type the code appends ends with this check passing
+(``tests/test_docs.py``), and ``tests/audit/test_db_consistency.py`` shows it catches a changed row.
+
 Columns that are deliberately *not* in the log, so not covered: creation times finer than the
 log's minute, the login-code hashes and sessions (secrets, ``auth_session``; a pending code's
 ``login_code_event`` moves to its session at login), and a paper entry's
@@ -22,8 +28,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import models
+from app.counting.service import ADJUDICATION, DISCREPANCY, ENTERING, RECONCILED
 from app.ledger import chain, store
 from app.papers import service as papers_service
+from app.papers.service import (
+    ROUND_CANCELLED,
+    ROUND_COLLECTED,
+    ROUND_COUNTING,
+    ROUND_ISSUED,
+    ROUND_OPEN,
+    ROUND_VOID,
+)
+from app.results.service import ROUND_CERTIFIED, ROUND_DECIDED
 from app.rules import ProfileError, parse_profile, profile_options
 
 Row = dict[str, Any]
@@ -142,33 +158,33 @@ class _Projection:
             "round.opened": self._round_opened,
             "round.papers_issued": self._papers_issued,
             "round.papers_collected": lambda p, _e: self._set(
-                "round", p["round_id"], collected=p["collected"], status="collected"
+                "round", p["round_id"], collected=p["collected"], status=ROUND_COLLECTED
             ),
             "round.void": lambda p, _e: self._set(
-                "round", p["round_id"], collected=p["collected"], status="void"
+                "round", p["round_id"], collected=p["collected"], status=ROUND_VOID
             ),
-            "round.decided": lambda p, _e: self._set("round", p["round_id"], status="decided"),
-            "round.certified": lambda p, _e: self._set("round", p["round_id"], status="certified"),
+            "round.decided": lambda p, _e: self._set("round", p["round_id"], status=ROUND_DECIDED),
+            "round.certified": lambda p, _e: self._set(
+                "round", p["round_id"], status=ROUND_CERTIFIED
+            ),
             "round.correction_ordered": lambda p, _e: self._set(
-                "round", p["round_id"], status="counting"
+                "round", p["round_id"], status=ROUND_COUNTING
             ),
             "round.ineligible_ruled": lambda p, _e: self._set(
-                "round", p["round_id"], status="counting"
+                "round", p["round_id"], status=ROUND_COUNTING
             ),
             "round.follow_up_cancelled": lambda p, _e: self._set(
-                "round", p["round_id"], status="cancelled"
+                "round", p["round_id"], status=ROUND_CANCELLED
             ),
             "batch.created": self._batch_created,
             "paper.entered": self._paper_entered,
             "batch.discrepancy": lambda p, _e: self._set(
-                "batch", p["batch_id"], status="discrepancy"
+                "batch", p["batch_id"], status=DISCREPANCY
             ),
             "batch.needs_adjudication": lambda p, _e: self._set(
-                "batch", p["batch_id"], status="adjudication"
+                "batch", p["batch_id"], status=ADJUDICATION
             ),
-            "batch.reconciled": lambda p, _e: self._set(
-                "batch", p["batch_id"], status="reconciled"
-            ),
+            "batch.reconciled": lambda p, _e: self._set("batch", p["batch_id"], status=RECONCILED),
             "batch.resolved": self._resolved,
             "batch.reentry_ordered": self._reentry,
         }
@@ -257,7 +273,7 @@ class _Projection:
             issued=None,
             destroyed=None,
             collected=None,
-            status="open",
+            status=ROUND_OPEN,
         )
 
     def _papers_issued(self, p: Mapping[str, Any], _e: chain.Event) -> None:
@@ -268,7 +284,7 @@ class _Projection:
             printed=p["printed"],
             issued=p["issued"],
             destroyed=p["destroyed"],
-            status="issued",
+            status=ROUND_ISSUED,
         )
 
     def _batch_created(self, p: Mapping[str, Any], _e: chain.Event) -> None:
@@ -281,9 +297,9 @@ class _Projection:
             teller_a_id=p["teller_a_id"],
             teller_b_id=p["teller_b_id"],
             generation=1,
-            status="entering",
+            status=ENTERING,
         )
-        self._set("round", p["round_id"], status="counting")
+        self._set("round", p["round_id"], status=ROUND_COUNTING)
 
     def _paper_entered(self, p: Mapping[str, Any], e: chain.Event) -> None:
         self._set(
@@ -314,7 +330,7 @@ class _Projection:
                 "author_official_id": p["author_official_id"],
             },
         )
-        self._set("batch", p["batch_id"], status="reconciled")
+        self._set("batch", p["batch_id"], status=RECONCILED)
 
     def _reentry(self, p: Mapping[str, Any], _e: chain.Event) -> None:
         discarded = p["discarded_generation"]
@@ -329,7 +345,7 @@ class _Projection:
                 "author_official_id": p["author_official_id"],
             },
         )
-        self._set("batch", p["batch_id"], generation=discarded + 1, status="entering")
+        self._set("batch", p["batch_id"], generation=discarded + 1, status=ENTERING)
 
 
 def project(events: Iterable[chain.Event]) -> dict[str, Table]:
@@ -363,6 +379,18 @@ def _minute(value: Any) -> str:
 def database_rows(session: Session, *, congress_id: int) -> dict[str, Table]:
     """The congress's rows, in the projection's shape."""
     tables: dict[str, Table] = {name: {} for name in TABLES}
+    _congress_rows(session, tables, congress_id)
+    election_ids = _election_rows(session, tables, congress_id)
+    round_ids = _round_rows(session, tables, election_ids)
+    batch_ids = _batch_rows(session, tables, round_ids)
+    _paper_rows(session, tables, batch_ids)
+    for resolutions in tables["batch_resolution"].values():
+        resolutions["rows"].sort(key=_resolution_order)
+    return tables
+
+
+def _congress_rows(session: Session, tables: dict[str, Table], congress_id: int) -> None:
+    """The congress, its delegates and its officials."""
     for c in session.scalars(select(models.Congress).where(models.Congress.id == congress_id)):
         tables["congress"][str(c.id)] = {
             "name": c.name,
@@ -380,6 +408,19 @@ def database_rows(session: Session, *, congress_id: int) -> dict[str, Table]:
             "student_id": d.student_id,
             "present": d.present,
         }
+    for o in session.scalars(
+        select(models.Official).where(models.Official.congress_id == congress_id)
+    ):
+        tables["official"][str(o.id)] = {
+            "congress_id": o.congress_id,
+            "name": o.name,
+            "role": o.role,
+            "student_id": o.student_id,
+        }
+
+
+def _election_rows(session: Session, tables: dict[str, Table], congress_id: int) -> list[int]:
+    """The congress's elections and their candidates; returns the elections' ids."""
     elections = session.scalars(
         select(models.Election).where(models.Election.congress_id == congress_id)
     ).all()
@@ -399,19 +440,13 @@ def database_rows(session: Session, *, congress_id: int) -> dict[str, Table]:
             "name": candidate.name,
             "student_id": candidate.student_id,
         }
-    for o in session.scalars(
-        select(models.Official).where(models.Official.congress_id == congress_id)
-    ):
-        tables["official"][str(o.id)] = {
-            "congress_id": o.congress_id,
-            "name": o.name,
-            "role": o.role,
-            "student_id": o.student_id,
-        }
+    return election_ids
+
+
+def _round_rows(session: Session, tables: dict[str, Table], election_ids: list[int]) -> list[int]:
     rounds = session.scalars(
         select(models.Round).where(models.Round.election_id.in_(election_ids))
     ).all()
-    round_ids = [r.id for r in rounds]
     for r in rounds:
         tables["round"][str(r.id)] = {
             "election_id": r.election_id,
@@ -429,10 +464,13 @@ def database_rows(session: Session, *, congress_id: int) -> dict[str, Table]:
             "collected": r.collected,
             "status": r.status,
         }
+    return [r.id for r in rounds]
+
+
+def _batch_rows(session: Session, tables: dict[str, Table], round_ids: list[int]) -> list[int]:
     batches = session.scalars(
         select(models.Batch).where(models.Batch.round_id.in_(round_ids))
     ).all()
-    batch_ids = [b.id for b in batches]
     for b in batches:
         tables["batch"][str(b.id)] = {
             "round_id": b.round_id,
@@ -443,6 +481,11 @@ def database_rows(session: Session, *, congress_id: int) -> dict[str, Table]:
             "generation": b.generation,
             "status": b.status,
         }
+    return [b.id for b in batches]
+
+
+def _paper_rows(session: Session, tables: dict[str, Table], batch_ids: list[int]) -> None:
+    """The batches' paper entries and resolutions."""
     entries = session.execute(
         select(
             models.PaperEntry.id,
@@ -479,9 +522,6 @@ def database_rows(session: Session, *, congress_id: int) -> dict[str, Table]:
                 "author_official_id": res.author_official_id,
             }
         )
-    for resolutions in tables["batch_resolution"].values():
-        resolutions["rows"].sort(key=_resolution_order)
-    return tables
 
 
 # ---------------------------------------------------------------- comparing

@@ -6,12 +6,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
+from app.rules.model import EnteredMark, VoidRule
+from app.rules.model import Mark as ResolvedMark
 from app.rules.text import check_name_text
 from app.setup.schemas import plain_text
 
-EnteredMark = Literal["yes", "no", "abstain", "blank", "unclear"]
-ResolvedMark = Literal["yes", "no", "abstain", "blank", "illegible"]
-VoidRule = Literal["P1", "P4", "P9"]
 CandidateName = Annotated[
     str, StringConstraints(min_length=1, max_length=100), AfterValidator(plain_text)
 ]

@@ -48,7 +48,7 @@ from app.rules import (
     paper_order,
     parse_profile,
 )
-from app.rules.model import Mark, RoundInputError
+from app.rules.model import UNCLEAR, Mark, RoundInputError
 from app.rules.roundfile import round_result_json
 
 RECORD_FORMAT = "jipiao-record-v1"
@@ -340,13 +340,11 @@ def verify_extension(
 # is the canonical JSON text of ``{"marks", "void", "write_ins"}`` (``paper.entered``'s
 # ``record``); an entered mark may be ``"unclear"`` (P6).
 
-UNCLEAR_MARK = "unclear"
-
 
 @lru_cache(maxsize=1 << 16)  # a record text repeats on many papers, batch after batch
 def record_is_unclear(text: str) -> bool:
     marks = json.loads(text)["marks"]
-    return isinstance(marks, list) and UNCLEAR_MARK in marks
+    return isinstance(marks, list) and UNCLEAR in marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -675,6 +673,11 @@ class RoundReplay:
             return self._unreplayable(height, kind, exc)
 
     def _feed_other(self, height: int, kind: str, payload: Mapping[str, Any], hash: str) -> bool:
+        """What each event type other than ``paper.entered`` changes in the recount; False stops
+        it at a problem.
+
+        Long because it is one dispatch over the event types, each branch a few lines: one place
+        says what each type means to the recount."""
         rounds, batches = self._rounds, self._batches
         if kind in ("congress.created", "congress.updated"):
             self._delegates_total = payload["delegates_total"]

@@ -25,9 +25,8 @@ from app.rules import (
     count_round,
     paper_order,
 )
+from app.rules.model import UNCLEAR
 from app.rules.roundfile import round_result_json
-
-UNCLEAR = "unclear"
 
 
 def provisional_paper(

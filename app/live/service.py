@@ -122,6 +122,10 @@ def _figures(round_: models.Round, result: dict[str, Any], delegates_total: int)
     }
 
 
+def _progress_figures(p: counting_service.Progress) -> dict[str, Any]:
+    return {"declared": p.declared, "pass_a": p.pass_a, "pass_b": p.pass_b, "status": p.status}
+
+
 def _round_snapshot(
     session: Session,
     round_: models.Round,
@@ -130,19 +134,13 @@ def _round_snapshot(
     view: View,
     preview: bool = False,
 ) -> dict[str, Any]:
+    """A round as the live stream shows it; ``view`` decides whether counts before the release
+    (provisional, decided) are in it."""
     status = counting_service.round_count_status(session, round_id=round_.id)
-    batches = []
-    for batch in counting_service.list_batches(session, round_id=round_.id):
-        p = counting_service.progress(session, batch)
-        batches.append(
-            {
-                "number": batch.number,
-                "declared": p.declared,
-                "pass_a": p.pass_a,
-                "pass_b": p.pass_b,
-                "status": p.status,
-            }
-        )
+    batches = [
+        {"number": batch.number} | _progress_figures(counting_service.progress(session, batch))
+        for batch in counting_service.list_batches(session, round_id=round_.id)
+    ]
     snapshot: dict[str, Any] = {
         "round_id": round_.id,
         "number": round_.number,
@@ -182,26 +180,30 @@ def _round_snapshot(
         snapshot["decided"] = _figures(round_, decision.result, delegates_total) | {
             "certified": round_.status == results_service.ROUND_CERTIFIED
         }
-    elif status.papers_entered > 0:
-        # No verdict before the first paper is entered.
-        document = provisional_result(
-            papers_service.round_definition(round_),
-            delegates_total=delegates_total,
-            present=round_.present,
-            issued=round_.issued,
-            papers=_provisional_papers(session, round_.id),
-        )
-        document["provisional"] = True
-        document["basis_zh"] = (
-            "已核对的批次按核对后的记录计算，未核对的批次按第一遍录入计算；"
-            "无法辨认的符号暂按弃权计；尚未作出决定"
-        )
-        document["basis_en"] = (
-            "reconciled batches from their final records, the others from pass A's entries; "
-            "unclear marks count as abstaining for now; not decided yet"
-        )
-        snapshot["provisional"] = document
+    elif status.papers_entered > 0:  # no verdict before the first paper is entered
+        snapshot["provisional"] = _provisional(session, round_, delegates_total)
     return snapshot
+
+
+def _provisional(session: Session, round_: models.Round, delegates_total: int) -> dict[str, Any]:
+    """The count so far of a round being counted, said to be provisional and on what basis."""
+    document = provisional_result(
+        papers_service.round_definition(round_),
+        delegates_total=delegates_total,
+        present=round_.present,
+        issued=round_.issued,
+        papers=_provisional_papers(session, round_.id),
+    )
+    document["provisional"] = True
+    document["basis_zh"] = (
+        "已核对的批次按核对后的记录计算，未核对的批次按第一遍录入计算；"
+        "无法辨认的符号暂按弃权计；尚未作出决定"
+    )
+    document["basis_en"] = (
+        "reconciled batches from their final records, the others from pass A's entries; "
+        "unclear marks count as abstaining for now; not decided yet"
+    )
+    return document
 
 
 def snapshot(

@@ -237,10 +237,9 @@ QR_CAPTION_EM = 2.4
 QR_CAPTION = ("计票扫码 · 每张选票相同", "无编号 · 不含个人信息")
 
 
-def _fit(canvas: Canvas, paper: BallotPaper, width: float, height: float) -> _Fit:
-    inner_w = width - 2 * MARGIN
-    inner_h = height - 2 * MARGIN
-    # Title band: congress line, then the election title shrunk (never below 4 mm) to one line.
+def _fit_title(canvas: Canvas, paper: BallotPaper, inner_w: float) -> tuple[float, float]:
+    """(title size, band height): the congress line, then the election title shrunk (never below
+    4 mm) to one line."""
     mark_w = canvas.width(paper.band_mark, 8.0, bold=True) + 4 if paper.band_mark else 0.0
     title_room = inner_w - 4 - mark_w
     title_em = 6.5
@@ -248,7 +247,25 @@ def _fit(canvas: Canvas, paper: BallotPaper, width: float, height: float) -> _Fi
         title_em -= 0.25
     if canvas.width(paper.title, title_em, bold=True) > title_room:
         raise PaperOverflowError(f"title too long for the paper: {paper.title!r}")
-    band_height = 3.0 + title_em * 1.3 + (3.0 * 1.5 if paper.logo_text else 0.0)
+    return title_em, 3.0 + title_em * 1.3 + (3.0 * 1.5 if paper.logo_text else 0.0)
+
+
+def _fit_write_ins(
+    canvas: Canvas, paper: BallotPaper, name_em: float, inner_w: float
+) -> tuple[int, float]:
+    """(boxes per row, height) of the 另选他人 boxes at this name size; none on a tie round."""
+    if not paper.write_in_boxes:
+        return 0, 8.0
+    label_w = canvas.width(paper.write_in_label, name_em, bold=True) + 4
+    boxes_per_row = max(1, int((inner_w - label_w + 4) // (WRITE_IN_BOX[0] + 4)))
+    rows = -(-paper.write_in_boxes // boxes_per_row)
+    return boxes_per_row, 6.0 + rows * (WRITE_IN_BOX[1] + 3)
+
+
+def _fit(canvas: Canvas, paper: BallotPaper, width: float, height: float) -> _Fit:
+    inner_w = width - 2 * MARGIN
+    inner_h = height - 2 * MARGIN
+    title_em, band_height = _fit_title(canvas, paper, inner_w)
     _, _, qr_block = _qr_block(paper)
     qr_total = qr_block + len(QR_CAPTION) * QR_CAPTION_EM * 1.4
     text_w = inner_w - qr_block - 2
@@ -271,14 +288,7 @@ def _fit(canvas: Canvas, paper: BallotPaper, width: float, height: float) -> _Fi
             )
             text_h = 9.0 + 6.0 + 5.5 + sum(len(item) for item in lines) * instruction_em * 1.45
             header_height = max(text_h, qr_total) + 3
-            if paper.write_in_boxes:
-                label_w = canvas.width(paper.write_in_label, name_em, bold=True) + 4
-                boxes_per_row = max(1, int((inner_w - label_w + 4) // (WRITE_IN_BOX[0] + 4)))
-                rows = -(-paper.write_in_boxes // boxes_per_row)
-                write_in_h = 6.0 + rows * (WRITE_IN_BOX[1] + 3)
-            else:
-                boxes_per_row = 0
-                write_in_h = 8.0
+            boxes_per_row, write_in_h = _fit_write_ins(canvas, paper, name_em, inner_w)
             for columns in range(1, len(paper.candidates) + 1):
                 if columns * column_w + (columns - 1) * COLUMN_GUTTER > inner_w:
                     break
@@ -351,12 +361,20 @@ def _draw_qr(canvas: Canvas, paper: BallotPaper, x: float, y: float) -> float:
 def _draw_paper(
     canvas: Canvas, paper: BallotPaper, fit: _Fit, left: float, top: float, width: float
 ) -> None:
-    pdf = canvas.pdf
     x0 = left + MARGIN
     inner_w = width - 2 * MARGIN
     y = top + MARGIN
+    y = _draw_band(canvas, paper, fit, x0, inner_w, y)
+    y = _draw_header(canvas, paper, fit, x0, inner_w, y)
+    y = _draw_candidates(canvas, paper, fit, x0, inner_w, y)
+    _draw_write_ins(canvas, paper, fit, x0, inner_w, y)
 
-    # Title band (B4): the layout's colour, white text.
+
+def _draw_band(
+    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
+) -> float:
+    """Title band (B4): the layout's colour, white text."""
+    pdf = canvas.pdf
     pdf.set_fill_color(*paper.band_colour)
     pdf.rect(x0, y, inner_w, fit.band_height, style="F")
     line_y = y + 1.5
@@ -376,9 +394,14 @@ def _draw_paper(
             bold=True,
             colour=WHITE,
         )
-    y += fit.band_height + 3
+    return y + fit.band_height + 3
 
-    # Header: heading, round, seats, legend and instructions on the left; the QR code on the right.
+
+def _draw_header(
+    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
+) -> float:
+    """Header: heading, round, seats, legend and instructions on the left; the QR code on the
+    right."""
     _, _, qr_block = _qr_block(paper)
     _draw_qr(canvas, paper, x0 + inner_w - qr_block, y)
     text_y = y
@@ -397,8 +420,14 @@ def _draw_paper(
             canvas.text(x0 + indent, text_y + em * 0.95, line, em)
             text_y += em * 1.45
     y += fit.header_height
+    return y
 
-    # Candidates (B1, B2): ballot order row by row, the mark box right of each name.
+
+def _draw_candidates(
+    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
+) -> float:
+    """Candidates (B1, B2): ballot order row by row, the mark box right of each name."""
+    pdf = canvas.pdf
     column_w = 2 + fit.name_width + 3 + fit.box
     table_w = fit.columns * column_w + (fit.columns - 1) * COLUMN_GUTTER
     table_x = x0 + (inner_w - table_w) / 2
@@ -431,8 +460,14 @@ def _draw_paper(
         pdf.rect(box_x, row_top + (fit.pitch - fit.box) / 2, fit.box, fit.box, style="D")
     rows = -(-len(paper.candidates) // fit.columns)
     y += rows * fit.pitch + 3
+    return y
 
-    # 另选他人 (B2): `seats` boxes; none on a tie round (M7).
+
+def _draw_write_ins(
+    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
+) -> None:
+    """另选他人 (B2): `seats` boxes; none on a tie round (M7)."""
+    pdf = canvas.pdf
     pdf.set_draw_color(*BLACK)
     pdf.set_line_width(0.2)
     pdf.line(x0, y, x0 + inner_w, y)

@@ -116,6 +116,36 @@ def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return merged
 
 
+def _band_colour(where: str, colour: object) -> tuple[int, int, int]:
+    match = _HEX_COLOUR.fullmatch(colour) if isinstance(colour, str) else None
+    if match is None:
+        raise LayoutError(f'{where}: band_colour: must be "#RRGGBB", got {colour!r}')
+    red, green, blue = (int(part, 16) for part in match.groups())
+    return red, green, blue
+
+
+def _instructions(where: str, raw: object) -> tuple[Instruction, ...]:
+    """The numbered instructions, each shown always or only on papers with write-ins / under a
+    profile where over-selection voids the paper."""
+    if not isinstance(raw, list) or not raw:
+        raise LayoutError(f"{where}: instructions: must be a non-empty list")
+    instructions: list[Instruction] = []
+    for index, item in enumerate(raw):
+        at = f"{where}: instructions[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise LayoutError(f'{at}: must be an object with a "text" string')
+        unknown = set(item) - _INSTRUCTION_KEYS
+        if unknown:
+            raise LayoutError(f"{at}.{sorted(unknown)[0]}: unknown key")
+        for flag in ("write_ins", "over_selection_voids"):
+            if flag in item and not isinstance(item[flag], bool):
+                raise LayoutError(f"{at}.{flag}: must be true or false")
+        instructions.append(
+            Instruction(item["text"], item.get("write_ins"), item.get("over_selection_voids"))
+        )
+    return tuple(instructions)
+
+
 def load_layout(path: Path = DEFAULT_LAYOUT) -> Layout:
     """Read and check a layout file (and the file it extends)."""
     data = _load_raw(path)
@@ -127,10 +157,7 @@ def load_layout(path: Path = DEFAULT_LAYOUT) -> Layout:
             raise LayoutError(f"{where}: {key}: must be a string")
         return value
 
-    colour = data.get("band_colour")
-    match = _HEX_COLOUR.fullmatch(colour) if isinstance(colour, str) else None
-    if match is None:
-        raise LayoutError(f'{where}: band_colour: must be "#RRGGBB", got {colour!r}')
+    band_colour = _band_colour(where, data.get("band_colour"))
     paper_size = data.get("paper_size")
     if paper_size not in PAPER_SIZES:
         raise LayoutError(f"{where}: paper_size: must be one of {', '.join(PAPER_SIZES)}")
@@ -154,29 +181,12 @@ def load_layout(path: Path = DEFAULT_LAYOUT) -> Layout:
         raise LayoutError(f"{where}: round_labels: must name {', '.join(ROUND_KIND_KEYS)}")
     if not all(isinstance(label, str) for label in labels.values()):
         raise LayoutError(f"{where}: round_labels: every label must be a string")
-    raw_instructions = data.get("instructions")
-    if not isinstance(raw_instructions, list) or not raw_instructions:
-        raise LayoutError(f"{where}: instructions: must be a non-empty list")
-    instructions: list[Instruction] = []
-    for index, item in enumerate(raw_instructions):
-        at = f"{where}: instructions[{index}]"
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise LayoutError(f'{at}: must be an object with a "text" string')
-        unknown = set(item) - _INSTRUCTION_KEYS
-        if unknown:
-            raise LayoutError(f"{at}.{sorted(unknown)[0]}: unknown key")
-        for flag in ("write_ins", "over_selection_voids"):
-            if flag in item and not isinstance(item[flag], bool):
-                raise LayoutError(f"{at}.{flag}: must be true or false")
-        instructions.append(
-            Instruction(item["text"], item.get("write_ins"), item.get("over_selection_voids"))
-        )
-    red, green, blue = (int(part, 16) for part in match.groups())
+    instructions = _instructions(where, data.get("instructions"))
     return Layout(
         logo_text=text("logo_text"),
         title=text("title"),
         heading=text("heading"),
-        band_colour=(red, green, blue),
+        band_colour=band_colour,
         band_colour_name=text("band_colour_name"),
         band_mark=text("band_mark"),
         paper_size=paper_size,
@@ -189,7 +199,7 @@ def load_layout(path: Path = DEFAULT_LAYOUT) -> Layout:
         tie_round_note=text("tie_round_note"),
         symbols_line=text("symbols_line"),
         seats_line=text("seats_line"),
-        instructions=tuple(instructions),
+        instructions=instructions,
         round_labels={key: str(labels[key]) for key in ROUND_KIND_KEYS},
         qr_size_mm=float(qr_size),
         source=where,

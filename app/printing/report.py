@@ -33,6 +33,7 @@ from app.results.report import (
     CountLine,
     ResultReport,
 )
+from app.rules.words import MARK_WORD
 
 REPORT_SCHEMA = "jipiao-report-layout/1"
 DEFAULT_REPORT_LAYOUT = BALLOTS_DIR / "report.json"
@@ -298,9 +299,9 @@ PERSON_COLUMNS = (
     # (heading zh, heading en, x of the column's left edge from MARGIN)
     ("名次", "", 0.0),
     ("姓名", "name", 12.0),
-    ("赞成", "yes", 50.0),
-    ("不赞成", "no", 92.0),
-    ("弃权", "abstain", 128.0),
+    (MARK_WORD["yes"], "yes", 50.0),
+    (MARK_WORD["no"], "no", 92.0),
+    (MARK_WORD["abstain"], "abstain", 128.0),
     ("当选", "elected", 161.0),
 )
 

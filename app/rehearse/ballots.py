@@ -27,6 +27,7 @@ from app.rules import (
     count_round,
     paper_order,
 )
+from app.rules.model import UNCLEAR
 from app.rules.roundfile import round_result_json
 
 BATCH_SIZE = 25  # the chief teller's bundles (≈20–50 papers)
@@ -77,7 +78,7 @@ class BatchPlan:
         """What the scrutineers find on the disputed papers: every paper of the batch except those
         both passes entered alike and clearly (the multiset difference, C1)."""
         agreed = Counter(self.pass_a) & Counter(self.pass_b)
-        clear = Counter({r: n for r, n in agreed.items() if "unclear" not in r.marks})
+        clear = Counter({r: n for r, n in agreed.items() if UNCLEAR not in r.marks})
         rest = Counter(entered(p) for p in self.truth) - clear
         by_entry = {entered(p): p for p in self.truth}
         return sorted((by_entry[r] for r in rest.elements()), key=paper_order)
@@ -244,7 +245,7 @@ def _unclear(paper: PaperRecord, number: int) -> tuple[PaperRecord, Entered]:
     if number > 0:
         marks[index] = "illegible"
     shown = list(marks)
-    shown[index] = "unclear"
+    shown[index] = UNCLEAR
     truth = _paper(marks, paper.write_ins, paper.void)
     return truth, Entered(tuple(shown), tuple(paper.write_ins), paper.void)
 
@@ -279,11 +280,11 @@ def _entries(rng: random.Random, truth: list[PaperRecord], *, differences: int) 
         slips = 0
         if number in mistaken:
             wrong = pass_a if mistaken.index(number) % 2 == 0 else pass_b
-            clear = [i for i, r in enumerate(chunk_shown) if "unclear" not in r.marks]
+            clear = [i for i, r in enumerate(chunk_shown) if UNCLEAR not in r.marks]
             i = rng.choice(clear)
             wrong[i] = _mistake(rng, chunk_truth[i])
             slips = 1
         rng.shuffle(pass_b)
-        unclear = sum("unclear" in r.marks for r in chunk_shown)
+        unclear = sum(UNCLEAR in r.marks for r in chunk_shown)
         batches.append(BatchPlan(chunk_truth, pass_a, pass_b, slips, unclear))
     return RoundPlan(truth, batches)

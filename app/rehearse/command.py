@@ -49,6 +49,7 @@ from app.rehearse.ballots import BatchPlan, RoundPlan, expected_result, plan_rou
 from app.rehearse.client import Api, ApiError, RehearsalFailed
 from app.rehearse.server import Server, temporary_server
 from app.rules import RoundKind
+from app.rules.model import UNCLEAR
 from app.setup.demo import DELEGATIONS, DEMO_ELECTION_TITLE, DEMO_OFFICIALS, demo_names
 
 EXIT_PROBLEM = 1
@@ -238,19 +239,7 @@ class Rehearsal:
             f"round {number}: candidates not in stroke order or present wrong: {candidates}, "
             f"{round_['present']}",
         )
-        printed = min(MAX_PAPERS, self.papers + max(2, self.papers // 50))
-        self.print_papers(round_id, number, printed)
-        self.admin.post(
-            f"/api/rounds/{round_id}/issuance", {"printed": printed, "issued": self.papers}
-        )
-        collection = self.admin.post(
-            f"/api/rounds/{round_id}/collection", {"collected": self.papers}
-        )
-        self.require(
-            not collection["void"],
-            f"第 {number} 轮被判无效",
-            f"round {number} was declared void",
-        )
+        self.issue_and_collect(round_id, number)
         # The rehearsal has no camera: it reads the papers' QR code from the key the server keeps
         # in the rehearsal's own data directory; the tablets' scan must accept it.
         payload = encode_payload(
@@ -289,6 +278,22 @@ class Rehearsal:
         self.show_round(decided, plan)
         self.done.rounds.append((round_, decided))
         return decided
+
+    def issue_and_collect(self, round_id: int, number: int) -> None:
+        """Print a few spare papers, issue one to everyone present and collect them all."""
+        printed = min(MAX_PAPERS, self.papers + max(2, self.papers // 50))
+        self.print_papers(round_id, number, printed)
+        self.admin.post(
+            f"/api/rounds/{round_id}/issuance", {"printed": printed, "issued": self.papers}
+        )
+        collection = self.admin.post(
+            f"/api/rounds/{round_id}/collection", {"collected": self.papers}
+        )
+        self.require(
+            not collection["void"],
+            f"第 {number} 轮被判无效",
+            f"round {number} was declared void",
+        )
 
     def print_papers(self, round_id: int, number: int, copies: int) -> None:
         response = self.admin.call("GET", f"/api/rounds/{round_id}/papers.pdf?copies={copies}")
@@ -361,7 +366,7 @@ class Rehearsal:
                             "qr_payload": payload,
                         }
                         answer = api.post(f"/api/batches/{batch_id}/papers", body, expect=201)
-                        pending = "unclear" in record.marks
+                        pending = UNCLEAR in record.marks
                         if answer["pass"] != side or (answer["status"] == "pending") != pending:
                             raise RehearsalFailed(
                                 f"批次 {batch_id} 的录入答复不对：{answer}",
@@ -383,11 +388,7 @@ class Rehearsal:
                 for i, side in ((1, "a"), (2, "b"))
             }
             threads = [
-                threading.Thread(
-                    target=tablet,
-                    args=(side, bar, task),
-                    name=f"tablet-{side}",
-                )
+                threading.Thread(target=tablet, args=(side, bar, task), name=f"tablet-{side}")
                 for side, task in tasks.items()
             ]
             for thread in threads:

@@ -21,7 +21,7 @@ import datetime
 import io
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
@@ -39,8 +39,9 @@ from app.rules.decide import (
     SupplementaryNeeded,
     TieRoundNeeded,
 )
-from app.rules.model import PaperRecord, RoundKind, normalize_name
+from app.rules.model import Mark, PaperRecord, RoundKind, RuleId, normalize_name
 from app.rules.ordering import stroke_order
+from app.rules.validity import PaperJudgement
 
 VENDOR = "jipiao"
 ROUND_KIND_EN: dict[RoundKind, str] = {
@@ -239,10 +240,31 @@ def _append(sheet: Worksheet, values: Iterable[Any]) -> None:
 def results_xlsx(record: ElectionRecord) -> bytes:
     """A workbook: 汇总 Summary (one row per round), 得票 Votes (per person), 当选 Elected (M9)."""
     book = Workbook()
-    bold = Font(bold=True)
     summary = book.active
     assert summary is not None
     summary.title = "汇总 Summary"
+    _summary_sheet(summary, record)
+    votes = book.create_sheet("得票 Votes")
+    _votes_sheet(votes, record)
+    elected = book.create_sheet("当选 Elected")
+    _append(elected, ["姓名 name", "当选轮次 round"])
+    for cell in elected[1]:
+        cell.font = _BOLD
+    for elected_person in elected_across_rounds(record):
+        _append(elected, [elected_person.name, elected_person.round_number])
+    for sheet in (summary, votes, elected):
+        sheet.column_dimensions["A"].width = 14
+        sheet.column_dimensions["C"].width = 14
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+_BOLD = Font(bold=True)
+
+
+def _summary_sheet(summary: Worksheet, record: ElectionRecord) -> None:
+    """The title, the congress and date, then one row per round."""
     _append(summary, [record.title])
     _append(summary, [record.congress, record.date.isoformat()])
     header = [
@@ -252,7 +274,7 @@ def results_xlsx(record: ElectionRecord) -> bytes:
     ]  # fmt: skip
     _append(summary, header)
     for cell in summary[3]:
-        cell.font = bold
+        cell.font = _BOLD
     for round_record in record.rounds:
         result = round_record.result
         papers = result.tally.papers
@@ -273,11 +295,14 @@ def results_xlsx(record: ElectionRecord) -> bytes:
                 outcome_text(result)[0],
             ],
         )
-    votes = book.create_sheet("得票 Votes")
+
+
+def _votes_sheet(votes: Worksheet, record: ElectionRecord) -> None:
+    """Every person of every round by yes votes (M11)."""
     _append(votes, ["轮次 round", "名次 rank", "姓名 name", "另选他人 write-in", "赞成 yes",
                     "不赞成 no", "弃权 abstain", "当选 elected"])  # fmt: skip
     for cell in votes[1]:
-        cell.font = bold
+        cell.font = _BOLD
     for round_record in record.rounds:
         result = round_record.result
         for rank, person in enumerate(ranked_persons(result), start=1):
@@ -294,18 +319,6 @@ def results_xlsx(record: ElectionRecord) -> bytes:
                     "当选" if person.name in result.elected else "",
                 ],
             )
-    elected = book.create_sheet("当选 Elected")
-    _append(elected, ["姓名 name", "当选轮次 round"])
-    for cell in elected[1]:
-        cell.font = bold
-    for elected_person in elected_across_rounds(record):
-        _append(elected, [elected_person.name, elected_person.round_number])
-    for sheet in (summary, votes, elected):
-        sheet.column_dimensions["A"].width = 14
-        sheet.column_dimensions["C"].width = 14
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 # --- NIST SP 1500-100 Election Results Reporting -----------------------------------------------
@@ -363,6 +376,15 @@ def _post_election_status(result: RoundResult, sent_on: frozenset[str], name: st
     return "defeated"
 
 
+_ERR_NOTES = (
+    "Each round of the election is one CandidateContest (SequenceOrder = round) "
+    "counted in its own ReportingUnit (OtherType round: VotersRegistered = delegates, "
+    "VotersParticipated = present; BallotCounts: BallotsCast = papers collected, "
+    "BallotsRejected = invalid papers). VoteCounts: total = yes (赞成), other/no = no "
+    "(不赞成), other/abstain = abstain (弃权)."
+)
+
+
 def nist_err(
     record: ElectionRecord, *, generated_at: datetime.datetime, certified: bool = False
 ) -> dict[str, Any]:
@@ -372,106 +394,12 @@ def nist_err(
     scope = "gpu-congress"
     # The service has no English title and passes the Chinese one: never labelled "en".
     english = record.title_en if record.title_en != record.title else None
-    persons: dict[str, str] = {}
-    candidates: list[dict[str, Any]] = []
-    contests: list[dict[str, Any]] = []
-    round_units: list[dict[str, Any]] = []
-    ballot_counts: list[dict[str, Any]] = []
-    for index, round_record in enumerate(record.rounds):
-        result = round_record.result
-        number = round_record.number
-        sent_on = _sent_on(record, index)
-        unit = f"gpu-r{number}"
-        kind_zh = ROUND_KIND_ZH[round_record.kind]
-        kind_en = ROUND_KIND_EN[round_record.kind]
-        attendance = result.attendance
-        papers = result.tally.papers
-        round_units.append(
-            {
-                "@type": "ElectionResults.ReportingUnit",
-                "@id": unit,
-                "Type": "other",
-                "OtherType": "round",
-                "Name": _text(f"第{number}轮（{kind_zh}）", f"round {number} ({kind_en})"),
-                "VotersRegistered": attendance.delegates_total,
-                "VotersParticipated": attendance.present,
-            }
-        )
-        ballots: dict[str, Any] = {
-            "@type": "ElectionResults.BallotCounts",
-            "GpUnitId": unit,
-            "Type": "total",
-            "BallotsCast": attendance.collected,
-        }
-        if result.valid:
-            ballots["BallotsRejected"] = papers.invalid
-        ballot_counts.append(ballots)
-        selections: list[dict[str, Any]] = []
-        write_in_votes = 0
-        for position, person in enumerate(result.tally.persons, start=1):
-            person_id = persons.setdefault(person.name, f"per-{len(persons) + 1}")
-            candidate_id = f"cand-r{number}-{position}"
-            candidate: dict[str, Any] = {
-                "@type": "ElectionResults.Candidate",
-                "@id": candidate_id,
-                "BallotName": _text(person.name),
-                "PersonId": person_id,
-            }
-            status = _post_election_status(result, sent_on, person.name)
-            if status is not None:
-                candidate["PostElectionStatus"] = status
-            candidates.append(candidate)
-            selection: dict[str, Any] = {
-                "@type": "ElectionResults.CandidateSelection",
-                "@id": f"sel-r{number}-{position}",
-                "CandidateIds": [candidate_id],
-                "SequenceOrder": position,
-            }
-            if person.write_in:
-                selection["IsWriteIn"] = True
-            if result.valid:  # a void round (I2) or one below quorum (Q1) counts no vote
-                counts = [_vote_count(unit, person.yes)]
-                if person.write_in:
-                    write_in_votes += person.yes
-                else:
-                    counts += [
-                        _vote_count(unit, person.no, "no"),
-                        _vote_count(unit, person.abstain, "abstain"),
-                    ]
-                selection["VoteCounts"] = counts
-            selections.append(selection)
-        contest: dict[str, Any] = {
-            "@type": "ElectionResults.CandidateContest",
-            "@id": f"contest-r{number}",
-            "Name": f"{record.title} 第{number}轮（{kind_zh}）",
-            "BallotTitle": _text(
-                f"{record.title} 第{number}轮（{kind_zh}）",
-                None if english is None else f"{english}, round {number} ({kind_en})",
-            ),
-            "ElectionDistrictId": scope,
-            "SequenceOrder": number,
-            "VotesAllowed": result.definition.seats,
-            "NumberElected": result.definition.seats,
-            "VoteVariation": "plurality" if round_record.kind == "tie" else "majority",
-            "CountStatus": [
-                {
-                    "@type": "ElectionResults.CountStatus",
-                    "Status": "completed" if result.valid else "not-processed",
-                    "Type": "total",
-                }
-            ],
-            "ContestSelection": selections,
-        }
-        if result.valid and result.definition.has_write_ins:
-            contest["OtherCounts"] = [
-                {
-                    "@type": "ElectionResults.OtherCounts",
-                    "GpUnitId": unit,
-                    "WriteIns": write_in_votes,
-                }
-            ]
-        contests.append(contest)
-    date = record.date.isoformat()
+    persons: dict[str, str] = {}  # filled round by round: a person keeps one id
+    rounds = [
+        _err_round(record, index, persons, english=english, scope=scope)
+        for index in range(len(record.rounds))
+    ]
+    round_units = [unit for unit, _, _, _ in rounds]
     return {
         "@type": "ElectionResults.ElectionReport",
         "Format": "summary-contest",
@@ -482,17 +410,9 @@ def nist_err(
         "SequenceEnd": 1,
         "Status": "certified" if certified else "unofficial-complete",
         "VendorApplicationId": VENDOR,
-        "Notes": "Each round of the election is one CandidateContest (SequenceOrder = round) "
-        "counted in its own ReportingUnit (OtherType round: VotersRegistered = delegates, "
-        "VotersParticipated = present; BallotCounts: BallotsCast = papers collected, "
-        "BallotsRejected = invalid papers). VoteCounts: total = yes (赞成), other/no = no "
-        "(不赞成), other/abstain = abstain (弃权).",
+        "Notes": _ERR_NOTES,
         "Person": [
-            {
-                "@type": "ElectionResults.Person",
-                "@id": person_id,
-                "FullName": _text(name),
-            }
+            {"@type": "ElectionResults.Person", "@id": person_id, "FullName": _text(name)}
             for name, person_id in persons.items()
         ],
         "GpUnit": [
@@ -511,22 +431,167 @@ def nist_err(
                 "@type": "ElectionResults.Election",
                 "ElectionScopeId": scope,
                 "Name": _text(record.title, english),
-                "StartDate": date,
-                "EndDate": date,
+                "StartDate": record.date.isoformat(),
+                "EndDate": record.date.isoformat(),
                 "Type": "other",
                 "OtherType": "congress-election",
-                "BallotCounts": ballot_counts,
-                "Candidate": candidates,
-                "Contest": contests,
+                "BallotCounts": [ballots for _, ballots, _, _ in rounds],
+                "Candidate": [
+                    candidate
+                    for _, _, round_candidates, _ in rounds
+                    for candidate in round_candidates
+                ],
+                "Contest": [contest for _, _, _, contest in rounds],
             }
         ],
     }
 
 
+def _err_round(
+    record: ElectionRecord, index: int, persons: dict[str, str], *, english: str | None, scope: str
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """One round of ``nist_err``: its reporting unit, ballot counts, candidates and contest
+    (``persons`` gathers every person's id across the rounds)."""
+    round_record = record.rounds[index]
+    result = round_record.result
+    number = round_record.number
+    unit = f"gpu-r{number}"
+    kind_zh = ROUND_KIND_ZH[round_record.kind]
+    kind_en = ROUND_KIND_EN[round_record.kind]
+    attendance = result.attendance
+    unit_row: dict[str, Any] = {
+        "@type": "ElectionResults.ReportingUnit",
+        "@id": unit,
+        "Type": "other",
+        "OtherType": "round",
+        "Name": _text(f"第{number}轮（{kind_zh}）", f"round {number} ({kind_en})"),
+        "VotersRegistered": attendance.delegates_total,
+        "VotersParticipated": attendance.present,
+    }
+    ballots: dict[str, Any] = {
+        "@type": "ElectionResults.BallotCounts",
+        "GpUnitId": unit,
+        "Type": "total",
+        "BallotsCast": attendance.collected,
+    }
+    if result.valid:
+        ballots["BallotsRejected"] = result.tally.papers.invalid
+    candidates, selections, write_in_votes = _err_selections(
+        result, number, unit, _sent_on(record, index), persons
+    )
+    contest: dict[str, Any] = {
+        "@type": "ElectionResults.CandidateContest",
+        "@id": f"contest-r{number}",
+        "Name": f"{record.title} 第{number}轮（{kind_zh}）",
+        "BallotTitle": _text(
+            f"{record.title} 第{number}轮（{kind_zh}）",
+            None if english is None else f"{english}, round {number} ({kind_en})",
+        ),
+        "ElectionDistrictId": scope,
+        "SequenceOrder": number,
+        "VotesAllowed": result.definition.seats,
+        "NumberElected": result.definition.seats,
+        "VoteVariation": "plurality" if round_record.kind == "tie" else "majority",
+        "CountStatus": [
+            {
+                "@type": "ElectionResults.CountStatus",
+                "Status": "completed" if result.valid else "not-processed",
+                "Type": "total",
+            }
+        ],
+        "ContestSelection": selections,
+    }
+    if result.valid and result.definition.has_write_ins:
+        contest["OtherCounts"] = [
+            {"@type": "ElectionResults.OtherCounts", "GpUnitId": unit, "WriteIns": write_in_votes}
+        ]
+    return unit_row, ballots, candidates, contest
+
+
+def _err_selections(
+    result: RoundResult,
+    number: int,
+    unit: str,
+    sent_on: frozenset[str],
+    persons: dict[str, str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """A round's candidates and their selections with vote counts, and its write-ins' votes."""
+    candidates: list[dict[str, Any]] = []
+    selections: list[dict[str, Any]] = []
+    write_in_votes = 0
+    for position, person in enumerate(result.tally.persons, start=1):
+        person_id = persons.setdefault(person.name, f"per-{len(persons) + 1}")
+        candidate_id = f"cand-r{number}-{position}"
+        candidate: dict[str, Any] = {
+            "@type": "ElectionResults.Candidate",
+            "@id": candidate_id,
+            "BallotName": _text(person.name),
+            "PersonId": person_id,
+        }
+        status = _post_election_status(result, sent_on, person.name)
+        if status is not None:
+            candidate["PostElectionStatus"] = status
+        candidates.append(candidate)
+        selection: dict[str, Any] = {
+            "@type": "ElectionResults.CandidateSelection",
+            "@id": f"sel-r{number}-{position}",
+            "CandidateIds": [candidate_id],
+            "SequenceOrder": position,
+        }
+        if person.write_in:
+            selection["IsWriteIn"] = True
+        if result.valid:  # a void round (I2) or one below quorum (Q1) counts no vote
+            counts = [_vote_count(unit, person.yes)]
+            if person.write_in:
+                write_in_votes += person.yes
+            else:
+                counts += [
+                    _vote_count(unit, person.no, "no"),
+                    _vote_count(unit, person.abstain, "abstain"),
+                ]
+            selection["VoteCounts"] = counts
+        selections.append(selection)
+    return candidates, selections, write_in_votes
+
+
 # --- NIST SP 1500-103 Cast Vote Records --------------------------------------------------------
 
-_MARK_SELECTIONS = ("yes", "no", "abstain")
+_MARK_SELECTIONS: tuple[Mark, ...] = ("yes", "no", "abstain")  # the marks that are a vote
 DEVICE = "device-jipiao"
+
+
+_CVR_NOTES = (
+    "Papers in cryptographically random order; the only per-paper value is the "
+    "snapshot @id, the paper's place in that order. Per printed candidate a "
+    "RetentionContest with selections yes (赞成 ✓), no (不赞成 ×), abstain (弃权 △); "
+    "blank = undervoted; write-ins in the round's CandidateContest (w0: a write-in credited "
+    "to nobody)."
+)
+
+
+_CVR_DEVICE = {
+    "@type": "CVR.ReportingDevice",
+    "@id": DEVICE,
+    "Application": VENDOR,
+    "Notes": [
+        "Papers entered by hand twice (two tellers), reconciled by the engine; "
+        "no scanner, no ballot images."
+    ],
+}
+
+
+class _CandidateIds:
+    """A person's ``cand-N`` id, numbered in order of first mention; ``entries`` lists them."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+        self.entries: list[dict[str, Any]] = []
+
+    def __call__(self, name: str) -> str:
+        if name not in self.ids:
+            self.ids[name] = f"cand-{len(self.ids) + 1}"
+            self.entries.append({"@type": "CVR.Candidate", "@id": self.ids[name], "Name": name})
+        return self.ids[name]
 
 
 def nist_cvr(
@@ -545,95 +610,26 @@ def nist_cvr(
         raise ValueError("generated_at must be timezone-aware")
     election_id = f"election-{record.election_id}"
     scope = "gpu-congress"
-    candidates: list[dict[str, Any]] = []
+    candidate_id = _CandidateIds()
     contests: list[dict[str, Any]] = []
     cvrs: list[dict[str, Any]] = []
-    candidate_ids: dict[str, str] = {}
-
-    def candidate_id(name: str) -> str:
-        if name not in candidate_ids:
-            candidate_ids[name] = f"cand-{len(candidate_ids) + 1}"
-            candidates.append({"@type": "CVR.Candidate", "@id": candidate_ids[name], "Name": name})
-        return candidate_ids[name]
-
     for round_record in record.rounds:
-        number = round_record.number
-        definition = round_record.result.definition
-        for index, name in enumerate(definition.candidates, start=1):
-            contests.append(
-                {
-                    "@type": "CVR.RetentionContest",
-                    "@id": f"r{number}-c{index}",
-                    "Name": f"第{number}轮 {name}（赞成/不赞成/弃权）",
-                    "CandidateId": candidate_id(name),
-                    "ContestSelection": [
-                        {
-                            "@type": "CVR.BallotMeasureSelection",
-                            "@id": f"r{number}-c{index}-{mark}",
-                            "Selection": mark,
-                        }
-                        for mark in _MARK_SELECTIONS
-                    ],
-                }
-            )
-        write_in_ids: dict[str, str] = {}
-        if definition.has_write_ins:
-            write_ins = _written_in(round_record)
-            for index, name in enumerate(write_ins, start=1):
-                write_in_ids[name] = f"r{number}-w{index}"
-            contests.append(
-                {
-                    "@type": "CVR.CandidateContest",
-                    "@id": f"r{number}-write-ins",
-                    "Name": f"第{number}轮 另选他人",
-                    "VotesAllowed": definition.seats,
-                    "ContestSelection": [
-                        {
-                            "@type": "CVR.CandidateSelection",
-                            "@id": f"r{number}-w0",
-                            "IsWriteIn": True,
-                        },
-                        *(
-                            {
-                                "@type": "CVR.CandidateSelection",
-                                "@id": selection_id,
-                                "CandidateIds": [candidate_id(name)],
-                                "IsWriteIn": True,
-                            }
-                            for name, selection_id in write_in_ids.items()
-                        ),
-                    ],
-                }
-            )
+        round_contests, write_in_ids = _cvr_contests(round_record, candidate_id)
+        contests += round_contests
         papers = list(round_record.papers)
         if shuffle:
             secrets.SystemRandom().shuffle(papers)
         for place, paper in enumerate(papers, start=1):
-            snapshot_id = f"r{number}-p{place}"
+            snapshot_id = f"r{round_record.number}-p{place}"
             cvrs.append(_paper_cvr(round_record, paper, election_id, snapshot_id, write_in_ids))
-
     return {
         "@type": "CVR.CastVoteRecordReport",
         "GeneratedDate": generated_at.isoformat(timespec="seconds"),
         "Version": "1.0.0",
         "ReportGeneratingDeviceIds": [DEVICE],
-        "ReportingDevice": [
-            {
-                "@type": "CVR.ReportingDevice",
-                "@id": DEVICE,
-                "Application": VENDOR,
-                "Notes": [
-                    "Papers entered by hand twice (two tellers), reconciled by the engine; "
-                    "no scanner, no ballot images."
-                ],
-            }
-        ],
+        "ReportingDevice": [_CVR_DEVICE],
         "ReportType": ["adjudicated"],
-        "Notes": "Papers in cryptographically random order; the only per-paper value is the "
-        "snapshot @id, the paper's place in that order. Per printed candidate a "
-        "RetentionContest with selections yes (赞成 ✓), no (不赞成 ×), abstain (弃权 △); "
-        "blank = undervoted; write-ins in the round's CandidateContest (w0: a write-in credited "
-        "to nobody).",
+        "Notes": _CVR_NOTES,
         "GpUnit": [
             {
                 "@type": "CVR.GpUnit",
@@ -650,12 +646,69 @@ def nist_cvr(
                 "@id": election_id,
                 "Name": record.title,
                 "ElectionScopeId": scope,
-                "Candidate": candidates,
+                "Candidate": candidate_id.entries,
                 "Contest": contests,
             }
         ],
         "CVR": cvrs,
     }
+
+
+def _cvr_contests(
+    round_record: RoundRecord, candidate_id: Callable[[str], str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A round's contests in ``nist_cvr``: a RetentionContest per printed candidate and, unless a
+    tie round (M7), the 另选他人 CandidateContest; and the write-ins' selection ids by name."""
+    number = round_record.number
+    definition = round_record.result.definition
+    contests: list[dict[str, Any]] = []
+    for index, name in enumerate(definition.candidates, start=1):
+        contests.append(
+            {
+                "@type": "CVR.RetentionContest",
+                "@id": f"r{number}-c{index}",
+                "Name": f"第{number}轮 {name}（赞成/不赞成/弃权）",
+                "CandidateId": candidate_id(name),
+                "ContestSelection": [
+                    {
+                        "@type": "CVR.BallotMeasureSelection",
+                        "@id": f"r{number}-c{index}-{mark}",
+                        "Selection": mark,
+                    }
+                    for mark in _MARK_SELECTIONS
+                ],
+            }
+        )
+    write_in_ids: dict[str, str] = {}
+    if definition.has_write_ins:
+        write_ins = _written_in(round_record)
+        for index, name in enumerate(write_ins, start=1):
+            write_in_ids[name] = f"r{number}-w{index}"
+        contests.append(
+            {
+                "@type": "CVR.CandidateContest",
+                "@id": f"r{number}-write-ins",
+                "Name": f"第{number}轮 另选他人",
+                "VotesAllowed": definition.seats,
+                "ContestSelection": [
+                    {
+                        "@type": "CVR.CandidateSelection",
+                        "@id": f"r{number}-w0",
+                        "IsWriteIn": True,
+                    },
+                    *(
+                        {
+                            "@type": "CVR.CandidateSelection",
+                            "@id": selection_id,
+                            "CandidateIds": [candidate_id(name)],
+                            "IsWriteIn": True,
+                        }
+                        for name, selection_id in write_in_ids.items()
+                    ),
+                ],
+            }
+        )
+    return contests, write_in_ids
 
 
 def _written_in(round_record: RoundRecord) -> list[str]:
@@ -694,81 +747,17 @@ def _paper_cvr(
     snapshot_id: str,
     write_in_ids: dict[str, str],
 ) -> dict[str, Any]:
+    """One paper as a ``CVR``: a contest per printed candidate's mark, then its write-ins."""
     number = round_record.number
     result = round_record.result
-    definition = result.definition
     judgement = result.tally.judgements[paper]
-    invalid_rule = judgement.reason
-    counts = invalid_rule is None and result.valid  # P8; a void round (I2) counts no paper
-    position_status = None if invalid_rule is None else "invalidated-rules"
-    cvr_contests: list[dict[str, Any]] = []
-    for index, mark in enumerate(paper.marks, start=1):
-        contest: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": f"r{number}-c{index}"}
-        statuses: list[str] = []
-        if mark in _MARK_SELECTIONS:
-            contest["CVRContestSelection"] = [
-                {
-                    "@type": "CVR.CVRContestSelection",
-                    "ContestSelectionId": f"r{number}-c{index}-{mark}",
-                    "SelectionPosition": [_position(counts, status=position_status)],
-                }
-            ]
-        elif mark == "blank":
-            statuses += ["not-indicated", "undervoted"]
-        else:  # illegible (P6): voids only this mark
-            statuses.append("other")
-            contest["OtherStatus"] = "illegible"
-        if invalid_rule is not None:
-            statuses.insert(0, "invalidated-rules")
-            contest["OtherStatus"] = invalid_rule
-        if statuses:
-            contest["Status"] = statuses
-        cvr_contests.append(contest)
-    if definition.has_write_ins:
-        entries: list[dict[str, Any]] = []
-        credited = set(judgement.write_ins)
-        seen: set[str] = set()
-        for name in paper.write_ins:
-            key = None if name is None else normalize_name(name)
-            write_in = (
-                {"@type": "CVR.CVRWriteIn"}
-                if name is None
-                else {
-                    "@type": "CVR.CVRWriteIn",
-                    "Text": name,
-                }
-            )
-            entry: dict[str, Any] = {"@type": "CVR.CVRContestSelection"}
-            if key is not None and key in credited and key not in seen and key in write_in_ids:
-                entry["ContestSelectionId"] = write_in_ids[key]
-                entry["SelectionPosition"] = [
-                    _position(counts, status=position_status, CVRWriteIn=write_in)
-                ]
-            else:
-                entry["ContestSelectionId"] = f"r{number}-w0"
-                if key is None:
-                    entry["Status"] = ["other"]
-                    entry["OtherStatus"] = "illegible"
-                else:  # P7: a printed candidate's name, or a person written twice
-                    entry["Status"] = ["invalidated-rules"]
-                    entry["OtherStatus"] = "P7"
-                entry["SelectionPosition"] = [
-                    _position(False, status=entry["Status"][0], CVRWriteIn=write_in)
-                ]
-            if key is not None:
-                seen.add(key)
-            entries.append(entry)
-        contest = {
-            "@type": "CVR.CVRContest",
-            "ContestId": f"r{number}-write-ins",
-            "WriteIns": len(paper.write_ins),
-        }
-        if entries:
-            contest["CVRContestSelection"] = entries
-        if invalid_rule is not None:
-            contest["Status"] = ["invalidated-rules"]
-            contest["OtherStatus"] = invalid_rule
-        cvr_contests.append(contest)
+    counts = judgement.reason is None and result.valid  # P8; a void round (I2) counts no paper
+    cvr_contests = [
+        _mark_contest(f"r{number}-c{index}", mark, counts, judgement.reason)
+        for index, mark in enumerate(paper.marks, start=1)
+    ]
+    if result.definition.has_write_ins:
+        cvr_contests.append(_write_in_contest(number, paper, judgement, counts, write_in_ids))
     snapshot: dict[str, Any] = {
         "@type": "CVR.CVRSnapshot",
         "@id": snapshot_id,
@@ -785,6 +774,88 @@ def _paper_cvr(
         "CurrentSnapshotId": snapshot_id,
         "CVRSnapshot": [snapshot],
     }
+
+
+def _mark_contest(
+    contest_id: str, mark: Mark, counts: bool, invalid_rule: RuleId | None
+) -> dict[str, Any]:
+    """A printed candidate's ``CVRContest``: the mark's selection, or why there is none."""
+    contest: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": contest_id}
+    statuses: list[str] = []
+    if mark in _MARK_SELECTIONS:
+        position_status = None if invalid_rule is None else "invalidated-rules"
+        contest["CVRContestSelection"] = [
+            {
+                "@type": "CVR.CVRContestSelection",
+                "ContestSelectionId": f"{contest_id}-{mark}",
+                "SelectionPosition": [_position(counts, status=position_status)],
+            }
+        ]
+    elif mark == "blank":
+        statuses += ["not-indicated", "undervoted"]
+    else:  # illegible (P6): voids only this mark
+        statuses.append("other")
+        contest["OtherStatus"] = "illegible"
+    if invalid_rule is not None:
+        statuses.insert(0, "invalidated-rules")
+        contest["OtherStatus"] = invalid_rule
+    if statuses:
+        contest["Status"] = statuses
+    return contest
+
+
+def _write_in_contest(
+    number: int,
+    paper: PaperRecord,
+    judgement: PaperJudgement,
+    counts: bool,
+    write_in_ids: dict[str, str],
+) -> dict[str, Any]:
+    """The paper's 另选他人 ``CVRContest``: a credited write-in selects its person; an illegible
+    one, a printed candidate's name or a second mention of a person selects w0 (P7)."""
+    invalid_rule = judgement.reason
+    position_status = None if invalid_rule is None else "invalidated-rules"
+    entries: list[dict[str, Any]] = []
+    credited = set(judgement.write_ins)
+    seen: set[str] = set()
+    for name in paper.write_ins:
+        key = None if name is None else normalize_name(name)
+        write_in = (
+            {"@type": "CVR.CVRWriteIn"}
+            if name is None
+            else {"@type": "CVR.CVRWriteIn", "Text": name}
+        )
+        entry: dict[str, Any] = {"@type": "CVR.CVRContestSelection"}
+        if key is not None and key in credited and key not in seen and key in write_in_ids:
+            entry["ContestSelectionId"] = write_in_ids[key]
+            entry["SelectionPosition"] = [
+                _position(counts, status=position_status, CVRWriteIn=write_in)
+            ]
+        else:
+            entry["ContestSelectionId"] = f"r{number}-w0"
+            if key is None:
+                entry["Status"] = ["other"]
+                entry["OtherStatus"] = "illegible"
+            else:  # P7: a printed candidate's name, or a person written twice
+                entry["Status"] = ["invalidated-rules"]
+                entry["OtherStatus"] = "P7"
+            entry["SelectionPosition"] = [
+                _position(False, status=entry["Status"][0], CVRWriteIn=write_in)
+            ]
+        if key is not None:
+            seen.add(key)
+        entries.append(entry)
+    contest: dict[str, Any] = {
+        "@type": "CVR.CVRContest",
+        "ContestId": f"r{number}-write-ins",
+        "WriteIns": len(paper.write_ins),
+    }
+    if entries:
+        contest["CVRContestSelection"] = entries
+    if invalid_rule is not None:
+        contest["Status"] = ["invalidated-rules"]
+        contest["OtherStatus"] = invalid_rule
+    return contest
 
 
 def dump_json(document: dict[str, Any]) -> str:

@@ -300,6 +300,39 @@ def void_round(
 # ---------------------------------------------------------------- d. a correction that recounts
 
 
+def _batches_to_correct(
+    session: Session, round_: models.Round, batch_ids: Sequence[int] | None
+) -> list[models.Batch]:
+    """The round's batches named (in batch order), or all of them (``None``)."""
+    batches = counting_service.list_batches(session, round_id=round_.id)
+    by_id = {batch.id: batch for batch in batches}
+    if batch_ids is None:
+        return list(batches)
+    if not batch_ids:
+        raise InvalidInput(
+            "batches_required",
+            "请指定需要重新录入的批次，或不指定（全部批次重新录入）",
+            "name the batches to enter again, or none at all (every batch)",
+            field="body.batches",
+        )
+    if len(set(batch_ids)) != len(batch_ids):
+        raise InvalidInput(
+            "batches_repeated",
+            "批次重复",
+            "a batch is named twice",
+            field="body.batches",
+        )
+    unknown = [i for i in batch_ids if i not in by_id]
+    if unknown:
+        raise InvalidInput(
+            "batch_not_in_round",
+            f"批次 {unknown[0]} 不属于第 {round_.number} 轮",
+            f"batch {unknown[0]} is not a batch of round {round_.number}",
+            field="body.batches",
+        )
+    return sorted((by_id[i] for i in batch_ids), key=lambda b: b.number)
+
+
 def order_correction(
     session: Session,
     *,
@@ -320,34 +353,7 @@ def order_correction(
             "the round is not decided yet: there is nothing to correct",
         )
     _no_later_round(session, round_, "更正", "corrected")
-    batches = counting_service.list_batches(session, round_id=round_.id)
-    by_id = {batch.id: batch for batch in batches}
-    if batch_ids is None:
-        chosen = list(batches)
-    else:
-        if not batch_ids:
-            raise InvalidInput(
-                "batches_required",
-                "请指定需要重新录入的批次，或不指定（全部批次重新录入）",
-                "name the batches to enter again, or none at all (every batch)",
-                field="body.batches",
-            )
-        if len(set(batch_ids)) != len(batch_ids):
-            raise InvalidInput(
-                "batches_repeated",
-                "批次重复",
-                "a batch is named twice",
-                field="body.batches",
-            )
-        unknown = [i for i in batch_ids if i not in by_id]
-        if unknown:
-            raise InvalidInput(
-                "batch_not_in_round",
-                f"批次 {unknown[0]} 不属于第 {round_.number} 轮",
-                f"batch {unknown[0]} is not a batch of round {round_.number}",
-                field="body.batches",
-            )
-        chosen = sorted((by_id[i] for i in batch_ids), key=lambda b: b.number)
+    chosen = _batches_to_correct(session, round_, batch_ids)
     text = reason_text(reason)
     store.append_event(
         session,

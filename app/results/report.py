@@ -18,7 +18,7 @@ from app.results.numerals import capital_numeral
 from app.rules.decide import (
     RoundResult,
 )
-from app.rules.model import RoundKind, RuleId
+from app.rules.model import RoundKind
 from app.rules.ordering import by_votes
 from app.rules.roundfile import (
     RoundFileError,
@@ -28,6 +28,7 @@ from app.rules.roundfile import (
     round_result_json,
 )
 from app.rules.tally import PersonTally
+from app.rules.words import INVALID_REASON
 
 HashSource = Literal["event_log", "round_file"]
 
@@ -178,15 +179,6 @@ ROUND_KIND_ZH: dict[RoundKind, str] = {
     "supplementary": "另行选举",
     "rerun": "重新选举",
 }
-INVALID_RULE_LABELS: dict[RuleId, tuple[str, str]] = {
-    "P1": ("非本轮正式选票", "not an authentic paper"),
-    "P2": ("另选他人数多于不赞成票数", "more write-ins than × marks"),
-    "P3": ("所选人数多于应选人数", "more chosen than seats"),
-    "P4": ("有可识别身份的记号", "identifying marks"),
-    "P5": ("空白选票", "empty paper"),
-    "P6": ("有无法辨认的符号", "an illegible mark"),
-    "P9": ("全票无法辨认", "wholly illegible"),
-}
 
 
 def _line(key: str, label_zh: str, label_en: str, value: int) -> CountLine:
@@ -311,15 +303,49 @@ def compose_report(
     """
     result = report.result
     attendance = result.attendance
-    papers = result.tally.papers
     if report.printed < attendance.issued:
         raise ReportInputError(
             f"printed: {report.printed} papers printed but {attendance.issued} issued"
         )
     if report.round_number < 1:
         raise ReportInputError(f"round: must be at least 1, got {report.round_number}")
-    counts = (
-        _line("seats", "应选名额", "seats", result.definition.seats),
+    threshold, rule_zh, rule_en = election_rule(result)
+    outcome_zh, outcome_en, follow_zh, follow_en = outcome_text(result)
+    return ResultReport(
+        congress=report.congress,
+        election_title=report.election_title,
+        round_number=report.round_number,
+        round_kind=report.round_kind,
+        date=report.date,
+        counts=_count_lines(report),
+        invalid_by_rule=tuple(
+            _line(rule, INVALID_REASON[rule][0], rule, count)
+            for rule, count in result.tally.papers.invalid_by_rule.items()
+        ),
+        threshold=threshold,
+        rule_zh=rule_zh,
+        rule_en=rule_en,
+        persons=_person_lines(result),
+        elected=result.elected,
+        outcome_zh=outcome_zh,
+        outcome_en=outcome_en,
+        follow_up_zh=follow_zh,
+        follow_up_en=follow_en,
+        signatures=_signature_lines(report.officials, signature_counts),
+        head_hash=report.head_hash,
+        public_key_fingerprint=report.public_key_fingerprint,
+        hash_source=report.hash_source,
+        history=report.history,
+        signed=report.signed,
+    )
+
+
+def _count_lines(report: ReportInput) -> tuple[CountLine, ...]:
+    """一、 the round's figures, each with its capital numeral."""
+    attendance = report.result.attendance
+    papers = report.result.tally.papers
+    return (
+        _line("seats", "应选名额", "seats", report.result.definition.seats),
         _line("delegates_total", "应到人数", "delegates", attendance.delegates_total),
         _line("present", "实到人数", "present", attendance.present),
         _line("printed", "印制选票", "papers printed", report.printed),
@@ -334,13 +360,12 @@ def compose_report(
         _line("valid", "有效票", "valid papers", papers.valid),
         _line("invalid", "无效票", "invalid papers", papers.invalid),
     )
-    invalid = tuple(
-        _line(rule, INVALID_RULE_LABELS.get(rule, (rule, rule))[0], rule, count)
-        for rule, count in papers.invalid_by_rule.items()
-    )
-    threshold, rule_zh, rule_en = election_rule(result)
+
+
+def _person_lines(result: RoundResult) -> tuple[PersonLine, ...]:
+    """二、 every person by yes votes (M11), with a majority (M2) and elected mark."""
     elected = set(result.elected)
-    persons = tuple(
+    return tuple(
         PersonLine(
             rank=index,
             name=person.name,
@@ -353,36 +378,18 @@ def compose_report(
         )
         for index, person in enumerate(ranked_persons(result), start=1)
     )
-    outcome_zh, outcome_en, follow_zh, follow_en = outcome_text(result)
+
+
+def _signature_lines(
+    officials: Officials, signature_counts: Sequence[tuple[str, int]]
+) -> tuple[SignatureLine, ...]:
+    """The layout's lines per role, every name printed (blank lines where names run out)."""
     signatures: list[SignatureLine] = []
     for role, wanted in signature_counts:
-        names = report.officials.names_for(role)
+        names = officials.names_for(role)
         for index in range(max(wanted, len(names))):
             signatures.append(SignatureLine(role, names[index] if index < len(names) else None))
-    return ResultReport(
-        congress=report.congress,
-        election_title=report.election_title,
-        round_number=report.round_number,
-        round_kind=report.round_kind,
-        date=report.date,
-        counts=counts,
-        invalid_by_rule=invalid,
-        threshold=threshold,
-        rule_zh=rule_zh,
-        rule_en=rule_en,
-        persons=persons,
-        elected=result.elected,
-        outcome_zh=outcome_zh,
-        outcome_en=outcome_en,
-        follow_up_zh=follow_zh,
-        follow_up_en=follow_en,
-        signatures=tuple(signatures),
-        head_hash=report.head_hash,
-        public_key_fingerprint=report.public_key_fingerprint,
-        hash_source=report.hash_source,
-        history=report.history,
-        signed=report.signed,
-    )
+    return tuple(signatures)
 
 
 def round_file_hash(data: object) -> str:

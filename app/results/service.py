@@ -208,6 +208,10 @@ def decide_round(session: Session, *, actor: Principal, round_id: int) -> Decisi
     return Decision(event_hash=event.hash, result=result)
 
 
+# C2: certified once the chief scrutineer and at least one scrutineer have signed.
+CERTIFYING_ROLES = frozenset({Role.chief_scrutineer.value, Role.scrutineer.value})
+
+
 def sign_round(
     session: Session,
     *,
@@ -250,12 +254,8 @@ def sign_round(
         actor_role=actor.role,
     )
     signatures.append(payload)
-    roles = [signature["role"] for signature in signatures]
-    if (
-        round_.status == ROUND_DECIDED
-        and Role.chief_scrutineer in roles
-        and Role.scrutineer in roles
-    ):
+    roles = {signature["role"] for signature in signatures}
+    if round_.status == ROUND_DECIDED and roles >= CERTIFYING_ROLES:
         store.append_event(
             session,
             congress_id=congress_id,
@@ -272,22 +272,9 @@ def sign_round(
     return signatures
 
 
-def open_follow_up(
-    session: Session, *, actor: Principal, round_id: int, candidates: list[str] | None
-) -> models.Round:
-    """M5/M6/M7: open the tie or supplementary round the certified decision calls for.
-
-    A tie round lists exactly the tied persons. A supplementary round takes the engine's proposal,
-    or the presidium's edited list (六.8), names normalized like roster names: nobody elected
-    already in this election, no official of the congress (O1), and a 差额 list — at least the
-    profile's ``slate_size`` for the seats (M6), or as many as the seats when the profile allows
-    uncontested elections. Nothing follows once the seats were reduced (M10). Both need the
-    quorum now (Q1).
-    """
-    round_ = papers_service.get_round(session, round_id=round_id)
-    congress_id = papers_service.congress_of(session, round_)
-    actor.ensure_congress(congress_id)
-    store.lock_chain(session, congress_id=congress_id)
+def _follow_up_called_for(session: Session, round_: models.Round) -> dict[str, Any]:
+    """The certified, released decision's ``next_round`` (tie or supplementary), if no later
+    round is open yet; else 409."""
     decision = decision_of(session, round_)
     if decision is None or round_.status != ROUND_CERTIFIED:
         raise Conflict(
@@ -295,7 +282,7 @@ def open_follow_up(
             "本轮结果尚未经总监票人和监票人签字确认（C2）",
             "the round's result is not certified yet (C2)",
         )
-    next_round = decision.result["next_round"]
+    next_round: dict[str, Any] | None = decision.result["next_round"]
     if next_round is None or next_round["kind"] == "rerun":
         raise Conflict("no_follow_up", "本轮不需要后续轮次", "no follow-up round is called for")
     if released_decision(session, round_) is None:
@@ -316,13 +303,17 @@ def open_follow_up(
             f"已开启第 {later[0].number} 轮",
             f"round {later[0].number} is already open",
         )
-    election = setup_service.get_election(session, election_id=round_.election_id)
-    if _seats_reduced_to(session, election) is not None:
-        raise Conflict(
-            "seats_reduced",
-            "大会主席团已决定减少名额、不再选举，不能再开启后续轮次（M10）",
-            "the presidium reduced the seats: no further round is held (M10)",
-        )
+    return next_round
+
+
+def _follow_up_names(
+    session: Session,
+    round_: models.Round,
+    next_round: Mapping[str, Any],
+    candidates: list[str] | None,
+) -> list[str]:
+    """The engine's proposal, or the presidium's list normalized: exactly the tied persons for a
+    tie round (M7); non-empty, no empty or repeated name, nobody ruled ineligible (P7)."""
     proposal: list[str] = next_round["candidates"]
     names = proposal if candidates is None else [normalize_person_name(n) for n in candidates]
     if next_round["kind"] == "tie" and candidates is not None and sorted(names) != sorted(proposal):
@@ -348,6 +339,34 @@ def open_follow_up(
             f"{', '.join(struck)} ruled ineligible by the presidium (P7): not on the list",
             field="candidates",
         )
+    return names
+
+
+def open_follow_up(
+    session: Session, *, actor: Principal, round_id: int, candidates: list[str] | None
+) -> models.Round:
+    """M5/M6/M7: open the tie or supplementary round the certified decision calls for.
+
+    A tie round lists exactly the tied persons. A supplementary round takes the engine's proposal,
+    or the presidium's edited list (六.8), names normalized like roster names: nobody elected
+    already in this election, no official of the congress (O1), and a 差额 list — at least the
+    profile's ``slate_size`` for the seats (M6), or as many as the seats when the profile allows
+    uncontested elections. Nothing follows once the seats were reduced (M10). Both need the
+    quorum now (Q1).
+    """
+    round_ = papers_service.get_round(session, round_id=round_id)
+    congress_id = papers_service.congress_of(session, round_)
+    actor.ensure_congress(congress_id)
+    store.lock_chain(session, congress_id=congress_id)
+    next_round = _follow_up_called_for(session, round_)
+    election = setup_service.get_election(session, election_id=round_.election_id)
+    if _seats_reduced_to(session, election) is not None:
+        raise Conflict(
+            "seats_reduced",
+            "大会主席团已决定减少名额、不再选举，不能再开启后续轮次（M10）",
+            "the presidium reduced the seats: no further round is held (M10)",
+        )
+    names = _follow_up_names(session, round_, next_round, candidates)
     profile = setup_service.election_profile(election)
     if next_round["kind"] == "supplementary":
         _check_supplementary_list(

@@ -7,13 +7,17 @@ in C: counting groups identical papers before judging them (most papers of a rou
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, get_args
+from typing import Final, Literal, NamedTuple, get_args
 
 from app.rules.profiles import SEED_PROFILE, Profile
 
 Mark = Literal["yes", "no", "abstain", "blank", "illegible"]
 """A printed candidate's mark after adjudication: ✓ 赞成, × 不赞成, △ 弃权, 未划, 无法辨认 (P6)."""
 MARKS: tuple[Mark, ...] = get_args(Mark)
+
+EnteredMark = Literal["yes", "no", "abstain", "blank", "unclear"]
+"""A mark as a teller enters it: ``unclear`` (?) waits for the scrutineers, who rule it (P6)."""
+UNCLEAR: Final = "unclear"
 
 VoidRule = Literal["P1", "P4", "P9"]
 """A paper declared void as a whole: not authentic, identifying marks, wholly illegible."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, assert_never
 
 from app.rules.decide import (
+    Outcome,
     QuorumNotMet,
     RoundResult,
     RoundVoid,
@@ -230,25 +231,29 @@ def _trace_json(trace: tuple[TraceEntry, ...]) -> list[dict[str, str]]:
     ]
 
 
+def _outcome_json(outcome: Outcome) -> tuple[str | None, str]:
+    """(the rule that voids the round or None, the outcome's name) as the JSON says them."""
+    match outcome:
+        case QuorumNotMet():
+            return "Q1", "quorum_not_met"
+        case RoundVoid():
+            return "I2", "void"
+        case SeatsFilled():
+            return None, "seats_filled"
+        case TieRoundNeeded():
+            return None, "tie_round"
+        case SupplementaryNeeded():
+            return None, "supplementary_round"
+        case SeatsLeftVacant():
+            return None, "seats_vacant"
+        case _:
+            assert_never(outcome)
+
+
 def round_result_json(result: RoundResult) -> dict[str, Any]:
     """A decided round as JSON, without anything about the order papers were entered in."""
     outcome = result.outcome
-    void_rule: str | None
-    match outcome:
-        case QuorumNotMet():
-            void_rule, status = "Q1", "quorum_not_met"
-        case RoundVoid():
-            void_rule, status = "I2", "void"
-        case SeatsFilled():
-            void_rule, status = None, "seats_filled"
-        case TieRoundNeeded():
-            void_rule, status = None, "tie_round"
-        case SupplementaryNeeded():
-            void_rule, status = None, "supplementary_round"
-        case SeatsLeftVacant():
-            void_rule, status = None, "seats_vacant"
-        case _:
-            assert_never(outcome)
+    void_rule, status = _outcome_json(outcome)
     papers = result.tally.papers
     next_round = result.next_round
     return {

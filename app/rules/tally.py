@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from app.rules.model import PaperRecord, RoundDefinition, RuleId, TraceEntry, paper_order
 from app.rules.ordering import by_votes
 from app.rules.validity import PaperJudgement, judge_paper
+from app.rules.words import INVALID_REASON
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,28 +110,27 @@ def tally_papers(definition: RoundDefinition, papers: Iterable[PaperRecord]) -> 
     )
 
 
-_INVALID_MESSAGES: dict[RuleId, tuple[str, str]] = {
-    "P1": ("非本轮选举的正式选票", "not an authentic paper of this round"),
-    "P2": ("另选他人数多于不赞成票数", "more write-ins than × marks"),
-    "P3": ("所选人数多于应选人数", "more persons chosen than seats"),
-    "P4": ("有可识别投票人身份的记号", "marks that could identify the voter"),
-    "P5": ("空白选票（本规则设定为无效）", "an empty paper (invalid under this profile)"),
-    "P6": ("有无法辨认的符号（本规则设定整张无效）", "an illegible mark (voids the paper here)"),
-    "P9": ("全票无法辨认", "the whole paper is illegible"),
+# Why the rule applies to these papers here: P5 and P6 void a paper only under some profiles.
+_PROFILE_NOTE: dict[RuleId, tuple[str, str]] = {
+    "P5": ("（本规则设定为无效）", " (invalid under this profile)"),
+    "P6": ("（本规则设定整张无效）", " (voids the paper under this profile)"),
 }
 
 
 def _paper_trace(
     entered: int, valid: int, invalid_by_rule: Mapping[RuleId, int], disregarded: int
 ) -> tuple[TraceEntry, ...]:
-    trace = [
-        TraceEntry(
-            rule,
-            f"无效票 {count} 张：{_INVALID_MESSAGES[rule][0]}",
-            f"{count} invalid paper(s): {_INVALID_MESSAGES[rule][1]}",
+    trace = []
+    for rule, count in sorted(invalid_by_rule.items()):
+        reason_zh, reason_en = INVALID_REASON[rule]
+        note_zh, note_en = _PROFILE_NOTE.get(rule, ("", ""))
+        trace.append(
+            TraceEntry(
+                rule,
+                f"无效票 {count} 张：{reason_zh}{note_zh}",
+                f"{count} invalid paper(s): {reason_en}{note_en}",
+            )
         )
-        for rule, count in sorted(invalid_by_rule.items())
-    ]
     if disregarded:
         trace.append(
             TraceEntry(

@@ -33,6 +33,29 @@ class PaperJudgement:
         return self.violations[0] if self.violations else None
 
 
+def _read_write_ins(
+    paper: PaperRecord, definition: RoundDefinition
+) -> tuple[list[str], list[str], int]:
+    """P7: the distinct persons credited, the printed candidates written in (disregarded), and
+    how many write-ins cannot be read."""
+    credited: list[str] = []
+    disregarded: list[str] = []
+    illegible = 0
+    for written in paper.write_ins:
+        if written is None:
+            illegible += 1
+            continue
+        person = normalize_name(written)
+        if not person:
+            raise RoundInputError("P7", "write_ins", "另选他人姓名为空", "an empty write-in name")
+        if person in definition.printed:
+            if person not in disregarded:
+                disregarded.append(person)
+        elif person not in credited:
+            credited.append(person)
+    return credited, disregarded, illegible
+
+
 def judge_paper(paper: PaperRecord, definition: RoundDefinition) -> PaperJudgement:
     """Decide whether ``paper`` is valid under P1–P9 and which write-ins it credits.
 
@@ -57,23 +80,7 @@ def judge_paper(paper: PaperRecord, definition: RoundDefinition) -> PaperJudgeme
     violations: list[RuleId] = []
     if paper.void is not None:
         violations.append(paper.void)
-
-    credited: list[str] = []
-    disregarded: list[str] = []
-    illegible = 0
-    for written in paper.write_ins:
-        if written is None:
-            illegible += 1
-            continue
-        person = normalize_name(written)
-        if not person:
-            raise RoundInputError("P7", "write_ins", "另选他人姓名为空", "an empty write-in name")
-        if person in definition.printed:
-            if person not in disregarded:
-                disregarded.append(person)
-        elif person not in credited:
-            credited.append(person)
-
+    credited, disregarded, illegible = _read_write_ins(paper, definition)
     write_in_count = len(credited) + illegible
     if write_in_count > paper.marks.count("no"):
         violations.append("P2")

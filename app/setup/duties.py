@@ -335,30 +335,40 @@ def confirm_change(session: Session, *, actor: Principal, token: str, change_id:
         payload=confirmation,
         actor_role=str(Role.presidium),
     )
-    official: models.Official | None = None
-    code: str | None = None
+    official, code = _perform(session, actor, row.congress_id, change, confirmation)
+    done = next(c for c in _changes(session, congress_id=row.congress_id) if c.id == row.id)
+    return Confirmed(done, official, code)
+
+
+def _perform(
+    session: Session,
+    actor: Principal,
+    congress_id: int,
+    change: Change,
+    confirmation: dict[str, JsonValue],
+) -> tuple[models.Official | None, str | None]:
+    """Do the confirmed change: (the official added or given a code, the code)."""
     if change.action == "add":
         official = setup_service.add_official(
             session,
             actor=actor,
-            congress_id=row.congress_id,
+            congress_id=congress_id,
             name=change.name,
             role=Role(change.role),
             student_id=change.student_id,
         )
-    elif change.action == "remove":
-        assert change.official_id is not None
+        return official, None
+    assert change.official_id is not None
+    if change.action == "remove":
         setup_service.remove_official(
-            session, actor=actor, congress_id=row.congress_id, official_id=change.official_id
+            session, actor=actor, congress_id=congress_id, official_id=change.official_id
         )
-    else:
-        assert change.official_id is not None
-        official = setup_service.get_official(
-            session, congress_id=row.congress_id, official_id=change.official_id
-        )
-        code = issue_login_code(session, actor=actor, official=official, confirmation=confirmation)
-    done = next(c for c in _changes(session, congress_id=row.congress_id) if c.id == row.id)
-    return Confirmed(done, official, code)
+        return None, None
+    official = setup_service.get_official(
+        session, congress_id=congress_id, official_id=change.official_id
+    )
+    code = issue_login_code(session, actor=actor, official=official, confirmation=confirmation)
+    return official, code
 
 
 # ---------------------------------------------------------------- who signed with what
@@ -677,6 +687,26 @@ class DutiesRead(BaseModel):
     changes: list[OfficialChangeRead]
 
 
+def _issuance_read(session: Session, row: models.Event, p: dict[str, Any]) -> CodeIssuanceRead:
+    """An ``official.login_code_issued`` event as the duties view shows it."""
+    role = Role(p["role"]) if "role" in p else None
+    if role is None:  # recorded before issue 20 (the official's role, if still there)
+        official = session.get(models.Official, p["official_id"])
+        role = Role(official.role) if official is not None else Role.auditor
+    return CodeIssuanceRead(
+        official_id=p["official_id"],
+        role=role,
+        issued_at=row.at,
+        issued_by=p.get("issued_by", row.actor_role),
+        voting_begun=p.get("voting_begun"),
+        confirmation=p.get("confirmation"),
+        alone_after_voting_begun=bool(p.get("voting_begun"))
+        and p.get("confirmation") is None
+        and role in GUARDED_CODE_ROLES,
+        sessions_ended=p.get("sessions_ended"),
+    )
+
+
 def duties_read(session: Session, *, congress_id: int) -> DutiesRead:
     """Who signed with which session and how its code was issued; every code issued; every
     requested change of officials and its confirmation."""
@@ -697,24 +727,7 @@ def duties_read(session: Session, *, congress_id: int) -> DutiesRead:
         if row.type == "official.added":
             names[p["official_id"]] = p["name"]
         elif row.type == CODE_ISSUED:
-            role = Role(p["role"]) if "role" in p else None
-            official = session.get(models.Official, p["official_id"])
-            if role is None:  # recorded before issue 20 (the official's role, if still there)
-                role = Role(official.role) if official is not None else Role.auditor
-            issuances.append(
-                CodeIssuanceRead(
-                    official_id=p["official_id"],
-                    role=role,
-                    issued_at=row.at,
-                    issued_by=p.get("issued_by", row.actor_role),
-                    voting_begun=p.get("voting_begun"),
-                    confirmation=p.get("confirmation"),
-                    alone_after_voting_begun=bool(p.get("voting_begun"))
-                    and p.get("confirmation") is None
-                    and role in GUARDED_CODE_ROLES,
-                    sessions_ended=p.get("sessions_ended"),
-                )
-            )
+            issuances.append(_issuance_read(session, row, p))
         else:
             round_ = session.get(models.Round, p["round_id"])
             signed_with = p.get("session") or {}

@@ -10,6 +10,7 @@ import csv
 import io
 import unicodedata
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -224,104 +225,108 @@ def read_roster(data: bytes, *, filename: str) -> RosterReading:
     errors: list[ErrorItem] = []
     seen: dict[str, int] = {}
     for number, cells in enumerate(table[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-
-        def get(field: str, cells: list[str] = cells) -> str:
-            index = columns.get(field)
-            return cells[index] if index is not None and index < len(cells) else ""
-
-        raw_name = get("name")
-        row_errors: list[ErrorItem] = []
-        # The names' one refusal list (app.rules.text), as for a name sent to the API; in the
-        # student id and the delegation, line breaks and tabs are spacing (made one space).
-        refused = {
-            field: refused_character(value)
-            for field, value in (
-                ("name", raw_name.strip()),
-                ("student_id", " ".join(get("student_id").split())),
-                ("delegation", " ".join(get("delegation").split())),
-            )
-        }
-        for field, character in refused.items():
-            if character is not None:
-                row_errors.append(_bad_character(number, field, character))
-        name = raw_name.strip() if refused["name"] else person_name(raw_name)
-        student_id = normalize_student_id(get("student_id"))
-        delegation = " ".join(unicodedata.normalize("NFKC", get("delegation")).split())
-        if "\ufffd" in raw_name + get("student_id") + get("delegation"):
-            row_errors.append(
-                ErrorItem(
-                    code="bad_encoding",
-                    message_zh=f"第 {number} 行含有无法识别的字符（�），请检查文件编码",
-                    message_en=f"row {number} contains unreadable characters (�); check the "
-                    "file's encoding",
-                    field="name",
-                    row=number,
-                )
-            )
-        if not name:
-            row_errors.append(
-                ErrorItem(
-                    code="empty_name",
-                    message_zh=f"第 {number} 行姓名为空",
-                    message_en=f"row {number}: the name is empty",
-                    field="name",
-                    row=number,
-                )
-            )
-        elif len(name) > 50:
-            row_errors.append(
-                ErrorItem(
-                    code="name_too_long",
-                    message_zh=f"第 {number} 行姓名超过 50 个字符",
-                    message_en=f"row {number}: the name is longer than 50 characters",
-                    field="name",
-                    row=number,
-                )
-            )
-        if not student_id:
-            row_errors.append(
-                ErrorItem(
-                    code="empty_student_id",
-                    message_zh=f"第 {number} 行学号为空",
-                    message_en=f"row {number}: the student id is empty",
-                    field="student_id",
-                    row=number,
-                )
-            )
-        elif len(student_id) > 50 or len(delegation) > 100:
-            row_errors.append(
-                ErrorItem(
-                    code="value_too_long",
-                    message_zh=f"第 {number} 行学号或代表团名称过长",
-                    message_en=f"row {number}: the student id or delegation is too long",
-                    field="student_id",
-                    row=number,
-                )
-            )
-        elif student_id in seen:
-            row_errors.append(
-                ErrorItem(
-                    code="duplicate_student_id",
-                    message_zh=f"第 {number} 行学号 {student_id} 与第 {seen[student_id]} 行重复",
-                    message_en=f"row {number}: student id {student_id} repeats row "
-                    f"{seen[student_id]}",
-                    field="student_id",
-                    row=number,
-                )
-            )
-        else:
-            seen[student_id] = number
-        if row_errors:
-            errors.extend(row_errors)
-            continue
-        rows.append(RosterRow(row=number, name=name, delegation=delegation, student_id=student_id))
+        if any(cell.strip() for cell in cells):
+            row, row_errors = _read_row(number, cells, columns, seen)
+            errors += row_errors
+            if row is not None:
+                rows.append(row)
     if not rows and not errors:
         raise _rejected("empty_file", "文件中没有代表", "the file lists no delegates")
     return RosterReading(
         rows=rows, errors=errors, file_format="xlsx" if is_xlsx else "csv", encoding=encoding
     )
+
+
+def _read_row(
+    number: int, cells: list[str], columns: Mapping[str, int], seen: dict[str, int]
+) -> tuple[RosterRow | None, list[ErrorItem]]:
+    """Row ``number`` of the file: the delegate, or (None and) every problem it has; ``seen``
+    holds the rows of the student ids read so far."""
+
+    def get(field: str) -> str:
+        index = columns.get(field)
+        return cells[index] if index is not None and index < len(cells) else ""
+
+    raw_name = get("name")
+    errors: list[ErrorItem] = []
+    # The names' one refusal list (app.rules.text), as for a name sent to the API; in the
+    # student id and the delegation, line breaks and tabs are spacing (made one space).
+    refused = {
+        field: refused_character(value)
+        for field, value in (
+            ("name", raw_name.strip()),
+            ("student_id", " ".join(get("student_id").split())),
+            ("delegation", " ".join(get("delegation").split())),
+        )
+    }
+    for field, character in refused.items():
+        if character is not None:
+            errors.append(_bad_character(number, field, character))
+    name = raw_name.strip() if refused["name"] else person_name(raw_name)
+    student_id = normalize_student_id(get("student_id"))
+    delegation = " ".join(unicodedata.normalize("NFKC", get("delegation")).split())
+    unreadable = "\ufffd" in raw_name + get("student_id") + get("delegation")
+    errors += _value_errors(number, name, student_id, delegation, unreadable, seen)
+    if errors:
+        return None, errors
+    return RosterRow(row=number, name=name, delegation=delegation, student_id=student_id), []
+
+
+def _value_errors(
+    number: int,
+    name: str,
+    student_id: str,
+    delegation: str,
+    unreadable: bool,
+    seen: dict[str, int],
+) -> list[ErrorItem]:
+    """Row ``number``'s problems with its values: unreadable characters, an empty or too long
+    name or student id, a student id repeated (else ``seen`` learns its row)."""
+    errors: list[ErrorItem] = []
+
+    def problem(code: str, field: str, zh: str, en: str) -> None:
+        errors.append(ErrorItem(code=code, message_zh=zh, message_en=en, field=field, row=number))
+
+    if unreadable:
+        problem(
+            "bad_encoding",
+            "name",
+            f"第 {number} 行含有无法识别的字符（�），请检查文件编码",
+            f"row {number} contains unreadable characters (�); check the file's encoding",
+        )
+    if not name:
+        problem("empty_name", "name", f"第 {number} 行姓名为空", f"row {number}: the name is empty")
+    elif len(name) > 50:
+        problem(
+            "name_too_long",
+            "name",
+            f"第 {number} 行姓名超过 50 个字符",
+            f"row {number}: the name is longer than 50 characters",
+        )
+    if not student_id:
+        problem(
+            "empty_student_id",
+            "student_id",
+            f"第 {number} 行学号为空",
+            f"row {number}: the student id is empty",
+        )
+    elif len(student_id) > 50 or len(delegation) > 100:
+        problem(
+            "value_too_long",
+            "student_id",
+            f"第 {number} 行学号或代表团名称过长",
+            f"row {number}: the student id or delegation is too long",
+        )
+    elif student_id in seen:
+        problem(
+            "duplicate_student_id",
+            "student_id",
+            f"第 {number} 行学号 {student_id} 与第 {seen[student_id]} 行重复",
+            f"row {number}: student id {student_id} repeats row {seen[student_id]}",
+        )
+    else:
+        seen[student_id] = number
+    return errors
 
 
 def _bad_character(row: int, field: str, character: str) -> ErrorItem:

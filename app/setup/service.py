@@ -691,6 +691,28 @@ def sorted_candidates(
     return ordered, result
 
 
+def _refuse_official_as_candidate(
+    session: Session, election: models.Election, name: str, student_id: str | None
+) -> None:
+    """O1: an official who counts, scrutinizes or presides is not a candidate (409)."""
+    officials = session.scalars(
+        select(models.Official).where(
+            models.Official.congress_id == election.congress_id,
+            models.Official.role.in_([r.value for r in COUNTING_ROLES]),
+        )
+    ).all()
+    for official in officials:
+        if same_person(name, student_id, official.name, official.student_id):
+            role_zh = ROLE_NAMES_ZH[Role(official.role)]
+            raise Conflict(
+                "candidate_is_official",
+                f"{name} 是本次大会的{role_zh}，选举工作人员不得为候选人（O1）",
+                f"{name} is a {official.role} of this congress; officials cannot be "
+                "candidates (O1)",
+                field="body.name",
+            )
+
+
 def add_candidate(
     session: Session,
     *,
@@ -723,22 +745,7 @@ def add_candidate(
                 f"{name} is already a candidate in this election",
                 field="body.name",
             )
-    officials = session.scalars(
-        select(models.Official).where(
-            models.Official.congress_id == election.congress_id,
-            models.Official.role.in_([r.value for r in COUNTING_ROLES]),
-        )
-    ).all()
-    for official in officials:
-        if same_person(name, student_id, official.name, official.student_id):
-            role_zh = ROLE_NAMES_ZH[Role(official.role)]
-            raise Conflict(
-                "candidate_is_official",
-                f"{name} 是本次大会的{role_zh}，选举工作人员不得为候选人（O1）",
-                f"{name} is a {official.role} of this congress; officials cannot be "
-                "candidates (O1)",
-                field="body.name",
-            )
+    _refuse_official_as_candidate(session, election, name, student_id)
     candidate = models.Candidate(election_id=election_id, name=name, student_id=student_id)
     session.add(candidate)
     session.flush()

@@ -9,10 +9,11 @@ import json
 from typing import Any
 
 from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH
-from app.counting.service import BATCH_STATUS_ZH, MARK_ZH
+from app.counting.service import BATCH_STATUS_ZH
 from app.papers.service import ROUND_STATUS_ZH
-from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
+from app.results.report import BASE_KIND_ZH, ROUND_KIND_ZH
 from app.rules.profiles import OPTION_TEXTS, SEED_PROFILE, profile_options
+from app.rules.words import INVALID_REASON, MARK_GLYPH, MARK_WORD, MARK_ZH
 from app.setup.duties import ACTION_ZH
 from app.setup.roster import FIELD_ZH
 
@@ -24,9 +25,11 @@ def vocabulary() -> dict[str, Any]:
         "round_status": dict(ROUND_STATUS_ZH),
         "batch_status": dict(BATCH_STATUS_ZH),
         "mark": dict(MARK_ZH),
+        "mark_word": dict(MARK_WORD),
+        "mark_glyph": dict(MARK_GLYPH),
         "round_kind": dict(ROUND_KIND_ZH),
         "base_kind": dict(BASE_KIND_ZH),
-        "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_RULE_LABELS.items()},
+        "invalid_rule": {rule: zh for rule, (zh, _en) in INVALID_REASON.items()},
         "official_change": dict(ACTION_ZH),
         "profile_options": _profile_options(),
         "roster_column": dict(FIELD_ZH),

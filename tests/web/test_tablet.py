@@ -213,7 +213,9 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
         assert _enter(page_a, counting, typical) == 6  # ✓✓✓×△ + 提交
         page_a.locator("#unsent", has_text="未上传 1 张").wait_for()
         page_a.evaluate("window.JipiaoTablet.flush()")  # as the retry timer would, sooner
-        assert _wait_answer(page_a).startswith("上一张：有效票")
+        answer = _wait_answer(page_a)
+        assert answer.startswith("上一张：有效票")
+        assert answer.endswith("✓3 ×1 △1")  # what was entered, in the served glyphs
         page_a.unroute("**/api/batches/*/papers")
         assert page_a.locator("#unsent").is_hidden()
 
@@ -221,7 +223,8 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
         assert "有效票" in _wait_answer(page_a)
         _shot(page_a, "tablet-answer-1280x800")
         _enter(page_a, counting, declared_void)
-        assert "P4" in _wait_answer(page_a)
+        # The reason in the result report's words (app/rules/words.py, via /web/vocabulary.js).
+        assert "无效票 P4：有可识别身份的记号" in _wait_answer(page_a)
         assert "本批 3 张 · 已上传 3 张" in page_a.inner_text("#batch-progress")
         _scan(page_a, counting.payload)  # a fourth paper in a batch of three: refused locally
         page_a.click("#submit")
@@ -292,6 +295,9 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         page.reload()
         page.locator("#unsent", has_text="未上传 2 张").wait_for()
         assert page.evaluate("navigator.serviceWorker.controller !== null")
+        # The served words came from the cache too: the buttons still say what they do.
+        assert page.locator(".mark-unclear .mlabel").first.inner_text() == "无法辨认"
+        assert page.inner_text('#void-choices [data-void="P9"]') == "P9 全票无法辨认"
         _enter(page, counting, papers[3])
         page.locator("#unsent", has_text="未上传 3 张").wait_for()
         keys = page.evaluate(

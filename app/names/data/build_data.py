@@ -166,6 +166,10 @@ def lis_members(keys: Sequence[tuple[int, ...]]) -> set[int]:
 
 
 def build(args: argparse.Namespace) -> None:
+    """Write ``strokes.tsv.gz`` from the four sources (module docstring).
+
+    Long because it is one pass over the sources, each disagreement stopped where it arises; a
+    build run by hand, never imported by the app."""
     total, tgh, simplified = load_unihan(Path(args.unihan_dir))
     overrides = load_overrides()
     used_overrides: set[str] = set()

@@ -10,6 +10,8 @@
   const KEY_SESSION = "jipiao.session";
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
+  // The marks' words, as the tablet and the report say them (/web/vocabulary.js).
+  const WORD = (window.JP_ZH && window.JP_ZH.mark_word) || {};
   const BOOT = Boolean(document.currentScript && document.currentScript.dataset.page === "dashboard");
 
   function session() {
@@ -151,7 +153,7 @@
         track.appendChild(line);
       }
       row.appendChild(track);
-      row.appendChild(el("span", "numbers", "赞成 " + t.yes + " · 不赞成 " + t.no + " · 弃权 " + t.abstain));
+      row.appendChild(el("span", "numbers", WORD.yes + " " + t.yes + " · " + WORD.no + " " + t.no + " · " + WORD.abstain + " " + t.abstain));
       row.appendChild(el("span", "standing", standingZh[t.standing]));
       list.appendChild(row);
     }
@@ -171,8 +173,8 @@
       card.appendChild(el("p", "outcome", "临时结果：" + outcome + "。" + elected));
     }
     const legend = el("p", "legend");
-    for (const [cls, label] of [["yes", "赞成"], ["no", "不赞成"], ["abstain", "弃权"]]) {
-      legend.appendChild(el("span", "key " + cls, label));
+    for (const mark of ["yes", "no", "abstain"]) {
+      legend.appendChild(el("span", "key " + mark, WORD[mark]));
     }
     if (!tie) legend.appendChild(el("span", "key line", "过半数线"));
     card.appendChild(legend);

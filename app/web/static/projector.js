@@ -13,6 +13,7 @@
   const params = new URLSearchParams(location.search);
   const electionId = params.get("election");
   const preview = params.get("preview");
+  const WORD = (window.JP_ZH && window.JP_ZH.mark_word) || {}; // /web/vocabulary.js
   let s = null;
   try { s = JSON.parse(localStorage.getItem("jipiao.session") || "null"); } catch (e) { s = null; }
   const OUTCOME_ZH = {
@@ -69,7 +70,7 @@
       if (!part.length) continue;
       const table = el("table");
       const head = el("tr");
-      for (const h of ["姓名", "赞成", "不赞成", "弃权"]) head.appendChild(el("th", null, h));
+      for (const h of ["姓名", WORD.yes, WORD.no, WORD.abstain]) head.appendChild(el("th", null, h));
       table.appendChild(el("thead")).appendChild(head);
       const body = table.appendChild(el("tbody"));
       for (const t of part) {

@@ -9,7 +9,8 @@
 // writes the reason from each paper's own reason.
 "use strict";
 
-const SCRUTINY_GLYPH = { yes: "✓", no: "×", abstain: "△", blank: "", unclear: "?", illegible: "⊘" };
+// How each mark is drawn, in the words of app/rules/words.py (/web/vocabulary.js).
+const SCRUTINY_GLYPH = (window.JP_ZH && JP_ZH.mark_glyph) || {};
 // A corrected mark cycles through what a paper can finally say (an unclear mark is ruled, P6).
 const SCRUTINY_CYCLE = ["yes", "no", "abstain", "blank", "illegible"];
 const SCRUTINY_LATIN = /[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]/;
@@ -38,12 +39,12 @@ function scrutinyPage() {
     timer: null,
     running: null,
     again: false,
-    rulingOptions: [
-      { mark: "yes", label: "✓ 赞成", cls: "yes" },
-      { mark: "no", label: "× 不赞成", cls: "no" },
-      { mark: "abstain", label: "△ 弃权", cls: "abstain" },
-      { mark: "illegible", label: "无效（按弃权计）", cls: "illegible" },
-    ],
+    // What an unclear mark can be ruled (P6); a blank box is never unclear.
+    rulingOptions: ["yes", "no", "abstain", "illegible"].map((mark) => (
+      { mark, label: SCRUTINY_GLYPH[mark] + " " + jp.zh("mark", mark), cls: mark }
+    )),
+    // A whole paper declared void (P1, P4, P9), in the report's words.
+    voidLabel(rule) { return rule + " " + jp.zh("invalid_rule", rule); },
 
     get roundTitle() {
       return this.round ? this.electionTitle + " · 第 " + this.round.number + " 轮（" + jp.zh("round_kind", this.round.kind) + "）" : "";

@@ -2,11 +2,12 @@
 // Wi-Fi is down still opens the tablet (the unsent papers live in localStorage). Network first
 // (a deploy is seen at once), cache as the fallback; the API is never cached.
 "use strict";
-const CACHE = "jipiao-tablet-v1";
+const CACHE = "jipiao-tablet-v2";
 const SHELL = [
   "/tablet",
   "/web/static/tablet.css",
   "/web/static/tablet.js",
+  "/web/vocabulary.js",
   "/web/static/scanner.js",
   "/web/static/jsQR.js",
 ];

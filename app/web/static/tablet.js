@@ -16,22 +16,17 @@
   const KEY_QR = "jipiao.qr.";
   const RETRY_MS = 4000;
 
-  const MARKS = [
-    { mark: "yes", symbol: "✓", label: "赞成" },
-    { mark: "no", symbol: "×", label: "不赞成" },
-    { mark: "abstain", symbol: "△", label: "弃权" },
-    { mark: "unclear", symbol: "?", label: "无法辨认" },
-  ];
-  const RULES_ZH = {
-    P1: "非本轮的正式选票",
-    P2: "另选他人数多于不赞成票数",
-    P3: "所选人数多于应选人数",
-    P4: "有可识别投票人的标记",
-    P5: "空白选票",
-    P6: "有无法辨认的标记",
-    P7: "另选他人不规范",
-    P9: "全票无法辨认",
-  };
+  // The words come from the server (/web/vocabulary.js, app/rules/words.py): one wording for the
+  // tablet, the API's messages and the result report.
+  const ZH = window.JP_ZH || {};
+  // What a teller can tap per candidate; not tapping leaves it blank (P5).
+  const MARKS = ["yes", "no", "abstain", "unclear"].map((mark) => ({
+    mark,
+    symbol: (ZH.mark_glyph || {})[mark] || "",
+    label: (ZH.mark_word || {})[mark] || "",
+  }));
+  const reasonOf = (rule) => (ZH.invalid_rule || {})[rule] || "";
+  const voidLabel = (rule) => `${rule} ${reasonOf(rule)}`;
 
   const $ = (id) => document.getElementById(id);
 
@@ -633,11 +628,11 @@
   function submitPaper() {
     const scan = state.scan;
     if (!scan && state.void !== "P1") {
-      showResult("warn", "请先扫描选票二维码（非本轮选票请选“P1 非本轮选票”）");
+      showResult("warn", `请先扫描选票二维码（非本轮选票请选“${voidLabel("P1")}”）`);
       return;
     }
     if (scan && !scan.ok && !scan.unchecked && state.void !== "P1") {
-      showResult("warn", "此二维码不是本轮选票：请选“P1 非本轮选票”后提交");
+      showResult("warn", `此二维码不是本轮选票：请选“${voidLabel("P1")}”后提交`);
       return;
     }
     const p = load(KEY_PROGRESS + state.batch.batch_id, null);
@@ -695,25 +690,23 @@
   }
 
   function describe(answer) {
-    // valid / invalid + rule id + Chinese reason / pending adjudication
-    const status = answer.status || (answer.valid === true ? "valid" : answer.valid === false ? "invalid" : null);
-    const rule = answer.rule || answer.rule_id || null;
-    const reason = answer.reason_zh || answer.message_zh || (rule ? RULES_ZH[rule] : "") || "";
+    // The server's answer (PaperEntryRead): valid / invalid with the rule broken and its reason in
+    // the report's words / pending adjudication (an unclear mark, P6).
     const absent = (answer.write_ins_not_on_roster || []).join("、");
     const note = absent ? `；另选他人不在代表名单：${absent}` : "";
-    if (status === "valid") return ["valid", `有效票${rule ? `（${rule}${reason ? " " + reason : ""}）` : ""}${note}`];
-    if (status === "invalid") return ["invalid", `无效票 ${rule || ""}：${reason}`];
-    if (status === "pending") return ["pending", `待裁定：${reason || "有无法辨认的标记，交监票人裁定"}`];
-    return ["valid", "已记录"];
+    if (answer.status === "invalid") return ["invalid", `无效票 ${answer.rule}：${reasonOf(answer.rule)}`];
+    if (answer.status === "pending") return ["pending", `待裁定：${reasonOf("P6")}，交监票人裁定`];
+    return ["valid", `有效票${note}`];
   }
 
   function summary(body) {
     // What was entered, to check against the paper in hand: ✓3 ×1 △1, write-ins, void.
-    if (body.void) return `宣告无效 ${body.void}`;
+    if (body.void) return `宣告无效 ${voidLabel(body.void)}`;
     const counts = { yes: 0, no: 0, abstain: 0, unclear: 0, blank: 0 };
     for (const mark of Object.values(body.marks)) counts[mark] += 1;
-    const parts = [`✓${counts.yes} ×${counts.no} △${counts.abstain}`];
-    if (counts.unclear) parts.push(`?${counts.unclear}`);
+    const glyph = (mark) => (ZH.mark_glyph || {})[mark] || "";
+    const parts = [`${glyph("yes")}${counts.yes} ${glyph("no")}${counts.no} ${glyph("abstain")}${counts.abstain}`];
+    if (counts.unclear) parts.push(`${glyph("unclear")}${counts.unclear}`);
     if (body.write_ins.length) parts.push(`另选 ${body.write_ins.length} 人`);
     return parts.join(" ");
   }
@@ -904,7 +897,9 @@
       }
     });
     $("writein-latin").addEventListener("change", () => writeInNote(""));
+    $("scan-as-p1").textContent = `按 ${voidLabel("P1")} 录入此张`;
     for (const b of document.querySelectorAll("#void-choices .seg")) {
+      b.textContent = voidLabel(b.dataset.void);
       b.addEventListener("click", () => {
         state.void = state.void === b.dataset.void ? null : b.dataset.void;
         renderVoid();
