@@ -37,6 +37,7 @@ from app.errors import (
 from app.groupcommit import GroupCommitter
 from app.hall import router as hall_router
 from app.keys import ensure_keys
+from app.ledger import notify as ledger_notify
 from app.ledger import router as ledger_router
 from app.live import listen as live_listen
 from app.live import router as live_router
@@ -257,6 +258,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # SQLite: its commits wake the live streams of every app in this process (app.ledger.notify)
+    ledger_notify.wake_after_commit(app.state.sessionmaker)
     app.state.group_committer = GroupCommitter(engine)
     install_error_handlers(app)
     # Every body is limited by route before it is read (413; app.bodylimit).

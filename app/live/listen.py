@@ -16,7 +16,8 @@ import psycopg
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from app.live.signal import CHANNEL, Hub, register_local
+from app.ledger.notify import CHANNEL, listen_locally
+from app.live.signal import Hub
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def hub_of(app: FastAPI) -> Hub:
         app.state.live_hub = hub
         engine: Engine = app.state.engine
         if engine.dialect.name != "postgresql":
-            register_local(engine.url.render_as_string(hide_password=True), hub)
+            listen_locally(engine, hub)
     return hub
 
 
@@ -88,7 +89,7 @@ async def _hear(pgconn: psycopg.pq.abc.PGconn, hub: Hub) -> None:
             return
         while (notify := pgconn.notifies()) is not None:
             payload = notify.extra.decode()
-            if payload.isdigit():  # signal.notify_payload
+            if payload.isdigit():  # app.ledger.notify.notify_payload
                 hub.wake(int(payload))
 
     socket = pgconn.socket
