@@ -38,14 +38,12 @@ from app.groupcommit import GroupCommitter
 from app.hall import router as hall_router
 from app.keys import ensure_keys
 from app.ledger import notify as ledger_notify
-from app.ledger import router as ledger_router
 from app.live import listen as live_listen
 from app.live import router as live_router
 from app.papers import router as papers_router
 from app.printing.fonts import missing_font_message
 from app.results import router as results_router
 from app.settings import Settings
-from app.setup import duties as setup_duties
 from app.setup import router as setup_router
 from app.web import router as web_router
 
@@ -274,8 +272,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(counting_router.router)
     app.include_router(auth.router)
     app.include_router(setup_router.router)
-    app.include_router(setup_duties.router)
-    app.include_router(ledger_router.router)
     app.include_router(audit_router.router)
     app.include_router(papers_router.router)
     app.include_router(results_router.router)

@@ -110,7 +110,7 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            reader = getattr(app.state, "live_reader", None)  # app.live.reading (SQLite)
+            reader = getattr(app.state, "reader", None)  # app.reading (SQLite)
             if reader is not None and reader.kw["bind"] is not engine:
                 reader.kw["bind"].dispose()
         return

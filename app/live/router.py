@@ -32,8 +32,8 @@ from app.errors import ERROR_RESPONSES, InvalidInput, NotAuthenticated
 from app.live import service as live_service
 from app.live.fanout import Channels, Listener
 from app.live.listen import hub_of
-from app.live.reading import reader
 from app.live.schemas import ReleaseRead
+from app.reading import reader
 from app.setup import service as setup_service
 from app.setup.schemas import Id
 

@@ -30,6 +30,7 @@ from app.errors import Conflict, InvalidInput, not_found
 from app.keys import require_qr_key
 from app.ledger import store
 from app.ledger.chain import JsonValue
+from app.papers import schemas
 from app.papers.definition import freeze_round
 from app.papers.qr import (
     Forged,
@@ -667,3 +668,35 @@ def render_round_papers(
             field="query.paper_size",
         ) from None
     return round_, pdf
+
+
+def round_read(round_: models.Round) -> schemas.RoundRead:
+    """The round as the API shows it (the papers' and the results' endpoints)."""
+    return schemas.RoundRead(
+        id=round_.id,
+        election_id=round_.election_id,
+        number=round_.number,
+        kind=round_.kind,
+        seats=round_.seats,
+        candidates=list(round_.candidates),
+        definition=json.loads(round_.definition),
+        definition_hash=round_.definition_hash,
+        present=round_.present,
+        printed=round_.printed,
+        issued=round_.issued,
+        destroyed=round_.destroyed,
+        collected=round_.collected,
+        status=round_.status,
+        follows_round_id=round_.follows_round_id,
+        opened_at=round_.opened_at,
+        void_reason=_void_reason_read(round_),
+    )
+
+
+def _void_reason_read(round_: models.Round) -> schemas.VoidReasonRead | None:
+    reason = void_reason(round_)
+    if reason is None:
+        return None
+    return schemas.VoidReasonRead(
+        rule=reason.rule, message_zh=reason.message_zh, message_en=reason.message_en
+    )

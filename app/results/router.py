@@ -19,8 +19,8 @@ from app.auth import (
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Conflict, ErrorRead
 from app.papers import service as papers_service
-from app.papers.router import round_read
 from app.papers.schemas import CollectionRead, RoundRead
+from app.papers.service import round_read
 from app.results import exports, presidium, schemas
 from app.results import service as results_service
 from app.results.report import election_rule_of, outcome_text_of

@@ -9,19 +9,22 @@ from app import auth, models
 from app.auth import (
     ROLE_NAMES_ZH,
     CheckIn,
+    ConfirmChanges,
     ManageSetup,
     Permission,
+    ReadLedger,
     ReadRoster,
     ReadSetup,
     Role,
     SettingsDep,
+    TokenDep,
 )
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Forbidden, InvalidInput, PayloadTooLarge
-from app.live.reading import reader
 from app.names.reasons import explain_places_zh
 from app.printing.fonts import find_cjk_fonts
 from app.printing.logincards import LoginCard, render_login_cards
+from app.reading import reader
 from app.rules.profiles import profile_options
 from app.settings import Settings
 from app.setup import duties, schemas
@@ -693,4 +696,76 @@ def print_login_cards(
             # one-time codes: never kept by a browser's or a proxy's cache
             "Cache-Control": "no-store",
         },
+    )
+
+
+# ---------------------------------------------------------- changes of officials (app.setup.duties)
+
+
+@router.post(
+    "/congresses/{congress_id}/official-changes",
+    status_code=status.HTTP_201_CREATED,
+    summary="申请变更工作人员（须主席团确认）/ request a change of officials",
+    description=(
+        "投票开始后，添加、删除工作人员或为监票、计票人员及主席团成员签发登录码，须由一名大会"
+        "主席团成员确认后生效。\n\nOnce a round is open, adding or removing an official and "
+        "issuing a login code for a counting, signing or presidium role take effect only when a "
+        "presidium member confirms (`POST /api/official-changes/{id}/confirm`)."
+    ),
+)
+def request_official_change(
+    congress_id: Id, body: duties.OfficialChangeCreate, session: SessionDep, actor: ManageSetup
+) -> duties.OfficialChangeRead:
+    actor.ensure_congress(congress_id)
+    change = duties.request_change(
+        session,
+        actor=actor,
+        congress_id=congress_id,
+        action=body.action,
+        official_id=body.official_id,
+        name=body.name,
+        role=body.role,
+        student_id=body.student_id,
+    )
+    return duties.change_read(change)
+
+
+@router.get(
+    "/congresses/{congress_id}/official-changes",
+    summary="工作人员变更申请 / requested changes of officials",
+)
+def list_official_changes(
+    congress_id: Id, session: SessionDep, actor: ReadLedger
+) -> list[duties.OfficialChangeRead]:
+    actor.ensure_congress(congress_id)
+    setup_service.get_congress(session, congress_id=congress_id)
+    return [duties.change_read(c) for c in duties.list_changes(session, congress_id=congress_id)]
+
+
+@router.post(
+    "/official-changes/{change_id}/confirm",
+    summary="主席团确认工作人员变更 / the presidium confirms a change of officials",
+    description=(
+        "由一名大会主席团成员用本人的登录确认（不能确认关于本人的变更）；变更随即生效。"
+        "签发的登录码只在这里显示给确认人。\n\nA presidium member confirms with their own "
+        "session (not a change about themselves); the change is performed and recorded "
+        "(`official.change_confirmed`). A login code is shown here, to them only."
+    ),
+)
+def confirm_official_change(
+    change_id: Id,
+    session: SessionDep,
+    token: TokenDep,
+    actor: ConfirmChanges,
+    settings: SettingsDep,
+) -> duties.OfficialChangeConfirmed:
+    done = duties.confirm_change(session, actor=actor, token=token, change_id=change_id)
+    return duties.OfficialChangeConfirmed(
+        change=duties.change_read(done.change),
+        official=None if done.official is None else duties.official_read(done.official),
+        login_code=(
+            None
+            if done.code is None or done.official is None
+            else duties.login_code_read(settings, done.official, done.code)
+        ),
     )
