@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import auth
 from app.audit import router as audit_router
+from app.auth import router as auth_router
 from app.bodylimit import BodyLimit, limit_for
 from app.counting import router as counting_router
 from app.db import make_engine, make_sessionmaker
@@ -270,7 +270,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Counting first: routes are tried in order, and paper entry is the hottest request by far
     # (no path of another router overlaps one of counting's, so the order changes no match).
     app.include_router(counting_router.router)
-    app.include_router(auth.router)
+    app.include_router(auth_router.router)
     app.include_router(setup_router.router)
     app.include_router(audit_router.router)
     app.include_router(papers_router.router)

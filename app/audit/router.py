@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from app.audit import consistency
 from app.audit.record import record_files
-from app.auth import ROLE_PERMISSIONS, Permission, ReadLedger, ReadPapers, SettingsDep
+from app.auth.deps import ReadLedger, ReadPapers, SettingsDep
+from app.auth.roles import ROLE_PERMISSIONS, Permission
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.keys import current_fingerprints

@@ -46,8 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, UOWTransaction
 
-from app import auth, models
-from app.auth import Principal
+from app import models
+from app.auth import service as auth_service
+from app.auth.roles import Principal
 from app.counting.writein import check_write_ins
 from app.db import Prepared, rows_together
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
@@ -927,17 +928,17 @@ def enter_papers(
     outcomes: list[str | Exception | None] = [None] * len(entries)
     if not entries or session.get_bind().dialect.name != "postgresql":
         return outcomes
-    hashes = auth.token_hashes(token for token, _, _ in entries)
+    hashes = auth_service.token_hashes(token for token, _, _ in entries)
     batch_ids = sorted({batch_id for _, batch_id, _ in entries})
     sessions, _locked, batches = rows_together(
         session,
         [
-            auth.sessions_read(hashes),
+            auth_service.sessions_read(hashes),
             (_LOCK_CHAINS, {"batch_ids": batch_ids}),
             (_CONTEXTS, {"batch_ids": batch_ids}),
         ],
     )
-    principals = auth.principals_of(hashes, sessions)
+    principals = auth_service.principals_of(hashes, sessions)
     contexts: dict[int, _Context] = {}
     heads: dict[int, tuple[int, str] | None] = {}
     for row in batches:

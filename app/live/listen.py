@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 # The stream's ``?token=`` (app.live.router), and the one-time login code of a login QR code's
-# ``/login?code=`` (app.auth.login_url) and of ``/api/auth/login-qr.svg?code=``.
+# ``/login?code=`` (app.auth.service.login_url) and of ``/api/auth/login-qr.svg?code=``.
 _TOKEN = re.compile(r"([?&](?:token|code)=)[^&\s]*", re.IGNORECASE)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from app import models
-from app.auth import CheckPapers, ManageSetup, ReadSetup, SettingsDep
+from app.auth.deps import CheckPapers, ManageSetup, ReadSetup, SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, ErrorRead
 from app.keys import ensure_keys

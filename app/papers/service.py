@@ -25,7 +25,7 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app import models
-from app.auth import Principal
+from app.auth.roles import Principal
 from app.errors import Conflict, InvalidInput, not_found
 from app.keys import require_qr_key
 from app.ledger import store

@@ -6,16 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
 
-from app.auth import (
-    Certify,
-    Permission,
-    ReadLedger,
-    ReadSetup,
-    ReleaseResults,
-    SettingsDep,
-    TokenDep,
-    ensure_permission,
-)
+from app.auth.deps import Certify, ReadLedger, ReadSetup, ReleaseResults, SettingsDep, TokenDep
+from app.auth.roles import Permission, ensure_permission
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Conflict, ErrorRead
 from app.papers import service as papers_service

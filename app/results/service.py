@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import models
-from app.auth import Principal, Role
+from app.auth.roles import Principal, Role
 from app.counting import service as counting_service
 from app.errors import Conflict, InvalidInput
 from app.keys import public_key_hex, signing_key

@@ -38,13 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from app import auth, models
-from app.auth import (
-    COUNTING_ROLES,
-    ROLE_NAMES_ZH,
-    Principal,
-    Role,
-)
+from app import models
+from app.auth import service as auth_service
+from app.auth.roles import COUNTING_ROLES, ROLE_NAMES_ZH, Principal, Role
 from app.errors import Conflict, Forbidden, NotFound
 from app.ledger import store
 from app.ledger.chain import JsonValue
@@ -145,7 +141,7 @@ def issue_login_code(
     """A new one-time code for ``official``: the earlier code and sessions stop working; recorded
     as ``official.login_code_issued`` (never the code) with who issued it and the confirmation."""
     store.lock_chain(session, congress_id=official.congress_id)
-    code = auth.set_login_code(official)
+    code = auth_service.set_login_code(official)
     ended = end_sessions(session, official_id=official.id)
     event = store.append_event(
         session,
@@ -270,7 +266,7 @@ def request_change(
 def _session_id(session: Session, token: str) -> int | None:
     return session.scalar(
         select(models.AuthSession.id).where(
-            models.AuthSession.token_hash == auth.hash_secret(token)
+            models.AuthSession.token_hash == auth_service.hash_secret(token)
         )
     )
 
@@ -375,7 +371,9 @@ def code_issuance(session: Session, *, event_hash: str | None) -> dict[str, Json
 def signer_session(session: Session, *, token: str) -> dict[str, JsonValue]:
     """What a signature records about its session: the id (never the token) and its code."""
     row = session.scalars(
-        select(models.AuthSession).where(models.AuthSession.token_hash == auth.hash_secret(token))
+        select(models.AuthSession).where(
+            models.AuthSession.token_hash == auth_service.hash_secret(token)
+        )
     ).one()
     return {"id": row.id, "code": code_issuance(session, event_hash=row.code_event)}
 
@@ -483,7 +481,7 @@ def login_code_read(
         official_id=official.id,
         code=code,
         expires_at=official.login_code_expires_at,
-        login_url=auth.login_url(settings, code),
+        login_url=auth_service.login_url(settings, code),
         qr_svg_url=f"/api/auth/login-qr.svg?code={quote(code)}",
         qr_png_url=f"/api/auth/login-qr.png?code={quote(code)}",
     )

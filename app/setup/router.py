@@ -5,20 +5,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import auth, models
-from app.auth import (
-    ROLE_NAMES_ZH,
+from app import models
+from app.auth import deps as auth_deps
+from app.auth import roles as auth_roles
+from app.auth import service as auth_service
+from app.auth.deps import (
     CheckIn,
     ConfirmChanges,
     ManageSetup,
-    Permission,
     ReadLedger,
     ReadRoster,
     ReadSetup,
-    Role,
     SettingsDep,
     TokenDep,
 )
+from app.auth.roles import ROLE_NAMES_ZH, Permission, Role
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Forbidden, InvalidInput, PayloadTooLarge
 from app.names.reasons import explain_places_zh
@@ -33,18 +34,18 @@ from app.setup import service as setup_service
 from app.setup.schemas import Id
 
 router = APIRouter(prefix="/api", tags=["setup 大会设置"], responses=ERROR_RESPONSES)
-_manage_setup = auth.require(Permission.manage_setup)
+_manage_setup = auth_deps.require(Permission.manage_setup)
 
 
-def _manage_setup_unlocked(request: Request, token: auth.TokenDep) -> auth.Principal:
+def _manage_setup_unlocked(request: Request, token: auth_deps.TokenDep) -> auth_roles.Principal:
     """``ManageSetup`` found in a read-only transaction of its own: on SQLite the first statement
     of a request's transaction takes the database's write lock (BEGIN IMMEDIATE), which must not
     be held while a roster file is parsed."""
     with reader(request.app).begin() as read:
-        return _manage_setup(auth.session_principal(read, token=token))
+        return _manage_setup(auth_service.session_principal(read, token=token))
 
 
-ManageSetupUnlocked = Annotated[auth.Principal, Depends(_manage_setup_unlocked)]
+ManageSetupUnlocked = Annotated[auth_roles.Principal, Depends(_manage_setup_unlocked)]
 
 
 def _congress_read(session: SessionDep, congress: models.Congress) -> schemas.CongressRead:
@@ -681,9 +682,9 @@ def print_login_cards(
             role_zh=ROLE_NAMES_ZH[Role(official.role)],
             congress=congress.name,
             code=code,
-            login_url=auth.login_url(settings, code),
+            login_url=auth_service.login_url(settings, code),
             site=f"{settings.resolved_public_url()}/",
-            valid_days=auth.LOGIN_CODE_DAYS,
+            valid_days=auth_service.LOGIN_CODE_DAYS,
         )
         for official in officials
         for code in [duties.issue_login_code(session, actor=actor, official=official)]

@@ -13,7 +13,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from app import models
-from app.auth import COUNTING_ROLES, ROLE_NAMES_ZH, Principal, Role
+from app.auth.roles import COUNTING_ROLES, ROLE_NAMES_ZH, Principal, Role
 from app.errors import Conflict, ErrorItem, InvalidInput, NotFound, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue
