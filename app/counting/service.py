@@ -36,15 +36,13 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    event,
     func,
     insert,
-    or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session
 
 from app import models
 from app.auth import service as auth_service
@@ -259,29 +257,6 @@ def _teller(session: Session, *, congress_id: int, official_id: int, field: str)
             f"official {official_id} is not a teller of this congress",
             field=field,
         )
-
-
-def _refuse_removing_assigned_tellers(
-    session: Session, _flush_context: UOWTransaction, _instances: object
-) -> None:
-    """A teller named on a batch stays (the batch's passes are theirs): 409, not a failed key."""
-    for obj in session.deleted:
-        if not isinstance(obj, models.Official):
-            continue
-        assigned = session.scalar(
-            select(func.count(models.Batch.id)).where(
-                or_(models.Batch.teller_a_id == obj.id, models.Batch.teller_b_id == obj.id)
-            )
-        )
-        if assigned:
-            raise Conflict(
-                "official_assigned_to_batch",
-                f"{obj.name} 已被指定录入选票批次，不能删除",
-                f"{obj.name} is assigned to a batch of papers and cannot be removed",
-            )
-
-
-event.listen(Session, "before_flush", _refuse_removing_assigned_tellers)
 
 
 def declared_total(session: Session, *, round_id: int) -> int:
