@@ -42,6 +42,7 @@ from app.live import listen as live_listen
 from app.live import router as live_router
 from app.papers import router as papers_router
 from app.printing.fonts import missing_font_message
+from app.reading import close_reader
 from app.results import router as results_router
 from app.settings import Settings
 from app.setup import router as setup_router
@@ -236,6 +237,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with live_listen.running(app):  # PostgreSQL: this worker's LISTEN connection
             yield
         await asyncio.to_thread(app.state.group_committer.close)
+        close_reader(app)
         engine.dispose()
 
     app = FastAPIOffline(

@@ -35,6 +35,13 @@ def _sqlite_reader(engine: Engine, busy_timeout_ms: int) -> Engine:
     return reader
 
 
+def close_reader(app: FastAPI) -> None:
+    """At the app's end: the SQLite reader's own engine, if one was made."""
+    factory: sessionmaker[Session] | None = getattr(app.state, "reader", None)
+    if factory is not None and factory.kw["bind"] is not app.state.engine:
+        factory.kw["bind"].dispose()
+
+
 def reader(app: FastAPI) -> sessionmaker[Session]:
     """The sessionmaker for read-only reads (created on first use, kept on ``app.state``)."""
     factory: sessionmaker[Session] | None = getattr(app.state, "reader", None)

@@ -107,12 +107,7 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
     redact_access_log()
     engine: Engine = app.state.engine
     if engine.dialect.name != "postgresql":
-        try:
-            yield
-        finally:
-            reader = getattr(app.state, "reader", None)  # app.reading (SQLite)
-            if reader is not None and reader.kw["bind"] is not engine:
-                reader.kw["bind"].dispose()
+        yield
         return
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     ready = asyncio.Event()
