@@ -238,10 +238,10 @@ def _cmd_sort_names(args: argparse.Namespace) -> int:
 def _cmd_ballot_paper(args: argparse.Namespace) -> int:
     from app.keys import KeysMissing, qr_key_for_tool
     from app.papers.keys import KeyFileError
+    from app.papers.roundpapers import render_round_file
     from app.printing.ballot import PaperOverflowError
     from app.printing.fonts import FontMissingError
     from app.printing.layout import DEFAULT_LAYOUT, LayoutError, load_layout
-    from app.printing.roundpapers import render_round_file
     from app.rules.roundfile import RoundFileError
 
     try:
@@ -293,9 +293,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     from app.printing.fonts import FontMissingError
     from app.printing.layout import LayoutError
-    from app.printing.report import DEFAULT_REPORT_LAYOUT, load_report_layout, render_report
     from app.results import exports
     from app.results.report import Officials, compose_report, report_input_from_round_file
+    from app.results.report_pdf import DEFAULT_REPORT_LAYOUT, load_report_layout, render_report
     from app.rules.roundfile import RoundFileError
 
     try:

@@ -63,7 +63,7 @@ of them (bench_entry.py: groups of 5.0 entries without, 8.7–9.0 with it; the s
 for.
 
 Live streams are woken after the real COMMIT: the SQLite wake-ups a job gathers in the session
-(``app.live.signal``) are taken after each job that succeeded and sent once the group is
+(``app.ledger.notify``) are taken after each job that succeeded and sent once the group is
 committed; PostgreSQL's ``pg_notify`` is transactional by itself.
 """
 
@@ -82,7 +82,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.db import Write, commit_with, failed_before_commit, keep_writes, kept_writes, run_writes
-from app.live import signal
+from app.ledger import notify as signal
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

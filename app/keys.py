@@ -132,6 +132,16 @@ def require_signing_seed(data_dir: Path) -> bytes:
     return seed
 
 
+def signing_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The installation's signing key: never created here, ``KeysMissing`` if its file is
+    missing."""
+    return Ed25519PrivateKey.from_private_bytes(require_signing_seed(data_dir))
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes_raw().hex()
+
+
 def database_has_round(session: Session) -> bool:
     return bool(session.scalar(select(exists().where(models.Round.id.is_not(None)))))
 

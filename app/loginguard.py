@@ -1,9 +1,10 @@
 """Rate limit of failed logins (a wrong one-time code at ``POST /api/auth/login``).
 
-A login code has about 59 bits (``app.auth.new_login_code``): guessing one is hopeless, but only
-if the guesses are limited. Every failure is a row of ``login_failure`` (client address, time) in
-the database, so the limits hold across uvicorn workers and across instances on one database, and
-survive a restart. Within a sliding window (``Settings.login_failure_window_seconds``, 5 minutes):
+A login code has about 59 bits (``app.auth.service.new_login_code``): guessing one is hopeless,
+but only if the guesses are limited. Every failure is a row of ``login_failure`` (client address,
+time) in the database, so the limits hold across uvicorn workers and across instances on one
+database, and survive a restart. Within a sliding window
+(``Settings.login_failure_window_seconds``, 5 minutes):
 
 1. **Per client**: a client with ``login_failures_per_client`` (10) failures is answered 429
    ``too_many_login_failures`` until the oldest of them leaves the window (``Retry-After``).

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
-from app import auth
 from app.audit import router as audit_router
+from app.auth import router as auth_router
 from app.bodylimit import BodyLimit, limit_for
 from app.counting import router as counting_router
 from app.db import make_engine, make_sessionmaker
@@ -38,14 +38,14 @@ from app.errors import (
 from app.groupcommit import GroupCommitter
 from app.hall import router as hall_router
 from app.keys import check_installation_keys, ensure_keys
-from app.ledger import router as ledger_router
+from app.ledger import notify as ledger_notify
 from app.live import listen as live_listen
 from app.live import router as live_router
 from app.papers import router as papers_router
 from app.printing.fonts import missing_font_message
+from app.reading import close_reader
 from app.results import router as results_router
 from app.settings import Settings
-from app.setup import duties as setup_duties
 from app.setup import router as setup_router
 from app.web import router as web_router
 
@@ -243,10 +243,8 @@ def _routes() -> tuple[BaseRoute, ...]:
     # (no path of another router overlaps one of counting's, so the order changes no match).
     for feature in (
         counting_router.router,
-        auth.router,
+        auth_router.router,
         setup_router.router,
-        setup_duties.router,
-        ledger_router.router,
         audit_router.router,
         papers_router.router,
         results_router.router,
@@ -275,6 +273,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with live_listen.running(app):  # PostgreSQL: this worker's LISTEN connection
             yield
         await asyncio.to_thread(app.state.group_committer.close)
+        close_reader(app)
         engine.dispose()
 
     app = FastAPIOffline(
@@ -295,6 +294,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # SQLite: its commits wake the live streams of every app in this process (app.ledger.notify)
+    ledger_notify.wake_after_commit(app.state.sessionmaker)
     app.state.group_committer = GroupCommitter(engine)
     install_error_handlers(app)
     # Every body is limited by route before it is read (413; app.bodylimit).

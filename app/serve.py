@@ -25,8 +25,9 @@ from fastapi import FastAPI
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app import auth, models
-from app.auth import ROLE_NAMES_ZH
+from app import models
+from app.auth import service as auth_service
+from app.auth.roles import ROLE_NAMES_ZH
 from app.db import is_sqlite, make_engine, make_sessionmaker, startup_lock, upgrade_database
 from app.hall import start as hall
 from app.hall.tls import HallCertificates
@@ -97,7 +98,7 @@ def first_start(settings: Settings) -> str | None:
         engine = make_engine(settings)
         try:
             with make_sessionmaker(engine).begin() as session:
-                return auth.ensure_admin_token(session)
+                return auth_service.ensure_admin_token(session)
         finally:
             engine.dispose()
 
@@ -180,7 +181,7 @@ def issue_admin_code(settings: Settings) -> str:
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine).begin() as session:
-            return auth.issue_admin_login_code(session)
+            return auth_service.issue_admin_login_code(session)
     finally:
         engine.dispose()
 
@@ -188,9 +189,9 @@ def issue_admin_code(settings: Settings) -> str:
 def print_admin_code(settings: Settings, code: str, *, out: TextIO | None = None) -> None:
     """The secretariat's login code with its link, and its QR code drawn in the terminal."""
     out = out or sys.stdout
-    url = auth.login_url(settings, code)
+    url = auth_service.login_url(settings, code)
     print(
-        f"秘书处一次性登录码（{auth.ADMIN_CODE_HOURS} 小时内有效，只能用一次）/ "
+        f"秘书处一次性登录码（{auth_service.ADMIN_CODE_HOURS} 小时内有效，只能用一次）/ "
         "secretariat's one-time login code:",
         file=out,
     )
@@ -236,14 +237,16 @@ def serve(settings: Settings, *, demo: bool = False) -> None:
 
 def _has_admin_token(session: Session) -> bool:
     return (
-        session.scalars(select(models.AuthSession.id).where(auth.permanent_admin_token())).first()
+        session.scalars(
+            select(models.AuthSession.id).where(auth_service.permanent_admin_token())
+        ).first()
         is not None
     )
 
 
 def _replace_admin_token(session: Session) -> str:
-    session.execute(delete(models.AuthSession).where(auth.permanent_admin_token()))
-    return auth.create_admin_token(session)
+    session.execute(delete(models.AuthSession).where(auth_service.permanent_admin_token()))
+    return auth_service.create_admin_token(session)
 
 
 def rotate_admin_token(settings: Settings) -> str:
@@ -300,7 +303,7 @@ def prepare_demo(settings: Settings) -> DemoReport:
             found = demo_setup.ensure_demo_congress(session)
             token = _replace_admin_token(session)
             logins = demo_setup.issue_demo_logins(session, congress_id=found.congress_id)
-            admin_code = auth.issue_admin_login_code(session)
+            admin_code = auth_service.issue_admin_login_code(session)
     finally:
         engine.dispose()
     return DemoReport(

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 
-from app.auth import SessionRead
+from app.auth.router import SessionRead
 from app.papers import schemas as papers_schemas
 from app.setup import schemas
 from app.setup.demo import demo_names

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import auth
+from app.auth import service as auth_service
 from app.db import Base, upgrade_database
 from app.main import create_app
 from app.settings import Settings
@@ -118,7 +118,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def admin_token(app: FastAPI) -> str:
     with app.state.sessionmaker.begin() as session:
-        token = auth.ensure_admin_token(session)
+        token = auth_service.ensure_admin_token(session)
     assert token is not None
     return token
 

@@ -6,14 +6,15 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
-from app import auth, models
+from app import models
+from app.auth import service as auth_service
 from app.models import utcnow
 from tests.builders import Api, expect
 
 
 def _code(app: FastAPI) -> str:
     with app.state.sessionmaker.begin() as session:
-        return auth.issue_admin_login_code(session)
+        return auth_service.issue_admin_login_code(session)
 
 
 def test_admin_code_opens_an_expiring_admin_session_once(app: FastAPI, api: Api) -> None:
@@ -52,9 +53,11 @@ def test_sessions_from_codes_are_not_the_admin_token(app: FastAPI, api: Api) -> 
     token rotation (which replaces the permanent token only)."""
     body = expect(api.as_token(None).post("/api/auth/login", json={"code": _code(app)}), 200)
     with app.state.sessionmaker.begin() as session:
-        session.execute(models.AuthSession.__table__.delete().where(auth.permanent_admin_token()))
+        session.execute(
+            models.AuthSession.__table__.delete().where(auth_service.permanent_admin_token())
+        )
     with app.state.sessionmaker.begin() as session:
-        token = auth.ensure_admin_token(session)
+        token = auth_service.ensure_admin_token(session)
     assert token is not None
     expect(api.as_token(token).get("/api/auth/me"), 200)
     expect(api.as_token(body["token"]).get("/api/auth/me"), 200)

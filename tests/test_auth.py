@@ -5,7 +5,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from app import auth, models
+from app import models
+from app.auth import service as auth_service
 from app.models import utcnow
 from tests.builders import Api, expect, issue_code, login_as, make_congress, make_official
 
@@ -13,7 +14,7 @@ from tests.builders import Api, expect, issue_code, login_as, make_congress, mak
 def test_admin_token_is_created_once(app: FastAPI, admin_token: str) -> None:
     assert len(admin_token) >= 40
     with app.state.sessionmaker.begin() as session:
-        assert auth.ensure_admin_token(session) is None
+        assert auth_service.ensure_admin_token(session) is None
 
 
 def test_login_with_one_time_code(api: Api) -> None:

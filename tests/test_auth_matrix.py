@@ -6,7 +6,7 @@ A new endpoint must be added to EXPECTED (test_every_route_is_in_the_matrix fail
 import pytest
 from fastapi import FastAPI
 
-from app.auth import ROLE_PERMISSIONS, Permission, Role
+from app.auth.roles import ROLE_PERMISSIONS, Permission, Role
 from tests.builders import (
     Api,
     add_candidate,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app import auth, cli
+from app import cli
+from app.auth import service as auth_service
 from app.db import upgrade_database
 from app.keys import KeysMissing
 from app.main import create_app
@@ -57,7 +58,7 @@ def test_backup_restored_elsewhere_continues_the_count(
     upgrade_database(hall)
     with TestClient(create_app(hall)) as client:
         with client.app.state.sessionmaker.begin() as session:  # type: ignore[attr-defined]
-            token = auth.ensure_admin_token(session)
+            token = auth_service.ensure_admin_token(session)
         assert token is not None
         api = Api(client, token)
         ready = make_ready_election(api)

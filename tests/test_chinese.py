@@ -402,7 +402,7 @@ def test_every_chinese_message_in_app_is_chinese() -> None:
 
 def test_round_batch_and_permission_words_have_chinese_labels() -> None:
     """Every state a message can name has its Chinese label (the one place for each kind)."""
-    from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH, Permission, Role
+    from app.auth.roles import PERMISSION_ZH, ROLE_NAMES_ZH, Permission, Role
     from app.counting import service as counting_service
     from app.papers import service as papers_service
     from app.results import service as results_service

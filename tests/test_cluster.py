@@ -30,7 +30,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from app import auth, cli, models, serve
+from app import cli, models, serve
+from app.auth import service as auth_service
 from app.keyfiles import write_secret
 from app.keys import KeysDiffer, key_paths
 from app.main import create_app
@@ -261,7 +262,7 @@ def test_replicas_starting_together_migrate_once_and_make_one_admin_token(
             admins = connection.scalar(
                 select(func.count())
                 .select_from(models.AuthSession)
-                .where(auth.permanent_admin_token())
+                .where(auth_service.permanent_admin_token())
             )
             keys = connection.scalar(select(func.count()).select_from(models.InstallationKey))
     finally:

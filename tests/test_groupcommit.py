@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.groupcommit import ALONE, Bulk, GroupCommitter
-from app.live import signal
+from app.ledger import notify as signal
 
 
 def add_congress(name: str, *, fail: bool = False) -> Callable[[Session], int]:

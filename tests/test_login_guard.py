@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app import loginguard, models
-from app.auth import SessionRead
+from app.auth.router import SessionRead
 from app.main import create_app
 from app.models import utcnow
 from app.settings import Settings

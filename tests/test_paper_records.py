@@ -10,7 +10,7 @@ totals and the chain without the marks.
 
 import pytest
 
-from app.auth import Role
+from app.auth.roles import Role
 from tests.builders import Api, expect, login_as
 from tests.results.test_results_api import FILLED, SEED_BALLOT_ORDER, enter_batch, hall
 

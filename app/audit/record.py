@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from app import models
 from app.audit.signed import open_record
-from app.keys import require_signing_seed
+from app.keys import public_key_hex, signing_key
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json
 from app.ledger.replay import (
@@ -29,16 +28,6 @@ from app.ledger.replay import (
     signed_message,
     verify_events,
 )
-
-
-def signing_key(data_dir: Path) -> Ed25519PrivateKey:
-    """The installation's signing key (``app.keys``): never created here, ``KeysMissing`` if its
-    file is missing."""
-    return Ed25519PrivateKey.from_private_bytes(require_signing_seed(data_dir))
-
-
-def public_key_hex(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes_raw().hex()
 
 
 @dataclass(frozen=True, slots=True)

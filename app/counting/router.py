@@ -11,16 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
-from app import auth, models
-from app.auth import (
-    Adjudicate,
-    CheckPapers,
-    EnterPapers,
-    ManageBatches,
-    Permission,
-    ReadSetup,
-    require,
-)
+from app import models
+from app.auth import deps as auth_deps
+from app.auth import service as auth_service
+from app.auth.deps import Adjudicate, CheckPapers, EnterPapers, ManageBatches, ReadSetup, require
+from app.auth.roles import Permission
 from app.counting import schemas
 from app.counting import service as counting_service
 from app.db import SessionDep
@@ -214,7 +209,7 @@ class _Entry:
         return _paper_from(self.body)
 
     def work(self, session: Session) -> bytes:
-        actor = _may_enter_papers(auth.session_principal(session, token=self.token))
+        actor = _may_enter_papers(auth_service.session_principal(session, token=self.token))
         answer = counting_service.enter_paper(
             session, actor=actor, batch_id=self.batch_id, paper=self.paper(), data_dir=self.data_dir
         )
@@ -294,7 +289,7 @@ async def enter_paper(request: Request) -> Response:
     # a thread hop of its own): the body is read here as FastAPI would, and the caller check and
     # the entry run as one job of the app's group committer (``app.groupcommit``), answered once
     # its group is committed.
-    token = auth.bearer_token_of(request)
+    token = auth_deps.bearer_token_of(request)
     batch_id = _batch_id_of(request)
     raw = await request.body()
     committer: GroupCommitter = request.app.state.group_committer

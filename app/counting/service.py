@@ -36,18 +36,17 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    event,
     func,
     insert,
-    or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session
 
-from app import auth, models
-from app.auth import Principal
+from app import models
+from app.auth import service as auth_service
+from app.auth.roles import Principal
 from app.counting.writein import check_write_ins
 from app.db import Prepared, rows_together
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
@@ -258,29 +257,6 @@ def _teller(session: Session, *, congress_id: int, official_id: int, field: str)
             f"official {official_id} is not a teller of this congress",
             field=field,
         )
-
-
-def _refuse_removing_assigned_tellers(
-    session: Session, _flush_context: UOWTransaction, _instances: object
-) -> None:
-    """A teller named on a batch stays (the batch's passes are theirs): 409, not a failed key."""
-    for obj in session.deleted:
-        if not isinstance(obj, models.Official):
-            continue
-        assigned = session.scalar(
-            select(func.count(models.Batch.id)).where(
-                or_(models.Batch.teller_a_id == obj.id, models.Batch.teller_b_id == obj.id)
-            )
-        )
-        if assigned:
-            raise Conflict(
-                "official_assigned_to_batch",
-                f"{obj.name} 已被指定录入选票批次，不能删除",
-                f"{obj.name} is assigned to a batch of papers and cannot be removed",
-            )
-
-
-event.listen(Session, "before_flush", _refuse_removing_assigned_tellers)
 
 
 def declared_total(session: Session, *, round_id: int) -> int:
@@ -927,17 +903,17 @@ def enter_papers(
     outcomes: list[str | Exception | None] = [None] * len(entries)
     if not entries or session.get_bind().dialect.name != "postgresql":
         return outcomes
-    hashes = auth.token_hashes(token for token, _, _ in entries)
+    hashes = auth_service.token_hashes(token for token, _, _ in entries)
     batch_ids = sorted({batch_id for _, batch_id, _ in entries})
     sessions, _locked, batches = rows_together(
         session,
         [
-            auth.sessions_read(hashes),
+            auth_service.sessions_read(hashes),
             (_LOCK_CHAINS, {"batch_ids": batch_ids}),
             (_CONTEXTS, {"batch_ids": batch_ids}),
         ],
     )
-    principals = auth.principals_of(hashes, sessions)
+    principals = auth_service.principals_of(hashes, sessions)
     contexts: dict[int, _Context] = {}
     heads: dict[int, tuple[int, str] | None] = {}
     for row in batches:

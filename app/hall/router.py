@@ -15,7 +15,7 @@ import segno
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from app.auth import SettingsDep
+from app.auth.deps import SettingsDep
 from app.errors import NotFound
 from app.hall.tls import HallCa, load_ca
 from app.settings import Settings

@@ -35,8 +35,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.db import Prepared
-from app.ledger import chain
-from app.live import signal as live_signal  # wakes the live streams (NOTIFY at commit)
+from app.ledger import chain, notify  # notify: announces each append (the live streams listen)
 from app.models import utcnow
 
 # First key of the two-key advisory lock: "jp" — keeps clear of other users of advisory locks.
@@ -118,7 +117,7 @@ def append_after(
             alone = _ALONE[along[0]] = Prepared(along[0])
         alone.run(session, along[1])
     _INSERT.run(session, values)
-    live_signal.appended(session, congress_id=congress_id)
+    notify.appended(session, congress_id=congress_id)
     return int(values["height"])
 
 
@@ -138,8 +137,8 @@ def append_along(
         return
     names = tuple(rows[0][0])
     params: dict[str, Any] = {
-        "channel": live_signal.CHANNEL,
-        "notify": sorted({live_signal.notify_payload(event["congress_id"]) for _, event in rows}),
+        "channel": notify.CHANNEL,
+        "notify": sorted({notify.notify_payload(event["congress_id"]) for _, event in rows}),
         "along_rows": _json_rows(along for along, _ in rows),
         "along_events": _json_rows(event for _, event in rows),
     }
@@ -236,7 +235,7 @@ def append_event(
     row = models.Event(**chained(congress_id, head, type, payload, actor_role, now))
     session.add(row)
     session.flush()
-    live_signal.appended(session, congress_id=congress_id)
+    notify.appended(session, congress_id=congress_id)
     return row
 
 

@@ -16,13 +16,14 @@ import psycopg
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from app.live.signal import CHANNEL, Hub, register_local
+from app.ledger.notify import CHANNEL, listen_locally
+from app.live.signal import Hub
 
 log = logging.getLogger(__name__)
 
 
 # The stream's ``?token=`` (app.live.router), and the one-time login code of a login QR code's
-# ``/login?code=`` (app.auth.login_url) and of ``/api/auth/login-qr.svg?code=``.
+# ``/login?code=`` (app.auth.service.login_url) and of ``/api/auth/login-qr.svg?code=``.
 _TOKEN = re.compile(r"([?&](?:token|code)=)[^&\s]*", re.IGNORECASE)
 
 
@@ -51,7 +52,7 @@ def hub_of(app: FastAPI) -> Hub:
         app.state.live_hub = hub
         engine: Engine = app.state.engine
         if engine.dialect.name != "postgresql":
-            register_local(engine.url.render_as_string(hide_password=True), hub)
+            listen_locally(engine, hub)
     return hub
 
 
@@ -88,7 +89,7 @@ async def _hear(pgconn: psycopg.pq.abc.PGconn, hub: Hub) -> None:
             return
         while (notify := pgconn.notifies()) is not None:
             payload = notify.extra.decode()
-            if payload.isdigit():  # signal.notify_payload
+            if payload.isdigit():  # app.ledger.notify.notify_payload
                 hub.wake(int(payload))
 
     socket = pgconn.socket
@@ -106,12 +107,7 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
     redact_access_log()
     engine: Engine = app.state.engine
     if engine.dialect.name != "postgresql":
-        try:
-            yield
-        finally:
-            reader = getattr(app.state, "live_reader", None)  # app.live.reading (SQLite)
-            if reader is not None and reader.kw["bind"] is not engine:
-                reader.kw["bind"].dispose()
+        yield
         return
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     ready = asyncio.Event()

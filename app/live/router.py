@@ -25,15 +25,16 @@ from fastapi.sse import format_sse_event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
-from app import auth
-from app.auth import Permission, Principal, ReleaseResults
+from app.auth import deps as auth_deps
+from app.auth.deps import ReleaseResults
+from app.auth.roles import Permission, Principal
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, InvalidInput, NotAuthenticated
 from app.live import service as live_service
 from app.live.fanout import Channels, Listener
 from app.live.listen import hub_of
-from app.live.reading import reader
 from app.live.schemas import ReleaseRead
+from app.reading import reader
 from app.setup import service as setup_service
 from app.setup.schemas import Id
 
@@ -52,8 +53,8 @@ def _authorize(
     factory: sessionmaker[Session], token: str, election_id: int
 ) -> tuple[Principal, int]:
     with factory.begin() as session:
-        principal = auth.current_principal(session, token)
-        auth.require(Permission.read_setup)(principal)
+        principal = auth_deps.current_principal(session, token)
+        auth_deps.require(Permission.read_setup)(principal)
         election = setup_service.get_election(session, election_id=election_id)
         principal.ensure_congress(election.congress_id)
         return principal, election.congress_id
@@ -68,7 +69,7 @@ def _preview(factory: sessionmaker[Session], principal: Principal, election_id: 
              round_id: int) -> Any:  # fmt: skip
     """The projector view as it will be once the certified round is released: the presidium's
     (who release it), since it shows a result the hall has not seen yet."""
-    auth.require(Permission.release_results)(principal)
+    auth_deps.require(Permission.release_results)(principal)
     with factory.begin() as session:
         return live_service.snapshot(
             session, election_id=election_id, view="projector", preview_round_id=round_id

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import models
-from app.auth import Principal, Role
+from app.auth.roles import Principal, Role
 from app.counting import service as counting_service
 from app.errors import Conflict, NotFound
 from app.ledger import store

@@ -1,15 +1,8 @@
-"""Waking the live streams when a congress's chain grows.
+"""Waking the live streams when a congress's chain grows: this worker's ``Hub``.
 
-``append_event`` calls ``appended`` in the appending transaction:
-
-* **PostgreSQL**: ``pg_notify('jipiao_events', '<congress_id>')`` — delivered at commit (never
-  for a rolled-back transaction) to every app worker's LISTEN connection (``app.live.listen``),
-  which wakes that worker's live channels. PostgreSQL delivers a transaction's identical
-  notifications once, so a group of paper entries for one congress wakes its channels once.
-* **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
-  every ``Hub`` of an app over the same database file in this process is woken. The group
-  committer (``app.groupcommit``), whose session never commits, takes them with ``take_appended``
-  after each job and wakes them after the group's COMMIT.
+The ledger announces each append (``app.ledger.notify``): on PostgreSQL a NOTIFY that this
+worker's LISTEN connection hears (``app.live.listen``), on SQLite an in-process call after the
+commit to every hub registered for the database (``app.ledger.notify.listen_locally``).
 
 What is woken is a channel per (election, view) and worker (``app.live.fanout``), not each
 stream: one cross-thread call per channel, whatever the number of dashboards. A wake-up is only a
@@ -20,16 +13,7 @@ without a hint, so a lost hint delays an update, never loses it.
 
 import asyncio
 import threading
-import weakref
 from dataclasses import dataclass, field
-
-from sqlalchemy import Engine, bindparam, event, func, select
-from sqlalchemy.orm import Session
-
-from app.db import Prepared
-
-CHANNEL = "jipiao_events"
-_PENDING = "jipiao_live_appended"
 
 
 @dataclass(eq=False)
@@ -78,64 +62,3 @@ class Hub:
             congresses = list(self._waiters)
         for congress_id in congresses:
             self.wake(congress_id)
-
-
-# SQLite: the hubs of the apps in this process, by database URL (weak: an app may just go away).
-_local_hubs: dict[str, "weakref.WeakSet[Hub]"] = {}
-_local_lock = threading.Lock()
-
-
-def _url_key(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
-
-
-def register_local(url: str, hub: Hub) -> None:
-    with _local_lock:
-        _local_hubs.setdefault(url, weakref.WeakSet()).add(hub)
-
-
-# A prepared statement on the transaction's own connection: paper entry appends on every request.
-_NOTIFY = Prepared(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
-
-
-def notify_payload(congress_id: int) -> str:
-    """What ``pg_notify`` sends on ``CHANNEL`` (``app.live.listen`` reads it): the congress only,
-    the same for all its events (the module docstring)."""
-    return str(congress_id)
-
-
-def appended(session: Session, *, congress_id: int) -> None:
-    """Called by ``append_event`` inside the appending transaction (see the module docstring)."""
-    if session.get_bind().dialect.name == "postgresql":
-        _NOTIFY.run(session, {"channel": CHANNEL, "payload": notify_payload(congress_id)})
-    else:
-        session.info.setdefault(_PENDING, set()).add(congress_id)
-
-
-def wake_local(engine: Engine, congresses: set[int]) -> None:
-    """SQLite: wake the channels of ``congresses`` in every app of this process over ``engine``'s
-    database (call it after the COMMIT that made their events visible)."""
-    with _local_lock:
-        hubs = list(_local_hubs.get(_url_key(engine), ()))
-    for hub in hubs:
-        for congress_id in congresses:
-            hub.wake(congress_id)
-
-
-def take_appended(session: Session) -> set[int]:
-    """SQLite: the congresses ``appended`` since the last take (and forget them)."""
-    pending: set[int] = session.info.pop(_PENDING, set())
-    return pending
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    pending: set[int] | None = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    wake_local(session.get_bind().engine, pending)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)

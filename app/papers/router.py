@@ -1,52 +1,21 @@
 """HTTP endpoints for rounds and papers. Parse, authorize, call one service, shape the reply."""
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
 from app import models
-from app.auth import CheckPapers, ManageSetup, ReadSetup, SettingsDep
+from app.auth.deps import CheckPapers, ManageSetup, ReadSetup, SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, ErrorRead
 from app.keys import check_installation_keys, ensure_keys
 from app.papers import schemas
 from app.papers import service as papers_service
+from app.papers.service import round_read
 from app.setup import service as setup_service
 from app.setup.schemas import Id
 
 router = APIRouter(prefix="/api", tags=["papers 轮次与选票"], responses=ERROR_RESPONSES)
-
-
-def round_read(round_: models.Round) -> schemas.RoundRead:
-    return schemas.RoundRead(
-        id=round_.id,
-        election_id=round_.election_id,
-        number=round_.number,
-        kind=round_.kind,
-        seats=round_.seats,
-        candidates=list(round_.candidates),
-        definition=json.loads(round_.definition),
-        definition_hash=round_.definition_hash,
-        present=round_.present,
-        printed=round_.printed,
-        issued=round_.issued,
-        destroyed=round_.destroyed,
-        collected=round_.collected,
-        status=round_.status,
-        follows_round_id=round_.follows_round_id,
-        opened_at=round_.opened_at,
-        void_reason=_void_reason_read(round_),
-    )
-
-
-def _void_reason_read(round_: models.Round) -> schemas.VoidReasonRead | None:
-    reason = papers_service.void_reason(round_)
-    if reason is None:
-        return None
-    return schemas.VoidReasonRead(
-        rule=reason.rule, message_zh=reason.message_zh, message_en=reason.message_en
-    )
 
 
 def _round_for(session: SessionDep, round_id: int, actor: ReadSetup) -> models.Round:

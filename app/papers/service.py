@@ -9,9 +9,9 @@ opening, informative), ``round.papers_issued`` (printed, issued, destroyed = pri
 M1), ``round.papers_collected``, ``round.void`` (I2, with the numbers), ``round.rerun_not_opened``
 (Q1 failed for the rerun).
 
-Once an election has a round, its candidates, seats and profile are frozen: a ``before_flush``
-guard (``_refuse_changes_to_frozen_elections``) refuses such changes from any service with 409
-``election_frozen`` — the setup service needs no knowledge of rounds.
+Once an election has a round, its candidates, seats and profile are frozen: the setup service,
+which alone changes them, refuses with 409 ``election_frozen`` (``app.setup.service
+.refuse_if_frozen``).
 """
 
 import json
@@ -21,15 +21,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import models
-from app.auth import Principal
+from app.auth.roles import Principal
 from app.errors import Conflict, InvalidInput, not_found
 from app.keys import require_qr_key
 from app.ledger import store
 from app.ledger.chain import JsonValue
+from app.papers import schemas
 from app.papers.definition import freeze_round
 from app.papers.qr import (
     Forged,
@@ -294,56 +295,6 @@ def _open_rerun(
         follows=void,
         counted_as=voided.kind,
     )
-
-
-# ---------------------------------------------------------------- the freeze guard
-
-
-def _election_has_round(session: Session, election_id: int) -> bool:
-    count = session.scalar(
-        select(func.count(models.Round.id)).where(models.Round.election_id == election_id)
-    )
-    return bool(count)
-
-
-def _frozen(what_zh: str, what_en: str) -> Conflict:
-    return Conflict(
-        "election_frozen",
-        f"本选举已开始投票，{what_zh}已冻结，不能更改",
-        f"this election has an opened round: its {what_en} can no longer change",
-        field=f"body.{what_en}" if what_en in ("seats", "profile") else "body.name",
-    )
-
-
-def _refuse_changes_to_frozen_elections(
-    session: Session,
-    _flush_context: UOWTransaction,
-    _instances: object,
-) -> None:
-    candidate_elections = {
-        obj.election_id
-        for obj in (*session.new, *session.deleted)
-        if isinstance(obj, models.Candidate)
-    }
-    for election_id in candidate_elections:
-        if _election_has_round(session, election_id):
-            raise _frozen("候选人名单", "candidates")
-    for obj in session.dirty:
-        if not isinstance(obj, models.Election):
-            continue
-        state = inspect(obj)
-        for attribute, what_zh in (("seats", "应选名额"), ("profile", "规则选项")):
-            history = state.attrs[attribute].history
-            if not history.has_changes():
-                continue
-            before = list(history.deleted) or list(history.unchanged)
-            if before and list(history.added) == before:
-                continue
-            if _election_has_round(session, obj.id):
-                raise _frozen(what_zh, attribute)
-
-
-event.listen(Session, "before_flush", _refuse_changes_to_frozen_elections)
 
 
 # ---------------------------------------------------------------- QR verification (P1)
@@ -667,3 +618,35 @@ def render_round_papers(
             field="query.paper_size",
         ) from None
     return round_, pdf
+
+
+def round_read(round_: models.Round) -> schemas.RoundRead:
+    """The round as the API shows it (the papers' and the results' endpoints)."""
+    return schemas.RoundRead(
+        id=round_.id,
+        election_id=round_.election_id,
+        number=round_.number,
+        kind=round_.kind,
+        seats=round_.seats,
+        candidates=list(round_.candidates),
+        definition=json.loads(round_.definition),
+        definition_hash=round_.definition_hash,
+        present=round_.present,
+        printed=round_.printed,
+        issued=round_.issued,
+        destroyed=round_.destroyed,
+        collected=round_.collected,
+        status=round_.status,
+        follows_round_id=round_.follows_round_id,
+        opened_at=round_.opened_at,
+        void_reason=_void_reason_read(round_),
+    )
+
+
+def _void_reason_read(round_: models.Round) -> schemas.VoidReasonRead | None:
+    reason = void_reason(round_)
+    if reason is None:
+        return None
+    return schemas.VoidReasonRead(
+        rule=reason.rule, message_zh=reason.message_zh, message_en=reason.message_en
+    )

@@ -40,7 +40,7 @@ from rich.progress import (
 )
 
 from app.audit.record import check_record
-from app.auth import ROLE_NAMES_ZH, Role
+from app.auth.roles import ROLE_NAMES_ZH, Role
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE, replay_rounds
 from app.names import DEFAULT_NAME_ORDER, sort_names
 from app.papers.keys import load_or_create_qr_key

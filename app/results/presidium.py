@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import models
-from app.auth import ROLE_NAMES_ZH, Principal, Role
+from app.auth.roles import ROLE_NAMES_ZH, Principal, Role
 from app.counting import service as counting_service
 from app.errors import Conflict, InvalidInput
 from app.ledger import store

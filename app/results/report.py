@@ -1,7 +1,7 @@
 """The content of the result report (选举结果报告单, RULES.md C4), as pure data.
 
 ``compose_report`` turns a decided round and the report's descriptive figures into the lines that
-``app.printing.report`` draws: every count in digits and in capital numerals, invalid papers by
+``app.results.report_pdf`` draws: every count in digits and in capital numerals, invalid papers by
 rule, every person (listed and written in) by yes votes with ties in stroke order (M11), the elected
 in stroke order, the follow-up round, the signature roles, the event-log head hash and the
 installation's public-key fingerprint. Pure: standard library and ``app.rules`` only.

@@ -6,21 +6,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
 
-from app.auth import (
-    Certify,
-    Permission,
-    ReadLedger,
-    ReadSetup,
-    ReleaseResults,
-    SettingsDep,
-    TokenDep,
-    ensure_permission,
-)
+from app.auth.deps import Certify, ReadLedger, ReadSetup, ReleaseResults, SettingsDep, TokenDep
+from app.auth.roles import Permission, ensure_permission
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Conflict, ErrorRead
 from app.papers import service as papers_service
-from app.papers.router import round_read
 from app.papers.schemas import CollectionRead, RoundRead
+from app.papers.service import round_read
 from app.results import exports, presidium, schemas
 from app.results import service as results_service
 from app.results.report import election_rule_of, outcome_text_of

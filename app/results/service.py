@@ -16,16 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import models
-from app.audit.record import public_key_hex, signing_key
-from app.auth import Principal, Role
+from app.auth.roles import Principal, Role
 from app.counting import service as counting_service
 from app.errors import Conflict, InvalidInput
+from app.keys import public_key_hex, signing_key
 from app.ledger import store
 from app.ledger.chain import JsonValue
 from app.papers import service as papers_service
-from app.printing.report import load_report_layout, render_report
 from app.results.exports import ElectionRecord, RoundRecord
 from app.results.report import Officials, ReportInput, SignedBy, compose_report
+from app.results.report_pdf import load_report_layout, render_report
 from app.rules import (
     Attendance,
     RoundInputError,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import models
-from app.auth import Principal, Role
+from app.auth.roles import Principal, Role
 from app.setup import duties
 from app.setup import service as setup_service
 

@@ -34,31 +34,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from app import auth, models
-from app.auth import (
-    COUNTING_ROLES,
-    ROLE_NAMES_ZH,
-    ConfirmChanges,
-    ManageSetup,
-    Principal,
-    ReadLedger,
-    Role,
-    SettingsDep,
-    TokenDep,
-)
-from app.db import SessionDep
-from app.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound
+from app import models
+from app.auth import service as auth_service
+from app.auth.roles import COUNTING_ROLES, ROLE_NAMES_ZH, Principal, Role
+from app.errors import Conflict, Forbidden, NotFound
 from app.ledger import store
 from app.ledger.chain import JsonValue
 from app.settings import Settings
 from app.setup import schemas
 from app.setup import service as setup_service
-from app.setup.schemas import Id
 
 CHANGE_REQUESTED = "official.change_requested"
 CHANGE_CONFIRMED = "official.change_confirmed"
@@ -153,7 +141,7 @@ def issue_login_code(
     """A new one-time code for ``official``: the earlier code and sessions stop working; recorded
     as ``official.login_code_issued`` (never the code) with who issued it and the confirmation."""
     store.lock_chain(session, congress_id=official.congress_id)
-    code = auth.set_login_code(official)
+    code = auth_service.set_login_code(official)
     ended = end_sessions(session, official_id=official.id)
     event = store.append_event(
         session,
@@ -189,7 +177,7 @@ class Change:
     confirmed: dict[str, Any] | None
 
 
-def _changes(session: Session, *, congress_id: int) -> list[Change]:
+def list_changes(session: Session, *, congress_id: int) -> list[Change]:
     rows = session.scalars(
         select(models.Event)
         .where(
@@ -278,7 +266,7 @@ def request_change(
 def _session_id(session: Session, token: str) -> int | None:
     return session.scalar(
         select(models.AuthSession.id).where(
-            models.AuthSession.token_hash == auth.hash_secret(token)
+            models.AuthSession.token_hash == auth_service.hash_secret(token)
         )
     )
 
@@ -307,7 +295,7 @@ def confirm_change(session: Session, *, actor: Principal, token: str, change_id:
         )
     actor.ensure_congress(row.congress_id)
     store.lock_chain(session, congress_id=row.congress_id)
-    change = next(c for c in _changes(session, congress_id=row.congress_id) if c.id == row.id)
+    change = next(c for c in list_changes(session, congress_id=row.congress_id) if c.id == row.id)
     if change.confirmed is not None:
         raise Conflict(
             "official_change_confirmed",
@@ -336,7 +324,7 @@ def confirm_change(session: Session, *, actor: Principal, token: str, change_id:
         actor_role=str(Role.presidium),
     )
     official, code = _perform(session, actor, row.congress_id, change, confirmation)
-    done = next(c for c in _changes(session, congress_id=row.congress_id) if c.id == row.id)
+    done = next(c for c in list_changes(session, congress_id=row.congress_id) if c.id == row.id)
     return Confirmed(done, official, code)
 
 
@@ -393,7 +381,9 @@ def code_issuance(session: Session, *, event_hash: str | None) -> dict[str, Json
 def signer_session(session: Session, *, token: str) -> dict[str, JsonValue]:
     """What a signature records about its session: the id (never the token) and its code."""
     row = session.scalars(
-        select(models.AuthSession).where(models.AuthSession.token_hash == auth.hash_secret(token))
+        select(models.AuthSession).where(
+            models.AuthSession.token_hash == auth_service.hash_secret(token)
+        )
     ).one()
     return {"id": row.id, "code": code_issuance(session, event_hash=row.code_event)}
 
@@ -501,7 +491,7 @@ def login_code_read(
         official_id=official.id,
         code=code,
         expires_at=official.login_code_expires_at,
-        login_url=auth.login_url(settings, code),
+        login_url=auth_service.login_url(settings, code),
         qr_svg_url=f"/api/auth/login-qr.svg?code={quote(code)}",
         qr_png_url=f"/api/auth/login-qr.png?code={quote(code)}",
     )
@@ -522,78 +512,6 @@ def change_read(change: Change) -> OfficialChangeRead:
         confirmed_by=confirmed.get("official_id"),
         confirmed_by_name=confirmed.get("name"),
         confirmed_session_id=confirmed.get("session_id"),
-    )
-
-
-router = APIRouter(prefix="/api", tags=["setup 大会设置"], responses=ERROR_RESPONSES)
-
-
-@router.post(
-    "/congresses/{congress_id}/official-changes",
-    status_code=status.HTTP_201_CREATED,
-    summary="申请变更工作人员（须主席团确认）/ request a change of officials",
-    description=(
-        "投票开始后，添加、删除工作人员或为监票、计票人员及主席团成员签发登录码，须由一名大会"
-        "主席团成员确认后生效。\n\nOnce a round is open, adding or removing an official and "
-        "issuing a login code for a counting, signing or presidium role take effect only when a "
-        "presidium member confirms (`POST /api/official-changes/{id}/confirm`)."
-    ),
-)
-def request_official_change(
-    congress_id: Id, body: OfficialChangeCreate, session: SessionDep, actor: ManageSetup
-) -> OfficialChangeRead:
-    actor.ensure_congress(congress_id)
-    change = request_change(
-        session,
-        actor=actor,
-        congress_id=congress_id,
-        action=body.action,
-        official_id=body.official_id,
-        name=body.name,
-        role=body.role,
-        student_id=body.student_id,
-    )
-    return change_read(change)
-
-
-@router.get(
-    "/congresses/{congress_id}/official-changes",
-    summary="工作人员变更申请 / requested changes of officials",
-)
-def list_official_changes(
-    congress_id: Id, session: SessionDep, actor: ReadLedger
-) -> list[OfficialChangeRead]:
-    actor.ensure_congress(congress_id)
-    setup_service.get_congress(session, congress_id=congress_id)
-    return [change_read(c) for c in _changes(session, congress_id=congress_id)]
-
-
-@router.post(
-    "/official-changes/{change_id}/confirm",
-    summary="主席团确认工作人员变更 / the presidium confirms a change of officials",
-    description=(
-        "由一名大会主席团成员用本人的登录确认（不能确认关于本人的变更）；变更随即生效。"
-        "签发的登录码只在这里显示给确认人。\n\nA presidium member confirms with their own "
-        "session (not a change about themselves); the change is performed and recorded "
-        "(`official.change_confirmed`). A login code is shown here, to them only."
-    ),
-)
-def confirm_official_change(
-    change_id: Id,
-    session: SessionDep,
-    token: TokenDep,
-    actor: ConfirmChanges,
-    settings: SettingsDep,
-) -> OfficialChangeConfirmed:
-    done = confirm_change(session, actor=actor, token=token, change_id=change_id)
-    return OfficialChangeConfirmed(
-        change=change_read(done.change),
-        official=None if done.official is None else official_read(done.official),
-        login_code=(
-            None
-            if done.code is None or done.official is None
-            else login_code_read(settings, done.official, done.code)
-        ),
     )
 
 
@@ -749,5 +667,5 @@ def duties_read(session: Session, *, congress_id: int) -> DutiesRead:
         congress_id=congress_id,
         signatures=signatures,
         code_issuances=issuances,
-        changes=[change_read(c) for c in _changes(session, congress_id=congress_id)],
+        changes=[change_read(c) for c in list_changes(session, congress_id=congress_id)],
     )

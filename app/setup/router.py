@@ -5,23 +5,27 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import auth, models
-from app.auth import (
-    ROLE_NAMES_ZH,
+from app import models
+from app.auth import deps as auth_deps
+from app.auth import roles as auth_roles
+from app.auth import service as auth_service
+from app.auth.deps import (
     CheckIn,
+    ConfirmChanges,
     ManageSetup,
-    Permission,
+    ReadLedger,
     ReadRoster,
     ReadSetup,
-    Role,
     SettingsDep,
+    TokenDep,
 )
+from app.auth.roles import ROLE_NAMES_ZH, Permission, Role
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, Forbidden, InvalidInput, PayloadTooLarge
-from app.live.reading import reader
 from app.names.reasons import explain_places_zh
 from app.printing.fonts import find_cjk_fonts
 from app.printing.logincards import LoginCard, render_login_cards
+from app.reading import reader
 from app.rules.profiles import profile_options
 from app.settings import Settings
 from app.setup import duties, schemas
@@ -30,18 +34,18 @@ from app.setup import service as setup_service
 from app.setup.schemas import Id
 
 router = APIRouter(prefix="/api", tags=["setup 大会设置"], responses=ERROR_RESPONSES)
-_manage_setup = auth.require(Permission.manage_setup)
+_manage_setup = auth_deps.require(Permission.manage_setup)
 
 
-def _manage_setup_unlocked(request: Request, token: auth.TokenDep) -> auth.Principal:
+def _manage_setup_unlocked(request: Request, token: auth_deps.TokenDep) -> auth_roles.Principal:
     """``ManageSetup`` found in a read-only transaction of its own: on SQLite the first statement
     of a request's transaction takes the database's write lock (BEGIN IMMEDIATE), which must not
     be held while a roster file is parsed."""
     with reader(request.app).begin() as read:
-        return _manage_setup(auth.session_principal(read, token=token))
+        return _manage_setup(auth_service.session_principal(read, token=token))
 
 
-ManageSetupUnlocked = Annotated[auth.Principal, Depends(_manage_setup_unlocked)]
+ManageSetupUnlocked = Annotated[auth_roles.Principal, Depends(_manage_setup_unlocked)]
 
 
 def _congress_read(session: SessionDep, congress: models.Congress) -> schemas.CongressRead:
@@ -678,9 +682,9 @@ def print_login_cards(
             role_zh=ROLE_NAMES_ZH[Role(official.role)],
             congress=congress.name,
             code=code,
-            login_url=auth.login_url(settings, code),
+            login_url=auth_service.login_url(settings, code),
             site=f"{settings.resolved_public_url()}/",
-            valid_days=auth.LOGIN_CODE_DAYS,
+            valid_days=auth_service.LOGIN_CODE_DAYS,
         )
         for official in officials
         for code in [duties.issue_login_code(session, actor=actor, official=official)]
@@ -693,4 +697,76 @@ def print_login_cards(
             # one-time codes: never kept by a browser's or a proxy's cache
             "Cache-Control": "no-store",
         },
+    )
+
+
+# ---------------------------------------------------------- changes of officials (app.setup.duties)
+
+
+@router.post(
+    "/congresses/{congress_id}/official-changes",
+    status_code=status.HTTP_201_CREATED,
+    summary="申请变更工作人员（须主席团确认）/ request a change of officials",
+    description=(
+        "投票开始后，添加、删除工作人员或为监票、计票人员及主席团成员签发登录码，须由一名大会"
+        "主席团成员确认后生效。\n\nOnce a round is open, adding or removing an official and "
+        "issuing a login code for a counting, signing or presidium role take effect only when a "
+        "presidium member confirms (`POST /api/official-changes/{id}/confirm`)."
+    ),
+)
+def request_official_change(
+    congress_id: Id, body: duties.OfficialChangeCreate, session: SessionDep, actor: ManageSetup
+) -> duties.OfficialChangeRead:
+    actor.ensure_congress(congress_id)
+    change = duties.request_change(
+        session,
+        actor=actor,
+        congress_id=congress_id,
+        action=body.action,
+        official_id=body.official_id,
+        name=body.name,
+        role=body.role,
+        student_id=body.student_id,
+    )
+    return duties.change_read(change)
+
+
+@router.get(
+    "/congresses/{congress_id}/official-changes",
+    summary="工作人员变更申请 / requested changes of officials",
+)
+def list_official_changes(
+    congress_id: Id, session: SessionDep, actor: ReadLedger
+) -> list[duties.OfficialChangeRead]:
+    actor.ensure_congress(congress_id)
+    setup_service.get_congress(session, congress_id=congress_id)
+    return [duties.change_read(c) for c in duties.list_changes(session, congress_id=congress_id)]
+
+
+@router.post(
+    "/official-changes/{change_id}/confirm",
+    summary="主席团确认工作人员变更 / the presidium confirms a change of officials",
+    description=(
+        "由一名大会主席团成员用本人的登录确认（不能确认关于本人的变更）；变更随即生效。"
+        "签发的登录码只在这里显示给确认人。\n\nA presidium member confirms with their own "
+        "session (not a change about themselves); the change is performed and recorded "
+        "(`official.change_confirmed`). A login code is shown here, to them only."
+    ),
+)
+def confirm_official_change(
+    change_id: Id,
+    session: SessionDep,
+    token: TokenDep,
+    actor: ConfirmChanges,
+    settings: SettingsDep,
+) -> duties.OfficialChangeConfirmed:
+    done = duties.confirm_change(session, actor=actor, token=token, change_id=change_id)
+    return duties.OfficialChangeConfirmed(
+        change=duties.change_read(done.change),
+        official=None if done.official is None else duties.official_read(done.official),
+        login_code=(
+            None
+            if done.code is None or done.official is None
+            else duties.login_code_read(settings, done.official, done.code)
+        ),
     )

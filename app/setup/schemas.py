@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from app.auth import Role
+from app.auth.roles import Role
 from app.errors import ErrorItem
 from app.rules.text import check_name_text, person_name
 

@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app import models
-from app.auth import COUNTING_ROLES, ROLE_NAMES_ZH, Principal, Role
+from app.auth.roles import COUNTING_ROLES, ROLE_NAMES_ZH, Principal, Role
 from app.errors import Conflict, ErrorItem, InvalidInput, NotFound, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue
@@ -580,6 +580,7 @@ def update_election(
                 f"{key} cannot be null",
                 field=f"body.{key}",
             )
+    seats_before, profile_before = election.seats, election.profile
     if "profile" in changes:
         profile = changes["profile"]
         assert isinstance(profile, dict)
@@ -594,6 +595,10 @@ def update_election(
         seats = changes["seats"]
         assert isinstance(seats, int)
         election.seats = seats
+    if election.seats != seats_before:
+        refuse_if_frozen(session, election_id=election.id, what=FROZEN_SEATS)
+    if election.profile != profile_before:
+        refuse_if_frozen(session, election_id=election.id, what=FROZEN_PROFILE)
     session.flush()
     store.append_event(
         session,
@@ -746,6 +751,7 @@ def add_candidate(
                 field="body.name",
             )
     _refuse_official_as_candidate(session, election, name, student_id)
+    refuse_if_frozen(session, election_id=election_id, what=FROZEN_CANDIDATES)
     candidate = models.Candidate(election_id=election_id, name=name, student_id=student_id)
     session.add(candidate)
     session.flush()
@@ -772,6 +778,7 @@ def remove_candidate(
     candidate = session.get(models.Candidate, candidate_id)
     if candidate is None or candidate.election_id != election_id:
         raise not_found("候选人", "candidate", candidate_id)
+    refuse_if_frozen(session, election_id=election_id, what=FROZEN_CANDIDATES)
     session.delete(candidate)
     session.flush()
     store.append_event(
@@ -856,6 +863,7 @@ def remove_official(
 ) -> None:
     store.lock_chain(session, congress_id=congress_id)
     official = get_official(session, congress_id=congress_id, official_id=official_id)
+    refuse_if_assigned_to_batch(session, official=official)
     session.execute(delete(models.AuthSession).where(models.AuthSession.official_id == official_id))
     session.delete(official)
     session.flush()
@@ -971,3 +979,47 @@ def check_readiness(session: Session, *, election_id: int) -> Readiness:
         staffing=check_staffing(session, congress_id=election.congress_id),
         quorum=quorum,
     )
+
+
+# ---------------------------------------------------------------- what later steps hold fixed
+# Checked here, by the services that change these rows, from the shared tables: setup imports no
+# later feature (the layers contract in pyproject.toml), and no listener refuses a flush behind
+# the caller's back.
+
+# (what, 中文, the field a refusal names)
+FROZEN_CANDIDATES = ("候选人名单", "candidates", "body.name")
+FROZEN_SEATS = ("应选名额", "seats", "body.seats")
+FROZEN_PROFILE = ("规则选项", "profile", "body.profile")
+
+
+def refuse_if_frozen(session: Session, *, election_id: int, what: tuple[str, str, str]) -> None:
+    """409 ``election_frozen`` once the election has a round (of any status): from its opening
+    the candidates, seats and profile are those of the frozen round definition (RULES.md B1).
+    The title may still change."""
+    has_round = session.scalar(
+        select(func.count(models.Round.id)).where(models.Round.election_id == election_id)
+    )
+    if has_round:
+        what_zh, what_en, field = what
+        raise Conflict(
+            "election_frozen",
+            f"本选举已开始投票，{what_zh}已冻结，不能更改",
+            f"this election has an opened round: its {what_en} can no longer change",
+            field=field,
+        )
+
+
+def refuse_if_assigned_to_batch(session: Session, *, official: models.Official) -> None:
+    """409 ``official_assigned_to_batch``: a teller named on a batch stays (the batch's passes are
+    theirs), rather than a failed foreign key."""
+    assigned = session.scalar(
+        select(func.count(models.Batch.id)).where(
+            or_(models.Batch.teller_a_id == official.id, models.Batch.teller_b_id == official.id)
+        )
+    )
+    if assigned:
+        raise Conflict(
+            "official_assigned_to_batch",
+            f"{official.name} 已被指定录入选票批次，不能删除",
+            f"{official.name} is assigned to a batch of papers and cannot be removed",
+        )

@@ -8,7 +8,7 @@ and a page never shows a raw code (issue 18 item 9).
 import json
 from typing import Any
 
-from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH
+from app.auth.roles import PERMISSION_ZH, ROLE_NAMES_ZH
 from app.counting.service import BATCH_STATUS_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, ROUND_KIND_ZH

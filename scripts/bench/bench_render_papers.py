@@ -9,8 +9,8 @@ import secrets
 import time
 from pathlib import Path
 
+from app.papers.roundpapers import render_round_file
 from app.printing.layout import load_layout
-from app.printing.roundpapers import render_round_file
 
 ROUND = {
     "title": "信息工程学院第五届学生会主席团成员选举",

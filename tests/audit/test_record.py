@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.audit.record import check_record, export_record, signing_key
+from app.audit.record import check_record, export_record
 from app.cli import main
+from app.keys import signing_key
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE
 from app.settings import Settings
 from tests.builders import Api, add_candidate, check_in, make_congress, make_election, make_roster

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from app.audit.record import check_record, public_key_hex, signing_key
+from app.audit.record import check_record
 from app.cli import main
+from app.keys import public_key_hex, signing_key
 from app.ledger.chain import JsonValue, canonical_json, next_event
 from app.ledger.replay import (
     EVENTS_FILE,

@@ -25,8 +25,8 @@ from app.counting.service import _CONTEXTS, _INSERT_ENTRY, _LOCK_CHAINS
 from app.db import rows_together
 from app.errors import AppError
 from app.groupcommit import GroupCommitter
+from app.ledger import notify as signal
 from app.ledger import store
-from app.live import signal
 from app.settings import Settings
 from tests.builders import Api, expect
 from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper

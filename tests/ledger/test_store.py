@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import models
-from app.auth import Principal, Role
+from app.auth.roles import Principal, Role
 from app.ledger import chain, store
 from app.setup import service as setup_service
 

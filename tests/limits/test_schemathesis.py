@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from sqlalchemy import create_engine, text
 
-from app import auth
+from app.auth import service as auth_service
 from app.db import Base
 from app.main import create_app
 from app.settings import Settings
@@ -65,7 +65,7 @@ def fuzzed(sqlite_template: Path, tmp_path: Path) -> Iterator[Fuzzed]:
         engine.dispose()
     app = create_app(Settings(database_url=url, data_dir=tmp_path))
     with app.state.sessionmaker.begin() as session:
-        admin = auth.ensure_admin_token(session)
+        admin = auth_service.ensure_admin_token(session)
     assert admin is not None
     with TestClient(app) as client:
         api = Api(client, admin)

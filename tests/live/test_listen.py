@@ -8,8 +8,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
+from app.ledger.notify import CHANNEL
 from app.live import listen
-from app.live.signal import CHANNEL
 
 
 def notify(engine: Engine, payload: str) -> None:

@@ -82,16 +82,19 @@ def test_definition_is_frozen_and_recorded(api: Api) -> None:
         "round_exists"
     )
     path = f"/api/elections/{ready.election.id}"
-    assert expect(api.patch(path, json={"seats": 2}), 409)["code"] == "election_frozen"
+    frozen = expect(api.patch(path, json={"seats": 2}), 409)
+    assert (frozen["code"], frozen["field"]) == ("election_frozen", "body.seats")
     profile = {"quorum": "2/3"}
-    assert expect(api.patch(path, json={"profile": profile}), 409)["code"] == "election_frozen"
+    frozen = expect(api.patch(path, json={"profile": profile}), 409)
+    assert (frozen["code"], frozen["field"]) == ("election_frozen", "body.profile")
     added = api.post(f"{path}/candidates", json={"name": "赵敏", "student_id": None})
     assert expect(added, 409)["code"] == "election_frozen"
     candidates = expect(api.get(f"{path}/candidates"), 200)["candidates"]
     removed = api.delete(f"{path}/candidates/{candidates[0]['id']}")
     assert expect(removed, 409)["code"] == "election_frozen"
-    # The title may still change; nothing else did.
-    assert expect(api.patch(path, json={"title": "主席团成员（第二次）"}), 200)["seats"] == 3
+    # The title may still change (seats given unchanged are no change); nothing else did.
+    renamed = {"title": "主席团成员（第二次）", "seats": 3}
+    assert expect(api.patch(path, json=renamed), 200)["seats"] == 3
     assert len(expect(api.get(f"{path}/candidates"), 200)["candidates"]) == 5
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import zxingcpp
 from PIL import Image
 
+from app.papers.roundpapers import RenderedPapers, render_round_file
 from app.printing.layout import Layout, PaperSize, load_layout
-from app.printing.roundpapers import RenderedPapers, render_round_file
 
 KEY = bytes(range(32))
 SEED_CANDIDATES = ["张伟", "王宁", "李娜", "欧阳晓东", "刘洋"]

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 
 from app.printing.layout import LayoutError
-from app.printing.report import (
-    DEFAULT_REPORT_LAYOUT,
-    ReportLayout,
-    load_report_layout,
-    render_report,
-)
 from app.results.report import (
     Officials,
     ReportInput,
     ReportInputError,
     ResultReport,
     compose_report,
+)
+from app.results.report_pdf import (
+    DEFAULT_REPORT_LAYOUT,
+    ReportLayout,
+    load_report_layout,
+    render_report,
 )
 from tests.printing.helpers import fonts, pages, rasterize, reading_order, scan, text
 from tests.results.helpers import DATE, HEAD_HASH, counted, paper, round_file

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import auth
+from app.auth import service as auth_service
 from app.main import create_app
 from app.settings import Settings
 from tests.builders import Api, add_candidate, make_congress, make_election, make_roster
@@ -56,7 +56,7 @@ def fuzz_api(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[Api, int, 
     app = create_app(Settings(database_url=f"sqlite:///{path}", data_dir=tmp_path))
     with TestClient(app) as client:
         with app.state.sessionmaker.begin() as session:
-            token = auth.ensure_admin_token(session)
+            token = auth_service.ensure_admin_token(session)
         api = Api(client, token)
         congress = make_congress(api, delegates_total=5)
         make_roster(api, congress.id, 3)

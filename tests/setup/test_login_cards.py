@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.auth import ROLE_NAMES_ZH, Role
+from app.auth.roles import ROLE_NAMES_ZH, Role
 from tests.builders import (
     Api,
     expect,

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from app import auth
+from app.auth import service as auth_service
 from app.main import create_app
 from app.settings import Settings
 from tests.builders import Api
@@ -85,7 +85,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
         time.sleep(0.02)
     setup_app = create_app(settings)
     with setup_app.state.sessionmaker.begin() as session:
-        token = auth.create_admin_token(session)
+        token = auth_service.create_admin_token(session)
     try:
         with TestClient(setup_app) as client:
             yield LiveServer(url=url, settings=settings, api=Api(client, token))

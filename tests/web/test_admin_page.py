@@ -12,7 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from app import auth
+from app.auth import service as auth_service
 from app.main import create_app
 from app.setup.demo import demo_names
 from tests.builders import (
@@ -54,7 +54,7 @@ def roster_xlsx(count: int) -> tuple[bytes, list[str]]:
 def admin_page(live: LiveServer, browser: Any, path: str = "/admin", viewport: Any = LAPTOP) -> Any:
     """The secretariat logged in at / with a one-time code, as `jipiao serve` prints it."""
     with create_app(live.settings).state.sessionmaker.begin() as session:
-        code = auth.issue_admin_login_code(session)
+        code = auth_service.issue_admin_login_code(session)
     context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
     context.set_default_timeout(20000)  # a shared, loaded test machine: slow, not wrong
     page = context.new_page()

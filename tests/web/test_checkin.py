@@ -6,7 +6,7 @@ quorum line and every 代表团's 实到/应到 follow, also for another desk's 
 import re
 from typing import Any
 
-from app import auth
+from app.auth import service as auth_service
 from tests.builders import (
     expect,
     make_congress,
@@ -33,7 +33,7 @@ def admin_page(
 ) -> Page:
     """A browser logged in as the secretariat with the one-time code, opened at ``path``."""
     with live.api.client.app.state.sessionmaker.begin() as session:  # type: ignore[attr-defined]
-        code = auth.issue_admin_login_code(session)
+        code = auth_service.issue_admin_login_code(session)
     context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
     context.set_default_timeout(20000)
     page = context.new_page()

@@ -132,13 +132,13 @@ def test_a_teller_opening_count_gets_no_actions(live_server: Any, browser: Any) 
 def test_the_secretariat_picks_the_congress_then_makes_a_batch(
     live_server: Any, browser: Any
 ) -> None:
-    from app import auth
+    from app.auth import service as auth_service
     from app.main import create_app
 
     hall: Hall = collected_round(live_server)
     make_congress(live_server.api, name="第六次学生代表大会")
     with create_app(live_server.settings).state.sessionmaker.begin() as session:
-        code = auth.issue_admin_login_code(session)
+        code = auth_service.issue_admin_login_code(session)
     context = browser.new_context(locale="zh-CN")
     context.set_default_timeout(20000)
     page = context.new_page()

@@ -6,7 +6,7 @@ the site nor to another role's page."""
 import re
 from typing import Any
 
-from app import auth
+from app.auth import service as auth_service
 from tests.builders import issue_code, make_congress, make_official
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
 
@@ -26,7 +26,7 @@ def _admin_code(live: LiveServer) -> str:
 
     app = create_app(live.settings)
     with app.state.sessionmaker.begin() as session:
-        return auth.issue_admin_login_code(session)
+        return auth_service.issue_admin_login_code(session)
 
 
 def test_official_lands_on_their_page(live_server: LiveServer, browser: Any) -> None:

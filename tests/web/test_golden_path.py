@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from app import auth
+from app.auth import service as auth_service
 from app.main import create_app
 from app.setup.demo import demo_names
 from tests.builders import expect
@@ -130,7 +130,9 @@ def roster_xlsx(path: Path) -> list[tuple[str, str]]:
 def secretariat_sets_up(hall: Hall) -> tuple[int, int, list[tuple[str, str]], list[str]]:
     """At / and /admin: congress, roster, election, candidates, officials, login cards."""
     with create_app(hall.live.settings).state.sessionmaker.begin() as session:
-        code = auth.issue_admin_login_code(session)  # printed by `jipiao serve` on its terminal
+        code = auth_service.issue_admin_login_code(
+            session
+        )  # printed by `jipiao serve` on its terminal
     s = hall.open("secretariat", "大会秘书处", f"{hall.live.url}/")
     with s.working() as page:
         page.get_by_label("登录码").fill(code)

@@ -1,7 +1,8 @@
-"""Where the live snapshots are read: short read-only transactions that never block the tablets.
+"""Read-only sessions for reads that must never block the tablets: the live snapshots, the
+roster preview.
 
 The app's engine starts every SQLite transaction with ``BEGIN IMMEDIATE`` (app.db: the write
-lock at once, so appenders never interleave). A snapshot only reads: on SQLite it gets an engine
+lock at once, so appenders never interleave). Such a read only: on SQLite it gets an engine
 of its own over the same file whose transactions are deferred and ``query_only`` — in WAL mode a
 reader sees one committed state and neither waits for nor holds up a writer. On PostgreSQL the
 app's engine is used (READ COMMITTED reads do not block).
@@ -34,9 +35,16 @@ def _sqlite_reader(engine: Engine, busy_timeout_ms: int) -> Engine:
     return reader
 
 
+def close_reader(app: FastAPI) -> None:
+    """At the app's end: the SQLite reader's own engine, if one was made."""
+    factory: sessionmaker[Session] | None = getattr(app.state, "reader", None)
+    if factory is not None and factory.kw["bind"] is not app.state.engine:
+        factory.kw["bind"].dispose()
+
+
 def reader(app: FastAPI) -> sessionmaker[Session]:
-    """The sessionmaker for snapshot reads (created on first use, kept on ``app.state``)."""
-    factory: sessionmaker[Session] | None = getattr(app.state, "live_reader", None)
+    """The sessionmaker for read-only reads (created on first use, kept on ``app.state``)."""
+    factory: sessionmaker[Session] | None = getattr(app.state, "reader", None)
     if factory is None:
         engine: Engine = app.state.engine
         if engine.dialect.name == "sqlite":
@@ -44,5 +52,5 @@ def reader(app: FastAPI) -> sessionmaker[Session]:
             factory = make_sessionmaker(_sqlite_reader(engine, busy))
         else:
             factory = app.state.sessionmaker
-        app.state.live_reader = factory
+        app.state.reader = factory
     return factory
