@@ -348,17 +348,134 @@ def _draw_qr(canvas: Canvas, paper: BallotPaper, x: float, y: float) -> float:
     return caption_y - y
 
 
-def _draw_paper(
-    canvas: Canvas, paper: BallotPaper, fit: _Fit, left: float, top: float, width: float
-) -> None:
-    pdf = canvas.pdf
+@dataclass(frozen=True, slots=True)
+class Rect:
+    """A rectangle on the page in millimetres, (x, y) its top-left corner."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True, slots=True)
+class PaperGeometry:
+    """Where everything of one paper is printed, in millimetres from the page's top-left corner.
+
+    Computed once: the printer draws from it and the reader (``app.reader``) looks for it, so the
+    two cannot disagree about where a mark box is.
+    """
+
+    left: float
+    top: float
+    width: float
+    height: float
+    band: Rect
+    qr_block: Rect  # the QR code with its quiet zone (white)
+    qr_module: float
+    header_top: float
+    table_top: float  # the candidates' table: its column headings; a rule 1.5 mm above
+    table_x: float
+    column_w: float
+    rows_top: float
+    mark_boxes: tuple[Rect, ...]  # in ballot order
+    name_x: tuple[float, ...]  # where each candidate's name starts, in ballot order
+    row_rules: tuple[tuple[float, float, float], ...]  # (x0, x1, y) under each candidate's name
+    write_in_rule_y: float
+    write_in_top: float
+    write_in_label_w: float
+    write_in_boxes: tuple[Rect, ...]
+
+    @property
+    def qr_symbol(self) -> Rect:
+        """The QR symbol itself (finder pattern to finder pattern), without the quiet zone."""
+        quiet = QUIET_MODULES * self.qr_module
+        block = self.qr_block
+        return Rect(block.x + quiet, block.y + quiet, block.w - 2 * quiet, block.h - 2 * quiet)
+
+
+def _geometry(
+    canvas: Canvas,
+    paper: BallotPaper,
+    fit: _Fit,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+) -> PaperGeometry:
     x0 = left + MARGIN
     inner_w = width - 2 * MARGIN
     y = top + MARGIN
+    band = Rect(x0, y, inner_w, fit.band_height)
+    y += fit.band_height + 3
+    header_top = y
+    _, module, qr_block = _qr_block(paper)
+    block = Rect(x0 + inner_w - qr_block, y, qr_block, qr_block)
+    y += fit.header_height
+    table_top = y
+    column_w = 2 + fit.name_width + 3 + fit.box
+    table_w = fit.columns * column_w + (fit.columns - 1) * COLUMN_GUTTER
+    table_x = x0 + (inner_w - table_w) / 2
+    y += 7.0
+    rows_top = y
+    boxes: list[Rect] = []
+    name_x: list[float] = []
+    row_rules: list[tuple[float, float, float]] = []
+    for index in range(len(paper.candidates)):
+        row, column = divmod(index, fit.columns)
+        cx = table_x + column * (column_w + COLUMN_GUTTER)
+        row_top = y + row * fit.pitch
+        box_x = cx + 2 + fit.name_width + 3
+        name_x.append(cx + 2)
+        row_rules.append((cx, box_x - 1, row_top + fit.pitch))
+        boxes.append(Rect(box_x, row_top + (fit.pitch - fit.box) / 2, fit.box, fit.box))
+    rows = -(-len(paper.candidates) // fit.columns)
+    y += rows * fit.pitch + 3
+    write_in_rule_y = y
+    write_ins: list[Rect] = []
+    label_w = 0.0
+    if paper.write_in_boxes:
+        y += 6.0
+        label_w = canvas.width(paper.write_in_label, fit.name_em, bold=True) + 4
+        box_w, box_h = WRITE_IN_BOX
+        for index in range(paper.write_in_boxes):
+            row, column = divmod(index, fit.write_in_columns)
+            row_top = y + row * (box_h + 3)
+            bx = x0 + label_w + column * (box_w + 4)
+            write_ins.append(Rect(bx, row_top, box_w, box_h))
+    return PaperGeometry(
+        left=left,
+        top=top,
+        width=width,
+        height=height,
+        band=band,
+        qr_block=block,
+        qr_module=module,
+        header_top=header_top,
+        table_top=table_top,
+        table_x=table_x,
+        column_w=column_w,
+        rows_top=rows_top,
+        mark_boxes=tuple(boxes),
+        name_x=tuple(name_x),
+        row_rules=tuple(row_rules),
+        write_in_rule_y=write_in_rule_y,
+        write_in_top=y,
+        write_in_label_w=label_w,
+        write_in_boxes=tuple(write_ins),
+    )
+
+
+def _draw_paper(canvas: Canvas, paper: BallotPaper, fit: _Fit, geometry: PaperGeometry) -> None:
+    pdf = canvas.pdf
+    band = geometry.band
+    x0 = band.x
+    inner_w = band.w
+    y = band.y
 
     # Title band (B4): the layout's colour, white text.
     pdf.set_fill_color(*paper.band_colour)
-    pdf.rect(x0, y, inner_w, fit.band_height, style="F")
+    pdf.rect(band.x, band.y, band.w, band.h, style="F")
     line_y = y + 1.5
     if paper.logo_text:
         canvas.text(x0 + 2, line_y + 3.0 * 1.05, paper.logo_text, 3.0, colour=WHITE)
@@ -376,12 +493,10 @@ def _draw_paper(
             bold=True,
             colour=WHITE,
         )
-    y += fit.band_height + 3
 
     # Header: heading, round, seats, legend and instructions on the left; the QR code on the right.
-    _, _, qr_block = _qr_block(paper)
-    _draw_qr(canvas, paper, x0 + inner_w - qr_block, y)
-    text_y = y
+    _draw_qr(canvas, paper, geometry.qr_block.x, geometry.qr_block.y)
+    text_y = geometry.header_top
     canvas.text(x0, text_y + 7.0 * 0.92, paper.heading, 7.0, bold=True)
     heading_w = canvas.width(paper.heading, 7.0, bold=True)
     canvas.text(x0 + heading_w + 5, text_y + 7.0 * 0.92, paper.round_label, 4.4, bold=True)
@@ -396,43 +511,39 @@ def _draw_paper(
             indent = 0.0 if index == 0 else canvas.width("1. ", em)
             canvas.text(x0 + indent, text_y + em * 0.95, line, em)
             text_y += em * 1.45
-    y += fit.header_height
+    y = geometry.table_top
 
     # Candidates (B1, B2): ballot order row by row, the mark box right of each name.
-    column_w = 2 + fit.name_width + 3 + fit.box
-    table_w = fit.columns * column_w + (fit.columns - 1) * COLUMN_GUTTER
-    table_x = x0 + (inner_w - table_w) / 2
     pdf.set_draw_color(*BLACK)
     pdf.set_line_width(0.2)
     pdf.line(x0, y - 1.5, x0 + inner_w, y - 1.5)
     for column in range(min(fit.columns, len(paper.candidates))):
-        cx = table_x + column * (column_w + COLUMN_GUTTER)
+        cx = geometry.table_x + column * (geometry.column_w + COLUMN_GUTTER)
         canvas.text(cx + 2, y + 4.5, paper.candidates_header, 3.4, colour=GREY)
         header_w = canvas.width(paper.mark_header, 3.4)
         box_x = cx + 2 + fit.name_width + 3
         canvas.text(box_x + (fit.box - header_w) / 2, y + 4.5, paper.mark_header, 3.4, colour=GREY)
-    y += 7.0
     rule_colour = (170, 170, 170)
     for index, (name, note) in enumerate(paper.candidates):
-        row, column = divmod(index, fit.columns)
-        cx = table_x + column * (column_w + COLUMN_GUTTER)
-        row_top = y + row * fit.pitch
+        row = index // fit.columns
+        row_top = geometry.rows_top + row * fit.pitch
+        name_x = geometry.name_x[index]
         baseline = _baseline(row_top, fit.pitch, fit.name_em)
-        canvas.text(cx + 2, baseline, name, fit.name_em, bold=True)
+        canvas.text(name_x, baseline, name, fit.name_em, bold=True)
         if note:
             name_w = canvas.width(name, fit.name_em, bold=True)
-            canvas.text(cx + 2 + name_w + 1.0, baseline, note, fit.name_em * 0.6, colour=GREY)
-        box_x = cx + 2 + fit.name_width + 3
+            canvas.text(name_x + name_w + 1.0, baseline, note, fit.name_em * 0.6, colour=GREY)
+        rule_x0, rule_x1, rule_y = geometry.row_rules[index]
         pdf.set_draw_color(*rule_colour)
         pdf.set_line_width(0.15)
-        pdf.line(cx, row_top + fit.pitch, box_x - 1, row_top + fit.pitch)
+        pdf.line(rule_x0, rule_y, rule_x1, rule_y)
         pdf.set_draw_color(*BLACK)
         pdf.set_line_width(0.35)
-        pdf.rect(box_x, row_top + (fit.pitch - fit.box) / 2, fit.box, fit.box, style="D")
-    rows = -(-len(paper.candidates) // fit.columns)
-    y += rows * fit.pitch + 3
+        box = geometry.mark_boxes[index]
+        pdf.rect(box.x, box.y, box.w, box.h, style="D")
 
     # 另选他人 (B2): `seats` boxes; none on a tie round (M7).
+    y = geometry.write_in_rule_y
     pdf.set_draw_color(*BLACK)
     pdf.set_line_width(0.2)
     pdf.line(x0, y, x0 + inner_w, y)
@@ -440,23 +551,18 @@ def _draw_paper(
         canvas.text(x0, y + 5.5, paper.tie_round_note, 3.2, colour=GREY)
         return
     canvas.text(x0, y + 4.3, paper.write_in_header, 3.2, colour=GREY)
-    y += 6.0
-    label_w = canvas.width(paper.write_in_label, fit.name_em, bold=True) + 4
-    box_w, box_h = WRITE_IN_BOX
+    _, box_h = WRITE_IN_BOX
     pdf.set_line_width(0.35)
-    for index in range(paper.write_in_boxes):
-        row, column = divmod(index, fit.write_in_columns)
-        row_top = y + row * (box_h + 3)
-        if column == 0:
+    for index, box in enumerate(geometry.write_in_boxes):
+        if index % fit.write_in_columns == 0:
             canvas.text(
                 x0,
-                _baseline(row_top, box_h, fit.name_em),
+                _baseline(box.y, box_h, fit.name_em),
                 paper.write_in_label,
                 fit.name_em,
                 bold=True,
             )
-        bx = x0 + label_w + column * (box_w + 4)
-        pdf.rect(bx, row_top, box_w, box_h, style="D")
+        pdf.rect(box.x, box.y, box.w, box.h, style="D")
 
 
 def _draw_page(
@@ -472,7 +578,8 @@ def _draw_page(
     slot_h = page_h / per_page
     canvas.pdf.add_page()
     for slot in range(papers):
-        _draw_paper(canvas, paper, fit, 0.0, slot * slot_h, page_w)
+        geometry = _geometry(canvas, paper, fit, 0.0, slot * slot_h, page_w, slot_h)
+        _draw_paper(canvas, paper, fit, geometry)
     if per_page == 2:
         pdf = canvas.pdf
         pdf.set_draw_color(*GREY)
@@ -523,3 +630,19 @@ def render_papers(
             deterministic_id=True,
         )
     return out.getvalue()
+
+
+def paper_geometry(
+    paper: BallotPaper, *, paper_size: PaperSize, per_page: int, font: str | None = None
+) -> PaperGeometry:
+    """Where ``render_papers`` prints everything of ``paper``, relative to the paper's own top-left
+    corner (a paper cut from a two-per-page sheet starts at its slot's top)."""
+    if per_page not in (1, 2):
+        raise ValueError("per_page: must be 1 or 2")
+    page_w, page_h = PAGE_MM[paper_size]
+    canvas = Canvas(PAGE_MM[paper_size], "jipiao ballot-paper", find_cjk_fonts(font))
+    try:
+        fit = _fit(canvas, paper, page_w, page_h / per_page)
+        return _geometry(canvas, paper, fit, 0.0, 0.0, page_w, page_h / per_page)
+    finally:
+        canvas.close()
