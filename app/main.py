@@ -42,6 +42,7 @@ from app.live import listen as live_listen
 from app.live import router as live_router
 from app.papers import router as papers_router
 from app.printing.fonts import missing_font_message
+from app.reader import router as reader_router
 from app.results import router as results_router
 from app.settings import Settings
 from app.setup import duties as setup_duties
@@ -275,6 +276,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger_router.router)
     app.include_router(audit_router.router)
     app.include_router(papers_router.router)
+    app.include_router(reader_router.router)
     app.include_router(results_router.router)
     app.include_router(live_router.router)
     app.include_router(web_router.router)

@@ -16,6 +16,7 @@ fit the chosen paper at those sizes, ``PaperOverflowError`` says so instead of s
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pikepdf
@@ -632,17 +633,27 @@ def render_papers(
     return out.getvalue()
 
 
-def paper_geometry(
-    paper: BallotPaper, *, paper_size: PaperSize, per_page: int, font: str | None = None
-) -> PaperGeometry:
-    """Where ``render_papers`` prints everything of ``paper``, relative to the paper's own top-left
-    corner (a paper cut from a two-per-page sheet starts at its slot's top)."""
-    if per_page not in (1, 2):
-        raise ValueError("per_page: must be 1 or 2")
-    page_w, page_h = PAGE_MM[paper_size]
-    canvas = Canvas(PAGE_MM[paper_size], "jipiao ballot-paper", find_cjk_fonts(font))
+def paper_geometries(
+    paper: BallotPaper,
+    variants: Sequence[tuple[PaperSize, int]],
+    *,
+    font: str | None = None,
+) -> tuple[PaperGeometry, ...]:
+    """Where ``render_papers`` prints everything of ``paper`` for each (paper size, papers per
+    page) that fits, relative to the paper's own top-left corner (a paper cut from a two-per-page
+    sheet starts at its slot's top). One canvas for all: loading the CJK font is the slow part."""
+    canvas = Canvas(PAGE_MM["A4"], "jipiao ballot-paper", find_cjk_fonts(font))
+    found: list[PaperGeometry] = []
     try:
-        fit = _fit(canvas, paper, page_w, page_h / per_page)
-        return _geometry(canvas, paper, fit, 0.0, 0.0, page_w, page_h / per_page)
+        for paper_size, per_page in variants:
+            if per_page not in (1, 2):
+                raise ValueError("per_page: must be 1 or 2")
+            page_w, page_h = PAGE_MM[paper_size]
+            try:
+                fit = _fit(canvas, paper, page_w, page_h / per_page)
+            except PaperOverflowError:
+                continue
+            found.append(_geometry(canvas, paper, fit, 0.0, 0.0, page_w, page_h / per_page))
     finally:
         canvas.close()
+    return tuple(found)
