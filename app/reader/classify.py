@@ -28,6 +28,7 @@ MODEL_PATH = Path(__file__).with_name("marks_model.npz")
 SURE_PROBABILITY = 0.97
 BLANK_INSIDE_MM2 = 0.25  # a blank box: less ink than a dot of a pen
 BLANK_TRACE_MM2 = 0.6  # … and hardly a trace of anything fainter
+BLANK_FAINTEST = 0.06  # … and no spot darker than the paper's noise (a faint stroke is 0.08+)
 MARK_INSIDE_MM2 = 1.2  # a mark: at least a short stroke
 OUTSIDE_MM2 = 0.6  # more ink than this around the box: the mark strays outside
 FAINT_PEAK = 0.32  # a stroke no darker than this is faint
@@ -140,7 +141,6 @@ def load_networks(path: Path = MODEL_PATH) -> dict[str, Network]:
 class MarkReading:
     mark: str  # one of CLASSES
     sure: bool
-    probability: float  # the three networks' least probability for ``mark``
     why: str  # why not sure ("" when sure)
 
 
@@ -164,8 +164,12 @@ def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkRea
         why = "ink outside the box"
     elif mark == "unclear":
         why = "unclear mark"
-    elif mark == "blank" and (ink.inside > BLANK_INSIDE_MM2 or ink.trace > BLANK_TRACE_MM2):
+    elif mark == "blank" and (
+        ink.inside > BLANK_INSIDE_MM2
+        or ink.trace > BLANK_TRACE_MM2
+        or ink.faintest > BLANK_FAINTEST
+    ):
         why = "some ink in a blank box"
     elif mark != "blank" and (ink.inside < MARK_INSIDE_MM2 or ink.peak < FAINT_PEAK):
         why = "faint or small mark"
-    return MarkReading(mark, why == "", least, why)
+    return MarkReading(mark, why == "", why)

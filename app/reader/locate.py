@@ -22,7 +22,7 @@ Floats = npt.NDArray[np.float64]
 MAX_SIDE = 2600  # px: larger photos are scaled down first (a box keeps ≥ 6 px/mm on A4)
 PX_PER_MM = 8.0  # the resolution boxes are straightened to
 OUTLINE_MM = 0.35
-SEARCH_MM = 2.5  # how far from its expected place a box outline is looked for
+SEARCH_MM = 3.5  # how far from where the map puts it a box outline is looked for (< pitch / 2)
 
 
 class PaperNotFound(Exception):
@@ -204,12 +204,44 @@ class Located:
         return result
 
 
-def _qr_homography(geometry: PaperGeometry, qr: QrFound) -> Floats:
+def _qr_maps(geometry: PaperGeometry, qr: QrFound) -> list[Floats]:
+    """First maps from the QR symbol's corners alone: the homography, and an affine one (a
+    32 mm square says little about perspective: its guess is multiplied over the paper)."""
+    maps = []
     homography, _ = cv2.findHomography(_corners(geometry.qr_symbol), qr.corners)
-    if homography is None:
+    if homography is not None:
+        maps.append(np.asarray(homography, dtype=np.float64))
+    affine, _ = cv2.estimateAffine2D(_corners(geometry.qr_symbol), qr.corners)
+    if affine is not None:
+        maps.append(np.vstack([np.asarray(affine, dtype=np.float64), [0.0, 0.0, 1.0]]))
+    if not maps:
         raise PaperNotFound("二维码位置无法确定", "the QR code's corners are degenerate")
-    result = np.asarray(homography, dtype=np.float64)
-    return result
+    return maps
+
+
+def _outward(
+    image: Gray, geometry: PaperGeometry, qr: QrFound, homography: Floats, limit: int
+) -> tuple[list[BoxFit], Floats]:
+    """Find up to ``limit`` boxes, nearest the QR code first, refitting the map after each group:
+    every search stays within ``SEARCH_MM`` (less than half a row), so a box is never taken for
+    its neighbour, and the map grows out over the paper as it is confirmed."""
+    boxes = geometry.mark_boxes
+    symbol = geometry.qr_symbol
+    centre = (symbol.x + symbol.w / 2, symbol.y + symbol.h / 2)
+    order = sorted(
+        range(len(boxes)),
+        key=lambda i: (boxes[i].x - centre[0]) ** 2 + (boxes[i].y - centre[1]) ** 2,
+    )[:limit]
+    fits = [BoxFit(0.0, 0.0, 0.0)] * len(boxes)
+    done = 0
+    group = 2
+    while done < len(order):
+        for index in order[done : done + group]:
+            fits[index] = fit_box(image, homography, boxes[index], SEARCH_MM)
+        done += group
+        group *= 2
+        homography = _refit(geometry, homography, fits, qr)
+    return fits, homography
 
 
 def _refit(
@@ -240,17 +272,14 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
     page) it was printed with, and where each of its boxes is."""
     best: tuple[float, PaperGeometry, Floats] | None = None
     for geometry in geometries:
-        homography = _qr_homography(geometry, qr)
-        # Each box as the QR code alone predicts it; a wrong paper size finds no outlines. Up to
-        # eight boxes spread over the table decide (a 30-name paper need not be searched 4 times).
-        boxes = geometry.mark_boxes
-        step = max(1, len(boxes) // 8)
-        sample = [(box, index) for index, box in enumerate(boxes)][::step]
-        found = {index: fit_box(image, homography, box, 4.0) for box, index in sample}
-        fits = [found.get(index, BoxFit(0.0, 0.0, 0.0)) for index in range(len(boxes))]
-        score = float(np.median([fit.score for fit in found.values()]))
-        if best is None or score > best[0]:
-            best = (score, geometry, _refit(geometry, homography, fits, qr))
+        # A few boxes nearest the QR code decide which paper size it is: a wrong one finds no
+        # outlines where its boxes would be.
+        for first in _qr_maps(geometry, qr):
+            fits, homography = _outward(image, geometry, qr, first, 6)
+            found = [fit.score for fit in fits if fit.score > 0.0]
+            score = float(np.median(found)) if found else 0.0
+            if best is None or score > best[0]:
+                best = (score, geometry, homography)
     assert best is not None
     score, geometry, homography = best
     if score < 0.3:
@@ -258,6 +287,7 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
             "找到二维码，但找不到选票的方框（版式或纸张大小不符？）",
             "found the QR code but not the paper's boxes (another layout or paper size?)",
         )
+    _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes))
     for _ in range(2):
         fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
         homography = _refit(geometry, homography, fits, qr)

@@ -32,6 +32,7 @@ class BoxInk:
     outside: float  # ink in the ring around the box, printed lines excluded
     peak: float  # the darkest stroke's level (faint ink stays low)
     trace: float  # any trace inside the box (smoothed darkness ≥ TRACE_LEVEL), faint ink included
+    faintest: float  # the box's darkest smoothed spot: above the paper's noise, something is there
     shape: Map  # GRID × GRID: the traces inside the box (darkness, 0…1)
     fit_score: float
 
@@ -76,6 +77,7 @@ def measure_box(
     pixel_mm2 = 1.0 / (PX_PER_MM * PX_PER_MM)
     smooth = cv2.GaussianBlur(raw, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
     trace = float((smooth >= TRACE_LEVEL).sum()) * pixel_mm2
+    faintest = float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
     inside = float(inner.sum()) * pixel_mm2
     outside = (float(ink.sum()) - float(inner.sum())) * pixel_mm2
     # The shape from every trace, not only confident ink: a blurred thin stroke keeps its form.
@@ -85,4 +87,4 @@ def measure_box(
         cv2.resize(traced, (GRID, GRID), interpolation=cv2.INTER_AREA), dtype=np.float32
     )
     peak = float(np.percentile(inner, 99.5)) if inner.size else 0.0
-    return BoxInk(inside, outside, peak, trace, shape, fit_score)
+    return BoxInk(inside, outside, peak, trace, faintest, shape, fit_score)

@@ -8,13 +8,14 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from app.errors import AppError
 from app.papers.qr import parse_payload
 from app.printing.ballot import BallotPaper, PaperGeometry, paper_geometries
 from app.printing.layout import PAPER_SIZES, Layout, PaperSize
 from app.printing.roundpapers import compose_round_file
 from app.reader.classify import MarkReading, classify
 from app.reader.locate import Gray, Located, PaperNotFound, decode_image, find_qr, locate
-from app.reader.measure import BoxInk, measure_box
+from app.reader.measure import measure_box
 
 ALL_VARIANTS: tuple[tuple[PaperSize, int], ...] = tuple(
     (size, per_page) for size in PAPER_SIZES for per_page in (1, 2)
@@ -74,7 +75,6 @@ class PaperReading:
     qr: str
     marks: dict[str, MarkReading]
     write_ins_filled: tuple[bool, ...]
-    boxes: tuple[BoxInk, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -100,17 +100,15 @@ class WrongPaper(PaperNotFound):
 
 def read_located(image: Gray, located: Located, candidates: Sequence[str]) -> PaperReading:
     geometry = located.geometry
-    boxes = []
     marks: dict[str, MarkReading] = {}
     for name, box, fit in zip(candidates, geometry.mark_boxes, located.box_fits, strict=True):
         ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
-        boxes.append(ink)
         marks[name] = classify(ink)
     write_ins = []
     for box, fit in zip(geometry.write_in_boxes, located.write_in_fits, strict=True):
         ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
         write_ins.append(ink.inside >= WRITE_IN_MM2)
-    return PaperReading(located.qr_payload, marks, tuple(write_ins), tuple(boxes))
+    return PaperReading(located.qr_payload, marks, tuple(write_ins))
 
 
 def locate_paper(image: Gray, paper_for: PaperFor) -> tuple[Located, ExpectedPaper]:
@@ -120,11 +118,11 @@ def locate_paper(image: Gray, paper_for: PaperFor) -> tuple[Located, ExpectedPap
     paper of the round being counted; with several codes in the picture (an uncut sheet) the first
     that is this round's is read.
     """
-    refusal: Exception | None = None
+    refusal: PaperNotFound | AppError | None = None
     for code in find_qr(image):
         try:
             expected = paper_for(code.payload)
-        except Exception as exc:  # the caller's refusal, raised again if no code is this round's
+        except (PaperNotFound, AppError) as exc:  # raised again if no code is this round's
             refusal = refusal or exc
             continue
         return locate(image, expected.geometries, code), expected

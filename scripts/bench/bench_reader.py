@@ -119,6 +119,7 @@ def main() -> None:
     missed: list[str] = []
     seed_records = []
     write_ins_right = write_ins_total = 0
+    reasons: dict[str, int] = defaultdict(int)
     for line in lines:
         record = json.loads(line)
         case = record["case"]
@@ -146,6 +147,8 @@ def main() -> None:
             found = reading.marks[name]
             marks.append(found.mark)
             sures.append(found.sure)
+            if not found.sure:
+                reasons[found.why] += 1
             keys = ["all", *bucket(record["condition"]), f"truth {truth}", f"drawn {drawn}"]
             for key in keys:
                 tallies[key].add(truth, found.mark, found.sure)
@@ -163,6 +166,7 @@ def main() -> None:
     order = sorted(tallies, key=lambda key: (key != "all", key.split()[0], key))
     for key in order:
         print(tallies[key].row(key))
+    print("unsure, why:", dict(sorted(reasons.items(), key=lambda item: -item[1])))
     print(f"\npapers: {len(lines)}, not found: {len(missed)}")
     for line in missed:
         print(f"  {line}")

@@ -79,23 +79,23 @@ def extract(folder: Path) -> dict[str, np.ndarray]:
     return result
 
 
-def train(x: np.ndarray, y: np.ndarray, seed: int, hidden: int = 48, epochs: int = 600) -> dict:
+def train(x: np.ndarray, y: np.ndarray, seed: int, hidden: int = 48, epochs: int = 300) -> dict:
     rng = np.random.default_rng(seed)
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-3
     z = (x - mean) / scale
     classes = len(CLASSES)
-    w1 = rng.normal(0, np.sqrt(2 / z.shape[1]), (z.shape[1], hidden))
-    b1 = np.zeros(hidden)
-    w2 = rng.normal(0, np.sqrt(1 / hidden), (hidden, classes))
-    b2 = np.zeros(classes)
+    w1 = rng.normal(0, np.sqrt(2 / z.shape[1]), (z.shape[1], hidden)).astype(np.float32)
+    b1 = np.zeros(hidden, dtype=np.float32)
+    w2 = rng.normal(0, np.sqrt(1 / hidden), (hidden, classes)).astype(np.float32)
+    b2 = np.zeros(classes, dtype=np.float32)
     params = [w1, b1, w2, b2]
     moments = [np.zeros_like(p) for p in params]
     squares = [np.zeros_like(p) for p in params]
-    onehot = np.eye(classes)[y]
+    onehot = np.eye(classes, dtype=np.float32)[y]
     counts = np.bincount(y, minlength=classes).astype(float)
-    weights = (len(y) / (classes * np.maximum(counts, 1)))[y]
-    rate, decay = 0.01, 1e-4
+    weights = (len(y) / (classes * np.maximum(counts, 1)))[y].astype(np.float32)
+    rate, decay = 0.02, 1e-4
     for step in range(1, epochs + 1):
         hidden_in = z @ w1 + b1
         h = np.maximum(hidden_in, 0)
@@ -133,7 +133,7 @@ def main() -> None:
     model = {}
     for seed, view in enumerate(VIEWS):
         print(f"{view}:", file=sys.stderr)
-        for name, value in train(data[view].astype(np.float64), labels, seed).items():
+        for name, value in train(data[view].astype(np.float32), labels, seed).items():
             model[f"{view}.{name}"] = value.astype(np.float32)
     np.savez_compressed(args.out, **model)
     size = Path(args.out).stat().st_size
