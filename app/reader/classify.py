@@ -30,7 +30,7 @@ BLANK_INSIDE_MM2 = 0.25  # a blank box: less ink than a dot of a pen
 BLANK_TRACE_MM2 = 0.6  # … and hardly a trace of anything fainter
 BLANK_FAINTEST = 0.06  # … and no spot darker than the paper's noise (a faint stroke is 0.08+)
 MARK_INSIDE_MM2 = 1.2  # a mark: at least a short stroke
-OUTSIDE_MM2 = 0.6  # more ink than this around the box: the mark strays outside
+OUTSIDE_MM2 = 0.25  # more ink than this around the box: the mark strays outside
 FAINT_PEAK = 0.32  # a stroke no darker than this is faint
 FIT_SCORE = 0.4  # the box's printed outline was found at least this clearly
 
@@ -72,6 +72,12 @@ def _topology(shape: Vector) -> tuple[float, float]:
         if index != outer and int((labels == index).sum()) >= 6:
             holes += 1
     return float(min(holes, 3)), float(min(strokes, 4))
+
+
+def _holes(ink: BoxInk) -> float:
+    peak = max(float(ink.shape.max()), 1e-3)
+    holes, _ = _topology((ink.shape / peak).astype(np.float32))
+    return holes
 
 
 def features(ink: BoxInk) -> dict[str, Vector]:
@@ -172,4 +178,8 @@ def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkRea
         why = "some ink in a blank box"
     elif mark != "blank" and (ink.inside < MARK_INSIDE_MM2 or ink.peak < FAINT_PEAK):
         why = "faint or small mark"
+    elif mark == "abstain" and _holes(ink) == 0:
+        why = "a △ that does not close"  # the one shape with an enclosed hole
+    elif mark in ("yes", "no") and _holes(ink) > 0:
+        why = "an enclosed hole in a ✓ or ×"
     return MarkReading(mark, why == "", why)
