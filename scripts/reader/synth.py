@@ -86,25 +86,6 @@ class Printed:
     round_data: dict[str, Any]
 
 
-def all_cases() -> list[PaperCase]:
-    """Every layout in ballots/ × A4/A5 × one or two per page × the rounds, where the paper fits."""
-    cases = []
-    layouts = sorted(p.stem for p in BALLOTS_DIR.glob("*.json") if p.stem != "report")
-    for layout_name in layouts:
-        layout = load_layout(BALLOTS_DIR / f"{layout_name}.json")
-        for round_name, data in ROUNDS.items():
-            definition = parse_round(dict(data, collected=0)).definition
-            paper = compose_paper(definition, layout, round_number=1, qr_payload="JP1.7.1.A.B")
-            sizes: list[tuple[PaperSize, int]] = [("A4", 1), ("A4", 2), ("A5", 1), ("A5", 2)]
-            fitting = {(g.width, g.height) for g in paper_geometries(paper, sizes)}
-            for size, per_page in sizes:
-                width = 210.0 if size == "A4" else 148.0
-                height = (297.0 if size == "A4" else 210.0) / per_page
-                if (width, height) in fitting:
-                    cases.append(PaperCase(round_name, layout_name, size, per_page))
-    return cases
-
-
 def print_paper(case: PaperCase) -> Printed:
     layout = load_layout(BALLOTS_DIR / f"{case.layout}.json")
     data = ROUNDS[case.round_name]
@@ -147,7 +128,7 @@ def print_paper(case: PaperCase) -> Printed:
 
 
 # The cases the data sets use: both layouts, A4 and A5, a paper cut from a two-per-page sheet,
-# tie rounds (no write-in boxes), 5, 12 and 30 names. (Printing every one of ``all_cases`` loads
+# tie rounds (no write-in boxes), 5, 12 and 30 names. (Printing every combination loads
 # the CJK font twice per case, which is slow on a shared machine.)
 CASES = (
     PaperCase("seed5", "seed", "A4", 2),
