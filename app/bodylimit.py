@@ -7,7 +7,8 @@ Whatever the application was doing with the body then, its answer is dropped and
 instead, so an anonymous 100 MB request costs at most one limit's worth of memory.
 
 Limits: ``DEFAULT_LIMIT`` for every route, larger ones for the few bodies that legitimately are
-(the roster file, a paper with many candidates, a scrutineer's resolution of a whole batch).
+(the roster file, a paper with many candidates, a photo of a paper to read, a scrutineer's
+resolution of a whole batch).
 """
 
 import json
@@ -44,6 +45,8 @@ def route_limits(max_upload_bytes: int) -> tuple[RouteLimit, ...]:
         ),
         # One paper: up to 500 candidates' names (100 characters each) and 100 write-ins.
         RouteLimit("POST", re.compile(r"/api/batches/[^/]+/papers"), 256 * KIB),
+        # A photo or scan of one paper for the reader (app.reader), sent as the raw body.
+        RouteLimit("POST", re.compile(r"/api/rounds/[^/]+/read-paper"), 16 * MIB),
         # The final records of every disputed paper of a batch (up to 10,000 papers).
         RouteLimit("POST", re.compile(r"/api/batches/[^/]+/resolution"), 16 * MIB),
     )

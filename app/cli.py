@@ -1,5 +1,5 @@
 """The ``jipiao`` command line: serve, demo, admin, db, keys, backup, restore, tally, sort-names,
-ballot-paper, report.
+ballot-paper, read-paper, report.
 
 Exit codes: 0 success; 2 bad input (one clear line on stderr naming the field); 1 other failure.
 """
@@ -287,6 +287,39 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_read_paper(args: argparse.Namespace) -> int:
+    """``jipiao read-paper IMAGE ROUND.json``: the marks a photo or scan of a paper shows."""
+    from app.printing.fonts import FontMissingError
+    from app.printing.layout import DEFAULT_LAYOUT, LayoutError, load_layout
+    from app.reader.locate import PaperNotFound
+    from app.reader.read import read_paper, round_file_reader
+    from app.rules.roundfile import RoundFileError
+
+    try:
+        data = _round_json(args.round_file)
+        image = Path(args.image).read_bytes()
+    except _BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: cannot read {args.image}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        layout = load_layout(Path(args.layout) if args.layout else DEFAULT_LAYOUT)
+        reading = read_paper(image, round_file_reader(data, layout=layout))
+    except (RoundFileError, LayoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except PaperNotFound as exc:
+        print(f"error: {exc.message_zh} / {exc.message_en}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FontMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(reading.to_json(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     """``jipiao report``: the result report PDF of a round file, and its exports."""
     import datetime
@@ -513,6 +546,15 @@ def build_parser() -> argparse.ArgumentParser:
     papers.add_argument("--paper-size", choices=["A4", "A5"], help="default: the layout's")
     papers.add_argument("--per-page", type=int, choices=[1, 2], help="default: the layout's")
     papers.set_defaults(handler=_cmd_ballot_paper)
+
+    reader = sub.add_parser(
+        "read-paper",
+        help="propose the marks of one paper from a photo or scan (JPEG/PNG) and its ROUND.json",
+    )
+    reader.add_argument("image", metavar="IMAGE", help="photo or scan of one paper")
+    reader.add_argument("round_file", metavar="ROUND.json", help="round file ('-' for stdin)")
+    reader.add_argument("--layout", help="layout the paper was printed with (default: seed.json)")
+    reader.set_defaults(handler=_cmd_read_paper)
 
     report = sub.add_parser(
         "report", help="the result report (选举结果报告单) PDF and exports of a ROUND.json file"

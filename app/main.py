@@ -43,6 +43,7 @@ from app.live import listen as live_listen
 from app.live import router as live_router
 from app.papers import router as papers_router
 from app.printing.fonts import missing_font_message
+from app.reader import router as reader_router
 from app.reading import close_reader
 from app.results import router as results_router
 from app.settings import Settings
@@ -247,6 +248,7 @@ def _routes() -> tuple[BaseRoute, ...]:
         setup_router.router,
         audit_router.router,
         papers_router.router,
+        reader_router.router,
         results_router.router,
         live_router.router,
         web_router.router,

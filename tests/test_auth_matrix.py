@@ -83,6 +83,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/elections/{election_id}/rounds"): ALL,
     ("GET", "/api/rounds/{round_id}"): ALL,
     ("POST", "/api/rounds/{round_id}/scan"): CHECK_PAPERS,
+    ("POST", "/api/rounds/{round_id}/read-paper"): ENTER_PAPERS,  # a teller's photo (issue 22)
     ("GET", "/api/rounds/{round_id}/papers.pdf"): ADMIN,
     ("POST", "/api/rounds/{round_id}/issuance"): ADMIN,
     ("POST", "/api/rounds/{round_id}/collection"): ADMIN,

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.papers.definition import DefinitionError, FrozenRound, freeze_round
 from app.papers.qr import encode_payload
-from app.printing.ballot import compose_paper, render_papers
+from app.printing.ballot import BallotPaper, compose_paper, render_papers
 from app.printing.layout import Layout, PaperSize
 from app.rules.roundfile import RoundFileError, parse_round
 
@@ -33,20 +33,19 @@ def _optional_text(data: dict[str, Any], key: str) -> str | None:
     return value.strip()
 
 
-def render_round_file(
-    data: object,
-    *,
-    key: bytes,
-    layout: Layout,
-    copies: int | None = None,
-    paper_size: PaperSize | None = None,
-    per_page: int | None = None,
-) -> RenderedPapers:
-    """Render the papers of the round a ROUND.json describes.
+@dataclass(frozen=True, slots=True)
+class ComposedRound:
+    """The paper a ROUND.json describes, before rendering (the printer's and the reader's input)."""
 
-    ``copies`` defaults to the file's ``issued``, else ``present``. Raises ``RoundFileError`` for a
-    bad file, ``LayoutError``/``PaperOverflowError`` when the paper cannot be laid out.
-    """
+    paper: BallotPaper
+    frozen: FrozenRound
+    payload: str
+    candidates: tuple[str, ...]  # ballot order
+    issued: int
+
+
+def compose_round_file(data: object, *, key: bytes, layout: Layout) -> ComposedRound:
+    """The paper of the round a ROUND.json describes. Raises ``RoundFileError`` for a bad file."""
     if not isinstance(data, dict):
         raise RoundFileError("the round file must be a JSON object")
     counted = {name: value for name, value in data.items() if name != "papers"}
@@ -77,14 +76,38 @@ def render_round_file(
         title=title,
         logo_text=_optional_text(data, "congress"),
     )
-    count = round_input.attendance.issued if copies is None else copies
+    return ComposedRound(
+        paper,
+        frozen,
+        payload,
+        tuple(round_input.definition.candidates),
+        round_input.attendance.issued,
+    )
+
+
+def render_round_file(
+    data: object,
+    *,
+    key: bytes,
+    layout: Layout,
+    copies: int | None = None,
+    paper_size: PaperSize | None = None,
+    per_page: int | None = None,
+) -> RenderedPapers:
+    """Render the papers of the round a ROUND.json describes.
+
+    ``copies`` defaults to the file's ``issued``, else ``present``. Raises ``RoundFileError`` for a
+    bad file, ``LayoutError``/``PaperOverflowError`` when the paper cannot be laid out.
+    """
+    composed = compose_round_file(data, key=key, layout=layout)
+    count = composed.issued if copies is None else copies
     if count < 1:
         raise RoundFileError("copies: nothing to print (issued/present is 0); pass --copies N")
     pdf = render_papers(
-        paper,
+        composed.paper,
         copies=count,
         paper_size=paper_size or layout.paper_size,
         per_page=per_page or layout.per_page,
         font=layout.font,
     )
-    return RenderedPapers(pdf, frozen, payload, count)
+    return RenderedPapers(pdf, composed.frozen, composed.payload, count)

@@ -16,6 +16,7 @@ fit the chosen paper at those sizes, ``PaperOverflowError`` says so instead of s
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pikepdf
@@ -358,53 +359,177 @@ def _draw_qr(canvas: Canvas, paper: BallotPaper, x: float, y: float) -> float:
     return caption_y - y
 
 
-def _draw_paper(
-    canvas: Canvas, paper: BallotPaper, fit: _Fit, left: float, top: float, width: float
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Rect:
+    """A rectangle on the page in millimetres, (x, y) its top-left corner."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True, slots=True)
+class PaperGeometry:
+    """Where everything of one paper is printed, in millimetres from the page's top-left corner.
+
+    Computed once: the printer draws from it and the reader (``app.reader``) looks for it, so the
+    two cannot disagree about where a mark box is.
+    """
+
+    left: float
+    top: float
+    width: float
+    height: float
+    band: Rect
+    qr_block: Rect  # the QR code with its quiet zone (white)
+    qr_module: float
+    header_top: float
+    table_top: float  # the candidates' table: its column headings; a rule 1.5 mm above
+    table_x: float
+    column_w: float
+    rows_top: float
+    mark_boxes: tuple[Rect, ...]  # in ballot order
+    name_x: tuple[float, ...]  # where each candidate's name starts, in ballot order
+    row_rules: tuple[tuple[float, float, float], ...]  # (x0, x1, y) under each candidate's name
+    write_in_rule_y: float
+    write_in_top: float
+    write_in_label_w: float
+    write_in_boxes: tuple[Rect, ...]
+
+    @property
+    def qr_symbol(self) -> Rect:
+        """The QR symbol itself (finder pattern to finder pattern), without the quiet zone."""
+        quiet = QUIET_MODULES * self.qr_module
+        block = self.qr_block
+        return Rect(block.x + quiet, block.y + quiet, block.w - 2 * quiet, block.h - 2 * quiet)
+
+
+def _candidate_places(
+    paper: BallotPaper, fit: _Fit, table_x: float, column_w: float, rows_top: float
+) -> tuple[list[Rect], list[float], list[tuple[float, float, float]]]:
+    """Each candidate's mark box, where its name starts, and the rule under it (ballot order)."""
+    boxes: list[Rect] = []
+    name_x: list[float] = []
+    row_rules: list[tuple[float, float, float]] = []
+    for index in range(len(paper.candidates)):
+        row, column = divmod(index, fit.columns)
+        cx = table_x + column * (column_w + COLUMN_GUTTER)
+        row_top = rows_top + row * fit.pitch
+        box_x = cx + 2 + fit.name_width + 3
+        name_x.append(cx + 2)
+        row_rules.append((cx, box_x - 1, row_top + fit.pitch))
+        boxes.append(Rect(box_x, row_top + (fit.pitch - fit.box) / 2, fit.box, fit.box))
+    return boxes, name_x, row_rules
+
+
+def _write_in_places(
+    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, top: float
+) -> tuple[float, list[Rect]]:
+    """(the label's width, the 另选他人 boxes) from ``top``."""
+    label_w = canvas.width(paper.write_in_label, fit.name_em, bold=True) + 4
+    box_w, box_h = WRITE_IN_BOX
+    boxes = []
+    for index in range(paper.write_in_boxes):
+        row, column = divmod(index, fit.write_in_columns)
+        boxes.append(
+            Rect(x0 + label_w + column * (box_w + 4), top + row * (box_h + 3), box_w, box_h)
+        )
+    return label_w, boxes
+
+
+def _geometry(
+    canvas: Canvas,
+    paper: BallotPaper,
+    fit: _Fit,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+) -> PaperGeometry:
     x0 = left + MARGIN
     inner_w = width - 2 * MARGIN
     y = top + MARGIN
-    y = _draw_band(canvas, paper, fit, x0, inner_w, y)
-    y = _draw_header(canvas, paper, fit, x0, inner_w, y)
-    y = _draw_candidates(canvas, paper, fit, x0, inner_w, y)
-    _draw_write_ins(canvas, paper, fit, x0, inner_w, y)
+    band = Rect(x0, y, inner_w, fit.band_height)
+    y += fit.band_height + 3
+    header_top = y
+    _, module, qr_block = _qr_block(paper)
+    block = Rect(x0 + inner_w - qr_block, y, qr_block, qr_block)
+    y += fit.header_height
+    table_top = y
+    column_w = 2 + fit.name_width + 3 + fit.box
+    table_w = fit.columns * column_w + (fit.columns - 1) * COLUMN_GUTTER
+    table_x = x0 + (inner_w - table_w) / 2
+    y += 7.0
+    rows_top = y
+    boxes, name_x, row_rules = _candidate_places(paper, fit, table_x, column_w, rows_top)
+    rows = -(-len(paper.candidates) // fit.columns)
+    y += rows * fit.pitch + 3
+    write_in_rule_y = y
+    label_w, write_ins = 0.0, list[Rect]()
+    if paper.write_in_boxes:
+        y += 6.0
+        label_w, write_ins = _write_in_places(canvas, paper, fit, x0, y)
+    return PaperGeometry(
+        left=left,
+        top=top,
+        width=width,
+        height=height,
+        band=band,
+        qr_block=block,
+        qr_module=module,
+        header_top=header_top,
+        table_top=table_top,
+        table_x=table_x,
+        column_w=column_w,
+        rows_top=rows_top,
+        mark_boxes=tuple(boxes),
+        name_x=tuple(name_x),
+        row_rules=tuple(row_rules),
+        write_in_rule_y=write_in_rule_y,
+        write_in_top=y,
+        write_in_label_w=label_w,
+        write_in_boxes=tuple(write_ins),
+    )
 
 
-def _draw_band(
-    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
-) -> float:
+def _draw_paper(canvas: Canvas, paper: BallotPaper, fit: _Fit, geometry: PaperGeometry) -> None:
+    _draw_band(canvas, paper, fit, geometry)
+    _draw_header(canvas, paper, fit, geometry)
+    _draw_candidates(canvas, paper, fit, geometry)
+    _draw_write_ins(canvas, paper, fit, geometry)
+
+
+def _draw_band(canvas: Canvas, paper: BallotPaper, fit: _Fit, geometry: PaperGeometry) -> None:
     """Title band (B4): the layout's colour, white text."""
-    pdf = canvas.pdf
-    pdf.set_fill_color(*paper.band_colour)
-    pdf.rect(x0, y, inner_w, fit.band_height, style="F")
-    line_y = y + 1.5
+    band = geometry.band
+    canvas.pdf.set_fill_color(*paper.band_colour)
+    canvas.pdf.rect(band.x, band.y, band.w, band.h, style="F")
+    line_y = band.y + 1.5
     if paper.logo_text:
-        canvas.text(x0 + 2, line_y + 3.0 * 1.05, paper.logo_text, 3.0, colour=WHITE)
+        canvas.text(band.x + 2, line_y + 3.0 * 1.05, paper.logo_text, 3.0, colour=WHITE)
         line_y += 3.0 * 1.5
     canvas.text(
-        x0 + 2, line_y + fit.title_em * 0.95, paper.title, fit.title_em, bold=True, colour=WHITE
+        band.x + 2, line_y + fit.title_em * 0.95, paper.title, fit.title_em, bold=True, colour=WHITE
     )
     if paper.band_mark:
         mark_w = canvas.width(paper.band_mark, 8.0, bold=True)
         canvas.text(
-            x0 + inner_w - 2 - mark_w,
-            _baseline(y, fit.band_height, 8.0),
+            band.x + band.w - 2 - mark_w,
+            _baseline(band.y, fit.band_height, 8.0),
             paper.band_mark,
             8.0,
             bold=True,
             colour=WHITE,
         )
-    return y + fit.band_height + 3
 
 
-def _draw_header(
-    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
-) -> float:
+def _draw_header(canvas: Canvas, paper: BallotPaper, fit: _Fit, geometry: PaperGeometry) -> None:
     """Header: heading, round, seats, legend and instructions on the left; the QR code on the
     right."""
-    _, _, qr_block = _qr_block(paper)
-    _draw_qr(canvas, paper, x0 + inner_w - qr_block, y)
-    text_y = y
+    x0 = geometry.band.x
+    _draw_qr(canvas, paper, geometry.qr_block.x, geometry.qr_block.y)
+    text_y = geometry.header_top
     canvas.text(x0, text_y + 7.0 * 0.92, paper.heading, 7.0, bold=True)
     heading_w = canvas.width(paper.heading, 7.0, bold=True)
     canvas.text(x0 + heading_w + 5, text_y + 7.0 * 0.92, paper.round_label, 4.4, bold=True)
@@ -419,55 +544,47 @@ def _draw_header(
             indent = 0.0 if index == 0 else canvas.width("1. ", em)
             canvas.text(x0 + indent, text_y + em * 0.95, line, em)
             text_y += em * 1.45
-    y += fit.header_height
-    return y
 
 
 def _draw_candidates(
-    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
-) -> float:
+    canvas: Canvas, paper: BallotPaper, fit: _Fit, geometry: PaperGeometry
+) -> None:
     """Candidates (B1, B2): ballot order row by row, the mark box right of each name."""
     pdf = canvas.pdf
-    column_w = 2 + fit.name_width + 3 + fit.box
-    table_w = fit.columns * column_w + (fit.columns - 1) * COLUMN_GUTTER
-    table_x = x0 + (inner_w - table_w) / 2
+    x0, inner_w, y = geometry.band.x, geometry.band.w, geometry.table_top
     pdf.set_draw_color(*BLACK)
     pdf.set_line_width(0.2)
     pdf.line(x0, y - 1.5, x0 + inner_w, y - 1.5)
     for column in range(min(fit.columns, len(paper.candidates))):
-        cx = table_x + column * (column_w + COLUMN_GUTTER)
+        cx = geometry.table_x + column * (geometry.column_w + COLUMN_GUTTER)
         canvas.text(cx + 2, y + 4.5, paper.candidates_header, 3.4, colour=GREY)
         header_w = canvas.width(paper.mark_header, 3.4)
         box_x = cx + 2 + fit.name_width + 3
         canvas.text(box_x + (fit.box - header_w) / 2, y + 4.5, paper.mark_header, 3.4, colour=GREY)
-    y += 7.0
     rule_colour = (170, 170, 170)
     for index, (name, note) in enumerate(paper.candidates):
-        row, column = divmod(index, fit.columns)
-        cx = table_x + column * (column_w + COLUMN_GUTTER)
-        row_top = y + row * fit.pitch
+        row = index // fit.columns
+        row_top = geometry.rows_top + row * fit.pitch
+        name_x = geometry.name_x[index]
         baseline = _baseline(row_top, fit.pitch, fit.name_em)
-        canvas.text(cx + 2, baseline, name, fit.name_em, bold=True)
+        canvas.text(name_x, baseline, name, fit.name_em, bold=True)
         if note:
             name_w = canvas.width(name, fit.name_em, bold=True)
-            canvas.text(cx + 2 + name_w + 1.0, baseline, note, fit.name_em * 0.6, colour=GREY)
-        box_x = cx + 2 + fit.name_width + 3
+            canvas.text(name_x + name_w + 1.0, baseline, note, fit.name_em * 0.6, colour=GREY)
+        rule_x0, rule_x1, rule_y = geometry.row_rules[index]
         pdf.set_draw_color(*rule_colour)
         pdf.set_line_width(0.15)
-        pdf.line(cx, row_top + fit.pitch, box_x - 1, row_top + fit.pitch)
+        pdf.line(rule_x0, rule_y, rule_x1, rule_y)
         pdf.set_draw_color(*BLACK)
         pdf.set_line_width(0.35)
-        pdf.rect(box_x, row_top + (fit.pitch - fit.box) / 2, fit.box, fit.box, style="D")
-    rows = -(-len(paper.candidates) // fit.columns)
-    y += rows * fit.pitch + 3
-    return y
+        box = geometry.mark_boxes[index]
+        pdf.rect(box.x, box.y, box.w, box.h, style="D")
 
 
-def _draw_write_ins(
-    canvas: Canvas, paper: BallotPaper, fit: _Fit, x0: float, inner_w: float, y: float
-) -> None:
+def _draw_write_ins(canvas: Canvas, paper: BallotPaper, fit: _Fit, geometry: PaperGeometry) -> None:
     """另选他人 (B2): `seats` boxes; none on a tie round (M7)."""
     pdf = canvas.pdf
+    x0, inner_w, y = geometry.band.x, geometry.band.w, geometry.write_in_rule_y
     pdf.set_draw_color(*BLACK)
     pdf.set_line_width(0.2)
     pdf.line(x0, y, x0 + inner_w, y)
@@ -475,23 +592,18 @@ def _draw_write_ins(
         canvas.text(x0, y + 5.5, paper.tie_round_note, 3.2, colour=GREY)
         return
     canvas.text(x0, y + 4.3, paper.write_in_header, 3.2, colour=GREY)
-    y += 6.0
-    label_w = canvas.width(paper.write_in_label, fit.name_em, bold=True) + 4
-    box_w, box_h = WRITE_IN_BOX
+    _, box_h = WRITE_IN_BOX
     pdf.set_line_width(0.35)
-    for index in range(paper.write_in_boxes):
-        row, column = divmod(index, fit.write_in_columns)
-        row_top = y + row * (box_h + 3)
-        if column == 0:
+    for index, box in enumerate(geometry.write_in_boxes):
+        if index % fit.write_in_columns == 0:
             canvas.text(
                 x0,
-                _baseline(row_top, box_h, fit.name_em),
+                _baseline(box.y, box_h, fit.name_em),
                 paper.write_in_label,
                 fit.name_em,
                 bold=True,
             )
-        bx = x0 + label_w + column * (box_w + 4)
-        pdf.rect(bx, row_top, box_w, box_h, style="D")
+        pdf.rect(box.x, box.y, box.w, box.h, style="D")
 
 
 def _draw_page(
@@ -507,7 +619,8 @@ def _draw_page(
     slot_h = page_h / per_page
     canvas.pdf.add_page()
     for slot in range(papers):
-        _draw_paper(canvas, paper, fit, 0.0, slot * slot_h, page_w)
+        geometry = _geometry(canvas, paper, fit, 0.0, slot * slot_h, page_w, slot_h)
+        _draw_paper(canvas, paper, fit, geometry)
     if per_page == 2:
         pdf = canvas.pdf
         pdf.set_draw_color(*GREY)
@@ -558,3 +671,29 @@ def render_papers(
             deterministic_id=True,
         )
     return out.getvalue()
+
+
+def paper_geometries(
+    paper: BallotPaper,
+    variants: Sequence[tuple[PaperSize, int]],
+    *,
+    font: str | None = None,
+) -> tuple[PaperGeometry, ...]:
+    """Where ``render_papers`` prints everything of ``paper`` for each (paper size, papers per
+    page) that fits, relative to the paper's own top-left corner (a paper cut from a two-per-page
+    sheet starts at its slot's top). One canvas for all: loading the CJK font is the slow part."""
+    canvas = Canvas(PAGE_MM["A4"], "jipiao ballot-paper", find_cjk_fonts(font))
+    found: list[PaperGeometry] = []
+    try:
+        for paper_size, per_page in variants:
+            if per_page not in (1, 2):
+                raise ValueError("per_page: must be 1 or 2")
+            page_w, page_h = PAGE_MM[paper_size]
+            try:
+                fit = _fit(canvas, paper, page_w, page_h / per_page)
+            except PaperOverflowError:
+                continue
+            found.append(_geometry(canvas, paper, fit, 0.0, 0.0, page_w, page_h / per_page))
+    finally:
+        canvas.close()
+    return tuple(found)

@@ -99,6 +99,7 @@
     lastKey: null,
     lastSummary: "",
     cooldownUntil: 0,
+    unsure: new Set(), // candidates whose proposed mark (photo mode) the teller has not touched
   };
 
   // ------------------------------------------------------------ top bar
@@ -330,6 +331,7 @@
   function setMark(name, mark) {
     // One tap chooses; tapping the chosen mark again returns to blank (未划符号).
     state.marks[name] = state.marks[name] === mark ? "blank" : mark;
+    state.unsure.delete(name); // the teller has looked at this one
     renderMarks();
   }
 
@@ -337,6 +339,7 @@
     for (const row of document.querySelectorAll(".candidate")) {
       const current = state.marks[row.dataset.name] || "blank";
       row.dataset.mark = current;
+      row.dataset.unsure = String(state.unsure.has(row.dataset.name));
       for (const b of row.querySelectorAll(".mark")) {
         b.setAttribute("aria-pressed", String(b.dataset.mark === current));
       }
@@ -349,6 +352,8 @@
     state.writeIns = [];
     state.void = null;
     state.scan = null;
+    state.unsure = new Set();
+    $("photo-state").textContent = "";
     $("scan-input").value = "";
     $("writein-input").value = "";
     $("writein-suggestions").textContent = "";
@@ -623,9 +628,64 @@
     }
   }
 
+  // ---- photo mode (拍照识别, issue 22): the server reads the QR code and proposes the marks; the
+  // teller confirms with the one submit tap or corrects first. The photo goes to the server once
+  // and is kept nowhere: not in localStorage, not in IndexedDB, and the file input is emptied.
+
+  async function readPhoto(input) {
+    const file = input.files && input.files[0];
+    input.value = "";
+    if (!file || !state.round) return;
+    const status = $("photo-state");
+    status.textContent = "正在识别……";
+    const session = load(KEY_SESSION, null);
+    let response;
+    try {
+      response = await fetch(`/api/rounds/${state.round.id}/read-paper`, {
+        method: "POST",
+        headers: {
+          Accept: "application/json",
+          Authorization: "Bearer " + (session ? session.token : ""),
+          "Content-Type": file.type || "image/jpeg",
+        },
+        body: file,
+        cache: "no-store",
+      });
+    } catch (e) {
+      setNet(false);
+      status.textContent = "离线：无法识别照片，请扫码并逐人点选";
+      return;
+    }
+    setNet(true);
+    const data = await response.json().catch(() => ({}));
+    if (response.status === 401) return sessionExpired();
+    if (!response.ok) {
+      status.textContent = errorText({ status: response.status, data });
+      return;
+    }
+    // The server judged the QR code as the scan does (P1): it is this round's paper.
+    save(KEY_QR + state.round.id, data.qr);
+    state.scan = { payload: data.qr, ok: true };
+    $("scan-as-p1").hidden = true;
+    state.unsure = new Set();
+    for (const m of data.marks) {
+      state.marks[m.candidate] = m.mark;
+      if (!m.sure) state.unsure.add(m.candidate);
+    }
+    const written = (data.write_ins_filled || []).filter(Boolean).length;
+    status.textContent =
+      data.message_zh + (written ? `；另选他人栏有 ${written} 处书写，请录入姓名` : "");
+    renderScan();
+    renderMarks();
+  }
+
   // ---- submit: into the local queue first, then upload
 
   function submitPaper() {
+    if (state.unsure.size) {
+      const names = Array.from(state.unsure).join("、");
+      if (!window.confirm(`${names} 的标记识别不确定，尚未核对。仍按当前标记提交？`)) return;
+    }
     const scan = state.scan;
     if (!scan && state.void !== "P1") {
       showResult("warn", `请先扫描选票二维码（非本轮选票请选“${voidLabel("P1")}”）`);
@@ -884,6 +944,7 @@
     $("scan-camera").addEventListener("click", () =>
       toggleCamera($("scan-video"), (text) => onScan(text, true)),
     );
+    $("photo-input").addEventListener("change", (e) => readPhoto(e.target));
     $("scan-as-p1").addEventListener("click", () => {
       state.void = "P1";
       renderVoid();

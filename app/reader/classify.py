@@ -1,0 +1,185 @@
+"""Name the mark in a box, and say whether the reading leaves no doubt.
+
+Features: the ink's shape (``GRID``² resampled, scaled to its darkest stroke), its stroke directions
+(a 4 × 4 grid of 8-bin orientation histograms), and a few numbers — ink inside and outside the box,
+the darkest stroke, enclosed holes (a △ has one), separate strokes. Three small networks, trained
+on different feature views by ``scripts/reader/train_marks.py``, each give five probabilities;
+a mark is ``sure`` only when all three name the same mark with high probability *and* nothing
+measured is unusual (ink outside the box, faint ink, an outline not found clearly). Anything else
+goes to the teller.
+"""
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from app.reader.measure import BoxInk
+
+Vector = npt.NDArray[np.float32]
+
+CLASSES = ("yes", "no", "abstain", "blank", "unclear")
+MODEL_PATH = Path(__file__).with_name("marks_model.npz")
+
+# The sure rules: each threshold keeps a doubtful reading in front of the teller.
+SURE_PROBABILITY = 0.97
+BLANK_INSIDE_MM2 = 0.25  # a blank box: less ink than a dot of a pen
+BLANK_TRACE_MM2 = 0.6  # … and hardly a trace of anything fainter
+BLANK_FAINTEST = 0.06  # … and no spot darker than the paper's noise (a faint stroke is 0.08+)
+MARK_INSIDE_MM2 = 1.2  # a mark: at least a short stroke
+OUTSIDE_MM2 = 0.25  # more ink than this around the box: the mark strays outside
+FAINT_PEAK = 0.32  # a stroke no darker than this is faint
+FIT_SCORE = 0.4  # the box's printed outline was found at least this clearly
+
+
+def _orientation_histograms(shape: Vector) -> Vector:
+    gx = cv2.Sobel(shape, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(shape, cv2.CV_32F, 0, 1, ksize=3)
+    magnitude = np.hypot(gx, gy)
+    # Orientation modulo π: a stroke's two edges count as one direction.
+    angle = np.mod(np.arctan2(gy, gx), np.pi)
+    bins = np.minimum((angle / np.pi * 8).astype(np.int32), 7)
+    cells = 4
+    size = shape.shape[0] // cells
+    histogram = np.zeros((cells, cells, 8), dtype=np.float32)
+    for row in range(cells):
+        for col in range(cells):
+            part = (slice(row * size, (row + 1) * size), slice(col * size, (col + 1) * size))
+            histogram[row, col] = np.bincount(
+                bins[part].ravel(), weights=magnitude[part].ravel(), minlength=8
+            )
+    total = float(histogram.sum())
+    flat: Vector = (histogram / total if total > 0 else histogram).ravel().astype(np.float32)
+    return flat
+
+
+def _topology(shape: Vector) -> tuple[float, float]:
+    """(enclosed holes, separate ink parts) of the ink at a middle level."""
+    peak = float(shape.max())
+    if peak <= 0:
+        return 0.0, 0.0
+    ink = (shape >= 0.35 * peak).astype(np.uint8)
+    parts, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    strokes = sum(1 for index in range(1, parts) if stats[index, cv2.CC_STAT_AREA] >= 4)
+    padded = np.pad(1 - ink, 1, constant_values=1)
+    gaps, labels = cv2.connectedComponents(padded, connectivity=4)
+    outer = labels[0, 0]
+    holes = 0
+    for index in range(1, gaps):
+        if index != outer and int((labels == index).sum()) >= 6:
+            holes += 1
+    return float(min(holes, 3)), float(min(strokes, 4))
+
+
+def _holes(ink: BoxInk) -> float:
+    peak = max(float(ink.shape.max()), 1e-3)
+    holes, _ = _topology((ink.shape / peak).astype(np.float32))
+    return holes
+
+
+def features(ink: BoxInk) -> dict[str, Vector]:
+    """The feature views the three networks read."""
+    peak = max(float(ink.shape.max()), 1e-3)
+    shape = (ink.shape / peak).astype(np.float32)
+    small = cv2.resize(shape, (16, 16), interpolation=cv2.INTER_AREA).ravel()
+    holes, strokes = _topology(shape)
+    scalars = np.array(
+        [
+            min(ink.inside / 10.0, 3.0),
+            min(ink.outside / 10.0, 3.0),
+            ink.peak,
+            min(ink.trace / 10.0, 3.0),
+            holes / 3,
+            strokes / 4,
+            ink.fit_score,
+        ],
+        dtype=np.float32,
+    )
+    hog = _orientation_histograms(shape) * 4
+    return {
+        "pixels": np.concatenate([small, scalars]),
+        "strokes": np.concatenate([hog, scalars]),
+        "both": np.concatenate(
+            [cv2.resize(shape, (8, 8), interpolation=cv2.INTER_AREA).ravel(), hog, scalars]
+        ),
+    }
+
+
+VIEWS = ("pixels", "strokes", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """One hidden layer (ReLU), softmax over ``CLASSES``; inputs standardised."""
+
+    mean: Vector
+    scale: Vector
+    w1: Vector
+    b1: Vector
+    w2: Vector
+    b2: Vector
+
+    def probabilities(self, x: Vector) -> Vector:
+        z = (x - self.mean) / self.scale
+        hidden = np.maximum(z @ self.w1 + self.b1, 0.0)
+        logits = hidden @ self.w2 + self.b2
+        logits = logits - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        result: Vector = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return result
+
+
+@functools.cache
+def load_networks(path: Path = MODEL_PATH) -> dict[str, Network]:
+    with np.load(path) as data:
+        return {
+            view: Network(
+                *(data[f"{view}.{part}"] for part in ("mean", "scale", "w1", "b1", "w2", "b2"))
+            )
+            for view in VIEWS
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MarkReading:
+    mark: str  # one of CLASSES
+    sure: bool
+    why: str  # why not sure ("" when sure)
+
+
+def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkReading:
+    nets = networks if networks is not None else load_networks()
+    views = features(ink)
+    probabilities = np.stack([nets[view].probabilities(views[view][None, :])[0] for view in VIEWS])
+    votes = probabilities.argmax(axis=1)
+    mean = probabilities.mean(axis=0)
+    best = int(mean.argmax())
+    mark = CLASSES[best]
+    least = float(probabilities[:, best].min())
+    why = ""
+    if not (votes == best).all():
+        why = "the networks disagree"
+    elif least < SURE_PROBABILITY:
+        why = "low confidence"
+    elif ink.fit_score < FIT_SCORE:
+        why = "box outline not found clearly"
+    elif ink.outside > OUTSIDE_MM2:
+        why = "ink outside the box"
+    elif mark == "unclear":
+        why = "unclear mark"
+    elif mark == "blank" and (
+        ink.inside > BLANK_INSIDE_MM2
+        or ink.trace > BLANK_TRACE_MM2
+        or ink.faintest > BLANK_FAINTEST
+    ):
+        why = "some ink in a blank box"
+    elif mark != "blank" and (ink.inside < MARK_INSIDE_MM2 or ink.peak < FAINT_PEAK):
+        why = "faint or small mark"
+    elif mark == "abstain" and _holes(ink) == 0:
+        why = "a △ that does not close"  # the one shape with an enclosed hole
+    elif mark in ("yes", "no") and _holes(ink) > 0:
+        why = "an enclosed hole in a ✓ or ×"
+    return MarkReading(mark, why == "", why)

@@ -1,0 +1,296 @@
+"""Find a printed paper in a photo or scan: its QR code, then every mark box of its geometry.
+
+The QR code's four corners give a first map from the paper's millimetres to the image's pixels;
+each mark box's printed outline is then looked for near where that map puts it, and the map is
+fitted again to every box found (RANSAC), so a tilted, rotated or curled paper still lands on its
+boxes. Everything happens on arrays in memory.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import zxingcpp
+
+from app.printing.ballot import PaperGeometry, Rect
+
+Gray = npt.NDArray[np.uint8]
+Floats = npt.NDArray[np.float64]
+
+MAX_SIDE = 2600  # px: larger photos are scaled down first (a box keeps ≥ 6 px/mm on A4)
+PX_PER_MM = 8.0  # the resolution boxes are straightened to
+OUTLINE_MM = 0.35
+SEARCH_MM = 3.5  # how far from where the map puts it a box outline is looked for (< pitch / 2)
+
+
+class PaperNotFound(Exception):
+    """No QR code, or not the paper's printed geometry, could be found in the image."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+def _gray(array: object) -> Gray:
+    return np.asarray(array, dtype=np.uint8)
+
+
+def decode_image(data: bytes) -> Gray:
+    """The image's grey levels, decoded in memory (nothing is written anywhere)."""
+    if not data:
+        raise PaperNotFound("图像为空", "the image is empty")
+    array = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(array, cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise PaperNotFound("无法识别的图像格式（请用 JPEG 或 PNG）", "not a JPEG or PNG image")
+    return _limit_size(np.asarray(image, dtype=np.uint8))
+
+
+def _limit_size(image: Gray) -> Gray:
+    side = max(image.shape[:2])
+    if side <= MAX_SIDE:
+        return image
+    scale = MAX_SIDE / side
+    resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class QrFound:
+    payload: str
+    corners: Floats  # 4×2, the symbol's top-left, top-right, bottom-right, bottom-left (as printed)
+
+
+def find_qr(image: Gray) -> list[QrFound]:
+    """Every QR code zxing-cpp finds, trying a sharpened and a rescaled copy when the first pass
+    finds none (blur and low resolution are the usual reasons)."""
+    attempts: list[tuple[Gray, float]] = [(image, 1.0)]
+    blurred = cv2.GaussianBlur(image, (0, 0), 2.0)
+    attempts.append((_gray(cv2.addWeighted(image, 2.0, blurred, -1.0, 0)), 1.0))
+    if max(image.shape[:2]) < 1800:
+        attempts.append((_gray(cv2.resize(image, None, fx=2.0, fy=2.0)), 2.0))
+    else:
+        attempts.append(
+            (_gray(cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)), 0.5)
+        )
+    for candidate, scale in attempts:
+        results = zxingcpp.read_barcodes(
+            candidate, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        )
+        found = []
+        for result in results:
+            if not result.valid:
+                continue
+            position = result.position
+            points = [
+                position.top_left,
+                position.top_right,
+                position.bottom_right,
+                position.bottom_left,
+            ]
+            corners = np.array([[p.x, p.y] for p in points], dtype=np.float64) / scale
+            found.append(QrFound(result.text, corners))
+        if found:
+            return found
+    raise PaperNotFound("找不到选票上的二维码", "no QR code found on the paper")
+
+
+def _corners(rect: Rect) -> Floats:
+    return np.array(
+        [
+            [rect.x, rect.y],
+            [rect.x + rect.w, rect.y],
+            [rect.x + rect.w, rect.y + rect.h],
+            [rect.x, rect.y + rect.h],
+        ],
+        dtype=np.float64,
+    )
+
+
+def project(homography: Floats, points_mm: Floats) -> Floats:
+    """Millimetres on the paper → pixels in the image."""
+    shaped = points_mm.reshape(-1, 1, 2).astype(np.float64)
+    return np.asarray(cv2.perspectiveTransform(shaped, homography), dtype=np.float64).reshape(-1, 2)
+
+
+def straighten(image: Gray, homography: Floats, rect: Rect, px_per_mm: float) -> Gray:
+    """The image under ``rect`` (mm) resampled to ``px_per_mm``, as if scanned flat."""
+    width = round(rect.w * px_per_mm)
+    height = round(rect.h * px_per_mm)
+    # patch pixel → mm → image pixel
+    to_mm = np.array(
+        [[1 / px_per_mm, 0, rect.x], [0, 1 / px_per_mm, rect.y], [0, 0, 1]], dtype=np.float64
+    )
+    patch = cv2.warpPerspective(
+        image,
+        homography @ to_mm,
+        (width, height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return _gray(patch)
+
+
+def darkness(patch: Gray) -> npt.NDArray[np.float32]:
+    """0 for the paper's white, towards 1 for ink: the local paper level (a closing wider than a
+    stroke) divides out uneven light and shadows."""
+    values = patch.astype(np.float32)
+    size = max(3, int(2.2 * PX_PER_MM) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    paper = cv2.morphologyEx(values, cv2.MORPH_CLOSE, kernel)
+    paper = cv2.GaussianBlur(paper, (0, 0), PX_PER_MM)
+    paper = np.maximum(paper, 1.0)
+    result: npt.NDArray[np.float32] = np.clip((paper - values) / paper, 0.0, 1.0)
+    return result
+
+
+def _outline_template(box: Rect, px_per_mm: float, margin_mm: float) -> npt.NDArray[np.float32]:
+    width = round((box.w + 2 * margin_mm) * px_per_mm)
+    height = round((box.h + 2 * margin_mm) * px_per_mm)
+    template = np.zeros((height, width), dtype=np.float32)
+    start = round(margin_mm * px_per_mm)
+    right = round((margin_mm + box.w) * px_per_mm)
+    bottom = round((margin_mm + box.h) * px_per_mm)
+    thickness = max(1, round(OUTLINE_MM * px_per_mm))
+    cv2.rectangle(template, (start, start), (right, bottom), 1.0, thickness)
+    template -= float(template.mean())
+    return template
+
+
+@dataclass(frozen=True, slots=True)
+class BoxFit:
+    """Where a box's outline was found: its offset (mm) from the map's prediction, and how
+    clearly (normalised correlation of the outline with a drawn square, 1 = perfect)."""
+
+    dx: float
+    dy: float
+    score: float
+
+
+def fit_box(image: Gray, homography: Floats, box: Rect, search_mm: float = SEARCH_MM) -> BoxFit:
+    """Look for the box's printed outline within ``search_mm`` of where the map puts it."""
+    margin = 0.8
+    area = Rect(
+        box.x - search_mm - margin,
+        box.y - search_mm - margin,
+        box.w + 2 * (search_mm + margin),
+        box.h + 2 * (search_mm + margin),
+    )
+    patch = darkness(straighten(image, homography, area, PX_PER_MM))
+    template = _outline_template(box, PX_PER_MM, margin)
+    scores = cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+    centre = search_mm * PX_PER_MM
+    return BoxFit((bx - centre) / PX_PER_MM, (by - centre) / PX_PER_MM, float(best))
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A paper found in an image: its geometry, the map mm → px and each mark box's fit."""
+
+    geometry: PaperGeometry
+    homography: Floats
+    box_fits: tuple[BoxFit, ...]
+    write_in_fits: tuple[BoxFit, ...]
+    qr_payload: str
+
+    def box_homography(self, fit: BoxFit) -> Floats:
+        """The map with the box's own offset applied (a curled paper moves each box a little)."""
+        shift = np.array([[1, 0, fit.dx], [0, 1, fit.dy], [0, 0, 1]], dtype=np.float64)
+        result: Floats = self.homography @ shift
+        return result
+
+
+def _qr_maps(geometry: PaperGeometry, qr: QrFound) -> list[Floats]:
+    """First maps from the QR symbol's corners alone: the homography, and an affine one (a
+    32 mm square says little about perspective: its guess is multiplied over the paper)."""
+    maps = []
+    homography, _ = cv2.findHomography(_corners(geometry.qr_symbol), qr.corners)
+    if homography is not None:
+        maps.append(np.asarray(homography, dtype=np.float64))
+    affine, _ = cv2.estimateAffine2D(_corners(geometry.qr_symbol), qr.corners)
+    if affine is not None:
+        maps.append(np.vstack([np.asarray(affine, dtype=np.float64), [0.0, 0.0, 1.0]]))
+    if not maps:
+        raise PaperNotFound("二维码位置无法确定", "the QR code's corners are degenerate")
+    return maps
+
+
+def _outward(
+    image: Gray, geometry: PaperGeometry, qr: QrFound, homography: Floats, limit: int
+) -> tuple[list[BoxFit], Floats]:
+    """Find up to ``limit`` boxes, nearest the QR code first, refitting the map after each group:
+    every search stays within ``SEARCH_MM`` (less than half a row), so a box is never taken for
+    its neighbour, and the map grows out over the paper as it is confirmed."""
+    boxes = geometry.mark_boxes
+    symbol = geometry.qr_symbol
+    centre = (symbol.x + symbol.w / 2, symbol.y + symbol.h / 2)
+    order = sorted(
+        range(len(boxes)),
+        key=lambda i: (boxes[i].x - centre[0]) ** 2 + (boxes[i].y - centre[1]) ** 2,
+    )[:limit]
+    fits = [BoxFit(0.0, 0.0, 0.0)] * len(boxes)
+    done = 0
+    group = 2
+    while done < len(order):
+        for index in order[done : done + group]:
+            fits[index] = fit_box(image, homography, boxes[index], SEARCH_MM)
+        done += group
+        group *= 2
+        homography = _refit(geometry, homography, fits, qr)
+    return fits, homography
+
+
+def _refit(
+    geometry: PaperGeometry, homography: Floats, fits: Sequence[BoxFit], qr: QrFound
+) -> Floats:
+    """Fit the map again to the QR corners and every box outline found clearly."""
+    source: list[Floats] = [_corners(geometry.qr_symbol)]
+    target: list[Floats] = [qr.corners]
+    for box, fit in zip(geometry.mark_boxes, fits, strict=True):
+        if fit.score < 0.35:
+            continue
+        moved = Rect(box.x + fit.dx, box.y + fit.dy, box.w, box.h)
+        source.append(_corners(box))
+        target.append(project(homography, _corners(moved)))
+    src = np.concatenate(source)
+    dst = np.concatenate(target)
+    if len(src) < 8:
+        return homography
+    refined, _ = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
+    if refined is None:
+        return homography
+    result = np.asarray(refined, dtype=np.float64)
+    return result
+
+
+def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Located:
+    """The paper whose QR code is ``qr``: which of ``geometries`` (paper size, one or two per
+    page) it was printed with, and where each of its boxes is."""
+    best: tuple[float, PaperGeometry, Floats] | None = None
+    for geometry in geometries:
+        # A few boxes nearest the QR code decide which paper size it is: a wrong one finds no
+        # outlines where its boxes would be.
+        for first in _qr_maps(geometry, qr):
+            fits, homography = _outward(image, geometry, qr, first, 6)
+            found = [fit.score for fit in fits if fit.score > 0.0]
+            score = float(np.median(found)) if found else 0.0
+            if best is None or score > best[0]:
+                best = (score, geometry, homography)
+    assert best is not None
+    score, geometry, homography = best
+    if score < 0.3:
+        raise PaperNotFound(
+            "找到二维码，但找不到选票的方框（版式或纸张大小不符？）",
+            "found the QR code but not the paper's boxes (another layout or paper size?)",
+        )
+    _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes))
+    for _ in range(2):
+        fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
+        homography = _refit(geometry, homography, fits, qr)
+    fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
+    write_ins = [fit_box(image, homography, box, 1.5) for box in geometry.write_in_boxes]
+    return Located(geometry, homography, tuple(fits), tuple(write_ins), qr.payload)

@@ -1,0 +1,90 @@
+"""The ink in one box, with the printed paper taken away.
+
+A box is straightened to ``PX_PER_MM`` with its own fitted offset, the paper's white is divided out
+(shadows, uneven light), and every printed line near it — its own outline, a neighbour's outline,
+the rule under a name — is masked from the known geometry, so what remains is the voter's ink:
+inside the box (the mark) and in a ring around it (a mark that strays outside).
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from app.printing.ballot import PaperGeometry, Rect
+from app.reader.locate import PX_PER_MM, Floats, Gray, darkness, straighten
+
+RING_MM = 2.5  # the ring around a box where stray ink is looked for
+MASK_MM = 0.55  # half-width of the band masked over a printed line (its width, blur, fit error)
+GRID = 32  # the mark's shape, resampled to GRID × GRID for the classifier
+INK_LEVEL = 0.22  # darkness counted as ink (a ballpoint stroke is 0.4–0.8, paper noise < 0.1)
+TRACE_LEVEL = 0.08  # smoothed darkness that is a trace of something: faint ink, a pencil, a smear
+
+Map = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class BoxInk:
+    """What was measured in one box (areas in mm² of ink)."""
+
+    inside: float  # ink inside the box, its outline band excluded
+    outside: float  # ink in the ring around the box, printed lines excluded
+    peak: float  # the darkest stroke's level (faint ink stays low)
+    trace: float  # any trace inside the box (smoothed darkness ≥ TRACE_LEVEL), faint ink included
+    faintest: float  # the box's darkest smoothed spot: above the paper's noise, something is there
+    shape: Map  # GRID × GRID: the traces inside the box (darkness, 0…1)
+    fit_score: float
+
+
+def _printed_mask(geometry: PaperGeometry, area: Rect, size: tuple[int, int]) -> Gray:
+    """1 where the paper itself is printed near ``area`` (box outlines, name rules, headings)."""
+    mask = np.zeros(size, dtype=np.uint8)
+    half = max(1, round(MASK_MM * PX_PER_MM))
+
+    def px(x: float, y: float) -> tuple[int, int]:
+        return round((x - area.x) * PX_PER_MM), round((y - area.y) * PX_PER_MM)
+
+    for box in (*geometry.mark_boxes, *geometry.write_in_boxes):
+        if (
+            box.x > area.x + area.w
+            or box.x + box.w < area.x
+            or box.y > area.y + area.h
+            or box.y + box.h < area.y
+        ):
+            continue
+        cv2.rectangle(mask, px(box.x, box.y), px(box.x + box.w, box.y + box.h), 1, 2 * half)
+    for x0, x1, y in geometry.row_rules:
+        cv2.line(mask, px(x0, y), px(x1, y), 1, 2 * half)
+    # The column headings (表决) sit just above the first row's boxes.
+    heading_bottom = geometry.rows_top - 0.3
+    if area.y < heading_bottom:
+        cv2.rectangle(mask, px(area.x, area.y), px(area.x + area.w, heading_bottom), 1, -1)
+    return mask
+
+
+def measure_box(
+    image: Gray, homography: Floats, geometry: PaperGeometry, box: Rect, fit_score: float
+) -> BoxInk:
+    area = Rect(box.x - RING_MM, box.y - RING_MM, box.w + 2 * RING_MM, box.h + 2 * RING_MM)
+    raw = darkness(straighten(image, homography, area, PX_PER_MM))
+    height, width = raw.shape
+    printed = _printed_mask(geometry, area, (height, width))
+    raw = np.where(printed > 0, 0.0, raw).astype(np.float32)
+    ink = np.where(raw >= INK_LEVEL, raw, 0.0).astype(np.float32)
+    ring = round(RING_MM * PX_PER_MM)
+    inner = ink[ring : height - ring, ring : width - ring]
+    pixel_mm2 = 1.0 / (PX_PER_MM * PX_PER_MM)
+    smooth = cv2.GaussianBlur(raw, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
+    trace = float((smooth >= TRACE_LEVEL).sum()) * pixel_mm2
+    faintest = float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
+    inside = float(inner.sum()) * pixel_mm2
+    outside = (float(ink.sum()) - float(inner.sum())) * pixel_mm2
+    # The shape from every trace, not only confident ink: a blurred thin stroke keeps its form.
+    traced = raw[ring : height - ring, ring : width - ring]
+    traced = np.where(traced >= TRACE_LEVEL, traced, 0.0).astype(np.float32)
+    shape = np.asarray(
+        cv2.resize(traced, (GRID, GRID), interpolation=cv2.INTER_AREA), dtype=np.float32
+    )
+    peak = float(np.percentile(inner, 99.5)) if inner.size else 0.0
+    return BoxInk(inside, outside, peak, trace, faintest, shape, fit_score)

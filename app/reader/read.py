@@ -1,0 +1,137 @@
+"""Read one paper: image bytes and the round's expected paper in, a proposal for the teller out.
+
+The expected paper is composed by the same code that printed it (``app.printing.ballot``), for
+every paper size and papers-per-page the layout can be printed with; the image decides which.
+"""
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from app.errors import AppError
+from app.papers.qr import parse_payload
+from app.papers.roundpapers import compose_round_file
+from app.printing.ballot import BallotPaper, PaperGeometry, paper_geometries
+from app.printing.layout import PAPER_SIZES, Layout, PaperSize
+from app.reader.classify import MarkReading, classify
+from app.reader.locate import Gray, Located, PaperNotFound, decode_image, find_qr, locate
+from app.reader.measure import measure_box
+
+ALL_VARIANTS: tuple[tuple[PaperSize, int], ...] = tuple(
+    (size, per_page) for size in PAPER_SIZES for per_page in (1, 2)
+)
+WRITE_IN_MM2 = 4.0  # ink in a write-in box that counts as a name written
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedPaper:
+    """A round's paper as printed: its QR payload, candidates and every possible geometry."""
+
+    qr_payload: str
+    candidates: tuple[str, ...]  # ballot order, the names a paper record uses
+    geometries: tuple[PaperGeometry, ...]
+
+
+def expected_paper(
+    paper: BallotPaper,
+    candidates: Sequence[str],
+    *,
+    variants: Sequence[tuple[PaperSize, int]] = ALL_VARIANTS,
+    font: str | None = None,
+) -> ExpectedPaper:
+    geometries = paper_geometries(paper, variants, font=font)
+    return ExpectedPaper(paper.qr_payload, tuple(candidates), geometries)
+
+
+PaperFor = Callable[[str], ExpectedPaper]
+
+
+def round_file_reader(data: object, *, layout: Layout) -> PaperFor:
+    """``paper_for`` for the paper ``jipiao ballot-paper`` prints from a ROUND.json.
+
+    Without the installation's key the payload's MAC cannot be checked here: the election, round
+    and definition hash it names must be the file's (the printed ``qr`` lets the caller check the
+    rest). The paper is composed with the payload read, since its length sets the QR block's size.
+    """
+    composed = compose_round_file(data, key=bytes(32), layout=layout)
+    expected_body = parse_payload(composed.payload)
+    assert expected_body is not None
+    cache: dict[str, ExpectedPaper] = {}
+
+    def paper_for(payload: str) -> ExpectedPaper:
+        found = parse_payload(payload)
+        if found is None or found.body != expected_body.body:
+            raise WrongPaper(payload)
+        if payload not in cache:
+            paper = dataclasses.replace(composed.paper, qr_payload=payload)
+            cache[payload] = expected_paper(paper, composed.candidates, font=layout.font)
+        return cache[payload]
+
+    return paper_for
+
+
+@dataclass(frozen=True, slots=True)
+class PaperReading:
+    qr: str
+    marks: dict[str, MarkReading]
+    write_ins_filled: tuple[bool, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "qr": self.qr,
+            "marks": {
+                name: {"mark": reading.mark, "sure": reading.sure}
+                for name, reading in self.marks.items()
+            },
+            "write_ins_filled": list(self.write_ins_filled),
+        }
+
+
+class WrongPaper(PaperNotFound):
+    """The QR code names another round (or is not ours): the marks are not read."""
+
+    def __init__(self, payload: str) -> None:
+        super().__init__(
+            f"二维码 {payload} 不是这个轮次的选票",
+            f"the QR code {payload} is not this round's paper",
+        )
+        self.payload = payload
+
+
+def read_located(image: Gray, located: Located, candidates: Sequence[str]) -> PaperReading:
+    geometry = located.geometry
+    marks: dict[str, MarkReading] = {}
+    for name, box, fit in zip(candidates, geometry.mark_boxes, located.box_fits, strict=True):
+        ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+        marks[name] = classify(ink)
+    write_ins = []
+    for box, fit in zip(geometry.write_in_boxes, located.write_in_fits, strict=True):
+        ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+        write_ins.append(ink.inside >= WRITE_IN_MM2)
+    return PaperReading(located.qr_payload, marks, tuple(write_ins))
+
+
+def locate_paper(image: Gray, paper_for: PaperFor) -> tuple[Located, ExpectedPaper]:
+    """Find this round's paper in ``image``.
+
+    ``paper_for(payload)`` gives the paper a QR code's payload names, or raises when it is not a
+    paper of the round being counted; with several codes in the picture (an uncut sheet) the first
+    that is this round's is read.
+    """
+    refusal: PaperNotFound | AppError | None = None
+    for code in find_qr(image):
+        try:
+            expected = paper_for(code.payload)
+        except (PaperNotFound, AppError) as exc:  # raised again if no code is this round's
+            refusal = refusal or exc
+            continue
+        return locate(image, expected.geometries, code), expected
+    assert refusal is not None
+    raise refusal
+
+
+def read_paper(data: bytes, paper_for: PaperFor) -> PaperReading:
+    """Read the marks of one paper from an encoded image (JPEG/PNG bytes, never stored)."""
+    image = decode_image(data)
+    located, expected = locate_paper(image, paper_for)
+    return read_located(image, located, expected.candidates)

@@ -1,0 +1,41 @@
+"""The read-paper answer: a proposal the teller confirms or corrects."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProposedMark(BaseModel):
+    candidate: str
+    mark: Literal["yes", "no", "abstain", "blank", "unclear"]
+    sure: bool = Field(description="只有毫无疑问时为 true；否则请核对 / true only beyond doubt")
+
+
+class PaperReadingRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "qr": "JP1.7.1.UGQ2DINB.SCO4XQXGH7C2T5MQ",
+                    "marks": [
+                        {"candidate": "王宁", "mark": "yes", "sure": True},
+                        {"candidate": "刘洋", "mark": "blank", "sure": True},
+                        {"candidate": "李娜", "mark": "no", "sure": True},
+                        {"candidate": "张伟", "mark": "abstain", "sure": False},
+                        {"candidate": "欧阳晓东", "mark": "yes", "sure": True},
+                    ],
+                    "write_ins_filled": [False, False, False],
+                    "unsure": 1,
+                    "message_zh": "有 1 处标记需要核对",
+                    "message_en": "1 mark(s) to check",
+                }
+            ]
+        }
+    )
+
+    qr: str
+    marks: list[ProposedMark] = Field(description="按选票顺序 / in ballot order")
+    write_ins_filled: list[bool]
+    unsure: int = Field(description="需要核对的标记数 / marks the teller must check")
+    message_zh: str
+    message_en: str

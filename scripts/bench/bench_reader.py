@@ -1,0 +1,185 @@
+"""The paper reader on held-out synthetic photos and scans (issue 22 items 5 and 7).
+
+Run: nice -n 19 .venv/bin/python scripts/bench/bench_reader.py var/reader/test
+(the folder from scripts/reader/make_photos.py with a seed the networks were not trained on).
+
+Prints marks right, sure misreads (a wrong mark reported as sure: must be 0) and unsure share,
+by condition (scan / photo, the true mark, what was drawn, resolution, blur, tilt), papers not
+found, seconds per paper; then the teller's taps and seconds per paper for the seed's 5-candidate
+paper, photo mode against tapping, from a keystroke-level model of the tablet (stated below).
+"""
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from app.printing.layout import BALLOTS_DIR, load_layout
+from app.reader.locate import PaperNotFound
+from app.reader.read import PaperFor, read_paper, round_file_reader
+
+# Keystroke-level model of a teller at the tablet (seconds): K a tap, M looking at the paper to
+# decide one mark, P pointing at a candidate's row, C the camera's shutter and the phone's focus.
+TAP, LOOK, POINT, CAMERA = 0.3, 0.6, 0.8, 1.5
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.marks = 0
+        self.right = 0
+        self.sure_wrong = 0
+        self.unsure = 0
+
+    def add(self, truth: str, mark: str, sure: bool) -> None:
+        self.marks += 1
+        self.right += mark == truth
+        self.sure_wrong += sure and mark != truth
+        self.unsure += not sure
+
+    def row(self, name: str) -> str:
+        if not self.marks:
+            return f"{name:<28} {'-':>6}"
+        return (
+            f"{name:<28} {self.marks:>6} {100 * self.right / self.marks:>8.2f}% "
+            f"{self.sure_wrong:>6} {100 * self.unsure / self.marks:>7.2f}%"
+        )
+
+
+def bucket(condition: dict[str, Any]) -> list[str]:
+    keys = [condition["kind"]]
+    ppm = condition["px_per_mm"]
+    keys.append(f"{condition['kind']} px/mm {'<4' if ppm < 4 else '4-6' if ppm < 6 else '≥6'}")
+    if condition["kind"] == "photo":
+        blur = condition["blur_px"]
+        keys.append(f"photo blur {'<0.8' if blur < 0.8 else '0.8-1.4' if blur < 1.4 else '≥1.4'}")
+        keys.append(f"photo tilt {'<10°' if condition['tilt_deg'] < 10 else '10-20°'}")
+        keys.append(f"photo shadow {'yes' if condition['shadow'] > 0.1 else 'no'}")
+    return keys
+
+
+def teller_model(records: list[tuple[list[str], list[str], list[bool]]]) -> None:
+    """Taps and seconds per paper for the seed's paper: tapping vs photo mode."""
+    taps_tap, secs_tap, taps_photo, secs_photo = [], [], [], []
+    for truth, marks, sure in records:
+        marked = sum(1 for mark in truth if mark != "blank")
+        # Tapping: scan the QR code (camera aims itself: one look), look at each candidate, tap
+        # each non-blank mark, submit.
+        taps = marked + 1
+        taps_tap.append(taps)
+        secs_tap.append(CAMERA + len(truth) * LOOK + marked * (POINT + TAP) + POINT + TAP)
+        # Photo mode: photo button and shutter, check the pre-filled marks (a glance each), fix a
+        # wrong or unsure one (point, tap), submit (one more tap if an unsure one is left as is).
+        fixes = sum(1 for t, m, s in zip(truth, marks, sure, strict=True) if t != m)
+        checks = sum(1 for s in sure if not s)
+        left_unsure = sum(1 for t, m, s in zip(truth, marks, sure, strict=True) if not s and t == m)
+        taps = 2 + fixes + 1 + (1 if left_unsure else 0)
+        taps_photo.append(taps)
+        secs_photo.append(
+            CAMERA
+            + 2 * TAP
+            + len(truth) * LOOK * 0.5
+            + checks * LOOK
+            + fixes * (POINT + TAP)
+            + POINT
+            + TAP * (1 + (1 if left_unsure else 0))
+        )
+    if not records:
+        print("no seed5 papers in this set")
+        return
+    print(f"\nteller, seed's 5-candidate paper ({len(records)} papers; keystroke-level model:")
+    print(f"  tap {TAP} s, look at a mark {LOOK} s, point {POINT} s, camera {CAMERA} s)")
+    print(f"  tapping:    {statistics.mean(taps_tap):.2f} taps, {statistics.mean(secs_tap):.1f} s")
+    print(
+        f"  photo mode: {statistics.mean(taps_photo):.2f} taps, "
+        f"{statistics.mean(secs_photo):.1f} s (+ the server's reading time above)"
+    )
+    one_tap = sum(1 for t in taps_photo if t == 3)
+    print(
+        f"  papers confirmed with the submit tap alone (after the photo): {one_tap}/{len(records)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder")
+    parser.add_argument("--limit", type=int, default=0)
+    args = parser.parse_args()
+    folder = Path(args.folder)
+    lines = (folder / "labels.jsonl").read_text().splitlines()
+    if args.limit:
+        lines = lines[: args.limit]
+    readers: dict[str, PaperFor] = {}
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    times: list[float] = []
+    missed: list[str] = []
+    seed_records = []
+    write_ins_right = write_ins_total = 0
+    reasons: dict[str, int] = defaultdict(int)
+    for line in lines:
+        record = json.loads(line)
+        case = record["case"]
+        if case not in readers:
+            data = json.loads((folder / "rounds" / f"{case}.json").read_text())
+            layout = load_layout(BALLOTS_DIR / f"{case.split('-')[1]}.json")
+            readers[case] = round_file_reader(data, layout=layout)
+            # The geometry is composed once per round (the font loads): not a paper's time.
+            first = (folder / record["file"]).read_bytes()
+            with contextlib.suppress(PaperNotFound):
+                read_paper(first, readers[case])
+        data = (folder / record["file"]).read_bytes()
+        started = time.perf_counter()
+        try:
+            reading = read_paper(data, readers[case])
+        except PaperNotFound as exc:
+            missed.append(f"{record['file']} {record['condition']} {exc.message_en}")
+            for truth in record["truth"].values():
+                for key in ["all", *bucket(record["condition"]), f"truth {truth}"]:
+                    tallies[key].add(truth, "unread", False)
+            continue
+        times.append(time.perf_counter() - started)
+        marks, sures = [], []
+        for (name, truth), drawn in zip(record["truth"].items(), record["drawn"], strict=True):
+            found = reading.marks[name]
+            marks.append(found.mark)
+            sures.append(found.sure)
+            if not found.sure:
+                reasons[found.why] += 1
+            keys = ["all", *bucket(record["condition"]), f"truth {truth}", f"drawn {drawn}"]
+            for key in keys:
+                tallies[key].add(truth, found.mark, found.sure)
+            if found.sure and found.mark != truth:
+                print(f"SURE MISREAD {record['file']} {name}: {truth} read {found.mark}",
+                      file=sys.stderr)  # fmt: skip
+        for truth_filled, read_filled in zip(
+            record["write_ins"], reading.write_ins_filled, strict=True
+        ):
+            write_ins_total += 1
+            write_ins_right += truth_filled == read_filled
+        if case.startswith("seed5-"):
+            seed_records.append((list(record["truth"].values()), marks, sures))
+    print(f"{'condition':<28} {'marks':>6} {'right':>9} {'sure✗':>6} {'unsure':>8}")
+    order = sorted(tallies, key=lambda key: (key != "all", key.split()[0], key))
+    for key in order:
+        print(tallies[key].row(key))
+    print("unsure, why:", dict(sorted(reasons.items(), key=lambda item: -item[1])))
+    print(f"\npapers: {len(lines)}, not found: {len(missed)}")
+    for line in missed:
+        print(f"  {line}")
+    if write_ins_total:
+        print(f"write-in boxes: {write_ins_right}/{write_ins_total} filled/empty right")
+    if times:
+        times.sort()
+        print(
+            f"seconds per paper: mean {statistics.mean(times):.3f}, median "
+            f"{statistics.median(times):.3f}, p95 {times[int(0.95 * (len(times) - 1))]:.3f}"
+        )
+    teller_model(seed_records)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Make a set of synthetic photos and scans of marked papers (see synth.py).
+
+Run: nice -n 19 .venv/bin/python scripts/reader/make_photos.py --seed 1 --papers 400 \
+        --out var/reader/1
+Writes NNNN.jpg/.png, labels.jsonl (truth and camera conditions per image) and rounds/<case>.json.
+These are synthetic papers only; the reader itself never writes an image.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import synth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--papers", type=int, default=400)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--hard-share", type=float, default=0.12)
+    parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
+    args = parser.parse_args()
+    out = Path(args.out)
+    (out / "rounds").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    started = time.perf_counter()
+    printed = synth.printed_papers(Path(args.cache))
+    for paper in printed:
+        (out / "rounds" / f"{paper.case.label}.json").write_text(synth.round_json(paper))
+    print(f"{len(printed)} papers printed in {time.perf_counter() - started:.0f} s", flush=True)
+    with (out / "labels.jsonl").open("w") as labels:
+        for index in range(args.papers):
+            paper = printed[int(rng.integers(0, len(printed)))]
+            shot, marked = synth.make_sample(rng, paper, hard_share=args.hard_share)
+            suffix = ".png" if shot.data[:4] == b"\x89PNG" else ".jpg"
+            name = f"{index:04d}{suffix}"
+            (out / name).write_bytes(shot.data)
+            record = synth.label(marked, shot, paper)
+            record["file"] = name
+            labels.write(json.dumps(record, ensure_ascii=False, default=float) + "\n")
+            labels.flush()
+    print(f"{args.papers} images in {time.perf_counter() - started:.0f} s → {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,518 @@
+"""Synthetic photos and scans of the project's own printed, hand-marked papers (issue 22 item 5).
+
+A paper is printed by the real renderer (``app.printing``), rasterised with pdftoppm, marked with
+hand-drawn strokes (✓ × △ with varied size, slant, pressure and pen; scribbles, doubled marks,
+faint marks, marks outside the box) and then photographed by a simulated camera (tilt up to 20°,
+rotation, curl, uneven light and shadows, blur, noise, JPEG) or put on a simulated flatbed.
+
+Every random choice comes from one ``numpy`` generator, so a seed gives the same data again:
+train on one seed, measure on another. Used by ``make_photos.py``, ``train_marks.py``,
+``scripts/bench/bench_reader.py`` and ``tests/reader``.
+"""
+
+import itertools
+import json
+import math
+import pickle
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.papers.roundpapers import render_round_file
+from app.printing.ballot import PaperGeometry, Rect, compose_paper, paper_geometries
+from app.printing.layout import BALLOTS_DIR, PaperSize, load_layout
+from app.rules.roundfile import parse_round
+
+KEY = bytes(range(32))
+RASTER_PX_MM = 12.0  # the printed paper before the camera sees it (≈ 305 dpi)
+SEED_CANDIDATES = ["张伟", "王宁", "李娜", "欧阳晓东", "刘洋"]
+THIRTY = [
+    *("丁", "王宁", "方小红", "孔国强", "石建华", "叶晓东", "白文", "朱海燕", "刘志明", "许丽"),
+    *("孙", "杜一", "李小红", "杨国强", "吴建华", "何晓东", "汪文", "宋海燕", "张志明", "陆丽"),
+    *("陈", "林一", "罗小红", "周国强", "郑建华", "欧阳晓东", "司马相如", "胡海燕", "钟志明"),
+    "黄丽",
+]
+TWELVE = [*THIRTY[:11], "王宁（二团）"]
+
+
+def seed_round(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "信息工程学院第五届学生会主席团成员选举",
+        "election": 7,
+        "round": 1,
+        "seats": 3,
+        "candidates": list(SEED_CANDIDATES),
+        "delegates_total": 189,
+        "present": 180,
+    }
+    data.update(changes)
+    return data
+
+
+ROUNDS: dict[str, dict[str, Any]] = {
+    "seed5": seed_round(),
+    "tie2": seed_round(round_kind="tie", seats=1, candidates=["张伟", "王宁"], round=2),
+    "twelve": seed_round(seats=5, candidates=TWELVE),
+    "thirty": seed_round(seats=15, candidates=THIRTY),
+}
+
+
+@dataclass(frozen=True)
+class PaperCase:
+    """One printed paper: a round, a layout of ballots/, a paper size and papers per page."""
+
+    round_name: str
+    layout: str
+    paper_size: PaperSize
+    per_page: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.round_name}-{self.layout}-{self.paper_size}x{self.per_page}"
+
+
+@dataclass
+class Printed:
+    case: PaperCase
+    raster: np.ndarray  # grey, RASTER_PX_MM, one paper (a two-per-page sheet cut in half)
+    geometry: PaperGeometry
+    candidates: tuple[str, ...]  # ballot order, as the definition names them
+    payload: str
+    round_data: dict[str, Any]
+
+
+def print_paper(case: PaperCase) -> Printed:
+    layout = load_layout(BALLOTS_DIR / f"{case.layout}.json")
+    data = ROUNDS[case.round_name]
+    rendered = render_round_file(
+        data,
+        key=KEY,
+        layout=layout,
+        copies=1,
+        paper_size=case.paper_size,
+        per_page=case.per_page,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "p.pdf"
+        pdf.write_bytes(rendered.pdf)
+        dpi = RASTER_PX_MM * 25.4
+        subprocess.run(
+            ["pdftoppm", "-r", f"{dpi:.1f}", "-gray", "-png", "-singlefile", str(pdf),
+             str(Path(tmp) / "p")],
+            check=True,
+        )  # fmt: skip
+        page = cv2.imread(str(Path(tmp) / "p.png"), cv2.IMREAD_GRAYSCALE)
+    round_input = parse_round(dict(data, collected=0))
+    paper = compose_paper(
+        round_input.definition,
+        layout,
+        round_number=data.get("round", 1),
+        qr_payload=rendered.payload,
+        title=data.get("title"),
+    )
+    (geometry,) = paper_geometries(paper, [(case.paper_size, case.per_page)])
+    height = round(geometry.height * RASTER_PX_MM)
+    return Printed(
+        case,
+        page[:height].copy(),
+        geometry,
+        tuple(round_input.definition.candidates),
+        rendered.payload,
+        data,
+    )
+
+
+# The cases the data sets use: both layouts, A4 and A5, a paper cut from a two-per-page sheet,
+# tie rounds (no write-in boxes), 5, 12 and 30 names. (Printing every combination loads
+# the CJK font twice per case, which is slow on a shared machine.)
+CASES = (
+    PaperCase("seed5", "seed", "A4", 2),
+    PaperCase("seed5", "blue", "A4", 1),
+    PaperCase("seed5", "blue", "A5", 1),
+    PaperCase("seed5", "blue", "A4", 2),
+    PaperCase("tie2", "seed", "A4", 2),
+    PaperCase("tie2", "blue", "A5", 1),
+    PaperCase("twelve", "seed", "A4", 1),
+    PaperCase("twelve", "blue", "A5", 1),
+    PaperCase("thirty", "seed", "A4", 1),
+)
+
+
+def printed_papers(cache: Path, cases: tuple[PaperCase, ...] = CASES) -> list[Printed]:
+    """``cases`` printed, each kept in ``cache`` once printed (printing loads the CJK font)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    papers = []
+    for case in cases:
+        path = cache / f"{case.label}.pickle"
+        if not path.exists():
+            path.write_bytes(pickle.dumps(print_paper(case)))
+            print(f"printed {case.label}", flush=True)
+        papers.append(pickle.loads(path.read_bytes()))
+    return papers
+
+
+# --- strokes -------------------------------------------------------------------------------------
+
+MARK_KINDS = ("yes", "no", "abstain", "blank")
+HARD_KINDS = ("scribble", "doubled", "filled", "outside", "faint", "cross_out")
+
+
+def _curve(
+    rng: np.random.Generator, points: list[tuple[float, float]], wobble: float
+) -> np.ndarray:
+    """A hand-drawn path through ``points`` (unit box coordinates): subdivided, with a smooth
+    random wobble."""
+    out = []
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        steps = 12
+        bend = rng.normal(0, wobble)
+        for step in range(steps):
+            t = step / steps
+            nx, ny = -(y1 - y0), x1 - x0
+            curve = bend * math.sin(math.pi * t)
+            out.append((x0 + (x1 - x0) * t + nx * curve, y0 + (y1 - y0) * t + ny * curve))
+    out.append(points[-1])
+    path = np.array(out, dtype=np.float64)
+    path += rng.normal(0, wobble * 0.08, path.shape)
+    return path
+
+
+def _u(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(rng.uniform(low, high))
+
+
+def mark_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
+    """Strokes of one mark in unit box coordinates (0…1 is the box's inside)."""
+    wobble = _u(rng, 0.01, 0.08)
+    if kind == "yes":
+        start = (_u(rng, 0.1, 0.32), _u(rng, 0.38, 0.65))
+        bottom = (_u(rng, 0.33, 0.52), _u(rng, 0.72, 0.93))
+        end = (_u(rng, 0.72, 0.97), _u(rng, 0.03, 0.3))
+        return [_curve(rng, [start, bottom, end], wobble)]
+    if kind == "no":
+        a = _curve(
+            rng,
+            [
+                (_u(rng, 0.05, 0.28), _u(rng, 0.05, 0.28)),
+                (_u(rng, 0.72, 0.95), _u(rng, 0.72, 0.95)),
+            ],
+            wobble,
+        )
+        b = _curve(
+            rng,
+            [
+                (_u(rng, 0.72, 0.95), _u(rng, 0.05, 0.28)),
+                (_u(rng, 0.05, 0.28), _u(rng, 0.72, 0.95)),
+            ],
+            wobble,
+        )
+        return [a, b]
+    if kind == "abstain":
+        top = (_u(rng, 0.38, 0.62), _u(rng, 0.05, 0.22))
+        left = (_u(rng, 0.05, 0.22), _u(rng, 0.75, 0.93))
+        right = (_u(rng, 0.78, 0.95), _u(rng, 0.75, 0.93))
+        gap = (top[0] + _u(rng, -0.08, 0.08), top[1] + _u(rng, -0.05, 0.1))
+        if rng.random() < 0.5:
+            return [_curve(rng, [top, left, right, gap], wobble)]
+        return [_curve(rng, [top, left], wobble), _curve(rng, [left, right, gap], wobble)]
+    if kind == "scribble":
+        points = [(_u(rng, 0.1, 0.9), _u(rng, 0.1, 0.9)) for _ in range(int(rng.integers(6, 16)))]
+        return [_curve(rng, points, wobble)]
+    if kind == "doubled":
+        first, second = rng.choice(["yes", "no", "abstain"], size=2, replace=False)
+        return mark_strokes(rng, str(first)) + mark_strokes(rng, str(second))
+    if kind == "filled":
+        ys = np.linspace(0.15, 0.85, int(rng.integers(8, 14)))
+        points = [(0.15 if i % 2 else 0.85, float(y)) for i, y in enumerate(ys)]
+        return [_curve(rng, points, 0.01)]
+    if kind == "cross_out":
+        # A mark, struck through with a heavy line: the voter changed their mind.
+        base = mark_strokes(rng, str(rng.choice(["yes", "no", "abstain"])))
+        strikes = [
+            _curve(rng, [(0.05, 0.3 + 0.15 * i), (0.95, 0.35 + 0.15 * i)], 0.02) for i in range(3)
+        ]
+        return base + strikes
+    raise ValueError(kind)
+
+
+@dataclass
+class MarkPlan:
+    """What is drawn in one box and what a careful teller would record."""
+
+    drawn: str  # yes/no/abstain/blank or a hard kind
+    truth: str  # yes/no/abstain/blank/unclear
+    faint: bool = False
+    outside: bool = False
+
+
+def plan_mark(rng: np.random.Generator, hard_share: float = 0.12) -> MarkPlan:
+    if rng.random() < hard_share:
+        kind = str(rng.choice(HARD_KINDS))
+        if kind == "faint":
+            mark = str(rng.choice(["yes", "no", "abstain"]))
+            return MarkPlan(mark, mark, faint=True)
+        if kind == "outside":
+            mark = str(rng.choice(["yes", "no", "abstain"]))
+            return MarkPlan(mark, "unclear", outside=True)
+        return MarkPlan(kind, "unclear")
+    kind = str(rng.choice(MARK_KINDS, p=[0.42, 0.22, 0.14, 0.22]))
+    return MarkPlan(kind, kind)
+
+
+@dataclass
+class Pen:
+    width_mm: float
+    darkness: float  # 0…1 of the light the ink absorbs (grey camera)
+
+
+def random_pen(rng: np.random.Generator, faint: bool = False) -> Pen:
+    if faint:
+        return Pen(_u(rng, 0.2, 0.35), _u(rng, 0.1, 0.2))
+    return Pen(_u(rng, 0.25, 0.9), _u(rng, 0.4, 0.9))
+
+
+def draw_strokes(
+    ink: np.ndarray, strokes: list[np.ndarray], box: Rect, pen: Pen, transform: np.ndarray
+) -> None:
+    """Draw unit-box strokes into ``ink`` (RASTER_PX_MM), through a 2×3 similarity ``transform``
+    of the unit box (scale, slant, offset) onto ``box``."""
+    shift = 4
+    thickness = max(1, round(pen.width_mm * RASTER_PX_MM))
+    for stroke in strokes:
+        unit = np.hstack([stroke, np.ones((len(stroke), 1))]) @ transform.T
+        px = np.column_stack([box.x + unit[:, 0] * box.w, box.y + unit[:, 1] * box.h])
+        px *= RASTER_PX_MM
+        # Only the stroke's own neighbourhood of the page is touched (a page is 9 M pixels).
+        pad = thickness + 2
+        x0 = max(0, int(px[:, 0].min()) - pad)
+        y0 = max(0, int(px[:, 1].min()) - pad)
+        x1 = min(ink.shape[1], int(px[:, 0].max()) + pad + 1)
+        y1 = min(ink.shape[0], int(px[:, 1].max()) + pad + 1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        local = (px - [x0, y0]) * (1 << shift)
+        points = np.round(local).astype(np.int32).reshape(-1, 1, 2)
+        layer = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
+        cv2.polylines(layer, [points], False, 1.0, thickness, cv2.LINE_AA, shift)
+        view = ink[y0:y1, x0:x1]
+        np.maximum(view, layer * pen.darkness, out=view)
+
+
+def _unit_transform(rng: np.random.Generator, outside: bool) -> np.ndarray:
+    scale = _u(rng, 0.55, 1.08)
+    angle = math.radians(_u(rng, -14, 14))
+    cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
+    centre = np.array([0.5, 0.5]) + rng.normal(0, 0.05, 2)
+    if outside:
+        direction = rng.choice([-1.0, 1.0]) * _u(rng, 0.45, 0.75)
+        centre[int(rng.integers(0, 2))] += direction
+    linear = np.array([[cos, -sin], [sin, cos]])
+    offset = centre - linear @ np.array([0.5, 0.5])
+    return np.hstack([linear, offset.reshape(2, 1)])
+
+
+@dataclass
+class Marked:
+    image: np.ndarray  # grey, RASTER_PX_MM
+    truth: dict[str, str]
+    plans: list[MarkPlan]
+    write_ins: list[bool]
+
+
+def mark_paper(rng: np.random.Generator, printed: Printed, hard_share: float = 0.12) -> Marked:
+    ink = np.zeros(printed.raster.shape, dtype=np.float32)
+    pen = random_pen(rng)
+    plans = []
+    truth = {}
+    for name, box in zip(printed.candidates, printed.geometry.mark_boxes, strict=True):
+        plan = plan_mark(rng, hard_share)
+        plans.append(plan)
+        truth[name] = plan.truth
+        if plan.drawn == "blank":
+            continue
+        use = random_pen(rng, faint=True) if plan.faint else pen
+        draw_strokes(
+            ink, mark_strokes(rng, plan.drawn), box, use, _unit_transform(rng, plan.outside)
+        )
+    write_ins = []
+    for box in printed.geometry.write_in_boxes:
+        filled = bool(rng.random() < 0.25)
+        write_ins.append(filled)
+        if filled:
+            chars = int(rng.integers(2, 4))
+            for index in range(chars):
+                strokes = [
+                    _curve(rng, [(_u(rng, 0, 1), _u(rng, 0, 1)) for _ in range(3)], 0.05)
+                    for _ in range(int(rng.integers(3, 7)))
+                ]
+                cell = Rect(box.x + 3 + index * 9, box.y + 2, 8, box.h - 4)
+                draw_strokes(ink, strokes, cell, pen, np.array([[1.0, 0, 0], [0, 1.0, 0]]))
+    image = printed.raster.astype(np.float32) * (1.0 - ink)
+    return Marked(np.clip(image, 0, 255).astype(np.uint8), truth, plans, write_ins)
+
+
+# --- camera --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shot:
+    data: bytes  # the encoded image, as a tablet or scanner would send it
+    condition: dict[str, Any] = field(default_factory=dict)
+
+
+def _encode(image: np.ndarray, quality: int) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return bytes(buffer.tobytes())
+
+
+def _field(rng: np.random.Generator, size: tuple[int, int], amount: float) -> np.ndarray:
+    """A smooth random field of up to ``amount`` over an image of ``size`` (w, h)."""
+    coarse = rng.normal(0, 1, (3, 3)).astype(np.float32)
+    field = cv2.resize(coarse, size, interpolation=cv2.INTER_CUBIC)
+    peak = float(np.abs(field).max()) or 1.0
+    return np.asarray(field * (amount / peak), dtype=np.float32)
+
+
+def photograph(rng: np.random.Generator, paper: np.ndarray) -> Shot:
+    """A tablet's photo: the paper on a table, tilted, rotated, curled, lit unevenly, blurred,
+    noisy, JPEG."""
+    height, width = paper.shape
+    out_w, out_h = [(1600, 1200), (2048, 1536), (2592, 1944)][int(rng.integers(0, 3))]
+    if rng.random() < 0.5:
+        out_w, out_h = out_h, out_w
+    fill = _u(rng, 0.6, 0.92)
+    angle = _u(rng, -25, 25) + 90 * int(rng.choice([0, 0, 0, 1, 2, 3]))
+    rad = math.radians(angle)
+    span_w = abs(width * math.cos(rad)) + abs(height * math.sin(rad))
+    span_h = abs(width * math.sin(rad)) + abs(height * math.cos(rad))
+    scale = fill * min(out_w / span_w, out_h / span_h)
+    # The paper at the camera's resolution first (area averaging, as a sensor does).
+    small = cv2.resize(paper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape
+    corners = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], dtype=np.float64)
+    centred = corners - [sw / 2, sh / 2]
+    placed = centred @ np.array([[math.cos(rad), math.sin(rad)], [-math.sin(rad), math.cos(rad)]])
+    # Tilt: the side nearer the camera grows, the far side shrinks (up to 20°).
+    tilt = math.radians(_u(rng, 0, 20))
+    direction = _u(rng, 0, 2 * math.pi)
+    axis = np.array([math.cos(direction), math.sin(direction)])
+    reach = np.abs(placed @ axis).max()
+    factor = 1 + 0.35 * math.sin(tilt) * (placed @ axis) / reach
+    placed = placed * factor[:, None]
+    placed += [out_w / 2, out_h / 2] + rng.normal(0, 0.03, 2) * [out_w, out_h]
+    homography = cv2.getPerspectiveTransform(corners.astype(np.float32), placed.astype(np.float32))
+    background = np.full((out_h, out_w), _u(rng, 30, 200), dtype=np.float32)
+    background += cv2.resize(rng.normal(0, 25, (12, 16)).astype(np.float32), (out_w, out_h))
+    warped = cv2.warpPerspective(small, homography, (out_w, out_h), flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(
+        np.ones_like(small, dtype=np.uint8), homography, (out_w, out_h), flags=cv2.INTER_NEAREST
+    ).astype(np.float32)
+    image = warped.astype(np.float32) * mask + background * (1 - mask)
+    # Curl: a smooth displacement of up to a few millimetres (a bent or wavy sheet).
+    curl = _u(rng, 0.3, 2.5) if rng.random() < 0.4 else 0.0
+    if curl:
+        amount = curl * RASTER_PX_MM * scale
+        ys, xs = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+        xs += _field(rng, (out_w, out_h), amount)
+        ys += _field(rng, (out_w, out_h), amount)
+        image = cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # Light: a gradient across the frame and a soft shadow (a hand, the tablet).
+    light = 1 - _u(rng, 0, 0.4) * (0.5 + _field(rng, (out_w, out_h), 0.5))
+    light *= _u(rng, 0.75, 1.0)
+    shadow_depth = _u(rng, 0.0, 0.45) if rng.random() < 0.6 else 0.0
+    if shadow_depth:
+        shadow = np.zeros((out_h // 4, out_w // 4), dtype=np.float32)
+        points = (rng.uniform(0, 1, (4, 2)) * [out_w // 4, out_h // 4]).astype(np.int32)
+        cv2.fillPoly(shadow, [cv2.convexHull(points)], 1.0)
+        shadow = cv2.GaussianBlur(shadow, (0, 0), _u(rng, 2.5, 15))
+        light = light * (1 - shadow_depth * cv2.resize(shadow, (out_w, out_h)))
+    image = image * light
+    blur = _u(rng, 0, 1.8)
+    if blur > 0.3:
+        image = cv2.GaussianBlur(image, (0, 0), blur)
+    noise = _u(rng, 1, 7)
+    image += cv2.randn(np.zeros((out_h, out_w), dtype=np.float32), 0.0, noise)
+    quality = int(rng.integers(45, 93))
+    encoded = _encode(np.clip(image, 0, 255).astype(np.uint8), quality)
+    return Shot(
+        encoded,
+        {
+            "kind": "photo",
+            "px_per_mm": round(float(scale * RASTER_PX_MM), 2),
+            "tilt_deg": round(math.degrees(tilt), 1),
+            "rotation_deg": round(angle, 1),
+            "blur_px": round(blur, 2),
+            "shadow": round(shadow_depth, 2),
+            "curl_mm": round(curl, 2),
+            "jpeg": quality,
+        },
+    )
+
+
+def scan(rng: np.random.Generator, paper: np.ndarray) -> Shot:
+    """A flatbed scan: flat and evenly lit, slightly skewed, 150–300 dpi."""
+    dpi = float(rng.choice([150, 200, 300]))
+    scale = dpi / 25.4 / RASTER_PX_MM
+    height, width = paper.shape
+    angle = _u(rng, -3, 3) + 180 * int(rng.random() < 0.25)
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+    out_w, out_h = round(width * scale * 1.06), round(height * scale * 1.06)
+    matrix[:, 2] += [(out_w - width) / 2, (out_h - height) / 2]
+    image = cv2.warpAffine(
+        paper.astype(np.float32),
+        matrix,
+        (out_w, out_h),
+        flags=cv2.INTER_AREA,
+        borderValue=250.0,
+    )
+    image = image * _u(rng, 0.9, 1.0) + rng.normal(0, _u(rng, 0.5, 3), image.shape)
+    clipped = np.clip(image, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        _ok, buffer = cv2.imencode(".png", clipped)
+        data = bytes(buffer.tobytes())
+        quality = 100
+    else:
+        quality = int(rng.integers(75, 95))
+        data = _encode(clipped, quality)
+    return Shot(
+        data,
+        {"kind": "scan", "px_per_mm": round(dpi / 25.4, 2), "rotation_deg": round(angle, 1),
+         "jpeg": quality},
+    )  # fmt: skip
+
+
+def make_sample(
+    rng: np.random.Generator,
+    printed: Printed,
+    *,
+    scan_share: float = 0.25,
+    hard_share: float = 0.12,
+) -> tuple[Shot, Marked]:
+    marked = mark_paper(rng, printed, hard_share)
+    shot = scan(rng, marked.image) if rng.random() < scan_share else photograph(rng, marked.image)
+    shot.condition["paper"] = printed.case.label
+    return shot, marked
+
+
+def label(marked: Marked, shot: Shot, printed: Printed) -> dict[str, Any]:
+    drawn = [
+        plan.drawn + ("/faint" if plan.faint else "") + ("/outside" if plan.outside else "")
+        for plan in marked.plans
+    ]
+    return {
+        "case": printed.case.label,
+        "truth": marked.truth,
+        "drawn": drawn,
+        "write_ins": marked.write_ins,
+        "condition": shot.condition,
+    }
+
+
+def round_json(printed: Printed) -> str:
+    return json.dumps(printed.round_data, ensure_ascii=False)

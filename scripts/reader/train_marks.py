@@ -1,0 +1,144 @@
+"""Train the reader's mark networks (app/reader/marks_model.npz) on synthetic photos.
+
+Run: nice -n 19 .venv/bin/python scripts/reader/train_marks.py var/reader/train
+The folder is made by make_photos.py (train on one seed, measure on another with
+scripts/bench/bench_reader.py). Each image goes through the real reader (locate, measure), so the
+networks learn from exactly what they will see; features are cached in the folder (features.npz).
+Three networks, one per feature view, each one hidden layer, trained full-batch with Adam.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.printing.layout import BALLOTS_DIR, load_layout
+from app.reader.classify import CLASSES, MODEL_PATH, VIEWS, features
+from app.reader.locate import PaperNotFound, decode_image
+from app.reader.measure import measure_box
+from app.reader.read import PaperFor, locate_paper, round_file_reader
+
+
+def reader_for_case(folder: Path, case: str, cache: dict[str, PaperFor]) -> PaperFor:
+    """The paper a synthetic image's case names (layout, round); cached per case."""
+    if case not in cache:
+        layout_name = case.split("-")[1]
+        data = json.loads((folder / "rounds" / f"{case}.json").read_text())
+        layout = load_layout(BALLOTS_DIR / f"{layout_name}.json")
+        cache[case] = round_file_reader(data, layout=layout)
+    return cache[case]
+
+
+def extract(folder: Path) -> dict[str, np.ndarray]:
+    """Features and labels of every box of every image in ``folder``; images already extracted
+    are kept in ``features.npz`` (a folder still being written can be extracted again)."""
+    cached = folder / "features.npz"
+    done: dict[str, np.ndarray] = {}
+    if cached.exists():
+        with np.load(cached) as data:
+            done = dict(data)
+    seen = set(done.get("files", np.array([], dtype=str)).tolist())
+    cache: dict[str, PaperFor] = {}
+    rows: dict[str, list[np.ndarray]] = {view: [] for view in VIEWS}
+    labels: list[int] = []
+    files: list[str] = []
+    missed = 0
+    for line in (folder / "labels.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["file"] in seen:
+            continue
+        paper_for = reader_for_case(folder, record["case"], cache)
+        image = decode_image((folder / record["file"]).read_bytes())
+        try:
+            located, expected = locate_paper(image, paper_for)
+        except PaperNotFound:
+            missed += 1
+            continue
+        geometry = located.geometry
+        for name, box, fit in zip(
+            expected.candidates, geometry.mark_boxes, located.box_fits, strict=True
+        ):
+            ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+            views = features(ink)
+            for view in VIEWS:
+                rows[view].append(views[view])
+            labels.append(CLASSES.index(record["truth"][name]))
+            files.append(record["file"])
+    print(f"{len(labels)} new boxes; {missed} images not located", file=sys.stderr)
+    if not labels:
+        return done
+    result = {view: np.stack(rows[view]) for view in VIEWS}
+    result["labels"] = np.array(labels)
+    result["files"] = np.array(files)
+    if done:
+        result = {key: np.concatenate([done[key], result[key]]) for key in result}
+    np.savez_compressed(cached, **result)
+    return result
+
+
+def train(x: np.ndarray, y: np.ndarray, seed: int, hidden: int = 48, epochs: int = 300) -> dict:
+    rng = np.random.default_rng(seed)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-3
+    z = (x - mean) / scale
+    classes = len(CLASSES)
+    w1 = rng.normal(0, np.sqrt(2 / z.shape[1]), (z.shape[1], hidden)).astype(np.float32)
+    b1 = np.zeros(hidden, dtype=np.float32)
+    w2 = rng.normal(0, np.sqrt(1 / hidden), (hidden, classes)).astype(np.float32)
+    b2 = np.zeros(classes, dtype=np.float32)
+    params = [w1, b1, w2, b2]
+    moments = [np.zeros_like(p) for p in params]
+    squares = [np.zeros_like(p) for p in params]
+    onehot = np.eye(classes, dtype=np.float32)[y]
+    counts = np.bincount(y, minlength=classes).astype(float)
+    weights = (len(y) / (classes * np.maximum(counts, 1)))[y].astype(np.float32)
+    rate, decay = 0.02, 1e-4
+    for step in range(1, epochs + 1):
+        hidden_in = z @ w1 + b1
+        h = np.maximum(hidden_in, 0)
+        logits = h @ w2 + b2
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        grad_logits = (p - onehot) * weights[:, None] / len(y)
+        grads = [None, None, h.T @ grad_logits + decay * w2, grad_logits.sum(axis=0)]
+        grad_h = grad_logits @ w2.T * (hidden_in > 0)
+        grads[0] = z.T @ grad_h + decay * w1
+        grads[1] = grad_h.sum(axis=0)
+        for index, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            moments[index] = 0.9 * moments[index] + 0.1 * grad
+            squares[index] = 0.999 * squares[index] + 0.001 * grad**2
+            m_hat = moments[index] / (1 - 0.9**step)
+            v_hat = squares[index] / (1 - 0.999**step)
+            param -= rate * m_hat / (np.sqrt(v_hat) + 1e-8)
+    accuracy = float((p.argmax(axis=1) == y).mean())
+    print(f"  training accuracy {accuracy:.4f}", file=sys.stderr)
+    return {"mean": mean, "scale": scale, "w1": w1, "b1": b1, "w2": w2, "b2": b2}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folders", nargs="+")
+    parser.add_argument("--out", default=str(MODEL_PATH))
+    args = parser.parse_args()
+    started = time.perf_counter()
+    parts = [extract(Path(folder)) for folder in args.folders]
+    data = {key: np.concatenate([part[key] for part in parts]) for key in ("labels", *VIEWS)}
+    labels = data["labels"]
+    counts = np.bincount(labels, minlength=len(CLASSES)).tolist()
+    print(f"features in {time.perf_counter() - started:.0f} s; classes", counts, file=sys.stderr)
+    model = {}
+    for seed, view in enumerate(VIEWS):
+        print(f"{view}:", file=sys.stderr)
+        for name, value in train(data[view].astype(np.float32), labels, seed).items():
+            model[f"{view}.{name}"] = value.astype(np.float32)
+    np.savez_compressed(args.out, **model)
+    size = Path(args.out).stat().st_size
+    print(f"{args.out}: {size / 1e6:.2f} MB in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

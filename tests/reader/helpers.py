@@ -1,0 +1,85 @@
+"""Marked papers made in the test itself, by the data sets' own synthesis (scripts/reader)."""
+
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import cv2
+import numpy as np
+from fastapi import FastAPI
+
+from app.papers import service as papers_service
+from app.reader import service as reader_service
+from app.settings import Settings
+from app.setup import service as setup_service
+from tests.builders import Api
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts" / "reader"
+
+
+def synth() -> ModuleType:
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    import synth as module
+
+    return module
+
+
+def draw_marks(
+    raster: np.ndarray,
+    boxes: list[object],
+    drawn: list[str],
+    *,
+    seed: int = 0,
+    outside: tuple[int, ...] = (),
+) -> np.ndarray:
+    """``raster`` (a printed paper at synth.RASTER_PX_MM) with ``drawn[i]`` in ``boxes[i]``
+    (yes/no/abstain/blank or a hard kind), by a steady dark pen."""
+    module = synth()
+    rng = np.random.default_rng(seed)
+    ink = np.zeros(raster.shape, dtype=np.float32)
+    pen = module.Pen(0.5, 0.8)
+    for index, (box, kind) in enumerate(zip(boxes, drawn, strict=True)):
+        if kind == "blank":
+            continue
+        transform = np.array([[0.8, 0.0, 0.1], [0.0, 0.8, 0.1]])
+        if index in outside:
+            transform[0, 2] += 0.7
+        module.draw_strokes(ink, module.mark_strokes(rng, kind), box, pen, transform)
+    return np.clip(raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+
+
+def photo_of_round_paper(
+    app: FastAPI, settings: Settings, api: Api, round_id: int, tmp_path: Path, drawn: list[str]
+) -> tuple[bytes, list[str]]:
+    """The round's paper as the server prints it (A4, two per page, cut), marked, scanned."""
+    module = synth()
+    response = api.get(f"/api/rounds/{round_id}/papers.pdf", params={"copies": 1})
+    pdf = tmp_path / "papers.pdf"
+    pdf.write_bytes(response.content)
+    dpi = module.RASTER_PX_MM * 25.4
+    subprocess.run(
+        ["pdftoppm", "-r", f"{dpi:.1f}", "-gray", "-png", "-singlefile", str(pdf),
+         str(tmp_path / "page")],
+        check=True,
+    )  # fmt: skip
+    page = cv2.imread(str(tmp_path / "page.png"), cv2.IMREAD_GRAYSCALE)
+    with app.state.sessionmaker.begin() as session:
+        round_ = papers_service.get_round(session, round_id=round_id)
+        election = setup_service.get_election(session, election_id=round_.election_id)
+        congress = setup_service.get_congress(session, congress_id=election.congress_id)
+        definition = papers_service.round_definition(round_)
+        expected = reader_service._expected(
+            definition,
+            round_.number,
+            papers_service.round_payload(round_, data_dir=settings.data_dir),
+            election.title,
+            congress.name,
+        )
+    (geometry,) = [g for g in expected.geometries if (g.width, g.height) == (210.0, 148.5)]
+    raster = page[: round(geometry.height * module.RASTER_PX_MM)]
+    image = draw_marks(raster, list(geometry.mark_boxes), drawn, seed=11)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return bytes(data.tobytes()), list(definition.candidates)
