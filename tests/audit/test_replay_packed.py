@@ -69,7 +69,8 @@ def test_passes_that_agree_are_packed_once() -> None:
         batch.counter(key, passes, texts).update([Y, X, Y])
     batch.pack(passes, texts)
     # (1, a): 3 records, Y X Y numbered 0 1 0; (1, b): the same records.
-    assert batch.packed is not None and batch.packed.typecode == "H"
+    assert batch.packed is not None
+    assert batch.packed.typecode == "H"
     assert batch.packed.tolist() == [0, 4, 0, 0, 1, 1, 0]
     # Taking pass A out to add to it leaves pass B its records.
     batch.counter((1, "a"), passes, texts)[Z] += 1
