@@ -237,6 +237,11 @@ def verify_cli(directory: Path) -> tuple[float, float, str, list[int]]:
     return seconds, cpu_seconds() - cpu, done.stdout, [int(kib) for kib in peaks.split()[1:]]
 
 
+def load() -> str:
+    """The load averages (1, 5, 15 minutes) and the number of cores: the times depend on them."""
+    return f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])} on {os.cpu_count()} cores"
+
+
 def measure(directory: Path, reference: bool) -> None:
     """Verify the record in ``directory`` as a command and print its time beside sha256sum's
     and its peak memory."""
@@ -259,6 +264,7 @@ def measure(directory: Path, reference: bool) -> None:
           f"{forked * 1024 / 1e6:,.0f} MB, both {(rss + forked) * 1024 / 1e6:,.0f} MB "
           "(goal < 300 MB)")  # fmt: skip
     print(next(line for line in out.splitlines() if "elected" in line))
+    print(f"load after: {load()}")
     if reference:
         t1 = time.perf_counter()
         checked = check_record(directory)
@@ -288,7 +294,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.keep is not None and len(args.papers) > 1:
         parser.error("--keep takes one --papers size")
-    print(f"load: {Path('/proc/loadavg').read_text().split()[:3]} on {os.cpu_count()} cores")
+    print(f"load: {load()}")
     if args.record is not None:
         print(f"record: {args.record} (given)")
         measure(args.record, args.reference)
