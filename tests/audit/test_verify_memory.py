@@ -3,7 +3,7 @@ reading the record whole took about 1 GB for 1,000,000 papers). Measured as the 
 sees it — the peak resident memory (``VmHWM``) of a child process that runs the command, and of
 the checker it forks — on a record of 60,000 papers (57 MB) against one of 2,000: with pieces of
 256 KiB instead of 8 MiB, so that the pieces in flight are to this record what they are to one of
-some 30,000,000 papers, the larger record may cost only a small fraction of its extra bytes."""
+some 2,000,000 papers, the larger record may cost only a small fraction of its extra bytes."""
 
 import importlib.util
 import re
@@ -76,7 +76,7 @@ def test_verify_needs_little_more_memory_for_a_much_larger_record(tmp_path: Path
     assert extra > 50_000_000
     small, small_forked = peaks_of_verifying(tmp_path / "small")
     large, large_forked = peaks_of_verifying(tmp_path / "large")
-    # What grows is the recount's packed passes, about 350 bytes per batch of 50 papers (0.4 MB
+    # What grows is the recount's packed passes, about 400 bytes per batch of 50 papers (0.5 MB
     # here); the pieces in flight are a few MB whatever the size. Reading the record whole would
     # add at least its 55 MB, parsing it into events ten times as much.
     assert large - small < extra / 10, (sizes, small, large)
