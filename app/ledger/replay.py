@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate, repeat
-from typing import Any, cast, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 from app.ledger.chain import (
     GENESIS_PARENT,
@@ -340,6 +340,8 @@ def verify_extension(
 # is the canonical JSON text of ``{"marks", "void", "write_ins"}`` (``paper.entered``'s
 # ``record``); an entered mark may be ``"unclear"`` (P6).
 
+_T = TypeVar("_T")
+
 
 @lru_cache(maxsize=1 << 16)  # a record text repeats on many papers, batch after batch
 def record_is_unclear(text: str) -> bool:
@@ -425,55 +427,125 @@ def definition_of(
     )
 
 
-@dataclass(slots=True)
-class _Batch:
-    round_id: int
-    double_entry: bool
-    generation: int = 1
-    reconciled: bool = False
-    # The records of each (generation, pass); packed once the batch is reconciled (a record of
-    # millions of papers is replayed in bounded memory: a third of a Counter's size).
-    passes: dict[tuple[int, str], "Counter[str] | _Packed"] = field(default_factory=dict)
-    resolution: dict[int, list[str]] = field(default_factory=dict)
+class _Numbering(Generic[_T]):
+    """The distinct values met so far (record texts, or (generation, pass) pairs), each given a
+    number once: a reconciled batch keeps its passes as numbers (``_Batch.pack``)."""
 
-    def counter(self, key: tuple[int, str]) -> Counter[str]:
-        """The records of one generation and pass, to add to."""
-        found = self.passes.get(key)
-        if not isinstance(found, Counter):
-            found = self.passes[key] = _unpacked(found)
+    __slots__ = ("numbers", "values")
+
+    def __init__(self) -> None:
+        self.numbers: dict[_T, int] = {}
+        self.values: list[_T] = []
+
+    def number(self, value: _T) -> int:
+        found = self.numbers.get(value)
+        if found is None:
+            found = self.numbers[value] = len(self.values)
+            self.values.append(value)
         return found
 
-    def pack(self) -> None:
-        """Each pass as its records, sorted, and their counts; two passes that agree, as the
-        passes of a reconciled batch mostly do, share one."""
-        packed: list[_Packed] = []
-        for key, found in self.passes.items():
-            if isinstance(found, Counter):
-                records = tuple(sorted(found))
-                this = (records, array("q", (found[record] for record in records)))
-                this = next((other for other in packed if other == this), this)
-                packed.append(this)
-                self.passes[key] = this
 
-    def final(self) -> list[str]:
+_Pass = tuple[Any, Any]  # (generation, pass) as the events give them
+
+
+def _packed_array(values: list[int]) -> "array[int]":
+    """``values`` (not negative) in the array of the smallest items that holds them."""
+    largest = max(values, default=0)
+    return array("H" if largest < 1 << 16 else "I" if largest < 1 << 32 else "Q", values)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch's passes, its current generation, whether that generation is reconciled and the
+    scrutineer's resolutions, from its events.
+
+    A record of millions of papers is replayed in little memory: once reconciled, the batch
+    keeps its passes packed in one array of numbers, about two bytes per paper (``pack``); a
+    pass is unpacked into a Counter again only when an event adds to it."""
+
+    double_entry: bool
+    generation: Any = 1
+    reconciled: bool = False
+    # The records of each (generation, pass) being entered, by text, and of those packed: per
+    # pass the number of its (generation, pass), then 0 if it holds the records of the pass
+    # before it, else 1 + how many records it holds and their numbers, sorted. A pass is in one
+    # of the two or in neither.
+    entering: dict[_Pass, Counter[str]] | None = None
+    packed: "array[int] | None" = None
+    resolution: dict[Any, list[str]] | None = None
+
+    def counter(
+        self, key: _Pass, passes: _Numbering[_Pass], texts: _Numbering[str]
+    ) -> Counter[str]:
+        """The records of one generation and pass, to add to."""
+        if self.entering is None:
+            self.entering = {}
+        found = self.entering.get(key)
+        if found is None:
+            found = self.entering[key] = self._unpacked(key, passes, texts, take=True)
+        return found
+
+    def pack(self, passes: _Numbering[_Pass], texts: _Numbering[str]) -> None:
+        """The passes being entered into ``packed``: two passes that agree, as those of a
+        reconciled batch mostly do, stored once."""
+        if not self.entering:
+            return
+        values = [] if self.packed is None else self.packed.tolist()
+        previous: list[int] | None = None
+        number = texts.number
+        for key, found in self.entering.items():
+            records = sorted(number(text) for text in found.elements())
+            values.append(passes.number(key))
+            if records == previous:
+                values.append(0)
+            else:
+                values.append(1 + len(records))
+                values += records
+                previous = records
+        self.entering = None
+        self.packed = _packed_array(values)
+
+    def _unpacked(
+        self, wanted: _Pass, passes: _Numbering[_Pass], texts: _Numbering[str], take: bool = False
+    ) -> Counter[str]:
+        """The records of the packed pass ``wanted`` (none if it is not packed); ``take``: and
+        take it out of ``packed``, for it is about to be added to."""
+        found: Counter[str] = Counter()
+        packed = self.packed
+        if packed is None:
+            return found
+        at = start = end = 0  # a pass's place in ``packed``; the records it holds
+        while at < len(packed):
+            key, length = packed[at], packed[at + 1]
+            if length:
+                start, end = at + 2, at + 1 + length
+            following = end if length else at + 2
+            if passes.values[key] == wanted:
+                found.update(map(texts.values.__getitem__, packed[start:end]))
+                if take:
+                    rest = packed[following:]
+                    if length and len(rest) > 1 and rest[1] == 0:
+                        rest[1:2] = packed[at + 1 : end]  # the next pass shared its records
+                    del packed[at:]
+                    packed.extend(rest)
+                return found
+            at = following
+        return found
+
+    def final(self, passes: _Numbering[_Pass], texts: _Numbering[str]) -> list[str]:
         """``final_record_texts`` of the batch, in no particular order."""
         if not self.reconciled:
             return []
-        a = _unpacked(self.passes.get((self.generation, "a")))
-        b = _unpacked(self.passes.get((self.generation, "b"))) if self.double_entry else None
-        return _final_records(a, b, self.resolution.get(self.generation))
+        a = self._records((self.generation, "a"), passes, texts)
+        b = self._records((self.generation, "b"), passes, texts) if self.double_entry else None
+        resolution = None if self.resolution is None else self.resolution.get(self.generation)
+        return _final_records(a, b, resolution)
 
-
-_Packed = tuple[tuple[str, ...], "array[int]"]  # a Counter's records and their counts
-
-
-def _unpacked(found: "Counter[str] | _Packed | None") -> Counter[str]:
-    if found is None:
-        return Counter()
-    if isinstance(found, Counter):
-        return found
-    records, counts = found
-    return Counter(dict(zip(records, counts, strict=True)))
+    def _records(
+        self, key: _Pass, passes: _Numbering[_Pass], texts: _Numbering[str]
+    ) -> Counter[str]:
+        found = None if self.entering is None else self.entering.get(key)
+        return found if found is not None else self._unpacked(key, passes, texts)
 
 
 @dataclass(slots=True)
@@ -615,6 +687,8 @@ class RoundReplay:
         self._delegates_total: int | None = None
         self._rounds: dict[int, _Round] = {}
         self._batches: dict[int, _Batch] = {}
+        self._passes: _Numbering[_Pass] = _Numbering()  # as the batches keep them
+        self._texts: _Numbering[str] = _Numbering()
         self._certified: dict[int, CertifiedRound] = {}
         self._decided: dict[str, tuple[int, Mapping[str, Any]]] = {}  # hash → (round id, result)
         self._ineligible: dict[int, list[tuple[int, str]]] = {}  # election → (round number, name)
@@ -652,7 +726,7 @@ class RoundReplay:
             return False
         try:
             batch = self._batches[batch_id]
-            batch.counter((generation, entry_pass)).update(texts)
+            batch.counter((generation, entry_pass), self._passes, self._texts).update(texts)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             return self._unreplayable(height, "paper.entered", exc)
         return True
@@ -666,7 +740,7 @@ class RoundReplay:
                 batch = self._batches[payload["batch_id"]]
                 key = (payload["generation"], payload["pass"])
                 text = _record_text(payload["record"])
-                batch.counter(key)[text] += 1
+                batch.counter(key, self._passes, self._texts)[text] += 1
                 return True
             return self._feed_other(height, kind, payload, hash)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -694,17 +768,17 @@ class RoundReplay:
             rounds[payload["round_id"]].collected = payload["collected"]
         elif kind == "batch.created":
             round_ = rounds[payload["round_id"]]
-            batches[payload["batch_id"]] = _Batch(
-                round_.round_id, payload["teller_b_id"] is not None
-            )
+            batches[payload["batch_id"]] = _Batch(payload["teller_b_id"] is not None)
             round_.batches.append(payload["batch_id"])
         elif kind == "batch.reconciled":
             batch = batches[payload["batch_id"]]
             batch.reconciled = payload["generation"] == batch.generation
-            batch.pack()
+            batch.pack(self._passes, self._texts)
         elif kind == "batch.resolved":
             batch = batches[payload["batch_id"]]
             texts = [_record_text(r) for r in payload["records"]]
+            if batch.resolution is None:
+                batch.resolution = {}
             batch.resolution[payload["generation"]] = texts
         elif kind == "batch.reentry_ordered":
             batch = batches[payload["batch_id"]]
@@ -791,6 +865,10 @@ class RoundReplay:
             )
         return True
 
+    def _final(self, batch_id: int) -> list[str]:
+        """The final records of a batch (none while it is not reconciled)."""
+        return self._batches[batch_id].final(self._passes, self._texts)
+
     def _decide(self, height: int, payload: Mapping[str, Any], hash: str) -> bool:
         round_ = self._rounds[payload["round_id"]]
         if self._delegates_total is None:
@@ -801,7 +879,7 @@ class RoundReplay:
                 for number, name in self._ineligible.get(round_.election_id, [])
                 if number <= round_.number
             )
-            recomputed = _recount(round_, self._batches, self._delegates_total, ineligible)
+            recomputed = _recount(round_, self._final, self._delegates_total, ineligible)
         except (RoundInputError, _RecountError) as exc:
             en = f"round {round_.number}: cannot be recounted from the record: {exc}"
             return self._fail(height, en, f"第 {round_.number} 轮：无法根据记录重新计票")
@@ -831,7 +909,7 @@ class _RecountError(ValueError):
 
 def _recount(
     round_: _Round,
-    batches: Mapping[int, _Batch],
+    final_of: Callable[[int], list[str]],
     delegates_total: int,
     ineligible: frozenset[str] = frozenset(),
 ) -> Any:
@@ -849,7 +927,7 @@ def _recount(
     )
     texts: Counter[str] = Counter()
     for batch_id in round_.batches:
-        texts.update(batches[batch_id].final())
+        texts.update(final_of(batch_id))
     final = sum(texts.values())
     if final != round_.collected:
         raise _RecountError(

@@ -66,7 +66,7 @@ def test_verify_memory_does_not_grow_with_the_record(
     peak_of_verifying(tmp_path / "small")  # caches and imports warmed
     small_peak = peak_of_verifying(tmp_path / "small")
     large_peak = peak_of_verifying(tmp_path / "large")
-    # What grows is the recount's counts per batch (a few KB per batch of 50 papers), not the
+    # What grows is the recount's packed passes (about 400 bytes per batch of 50 papers), not the
     # events: reading the whole file would add at least its extra ~4.5 MB.
     assert large_peak - small_peak < (large - small) / 8, (small, large, small_peak, large_peak)
     assert large_peak < (large + small) / 2
