@@ -14,7 +14,10 @@
   const KEY_PROGRESS = "jipiao.progress.";
   const KEY_ROUND = "jipiao.round.";
   const KEY_QR = "jipiao.qr.";
+  // After a failed send, the next try comes 2–6 s later, at random: tablets cut off by the same
+  // Wi-Fi outage would otherwise all come back in the same instant, every 4 s, in lockstep.
   const RETRY_MS = 4000;
+  const retryDelay = () => RETRY_MS * (0.5 + Math.random());
 
   const MARKS = [
     { mark: "yes", symbol: "✓", label: "赞成" },
@@ -781,7 +784,7 @@
           `离线：上一张已保存在本机（${state.lastSummary}）；未上传 ${queue().length} 张，网络恢复后自动上传`,
         );
       }
-      retryTimer = setTimeout(flush, RETRY_MS);
+      retryTimer = setTimeout(flush, retryDelay());
     }
   }
 
