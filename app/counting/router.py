@@ -2,14 +2,13 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from app import auth, models
 from app.auth import (
@@ -17,17 +16,14 @@ from app.auth import (
     CheckPapers,
     EnterPapers,
     ManageBatches,
-    Permission,
     ReadSetup,
-    require,
 )
 from app.counting import schemas
 from app.counting import service as counting_service
+from app.counting.entry import EntryQueue, EntryRequest, PaperInput
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES
-from app.groupcommit import ALONE, GroupCommitter
+from app.errors import ERROR_RESPONSES, AppError
 from app.papers import service as papers_service
-from app.settings import Settings
 from app.setup.schemas import Id, SearchText
 
 router = APIRouter(prefix="/api", tags=["counting 计票录入"], responses=ERROR_RESPONSES)
@@ -161,14 +157,11 @@ def adjudication_queue(
     return schemas.AdjudicationRead(round_id=round_id, batches=items)
 
 
-_may_enter_papers = require(Permission.enter_papers)
-
-
 def _invalid_body(errors: Sequence[Any]) -> RequestValidationError:
     return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
-def _paper_from(raw: bytes) -> counting_service.PaperInput:
+def _paper_from(raw: bytes) -> PaperInput:
     """The body as FastAPI would have read it (JSON, then the model; the same 422 details)."""
     if not raw:
         raise _invalid_body(
@@ -189,7 +182,7 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
         body = schemas.PaperEntryCreate.model_validate(data)
     except ValidationError as exc:
         raise _invalid_body(exc.errors(include_url=False)) from None
-    return counting_service.PaperInput(
+    return PaperInput(
         idempotency_key=body.idempotency_key,
         qr_payload=body.qr_payload,
         marks=body.marks,
@@ -197,47 +190,6 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
         void=body.void,
         write_ins_latin_confirmed=body.write_ins_latin_confirmed,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One paper entry request, as the group committer runs it (alone, or in a bulk)."""
-
-    token: str
-    batch_id: int
-    body: bytes  # bounded by the body limit (app.bodylimit); parsed only once the caller is known
-    data_dir: Path
-
-    def paper(self) -> counting_service.PaperInput:
-        """The body read as FastAPI would (its 422 refusals), once the caller is admitted: an
-        anonymous body costs no parsing (issue 20: the token before the body)."""
-        return _paper_from(self.body)
-
-    def work(self, session: Session) -> bytes:
-        actor = _may_enter_papers(auth.session_principal(session, token=self.token))
-        answer = counting_service.enter_paper(
-            session, actor=actor, batch_id=self.batch_id, paper=self.paper(), data_dir=self.data_dir
-        )
-        return answer.encode("utf-8")
-
-
-def _enter_all(session: Session, entries: list[_Entry]) -> list[Any]:
-    """``_Entry.work`` for a group's entries at once (``counting_service.enter_papers``), with the
-    same refusals in the same order (401, 403, then the body's 422)."""
-    entered = counting_service.enter_papers(
-        session,
-        entries=[(entry.token, entry.batch_id, entry.paper) for entry in entries],
-        admit=_may_enter_papers,
-        data_dir=entries[0].data_dir,
-    )
-    return [_job_outcome(outcome) for outcome in entered]
-
-
-def _job_outcome(entered: str | Exception | None) -> Any:
-    """An outcome of ``enter_papers`` as the group committer takes it (``_Entry.work``'s)."""
-    if entered is None:
-        return ALONE
-    return entered.encode("utf-8") if isinstance(entered, str) else entered
 
 
 # The entry route's path parameter, validated as FastAPI validates an ``Id``.
@@ -292,15 +244,19 @@ def _batch_id_of(request: Request) -> int:
 async def enter_paper(request: Request) -> Response:
     # The hot path of a count. Not FastAPI's body and dependencies (each sync dependency would be
     # a thread hop of its own): the body is read here as FastAPI would, and the caller check and
-    # the entry run as one job of the app's group committer (``app.groupcommit``), answered once
-    # its group is committed.
+    # the entry are the writer's, with the papers waiting beside it (``app.counting.entry``).
     token = auth.bearer_token_of(request)
     batch_id = _batch_id_of(request)
-    raw = await request.body()
-    committer: GroupCommitter = request.app.state.group_committer
-    settings: Settings = request.app.state.settings
-    entry = _Entry(token, batch_id, raw, settings.data_dir)
-    answer = await committer.run(entry.work, bulk=_enter_all, item=entry, caller=token)
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the tablet went away mid-body: nothing to enter, nobody to answer
+        raise AppError(
+            "request_incomplete",
+            "选票数据未完整送达，未保存；请重新发送",
+            "the request body did not arrive whole; nothing was saved, send it again",
+        ) from None
+    queue: EntryQueue = request.app.state.entry_queue
+    answer = await queue.enter(EntryRequest(token, batch_id, partial(_paper_from, raw)))
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 

@@ -18,45 +18,30 @@ Events: ``batch.created``, ``paper.entered``, ``batch.discrepancy``, ``batch.nee
 ``batch.resolved``, ``batch.reconciled``, ``batch.reentry_ordered``.
 """
 
-import hashlib
 import json
-import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
-    Integer,
-    ScalarSelect,
-    Table,
-    and_,
-    any_,
-    bindparam,
     event,
     func,
-    insert,
     or_,
     select,
-    update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, UOWTransaction
 
-from app import auth, models
+from app import models
 from app.auth import Principal
 from app.counting.writein import check_write_ins
-from app.db import Prepared, rows_together
 from app.errors import Conflict, Forbidden, InvalidInput, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json
 from app.ledger.replay import compare_passes, final_record_texts
-from app.models import utcnow
 from app.papers import service as papers_service
-from app.papers.qr import ThisRound, verify_payload
 from app.rules.model import (
     Mark,
     PaperRecord,
@@ -105,9 +90,6 @@ MARK_ZH: dict[str, str] = {
     UNCLEAR: "无法辨认（待裁定）",
     "illegible": "无效（按弃权计）",
 }
-
-# Every paper of a round carries the same code: its verdict is worked out once, not per paper.
-_verdict = lru_cache(maxsize=64)(verify_payload)
 
 
 # ---------------------------------------------------------------- canonical records
@@ -436,7 +418,7 @@ def progress_json(p: Progress) -> dict[str, JsonValue]:
 # ---------------------------------------------------------------- paper entry
 
 
-def _pass_for(teller_a_id: int, teller_b_id: int | None, actor: Principal) -> Pass:
+def pass_for(teller_a_id: int, teller_b_id: int | None, actor: Principal) -> Pass:
     if actor.official_id is not None and actor.official_id == teller_a_id:
         return PASS_A
     if actor.official_id is not None and actor.official_id == teller_b_id:
@@ -449,11 +431,7 @@ def _pass_for(teller_a_id: int, teller_b_id: int | None, actor: Principal) -> Pa
 
 
 def pass_of(batch: models.Batch, actor: Principal) -> Pass:
-    return _pass_for(batch.teller_a_id, batch.teller_b_id, actor)
-
-
-def _request_hash(body: Mapping[str, JsonValue]) -> str:
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    return pass_for(batch.teller_a_id, batch.teller_b_id, actor)
 
 
 @lru_cache(maxsize=4096)
@@ -461,16 +439,17 @@ def _roster_key(name: str) -> str:
     return normalize_name(name)
 
 
-def not_on_roster(session: Session, *, congress_id: int, record: Record) -> list[str]:
+def roster_names(session: Session, *, congress_id: int) -> set[str]:
+    """The congress's roster, P7-normalized, as write-ins are compared with it."""
+    names = session.scalars(
+        select(models.Delegate.name).where(models.Delegate.congress_id == congress_id)
+    )
+    return {_roster_key(name) for name in names}
+
+
+def not_on_roster(record: Record, roster: set[str]) -> list[str]:
+    """The record's write-ins that are not on ``roster`` (``roster_names``), once each."""
     written = [name for name in record.write_ins if name is not None]
-    if not written:
-        return []
-    roster = {
-        _roster_key(name)
-        for name in session.scalars(
-            select(models.Delegate.name).where(models.Delegate.congress_id == congress_id)
-        )
-    }
     return [name for name in dict.fromkeys(written) if name not in roster]
 
 
@@ -498,515 +477,6 @@ def check_names(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PaperInput:
-    """One paper as a tablet sends it."""
-
-    idempotency_key: str
-    qr_payload: str
-    marks: Mapping[str, str]
-    write_ins: Sequence[str | None]
-    void: VoidRule | None
-    write_ins_latin_confirmed: bool = False  # the teller confirmed names in Latin letters
-
-    def request_hash(self) -> str:
-        """What a retry must repeat exactly to be answered as the first request was."""
-        body: dict[str, JsonValue] = {
-            "qr_payload": self.qr_payload,
-            "marks": dict(self.marks),
-            "write_ins": list(self.write_ins),
-            "void": self.void,
-        }
-        if self.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
-            body["write_ins_latin_confirmed"] = True
-        return _request_hash(body)
-
-
-# The hot path of a count reads with core statements built once (no ORM objects, compiled once):
-# per paper, besides the session lookup, one read, two inserts (the entry and its event) and, on
-# PostgreSQL, the chain lock; tests/counting/test_entry_statements.py pins the count.
-_BATCH = cast(Table, models.Batch.__table__)
-_ROUND = cast(Table, models.Round.__table__)
-_ELECTION = cast(Table, models.Election.__table__)
-_ENTRY = cast(Table, models.PaperEntry.__table__)
-_EARLIER = _ENTRY.alias("earlier")
-_BATCH_ROUND_ELECTION = _BATCH.join(_ROUND, _ROUND.c.id == _BATCH.c.round_id).join(
-    _ELECTION, _ELECTION.c.id == _ROUND.c.election_id
-)
-
-
-def _entered(entry_pass: Pass) -> ScalarSelect[int]:
-    return (
-        select(func.count())
-        .select_from(_ENTRY)
-        .where(
-            _ENTRY.c.batch_id == _BATCH.c.id,
-            _ENTRY.c.entry_pass == entry_pass,
-            _ENTRY.c.generation == _BATCH.c.generation,
-        )
-        .scalar_subquery()
-    )
-
-
-_HEAD_HEIGHT, _HEAD_HASH = store.head_columns(_ELECTION.c.congress_id)
-# What an entry reads before deciding: batch, round, congress, both passes' progress, chain head.
-_CONTEXT_COLUMNS = (
-    _BATCH.c.teller_a_id,
-    _BATCH.c.teller_b_id,
-    _BATCH.c.generation,
-    _BATCH.c.status,
-    _BATCH.c.declared_count,
-    _ROUND.c.id.label("round_id"),
-    _ROUND.c.number.label("round_number"),
-    _ROUND.c.election_id,
-    _ROUND.c.definition_hash,
-    _ELECTION.c.congress_id,
-    _entered(PASS_A).label("pass_a"),
-    _entered(PASS_B).label("pass_b"),
-    _HEAD_HEIGHT.label("head_height"),
-    _HEAD_HASH.label("head_hash"),
-)
-# The context and the entries (of either pass) already recorded under this idempotency key: one
-# row, or one per such entry.
-_ENTRY_CONTEXT = Prepared(
-    select(
-        *_CONTEXT_COLUMNS,
-        _EARLIER.c.entry_pass.label("earlier_pass"),
-        _EARLIER.c.request_hash.label("earlier_hash"),
-        _EARLIER.c.answer.label("earlier_answer"),
-    )
-    .select_from(
-        _BATCH_ROUND_ELECTION.outerjoin(
-            _EARLIER,
-            and_(
-                _EARLIER.c.batch_id == _BATCH.c.id,
-                _EARLIER.c.entry_pass.in_(
-                    [bindparam("pass_a", PASS_A), bindparam("pass_b", PASS_B)]
-                ),
-                _EARLIER.c.idempotency_key == bindparam("idempotency_key"),
-            ),
-        )
-    )
-    .where(_BATCH.c.id == bindparam("batch_id"))
-)
-# PostgreSQL, for a group's entries at once (``enter_papers``): the batches as arrays.
-_BATCH_IDS = bindparam("batch_ids", type_=postgresql.ARRAY(Integer))
-_CONGRESSES = (
-    select(_ELECTION.c.congress_id)
-    .select_from(_BATCH_ROUND_ELECTION)
-    .where(_BATCH.c.id == any_(_BATCH_IDS))
-    .distinct()
-    .order_by(_ELECTION.c.congress_id)  # two writers lock the congresses they share in one order
-    .subquery()
-)
-# The chain locks of the batches' congresses before anything is read (READ COMMITTED: the reads
-# after it see every earlier writer of those congresses).
-_LOCK_CHAINS = Prepared(select(store.chain_lock(_CONGRESSES.c.congress_id)))
-_CONTEXTS = Prepared(
-    select(_BATCH.c.id.label("batch_id"), *_CONTEXT_COLUMNS)
-    .select_from(_BATCH_ROUND_ELECTION)
-    .where(_BATCH.c.id == any_(_BATCH_IDS))
-)
-_ENTRY_COLUMNS = (
-    "id",
-    "batch_id",
-    "entry_pass",
-    "generation",
-    "idempotency_key",
-    "request_hash",
-    "record",
-    "status",
-    "rule",
-    "answer",
-    "entered_at",
-)
-_INSERT_ENTRY = insert(_ENTRY).values({name: bindparam(name) for name in _ENTRY_COLUMNS})
-_UPDATE_ANSWER = Prepared(
-    update(_ENTRY).where(_ENTRY.c.id == bindparam("entry_id")).values(answer=bindparam("answer"))
-)
-
-# The frozen round definitions, by their hash: content-addressed, so one cache serves every
-# database and never goes stale (a round's definition never changes once the round is opened).
-_DEFINITIONS: dict[str, RoundDefinition] = {}
-
-
-def _definition(session: Session, *, round_id: int, definition_hash: str) -> RoundDefinition:
-    found = _DEFINITIONS.get(definition_hash)
-    if found is None:
-        found = papers_service.round_definition(
-            papers_service.get_round(session, round_id=round_id)
-        )
-        if len(_DEFINITIONS) >= 256:
-            _DEFINITIONS.clear()
-        _DEFINITIONS[definition_hash] = found
-    return found
-
-
-_QR_KEYS: dict[Path, bytes] = {}
-
-
-def _qr_key(data_dir: Path) -> bytes:
-    """``papers_service.qr_key`` without resolving the path (a few system calls) per paper."""
-    key = _QR_KEYS.get(data_dir)
-    if key is None:
-        key = _QR_KEYS[data_dir] = papers_service.qr_key(data_dir)
-    return key
-
-
-def _answer_text(answer: Mapping[str, Any]) -> str:
-    return json.dumps(answer, ensure_ascii=False)
-
-
-@dataclass(slots=True)
-class _Context:
-    """A batch as an entry finds it. ``enter_papers`` counts its own entries into it as it goes."""
-
-    batch_id: int
-    teller_a_id: int
-    teller_b_id: int | None
-    generation: int
-    status: str
-    declared_count: int
-    round_id: int
-    round_number: int
-    election_id: int
-    definition_hash: str
-    congress_id: int
-    pass_a: int
-    pass_b: int
-
-    @classmethod
-    def of(cls, batch_id: int, row: Any) -> "_Context":
-        return cls(
-            batch_id,
-            row.teller_a_id,
-            row.teller_b_id,
-            row.generation,
-            row.status,
-            row.declared_count,
-            row.round_id,
-            row.round_number,
-            row.election_id,
-            row.definition_hash,
-            row.congress_id,
-            row.pass_a,
-            row.pass_b,
-        )
-
-    def progress(self) -> Progress:
-        return Progress(
-            batch_id=self.batch_id,
-            declared=self.declared_count,
-            pass_a=self.pass_a,
-            pass_b=None if self.teller_b_id is None else self.pass_b,
-            status=self.status,
-            generation=self.generation,
-        )
-
-    def pass_of(self, actor: Principal) -> Pass:
-        actor.ensure_congress(self.congress_id)
-        return _pass_for(self.teller_a_id, self.teller_b_id, actor)
-
-
-def _head(row: Any) -> tuple[int, str] | None:
-    return None if row.head_height is None else (row.head_height, row.head_hash)
-
-
-@dataclass(frozen=True, slots=True)
-class _NewEntry:
-    """An entry decided and not yet written: its row, its event's payload, its answer."""
-
-    row: dict[str, Any]
-    payload: dict[str, JsonValue]
-    now: datetime
-    after: Progress
-    answer: str
-    answer_for: Callable[[Progress], str]  # the answer again, with another progress
-
-
-def _decide(
-    session: Session,
-    *,
-    context: _Context,
-    entry_pass: Pass,
-    paper: PaperInput,
-    request_hash: str,
-    earlier: tuple[str, str] | None,  # (request hash, answer) already recorded under the key
-    data_dir: Path,
-) -> str | _NewEntry:
-    """Everything an entry decides, given what it read: the answer again for a retried key, a
-    refusal (raised), or the new entry."""
-    if earlier is not None:
-        if earlier[0] != request_hash:
-            raise Conflict(
-                "idempotency_key_reused",
-                "该录入编号已用于另一张不同的选票记录",
-                "this idempotency key was already used for a different paper",
-                field="body.idempotency_key",
-            )
-        return earlier[1]
-    if context.status != ENTERING:
-        raise Conflict(
-            "batch_not_entering",
-            f"该批次当前为“{batch_status_zh(context.status)}”，不再接受录入",
-            f"the batch is {context.status}: no more entries",
-        )
-    before = context.progress()
-    entered = before.pass_a if entry_pass == PASS_A else (before.pass_b or 0)
-    if entered >= context.declared_count:
-        raise Conflict(
-            "batch_full",
-            f"本遍已录入 {entered} 张，已达该批次申报的 {context.declared_count} 张",
-            f"this pass already holds {entered} papers, the batch's declared count",
-        )
-    definition = _definition(
-        session, round_id=context.round_id, definition_hash=context.definition_hash
-    )
-    record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
-    unknown_names = not_on_roster(session, congress_id=context.congress_id, record=record)
-    check_names(
-        paper.write_ins,
-        not_on_roster=unknown_names,
-        latin_confirmed=paper.write_ins_latin_confirmed,
-    )
-    if paper.void != "P1":  # a paper declared not authentic (P1) is entered whatever its code says
-        if not paper.qr_payload:
-            raise InvalidInput(
-                "qr_missing",
-                "没有选票二维码：请扫描这张选票的二维码；不是本轮的正式选票的，请按 P1 宣告无效",
-                "no QR payload: scan the paper's code, or declare the paper not authentic (P1)",
-                field="body.qr_payload",
-            )
-        verdict = _verdict(
-            paper.qr_payload,
-            key=_qr_key(data_dir),
-            election_id=context.election_id,
-            round_number=context.round_number,
-            definition_hash=context.definition_hash,
-        )
-        if not isinstance(verdict, ThisRound):  # the one place that words every refusal
-            round_ = papers_service.get_round(session, round_id=context.round_id)
-            papers_service.verify_scan(
-                session,
-                round_=round_,
-                payload=paper.qr_payload,
-                data_dir=data_dir,
-                field="body.qr_payload",
-            )
-    judgement = judge(record, definition)
-    paper_id = str(uuid.uuid4())
-    now = utcnow()
-    after = Progress(
-        batch_id=context.batch_id,
-        declared=context.declared_count,
-        pass_a=before.pass_a + (entry_pass == PASS_A),
-        pass_b=None if before.pass_b is None else before.pass_b + (entry_pass == PASS_B),
-        status=context.status,
-        generation=context.generation,
-    )
-
-    def answer_for(progress_now: Progress) -> str:
-        return _answer_text(
-            {
-                "paper_id": paper_id,
-                "pass": entry_pass,
-                "status": judgement.status,
-                "valid": None if judgement.status == "pending" else judgement.status == "valid",
-                "rule": judgement.rule,
-                "violations": list(judgement.violations),
-                "write_ins_not_on_roster": unknown_names,
-                "progress": progress_json(progress_now),
-            }
-        )
-
-    answer = answer_for(after)
-    row = {
-        "id": paper_id,
-        "batch_id": context.batch_id,
-        "entry_pass": entry_pass,
-        "generation": context.generation,
-        "idempotency_key": paper.idempotency_key,
-        "request_hash": request_hash,
-        "record": record.text(),
-        "status": judgement.status,
-        "rule": judgement.rule,
-        "answer": answer,
-        "entered_at": now.replace(second=0, microsecond=0),
-    }
-    payload: dict[str, JsonValue] = {
-        "round_id": context.round_id,
-        "round_number": context.round_number,
-        "batch_id": context.batch_id,
-        "pass": entry_pass,
-        "generation": context.generation,
-        "paper_id": paper_id,
-        "record": record.document(),
-        "status": judgement.status,
-        "rule": judgement.rule,
-    }
-    return _NewEntry(row, payload, now, after, answer, answer_for)
-
-
-def enter_paper(
-    session: Session, *, actor: Principal, batch_id: int, paper: PaperInput, data_dir: Path
-) -> str:
-    """Enter one paper for the caller's pass; returns the answer as JSON text (``PaperEntryRead``),
-    which a retried key gets again unchanged."""
-    request_hash = paper.request_hash()
-    params = {"batch_id": batch_id, "idempotency_key": paper.idempotency_key}
-    if session.get_bind().dialect.name == "postgresql":
-        _LOCK_CHAINS.rows(session, {"batch_ids": [batch_id]})
-    rows = _ENTRY_CONTEXT.rows(session, params)
-    if not rows:
-        raise not_found("批次", "batch", batch_id)
-    context = _Context.of(batch_id, rows[0])
-    entry_pass = context.pass_of(actor)
-    decided = _decide(
-        session,
-        context=context,
-        entry_pass=entry_pass,
-        paper=paper,
-        request_hash=request_hash,
-        earlier=next(
-            ((r.earlier_hash, r.earlier_answer) for r in rows if r.earlier_pass == entry_pass),
-            None,
-        ),
-        data_dir=data_dir,
-    )
-    if isinstance(decided, str):
-        return decided
-    store.append_after(
-        session,
-        congress_id=context.congress_id,
-        head=_head(rows[0]),
-        type="paper.entered",
-        payload=decided.payload,
-        actor_role=actor.role,
-        now=decided.now,
-        along=(_INSERT_ENTRY, decided.row),
-    )
-    if not _complete(decided.after):
-        return decided.answer
-    # The batch's last paper: compare the passes, answer the new status.
-    batch = get_batch(session, batch_id=batch_id)
-    _compare(session, batch=batch, congress_id=context.congress_id, actor_role=actor.role)
-    answer = decided.answer_for(progress(session, batch))
-    _UPDATE_ANSWER.run(session, {"entry_id": decided.row["id"], "answer": answer})
-    return answer
-
-
-# Refusals that a retry of an entry made before ``enter_papers`` would not get (it is answered as
-# the first time), and that ``enter_papers``, which does not look such entries up, leaves to
-# ``enter_paper``.
-_PERHAPS_A_RETRY = ("batch_not_entering", "batch_full")
-
-
-def enter_papers(
-    session: Session,
-    *,
-    entries: Sequence[tuple[str, int, Callable[[], PaperInput]]],
-    admit: Callable[[Principal], Principal],
-    data_dir: Path,
-) -> list[str | Exception | None]:
-    """``enter_paper`` for a group's entries at once (PostgreSQL), each given as the caller's
-    session token, the batch and its paper, read (or its body refused) only once the caller is
-    known and ``admit``-ted: the callers, the chain locks and the batches read in one
-    round trip, then every new entry and its event written in one — instead of four round trips a
-    paper, which is what a paper cost on PostgreSQL (the committer's Python, and the chain lock
-    held meanwhile).
-
-    The entries are decided in order, as one at a time would be, counting each into its batch and
-    chaining each event after the one before. Each outcome is the answer, the refusal (the
-    caller's 401 or 403, the body's 422, or what ``enter_paper`` would have raised; nothing of it
-    is stored), or None: not done here, to be entered with ``enter_paper`` after this call — the
-    entry that completes its batch (its comparison is the ORM's) and every entry after it, and an
-    entry refused because its batch is full or no longer entering (it may be a retry of an entry
-    made before this call, which ``enter_paper`` answers as it did the first time). Raises if a
-    statement fails (also when an idempotency key was used before this call); then nothing of it
-    may be kept: the caller rolls back and enters each paper alone."""
-    outcomes: list[str | Exception | None] = [None] * len(entries)
-    if not entries or session.get_bind().dialect.name != "postgresql":
-        return outcomes
-    hashes = auth.token_hashes(token for token, _, _ in entries)
-    batch_ids = sorted({batch_id for _, batch_id, _ in entries})
-    sessions, _locked, batches = rows_together(
-        session,
-        [
-            auth.sessions_read(hashes),
-            (_LOCK_CHAINS, {"batch_ids": batch_ids}),
-            (_CONTEXTS, {"batch_ids": batch_ids}),
-        ],
-    )
-    principals = auth.principals_of(hashes, sessions)
-    contexts: dict[int, _Context] = {}
-    heads: dict[int, tuple[int, str] | None] = {}
-    for row in batches:
-        contexts[row.batch_id] = _Context.of(row.batch_id, row)
-        heads[row.congress_id] = _head(row)
-    # A key entered before this call is not looked for: its entry's UNIQUE(batch, pass, key) makes
-    # the insert below fail, and the caller enters every paper alone again, answering the retry
-    # as enter_paper does. Retries are few; a read of every key cost more than the insert.
-    earlier: dict[tuple[int, str, str], tuple[str, str]] = {}  # keys entered in this call
-    written: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
-    for i, (token, batch_id, asked) in enumerate(entries):
-        try:
-            found = principals[token]
-            if isinstance(found, Exception):
-                raise found
-            actor = admit(found)
-            paper = asked()
-        except Exception as refused:
-            outcomes[i] = refused
-            continue
-        request_hash = paper.request_hash()
-        try:
-            context = contexts.get(batch_id)
-            if context is None:
-                raise not_found("批次", "batch", batch_id)
-            entry_pass = context.pass_of(actor)
-            key = (batch_id, entry_pass, paper.idempotency_key)
-            decided = _decide(
-                session,
-                context=context,
-                entry_pass=entry_pass,
-                paper=paper,
-                request_hash=request_hash,
-                earlier=earlier.get(key),
-                data_dir=data_dir,
-            )
-        except Conflict as refused:
-            if refused.code not in _PERHAPS_A_RETRY:
-                outcomes[i] = refused
-            continue
-        except InvalidInput:
-            # Perhaps a retry of a paper stored before this call (before a rule on its body was
-            # added, or with its key reused): enter_paper looks its key up first, as on SQLite.
-            continue
-        except Exception as refused:  # as enter_paper would raise it: this entry only
-            outcomes[i] = refused
-            continue
-        if isinstance(decided, str):
-            outcomes[i] = decided
-            continue
-        if _complete(decided.after):
-            break  # this one and the rest: None
-        event = store.chained(
-            context.congress_id,
-            heads[context.congress_id],
-            "paper.entered",
-            decided.payload,
-            actor.role,
-            decided.now,
-        )
-        written.append((decided.row, event))
-        heads[context.congress_id] = (event["height"], event["hash"])
-        context.pass_a, context.pass_b = decided.after.pass_a, decided.after.pass_b or 0
-        earlier[key] = (request_hash, decided.answer)
-        outcomes[i] = decided.answer
-    store.append_along(session, _INSERT_ENTRY, written)
-    return outcomes
-
-
 def own_papers(
     session: Session, *, actor: Principal, batch_id: int
 ) -> tuple[models.Batch, Pass, list[models.PaperEntry]]:
@@ -1029,10 +499,6 @@ def own_papers(
 
 
 # ---------------------------------------------------------------- reconciliation
-
-
-def _complete(p: Progress) -> bool:
-    return p.pass_a == p.declared and (p.pass_b is None or p.pass_b == p.declared)
 
 
 def _pass_records(session: Session, batch: models.Batch, entry_pass: Pass) -> Counter[str]:
@@ -1084,12 +550,26 @@ def _records_json(records: Sequence[Record]) -> list[JsonValue]:
     return [json.loads(r.text()) for r in records]
 
 
-def _compare(session: Session, *, batch: models.Batch, congress_id: int, actor_role: str) -> None:
-    """Both passes are complete: reconcile, or name the discrepancy / the unclear marks."""
-    _, items = _agreed(session, batch)
-    base: dict[str, JsonValue] = {"batch_id": batch.id, "generation": batch.generation}
+def compared(
+    *,
+    batch_id: int,
+    generation: int,
+    declared: int,
+    a: Counter[str],
+    b: Counter[str] | None,
+    congress_id: int,
+    head: tuple[int, str] | None,
+    actor_role: str,
+    now: datetime,
+) -> tuple[str, dict[str, Any]]:
+    """Both passes of a batch are complete (records ``a``, ``b`` as multisets): its new status —
+    reconciled, or a discrepancy / unclear marks to adjudicate — and the event saying so, chained
+    after ``head`` (``store.chained``)."""
+    c = compare_passes(a, b)  # shared with the offline replay (app.ledger.replay)
+    items = OpenItems(_sorted(c.only_in_pass_a), _sorted(c.only_in_pass_b), _sorted(c.unclear))
+    base: dict[str, JsonValue] = {"batch_id": batch_id, "generation": generation}
     if items.only_in_pass_a or items.only_in_pass_b:
-        batch.status = DISCREPANCY
+        status = DISCREPANCY
         payload = base | {
             "only_in_pass_a": _records_json(items.only_in_pass_a),
             "only_in_pass_b": _records_json(items.only_in_pass_b),
@@ -1097,17 +577,14 @@ def _compare(session: Session, *, batch: models.Batch, congress_id: int, actor_r
         }
         event_type = "batch.discrepancy"
     elif items.unclear:
-        batch.status = ADJUDICATION
+        status = ADJUDICATION
         payload = base | {"unclear": _records_json(items.unclear)}
         event_type = "batch.needs_adjudication"
     else:
-        batch.status = RECONCILED
-        payload = base | {"papers": batch.declared_count}
+        status = RECONCILED
+        payload = base | {"papers": declared}
         event_type = "batch.reconciled"
-    session.flush()
-    store.append_event(
-        session, congress_id=congress_id, type=event_type, payload=payload, actor_role=actor_role
-    )
+    return status, store.chained(congress_id, head, event_type, payload, actor_role, now)
 
 
 def _disputed_batch(
@@ -1166,10 +643,11 @@ def resolve_batch(
         )
         for i, r in enumerate(records)
     ]
+    roster = roster_names(session, congress_id=congress_id)
     for i, (given, record) in enumerate(zip(records, final, strict=True)):
         check_names(
             given.write_ins,
-            not_on_roster=not_on_roster(session, congress_id=congress_id, record=record),
+            not_on_roster=not_on_roster(record, roster),
             latin_confirmed=given.write_ins_latin_confirmed,
             field_prefix=f"body.records.{i}",
         )

@@ -7,9 +7,7 @@
   which wakes that worker's live channels. PostgreSQL delivers a transaction's identical
   notifications once, so a group of paper entries for one congress wakes its channels once.
 * **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
-  every ``Hub`` of an app over the same database file in this process is woken. The group
-  committer (``app.groupcommit``), whose session never commits, takes them with ``take_appended``
-  after each job and wakes them after the group's COMMIT.
+  every ``Hub`` of an app over the same database file in this process is woken.
 
 What is woken is a channel per (election, view) and worker (``app.live.fanout``), not each
 stream: one cross-thread call per channel, whatever the number of dashboards. A wake-up is only a
@@ -25,8 +23,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, bindparam, event, func, select
 from sqlalchemy.orm import Session
-
-from app.db import Prepared
 
 CHANNEL = "jipiao_events"
 _PENDING = "jipiao_live_appended"
@@ -94,8 +90,7 @@ def register_local(url: str, hub: Hub) -> None:
         _local_hubs.setdefault(url, weakref.WeakSet()).add(hub)
 
 
-# A prepared statement on the transaction's own connection: paper entry appends on every request.
-_NOTIFY = Prepared(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
+_NOTIFY = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
 
 
 def notify_payload(congress_id: int) -> str:
@@ -107,7 +102,9 @@ def notify_payload(congress_id: int) -> str:
 def appended(session: Session, *, congress_id: int) -> None:
     """Called by ``append_event`` inside the appending transaction (see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
-        _NOTIFY.run(session, {"channel": CHANNEL, "payload": notify_payload(congress_id)})
+        session.connection().execute(
+            _NOTIFY, {"channel": CHANNEL, "payload": notify_payload(congress_id)}
+        )
     else:
         session.info.setdefault(_PENDING, set()).add(congress_id)
 
@@ -120,12 +117,6 @@ def wake_local(engine: Engine, congresses: set[int]) -> None:
     for hub in hubs:
         for congress_id in congresses:
             hub.wake(congress_id)
-
-
-def take_appended(session: Session) -> set[int]:
-    """SQLite: the congresses ``appended`` since the last take (and forget them)."""
-    pending: set[int] = session.info.pop(_PENDING, set())
-    return pending
 
 
 @event.listens_for(Session, "after_commit")

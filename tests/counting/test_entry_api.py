@@ -3,12 +3,10 @@
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from pypinyin import Style, lazy_pinyin
 
 from app.counting import service as counting_service
-from app.groupcommit import GroupCommitter
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.rules.model import PaperRecord
@@ -468,23 +466,3 @@ def test_the_token_and_batch_id_are_checked_as_fastapi_checks_them(
         f"/api/batches/{batch['id']}/papers", headers={"Authorization": "bearer " + token}, **body
     )
     assert expect(lower, 201)["progress"]["pass_a"] == 1
-
-
-def test_an_entry_names_its_caller_to_the_group_committer(
-    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The caller (the tablet's session) lets the committer gather a busy tablet's next paper
-    # into the group of the others (app.groupcommit); it is kept in memory only.
-    callers: list[Any] = []
-    run = GroupCommitter.run
-
-    async def recorded(self: GroupCommitter, work: Any, **kwargs: Any) -> Any:
-        callers.append(kwargs.get("caller"))
-        return await run(self, work, **kwargs)
-
-    monkeypatch.setattr(GroupCommitter, "run", recorded)
-    c = counting(api, settings)
-    batch = make_batch(c, 4)
-    teller = c.tellers[0]
-    expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper(c, "k1", PAPERS[0])), 201)
-    assert callers == [teller.token]
