@@ -1,5 +1,7 @@
 """Counting over HTTP: batches, blind double entry, reconciliation, adjudication."""
 
+import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -466,3 +468,46 @@ def test_the_token_and_batch_id_are_checked_as_fastapi_checks_them(
         f"/api/batches/{batch['id']}/papers", headers={"Authorization": "bearer " + token}, **body
     )
     assert expect(lower, 201)["progress"]["pass_a"] == 1
+
+
+def test_a_tablet_gone_before_its_body_arrived_is_answered_4xx_not_500(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    # The tablet's connection drops while it sends the body: reading it raises ClientDisconnect.
+    # Nothing is entered; the answer (which nobody may read) is a 4xx of the one error model.
+    c = counting(api, settings)
+    batch = make_batch(c, 4)
+    token = c.tellers[0].token
+    assert token is not None
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/batches/{batch['id']}/papers",
+        "raw_path": f"/api/batches/{batch['id']}/papers".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    arrived = [{"type": "http.request", "body": b'{"idempotency_key": "k', "more_body": True}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arrived.pop(0) if arrived else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+    assert start["status"] == 400
+    assert json.loads(body)["code"] == "request_incomplete"
+    assert expect(c.tellers[0].get(f"/api/batches/{batch['id']}/papers"), 200)["papers"] == []
