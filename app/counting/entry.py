@@ -1,24 +1,18 @@
 """Paper entry, the hot path of a count: the papers waiting are entered together, as a group.
 
-``EntryQueue.enter`` hands a paper to the app's one writer thread, which takes every paper waiting
-and enters them with ``enter_papers`` in one transaction:
+``EntryQueue.enter`` hands a paper to the one writer thread, which takes every paper waiting and
+enters them with ``enter_papers`` in one transaction: it **reads once** (the callers' sessions;
+on PostgreSQL the chain locks of the batches' congresses, ascending, in one statement before
+anything they guard is read, so two writers sharing congresses queue instead of deadlocking; the
+batches and their progress; the chain heads; the entries already made under the papers' keys; the
+records of the batches the group may complete), **decides every paper in memory**, in order, as
+one at a time would (a refused paper is answered with its refusal and changes nothing), **writes
+once** and **commits once**; then every paper is answered.
 
-1. **read once**: the callers' sessions; then, on PostgreSQL, the chain locks of the batches'
-   congresses, in ascending order, in one statement before anything they guard is read (two
-   writers sharing congresses queue instead of deadlocking); the batches with their round,
-   congress and progress; the chain heads; the entries already made under the papers' keys; the
-   records of the batches the group may complete.
-2. **decide every paper in memory**, in order, as entering them one at a time would (the rules
-   engine; each counted into its batch, each event chained after the one before). A refused
-   paper is answered with its refusal and changes nothing.
-3. **write once** (the entries, the batches compared, their events through ``app.ledger.store``)
-   and **commit once**; then every paper is answered.
-
-One fallback: if the group fails as a whole (a statement refused, a deadlock, a lost connection),
-nothing of it is stored and each of its papers is entered again alone, in a transaction of its
-own, so one bad paper never fails the others. A retry under a key already stored is answered as
-the first time, so a COMMIT whose outcome is unknown is safe to run again. A deadlock or
-serialization failure of a paper alone is tried again a few times, then answered 503.
+One fallback: if the group fails as a whole, nothing of it is stored and each paper is entered
+again alone, in its own transaction. A retry under a stored key is answered as the first time,
+so a COMMIT of unknown outcome is safe to repeat; a deadlock or serialization failure of a paper
+alone is tried again a few times, then answered 503.
 """
 
 import asyncio
@@ -140,16 +134,11 @@ _CONGRESSES = (
 _LOCK_CHAINS = select(store.chain_lock(_CONGRESSES.c.congress_id))
 _BATCHES = (
     select(
+        *(_BATCH.c[name] for name in ("teller_a_id", "teller_b_id", "generation", "status")),
+        *(_BATCH.c[name] for name in ("declared_count", "round_id")),
+        *(_ROUND.c[name] for name in ("election_id", "definition_hash")),
         _BATCH.c.id.label("batch_id"),
-        _BATCH.c.teller_a_id,
-        _BATCH.c.teller_b_id,
-        _BATCH.c.generation,
-        _BATCH.c.status,
-        _BATCH.c.declared_count,
-        _ROUND.c.id.label("round_id"),
         _ROUND.c.number.label("round_number"),
-        _ROUND.c.election_id,
-        _ROUND.c.definition_hash,
         _ELECTION.c.congress_id,
         _entered(PASS_A).label("pass_a"),
         _entered(PASS_B).label("pass_b"),
@@ -158,11 +147,8 @@ _BATCHES = (
     .where(_BATCH.c.id.in_(_BATCH_IDS))
 )
 _EARLIER = select(
-    _ENTRY.c.batch_id,
-    _ENTRY.c.entry_pass,
-    _ENTRY.c.idempotency_key,
-    _ENTRY.c.request_hash,
-    _ENTRY.c.answer,
+    *(_ENTRY.c[name] for name in ("batch_id", "entry_pass", "idempotency_key")),
+    *(_ENTRY.c[name] for name in ("request_hash", "answer")),
 ).where(
     _ENTRY.c.batch_id.in_(_BATCH_IDS),
     _ENTRY.c.idempotency_key.in_(bindparam("keys", expanding=True)),
@@ -296,7 +282,7 @@ def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path
 
 def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -> str:
     """One paper, given what the group read and decided before it: its answer, or its refusal
-    (raised; then it changes nothing)."""
+    (raised before anything of it is kept: it changes nothing)."""
     batch = group.batches.get(batch_id)
     if batch is None:
         raise not_found("批次", "batch", batch_id)
@@ -304,8 +290,7 @@ def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -
     actor.ensure_congress(row.congress_id)
     entry_pass = pass_for(row.teller_a_id, row.teller_b_id, actor)
     request_hash = paper.request_hash()
-    key = (batch_id, entry_pass, paper.idempotency_key)
-    earlier = group.earlier.get(key)
+    earlier = group.earlier.get((batch_id, entry_pass, paper.idempotency_key))
     if earlier is not None:
         if earlier[0] != request_hash:
             raise Conflict(
@@ -327,7 +312,40 @@ def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -
     )
     _check_code(group, row, paper)
     judgement = judge(record, definition)
-    paper_id, now = str(uuid.uuid4()), utcnow()
+    entry = {
+        "id": str(uuid.uuid4()),
+        "batch_id": batch_id,
+        "entry_pass": entry_pass,
+        "generation": row.generation,
+        "idempotency_key": paper.idempotency_key,
+        "request_hash": request_hash,
+        "record": record.text(),
+        "status": judgement.status,
+        "rule": judgement.rule,
+    }
+    answer = {
+        "paper_id": entry["id"],
+        "pass": entry_pass,
+        "status": judgement.status,
+        "valid": None if judgement.status == "pending" else judgement.status == "valid",
+        "rule": judgement.rule,
+        "violations": list(judgement.violations),
+        "write_ins_not_on_roster": unknown_names,
+    }
+    return _accept(group, batch, actor, entry, answer, record.document())
+
+
+def _accept(
+    group: _Group,
+    batch: _Batch,
+    actor: Principal,
+    entry: dict[str, Any],
+    answer: dict[str, Any],
+    document: dict[str, JsonValue],
+) -> str:
+    """Keep a decided paper: counted into its batch, its event chained, its batch compared if it
+    is the last paper; its answer (with the progress after it) to store and send."""
+    row, entry_pass, now = batch.row, entry["entry_pass"], utcnow()
     if entry_pass == PASS_A:
         batch.pass_a += 1
     else:
@@ -335,59 +353,32 @@ def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -
     payload: dict[str, JsonValue] = {
         "round_id": row.round_id,
         "round_number": row.round_number,
-        "batch_id": batch_id,
+        "batch_id": row.batch_id,
         "pass": entry_pass,
         "generation": row.generation,
-        "paper_id": paper_id,
-        "record": record.document(),
-        "status": judgement.status,
-        "rule": judgement.rule,
+        "paper_id": entry["id"],
+        "record": document,
+        "status": entry["status"],
+        "rule": entry["rule"],
     }
+    head = group.heads[row.congress_id]
     group.chain(
         row.congress_id,
-        store.chained(
-            row.congress_id,
-            group.heads[row.congress_id],
-            "paper.entered",
-            payload,
-            actor.role,
-            now,
-        ),
+        store.chained(row.congress_id, head, "paper.entered", payload, actor.role, now),
     )
     if batch.records is not None:
-        batch.records[entry_pass][record.text()] += 1
+        batch.records[entry_pass][entry["record"]] += 1
     if batch.complete():  # the batch's last paper: its passes are compared now
         _compare(group, batch, actor.role, now)
-    answer = json.dumps(
-        {
-            "paper_id": paper_id,
-            "pass": entry_pass,
-            "status": judgement.status,
-            "valid": None if judgement.status == "pending" else judgement.status == "valid",
-            "rule": judgement.rule,
-            "violations": list(judgement.violations),
-            "write_ins_not_on_roster": unknown_names,
-            "progress": progress_json(batch.progress()),
-        },
-        ensure_ascii=False,
-    )
+    text = json.dumps(answer | {"progress": progress_json(batch.progress())}, ensure_ascii=False)
     group.entries.append(
-        {
-            "id": paper_id,
-            "batch_id": batch_id,
-            "entry_pass": entry_pass,
-            "generation": row.generation,
-            "idempotency_key": paper.idempotency_key,
-            "request_hash": request_hash,
-            "record": record.text(),
-            "status": judgement.status,
-            "rule": judgement.rule,
-            "answer": answer,
-            "entered_at": now.replace(second=0, microsecond=0),
-        }
+        entry | {"answer": text, "entered_at": now.replace(second=0, microsecond=0)}
     )
-    group.earlier[key] = (request_hash, answer)
-    return answer
+    group.earlier[(row.batch_id, entry_pass, entry["idempotency_key"])] = (
+        entry["request_hash"],
+        text,
+    )
+    return text
 
 
 def _check_open(batch: _Batch, entry_pass: Pass) -> None:

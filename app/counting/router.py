@@ -194,6 +194,7 @@ def _paper_from(raw: bytes) -> PaperInput:
 
 # The entry route's path parameter, validated as FastAPI validates an ``Id``.
 _BATCH_ID = TypeAdapter(Id)
+_BODY = schemas.PaperEntryCreate.model_json_schema()
 
 
 def _batch_id_of(request: Request) -> int:
@@ -220,24 +221,10 @@ def _batch_id_of(request: Request) -> int:
     # with the same checks and refusals (bearer token, then batch id).
     openapi_extra={
         "parameters": [
-            {
-                "in": "path",
-                "name": "batch_id",
-                "required": True,
-                "schema": {
-                    "maximum": 2147483647,
-                    "minimum": 1,
-                    "title": "Batch Id",
-                    "type": "integer",
-                },
-            }
+            {"in": "path", "name": "batch_id", "required": True}
+            | {"schema": _BATCH_ID.json_schema() | {"title": "Batch Id"}}
         ],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schemas.PaperEntryCreate.model_json_schema()}
-            },
-        },
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY}}},
         "security": [{"HTTPBearer": []}],
     },
 )

@@ -66,24 +66,7 @@ def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
 def heads(session: Session, congress_ids: Iterable[int]) -> dict[int, tuple[int, str] | None]:
     """Each congress's chain head (None: an empty chain), read under its chain lock; the caller
     chains its events after them (``chained``) and appends them with ``append_chained``."""
-    found: dict[int, tuple[int, str] | None] = dict.fromkeys(congress_ids)
-    if not found:
-        return found
-    latest = (
-        select(_EVENT.c.congress_id, func.max(_EVENT.c.height).label("height"))
-        .where(_EVENT.c.congress_id.in_(found))
-        .group_by(_EVENT.c.congress_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(_EVENT.c.congress_id, _EVENT.c.height, _EVENT.c.hash).join(
-            latest,
-            (latest.c.congress_id == _EVENT.c.congress_id) & (latest.c.height == _EVENT.c.height),
-        )
-    )
-    for row in rows:
-        found[row.congress_id] = (row.height, row.hash)
-    return found
+    return {congress_id: _head(session, congress_id) for congress_id in congress_ids}
 
 
 def append_chained(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
