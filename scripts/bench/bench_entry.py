@@ -148,7 +148,9 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
     eid = election["id"]
     for name in CANDIDATES:
         ok(admin.post(f"/api/elections/{eid}/candidates", json={"name": name}), 201)
-    staff = {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 5}
+    # Every teller a tablet needs, and their login codes, before the round opens: afterwards
+    # both need the presidium's confirmation (app/setup/duties.py).
+    staff = {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": max(5, tablets)}
     tellers: list[int] = []
     for role, count in staff.items():
         for n in range(count):
@@ -156,17 +158,14 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
             official = ok(admin.post(f"/api/congresses/{cid}/officials", json=body), 201)
             if role == "teller":
                 tellers.append(official["id"])
-    round_ = ok(admin.post(f"/api/elections/{eid}/rounds"), 201)
-    rid = round_["id"]
-    ok(admin.post(f"/api/rounds/{rid}/issuance", json={"printed": papers, "issued": papers}))
-    ok(admin.post(f"/api/rounds/{rid}/collection", json={"collected": papers}))
-    while len(tellers) < tablets:  # O2 was checked at opening; the count may use more tablets
-        body = {"name": f"teller{len(tellers)}", "role": "teller"}
-        tellers.append(ok(admin.post(f"/api/congresses/{cid}/officials", json=body), 201)["id"])
     sessions: list[str] = []
     for official_id in tellers[:tablets]:
         code = ok(admin.post(f"/api/congresses/{cid}/officials/{official_id}/login-code"))["code"]
         sessions.append(ok(httpx.post(f"{base}/api/auth/login", json={"code": code}))["token"])
+    round_ = ok(admin.post(f"/api/elections/{eid}/rounds"), 201)
+    rid = round_["id"]
+    ok(admin.post(f"/api/rounds/{rid}/issuance", json={"printed": papers, "issued": papers}))
+    ok(admin.post(f"/api/rounds/{rid}/collection", json={"collected": papers}))
     batches: list[int] = []
     for i in range(tablets):
         body = {
