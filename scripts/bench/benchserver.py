@@ -115,7 +115,7 @@ def served(
         stderr=None if os.environ.get("BENCH_SERVER_LOG") else subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts slowly
         while True:
             try:
                 if httpx.get(f"{base}/api/health").status_code == 200:
