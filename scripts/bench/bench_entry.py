@@ -11,9 +11,10 @@ Starts its own server (``jipiao serve``, one uvicorn process) on 127.0.0.1 on a 
 throw-away database (a temp SQLite file; a ``jipiao_bench_<random>`` PostgreSQL database dropped at
 the end). The setup goes through the API: a congress, its roster checked in, the O2 officials, an
 election with 5 candidates, the first round opened, issued and collected, then one batch per
-tablet with blind double entry (tablet i enters pass A of batch i and pass B of batch i+1, as two
-different tellers, O3). --requests bounds the number of entry requests (and of health requests).
-At the end every batch must be reconciled. Prints numbers; it is not a test.
+tablet with blind double entry (tablet i enters pass A of batch i and pass B of batch i+1, as
+teller i mod 5 of O2's five: the passes of a batch are different tellers, O3). --requests bounds
+the number of entry requests (and of health requests). At the end every batch must be
+reconciled. Prints numbers; it is not a test.
 
 Health is measured before and after the entries, and the ratio taken against the mean of the
 two (each ratio shown too): one short phase's rate moves by half on a shared machine.
@@ -148,9 +149,10 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
     eid = election["id"]
     for name in CANDIDATES:
         ok(admin.post(f"/api/elections/{eid}/candidates", json={"name": name}), 201)
-    # Every teller a tablet needs, and their login codes, before the round opens: afterwards
-    # both need the presidium's confirmation (app/setup/duties.py).
-    staff = {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": max(5, tablets)}
+    # The five tellers O2 asks for, logged in before the round opens (afterwards a login code
+    # needs the presidium's confirmation, app/setup/duties.py); with more tablets than tellers,
+    # tablets i and i+5 share teller i's session.
+    staff = {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 5}
     tellers: list[int] = []
     for role, count in staff.items():
         for n in range(count):
@@ -159,7 +161,7 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
             if role == "teller":
                 tellers.append(official["id"])
     sessions: list[str] = []
-    for official_id in tellers[:tablets]:
+    for official_id in tellers:
         code = ok(admin.post(f"/api/congresses/{cid}/officials/{official_id}/login-code"))["code"]
         sessions.append(ok(httpx.post(f"{base}/api/auth/login", json={"code": code}))["token"])
     round_ = ok(admin.post(f"/api/elections/{eid}/rounds"), 201)
@@ -170,8 +172,8 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
     for i in range(tablets):
         body = {
             "declared_count": per_batch,
-            "teller_a_id": tellers[i],
-            "teller_b_id": tellers[(i - 1) % tablets],
+            "teller_a_id": tellers[i % len(tellers)],
+            "teller_b_id": tellers[(i - 1) % len(tellers)],
         }
         batches.append(ok(admin.post(f"/api/rounds/{rid}/batches", json=body), 201)["id"])
     payload = encode_payload(
@@ -181,7 +183,8 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
         definition_hash=round_["definition_hash"],
     )
     admin.close()
-    return {"round_id": rid, "sessions": sessions, "batches": batches, "payload": payload}
+    tokens = [sessions[i % len(sessions)] for i in range(tablets)]  # one per tablet
+    return {"round_id": rid, "sessions": tokens, "batches": batches, "payload": payload}
 
 
 def run_backend(
