@@ -36,22 +36,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import auth, models
 from app.auth import Permission, Principal
-from app.counting.service import (
+from app.counting.batches import (
     ENTERING,
     PASS_A,
     PASS_B,
     Pass,
     Progress,
     batch_status_zh,
-    check_names,
-    compared,
-    judge,
-    make_record,
-    not_on_roster,
     pass_for,
     progress_json,
-    roster_names,
 )
+from app.counting.reconciliation import compared
+from app.counting.records import check_names, judge, make_record, not_on_roster, roster_names
 from app.errors import AppError, Conflict, InvalidInput, not_found
 from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json

@@ -18,8 +18,12 @@ from app.auth import (
     ManageBatches,
     ReadSetup,
 )
+from app.counting import batches as counting_batches
+from app.counting import reconciliation as counting_reconciliation
+from app.counting import records as counting_records
 from app.counting import schemas
-from app.counting import service as counting_service
+from app.counting import status as counting_status
+from app.counting import suggestions as counting_suggestions
 from app.counting.entry import EntryQueue, EntryRequest, PaperInput
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, AppError
@@ -29,17 +33,17 @@ from app.setup.schemas import Id, SearchText
 router = APIRouter(prefix="/api", tags=["counting 计票录入"], responses=ERROR_RESPONSES)
 
 
-def _progress_read(progress: counting_service.Progress) -> schemas.ProgressRead:
-    return schemas.ProgressRead.model_validate(counting_service.progress_json(progress))
+def _progress_read(progress: counting_batches.Progress) -> schemas.ProgressRead:
+    return schemas.ProgressRead.model_validate(counting_batches.progress_json(progress))
 
 
 def _batch_read(
     session: SessionDep,
     batch: models.Batch,
-    orders: list[counting_service.ReentryOrder] | None = None,
+    orders: list[counting_reconciliation.ReentryOrder] | None = None,
 ) -> schemas.BatchRead:
     if orders is None:
-        orders = counting_service.reentry_orders(session, batch_ids=[batch.id])[batch.id]
+        orders = counting_reconciliation.reentry_orders(session, batch_ids=[batch.id])[batch.id]
     return schemas.BatchRead(
         id=batch.id,
         round_id=batch.round_id,
@@ -47,7 +51,7 @@ def _batch_read(
         declared_count=batch.declared_count,
         teller_a_id=batch.teller_a_id,
         teller_b_id=batch.teller_b_id,
-        progress=_progress_read(counting_service.progress(session, batch)),
+        progress=_progress_read(counting_batches.progress(session, batch)),
         reentry_orders=[
             schemas.ReentryOrderRead(
                 discarded_generation=order.discarded_generation,
@@ -80,7 +84,7 @@ def _round_for(session: SessionDep, round_id: int, actor: ReadSetup) -> models.R
 def create_batch(
     round_id: Id, body: schemas.BatchCreate, session: SessionDep, actor: ManageBatches
 ) -> schemas.BatchRead:
-    batch = counting_service.create_batch(
+    batch = counting_batches.create_batch(
         session,
         actor=actor,
         round_id=round_id,
@@ -94,8 +98,8 @@ def create_batch(
 @router.get("/rounds/{round_id}/batches", summary="本轮批次与进度 / batches and progress")
 def list_batches(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.BatchListRead:
     round_ = _round_for(session, round_id, actor)
-    batches = counting_service.list_batches(session, round_id=round_id)
-    orders = counting_service.reentry_orders(session, batch_ids=[b.id for b in batches])
+    batches = counting_batches.list_batches(session, round_id=round_id)
+    orders = counting_reconciliation.reentry_orders(session, batch_ids=[b.id for b in batches])
     return schemas.BatchListRead(
         round_id=round_id,
         collected=round_.collected,
@@ -110,7 +114,7 @@ def list_batches(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas
 )
 def count_status(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.CountStatusRead:
     _round_for(session, round_id, actor)
-    result = counting_service.round_count_status(session, round_id=round_id)
+    result = counting_status.round_count_status(session, round_id=round_id)
     return schemas.CountStatusRead(
         round_id=round_id,
         collected=result.collected,
@@ -135,12 +139,12 @@ def adjudication_queue(
 ) -> schemas.AdjudicationRead:
     round_ = _round_for(session, round_id, actor)
     items: list[schemas.AdjudicationItemRead] = []
-    for batch in counting_service.list_batches(session, round_id=round_id):
-        if batch.status not in counting_service.DISPUTED:
+    for batch in counting_batches.list_batches(session, round_id=round_id):
+        if batch.status not in counting_batches.DISPUTED:
             continue
-        found = counting_service.open_items(session, batch)
+        found = counting_reconciliation.open_items(session, batch)
 
-        def shown(records: list[counting_service.Record]) -> list[schemas.RecordRead]:
+        def shown(records: list[counting_records.Record]) -> list[schemas.RecordRead]:
             return [schemas.shown(r.shown(round_.candidates)) for r in records]
 
         items.append(
@@ -253,7 +257,7 @@ async def enter_paper(request: Request) -> Response:
     description="只返回本人这一遍的记录（按随机编号排序），从不返回另一遍。",
 )
 def own_papers(batch_id: Id, session: SessionDep, actor: EnterPapers) -> schemas.OwnPapersRead:
-    batch, entry_pass, rows = counting_service.own_papers(session, actor=actor, batch_id=batch_id)
+    batch, entry_pass, rows = counting_batches.own_papers(session, actor=actor, batch_id=batch_id)
     round_ = papers_service.get_round(session, round_id=batch.round_id)
     return schemas.OwnPapersRead(
         batch_id=batch.id,
@@ -262,7 +266,7 @@ def own_papers(batch_id: Id, session: SessionDep, actor: EnterPapers) -> schemas
             schemas.OwnPaperRead(
                 paper_id=row.id,
                 record=schemas.shown(
-                    counting_service.Record.from_text(row.record).shown(round_.candidates)
+                    counting_records.Record.from_text(row.record).shown(round_.candidates)
                 ),
                 status=row.status,
                 rule=row.rule,
@@ -283,12 +287,12 @@ def own_papers(batch_id: Id, session: SessionDep, actor: EnterPapers) -> schemas
 def resolve_batch(
     batch_id: Id, body: schemas.ResolutionCreate, session: SessionDep, actor: Adjudicate
 ) -> schemas.BatchRead:
-    batch = counting_service.resolve_batch(
+    batch = counting_reconciliation.resolve_batch(
         session,
         actor=actor,
         batch_id=batch_id,
         records=[
-            counting_service.RecordInput(
+            counting_reconciliation.RecordInput(
                 marks=r.marks,
                 write_ins=r.write_ins,
                 void=r.void,
@@ -308,7 +312,7 @@ def resolve_batch(
 def order_reentry(
     batch_id: Id, body: schemas.ReentryCreate, session: SessionDep, actor: Adjudicate
 ) -> schemas.BatchRead:
-    batch = counting_service.order_reentry(
+    batch = counting_reconciliation.order_reentry(
         session, actor=actor, batch_id=batch_id, reason=body.reason
     )
     return _batch_read(session, batch)
@@ -330,7 +334,7 @@ def name_suggestions(
     ] = None,
 ) -> schemas.NameSuggestionsRead:
     actor.ensure_congress(congress_id)
-    names = counting_service.suggest_names(
+    names = counting_suggestions.suggest_names(
         session, congress_id=congress_id, q=q, limit=limit, round_id=round_id
     )
     return schemas.NameSuggestionsRead(q=q, names=names)

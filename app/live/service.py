@@ -29,7 +29,10 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.auth import Principal, Role
-from app.counting import service as counting_service
+from app.counting import batches as counting_batches
+from app.counting import reconciliation as counting_reconciliation
+from app.counting import records as counting_records
+from app.counting import status as counting_status
 from app.errors import Conflict, NotFound
 from app.ledger import store
 from app.live.provisional import provisional_paper, provisional_result, standings
@@ -69,7 +72,7 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
             .join(models.Batch, models.Batch.id == models.BatchResolution.batch_id)
             .where(
                 models.Batch.round_id == round_id,
-                models.Batch.status == counting_service.RECONCILED,
+                models.Batch.status == counting_batches.RECONCILED,
                 models.BatchResolution.generation == models.Batch.generation,
                 models.BatchResolution.action == "records",
             )
@@ -78,7 +81,7 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
     papers = []
     for batch_id in sorted(resolved_ids):
         batch = session.get_one(models.Batch, batch_id)
-        for record in counting_service.final_records(session, batch):
+        for record in counting_reconciliation.final_records(session, batch):
             papers.append(provisional_paper(record.marks, record.write_ins, record.void))
     rows = session.scalars(
         select(models.PaperEntry.record)
@@ -86,12 +89,12 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
         .where(
             models.Batch.round_id == round_id,
             models.Batch.id.not_in(resolved_ids),
-            models.PaperEntry.entry_pass == counting_service.PASS_A,
+            models.PaperEntry.entry_pass == counting_batches.PASS_A,
             models.PaperEntry.generation == models.Batch.generation,
         )
     )
     for text in rows:
-        record = counting_service.Record.from_text(text)
+        record = counting_records.Record.from_text(text)
         papers.append(provisional_paper(record.marks, record.write_ins, record.void))
     return papers
 
@@ -130,10 +133,10 @@ def _round_snapshot(
     view: View,
     preview: bool = False,
 ) -> dict[str, Any]:
-    status = counting_service.round_count_status(session, round_id=round_.id)
+    status = counting_status.round_count_status(session, round_id=round_.id)
     batches = []
-    for batch in counting_service.list_batches(session, round_id=round_.id):
-        p = counting_service.progress(session, batch)
+    for batch in counting_batches.list_batches(session, round_id=round_.id):
+        p = counting_batches.progress(session, batch)
         batches.append(
             {
                 "number": batch.number,

@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 from app.auth import PERMISSION_ZH, ROLE_NAMES_ZH
-from app.counting.service import BATCH_STATUS_ZH, MARK_ZH
+from app.counting.batches import BATCH_STATUS_ZH
+from app.counting.records import MARK_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, INVALID_RULE_LABELS, ROUND_KIND_ZH
 from app.rules.profiles import OPTION_TEXTS, SEED_PROFILE, profile_options

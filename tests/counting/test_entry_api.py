@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from pypinyin import Style, lazy_pinyin
 
-from app.counting import service as counting_service
+from app.counting import reconciliation as counting_reconciliation
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.rules.model import PaperRecord
@@ -100,7 +100,7 @@ def enter_all(c: Counting, teller: Api, batch_id: int, papers: list[list[str]], 
 
 def reconciled(app: FastAPI, round_id: int) -> list[PaperRecord]:
     with app.state.sessionmaker.begin() as session:
-        return counting_service.reconciled_papers(session, round_id=round_id)
+        return counting_reconciliation.reconciled_papers(session, round_id=round_id)
 
 
 def test_one_difference_is_listed_and_resolved(api: Api, settings: Settings, app: FastAPI) -> None:
