@@ -433,7 +433,8 @@ def principals(
     """``session_principal`` for several tokens in one read: each token's principal, or the
     refusal ``session_principal`` would raise."""
     hashes = {token: hash_secret(token) for token in tokens}
-    rows = session.execute(_SESSIONS.where(_AUTH_SESSION.c.token_hash.in_(set(hashes.values()))))
+    where = _AUTH_SESSION.c.token_hash.in_(set(hashes.values()))
+    rows = session.connection().execute(_SESSIONS.where(where))
     by_hash = {row.token_hash: row for row in rows}
     found: dict[str, Principal | NotAuthenticated] = {}
     for token, token_hash in hashes.items():

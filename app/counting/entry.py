@@ -516,30 +516,27 @@ class EntryQueue:
     idle_seconds: float = 5.0
     groups: int = 0  # committed or failed, for tests
     _waiting: list[tuple[EntryRequest, "asyncio.Future[str]"]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _wake: threading.Condition = field(init=False)
+    _wake: threading.Condition = field(default_factory=threading.Condition)
     _thread: threading.Thread | None = None
     _closing: bool = False
-
-    def __post_init__(self) -> None:
-        self._wake = threading.Condition(self._lock)
 
     async def enter(self, request: EntryRequest) -> str:
         """The paper's answer once its group is committed, or its refusal raised here."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        with self._lock:
+        with self._wake:
             self._waiting.append((request, future))
             if self._thread is None:
                 self._closing = False
-                self._thread = threading.Thread(target=self._serve, name="jipiao-entry")
-                self._thread.daemon = True
+                self._thread = threading.Thread(
+                    target=self._serve, name="jipiao-entry", daemon=True
+                )
                 self._thread.start()
             self._wake.notify()
         return await future
 
     def close(self, timeout: float = 10.0) -> None:
         """End the thread once the papers waiting are entered (the app's shutdown)."""
-        with self._lock:
+        with self._wake:
             self._closing = True
             self._wake.notify()
             thread = self._thread
@@ -547,7 +544,7 @@ class EntryQueue:
             thread.join(timeout)
 
     def _take(self) -> list[tuple[EntryRequest, "asyncio.Future[str]"]]:
-        with self._lock:
+        with self._wake:
             while not self._waiting:
                 idle = self._closing or not self._wake.wait(self.idle_seconds)
                 if idle and not self._waiting:

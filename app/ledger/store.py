@@ -54,12 +54,16 @@ _EVENT = cast(Table, models.Event.__table__)
 
 
 def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
-    row = session.execute(
-        select(_EVENT.c.height, _EVENT.c.hash)
-        .where(_EVENT.c.congress_id == congress_id)
-        .order_by(_EVENT.c.height.desc())
-        .limit(1)
-    ).one_or_none()
+    row = (
+        session.connection()
+        .execute(
+            select(_EVENT.c.height, _EVENT.c.hash)
+            .where(_EVENT.c.congress_id == congress_id)
+            .order_by(_EVENT.c.height.desc())
+            .limit(1)
+        )
+        .one_or_none()
+    )
     return None if row is None else (row.height, row.hash)
 
 
