@@ -24,6 +24,7 @@ from app.audit import router as audit_router
 from app.auth import router as auth_router
 from app.bodylimit import BodyLimit, limit_for
 from app.counting import router as counting_router
+from app.counting.entry import EntryQueue
 from app.db import make_engine, make_sessionmaker
 from app.errors import (
     AppError,
@@ -35,7 +36,6 @@ from app.errors import (
     NotFound,
     ServiceUnavailable,
 )
-from app.groupcommit import GroupCommitter
 from app.hall import router as hall_router
 from app.keys import check_installation_keys, ensure_keys
 from app.ledger import notify as ledger_notify
@@ -274,7 +274,7 @@ def create_app(settings: Settings) -> FastAPI:
             logging.getLogger("uvicorn.error").warning(font_problem)
         async with live_listen.running(app):  # PostgreSQL: this worker's LISTEN connection
             yield
-        await asyncio.to_thread(app.state.group_committer.close)
+        await asyncio.to_thread(app.state.entry_queue.close)
         close_reader(app)
         engine.dispose()
 
@@ -298,7 +298,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     # SQLite: its commits wake the live streams of every app in this process (app.ledger.notify)
     ledger_notify.wake_after_commit(app.state.sessionmaker)
-    app.state.group_committer = GroupCommitter(engine)
+    app.state.entry_queue = EntryQueue(app.state.sessionmaker, settings.data_dir)
     install_error_handlers(app)
     # Every body is limited by route before it is read (413; app.bodylimit).
     app.add_middleware(BodyLimit, limit_of=limit_for(settings.max_upload_bytes))

@@ -403,7 +403,7 @@ def test_every_chinese_message_in_app_is_chinese() -> None:
 def test_round_batch_and_permission_words_have_chinese_labels() -> None:
     """Every state a message can name has its Chinese label (the one place for each kind)."""
     from app.auth.roles import PERMISSION_ZH, ROLE_NAMES_ZH, Permission, Role
-    from app.counting import service as counting_service
+    from app.counting import batches as counting_batches
     from app.papers import service as papers_service
     from app.results import service as results_service
 
@@ -417,14 +417,14 @@ def test_round_batch_and_permission_words_have_chinese_labels() -> None:
         round_states
     )
     batch_states = {
-        counting_service.ENTERING,
-        counting_service.DISCREPANCY,
-        counting_service.ADJUDICATION,
-        counting_service.RECONCILED,
+        counting_batches.ENTERING,
+        counting_batches.DISCREPANCY,
+        counting_batches.ADJUDICATION,
+        counting_batches.RECONCILED,
     }
     for labels, keys in (
         (papers_service.ROUND_STATUS_ZH, round_states),
-        (counting_service.BATCH_STATUS_ZH, batch_states),
+        (counting_batches.BATCH_STATUS_ZH, batch_states),
         (PERMISSION_ZH, set(Permission)),
         (ROLE_NAMES_ZH, set(Role)),
     ):
@@ -744,7 +744,7 @@ def _js_maps(source: str) -> Iterator[tuple[int, set[str]]]:
 def test_script_label_maps_name_every_state(script: Path) -> None:
     """A page's label map of round or batch states names every state the server has, so that no
     state is shown by its identifier (``ROUND_ZH[r.status] || r.status``)."""
-    from app.counting.service import BATCH_STATUS_ZH
+    from app.counting.batches import BATCH_STATUS_ZH
     from app.papers.service import ROUND_STATUS_ZH
 
     missing = []

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import models
-from app.counting.service import ADJUDICATION, DISCREPANCY, ENTERING, RECONCILED
+from app.counting.batches import ADJUDICATION, DISCREPANCY, ENTERING, RECONCILED
 from app.ledger import chain, store
 from app.papers import service as papers_service
 from app.papers.service import (

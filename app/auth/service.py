@@ -10,19 +10,17 @@
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, String, Table, any_, bindparam, delete, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.orm import Session
 
 from app import models
 from app.auth.roles import Principal, Role
-from app.db import Prepared
 from app.errors import Forbidden, NotAuthenticated
 from app.ledger import store
 from app.models import utcnow
@@ -239,42 +237,24 @@ _SESSION_COLUMNS = (
     _AUTH_SESSION.c.congress_id,
     _AUTH_SESSION.c.expires_at,
 )
-_SESSION_BY_TOKEN = Prepared(
-    select(*_SESSION_COLUMNS).where(_AUTH_SESSION.c.token_hash == bindparam("token_hash"))
-)
+_SESSIONS = select(*_SESSION_COLUMNS, _AUTH_SESSION.c.token_hash)
 
 
 def session_principal(session: Session, *, token: str) -> Principal:
     """Who holds ``token`` (401 if unknown or expired): one indexed read of four columns, no ORM
     object — every authenticated request pays for it."""
-    rows = _SESSION_BY_TOKEN.rows(session, {"token_hash": hash_secret(token)})
-    return _principal(rows[0] if rows else None)
+    row = session.execute(_SESSIONS.where(_AUTH_SESSION.c.token_hash == hash_secret(token))).first()
+    return _principal(row)
 
 
-_SESSIONS_BY_TOKENS = Prepared(
-    select(_AUTH_SESSION.c.token_hash, *_SESSION_COLUMNS).where(
-        _AUTH_SESSION.c.token_hash
-        == any_(bindparam("token_hashes", type_=postgresql.ARRAY(String)))
-    )
-)
-
-
-def token_hashes(tokens: Iterable[str]) -> dict[str, str]:
-    """Each token's ``hash_secret``, for ``sessions_read`` and ``principals_of`` (computed once)."""
-    return {token: hash_secret(token) for token in tokens}
-
-
-def sessions_read(hashes: Mapping[str, str]) -> tuple[Prepared, dict[str, Any]]:
-    """The read of ``principals_of`` (PostgreSQL): the sessions of several tokens at once, given
-    their ``token_hashes``."""
-    return _SESSIONS_BY_TOKENS, {"token_hashes": sorted(set(hashes.values()))}
-
-
-def principals_of(
-    hashes: Mapping[str, str], rows: Iterable[Any]
+def principals(
+    session: Session, *, tokens: Iterable[str]
 ) -> dict[str, Principal | NotAuthenticated]:
-    """``session_principal`` for several tokens (their ``token_hashes``), from the rows of their
-    ``sessions_read``: each token's principal, or the refusal ``session_principal`` would raise."""
+    """``session_principal`` for several tokens in one read: each token's principal, or the
+    refusal ``session_principal`` would raise."""
+    hashes = {token: hash_secret(token) for token in tokens}
+    where = _AUTH_SESSION.c.token_hash.in_(set(hashes.values()))
+    rows = session.connection().execute(_SESSIONS.where(where))
     by_hash = {row.token_hash: row for row in rows}
     found: dict[str, Principal | NotAuthenticated] = {}
     for token, token_hash in hashes.items():

@@ -2,43 +2,43 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from app import models
 from app.auth import deps as auth_deps
-from app.auth import service as auth_service
-from app.auth.deps import Adjudicate, CheckPapers, EnterPapers, ManageBatches, ReadSetup, require
-from app.auth.roles import Permission
+from app.auth.deps import Adjudicate, CheckPapers, EnterPapers, ManageBatches, ReadSetup
+from app.counting import batches as counting_batches
+from app.counting import reconciliation as counting_reconciliation
+from app.counting import records as counting_records
 from app.counting import schemas
-from app.counting import service as counting_service
+from app.counting import status as counting_status
+from app.counting import suggestions as counting_suggestions
+from app.counting.entry import EntryQueue, EntryRequest, PaperInput
 from app.db import SessionDep
-from app.errors import ERROR_RESPONSES
-from app.groupcommit import ALONE, GroupCommitter
+from app.errors import ERROR_RESPONSES, AppError
 from app.papers import service as papers_service
-from app.settings import Settings
 from app.setup.schemas import Id, SearchText
 
 router = APIRouter(prefix="/api", tags=["counting 计票录入"], responses=ERROR_RESPONSES)
 
 
-def _progress_read(progress: counting_service.Progress) -> schemas.ProgressRead:
-    return schemas.ProgressRead.model_validate(counting_service.progress_json(progress))
+def _progress_read(progress: counting_batches.Progress) -> schemas.ProgressRead:
+    return schemas.ProgressRead.model_validate(counting_batches.progress_json(progress))
 
 
 def _batch_read(
     session: SessionDep,
     batch: models.Batch,
-    orders: list[counting_service.ReentryOrder] | None = None,
+    orders: list[counting_reconciliation.ReentryOrder] | None = None,
 ) -> schemas.BatchRead:
     if orders is None:
-        orders = counting_service.reentry_orders(session, batch_ids=[batch.id])[batch.id]
+        orders = counting_reconciliation.reentry_orders(session, batch_ids=[batch.id])[batch.id]
     return schemas.BatchRead(
         id=batch.id,
         round_id=batch.round_id,
@@ -46,7 +46,7 @@ def _batch_read(
         declared_count=batch.declared_count,
         teller_a_id=batch.teller_a_id,
         teller_b_id=batch.teller_b_id,
-        progress=_progress_read(counting_service.progress(session, batch)),
+        progress=_progress_read(counting_batches.progress(session, batch)),
         reentry_orders=[
             schemas.ReentryOrderRead(
                 discarded_generation=order.discarded_generation,
@@ -79,7 +79,7 @@ def _round_for(session: SessionDep, round_id: int, actor: ReadSetup) -> models.R
 def create_batch(
     round_id: Id, body: schemas.BatchCreate, session: SessionDep, actor: ManageBatches
 ) -> schemas.BatchRead:
-    batch = counting_service.create_batch(
+    batch = counting_batches.create_batch(
         session,
         actor=actor,
         round_id=round_id,
@@ -93,8 +93,8 @@ def create_batch(
 @router.get("/rounds/{round_id}/batches", summary="本轮批次与进度 / batches and progress")
 def list_batches(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.BatchListRead:
     round_ = _round_for(session, round_id, actor)
-    batches = counting_service.list_batches(session, round_id=round_id)
-    orders = counting_service.reentry_orders(session, batch_ids=[b.id for b in batches])
+    batches = counting_batches.list_batches(session, round_id=round_id)
+    orders = counting_reconciliation.reentry_orders(session, batch_ids=[b.id for b in batches])
     return schemas.BatchListRead(
         round_id=round_id,
         collected=round_.collected,
@@ -109,7 +109,7 @@ def list_batches(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas
 )
 def count_status(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas.CountStatusRead:
     _round_for(session, round_id, actor)
-    result = counting_service.round_count_status(session, round_id=round_id)
+    result = counting_status.round_count_status(session, round_id=round_id)
     return schemas.CountStatusRead(
         round_id=round_id,
         collected=result.collected,
@@ -134,12 +134,12 @@ def adjudication_queue(
 ) -> schemas.AdjudicationRead:
     round_ = _round_for(session, round_id, actor)
     items: list[schemas.AdjudicationItemRead] = []
-    for batch in counting_service.list_batches(session, round_id=round_id):
-        if batch.status not in counting_service.DISPUTED:
+    for batch in counting_batches.list_batches(session, round_id=round_id):
+        if batch.status not in counting_batches.DISPUTED:
             continue
-        found = counting_service.open_items(session, batch)
+        found = counting_reconciliation.open_items(session, batch)
 
-        def shown(records: list[counting_service.Record]) -> list[schemas.RecordRead]:
+        def shown(records: list[counting_records.Record]) -> list[schemas.RecordRead]:
             return [schemas.shown(r.shown(round_.candidates)) for r in records]
 
         items.append(
@@ -156,14 +156,11 @@ def adjudication_queue(
     return schemas.AdjudicationRead(round_id=round_id, batches=items)
 
 
-_may_enter_papers = require(Permission.enter_papers)
-
-
 def _invalid_body(errors: Sequence[Any]) -> RequestValidationError:
     return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
-def _paper_from(raw: bytes) -> counting_service.PaperInput:
+def _paper_from(raw: bytes) -> PaperInput:
     """The body as FastAPI would have read it (JSON, then the model; the same 422 details)."""
     if not raw:
         raise _invalid_body(
@@ -184,7 +181,7 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
         body = schemas.PaperEntryCreate.model_validate(data)
     except ValidationError as exc:
         raise _invalid_body(exc.errors(include_url=False)) from None
-    return counting_service.PaperInput(
+    return PaperInput(
         idempotency_key=body.idempotency_key,
         qr_payload=body.qr_payload,
         marks=body.marks,
@@ -194,49 +191,9 @@ def _paper_from(raw: bytes) -> counting_service.PaperInput:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One paper entry request, as the group committer runs it (alone, or in a bulk)."""
-
-    token: str
-    batch_id: int
-    body: bytes  # bounded by the body limit (app.bodylimit); parsed only once the caller is known
-    data_dir: Path
-
-    def paper(self) -> counting_service.PaperInput:
-        """The body read as FastAPI would (its 422 refusals), once the caller is admitted: an
-        anonymous body costs no parsing (issue 20: the token before the body)."""
-        return _paper_from(self.body)
-
-    def work(self, session: Session) -> bytes:
-        actor = _may_enter_papers(auth_service.session_principal(session, token=self.token))
-        answer = counting_service.enter_paper(
-            session, actor=actor, batch_id=self.batch_id, paper=self.paper(), data_dir=self.data_dir
-        )
-        return answer.encode("utf-8")
-
-
-def _enter_all(session: Session, entries: list[_Entry]) -> list[Any]:
-    """``_Entry.work`` for a group's entries at once (``counting_service.enter_papers``), with the
-    same refusals in the same order (401, 403, then the body's 422)."""
-    entered = counting_service.enter_papers(
-        session,
-        entries=[(entry.token, entry.batch_id, entry.paper) for entry in entries],
-        admit=_may_enter_papers,
-        data_dir=entries[0].data_dir,
-    )
-    return [_job_outcome(outcome) for outcome in entered]
-
-
-def _job_outcome(entered: str | Exception | None) -> Any:
-    """An outcome of ``enter_papers`` as the group committer takes it (``_Entry.work``'s)."""
-    if entered is None:
-        return ALONE
-    return entered.encode("utf-8") if isinstance(entered, str) else entered
-
-
 # The entry route's path parameter, validated as FastAPI validates an ``Id``.
 _BATCH_ID = TypeAdapter(Id)
+_BODY = schemas.PaperEntryCreate.model_json_schema()
 
 
 def _batch_id_of(request: Request) -> int:
@@ -263,39 +220,29 @@ def _batch_id_of(request: Request) -> int:
     # with the same checks and refusals (bearer token, then batch id).
     openapi_extra={
         "parameters": [
-            {
-                "in": "path",
-                "name": "batch_id",
-                "required": True,
-                "schema": {
-                    "maximum": 2147483647,
-                    "minimum": 1,
-                    "title": "Batch Id",
-                    "type": "integer",
-                },
-            }
+            {"in": "path", "name": "batch_id", "required": True}
+            | {"schema": _BATCH_ID.json_schema() | {"title": "Batch Id"}}
         ],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schemas.PaperEntryCreate.model_json_schema()}
-            },
-        },
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY}}},
         "security": [{"HTTPBearer": []}],
     },
 )
 async def enter_paper(request: Request) -> Response:
     # The hot path of a count. Not FastAPI's body and dependencies (each sync dependency would be
     # a thread hop of its own): the body is read here as FastAPI would, and the caller check and
-    # the entry run as one job of the app's group committer (``app.groupcommit``), answered once
-    # its group is committed.
+    # the entry are the writer's, with the papers waiting beside it (``app.counting.entry``).
     token = auth_deps.bearer_token_of(request)
     batch_id = _batch_id_of(request)
-    raw = await request.body()
-    committer: GroupCommitter = request.app.state.group_committer
-    settings: Settings = request.app.state.settings
-    entry = _Entry(token, batch_id, raw, settings.data_dir)
-    answer = await committer.run(entry.work, bulk=_enter_all, item=entry, caller=token)
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the tablet went away mid-body: nothing to enter, nobody to answer
+        raise AppError(
+            "request_incomplete",
+            "选票数据未完整送达，未保存；请重新发送",
+            "the request body did not arrive whole; nothing was saved, send it again",
+        ) from None
+    queue: EntryQueue = request.app.state.entry_queue
+    answer = await queue.enter(EntryRequest(token, batch_id, partial(_paper_from, raw)))
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
@@ -305,7 +252,7 @@ async def enter_paper(request: Request) -> Response:
     description="只返回本人这一遍的记录（按随机编号排序），从不返回另一遍。",
 )
 def own_papers(batch_id: Id, session: SessionDep, actor: EnterPapers) -> schemas.OwnPapersRead:
-    batch, entry_pass, rows = counting_service.own_papers(session, actor=actor, batch_id=batch_id)
+    batch, entry_pass, rows = counting_batches.own_papers(session, actor=actor, batch_id=batch_id)
     round_ = papers_service.get_round(session, round_id=batch.round_id)
     return schemas.OwnPapersRead(
         batch_id=batch.id,
@@ -314,7 +261,7 @@ def own_papers(batch_id: Id, session: SessionDep, actor: EnterPapers) -> schemas
             schemas.OwnPaperRead(
                 paper_id=row.id,
                 record=schemas.shown(
-                    counting_service.Record.from_text(row.record).shown(round_.candidates)
+                    counting_records.Record.from_text(row.record).shown(round_.candidates)
                 ),
                 status=row.status,
                 rule=row.rule,
@@ -335,12 +282,12 @@ def own_papers(batch_id: Id, session: SessionDep, actor: EnterPapers) -> schemas
 def resolve_batch(
     batch_id: Id, body: schemas.ResolutionCreate, session: SessionDep, actor: Adjudicate
 ) -> schemas.BatchRead:
-    batch = counting_service.resolve_batch(
+    batch = counting_reconciliation.resolve_batch(
         session,
         actor=actor,
         batch_id=batch_id,
         records=[
-            counting_service.RecordInput(
+            counting_reconciliation.RecordInput(
                 marks=r.marks,
                 write_ins=r.write_ins,
                 void=r.void,
@@ -360,7 +307,7 @@ def resolve_batch(
 def order_reentry(
     batch_id: Id, body: schemas.ReentryCreate, session: SessionDep, actor: Adjudicate
 ) -> schemas.BatchRead:
-    batch = counting_service.order_reentry(
+    batch = counting_reconciliation.order_reentry(
         session, actor=actor, batch_id=batch_id, reason=body.reason
     )
     return _batch_read(session, batch)
@@ -382,7 +329,7 @@ def name_suggestions(
     ] = None,
 ) -> schemas.NameSuggestionsRead:
     actor.ensure_congress(congress_id)
-    names = counting_service.suggest_names(
+    names = counting_suggestions.suggest_names(
         session, congress_id=congress_id, q=q, limit=limit, round_id=round_id
     )
     return schemas.NameSuggestionsRead(q=q, names=names)

@@ -9,9 +9,8 @@
 * **SQLite** (one process): the congress is remembered in ``session.info`` and, after the commit,
   every listener registered for the same database file in this process (``listen_locally``) is
   woken. The sessions of an app's ``sessionmaker`` deliver it once the app asked for it
-  (``wake_after_commit``, called by ``app.main.create_app``); the group committer
-  (``app.groupcommit``), whose session never commits, takes them with ``take_appended`` after each
-  job and wakes them with ``wake_local`` after the group's COMMIT.
+  (``wake_after_commit``, called by ``app.main.create_app``), paper entry's writer included
+  (``app.counting.entry``).
 
 The ledger imports no feature: the live streams register their hub here (``listen_locally``), and
 only ``app.live`` knows what a wake-up does. A wake-up is only a hint (``app.live.fanout``).
@@ -23,8 +22,6 @@ from typing import Protocol
 
 from sqlalchemy import Engine, bindparam, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
-
-from app.db import Prepared
 
 CHANNEL = "jipiao_events"
 _PENDING = "jipiao_live_appended"
@@ -54,7 +51,7 @@ def listen_locally(engine: Engine, listener: Listener) -> None:
 
 
 # A prepared statement on the transaction's own connection: paper entry appends on every request.
-_NOTIFY = Prepared(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
+_NOTIFY = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
 
 
 def notify_payload(congress_id: int) -> str:
@@ -66,7 +63,9 @@ def notify_payload(congress_id: int) -> str:
 def appended(session: Session, *, congress_id: int) -> None:
     """Called by the store inside the appending transaction (see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
-        _NOTIFY.run(session, {"channel": CHANNEL, "payload": notify_payload(congress_id)})
+        session.connection().execute(
+            _NOTIFY, {"channel": CHANNEL, "payload": notify_payload(congress_id)}
+        )
     else:
         session.info.setdefault(_PENDING, set()).add(congress_id)
 
@@ -79,12 +78,6 @@ def wake_local(engine: Engine, congresses: set[int]) -> None:
     for listener in listeners:
         for congress_id in congresses:
             listener.wake(congress_id)
-
-
-def take_appended(session: Session) -> set[int]:
-    """SQLite: the congresses ``appended`` since the last take (and forget them)."""
-    pending: set[int] = session.info.pop(_PENDING, set())
-    return pending
 
 
 def _after_commit(session: Session) -> None:

@@ -336,8 +336,8 @@ def verify_extension(
 
 # ---------------------------------------------------------------- the final records of a batch
 #
-# Shared with ``app.counting.service`` so that the count and its replay cannot disagree. A record
-# is the canonical JSON text of ``{"marks", "void", "write_ins"}`` (``paper.entered``'s
+# Shared with ``app.counting.reconciliation`` so that the count and its replay cannot disagree.
+# A record is the canonical JSON text of ``{"marks", "void", "write_ins"}`` (``paper.entered``'s
 # ``record``); an entered mark may be ``"unclear"`` (P6).
 
 _T = TypeVar("_T")

@@ -18,24 +18,19 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Insert,
-    ScalarSelect,
-    Select,
-    String,
     Table,
-    Text,
     bindparam,
     func,
     insert,
-    literal_column,
     select,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app import models
-from app.db import Prepared
-from app.ledger import chain, notify  # notify: announces each append (the live streams listen)
+from app.ledger import (
+    chain,
+    notify,  # announces each append (the live streams listen)
+)
 from app.models import utcnow
 
 # First key of the two-key advisory lock: "jp" — keeps clear of other users of advisory locks.
@@ -43,8 +38,8 @@ CHAIN_LOCK_CLASS = 0x6A70
 
 
 def chain_lock(congress_id: ColumnElement[int]) -> ColumnElement[None]:
-    """``lock_chain`` as an expression, for a caller that finds the congress in the same statement
-    (PostgreSQL only)."""
+    """``lock_chain`` as an expression, for a caller that locks the congresses it finds in a
+    statement (PostgreSQL only). Whoever takes several takes them in ascending order."""
     return func.pg_advisory_xact_lock(CHAIN_LOCK_CLASS, congress_id)
 
 
@@ -60,101 +55,35 @@ def lock_chain(session: Session, *, congress_id: int) -> None:
 _EVENT = cast(Table, models.Event.__table__)
 
 
-def _latest(congress_id: ColumnElement[int]) -> Select[tuple[int, str]]:
-    return (
-        select(_EVENT.c.height, _EVENT.c.hash)
-        .where(_EVENT.c.congress_id == congress_id)
-        .order_by(_EVENT.c.height.desc())
-        .limit(1)
-    )
-
-
-def head_columns(congress_id: ColumnElement[int]) -> tuple[ScalarSelect[int], ScalarSelect[str]]:
-    """The chain head's height and hash (NULL for an empty chain) as scalar subqueries, for a caller
-    that reads the head inside a larger statement. Read it under the chain lock (SQLite: in a
-    write transaction), then append with ``append_after``."""
-    latest = _latest(congress_id)
-    return (
-        latest.with_only_columns(_EVENT.c.height).scalar_subquery(),
-        latest.with_only_columns(_EVENT.c.hash).scalar_subquery(),
-    )
-
-
-_HEAD = _latest(bindparam("congress_id"))
-_COLUMNS = ("congress_id", "height", "parent", "hash", "type", "payload", "at", "actor_role")
-# inline: no RETURNING of the new id on PostgreSQL (nobody reads it)
-_INSERT = Prepared(insert(_EVENT).inline().values({name: bindparam(name) for name in _COLUMNS}))
-
-
 def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
-    row = session.connection().execute(_HEAD, {"congress_id": congress_id}).one_or_none()
+    row = (
+        session.connection()
+        .execute(
+            select(_EVENT.c.height, _EVENT.c.hash)
+            .where(_EVENT.c.congress_id == congress_id)
+            .order_by(_EVENT.c.height.desc())
+            .limit(1)
+        )
+        .one_or_none()
+    )
     return None if row is None else (row.height, row.hash)
 
 
-def append_after(
-    session: Session,
-    *,
-    congress_id: int,
-    head: tuple[int, str] | None,
-    type: str,
-    payload: Mapping[str, chain.JsonValue],
-    actor_role: str,
-    now: datetime | None = None,
-    along: tuple[Insert, Mapping[str, Any]] | None = None,
-) -> int:
-    """Append one event after ``head`` — the chain's head as the caller read it in this transaction,
-    under the chain lock (``head_columns``) — and return its height. A core insert (no ORM object):
-    the hot path of paper entry. A stale head cannot fork the chain: UNIQUE(congress_id, height)
-    refuses it. ``along``: an insert (built once, every column a bind parameter) and its values,
-    sent with the event; on PostgreSQL in the same statement."""
-    values = chained(congress_id, head, type, payload, actor_role, now)
-    if along is not None and session.get_bind().dialect.name == "postgresql":
-        append_along(session, along[0], [(along[1], values)])
-        return int(values["height"])
-    if along is not None:
-        alone = _ALONE.get(along[0])
-        if alone is None:
-            alone = _ALONE[along[0]] = Prepared(along[0])
-        alone.run(session, along[1])
-    _INSERT.run(session, values)
-    notify.appended(session, congress_id=congress_id)
-    return int(values["height"])
+def heads(session: Session, congress_ids: Iterable[int]) -> dict[int, tuple[int, str] | None]:
+    """Each congress's chain head (None: an empty chain), read under its chain lock; the caller
+    chains its events after them (``chained``) and appends them with ``append_chained``."""
+    return {congress_id: _head(session, congress_id) for congress_id in congress_ids}
 
 
-def append_along(
-    session: Session,
-    statement: Insert,
-    rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-) -> None:
-    """PostgreSQL: for each (values of ``statement``, an event from ``chained``), the row and the
-    event, all of them in one statement that also signals the live streams (once per congress).
-    One statement instead of three per event while the congress's chain lock is held: one round
-    trip, and one short statement whatever the number of rows (the rows, and the events, as one
-    JSON array each), which psycopg converts once and PostgreSQL prepares once. While the session
-    keeps its writes (``app.db.keep_writes``), kept instead: the group committer sends it with the
-    COMMIT, in one round trip."""
-    if not rows:
+def append_chained(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append events made by ``chained`` (each after the one before, from ``heads``), in the
+    caller's transaction: one statement for all. A stale head cannot fork a chain:
+    UNIQUE(congress_id, height) refuses it."""
+    if not events:
         return
-    names = tuple(rows[0][0])
-    params: dict[str, Any] = {
-        "channel": notify.CHANNEL,
-        "notify": sorted({notify.notify_payload(event["congress_id"]) for _, event in rows}),
-        "along_rows": _json_rows(along for along, _ in rows),
-        "along_events": _json_rows(event for _, event in rows),
-    }
-    _along(statement, names).run_or_keep(session, params)
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # as UTCDateTime refuses it
-            raise ValueError("naive datetime given to a UTC column")
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} in a JSON row")
-
-
-def _json_rows(rows: Iterable[Mapping[str, Any]]) -> str:
-    return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"), default=_json_value)
+    session.connection().execute(insert(_EVENT), list(events))
+    for congress_id in sorted({event["congress_id"] for event in events}):
+        notify.appended(session, congress_id=congress_id)
 
 
 def chained(
@@ -166,7 +95,7 @@ def chained(
     now: datetime | None,
 ) -> dict[str, Any]:
     """The event after ``head`` as the row to insert (its height and hash included): for a caller
-    that chains several events in memory before writing them (``append_along``)."""
+    that chains several events in memory before writing them (``append_chained``)."""
     event, digest = chain.next_event(
         chain=congress_id,
         head=head,
@@ -185,39 +114,6 @@ def chained(
         "at": event.at,
         "actor_role": event.actor_role,
     }
-
-
-_ALONE: dict[Insert, Prepared] = {}
-_ALONG: dict[tuple[Insert, tuple[str, ...]], Prepared] = {}
-
-
-def _populated(table: Table, names: Sequence[str], param: str) -> Insert:
-    """Rows into ``table`` (its columns ``names``) from the JSON array ``param``, one object a
-    row. Each value is read as its column's type, length included: a value too long is refused,
-    as a scalar parameter is, never cut short."""
-    rows = func.json_populate_recordset(
-        literal_column(f"NULL::{table.name}"), bindparam(param, type_=Text).cast(postgresql.JSON)
-    ).table_valued(*names)
-    return insert(table).from_select(list(names), select(*(rows.c[name] for name in names)))
-
-
-def _along(statement: Insert, names: tuple[str, ...]) -> Prepared:
-    """Rows of ``statement``'s table (its columns ``names``, from the JSON array ``along_rows``)
-    and events (from ``along_events``), as data-modifying CTEs of the statement that signals the
-    live streams, once per payload of the array ``notify``: in the caller's transaction, as
-    separate statements would be."""
-    found = _ALONG.get((statement, names))
-    if found is None:
-        payload = func.unnest(bindparam("notify", type_=postgresql.ARRAY(String))).column_valued(
-            "payload"
-        )
-        found = Prepared(
-            select(func.pg_notify(bindparam("channel"), payload))
-            .add_cte(_populated(cast(Table, statement.table), names, "along_rows").cte("along_row"))
-            .add_cte(_populated(_EVENT, _COLUMNS, "along_events").cte("along_event"))
-        )
-        _ALONG[(statement, names)] = found
-    return found
 
 
 def append_event(

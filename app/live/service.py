@@ -29,7 +29,10 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.auth.roles import Principal, Role
-from app.counting import service as counting_service
+from app.counting import batches as counting_batches
+from app.counting import reconciliation as counting_reconciliation
+from app.counting import records as counting_records
+from app.counting import status as counting_status
 from app.errors import Conflict, NotFound
 from app.ledger import store
 from app.live.provisional import provisional_paper, provisional_result, standings
@@ -69,7 +72,7 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
             .join(models.Batch, models.Batch.id == models.BatchResolution.batch_id)
             .where(
                 models.Batch.round_id == round_id,
-                models.Batch.status == counting_service.RECONCILED,
+                models.Batch.status == counting_batches.RECONCILED,
                 models.BatchResolution.generation == models.Batch.generation,
                 models.BatchResolution.action == "records",
             )
@@ -78,7 +81,7 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
     papers = []
     for batch_id in sorted(resolved_ids):
         batch = session.get_one(models.Batch, batch_id)
-        for record in counting_service.final_records(session, batch):
+        for record in counting_reconciliation.final_records(session, batch):
             papers.append(provisional_paper(record.marks, record.write_ins, record.void))
     rows = session.scalars(
         select(models.PaperEntry.record)
@@ -86,12 +89,12 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
         .where(
             models.Batch.round_id == round_id,
             models.Batch.id.not_in(resolved_ids),
-            models.PaperEntry.entry_pass == counting_service.PASS_A,
+            models.PaperEntry.entry_pass == counting_batches.PASS_A,
             models.PaperEntry.generation == models.Batch.generation,
         )
     )
     for text in rows:
-        record = counting_service.Record.from_text(text)
+        record = counting_records.Record.from_text(text)
         papers.append(provisional_paper(record.marks, record.write_ins, record.void))
     return papers
 
@@ -122,7 +125,7 @@ def _figures(round_: models.Round, result: dict[str, Any], delegates_total: int)
     }
 
 
-def _progress_figures(p: counting_service.Progress) -> dict[str, Any]:
+def _progress_figures(p: counting_batches.Progress) -> dict[str, Any]:
     return {"declared": p.declared, "pass_a": p.pass_a, "pass_b": p.pass_b, "status": p.status}
 
 
@@ -136,10 +139,10 @@ def _round_snapshot(
 ) -> dict[str, Any]:
     """A round as the live stream shows it; ``view`` decides whether counts before the release
     (provisional, decided) are in it."""
-    status = counting_service.round_count_status(session, round_id=round_.id)
+    status = counting_status.round_count_status(session, round_id=round_.id)
     batches = [
-        {"number": batch.number} | _progress_figures(counting_service.progress(session, batch))
-        for batch in counting_service.list_batches(session, round_id=round_.id)
+        {"number": batch.number} | _progress_figures(counting_batches.progress(session, batch))
+        for batch in counting_batches.list_batches(session, round_id=round_.id)
     ]
     snapshot: dict[str, Any] = {
         "round_id": round_.id,

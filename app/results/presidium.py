@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.auth.roles import ROLE_NAMES_ZH, Principal, Role
-from app.counting import service as counting_service
+from app.counting import batches as counting_batches
+from app.counting import reconciliation as counting_reconciliation
 from app.errors import Conflict, InvalidInput
 from app.ledger import store
 from app.ledger.chain import JsonValue
@@ -304,7 +305,7 @@ def _batches_to_correct(
     session: Session, round_: models.Round, batch_ids: Sequence[int] | None
 ) -> list[models.Batch]:
     """The round's batches named (in batch order), or all of them (``None``)."""
-    batches = counting_service.list_batches(session, round_id=round_.id)
+    batches = counting_batches.list_batches(session, round_id=round_.id)
     by_id = {batch.id: batch for batch in batches}
     if batch_ids is None:
         return list(batches)
@@ -371,7 +372,7 @@ def order_correction(
         actor_role=actor.role,
     )
     for batch in chosen:
-        counting_service.reopen_batch(
+        counting_reconciliation.reopen_batch(
             session,
             actor=actor,
             batch=batch,
@@ -395,7 +396,7 @@ def history(session: Session, round_: models.Round) -> list[dict[str, Any]]:
     events = results_service._events_of_round(
         session, congress_id=congress_id, types=kinds, round_id=round_.id
     )
-    numbers = {b.id: b.number for b in counting_service.list_batches(session, round_id=round_.id)}
+    numbers = {b.id: b.number for b in counting_batches.list_batches(session, round_id=round_.id)}
     certified = {payload["decision"] for row, payload in events if row.type == "round.certified"}
     entries: list[dict[str, Any]] = []
     for row, payload in events:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.auth.roles import Principal, Role
-from app.counting import service as counting_service
+from app.counting import reconciliation as counting_reconciliation
+from app.counting import status as counting_status
 from app.errors import Conflict, InvalidInput
 from app.keys import public_key_hex, signing_key
 from app.ledger import store
@@ -129,7 +130,7 @@ def signatures_of(
     ]
 
 
-def _count_not_ready(status: counting_service.RoundCountStatus) -> Conflict:
+def _count_not_ready(status: counting_status.RoundCountStatus) -> Conflict:
     return Conflict(
         "count_incomplete",
         f"计票尚未完成（C1/I4）：收回 {status.collected} 张，已核对 {status.papers_reconciled} 张；"
@@ -144,7 +145,7 @@ def _count_not_ready(status: counting_service.RoundCountStatus) -> Conflict:
 
 def compute_round(session: Session, round_: models.Round) -> RoundResult:
     """The engine's result on the round's reconciled papers (C1 and I4 must hold)."""
-    status = counting_service.round_count_status(session, round_id=round_.id)
+    status = counting_status.round_count_status(session, round_id=round_.id)
     if not status.ready:
         raise _count_not_ready(status)
     election = setup_service.get_election(session, election_id=round_.election_id)
@@ -156,7 +157,7 @@ def compute_round(session: Session, round_: models.Round) -> RoundResult:
         issued=round_.present if round_.issued is None else round_.issued,
         collected=round_.collected,
     )
-    papers = counting_service.reconciled_papers(session, round_id=round_.id)
+    papers = counting_reconciliation.reconciled_papers(session, round_id=round_.id)
     definition = papers_service.round_definition(round_)
     ineligible = ruled_ineligible(session, round_)
     if ineligible:
@@ -669,7 +670,7 @@ def election_record(session: Session, *, election_id: int) -> ElectionRecord:
         if round_.status not in (ROUND_DECIDED, ROUND_CERTIFIED):
             continue
         result = certified_result(session, round_)
-        papers = tuple(counting_service.reconciled_papers(session, round_id=round_.id))
+        papers = tuple(counting_reconciliation.reconciled_papers(session, round_id=round_.id))
         rounds.append(RoundRecord(round_.number, result.definition.kind, result, papers))
     events = store.list_events(session, congress_id=congress.id)
     return ElectionRecord(

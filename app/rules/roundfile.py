@@ -18,8 +18,9 @@ Output: see ``result_to_json``; the keys named in the contract are stable.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any, assert_never, cast
 
+from app.rules.by_name import PaperNameError, check_write_in_boxes, marks_in_ballot_order
 from app.rules.decide import (
     Outcome,
     QuorumNotMet,
@@ -162,16 +163,7 @@ def _paper(definition: RoundDefinition, index: int, data: object) -> PaperRecord
     marks_data = data.get("marks", {})
     if not isinstance(marks_data, dict):
         raise RoundFileError(f"{where}.marks: must be an object of candidate: mark")
-    position = {normalize_name(name): i for i, name in enumerate(definition.candidates)}
-    marks: list[Mark] = ["blank"] * len(definition.candidates)
-    seen: set[int] = set()
     for name, mark in marks_data.items():
-        slot = position.get(normalize_name(name))
-        if slot is None:
-            raise RoundFileError(f"{where}.marks: {name!r} is not a candidate of this round")
-        if slot in seen:
-            raise RoundFileError(f"{where}.marks: {name!r} is marked twice")
-        seen.add(slot)
         if mark == "unclear":
             raise RoundFileError(
                 f"{where}.marks.{name}: 'unclear' must be adjudicated first (P6): "
@@ -181,7 +173,6 @@ def _paper(definition: RoundDefinition, index: int, data: object) -> PaperRecord
             raise RoundFileError(
                 f"{where}.marks.{name}: unknown mark {mark!r}; one of {', '.join(MARKS)}"
             )
-        marks[slot] = mark
     write_ins_data = data.get("write_ins", [])
     if not isinstance(write_ins_data, list):
         raise RoundFileError(f"{where}.write_ins: must be a list of names")
@@ -192,8 +183,11 @@ def _paper(definition: RoundDefinition, index: int, data: object) -> PaperRecord
                 f"{where}.write_ins[{w}]: must be a name, or null for an illegible name"
             )
         write_ins.append(name)
-    if write_ins and not definition.has_write_ins:
-        raise RoundFileError(f"{where}.write_ins: a tie-round paper has no write-in boxes (M7)")
+    try:  # the reading a tablet's entry gets too (app.rules.by_name)
+        marks = cast(list[Mark], marks_in_ballot_order(definition, marks_data))
+        check_write_in_boxes(definition, write_ins)
+    except PaperNameError as exc:
+        raise RoundFileError(f"{where}.{exc.where}: {exc.message_en}") from None
     void = data.get("void")
     if void is not None and void not in VOID_RULES:
         raise RoundFileError(f"{where}.void: must be one of {', '.join(VOID_RULES)} or null")

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from app.auth.roles import PERMISSION_ZH, ROLE_NAMES_ZH
-from app.counting.service import BATCH_STATUS_ZH
+from app.counting.batches import BATCH_STATUS_ZH
 from app.papers.service import ROUND_STATUS_ZH
 from app.results.report import BASE_KIND_ZH, ROUND_KIND_ZH
 from app.rules.profiles import OPTION_TEXTS, SEED_PROFILE, profile_options

@@ -5,17 +5,23 @@ least 35% of health's rate).
 
     .venv/bin/python scripts/bench/bench_entry.py [--requests 400] [--tablets 10]
                                                   [--backends sqlite,postgresql]
+                                                  [--compare COMMIT]
 
 Starts its own server (``jipiao serve``, one uvicorn process) on 127.0.0.1 on a free port, with a
 throw-away database (a temp SQLite file; a ``jipiao_bench_<random>`` PostgreSQL database dropped at
 the end). The setup goes through the API: a congress, its roster checked in, the O2 officials, an
 election with 5 candidates, the first round opened, issued and collected, then one batch per
-tablet with blind double entry (tablet i enters pass A of batch i and pass B of batch i+1, as two
-different tellers, O3). --requests bounds the number of entry requests (and of health requests).
-At the end every batch must be reconciled. Prints numbers; it is not a test.
+tablet with blind double entry (tablet i enters pass A of batch i and pass B of batch i+1, as
+teller i mod 5 of O2's five: the passes of a batch are different tellers, O3). --requests bounds
+the number of entry requests (and of health requests). At the end every batch must be
+reconciled. Prints numbers; it is not a test.
 
 Health is measured before and after the entries, and the ratio taken against the mean of the
 two (each ratio shown too): one short phase's rate moves by half on a shared machine.
+
+``--compare COMMIT`` also benchmarks the app as of COMMIT (checked out with ``git worktree`` in a
+temp folder, served with this virtual environment), before this tree on each backend, and ends
+with a table of both side by side.
 
 Beside each rate: the server's CPU time per request (Linux /proc: the server process, its threads
 and workers), steadier than the rates on a shared machine. The database server's own CPU is not in
@@ -24,11 +30,15 @@ it. ``BENCH_SERVER_LOG=1`` shows the server's log.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -206,8 +216,15 @@ def setup(base: str, token: str, tablets: int, per_batch: int, data_dir: Path) -
     }
 
 
-def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tablets: int) -> None:
-    with served(name, database_url, data_dir) as server:
+def run_backend(
+    name: str,
+    database_url: str,
+    data_dir: Path,
+    requests: int,
+    tablets: int,
+    source: Path | None = None,
+) -> dict[str, float]:
+    with served(name, database_url, data_dir, source=source) as server:
         base, token = server.base, server.token
         per_batch = max(1, requests // (2 * tablets))
         state = setup(base, token, tablets, per_batch, data_dir)
@@ -276,17 +293,69 @@ def run_backend(name: str, database_url: str, data_dir: Path, requests: int, tab
             f"{status['papers_reconciled']}/{status['collected']}, ready={status['ready']}"
         )
 
+        def per_request(before: float | None, after: float | None) -> float:
+            return (
+                float("nan") if before is None or after is None else 1000 * (after - before) / total
+            )
+
+        return {
+            "health": health_mean,
+            "entry": entered,
+            "ratio": entered / health_mean,
+            "failed": entry_fail,
+            "ready": float(status["ready"]),
+            "cpu_health": per_request(cpu_before, cpu_health),
+            "cpu_entry": per_request(cpu_health, cpu_entry),
+        }
+
+
+@contextlib.contextmanager
+def checkout(commit: str) -> Iterator[Path]:
+    """``commit`` of this repository in a temp folder (a detached ``git worktree``)."""
+    folder = Path(tempfile.mkdtemp(prefix="jipiao-bench-tree-"))
+    git = ["git", "-C", str(ROOT)]
+    subprocess.run([*git, "worktree", "add", "--detach", str(folder), commit], check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        yield folder
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(folder)], check=False)
+
+
+def table(rows: list[tuple[str, str, dict[str, float]]]) -> None:
+    print("\nbackend     tree      health/s  entry/s  ratio  failed  ready  CPU ms: health  paper")
+    for backend, tree, n in rows:
+        print(
+            f"{backend:<11} {tree:<8} {n['health']:9.1f} {n['entry']:8.1f} {n['ratio']:6.3f}"
+            f" {int(n['failed']):7d} {bool(n['ready'])!s:>6} {n['cpu_health']:14.2f}"
+            f" {n['cpu_entry']:6.2f}"
+        )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--tablets", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--compare", metavar="COMMIT", help="also the app as of COMMIT")
     args = parser.parse_args()
     requests = max(20, min(args.requests, 5000))
     tablets = max(2, min(args.tablets, 50))
-    for backend, url, folder in throwaway_databases(args.backends):
-        run_backend(backend, url, folder, requests, tablets)
+    with contextlib.ExitStack() as stack:
+        # This tree is served from its own folder too: edits made while the benchmark runs
+        # elsewhere (an editable install points at one checkout) do not leak in.
+        trees: list[tuple[str, Path]] = [("this", ROOT)]
+        if args.compare:
+            old = stack.enter_context(checkout(args.compare))
+            trees = [(args.compare[:7], old), ("this", ROOT)]
+        rows: list[tuple[str, str, dict[str, float]]] = []
+        for backend in args.backends.split(","):
+            for tree, source in trees:
+                for name, url, folder in throwaway_databases(backend):
+                    print(f"--- {tree}")
+                    found = run_backend(name, url, folder, requests, tablets, source)
+                    rows.append((name, tree, found))
+        table(rows)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 token), wait for /api/health, stop on exit (killed if SIGTERM does not stop it in 10 s).
 ``workers`` > 1 (PostgreSQL only) starts that many uvicorn workers (``JIPIAO_WORKERS``).
 
+``source``: the folder of another checkout of the app (``git worktree``) to serve instead of this
+one, with this one's virtual environment (``bench_entry.py --compare``).
+
 ``throwaway_databases`` gives each backend a fresh database: a temp SQLite file, or a
 ``jipiao_bench_<random>`` PostgreSQL database (``JIPIAO_BENCH_POSTGRES_URL``) dropped at the end."""
 
@@ -69,11 +72,28 @@ def free_port() -> int:
         return port
 
 
+def _first_start(env: dict[str, str]) -> str:
+    """``first_start`` of the app on ``env``'s PYTHONPATH, in a process of its own."""
+    code = (
+        "from app.serve import first_start; from app.settings import Settings; "
+        "print(first_start(Settings()))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    )
+    return found.stdout.strip().splitlines()[-1]
+
+
 @contextlib.contextmanager
-def served(name: str, database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[Server]:
+def served(
+    name: str,
+    database_url: str,
+    data_dir: Path,
+    *,
+    workers: int = 1,
+    source: Path | None = None,
+) -> Iterator[Server]:
     port = free_port()
-    token = first_start(Settings(database_url=database_url, data_dir=data_dir, port=port))
-    assert token is not None
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {
         "JIPIAO_DATABASE_URL": database_url,
@@ -81,6 +101,12 @@ def served(name: str, database_url: str, data_dir: Path, *, workers: int = 1) ->
         "JIPIAO_PORT": str(port),
         "JIPIAO_WORKERS": str(workers),
     }
+    if source is None:
+        token = first_start(Settings(database_url=database_url, data_dir=data_dir, port=port))
+    else:  # the other checkout's ``app`` comes first on the path
+        env["PYTHONPATH"] = str(source)
+        token = _first_start(env)
+    assert token is not None
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "jipiao"), "serve"],
         env=env,
@@ -89,7 +115,7 @@ def served(name: str, database_url: str, data_dir: Path, *, workers: int = 1) ->
         stderr=None if os.environ.get("BENCH_SERVER_LOG") else subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts slowly
         while True:
             try:
                 if httpx.get(f"{base}/api/health").status_code == 200:

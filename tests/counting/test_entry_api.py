@@ -1,14 +1,14 @@
 """Counting over HTTP: batches, blind double entry, reconciliation, adjudication."""
 
+import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from pypinyin import Style, lazy_pinyin
 
-from app.counting import service as counting_service
-from app.groupcommit import GroupCommitter
+from app.counting import reconciliation as counting_reconciliation
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.rules.model import PaperRecord
@@ -100,7 +100,7 @@ def enter_all(c: Counting, teller: Api, batch_id: int, papers: list[list[str]], 
 
 def reconciled(app: FastAPI, round_id: int) -> list[PaperRecord]:
     with app.state.sessionmaker.begin() as session:
-        return counting_service.reconciled_papers(session, round_id=round_id)
+        return counting_reconciliation.reconciled_papers(session, round_id=round_id)
 
 
 def test_one_difference_is_listed_and_resolved(api: Api, settings: Settings, app: FastAPI) -> None:
@@ -470,21 +470,44 @@ def test_the_token_and_batch_id_are_checked_as_fastapi_checks_them(
     assert expect(lower, 201)["progress"]["pass_a"] == 1
 
 
-def test_an_entry_names_its_caller_to_the_group_committer(
-    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_a_tablet_gone_before_its_body_arrived_is_answered_4xx_not_500(
+    api: Api, settings: Settings, app: FastAPI
 ) -> None:
-    # The caller (the tablet's session) lets the committer gather a busy tablet's next paper
-    # into the group of the others (app.groupcommit); it is kept in memory only.
-    callers: list[Any] = []
-    run = GroupCommitter.run
-
-    async def recorded(self: GroupCommitter, work: Any, **kwargs: Any) -> Any:
-        callers.append(kwargs.get("caller"))
-        return await run(self, work, **kwargs)
-
-    monkeypatch.setattr(GroupCommitter, "run", recorded)
+    # The tablet's connection drops while it sends the body: reading it raises ClientDisconnect.
+    # Nothing is entered; the answer (which nobody may read) is a 4xx of the one error model.
     c = counting(api, settings)
     batch = make_batch(c, 4)
-    teller = c.tellers[0]
-    expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper(c, "k1", PAPERS[0])), 201)
-    assert callers == [teller.token]
+    token = c.tellers[0].token
+    assert token is not None
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/batches/{batch['id']}/papers",
+        "raw_path": f"/api/batches/{batch['id']}/papers".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    arrived = [{"type": "http.request", "body": b'{"idempotency_key": "k', "more_body": True}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arrived.pop(0) if arrived else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+    assert start["status"] == 400
+    assert json.loads(body)["code"] == "request_incomplete"
+    assert expect(c.tellers[0].get(f"/api/batches/{batch['id']}/papers"), 200)["papers"] == []

@@ -23,7 +23,7 @@ from tests.builders import (
     upload_roster,
 )
 from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
-from tests.counting.test_entry_bulk import (
+from tests.counting.test_entry_group import (
     batch_progress,
     chain_problems,
     code,
@@ -239,7 +239,7 @@ def test_suggestions_leave_out_the_candidates_printed_on_the_rounds_paper(api: A
 def test_a_group_answers_write_ins_as_one_at_a_time_would(
     api: Api, settings: Settings, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL enters waiting papers as one group (enter_papers): a refused write-in is still
+    """Waiting papers are entered as one group (enter_papers): a refused write-in is still
     answered as entering it alone answers it — its key looked up first."""
     c = counting(api, settings)
     batch = make_batch(c, 4)["id"]
@@ -253,12 +253,13 @@ def test_a_group_answers_write_ins_as_one_at_a_time_would(
     stored_before = expect(a.post(f"/api/batches/{batch}/papers", json=old), 201)
     monkeypatch.undo()
     results = enter_as_one_group(
-        app.state.engine,
+        app,
+        settings,
         [
-            entry(settings, a, batch, paper(c, "a-2", NO_MARKS, ["赵敏"])),
-            entry(settings, a, batch, paper(c, "a-0", NO_MARKS, ["Smith"])),  # its key, unconfirmed
-            entry(settings, a, batch, old),  # the retry
-            entry(settings, a, batch, paper(c, "a-3", NO_MARKS, ["wxm"])),
+            entry(a, batch, paper(c, "a-2", NO_MARKS, ["赵敏"])),
+            entry(a, batch, paper(c, "a-0", NO_MARKS, ["Smith"])),  # its key, unconfirmed
+            entry(a, batch, old),  # the retry
+            entry(a, batch, paper(c, "a-3", NO_MARKS, ["wxm"])),
         ],
     )
     assert results[0]["progress"]["pass_a"] == 3

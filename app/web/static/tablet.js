@@ -14,7 +14,10 @@
   const KEY_PROGRESS = "jipiao.progress.";
   const KEY_ROUND = "jipiao.round.";
   const KEY_QR = "jipiao.qr.";
+  // After a failed send, the next try comes 2–6 s later, at random: tablets cut off by the same
+  // Wi-Fi outage would otherwise all come back in the same instant, every 4 s, in lockstep.
   const RETRY_MS = 4000;
+  const retryDelay = () => RETRY_MS * (0.5 + Math.random());
 
   // The words come from the server (/web/vocabulary.js, app/rules/words.py): one wording for the
   // tablet, the API's messages and the result report.
@@ -834,7 +837,7 @@
           `离线：上一张已保存在本机（${state.lastSummary}）；未上传 ${queue().length} 张，网络恢复后自动上传`,
         );
       }
-      retryTimer = setTimeout(flush, RETRY_MS);
+      retryTimer = setTimeout(flush, retryDelay());
     }
   }
 

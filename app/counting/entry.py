@@ -1,0 +1,582 @@
+"""Paper entry, the hot path of a count: the papers waiting are entered together, as a group.
+
+``EntryQueue.enter`` hands a paper to the one writer thread, which takes every paper waiting and
+enters them with ``enter_papers`` in one transaction: it **reads once** (the callers' sessions;
+on PostgreSQL the chain locks of the batches' congresses, ascending, in one statement before
+anything they guard is read, so two writers sharing congresses queue instead of deadlocking; the
+batches and their progress; the chain heads; the entries already made under the papers' keys; the
+records of the batches the group may complete), **decides every paper in memory**, in order, as
+one at a time would (a refused paper is answered with its refusal and changes nothing), **writes
+once** and **commits once**; then every paper is answered.
+
+One fallback: if the group fails as a whole, nothing of it is stored and each paper is entered
+again alone, in its own transaction. A retry under a stored key is answered as the first time,
+so a COMMIT of unknown outcome is safe to repeat; a deadlock or serialization failure of a paper
+alone is tried again a few times, then answered 503.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import models
+from app.auth import service as auth_service
+from app.auth.roles import Permission, Principal, ensure_permission
+from app.counting.batches import (
+    ENTERING,
+    PASS_A,
+    PASS_B,
+    Pass,
+    Progress,
+    batch_status_zh,
+    pass_for,
+    progress_json,
+)
+from app.counting.reconciliation import compared
+from app.counting.records import check_names, judge, make_record, not_on_roster, roster_names
+from app.errors import AppError, Conflict, InvalidInput, not_found
+from app.ledger import store
+from app.ledger.chain import JsonValue, canonical_json
+from app.models import utcnow
+from app.papers import service as papers_service
+from app.papers.qr import ThisRound, verify_payload
+from app.rules.model import RoundDefinition, VoidRule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PaperInput:
+    """One paper as a tablet sends it."""
+
+    idempotency_key: str
+    qr_payload: str
+    marks: Mapping[str, str]
+    write_ins: Sequence[str | None]
+    void: VoidRule | None
+    write_ins_latin_confirmed: bool = False  # the teller confirmed names in Latin letters
+
+    def request_hash(self) -> str:
+        """What a retry must repeat exactly to be answered as the first request was."""
+        body: dict[str, JsonValue] = {
+            "qr_payload": self.qr_payload,
+            "marks": dict(self.marks),
+            "write_ins": list(self.write_ins),
+            "void": self.void,
+        }
+        if self.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
+            body["write_ins_latin_confirmed"] = True
+        return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRequest:
+    """One paper to enter: the caller's session token, the batch, and the body, read (or refused
+    with 422) only once the caller is admitted — an anonymous body costs no parsing."""
+
+    token: str
+    batch_id: int
+    paper: Callable[[], PaperInput]
+
+
+Outcome = str | Exception  # the answer (PaperEntryRead as JSON text) or the refusal
+
+_BATCH = cast(Table, models.Batch.__table__)
+_ROUND = cast(Table, models.Round.__table__)
+_ELECTION = cast(Table, models.Election.__table__)
+_ENTRY = cast(Table, models.PaperEntry.__table__)
+_JOINED = _BATCH.join(_ROUND, _ROUND.c.id == _BATCH.c.round_id).join(
+    _ELECTION, _ELECTION.c.id == _ROUND.c.election_id
+)
+_BATCH_IDS: BindParameter[int] = bindparam("batch_ids", expanding=True)
+
+
+def _entered(entry_pass: Pass) -> Any:
+    return (
+        select(func.count())
+        .select_from(_ENTRY)
+        .where(
+            _ENTRY.c.batch_id == _BATCH.c.id,
+            _ENTRY.c.entry_pass == entry_pass,
+            _ENTRY.c.generation == _BATCH.c.generation,
+        )
+        .scalar_subquery()
+    )
+
+
+# The congresses' chain locks, ascending: the subquery's order is the order they are taken in.
+_CONGRESSES = (
+    select(_ELECTION.c.congress_id)
+    .select_from(_JOINED)
+    .where(_BATCH.c.id.in_(_BATCH_IDS))
+    .distinct()
+    .order_by(_ELECTION.c.congress_id)
+    .subquery()
+)
+_LOCK_CHAINS = select(store.chain_lock(_CONGRESSES.c.congress_id))
+_BATCHES = (
+    select(
+        *(_BATCH.c[name] for name in ("teller_a_id", "teller_b_id", "generation", "status")),
+        *(_BATCH.c[name] for name in ("declared_count", "round_id")),
+        *(_ROUND.c[name] for name in ("election_id", "definition_hash")),
+        _BATCH.c.id.label("batch_id"),
+        _ROUND.c.number.label("round_number"),
+        _ELECTION.c.congress_id,
+        _entered(PASS_A).label("pass_a"),
+        _entered(PASS_B).label("pass_b"),
+    )
+    .select_from(_JOINED)
+    .where(_BATCH.c.id.in_(_BATCH_IDS))
+)
+_EARLIER = select(
+    *(_ENTRY.c[name] for name in ("batch_id", "entry_pass", "idempotency_key")),
+    *(_ENTRY.c[name] for name in ("request_hash", "answer")),
+).where(
+    _ENTRY.c.batch_id.in_(_BATCH_IDS),
+    _ENTRY.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+)
+_RECORDS = select(
+    _ENTRY.c.batch_id, _ENTRY.c.entry_pass, _ENTRY.c.generation, _ENTRY.c.record
+).where(_ENTRY.c.batch_id.in_(_BATCH_IDS))
+_SET_STATUS = (
+    update(_BATCH).where(_BATCH.c.id == bindparam("b_id")).values(status=bindparam("b_status"))
+)
+
+# Content-addressed (a round's definition never changes once it is opened): never stale.
+_DEFINITIONS: dict[str, RoundDefinition] = {}
+_QR_KEYS: dict[Path, bytes] = {}
+# Every paper of a round carries the same code: its verdict is worked out once, not per paper.
+_verdict = lru_cache(maxsize=64)(verify_payload)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch as the group finds it, counting the group's own entries into it as it goes."""
+
+    row: Any
+    status: str
+    pass_a: int
+    pass_b: int
+    records: dict[Pass, Counter[str]] | None = None  # read when the group may complete it
+
+    def progress(self) -> Progress:
+        return Progress(
+            batch_id=self.row.batch_id,
+            declared=self.row.declared_count,
+            pass_a=self.pass_a,
+            pass_b=None if self.row.teller_b_id is None else self.pass_b,
+            status=self.status,
+            generation=self.row.generation,
+        )
+
+    def complete(self) -> bool:
+        declared = self.row.declared_count
+        return self.pass_a == declared and (self.row.teller_b_id is None or self.pass_b == declared)
+
+
+@dataclass
+class _Group:
+    """What a group read, and what it decided to write."""
+
+    session: Session
+    data_dir: Path
+    batches: dict[int, _Batch]
+    heads: dict[int, tuple[int, str] | None]
+    earlier: dict[tuple[int, str, str], tuple[str, str]]  # (batch, pass, key) → (hash, answer)
+    rosters: dict[int, set[str]] = field(default_factory=dict)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+
+    def chain(self, congress_id: int, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        self.heads[congress_id] = (event["height"], event["hash"])
+
+    def roster(self, congress_id: int) -> set[str]:
+        if congress_id not in self.rosters:
+            self.rosters[congress_id] = roster_names(self.session, congress_id=congress_id)
+        return self.rosters[congress_id]
+
+
+def enter_papers(
+    session: Session, requests: Sequence[EntryRequest], *, data_dir: Path
+) -> list[Outcome]:
+    """Enter ``requests`` in the session's transaction (the module docstring): each one's answer
+    (a key already used by its pass: the first answer again) or refusal. Raises, having written
+    nothing it would keep, if a statement fails: the caller rolls back."""
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    admitted: list[tuple[int, Principal, PaperInput]] = []
+    principals = auth_service.principals(session, tokens={r.token for r in requests})
+    for i, request in enumerate(requests):
+        try:
+            found = principals[request.token]
+            if isinstance(found, Exception):
+                raise found
+            ensure_permission(found, Permission.enter_papers)
+            admitted.append((i, found, request.paper()))
+        except (AppError, RequestValidationError) as refused:
+            outcomes[i] = refused
+    if admitted:
+        group = _read(session, [(requests[i].batch_id, p) for i, _, p in admitted], data_dir)
+        for i, actor, paper in admitted:
+            try:
+                outcomes[i] = _decide(group, actor, requests[i].batch_id, paper)
+            except (AppError, RequestValidationError) as refused:
+                outcomes[i] = refused
+        _write(group)
+    assert all(outcome is not None for outcome in outcomes)
+    return cast(list[Outcome], outcomes)
+
+
+def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path) -> _Group:
+    connection = session.connection()
+    batch_ids = {"batch_ids": sorted({batch_id for batch_id, _ in papers})}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_CHAINS, batch_ids)
+    batches = {
+        row.batch_id: _Batch(row, row.status, row.pass_a, row.pass_b)
+        for row in connection.execute(_BATCHES, batch_ids)
+    }
+    keys = {"keys": sorted({paper.idempotency_key for _, paper in papers})}
+    earlier = {
+        (row.batch_id, row.entry_pass, row.idempotency_key): (row.request_hash, row.answer)
+        for row in connection.execute(_EARLIER, batch_ids | keys)
+    }
+    # The records of every batch this group's papers could complete: compared in memory.
+    sent = Counter(batch_id for batch_id, _ in papers)
+    closing = [
+        batch.row.batch_id
+        for batch in batches.values()
+        if batch.status == ENTERING
+        and batch.pass_a + batch.pass_b + sent[batch.row.batch_id]
+        >= batch.row.declared_count * (1 if batch.row.teller_b_id is None else 2)
+    ]
+    for batch_id in closing:
+        batches[batch_id].records = {PASS_A: Counter(), PASS_B: Counter()}
+    if closing:
+        for row in connection.execute(_RECORDS, {"batch_ids": closing}):
+            batch = batches[row.batch_id]
+            if row.generation == batch.row.generation and batch.records is not None:
+                batch.records[row.entry_pass][row.record] += 1
+    congresses = {batch.row.congress_id for batch in batches.values()}
+    return _Group(session, data_dir, batches, store.heads(session, congresses), earlier)
+
+
+def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -> str:
+    """One paper, given what the group read and decided before it: its answer, or its refusal
+    (raised before anything of it is kept: it changes nothing)."""
+    batch = group.batches.get(batch_id)
+    if batch is None:
+        raise not_found("批次", "batch", batch_id)
+    row = batch.row
+    actor.ensure_congress(row.congress_id)
+    entry_pass = pass_for(row.teller_a_id, row.teller_b_id, actor)
+    request_hash = paper.request_hash()
+    earlier = group.earlier.get((batch_id, entry_pass, paper.idempotency_key))
+    if earlier is not None:
+        if earlier[0] != request_hash:
+            raise Conflict(
+                "idempotency_key_reused",
+                "该录入编号已用于另一张不同的选票记录",
+                "this idempotency key was already used for a different paper",
+                field="body.idempotency_key",
+            )
+        return earlier[1]
+    _check_open(batch, entry_pass)
+    definition = _definition(group.session, row.round_id, row.definition_hash)
+    record = make_record(definition, marks=paper.marks, write_ins=paper.write_ins, void=paper.void)
+    roster = group.roster(row.congress_id) if any(record.write_ins) else set()
+    unknown_names = not_on_roster(record, roster)
+    check_names(
+        paper.write_ins,
+        not_on_roster=unknown_names,
+        latin_confirmed=paper.write_ins_latin_confirmed,
+    )
+    _check_code(group, row, paper)
+    judgement = judge(record, definition)
+    entry = {
+        "id": str(uuid.uuid4()),
+        "batch_id": batch_id,
+        "entry_pass": entry_pass,
+        "generation": row.generation,
+        "idempotency_key": paper.idempotency_key,
+        "request_hash": request_hash,
+        "record": record.text(),
+        "status": judgement.status,
+        "rule": judgement.rule,
+    }
+    answer = {
+        "paper_id": entry["id"],
+        "pass": entry_pass,
+        "status": judgement.status,
+        "valid": None if judgement.status == "pending" else judgement.status == "valid",
+        "rule": judgement.rule,
+        "violations": list(judgement.violations),
+        "write_ins_not_on_roster": unknown_names,
+    }
+    return _accept(group, batch, actor, entry, answer, record.document())
+
+
+def _accept(
+    group: _Group,
+    batch: _Batch,
+    actor: Principal,
+    entry: dict[str, Any],
+    answer: dict[str, Any],
+    document: dict[str, JsonValue],
+) -> str:
+    """Keep a decided paper: counted into its batch, its event chained, its batch compared if it
+    is the last paper; its answer (with the progress after it) to store and send."""
+    row, entry_pass, now = batch.row, entry["entry_pass"], utcnow()
+    if entry_pass == PASS_A:
+        batch.pass_a += 1
+    else:
+        batch.pass_b += 1
+    payload: dict[str, JsonValue] = {
+        "round_id": row.round_id,
+        "round_number": row.round_number,
+        "batch_id": row.batch_id,
+        "pass": entry_pass,
+        "generation": row.generation,
+        "paper_id": entry["id"],
+        "record": document,
+        "status": entry["status"],
+        "rule": entry["rule"],
+    }
+    head = group.heads[row.congress_id]
+    group.chain(
+        row.congress_id,
+        store.chained(row.congress_id, head, "paper.entered", payload, actor.role, now),
+    )
+    if batch.records is not None:
+        batch.records[entry_pass][entry["record"]] += 1
+    if batch.complete():  # the batch's last paper: its passes are compared now
+        _compare(group, batch, actor.role, now)
+    text = json.dumps(answer | {"progress": progress_json(batch.progress())}, ensure_ascii=False)
+    group.entries.append(
+        entry | {"answer": text, "entered_at": now.replace(second=0, microsecond=0)}
+    )
+    group.earlier[(row.batch_id, entry_pass, entry["idempotency_key"])] = (
+        entry["request_hash"],
+        text,
+    )
+    return text
+
+
+def _check_open(batch: _Batch, entry_pass: Pass) -> None:
+    if batch.status != ENTERING:
+        raise Conflict(
+            "batch_not_entering",
+            f"该批次当前为“{batch_status_zh(batch.status)}”，不再接受录入",
+            f"the batch is {batch.status}: no more entries",
+        )
+    entered = batch.pass_a if entry_pass == PASS_A else batch.pass_b
+    if entered >= batch.row.declared_count:
+        raise Conflict(
+            "batch_full",
+            f"本遍已录入 {entered} 张，已达该批次申报的 {batch.row.declared_count} 张",
+            f"this pass already holds {entered} papers, the batch's declared count",
+        )
+
+
+def _check_code(group: _Group, row: Any, paper: PaperInput) -> None:
+    """The paper's QR code is this round's (a paper declared not authentic, P1, is entered
+    whatever its code says)."""
+    if paper.void == "P1":
+        return
+    if not paper.qr_payload:
+        raise InvalidInput(
+            "qr_missing",
+            "没有选票二维码：请扫描这张选票的二维码；不是本轮的正式选票的，请按 P1 宣告无效",
+            "no QR payload: scan the paper's code, or declare the paper not authentic (P1)",
+            field="body.qr_payload",
+        )
+    key = _QR_KEYS.get(group.data_dir)
+    if key is None:
+        key = _QR_KEYS[group.data_dir] = papers_service.qr_key(group.data_dir)
+    verdict = _verdict(
+        paper.qr_payload,
+        key=key,
+        election_id=row.election_id,
+        round_number=row.round_number,
+        definition_hash=row.definition_hash,
+    )
+    if not isinstance(verdict, ThisRound):  # the one place that words every refusal
+        papers_service.verify_scan(
+            group.session,
+            round_=papers_service.get_round(group.session, round_id=row.round_id),
+            payload=paper.qr_payload,
+            data_dir=group.data_dir,
+            field="body.qr_payload",
+        )
+
+
+def _compare(group: _Group, batch: _Batch, actor_role: str, now: Any) -> None:
+    row = batch.row
+    assert batch.records is not None  # read for every batch the group may complete
+    b = None if row.teller_b_id is None else batch.records[PASS_B]
+    status, event = compared(
+        batch_id=row.batch_id,
+        generation=row.generation,
+        declared=row.declared_count,
+        a=batch.records[PASS_A],
+        b=b,
+        congress_id=row.congress_id,
+        head=group.heads[row.congress_id],
+        actor_role=actor_role,
+        now=now,
+    )
+    batch.status = status
+    group.statuses.append({"b_id": row.batch_id, "b_status": status})
+    group.chain(row.congress_id, event)
+
+
+def _definition(session: Session, round_id: int, definition_hash: str) -> RoundDefinition:
+    found = _DEFINITIONS.get(definition_hash)
+    if found is None:
+        round_ = papers_service.get_round(session, round_id=round_id)
+        found = papers_service.round_definition(round_)
+        if len(_DEFINITIONS) >= 256:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[definition_hash] = found
+    return found
+
+
+def _write(group: _Group) -> None:
+    connection = group.session.connection()
+    if group.entries:
+        connection.execute(insert(_ENTRY), group.entries)
+    if group.statuses:
+        connection.execute(_SET_STATUS, group.statuses)
+    store.append_chained(group.session, group.events)
+
+
+# ---------------------------------------------------------------- the queue and its writer
+
+
+def enter_group(
+    sessions: sessionmaker[Session], requests: Sequence[EntryRequest], *, data_dir: Path
+) -> list[Outcome]:
+    """``enter_papers`` in a transaction of its own, committed; if the group fails, each paper
+    alone (the module docstring)."""
+    try:
+        with sessions.begin() as session:
+            return enter_papers(session, requests, data_dir=data_dir)
+    except Exception as exc:
+        if len(requests) == 1 and not _transient(exc):
+            return [exc]
+        log.warning("a group of %d papers failed (%r): each is entered alone", len(requests), exc)
+    return [_alone(sessions, request, data_dir) for request in requests]
+
+
+TRIES = 3  # a paper alone, when a deadlock or serialization failure ends its transaction
+
+
+def _alone(sessions: sessionmaker[Session], request: EntryRequest, data_dir: Path) -> Outcome:
+    for attempt in range(1, TRIES + 1):
+        try:
+            with sessions.begin() as session:
+                return enter_papers(session, [request], data_dir=data_dir)[0]
+        except Exception as exc:
+            if attempt == TRIES or not _transient(exc):
+                return exc
+            log.info("a paper's transaction was ended by the database (%r): again", exc)
+    raise AssertionError("unreachable")
+
+
+def _transient(exc: Exception) -> bool:
+    """A deadlock (40P01) or serialization failure (40001): nothing was stored, try again."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and code in ("40001", "40P01")
+
+
+@dataclass(eq=False)
+class EntryQueue:
+    """Papers waiting for the writer thread. The thread starts with the first paper and ends
+    after ``idle_seconds`` without one (an app never shut down, a test, leaves none behind) or
+    at ``close``; each group is one hop to the thread and one back to each caller's loop."""
+
+    sessions: sessionmaker[Session]
+    data_dir: Path
+    max_group: int = 64
+    idle_seconds: float = 5.0
+    groups: int = 0  # committed or failed, for tests
+    _waiting: list[tuple[EntryRequest, "asyncio.Future[str]"]] = field(default_factory=list)
+    _wake: threading.Condition = field(default_factory=threading.Condition)
+    _thread: threading.Thread | None = None
+    _closing: bool = False
+
+    async def enter(self, request: EntryRequest) -> str:
+        """The paper's answer once its group is committed, or its refusal raised here."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        with self._wake:
+            self._waiting.append((request, future))
+            if self._thread is None:
+                self._closing = False
+                self._thread = threading.Thread(
+                    target=self._serve, name="jipiao-entry", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+        return await future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the thread once the papers waiting are entered (the app's shutdown)."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _take(self) -> list[tuple[EntryRequest, "asyncio.Future[str]"]]:
+        with self._wake:
+            while not self._waiting:
+                idle = self._closing or not self._wake.wait(self.idle_seconds)
+                if idle and not self._waiting:
+                    self._thread = None
+                    return []
+            group = self._waiting[: self.max_group]
+            del self._waiting[: self.max_group]
+            return group
+
+    def _serve(self) -> None:
+        while group := self._take():
+            requests = [request for request, _ in group]
+            try:
+                outcomes = enter_group(self.sessions, requests, data_dir=self.data_dir)
+            except Exception as exc:  # a bug of ours: every paper is answered with it
+                log.exception("entering a group failed")
+                outcomes = [exc] * len(group)
+            self.groups += 1
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Outcome]]] = {}
+            for (_, future), outcome in zip(group, outcomes, strict=True):
+                by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+            for loop, answers in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, answers)
+
+
+def _settle(answers: list[tuple["asyncio.Future[str]", Outcome]]) -> None:
+    for future, outcome in answers:
+        if future.done():  # the request was cancelled (the tablet went away)
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
