@@ -48,6 +48,8 @@ ALLOWED = frozenset(
         "QR",  # 二维码 is also called QR 码 on the tablets' camera screens
         "CSV",  # roster files are uploaded as CSV or XLSX (the file type the user picks)
         "XLSX",
+        "JPEG",  # a photo of a paper is sent as JPEG or PNG (the file type the camera makes)
+        "PNG",
         "JSON",  # API clients send JSON: the body "不是有效的 JSON"
         "UTF",  # UTF-8 / GBK: the text encodings of a roster file, as spreadsheet programs say
         "GBK",

@@ -147,6 +147,21 @@ def _collected_round(
     return round_, congress_id, round_.collected
 
 
+def _check_declared(
+    session: Session, *, round_id: int, declared_count: int, collected: int
+) -> None:
+    """The batches of a round may not hold more papers than were collected (I4)."""
+    already = declared_total(session, round_id=round_id)
+    if already + declared_count > collected:
+        raise InvalidInput(
+            "batches_exceed_collected",
+            f"各批次张数合计 {already + declared_count} 多于收回选票 {collected} 张（I4）",
+            f"batches would hold {already + declared_count} papers, more than the "
+            f"{collected} collected (I4)",
+            field="body.declared_count",
+        )
+
+
 def create_batch(
     session: Session,
     *,
@@ -166,15 +181,7 @@ def create_batch(
         teller_a_id=teller_a_id,
         teller_b_id=teller_b_id,
     )
-    already = declared_total(session, round_id=round_id)
-    if already + declared_count > collected:
-        raise InvalidInput(
-            "batches_exceed_collected",
-            f"各批次张数合计 {already + declared_count} 多于收回选票 {collected} 张（I4）",
-            f"batches would hold {already + declared_count} papers, more than the "
-            f"{collected} collected (I4)",
-            field="body.declared_count",
-        )
+    _check_declared(session, round_id=round_id, declared_count=declared_count, collected=collected)
     number = (
         session.scalar(
             select(func.coalesce(func.max(models.Batch.number), 0)).where(

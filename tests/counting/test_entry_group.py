@@ -24,8 +24,7 @@ from app.counting import entry as entry_module
 from app.counting import router as counting_router
 from app.counting.entry import EntryQueue, EntryRequest, enter_group, enter_papers
 from app.errors import AppError
-from app.ledger import store
-from app.live import signal
+from app.ledger import notify, store
 from app.settings import Settings
 from tests.builders import Api, expect
 from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
@@ -460,7 +459,7 @@ def test_the_live_streams_are_woken_once_a_group_is_committed(
         def wake_local(_engine: Engine, congresses: set[int]) -> None:
             woken.append((set(congresses), stored(app)))  # another connection: committed rows
 
-        monkeypatch.setattr(signal, "wake_local", wake_local)
+        monkeypatch.setattr(notify, "wake_local", wake_local)
         enter_group(app.state.sessionmaker, requests, data_dir=settings.data_dir)
         assert woken == [({c.ready.congress.id}, (3, 3))]
         return
@@ -468,7 +467,7 @@ def test_the_live_streams_are_woken_once_a_group_is_committed(
     # transaction's identical notifications once, at its COMMIT.
     url = engine.url.set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as listener:
-        listener.execute(f"LISTEN {signal.CHANNEL}")
+        listener.execute(f"LISTEN {notify.CHANNEL}")
         found = answers(enter_group(app.state.sessionmaker, requests, data_dir=settings.data_dir))
         assert [answer["progress"]["pass_a"] for answer in found] == [1, 2, 3]
         heard = [n.payload for n in listener.notifies(timeout=1.0)]
