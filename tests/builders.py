@@ -1,10 +1,13 @@
 """Typed builders: make_*() create things through the HTTP API, as a user would, and return the
 parsed response models. Each asserts its own status so a failing setup points at itself."""
 
+import asyncio
 import csv
 import io
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
@@ -42,6 +45,17 @@ class Api:
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = self.headers(kwargs.pop("headers", None))
         return self.client.request(method, path, headers=headers, **kwargs)
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own. A test process that has started Playwright's
+    synchronous driver keeps an event loop marked running on its main thread, where
+    ``asyncio.run`` refuses to start (with pytest-xdist, any test may follow a browser test)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def expect(response: httpx.Response, status: int) -> Any:

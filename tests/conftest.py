@@ -133,14 +133,8 @@ WEB = Path(__file__).resolve().parent / "web"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests (tests/web) are marked ``browser`` and run last.
-
-    Last, because a process that has started Playwright's synchronous driver keeps an asyncio loop
-    marked running on its main thread, and ``asyncio.run`` refuses to start there afterwards; with
-    pytest-xdist each worker receives its files in this order, so it holds in every worker.
-    """
-    web = [item for item in items if WEB in Path(str(item.path)).parents]
-    for item in web:
-        item.add_marker(pytest.mark.browser)
-    rest = [item for item in items if WEB not in Path(str(item.path)).parents]
-    items[:] = rest + web
+    """Every test under tests/web drives chromium: marked ``browser`` (``./scripts/test --fast``
+    leaves them out)."""
+    for item in items:
+        if WEB in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)

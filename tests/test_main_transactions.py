@@ -16,8 +16,9 @@ def test_a_failed_commit_is_never_a_success_response(app: FastAPI, admin_token: 
         raise RuntimeError("the disk is full")
 
     factory: Any = app.state.sessionmaker
-    event.listen(factory, "before_commit", refuse_commit)
     with TestClient(app, raise_server_exceptions=False) as client:
+        # After the start, which commits the installation's keys through the same sessionmaker.
+        event.listen(factory, "before_commit", refuse_commit)
         api = Api(client, admin_token)
         response = api.post("/api/congresses", json={"name": "大会", "delegates_total": 3})
         # Had the commit run after the response (scope="request"), this would be a 201.
@@ -34,8 +35,8 @@ def test_database_failure_at_commit_is_503_in_the_error_model(
         raise OperationalError("COMMIT", {}, Exception("database is locked"))
 
     factory: Any = app.state.sessionmaker
-    event.listen(factory, "before_commit", locked)
     with TestClient(app) as client:
+        event.listen(factory, "before_commit", locked)  # after the start (see above)
         api = Api(client, admin_token)
         response = api.post("/api/congresses", json={"name": "大会", "delegates_total": 3})
         error = expect(response, 503)

@@ -1,6 +1,5 @@
 """Counting over HTTP: batches, blind double entry, reconciliation, adjudication."""
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from tests.builders import (
     make_ready_election,
     open_round,
     presidium_of,
+    run_coroutine,
 )
 
 
@@ -506,7 +506,7 @@ def test_a_tablet_gone_before_its_body_arrived_is_answered_4xx_not_500(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    run_coroutine(app(scope, receive, send))
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
     assert start["status"] == 400
     assert json.loads(body)["code"] == "request_incomplete"

@@ -26,7 +26,7 @@ from app.counting.entry import EntryQueue, EntryRequest, enter_group, enter_pape
 from app.errors import AppError
 from app.ledger import notify, store
 from app.settings import Settings
-from tests.builders import Api, expect
+from tests.builders import Api, expect, run_coroutine
 from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
 
 
@@ -415,7 +415,7 @@ def test_waiting_papers_share_one_group_and_one_commit(
         return [await holder, *await asyncio.gather(*rest)]
 
     try:
-        results = answers(asyncio.run(scenario()))
+        results = answers(run_coroutine(scenario()))
     finally:
         event.remove(engine, "commit", committed)
         queue.close()
@@ -434,12 +434,12 @@ def test_the_writer_ends_when_idle_and_comes_back(
     def alive() -> bool:
         return any(t.name == "jipiao-entry" and t.is_alive() for t in threading.enumerate())
 
-    one = asyncio.run(queue.enter(entry(a, batch, paper(c, "a-0", PAPERS[0]))))
+    one = run_coroutine(queue.enter(entry(a, batch, paper(c, "a-0", PAPERS[0]))))
     deadline = time.monotonic() + 5
     while alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not alive()
-    two = asyncio.run(queue.enter(entry(a, batch, paper(c, "a-1", PAPERS[0]))))
+    two = run_coroutine(queue.enter(entry(a, batch, paper(c, "a-1", PAPERS[0]))))
     queue.close()
     assert not alive()
     assert [json.loads(x)["progress"]["pass_a"] for x in (one, two)] == [1, 2]

@@ -1,7 +1,6 @@
 """Request body limits by route (issue 20, item 4): a body past its route's limit is refused
 with 413 before it is read whole, on a real server (uvicorn on 127.0.0.1) and at the ASGI level."""
 
-import asyncio
 import shutil
 import threading
 import time
@@ -16,7 +15,7 @@ import uvicorn
 from app.bodylimit import DEFAULT_LIMIT, BodyLimit, limit_for
 from app.main import create_app
 from app.settings import Settings
-from tests.builders import Api, expect, make_congress, roster_csv, upload_roster
+from tests.builders import Api, expect, make_congress, roster_csv, run_coroutine, upload_roster
 
 CHUNK = 64 * 1024
 HUNDRED_MB = 100 * 1024 * 1024
@@ -112,7 +111,7 @@ def test_a_streamed_body_is_not_read_past_the_limit() -> None:
 
     middleware = BodyLimit(reader, limit_of=limit_for(5_000_000))
     scope = {"type": "http", "method": "POST", "path": "/api/auth/login", "headers": []}
-    asyncio.run(middleware(scope, receive, send))
+    run_coroutine(middleware(scope, receive, send))
     assert taken == DEFAULT_LIMIT // CHUNK + 1
     assert sent[0]["status"] == 413
     assert len(sent) == 2

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 
 from app.ledger.notify import CHANNEL
 from app.live import listen
+from tests.builders import run_coroutine
 
 
 def notify(engine: Engine, payload: str) -> None:
@@ -62,4 +63,4 @@ def test_a_lost_listen_connection_is_opened_again_and_heard_again(app: FastAPI) 
             assert await woken(seven.flag)
             assert not eight.flag.is_set()
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
