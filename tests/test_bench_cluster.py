@@ -4,6 +4,7 @@ every acknowledged paper stored once, every chain verified, every batch reconcil
 dashboard shown every entry."""
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,10 @@ def test_a_small_cluster_loses_and_duplicates_nothing_through_a_crash() -> None:
          "--per-batch", "3", "--viewers", "4", "--pace", "0.3", "--burst", "2",
          "--throughput-congresses", "1", "--down", "1"]
     )  # fmt: skip
-    report = bench_cluster.run(options)
+    # On a thread of its own, like tests/builders.py::run_coroutine: the bench drives its tablets
+    # with asyncio.run, which a worker that has started Playwright refuses on its main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        report = pool.submit(bench_cluster.run, options).result()
     papers = options.congresses * options.tablets * 2 * options.per_batch
     assert report.killed_at_s > 0
     assert report.back_at_s > report.killed_at_s
