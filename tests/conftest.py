@@ -132,9 +132,31 @@ def api(client: TestClient, admin_token: str) -> Api:
 WEB = Path(__file__).resolve().parent / "web"
 
 
+# The longest files, longest first (measured with --durations): pytest-xdist hands a worker a
+# whole file at a time in collection order, so starting these first lets the two workers finish
+# together instead of one running the golden path alone at the end.
+LONGEST_FIRST = (
+    "tests/limits/test_schemathesis.py",
+    "tests/web/test_golden_path.py",
+    "tests/printing/test_ballot_pdf.py",
+    "tests/papers/test_rounds_api.py",
+    "tests/audit/test_db_consistency.py",
+    "tests/audit/test_verify_fast.py",
+    "tests/rehearse/test_rehearse.py",
+    "tests/ledger/test_chain_fast_canonical.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test under tests/web drives chromium: marked ``browser`` (``./scripts/test --fast``
-    leaves them out)."""
+    leaves them out). The longest files run first (``LONGEST_FIRST``)."""
+    root = Path(__file__).resolve().parent.parent
     for item in items:
         if WEB in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.browser)
+
+    def rank(item: pytest.Item) -> int:
+        where = Path(str(item.path)).relative_to(root).as_posix()
+        return LONGEST_FIRST.index(where) if where in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
