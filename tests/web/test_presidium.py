@@ -255,9 +255,10 @@ def test_ineligible_ruling_correction_and_void(live_server: LiveServer, browser:
     try:
         other = page.locator("details.other", has_text="第 1 轮 · ")
         other.locator("summary").click()
-        assert "赵六 是本次大会的工作人员（计票人），请大会主席团裁定其是否具备被选举资格" in (
-            other.inner_text()
-        )
+        # The ruling's part appears once the round's decision has loaded (a fetch of its own).
+        other.get_by_text(
+            "赵六 是本次大会的工作人员（计票人），请大会主席团裁定其是否具备被选举资格"
+        ).wait_for()
         # P7: a written-in official ruled ineligible; refused without a reason.
         other.get_by_label("另选的人").select_option(ZHAO)
         ruling = other.get_by_role("button", name="裁定不具备被选举资格")
