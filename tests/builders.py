@@ -14,6 +14,9 @@ from fastapi.testclient import TestClient
 
 from app.auth.router import SessionRead
 from app.papers import schemas as papers_schemas
+from app.papers.keys import load_or_create_qr_key
+from app.papers.qr import encode_payload
+from app.settings import Settings
 from app.setup import schemas
 from app.setup.demo import demo_names
 
@@ -185,6 +188,7 @@ def login_as(api: Api, congress_id: int, role: str, *, name: str | None = None) 
 
 SEED_CANDIDATES = ["张伟", "王宁", "李娜", "欧阳晓东", "刘洋"]
 SEED_BALLOT_ORDER = ["王宁", "刘洋", "李娜", "张伟", "欧阳晓东"]  # surname strokes 4, 6, 7, 7, 8
+WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
 O2_ROLES = {"chief_scrutineer": 1, "chief_teller": 1, "scrutineer": 2, "teller": 5}
 
 
@@ -248,3 +252,81 @@ def issue_and_collect(
     expect(api.post(f"/api/rounds/{round_id}/issuance", json=body), 200)
     response = api.post(f"/api/rounds/{round_id}/collection", json={"collected": collected})
     return papers_schemas.CollectionRead.model_validate(expect(response, 200))
+
+
+# ---------------------------------------------------------------- entering papers over HTTP
+
+
+@dataclass(frozen=True)
+class Counting:
+    """A round of ``make_ready_election`` with its papers collected, three tellers and a
+    scrutineer logged in: batches are made and papers entered over HTTP."""
+
+    api: Api
+    ready: ReadyElection
+    round_id: int
+    payload: str
+    teller_ids: list[int]
+    tellers: list[Api]
+    scrutineer: Api
+
+
+def counting(
+    api: Api,
+    settings: Settings,
+    *,
+    collected: int = 8,
+    profile: dict[str, str | bool] | None = None,
+) -> Counting:
+    ready = make_ready_election(api, profile=profile)
+    round_ = open_round(api, ready.election.id)
+    issue_and_collect(api, round_.id, printed=8, issued=8, collected=collected)
+    payload = encode_payload(
+        key=load_or_create_qr_key(settings.data_dir),
+        election_id=ready.election.id,
+        round_number=1,
+        definition_hash=round_.definition_hash,
+    )
+    ids = [o.id for o in ready.officials["teller"]]
+    tellers = [login_official(api, ready.congress.id, i) for i in ids[:3]]
+    scrutineer = login_official(api, ready.congress.id, ready.officials["scrutineer"][0].id)
+    return Counting(api, ready, round_.id, payload, ids, tellers, scrutineer)
+
+
+def make_batch(c: Counting, declared: int, a: int = 0, b: int | None = 1) -> dict[str, Any]:
+    body = {
+        "declared_count": declared,
+        "teller_a_id": c.teller_ids[a],
+        "teller_b_id": None if b is None else c.teller_ids[b],
+    }
+    result: dict[str, Any] = expect(c.api.post(f"/api/rounds/{c.round_id}/batches", json=body), 201)
+    return result
+
+
+def paper(c: Counting, key: str, marks: list[str], write_ins: list[str | None] | None = None,
+          void: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return {
+        "idempotency_key": key,
+        "qr_payload": c.payload,
+        "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
+        "write_ins": write_ins or [],
+        "void": void,
+    }
+
+
+PAPERS = [
+    ["yes", "yes", "yes", "no", "no"],
+    ["yes", "no", "yes", "abstain", "blank"],
+    ["no", "yes", "yes", "yes", "no"],
+    ["yes", "yes", "yes", "no", "no"],
+]
+
+
+def enter_all(c: Counting, teller: Api, batch_id: int, papers: list[list[str]], tag: str) -> Any:
+    answer: Any = None
+    for n, marks in enumerate(papers):
+        response = teller.post(
+            f"/api/batches/{batch_id}/papers", json=paper(c, f"{tag}-{n}", marks)
+        )
+        answer = expect(response, 201)
+    return answer

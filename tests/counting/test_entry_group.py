@@ -26,8 +26,7 @@ from app.counting.entry import EntryQueue, EntryRequest, enter_group, enter_pape
 from app.errors import AppError
 from app.ledger import notify, store
 from app.settings import Settings
-from tests.builders import Api, expect, run_coroutine
-from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
+from tests.builders import PAPERS, Api, Counting, counting, expect, make_batch, paper, run_coroutine
 
 
 def entry(who: Api, batch_id: int, body: Any) -> EntryRequest:
