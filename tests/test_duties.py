@@ -17,15 +17,17 @@ from app.ledger.replay import StoredEvent, replay_rounds
 from app.settings import Settings
 from tests.audit.test_replay_rounds import certified, rewrite, with_payload
 from tests.builders import (
+    FILLED,
     Api,
+    enter_batch,
     expect,
+    hall,
     issue_code,
     login_as,
     login_official,
     make_ready_election,
     open_round,
 )
-from tests.results.test_results_api import FILLED, enter_batch, hall
 
 __all__ = ["certified"]  # the fixture: a round certified through the API, exported
 

@@ -31,10 +31,19 @@ from app.ledger.replay import (
 )
 from app.settings import Settings
 from tests.audit.test_record import export
-from tests.builders import SEED_BALLOT_ORDER, Api, expect, login_as
-from tests.results.test_results_api import FILLED, Hall, enter_batch, hall
-
-WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
+from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    SEED_BALLOT_ORDER,
+    WANG,
+    Api,
+    Hall,
+    enter_batch,
+    expect,
+    hall,
+    login_as,
+)
 
 
 def enter_batch_with_a_slip(

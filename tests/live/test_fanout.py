@@ -10,11 +10,10 @@ from app import serve
 from app.live import router as live_router
 from app.live import service as live_service
 from app.settings import Settings
-from tests.builders import Api, expect
+from tests.builders import WANG, Api, expect, hall
 from tests.live.conftest import Stream
 from tests.live.conftest import serve as serve_app
 from tests.live.test_live import _paper
-from tests.results.test_results_api import WANG, hall
 
 
 def _snapshot(stream: Stream) -> dict[str, Any]:

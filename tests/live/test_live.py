@@ -9,9 +9,8 @@ import pytest
 from app.live import router as live_router
 from app.live.listen import RedactToken
 from app.settings import Settings
-from tests.builders import Api, expect
+from tests.builders import FILLED, LI, LIU, OUYANG, WANG, ZHANG, Api, enter_batch, expect, hall
 from tests.live.conftest import Stream, serve
-from tests.results.test_results_api import FILLED, LI, LIU, OUYANG, WANG, ZHANG, enter_batch, hall
 
 
 def _live(api: Api, election_id: int, **params: str) -> dict:  # type: ignore[type-arg]

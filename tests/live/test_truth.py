@@ -8,18 +8,22 @@ from typing import Any
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.settings import Settings
-from tests.builders import SEED_BALLOT_ORDER, Api, expect, issue_and_collect, login_official
-from tests.results.test_results_api import (
+from tests.builders import (
     FILLED,
     LI,
     LIU,
     OUYANG,
+    SEED_BALLOT_ORDER,
     TIED,
     WANG,
     ZHANG,
+    Api,
     Hall,
     enter_batch,
+    expect,
     hall,
+    issue_and_collect,
+    login_official,
 )
 
 # On the last paper pass A typed ✓ for 欧阳晓东 and pass B ×; the scrutineer looks at the paper

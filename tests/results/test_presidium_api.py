@@ -21,15 +21,23 @@ from app.papers.qr import encode_payload
 from app.settings import Settings
 from tests.audit.test_record import export
 from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
     SEED_BALLOT_ORDER,
+    SHORT,
+    TIED,
+    WANG,
+    ZHANG,
     Api,
+    Hall,
     expect,
+    hall,
     issue_and_collect,
     make_official,
 )
-from tests.results.test_results_api import FILLED, SHORT, TIED, Hall, hall
 
-WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
 ZHAO = "赵六"  # a teller of the congress, written in on the papers
 
 

@@ -4,9 +4,8 @@ majority threshold, which it did not apply; a majority round states its threshol
 import subprocess
 
 from app.settings import Settings
-from tests.builders import Api
+from tests.builders import Api, hall
 from tests.live.test_truth import tie_round
-from tests.results.test_results_api import hall
 
 
 def report_text(h_api: Api, round_id: int) -> str:

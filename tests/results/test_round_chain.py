@@ -18,18 +18,21 @@ from app.papers.qr import encode_payload
 from app.settings import Settings
 from tests.audit.test_record import export
 from tests.builders import (
+    LI,
+    LIU,
     SEED_BALLOT_ORDER,
+    WANG,
+    ZHANG,
     Api,
+    Hall,
     ReadyElection,
     expect,
+    hall,
     login_as,
     login_official,
     make_ready_election,
     open_round,
 )
-from tests.results.test_results_api import Hall, hall
-
-WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
 
 
 def opened(api: Api, settings: Settings, ready: ReadyElection) -> Hall:

@@ -20,8 +20,16 @@ from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.setup.demo import demo_names
 from tests.builders import (
+    LI,
+    LIU,
+    OUYANG,
+    TIED,
+    WANG,
     Api,
+    Hall,
+    enter_batch,
     expect,
+    hall,
     issue_and_collect,
     login_as,
     login_official,
@@ -29,7 +37,6 @@ from tests.builders import (
     open_round,
 )
 from tests.live.test_truth import TIE_PAPERS, certify, enter_differing_batch, enter_round
-from tests.results.test_results_api import LI, LIU, OUYANG, TIED, WANG, Hall, enter_batch, hall
 from tests.web.conftest import SCREENSHOTS, LiveServer
 
 Page = Any  # playwright.sync_api.Page

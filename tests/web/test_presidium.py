@@ -7,8 +7,21 @@ import json
 import re
 from typing import Any
 
-from tests.builders import SEED_BALLOT_ORDER, expect
-from tests.results.test_results_api import LI, LIU, OUYANG, SHORT, TIED, WANG, ZHANG, Hall, hall
+from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
+    SEED_BALLOT_ORDER,
+    SHORT,
+    TIED,
+    WANG,
+    ZHANG,
+    Hall,
+    enter_batch,
+    expect,
+    hall,
+)
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
 from tests.web.console import confirm, no_horizontal_scroll, open_console, session_of
 
@@ -16,8 +29,6 @@ Page = Any
 
 
 def decided(h: Hall, papers: list[list[str]]) -> None:
-    from tests.results.test_results_api import enter_batch
-
     enter_batch(h, papers)
     expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
     expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
@@ -320,8 +331,6 @@ def test_ineligible_ruling_correction_and_void(live_server: LiveServer, browser:
 def test_changes_of_officials_confirmed_and_files_downloaded(
     live_server: LiveServer, browser: Any, tmp_path: Any
 ) -> None:
-    from tests.results.test_results_api import FILLED
-
     h = hall(live_server.api, live_server.settings, seats=3)
     decided(h, FILLED)
     congress = h.ready.congress.id
