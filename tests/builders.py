@@ -3,19 +3,42 @@ parsed response models. Each asserts its own status so a failing setup points at
 
 import asyncio
 import csv
+import hashlib
 import io
-from collections.abc import Coroutine
+import json
+import random
+from collections import Counter
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2 as httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.audit.record import check_record, export_record
 from app.auth.router import SessionRead
+from app.keys import public_key_hex, signing_key
+from app.ledger.chain import JsonValue, canonical_json, next_event
+from app.ledger.replay import (
+    EVENTS_FILE,
+    MANIFEST_FILE,
+    StoredEvent,
+    event_line,
+    final_record_texts,
+    manifest_body,
+    paper_of,
+    parse_event_lines,
+    signed_message,
+)
 from app.papers import schemas as papers_schemas
+from app.papers.definition import freeze_round
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
+from app.rules import Attendance, RoundDefinition, count_round
+from app.rules.roundfile import round_result_json
 from app.settings import Settings
 from app.setup import schemas
 from app.setup.demo import demo_names
@@ -415,3 +438,191 @@ SHORT = (
         ["yes", "no", "no", "no", "yes"],
     ]
 )
+
+
+# ---------------------------------------------------------------- exported records, rewritten
+
+
+def record_congress(api: Api) -> tuple[int, int]:
+    """A congress of 12 delegates, 10 checked in, and an election of 丁一 and 王宁 for one seat:
+    (congress id, election id), before any round."""
+    congress = make_congress(api, delegates_total=12)
+    delegates = make_roster(api, congress.id, 12)
+    election = make_election(api, congress.id, seats=1)
+    for name in ("丁一", "王宁"):
+        add_candidate(api, election.id, name)
+    check_in(api, congress.id, delegates[:10])
+    return congress.id, election.id
+
+
+def export(app: FastAPI, settings: Settings, election_id: int, directory: Path) -> Path:
+    """The election's record (what ``jipiao audit export`` writes) in ``directory``."""
+    with app.state.sessionmaker.begin() as session:
+        export_record(
+            session, election_id=election_id, data_dir=settings.data_dir, directory=directory
+        )
+    return directory
+
+
+def enter_batch_with_a_slip(
+    h: Hall, papers: list[list[str]], *, batch_id: int | None = None, slip: bool = True
+) -> int:
+    """Pass B enters the first paper with 李娜 ``yes`` instead of what pass A (correctly) read."""
+    if batch_id is None:
+        body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
+                "teller_b_id": h.teller_ids[1]}  # fmt: skip
+        batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    else:
+        batch = {"id": batch_id}
+    for tag, teller in zip("ab", h.tellers, strict=True):
+        for n, marks in enumerate(papers):
+            read = list(marks)
+            if slip and tag == "b" and n == 0:
+                read[2] = "yes"
+            paper = {
+                "idempotency_key": f"{tag}-{n}-{slip}",
+                "qr_payload": h.payload,
+                "marks": dict(zip(SEED_BALLOT_ORDER, read, strict=True)),
+                "write_ins": [],
+                "void": None,
+            }
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+    batch_id: int = batch["id"]
+    return batch_id
+
+
+def certified_record(api: Api, app: FastAPI, settings: Settings, directory: Path) -> Path:
+    """A hall's round entered (one difference resolved by a scrutineer: 李娜 abstained),
+    decided and certified; its election's record exported to ``directory``."""
+    h = hall(api, settings, seats=3)
+    enter_batch(h, FILLED[:5])
+    batch_id = enter_batch_with_a_slip(h, FILLED[5:])
+    resolution = {
+        "records": [{"marks": dict(zip(SEED_BALLOT_ORDER, FILLED[5], strict=True))}],
+        "reason": "核对原票：李娜弃权",
+    }
+    resolved = expect(
+        h.scrutineer.post(f"/api/batches/{batch_id}/resolution", json=resolution), 200
+    )
+    assert resolved["progress"]["status"] == "reconciled"
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
+    assert expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)["certified"]
+    return export(app, settings, h.ready.election.id, directory)
+
+
+def rewrite(
+    record: Path, settings: Settings, change: Callable[[list[StoredEvent]], list[StoredEvent]]
+) -> None:
+    """An insider with the installation key: edit the events, re-hash the chain, re-sign."""
+    events = change(parse_event_lines((record / EVENTS_FILE).read_bytes()))
+    head: tuple[int, str] | None = None
+    rebuilt: list[StoredEvent] = []
+    for stored in events:
+        e = stored.event
+        event, digest = next_event(
+            chain=e.chain, head=head, type=e.type, payload=e.payload, at=e.at,
+            actor_role=e.actor_role,
+        )  # fmt: skip
+        rebuilt.append(StoredEvent(event, digest))
+        head = (event.height, digest)
+    data = b"".join(event_line(stored) for stored in rebuilt)
+    manifest = json.loads((record / MANIFEST_FILE).read_bytes())
+    body = manifest_body(
+        congress=manifest["body"]["congress"],
+        election=manifest["body"]["election"],
+        events=rebuilt,
+        events_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    key = signing_key(settings.data_dir)
+    signed: dict[str, JsonValue] = {
+        "body": body,
+        "public_key": public_key_hex(key),
+        "signature": key.sign(signed_message(body)).hex(),
+    }
+    (record / EVENTS_FILE).write_bytes(data)
+    (record / MANIFEST_FILE).write_bytes(canonical_json(signed) + b"\n")
+    assert check_record(record).problem is None  # the chain and the signature still hold
+
+
+def with_payload(stored: StoredEvent, payload: dict[str, JsonValue]) -> StoredEvent:
+    e = stored.event
+    return StoredEvent(
+        type(e)(e.chain, e.height, e.parent, e.type, payload, e.at, e.actor_role), stored.hash
+    )
+
+
+# ---------------------------------------------------------------- an election's events made by hand
+
+_CANDIDATES = ("丁一", "王宁", "李强")
+_MARKS = ("yes", "no", "abstain", "blank", "unclear")
+
+
+def election_events(papers: int = 24, seed: int = 1, batch: int = 5) -> list[StoredEvent]:
+    """A congress with one decided and certified round, entered twice per batch, with a
+    resolved batch, a re-entered one and events of other shapes."""
+    rng = random.Random(seed)
+    events: list[StoredEvent] = []
+
+    def add(kind: str, payload: dict[str, JsonValue], role: str = "admin") -> str:
+        head = (events[-1].event.height, events[-1].hash) if events else None
+        event, digest = next_event(
+            chain=7, head=head, type=kind, payload=payload, at="2026-11-14T11:05Z", actor_role=role
+        )
+        events.append(StoredEvent(event, digest))
+        return digest
+
+    add("congress.created", {"congress_id": 7, "name": "大会 \"特别\"\n", "delegates_total":
+        papers + 3, "starts_on": None, "ends_on": None})  # fmt: skip
+    definition = RoundDefinition(seats=2, candidates=_CANDIDATES)
+    frozen = freeze_round(definition, election_id=1, round_number=1)
+    add("round.opened", {"round_id": 1, "election_id": 1, "number": 1, "kind": "regular",
+        "follows_round_id": None, "definition": frozen.document,
+        "definition_hash": frozen.hash})  # fmt: skip
+    add("round.papers_issued", {"round_id": 1, "printed": papers, "issued": papers,
+        "destroyed": 0, "present": papers})  # fmt: skip
+    add("round.papers_collected", {"round_id": 1, "collected": papers, "issued": papers})
+    add("note", {"text": "\u2028 \\ \t 汉 😀", "n": [-(2**53) + 1, 2**53 - 1, 0], "ok": True})
+    finals: list[str] = []
+    batch_id = 0
+    left = papers
+    while left:
+        batch_id += 1
+        size = min(batch, left)
+        left -= size
+        add("batch.created", {"round_id": 1, "batch_id": batch_id, "number": batch_id,
+            "declared_count": size, "teller_a_id": 1, "teller_b_id": 2})  # fmt: skip
+        records: list[dict[str, JsonValue]] = [
+            {"marks": rng.choices(_MARKS[:4], k=3), "void": None, "write_ins": []}
+            for _ in range(size)
+        ]
+        generations = 2 if batch_id == 2 else 1
+        for generation in range(1, generations + 1):
+            for entry_pass in ("a", "b"):
+                for n, record in enumerate(records):
+                    entered = record
+                    if batch_id == 1 and entry_pass == "b" and n == 0:
+                        entered = {**record, "marks": ["unclear", "yes", "no"]}
+                    add("paper.entered", {"round_id": 1, "round_number": 1, "batch_id": batch_id,
+                        "pass": entry_pass, "generation": generation, "paper_id": f"{n}",
+                        "record": entered, "status": "valid", "rule": None},
+                        role="teller")  # fmt: skip
+            if generation < generations:
+                add("batch.reentry_ordered", {"batch_id": batch_id, "discarded_generation":
+                    generation, "reason": "重新录入"})  # fmt: skip
+        if batch_id == 1:
+            add("batch.resolved", {"batch_id": 1, "generation": 1, "records": [records[0]]})
+        add("batch.reconciled", {"batch_id": batch_id, "generation": generations,
+            "papers": size}, role="teller")  # fmt: skip
+        finals.extend(canonical_json(r).decode() for r in records)
+    papers_in = sorted(paper_of(t) for t in final_record_texts(Counter(finals), None, None))
+    attendance = Attendance(delegates_total=papers + 3, present=papers, issued=papers,
+                            collected=papers)  # fmt: skip
+    result = json.loads(json.dumps(round_result_json(count_round(definition, attendance,
+                        papers_in))))  # fmt: skip
+    decision = add("round.decided", {"round_id": 1, "definition_hash": frozen.hash,
+                   "result": result}, role="chief_scrutineer")  # fmt: skip
+    add("round.signed", {"round_id": 1, "decision": decision, "official_id": 3,
+        "role": "chief_scrutineer"})  # fmt: skip
+    add("round.certified", {"round_id": 1, "decision": decision, "signers": [3]})
+    return events

@@ -15,9 +15,18 @@ from app.cli import main
 from app.ledger.chain import JsonValue, canonical_json, next_event
 from app.ledger.replay import EVENTS_FILE, StoredEvent, parse_event_lines
 from app.settings import Settings
-from tests.audit.test_record import export
-from tests.audit.test_replay_rounds import enter_batch_with_a_slip, rewrite, with_payload
-from tests.builders import FILLED, SEED_BALLOT_ORDER, Api, enter_batch, expect, hall
+from tests.builders import (
+    FILLED,
+    SEED_BALLOT_ORDER,
+    Api,
+    enter_batch,
+    enter_batch_with_a_slip,
+    expect,
+    export,
+    hall,
+    rewrite,
+    with_payload,
+)
 from tests.printing.helpers import rasterize, scan
 
 

@@ -19,7 +19,6 @@ from app.ledger.replay import replay_rounds
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.settings import Settings
-from tests.audit.test_record import export
 from tests.builders import (
     FILLED,
     LI,
@@ -33,6 +32,7 @@ from tests.builders import (
     Api,
     Hall,
     expect,
+    export,
     hall,
     issue_and_collect,
     make_official,

@@ -16,7 +16,6 @@ from app.ledger.replay import replay_rounds
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.settings import Settings
-from tests.audit.test_record import export
 from tests.builders import (
     LI,
     LIU,
@@ -27,6 +26,7 @@ from tests.builders import (
     Hall,
     ReadyElection,
     expect,
+    export,
     hall,
     login_as,
     login_official,
