@@ -355,7 +355,7 @@ def enter_all(c: Counting, teller: Api, batch_id: int, papers: list[list[str]], 
     return answer
 
 
-# ---------------------------------------------------------------- a hall: one round, two tellers
+# ---------------------------------------------------------------- a hall and its rounds
 
 
 @dataclass(frozen=True)
@@ -438,6 +438,154 @@ SHORT = (
         ["yes", "no", "no", "no", "yes"],
     ]
 )
+
+
+def live_paper(h: Hall, n: int) -> dict[str, Any]:
+    """A paper (王宁 ✓, 刘洋 unclear) that a teller enters while the live streams listen."""
+    return {
+        "idempotency_key": f"live-{n}",
+        "qr_payload": h.payload,
+        "marks": {WANG: "yes", LIU: "unclear"},
+        "write_ins": [],
+        "void": None,
+    }
+
+
+def new_batch(h: Hall, round_id: int, count: int) -> int:
+    """A batch of ``count`` papers of ``round_id`` for the hall's two tellers; its id."""
+    body = {"declared_count": count, "teller_a_id": h.teller_ids[0],
+            "teller_b_id": h.teller_ids[1]}  # fmt: skip
+    batch_id: int = expect(h.api.post(f"/api/rounds/{round_id}/batches", json=body), 201)["id"]
+    return batch_id
+
+
+def enter(
+    h: Hall,
+    batch_id: int,
+    papers: list[tuple[list[str], list[str]]],
+    *,
+    payload: str,
+    candidates: list[str],
+    tag: str,
+) -> None:
+    """Both passes enter ``papers`` (marks in ballot order, write-ins) into the batch."""
+    for entry_pass, teller in zip("ab", h.tellers, strict=True):
+        for n, (marks, write_ins) in enumerate(papers):
+            paper = {
+                "idempotency_key": f"{tag}-{entry_pass}-{n}",
+                "qr_payload": payload,
+                "marks": dict(zip(candidates, marks, strict=True)),
+                "write_ins": write_ins,
+                "void": None,
+            }
+            expect(teller.post(f"/api/batches/{batch_id}/papers", json=paper), 201)
+
+
+def certify(h: Hall, round_id: int) -> dict[str, Any]:
+    """The chief and a scrutineer sign the decided round: the second signature certifies it."""
+    expect(h.chief.post(f"/api/rounds/{round_id}/sign"), 200)
+    signed: dict[str, Any] = expect(h.scrutineer.post(f"/api/rounds/{round_id}/sign"), 200)
+    assert signed["certified"]
+    return signed
+
+
+# On the last paper pass A typed ✓ for 欧阳晓东 and pass B ×; the scrutineer looks at the paper
+# and finds ×: 欧阳晓东 has 1 yes, where pass A's entries say 2.
+PASS_B = [*FILLED[:7], ["yes", "abstain", "blank", "yes", "no"]]
+
+
+def enter_differing_batch(h: Hall, after_pass_a: Callable[[], None] = lambda: None) -> int:
+    """Pass A enters FILLED, pass B PASS_B; a scrutineer resolves the one difference for B."""
+    body = {"declared_count": 8, "teller_a_id": h.teller_ids[0], "teller_b_id": h.teller_ids[1]}
+    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
+    path = f"/api/batches/{batch['id']}/papers"
+    for tag, teller, papers in (("a", h.tellers[0], FILLED), ("b", h.tellers[1], PASS_B)):
+        for n, marks in enumerate(papers):
+            paper = {
+                "idempotency_key": f"{tag}-{n}",
+                "qr_payload": h.payload,
+                "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
+                "write_ins": [],
+                "void": None,
+            }
+            expect(teller.post(path, json=paper), 201)
+        if tag == "a":
+            after_pass_a()
+    queue = expect(h.scrutineer.get(f"/api/rounds/{h.round_id}/adjudication"), 200)
+    [disputed] = queue["batches"]
+    [from_b] = disputed["only_in_pass_b"]
+    resolution = {"records": [from_b], "reason": "核对原票：欧阳晓东一栏为×"}
+    resolved = expect(h.scrutineer.post(f"/api/batches/{batch['id']}/resolution", json=resolution),
+                      200)  # fmt: skip
+    assert resolved["progress"]["status"] == "reconciled"
+    return int(batch["id"])
+
+
+def decide_and_certify(h: Hall, round_id: int) -> None:
+    """The chief scrutineer decides the round; the chief and a scrutineer sign it."""
+    expect(h.chief.post(f"/api/rounds/{round_id}/decide"), 200)
+    expect(h.chief.post(f"/api/rounds/{round_id}/sign"), 200)
+    expect(h.scrutineer.post(f"/api/rounds/{round_id}/sign"), 200)
+
+
+def enter_round(
+    h: Hall, settings: Settings, round_: dict[str, Any], papers: list[dict[str, str]]
+) -> None:
+    """Both passes enter the same ``papers`` (marks by name) as one batch of ``round_``."""
+    payload = encode_payload(
+        key=load_or_create_qr_key(settings.data_dir),
+        election_id=h.ready.election.id,
+        round_number=round_["number"],
+        definition_hash=round_["definition_hash"],
+    )
+    body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
+            "teller_b_id": h.teller_ids[1]}  # fmt: skip
+    batch = expect(h.api.post(f"/api/rounds/{round_['id']}/batches", json=body), 201)
+    for tag, teller in zip("ab", h.tellers, strict=True):
+        for n, marks in enumerate(papers):
+            paper = {"idempotency_key": f"r{round_['number']}-{tag}-{n}", "qr_payload": payload,
+                     "marks": marks, "write_ins": [], "void": None}  # fmt: skip
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+
+
+# The tie round between 刘洋 and 李娜 for the last seat (M7): 刘洋 5, 李娜 3 of 8 papers.
+TIE_PAPERS = [{LIU: "yes", LI: "no"}] * 5 + [{LIU: "no", LI: "yes"}] * 3
+
+
+def tie_round(h: Hall, settings: Settings) -> dict[str, Any]:
+    """Round 1 (TIED, 2 seats) certified and released, its tie round opened, counted and
+    certified; returns the tie round."""
+    enter_batch(h, TIED)
+    decide_and_certify(h, h.round_id)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
+    tie: dict[str, Any] = expect(
+        h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201
+    )
+    issue_and_collect(h.api, tie["id"], printed=10, issued=8, collected=8)
+    enter_round(h, settings, tie, TIE_PAPERS)
+    decide_and_certify(h, tie["id"])
+    return tie
+
+
+def tie_round_opened(api: Api, settings: Settings) -> tuple[Hall, dict[str, Any]]:
+    """Round 1 (2 seats) tied at the last seat, decided, certified and released; its tie round
+    opened (M5, M7), papers not yet issued."""
+    h = hall(api, settings, seats=2)
+    batch = new_batch(h, h.round_id, 8)
+    enter(h, batch, [(m, []) for m in TIED], payload=h.payload, candidates=SEED_BALLOT_ORDER,
+          tag="1")  # fmt: skip
+    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
+    certify(h, h.round_id)
+    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
+    tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
+    return h, tie
+
+
+ZHAO = "赵六"  # a teller of the congress, written in on the papers
+# 王宁 8, 刘洋 8, 赵六 (written in) 5, 李娜 3 of 8 present: threshold 5, three seats.
+WRITTEN_IN = [(["yes", "yes", "no", "no", "no"], [ZHAO])] * 5 + [
+    (["yes", "yes", "yes", "no", "no"], [])
+] * 3
 
 
 # ---------------------------------------------------------------- exported records, rewritten

@@ -4,8 +4,7 @@ majority threshold, which it did not apply; a majority round states its threshol
 import subprocess
 
 from app.settings import Settings
-from tests.builders import Api, hall
-from tests.live.test_truth import tie_round
+from tests.builders import Api, hall, tie_round
 
 
 def report_text(h_api: Api, round_id: int) -> str:

@@ -23,11 +23,15 @@ from tests.builders import (
     LI,
     LIU,
     OUYANG,
+    TIE_PAPERS,
     TIED,
     WANG,
     Api,
     Hall,
+    decide_and_certify,
     enter_batch,
+    enter_differing_batch,
+    enter_round,
     expect,
     hall,
     issue_and_collect,
@@ -36,7 +40,6 @@ from tests.builders import (
     make_ready_election,
     open_round,
 )
-from tests.live.test_truth import TIE_PAPERS, certify, enter_differing_batch, enter_round
 from tests.web.conftest import SCREENSHOTS, LiveServer
 
 Page = Any  # playwright.sync_api.Page
@@ -258,7 +261,7 @@ def test_tie_round_on_dashboard_and_projector(live_server: LiveServer, browser: 
     settings = live_server.settings
     h = hall(live_server.api, settings, seats=2)
     enter_batch(h, TIED)
-    certify(h, h.round_id)
+    decide_and_certify(h, h.round_id)
     expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
     tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
     context, page = dashboard(browser, live_server, h)
@@ -281,7 +284,7 @@ def test_tie_round_on_dashboard_and_projector(live_server: LiveServer, browser: 
         text = round_text(page, tie["id"])
         assert "得赞成票多者当选（M7）" in text
         assert "过半数" not in text  # a tie round applies no majority threshold
-        certify(h, tie["id"])
+        decide_and_certify(h, tie["id"])
         page.locator(f'#round-{tie["id"]} .tallies[data-mode="certified"]').wait_for()
         text = round_text(page, tie["id"])
         assert "得赞成票多者当选（M7）" in text
