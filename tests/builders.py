@@ -11,16 +11,22 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2 as httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from app.audit.record import check_record, export_record
 from app.auth.router import SessionRead
+from app.counting import router as counting_router
+from app.counting.entry import EntryRequest, enter_papers
+from app.errors import AppError
 from app.keys import public_key_hex, signing_key
+from app.ledger import store
 from app.ledger.chain import JsonValue, canonical_json, next_event
 from app.ledger.replay import (
     EVENTS_FILE,
@@ -353,6 +359,45 @@ def enter_all(c: Counting, teller: Api, batch_id: int, papers: list[list[str]], 
         )
         answer = expect(response, 201)
     return answer
+
+
+# ---------------------------------------------------------------- papers entered as one group
+
+
+def entry(who: Api, batch_id: int, body: Any) -> EntryRequest:
+    """``body`` as ``POST /api/batches/{batch_id}/papers`` by ``who`` hands it to the queue."""
+    assert who.token is not None
+    raw = json.dumps(body).encode()
+    return EntryRequest(who.token, batch_id, partial(counting_router._paper_from, raw))
+
+
+def answers(outcomes: list[Any]) -> list[Any]:
+    """Each outcome as the tablet reads it: an answer parsed from its JSON, a refusal as is."""
+    return [json.loads(o) if isinstance(o, str) else o for o in outcomes]
+
+
+def enter_as_one_group(app: FastAPI, settings: Settings, requests: list[EntryRequest]) -> list[Any]:
+    """The requests as one group, in one transaction; each one's answer (JSON) or refusal."""
+    with app.state.sessionmaker.begin() as session:
+        return answers(enter_papers(session, requests, data_dir=settings.data_dir))
+
+
+def code(result: Any) -> str:
+    """The code of a refusal (failing if ``result`` is an answer)."""
+    assert isinstance(result, AppError), result
+    return result.code
+
+
+def chain_problems(app: FastAPI, c: Counting) -> list[Any]:
+    """What a check of the congress's hash chain finds wrong (nothing: ``[]``)."""
+    with Session(app.state.engine) as session:
+        return store.verify_congress_chain(session, congress_id=c.ready.congress.id)
+
+
+def batch_progress(api: Api, c: Counting) -> list[dict[str, Any]]:
+    """The progress of every batch of the round, as the batch list shows it."""
+    batches = expect(api.get(f"/api/rounds/{c.round_id}/batches"), 200)["batches"]
+    return [b["progress"] for b in batches]
 
 
 # ---------------------------------------------------------------- a hall and its rounds

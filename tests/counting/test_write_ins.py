@@ -16,7 +16,12 @@ from tests.builders import (
     Api,
     Counting,
     add_candidate,
+    batch_progress,
+    chain_problems,
+    code,
     counting,
+    enter_as_one_group,
+    entry,
     expect,
     issue_and_collect,
     login_official,
@@ -26,13 +31,6 @@ from tests.builders import (
     paper,
     roster_csv,
     upload_roster,
-)
-from tests.counting.test_entry_group import (
-    batch_progress,
-    chain_problems,
-    code,
-    enter_as_one_group,
-    entry,
 )
 
 NO_MARKS = ["no", "no", "blank", "blank", "blank"]  # two ×: room for two write-ins (P2)
