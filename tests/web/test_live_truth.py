@@ -11,7 +11,6 @@
 Screenshots go to $JIPIAO_SHOTS (default var/screenshots/).
 """
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -41,28 +40,17 @@ from tests.builders import (
     open_round,
 )
 from tests.web.conftest import SCREENSHOTS, LiveServer
+from tests.web.pages import PROJECTORS, no_scrolling, open_page
 
 Page = Any  # playwright.sync_api.Page
 SHOTS = Path(os.environ.get("JIPIAO_SHOTS", str(SCREENSHOTS)))
 LAPTOP = {"width": 1366, "height": 768}
-PROJECTORS = [{"width": 1920, "height": 1080}, {"width": 1024, "height": 768}]
 NOT_AFTER_DECISION = ("临时", "暂时", "暂未")
 
 
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def open_page(browser: Any, live: LiveServer, api: Api, congress_id: int, path: str,
-              viewport: dict[str, int]) -> tuple[Any, Page]:  # fmt: skip
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
-    context.set_default_timeout(20000)
-    session = json.dumps({"token": api.token, "congress_id": congress_id, "role": "presidium"})
-    context.add_init_script(f"localStorage.setItem('jipiao.session', {json.dumps(session)});")
-    page = context.new_page()
-    page.goto(f"{live.url}{path}")
-    return context, page
 
 
 def dashboard(browser: Any, live: LiveServer, h: Hall) -> tuple[Any, Page]:
@@ -73,15 +61,6 @@ def dashboard(browser: Any, live: LiveServer, h: Hall) -> tuple[Any, Page]:
 def round_text(page: Page, round_id: int) -> str:
     text: str = page.locator(f"#round-{round_id}").inner_text()
     return text
-
-
-def no_scrolling(page: Page) -> None:
-    height, inner_h, width, inner_w = page.evaluate(
-        "() => [document.documentElement.scrollHeight, innerHeight,"
-        " document.documentElement.scrollWidth, innerWidth]"
-    )
-    assert height <= inner_h, (height, inner_h)
-    assert width <= inner_w, (width, inner_w)
 
 
 def projector_figures(page: Page) -> dict[str, str]:

@@ -29,7 +29,7 @@ from tests.builders import (
 )
 from tests.chinese_text import page_offences
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
-from tests.web.console import confirm, no_horizontal_scroll, open_console, session_of
+from tests.web.pages import confirm, no_horizontal_scroll, open_console, session_of
 
 Page = Any
 

@@ -27,7 +27,7 @@ from tests.builders import (
 from tests.chinese_text import page_offences
 from tests.printing.helpers import pages, rasterize, scan
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
-from tests.web.test_checkin import admin_page
+from tests.web.pages import admin_page
 
 Page = Any  # playwright.sync_api.Page
 # Composing the papers takes seconds on a busy machine (fonts subset, QR drawn).
