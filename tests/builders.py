@@ -1,5 +1,7 @@
-"""Typed builders: make_*() create things through the HTTP API, as a user would, and return the
-parsed response models. Each asserts its own status so a failing setup points at itself."""
+"""Typed builders, all of them: make_*() and the others create things through the HTTP API, as a
+user would, and return the parsed response models (or the JSON). Each asserts its own status so a
+failing setup points at itself. Test files import them from here, never from one another
+(tests/test_code_shape.py); one section per kind of thing built."""
 
 import asyncio
 import csv
@@ -48,6 +50,8 @@ from app.rules.roundfile import round_result_json
 from app.settings import Settings
 from app.setup import schemas
 from app.setup.demo import demo_names
+
+# ---------------------------------------------------------------- the API, congresses, officials
 
 
 @dataclass(frozen=True)
