@@ -28,7 +28,7 @@ from app.auth import service as auth_service
 from app.db import Base, upgrade_database
 from app.main import create_app
 from app.settings import Settings
-from tests.builders import Api
+from tests.builders import Api, certified_record
 
 POSTGRES_URL = os.environ.get(
     "JIPIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -127,6 +127,13 @@ def admin_token(app: FastAPI) -> str:
 def api(client: TestClient, admin_token: str) -> Api:
     """The HTTP API as the admin (``api.as_token(...)`` for another caller)."""
     return Api(client, admin_token)
+
+
+@pytest.fixture
+def certified(api: Api, app: FastAPI, settings: Settings, tmp_path: Path) -> Path:
+    """A round certified through the API, its election's record exported (``certified_record``):
+    the audit tests rewrite it as an insider with the installation key would."""
+    return certified_record(api, app, settings, tmp_path / "record")
 
 
 WEB = Path(__file__).resolve().parent / "web"

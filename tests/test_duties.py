@@ -15,19 +15,20 @@ from app.cli import main
 from app.ledger.chain import JsonValue, canonical_json, next_event
 from app.ledger.replay import StoredEvent, replay_rounds
 from app.settings import Settings
-from tests.audit.test_replay_rounds import certified, rewrite, with_payload
 from tests.builders import (
+    FILLED,
     Api,
+    enter_batch,
     expect,
+    hall,
     issue_code,
     login_as,
     login_official,
     make_ready_election,
     open_round,
+    rewrite,
+    with_payload,
 )
-from tests.results.test_results_api import FILLED, enter_batch, hall
-
-__all__ = ["certified"]  # the fixture: a round certified through the API, exported
 
 
 def _events(api: Api, congress_id: int, kind: str) -> list[dict[str, object]]:

@@ -11,8 +11,7 @@ totals and the chain without the marks.
 import pytest
 
 from app.auth.roles import Role
-from tests.builders import Api, expect, login_as
-from tests.results.test_results_api import FILLED, SEED_BALLOT_ORDER, enter_batch, hall
+from tests.builders import FILLED, SEED_BALLOT_ORDER, Api, enter_batch, expect, hall, login_as
 
 PAPERS = {Role.chief_scrutineer, Role.scrutineer, Role.auditor}
 LEDGER = {Role.admin, Role.chief_scrutineer, Role.scrutineer, Role.presidium, Role.auditor}

@@ -15,11 +15,19 @@ from app.cli import main
 from app.ledger.chain import JsonValue, canonical_json, next_event
 from app.ledger.replay import EVENTS_FILE, StoredEvent, parse_event_lines
 from app.settings import Settings
-from tests.audit.test_record import export
-from tests.audit.test_replay_rounds import enter_batch_with_a_slip, rewrite, with_payload
-from tests.builders import SEED_BALLOT_ORDER, Api, expect
+from tests.builders import (
+    FILLED,
+    SEED_BALLOT_ORDER,
+    Api,
+    enter_batch,
+    enter_batch_with_a_slip,
+    expect,
+    export,
+    hall,
+    rewrite,
+    with_payload,
+)
 from tests.printing.helpers import rasterize, scan
-from tests.results.test_results_api import FILLED, enter_batch, hall
 
 
 def swap_two_papers_in_both_passes(events: list[StoredEvent]) -> list[StoredEvent]:

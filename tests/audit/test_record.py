@@ -9,30 +9,16 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.audit.record import check_record, export_record
+from app.audit.record import check_record
 from app.cli import main
 from app.keys import signing_key
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE
 from app.settings import Settings
-from tests.builders import Api, add_candidate, check_in, make_congress, make_election, make_roster
-
-
-def record_congress(api: Api) -> tuple[int, int]:
-    congress = make_congress(api, delegates_total=12)
-    delegates = make_roster(api, congress.id, 12)
-    election = make_election(api, congress.id, seats=1)
-    for name in ("丁一", "王宁"):
-        add_candidate(api, election.id, name)
-    check_in(api, congress.id, delegates[:10])
-    return congress.id, election.id
-
-
-def export(app: FastAPI, settings: Settings, election_id: int, directory: Path) -> Path:
-    with app.state.sessionmaker.begin() as session:
-        export_record(
-            session, election_id=election_id, data_dir=settings.data_dir, directory=directory
-        )
-    return directory
+from tests.builders import (
+    Api,
+    export,
+    record_congress,
+)
 
 
 @pytest.fixture

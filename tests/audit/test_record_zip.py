@@ -11,8 +11,7 @@ import pytest
 
 from app.cli import main
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE
-from tests.audit.test_record import record_congress
-from tests.builders import Api, expect, login_as
+from tests.builders import Api, expect, login_as, record_congress
 
 
 def download(auditor: Api, election_id: int, path: Path) -> Path:

@@ -2,12 +2,10 @@
 the API with a discrepancy resolved by a scrutineer, and an insider with the installation key who
 rewrites the record and re-signs it — the chain and signature hold, the recount does not."""
 
-import hashlib
 import io
 import json
 import zipfile
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,72 +13,31 @@ from fastapi import FastAPI
 
 from app.audit.record import check_record
 from app.cli import main
-from app.keys import public_key_hex, signing_key
-from app.ledger.chain import JsonValue, canonical_json, next_event
+from app.ledger.chain import canonical_json
 from app.ledger.replay import (
     EVENTS_FILE,
     MANIFEST_FILE,
     StoredEvent,
     compare_passes,
-    event_line,
     final_record_texts,
-    manifest_body,
-    parse_event_lines,
     replay_rounds,
-    signed_message,
 )
 from app.settings import Settings
-from tests.audit.test_record import export
-from tests.builders import SEED_BALLOT_ORDER, Api, expect, login_as
-from tests.results.test_results_api import FILLED, Hall, enter_batch, hall
-
-WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
-
-
-def enter_batch_with_a_slip(
-    h: Hall, papers: list[list[str]], *, batch_id: int | None = None, slip: bool = True
-) -> int:
-    """Pass B enters the first paper with 李娜 ``yes`` instead of what pass A (correctly) read."""
-    if batch_id is None:
-        body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
-                "teller_b_id": h.teller_ids[1]}  # fmt: skip
-        batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
-    else:
-        batch = {"id": batch_id}
-    for tag, teller in zip("ab", h.tellers, strict=True):
-        for n, marks in enumerate(papers):
-            read = list(marks)
-            if slip and tag == "b" and n == 0:
-                read[2] = "yes"
-            paper = {
-                "idempotency_key": f"{tag}-{n}-{slip}",
-                "qr_payload": h.payload,
-                "marks": dict(zip(SEED_BALLOT_ORDER, read, strict=True)),
-                "write_ins": [],
-                "void": None,
-            }
-            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
-    batch_id: int = batch["id"]
-    return batch_id
-
-
-@pytest.fixture
-def certified(api: Api, app: FastAPI, settings: Settings, tmp_path: Path) -> Path:
-    h = hall(api, settings, seats=3)
-    enter_batch(h, FILLED[:5])
-    batch_id = enter_batch_with_a_slip(h, FILLED[5:])
-    resolution = {
-        "records": [{"marks": dict(zip(SEED_BALLOT_ORDER, FILLED[5], strict=True))}],
-        "reason": "核对原票：李娜弃权",
-    }
-    resolved = expect(
-        h.scrutineer.post(f"/api/batches/{batch_id}/resolution", json=resolution), 200
-    )
-    assert resolved["progress"]["status"] == "reconciled"
-    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
-    expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
-    assert expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)["certified"]
-    return export(app, settings, h.ready.election.id, tmp_path / "record")
+from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    WANG,
+    Api,
+    enter_batch,
+    enter_batch_with_a_slip,
+    expect,
+    export,
+    hall,
+    login_as,
+    rewrite,
+    with_payload,
+)
 
 
 def test_verify_recounts_and_prints_the_elected(
@@ -95,47 +52,6 @@ def test_verify_recounts_and_prints_the_elected(
     replay = replay_rounds(check_record(certified).events)
     assert replay.problem is None
     assert [(r.round_number, r.elected) for r in replay.certified] == [(1, [WANG, LIU, LI])]
-
-
-def rewrite(
-    record: Path, settings: Settings, change: Callable[[list[StoredEvent]], list[StoredEvent]]
-) -> None:
-    """An insider with the installation key: edit the events, re-hash the chain, re-sign."""
-    events = change(parse_event_lines((record / EVENTS_FILE).read_bytes()))
-    head: tuple[int, str] | None = None
-    rebuilt: list[StoredEvent] = []
-    for stored in events:
-        e = stored.event
-        event, digest = next_event(
-            chain=e.chain, head=head, type=e.type, payload=e.payload, at=e.at,
-            actor_role=e.actor_role,
-        )  # fmt: skip
-        rebuilt.append(StoredEvent(event, digest))
-        head = (event.height, digest)
-    data = b"".join(event_line(stored) for stored in rebuilt)
-    manifest = json.loads((record / MANIFEST_FILE).read_bytes())
-    body = manifest_body(
-        congress=manifest["body"]["congress"],
-        election=manifest["body"]["election"],
-        events=rebuilt,
-        events_sha256=hashlib.sha256(data).hexdigest(),
-    )
-    key = signing_key(settings.data_dir)
-    signed: dict[str, JsonValue] = {
-        "body": body,
-        "public_key": public_key_hex(key),
-        "signature": key.sign(signed_message(body)).hex(),
-    }
-    (record / EVENTS_FILE).write_bytes(data)
-    (record / MANIFEST_FILE).write_bytes(canonical_json(signed) + b"\n")
-    assert check_record(record).problem is None  # the chain and the signature still hold
-
-
-def with_payload(stored: StoredEvent, payload: dict[str, JsonValue]) -> StoredEvent:
-    e = stored.event
-    return StoredEvent(
-        type(e)(e.chain, e.height, e.parent, e.type, payload, e.at, e.actor_role), stored.hash
-    )
 
 
 def test_a_rewritten_paper_resigned_with_the_key_fails_the_recount(

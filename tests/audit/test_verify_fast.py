@@ -4,7 +4,6 @@ on valid records and on every kind of tampering, in one process and split betwee
 
 import hashlib
 import json
-import random
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -18,89 +17,12 @@ from app.ledger.chain import JsonValue, canonical_json, next_event
 from app.ledger.replay import (
     StoredEvent,
     event_line,
-    final_record_texts,
     manifest_body,
-    paper_of,
     parse_event_lines,
     replay_rounds,
     verify_events,
 )
-from app.papers.definition import freeze_round
-from app.rules import Attendance, RoundDefinition, count_round
-from app.rules.roundfile import round_result_json
-
-CANDIDATES = ("丁一", "王宁", "李强")
-MARKS = ("yes", "no", "abstain", "blank", "unclear")
-
-
-def election(papers: int = 24, seed: int = 1, batch: int = 5) -> list[StoredEvent]:
-    """A congress with one decided and certified round, entered twice per batch, with a
-    resolved batch, a re-entered one and events of other shapes."""
-    rng = random.Random(seed)
-    events: list[StoredEvent] = []
-
-    def add(kind: str, payload: dict[str, JsonValue], role: str = "admin") -> str:
-        head = (events[-1].event.height, events[-1].hash) if events else None
-        event, digest = next_event(
-            chain=7, head=head, type=kind, payload=payload, at="2026-11-14T11:05Z", actor_role=role
-        )
-        events.append(StoredEvent(event, digest))
-        return digest
-
-    add("congress.created", {"congress_id": 7, "name": "大会 \"特别\"\n", "delegates_total":
-        papers + 3, "starts_on": None, "ends_on": None})  # fmt: skip
-    definition = RoundDefinition(seats=2, candidates=CANDIDATES)
-    frozen = freeze_round(definition, election_id=1, round_number=1)
-    add("round.opened", {"round_id": 1, "election_id": 1, "number": 1, "kind": "regular",
-        "follows_round_id": None, "definition": frozen.document,
-        "definition_hash": frozen.hash})  # fmt: skip
-    add("round.papers_issued", {"round_id": 1, "printed": papers, "issued": papers,
-        "destroyed": 0, "present": papers})  # fmt: skip
-    add("round.papers_collected", {"round_id": 1, "collected": papers, "issued": papers})
-    add("note", {"text": "\u2028 \\ \t 汉 😀", "n": [-(2**53) + 1, 2**53 - 1, 0], "ok": True})
-    finals: list[str] = []
-    batch_id = 0
-    left = papers
-    while left:
-        batch_id += 1
-        size = min(batch, left)
-        left -= size
-        add("batch.created", {"round_id": 1, "batch_id": batch_id, "number": batch_id,
-            "declared_count": size, "teller_a_id": 1, "teller_b_id": 2})  # fmt: skip
-        records: list[dict[str, JsonValue]] = [
-            {"marks": rng.choices(MARKS[:4], k=3), "void": None, "write_ins": []}
-            for _ in range(size)
-        ]
-        generations = 2 if batch_id == 2 else 1
-        for generation in range(1, generations + 1):
-            for entry_pass in ("a", "b"):
-                for n, record in enumerate(records):
-                    entered = record
-                    if batch_id == 1 and entry_pass == "b" and n == 0:
-                        entered = {**record, "marks": ["unclear", "yes", "no"]}
-                    add("paper.entered", {"round_id": 1, "round_number": 1, "batch_id": batch_id,
-                        "pass": entry_pass, "generation": generation, "paper_id": f"{n}",
-                        "record": entered, "status": "valid", "rule": None},
-                        role="teller")  # fmt: skip
-            if generation < generations:
-                add("batch.reentry_ordered", {"batch_id": batch_id, "discarded_generation":
-                    generation, "reason": "重新录入"})  # fmt: skip
-        if batch_id == 1:
-            add("batch.resolved", {"batch_id": 1, "generation": 1, "records": [records[0]]})
-        add("batch.reconciled", {"batch_id": batch_id, "generation": generations,
-            "papers": size}, role="teller")  # fmt: skip
-        finals.extend(canonical_json(r).decode() for r in records)
-    papers_in = sorted(paper_of(t) for t in final_record_texts(Counter(finals), None, None))
-    attendance = Attendance(delegates_total=papers + 3, present=papers, issued=papers,
-                            collected=papers)  # fmt: skip
-    result = json.loads(json.dumps(round_result_json(count_round(definition, attendance,
-                        papers_in))))  # fmt: skip
-    decision = add("round.decided", {"round_id": 1, "definition_hash": frozen.hash,
-                   "result": result}, role="chief_scrutineer")  # fmt: skip
-    add("round.signed", {"round_id": 1, "decision": decision, "official_id": 3,
-        "role": "chief_scrutineer"})  # fmt: skip
-    add("round.certified", {"round_id": 1, "decision": decision, "signers": [3]})
-    return events
+from tests.builders import election_events, with_payload
 
 
 def record_of(events: list[StoredEvent]) -> tuple[bytes, dict[str, JsonValue]]:
@@ -139,7 +61,7 @@ def agree(data: bytes, body: dict[str, JsonValue]) -> tuple[Any, ...]:
 
 
 def test_a_valid_record_recounts_the_same() -> None:
-    data, body = record_of(election())
+    data, body = record_of(election_events())
     problem, replay, count, kinds = agree(data, body)
     assert problem is None
     assert count == data.count(b"\n") == sum(kinds.values())
@@ -160,7 +82,7 @@ def test_the_split_between_the_processes_can_fall_anywhere(
     # Pieces go to the second process while it has fewer than CHILD_AHEAD (0: none).
     monkeypatch.setattr(fast, "CHILD_AHEAD", ahead)
     monkeypatch.setattr(fast, "IN_FLIGHT", in_flight)
-    data, body = record_of(election())
+    data, body = record_of(election_events())
     assert agree(data, body)[0] is None
     lines = data.splitlines(keepends=True)
     lines[len(lines) // 2] = lines[len(lines) // 2].replace(b'"teller"', b'"admin"')
@@ -172,11 +94,11 @@ def test_a_failing_second_process_is_replaced(monkeypatch: pytest.MonkeyPatch) -
         raise SystemExit(3)
 
     monkeypatch.setattr(fast, "_child", die)
-    data, body = record_of(election())
+    data, body = record_of(election_events())
     assert fast_path(data, body, 2) == reference(data, body)
 
 
-RECORD = record_of(election())
+RECORD = record_of(election_events())
 LINES = RECORD[0].splitlines(keepends=True)
 
 
@@ -225,13 +147,6 @@ def rehashed(events: list[StoredEvent]) -> tuple[bytes, dict[str, JsonValue]]:
                                    at=e.at, actor_role=e.actor_role)  # fmt: skip
         rebuilt.append(StoredEvent(event, digest))
     return record_of(rebuilt)
-
-
-def with_payload(stored: StoredEvent, payload: dict[str, Any]) -> StoredEvent:
-    e = stored.event
-    return StoredEvent(
-        type(e)(e.chain, e.height, e.parent, e.type, payload, e.at, e.actor_role), stored.hash
-    )
 
 
 PAYLOAD_EDITS: list[Callable[[dict[str, Any]], None]] = [

@@ -19,12 +19,12 @@ from app.ledger.replay import (
     manifest_body,
     signed_message,
 )
-from tests.audit.test_verify_fast import election
+from tests.builders import election_events
 
 
 def signed_record(directory: Path, papers: int) -> int:
     """A valid signed record of ``papers`` papers (batches of 50) in ``directory``; its size."""
-    events = election(papers=papers, seed=3, batch=50)
+    events = election_events(papers=papers, seed=3, batch=50)
     data = b"".join(event_line(stored) for stored in events)
     body = manifest_body(congress=7, election=1, events=events,
                          events_sha256=hashlib.sha256(data).hexdigest())  # fmt: skip

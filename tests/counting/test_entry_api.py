@@ -1,101 +1,27 @@
 """Counting over HTTP: batches, blind double entry, reconciliation, adjudication."""
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from pypinyin import Style, lazy_pinyin
 
 from app.counting import reconciliation as counting_reconciliation
-from app.papers.keys import load_or_create_qr_key
-from app.papers.qr import encode_payload
 from app.rules.model import PaperRecord
 from app.settings import Settings
 from tests.builders import (
+    PAPERS,
     SEED_BALLOT_ORDER,
     Api,
-    ReadyElection,
+    counting,
+    enter_all,
     expect,
-    issue_and_collect,
     login_official,
-    make_ready_election,
-    open_round,
+    make_batch,
+    paper,
     presidium_of,
     run_coroutine,
 )
-
-
-@dataclass(frozen=True)
-class Counting:
-    api: Api
-    ready: ReadyElection
-    round_id: int
-    payload: str
-    teller_ids: list[int]
-    tellers: list[Api]
-    scrutineer: Api
-
-
-def counting(
-    api: Api,
-    settings: Settings,
-    *,
-    collected: int = 8,
-    profile: dict[str, str | bool] | None = None,
-) -> Counting:
-    ready = make_ready_election(api, profile=profile)
-    round_ = open_round(api, ready.election.id)
-    issue_and_collect(api, round_.id, printed=8, issued=8, collected=collected)
-    payload = encode_payload(
-        key=load_or_create_qr_key(settings.data_dir),
-        election_id=ready.election.id,
-        round_number=1,
-        definition_hash=round_.definition_hash,
-    )
-    ids = [o.id for o in ready.officials["teller"]]
-    tellers = [login_official(api, ready.congress.id, i) for i in ids[:3]]
-    scrutineer = login_official(api, ready.congress.id, ready.officials["scrutineer"][0].id)
-    return Counting(api, ready, round_.id, payload, ids, tellers, scrutineer)
-
-
-def make_batch(c: Counting, declared: int, a: int = 0, b: int | None = 1) -> dict[str, Any]:
-    body = {
-        "declared_count": declared,
-        "teller_a_id": c.teller_ids[a],
-        "teller_b_id": None if b is None else c.teller_ids[b],
-    }
-    result: dict[str, Any] = expect(c.api.post(f"/api/rounds/{c.round_id}/batches", json=body), 201)
-    return result
-
-
-def paper(c: Counting, key: str, marks: list[str], write_ins: list[str | None] | None = None,
-          void: str | None = None) -> dict[str, Any]:  # fmt: skip
-    return {
-        "idempotency_key": key,
-        "qr_payload": c.payload,
-        "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-        "write_ins": write_ins or [],
-        "void": void,
-    }
-
-
-PAPERS = [
-    ["yes", "yes", "yes", "no", "no"],
-    ["yes", "no", "yes", "abstain", "blank"],
-    ["no", "yes", "yes", "yes", "no"],
-    ["yes", "yes", "yes", "no", "no"],
-]
-
-
-def enter_all(c: Counting, teller: Api, batch_id: int, papers: list[list[str]], tag: str) -> Any:
-    answer: Any = None
-    for n, marks in enumerate(papers):
-        response = teller.post(
-            f"/api/batches/{batch_id}/papers", json=paper(c, f"{tag}-{n}", marks)
-        )
-        answer = expect(response, 201)
-    return answer
 
 
 def reconciled(app: FastAPI, round_id: int) -> list[PaperRecord]:

@@ -8,7 +8,6 @@ import contextlib
 import json
 import threading
 import time
-from functools import partial
 from typing import Any
 
 import psycopg
@@ -21,44 +20,25 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.counting import entry as entry_module
-from app.counting import router as counting_router
-from app.counting.entry import EntryQueue, EntryRequest, enter_group, enter_papers
-from app.errors import AppError
+from app.counting.entry import EntryQueue, EntryRequest, enter_group
 from app.ledger import notify, store
 from app.settings import Settings
-from tests.builders import Api, expect, run_coroutine
-from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
-
-
-def entry(who: Api, batch_id: int, body: Any) -> EntryRequest:
-    assert who.token is not None
-    raw = json.dumps(body).encode()
-    return EntryRequest(who.token, batch_id, partial(counting_router._paper_from, raw))
-
-
-def answers(outcomes: list[Any]) -> list[Any]:
-    return [json.loads(o) if isinstance(o, str) else o for o in outcomes]
-
-
-def enter_as_one_group(app: FastAPI, settings: Settings, requests: list[EntryRequest]) -> list[Any]:
-    """The requests as one group, in one transaction; each one's answer (JSON) or refusal."""
-    with app.state.sessionmaker.begin() as session:
-        return answers(enter_papers(session, requests, data_dir=settings.data_dir))
-
-
-def code(result: Any) -> str:
-    assert isinstance(result, AppError), result
-    return result.code
-
-
-def chain_problems(app: FastAPI, c: Counting) -> list[Any]:
-    with Session(app.state.engine) as session:
-        return store.verify_congress_chain(session, congress_id=c.ready.congress.id)
-
-
-def batch_progress(api: Api, c: Counting) -> list[dict[str, Any]]:
-    batches = expect(api.get(f"/api/rounds/{c.round_id}/batches"), 200)["batches"]
-    return [b["progress"] for b in batches]
+from tests.builders import (
+    PAPERS,
+    Api,
+    Counting,
+    answers,
+    batch_progress,
+    chain_problems,
+    code,
+    counting,
+    enter_as_one_group,
+    entry,
+    expect,
+    make_batch,
+    paper,
+    run_coroutine,
+)
 
 
 def event_types(api: Api, c: Counting) -> list[str]:

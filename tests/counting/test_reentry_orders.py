@@ -2,8 +2,7 @@
 which entry was discarded) in the batch list, on both databases."""
 
 from app.settings import Settings
-from tests.builders import Api, expect, login_official
-from tests.counting.test_entry_api import PAPERS, counting, enter_all, make_batch
+from tests.builders import PAPERS, Api, counting, enter_all, expect, login_official, make_batch
 
 
 def test_batch_list_shows_reentry_orders(api: Api, settings: Settings) -> None:

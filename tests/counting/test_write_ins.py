@@ -12,23 +12,25 @@ from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.settings import Settings
 from tests.builders import (
+    PAPERS,
     Api,
+    Counting,
     add_candidate,
-    expect,
-    issue_and_collect,
-    login_official,
-    make_ready_election,
-    open_round,
-    roster_csv,
-    upload_roster,
-)
-from tests.counting.test_entry_api import PAPERS, Counting, counting, make_batch, paper
-from tests.counting.test_entry_group import (
     batch_progress,
     chain_problems,
     code,
+    counting,
     enter_as_one_group,
     entry,
+    expect,
+    issue_and_collect,
+    login_official,
+    make_batch,
+    make_ready_election,
+    open_round,
+    paper,
+    roster_csv,
+    upload_roster,
 )
 
 NO_MARKS = ["no", "no", "blank", "blank", "blank"]  # two ×: room for two write-ins (P2)

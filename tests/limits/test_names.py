@@ -10,15 +10,18 @@ from openpyxl import Workbook
 from app.rules.text import NameRefused, person_name, refused_character
 from app.settings import Settings
 from tests.builders import (
+    PAPERS,
     Api,
+    counting,
     expect,
     login_as,
+    make_batch,
     make_congress,
     make_election,
+    paper,
     roster_csv,
     upload_roster,
 )
-from tests.counting.test_entry_api import PAPERS, counting, make_batch, paper
 
 ZERO_WIDTH = "王\u200b芳"
 REFUSED = [

@@ -9,8 +9,16 @@ from sqlalchemy import create_engine, text
 
 from app.counting import router as counting_router
 from app.settings import Settings
-from tests.builders import Api, expect, login_as, make_congress, upload_roster
-from tests.results.test_results_api import FILLED, enter_batch, hall
+from tests.builders import (
+    FILLED,
+    Api,
+    enter_batch,
+    expect,
+    hall,
+    login_as,
+    make_congress,
+    upload_roster,
+)
 
 
 def test_an_id_past_the_database_integer_is_a_422(api: Api) -> None:

@@ -10,11 +10,9 @@ from app import serve
 from app.live import router as live_router
 from app.live import service as live_service
 from app.settings import Settings
-from tests.builders import Api, expect
+from tests.builders import WANG, Api, expect, hall, live_paper
 from tests.live.conftest import Stream
 from tests.live.conftest import serve as serve_app
-from tests.live.test_live import _paper
-from tests.results.test_results_api import WANG, hall
 
 
 def _snapshot(stream: Stream) -> dict[str, Any]:
@@ -50,7 +48,7 @@ def test_streams_of_a_worker_share_one_read_per_change_and_view(
                 assert _snapshot(stream)["rounds"][0]["progress"]["entered"] == 0
             response = httpx.post(
                 f"{base}/api/batches/{batch['id']}/papers",
-                json=_paper(h, 1),
+                json=live_paper(h, 1),
                 headers={"Authorization": f"Bearer {h.tellers[0].token}"},
             )
             assert response.status_code == 201, response.text

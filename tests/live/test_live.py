@@ -9,9 +9,20 @@ import pytest
 from app.live import router as live_router
 from app.live.listen import RedactToken
 from app.settings import Settings
-from tests.builders import Api, expect
+from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
+    WANG,
+    ZHANG,
+    Api,
+    enter_batch,
+    expect,
+    hall,
+    live_paper,
+)
 from tests.live.conftest import Stream, serve
-from tests.results.test_results_api import FILLED, LI, LIU, OUYANG, WANG, ZHANG, enter_batch, hall
 
 
 def _live(api: Api, election_id: int, **params: str) -> dict:  # type: ignore[type-arg]
@@ -65,16 +76,6 @@ def test_snapshot_by_role_and_release(api: Api, settings: Settings) -> None:
     assert any(e["type"] == "round.released" for e in events)
 
 
-def _paper(h: object, n: int) -> dict:  # type: ignore[type-arg]
-    return {
-        "idempotency_key": f"live-{n}",
-        "qr_payload": h.payload,  # type: ignore[attr-defined]
-        "marks": {WANG: "yes", LIU: "unclear"},
-        "write_ins": [],
-        "void": None,
-    }
-
-
 def test_paper_on_instance_1_reaches_stream_on_instance_2(
     api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,7 +98,7 @@ def test_paper_on_instance_1_reaches_stream_on_instance_2(
             started = time.monotonic()
             response = httpx.post(
                 f"{one}/api/batches/{batch['id']}/papers",
-                json=_paper(h, 1),
+                json=live_paper(h, 1),
                 headers={"Authorization": f"Bearer {h.tellers[0].token}"},
             )
             assert response.status_code == 201, response.text

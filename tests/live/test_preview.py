@@ -6,8 +6,7 @@ another election's round, and without ``view=projector``; on both databases."""
 from typing import Any
 
 from app.settings import Settings
-from tests.builders import Api, expect
-from tests.results.test_results_api import FILLED, enter_batch, hall
+from tests.builders import FILLED, Api, enter_batch, expect, hall
 
 
 def _live(api: Api, election_id: int, status: int = 200, **params: Any) -> Any:

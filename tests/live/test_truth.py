@@ -2,59 +2,23 @@
 released: the recorded decision on the reconciled papers, never pass A's entries (C1, C2), no
 verdict before any paper is entered, and nothing of an unreleased result for a teller (C3)."""
 
-from collections.abc import Callable
 from typing import Any
 
-from app.papers.keys import load_or_create_qr_key
-from app.papers.qr import encode_payload
 from app.settings import Settings
-from tests.builders import SEED_BALLOT_ORDER, Api, expect, issue_and_collect, login_official
-from tests.results.test_results_api import (
-    FILLED,
+from tests.builders import (
     LI,
     LIU,
     OUYANG,
-    TIED,
+    SEED_BALLOT_ORDER,
     WANG,
     ZHANG,
-    Hall,
-    enter_batch,
+    Api,
+    enter_differing_batch,
+    expect,
     hall,
+    login_official,
+    tie_round,
 )
-
-# On the last paper pass A typed ✓ for 欧阳晓东 and pass B ×; the scrutineer looks at the paper
-# and finds ×: 欧阳晓东 has 1 yes, where pass A's entries say 2.
-PASS_B = [*FILLED[:7], ["yes", "abstain", "blank", "yes", "no"]]
-
-
-def paper(h: Hall, tag: str, n: int, marks: list[str]) -> dict[str, Any]:
-    return {
-        "idempotency_key": f"{tag}-{n}",
-        "qr_payload": h.payload,
-        "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-        "write_ins": [],
-        "void": None,
-    }
-
-
-def enter_differing_batch(h: Hall, after_pass_a: Callable[[], None] = lambda: None) -> int:
-    """Pass A enters FILLED, pass B PASS_B; a scrutineer resolves the one difference for B."""
-    body = {"declared_count": 8, "teller_a_id": h.teller_ids[0], "teller_b_id": h.teller_ids[1]}
-    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
-    path = f"/api/batches/{batch['id']}/papers"
-    for tag, teller, papers in (("a", h.tellers[0], FILLED), ("b", h.tellers[1], PASS_B)):
-        for n, marks in enumerate(papers):
-            expect(teller.post(path, json=paper(h, tag, n, marks)), 201)
-        if tag == "a":
-            after_pass_a()
-    queue = expect(h.scrutineer.get(f"/api/rounds/{h.round_id}/adjudication"), 200)
-    [disputed] = queue["batches"]
-    [from_b] = disputed["only_in_pass_b"]
-    resolution = {"records": [from_b], "reason": "核对原票：欧阳晓东一栏为×"}
-    resolved = expect(h.scrutineer.post(f"/api/batches/{batch['id']}/resolution", json=resolution),
-                      200)  # fmt: skip
-    assert resolved["progress"]["status"] == "reconciled"
-    return int(batch["id"])
 
 
 def live(api: Api, election_id: int, **params: str) -> dict[str, Any]:
@@ -152,51 +116,6 @@ def test_result_is_hidden_from_tellers_until_released(api: Api, settings: Settin
         assert [e["name"] for e in shown["elected"]] == [WANG, LIU, LI]
         assert shown["complete"] is True
         assert shown["rounds"][0]["outcome"] == "seats_filled"
-
-
-def certify(h: Hall, round_id: int) -> None:
-    expect(h.chief.post(f"/api/rounds/{round_id}/decide"), 200)
-    expect(h.chief.post(f"/api/rounds/{round_id}/sign"), 200)
-    expect(h.scrutineer.post(f"/api/rounds/{round_id}/sign"), 200)
-
-
-def enter_round(
-    h: Hall, settings: Settings, round_: dict[str, Any], papers: list[dict[str, str]]
-) -> None:
-    """Both passes enter the same ``papers`` (marks by name) as one batch of ``round_``."""
-    payload = encode_payload(
-        key=load_or_create_qr_key(settings.data_dir),
-        election_id=h.ready.election.id,
-        round_number=round_["number"],
-        definition_hash=round_["definition_hash"],
-    )
-    body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
-            "teller_b_id": h.teller_ids[1]}  # fmt: skip
-    batch = expect(h.api.post(f"/api/rounds/{round_['id']}/batches", json=body), 201)
-    for tag, teller in zip("ab", h.tellers, strict=True):
-        for n, marks in enumerate(papers):
-            paper = {"idempotency_key": f"r{round_['number']}-{tag}-{n}", "qr_payload": payload,
-                     "marks": marks, "write_ins": [], "void": None}  # fmt: skip
-            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
-
-
-# The tie round between 刘洋 and 李娜 for the last seat (M7): 刘洋 5, 李娜 3 of 8 papers.
-TIE_PAPERS = [{LIU: "yes", LI: "no"}] * 5 + [{LIU: "no", LI: "yes"}] * 3
-
-
-def tie_round(h: Hall, settings: Settings) -> dict[str, Any]:
-    """Round 1 (TIED, 2 seats) certified and released, its tie round opened, counted and
-    certified; returns the tie round."""
-    enter_batch(h, TIED)
-    certify(h, h.round_id)
-    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
-    tie: dict[str, Any] = expect(
-        h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201
-    )
-    issue_and_collect(h.api, tie["id"], printed=10, issued=8, collected=8)
-    enter_round(h, settings, tie, TIE_PAPERS)
-    certify(h, tie["id"])
-    return tie
 
 
 def test_tie_round_is_decided_by_plurality_in_the_snapshot(api: Api, settings: Settings) -> None:

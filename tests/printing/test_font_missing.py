@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.builders import Api, expect, make_ready_election, open_round
-from tests.results.test_results_api import FILLED, enter_batch, hall
+from tests.builders import FILLED, Api, enter_batch, expect, hall, make_ready_election, open_round
 
 INSTALL = "apt-get install fonts-noto-cjk"
 

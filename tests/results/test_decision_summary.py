@@ -8,9 +8,8 @@ import pytest
 from app.results.report import election_rule, election_rule_of, outcome_text, outcome_text_of
 from app.rules.roundfile import count_round_input, parse_round, round_result_json
 from app.settings import Settings
-from tests.builders import Api, expect
+from tests.builders import FILLED, TIED, WANG, Api, enter_batch, expect, hall
 from tests.results.helpers import paper, round_file
-from tests.results.test_results_api import FILLED, TIED, WANG, enter_batch, hall
 
 
 def test_decision_carries_the_reports_words(api: Api, settings: Settings) -> None:

@@ -5,8 +5,7 @@ enforces (M5–M8, 六.4) — over HTTP on both databases, and per profile optio
 from app.results.service import follow_up_rule
 from app.rules.profiles import Profile
 from app.settings import Settings
-from tests.builders import Api, expect
-from tests.results.test_results_api import FILLED, LI, LIU, SHORT, TIED, ZHANG, enter_batch, hall
+from tests.builders import FILLED, LI, LIU, SHORT, TIED, ZHANG, Api, enter_batch, expect, hall
 
 
 def test_the_decision_names_the_follow_up_and_its_rule(api: Api, settings: Settings) -> None:

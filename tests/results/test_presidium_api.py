@@ -19,18 +19,29 @@ from app.ledger.replay import replay_rounds
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.settings import Settings
-from tests.audit.test_record import export
 from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
     SEED_BALLOT_ORDER,
+    SHORT,
+    WANG,
+    WRITTEN_IN,
+    ZHANG,
+    ZHAO,
     Api,
+    Hall,
+    certify,
+    enter,
     expect,
+    export,
+    hall,
     issue_and_collect,
     make_official,
+    new_batch,
+    tie_round_opened,
 )
-from tests.results.test_results_api import FILLED, SHORT, TIED, Hall, hall
-
-WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
-ZHAO = "赵六"  # a teller of the congress, written in on the papers
 
 
 def payload_for(h: Hall, settings: Settings, round_: dict[str, Any]) -> str:
@@ -42,46 +53,10 @@ def payload_for(h: Hall, settings: Settings, round_: dict[str, Any]) -> str:
     )
 
 
-def new_batch(h: Hall, round_id: int, count: int) -> int:
-    body = {"declared_count": count, "teller_a_id": h.teller_ids[0],
-            "teller_b_id": h.teller_ids[1]}  # fmt: skip
-    batch_id: int = expect(h.api.post(f"/api/rounds/{round_id}/batches", json=body), 201)["id"]
-    return batch_id
-
-
-def enter(
-    h: Hall,
-    batch_id: int,
-    papers: list[tuple[list[str], list[str]]],
-    *,
-    payload: str,
-    candidates: list[str],
-    tag: str,
-) -> None:
-    """Both passes enter ``papers`` (marks in ballot order, write-ins) into the batch."""
-    for entry_pass, teller in zip("ab", h.tellers, strict=True):
-        for n, (marks, write_ins) in enumerate(papers):
-            paper = {
-                "idempotency_key": f"{tag}-{entry_pass}-{n}",
-                "qr_payload": payload,
-                "marks": dict(zip(candidates, marks, strict=True)),
-                "write_ins": write_ins,
-                "void": None,
-            }
-            expect(teller.post(f"/api/batches/{batch_id}/papers", json=paper), 201)
-
-
 def batch_progress(api: Api, round_id: int, batch_id: int) -> dict[str, Any]:
     listed = expect(api.get(f"/api/rounds/{round_id}/batches"), 200)["batches"]
     progress: dict[str, Any] = next(b for b in listed if b["id"] == batch_id)["progress"]
     return progress
-
-
-def certify(h: Hall, round_id: int) -> dict[str, Any]:
-    expect(h.chief.post(f"/api/rounds/{round_id}/sign"), 200)
-    signed: dict[str, Any] = expect(h.scrutineer.post(f"/api/rounds/{round_id}/sign"), 200)
-    assert signed["certified"]
-    return signed
 
 
 def events_of(api: Api, congress_id: int, kind: str) -> list[dict[str, Any]]:
@@ -273,20 +248,6 @@ def test_cancel_a_supplementary_round_and_open_it_again_with_another_list(
     ]  # fmt: skip
 
 
-def tie_round_opened(api: Api, settings: Settings) -> tuple[Hall, dict[str, Any]]:
-    """Round 1 (2 seats) tied at the last seat, decided, certified and released; its tie round
-    opened (M5, M7), papers not yet issued."""
-    h = hall(api, settings, seats=2)
-    batch = new_batch(h, h.round_id, 8)
-    enter(h, batch, [(m, []) for m in TIED], payload=h.payload, candidates=SEED_BALLOT_ORDER,
-          tag="1")  # fmt: skip
-    expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
-    certify(h, h.round_id)
-    expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)  # C3 first
-    tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
-    return h, tie
-
-
 def test_cancel_a_tie_round_then_reduce_the_seats(api: Api, settings: Settings) -> None:
     h, tie = tie_round_opened(api, settings)
     reduce = {"reason": "大会主席团决定减少名额，不再选举"}
@@ -299,11 +260,6 @@ def test_cancel_a_tie_round_then_reduce_the_seats(api: Api, settings: Settings) 
 
 
 # ---------------------------------------------------------------- b. rule a write-in ineligible
-
-# 王宁 8, 刘洋 8, 赵六 (written in) 5, 李娜 3 of 8 present: threshold 5, three seats.
-WRITTEN_IN = [(["yes", "yes", "no", "no", "no"], [ZHAO])] * 5 + [
-    (["yes", "yes", "yes", "no", "no"], [])
-] * 3
 
 
 def test_a_written_in_official_is_flagged_and_ruled_ineligible(

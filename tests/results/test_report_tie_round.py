@@ -4,9 +4,7 @@ majority threshold, which it did not apply; a majority round states its threshol
 import subprocess
 
 from app.settings import Settings
-from tests.builders import Api
-from tests.live.test_truth import tie_round
-from tests.results.test_results_api import hall
+from tests.builders import Api, hall, tie_round
 
 
 def report_text(h_api: Api, round_id: int) -> str:

@@ -2,93 +2,23 @@
 
 import json
 import subprocess
-from dataclasses import dataclass
 
-from app.papers.keys import load_or_create_qr_key
-from app.papers.qr import encode_payload
 from app.settings import Settings
 from tests.builders import (
-    SEED_BALLOT_ORDER,
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
+    SHORT,
+    TIED,
+    WANG,
+    ZHANG,
     Api,
-    ReadyElection,
+    enter_batch,
     expect,
-    issue_and_collect,
-    login_as,
-    login_official,
-    make_ready_election,
-    open_round,
+    hall,
 )
 from tests.results.nist import assert_valid
-
-WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
-
-
-@dataclass(frozen=True)
-class Hall:
-    api: Api
-    ready: ReadyElection
-    round_id: int
-    payload: str
-    tellers: list[Api]
-    teller_ids: list[int]
-    chief: Api
-    scrutineer: Api
-    presidium: Api
-
-
-def hall(api: Api, settings: Settings, *, seats: int) -> Hall:
-    ready = make_ready_election(api, seats=seats)  # 10 delegates, 8 present
-    round_ = open_round(api, ready.election.id)
-    issue_and_collect(api, round_.id, printed=10, issued=8, collected=8)
-    payload = encode_payload(
-        key=load_or_create_qr_key(settings.data_dir),
-        election_id=ready.election.id,
-        round_number=1,
-        definition_hash=round_.definition_hash,
-    )
-    congress = ready.congress.id
-    teller_ids = [o.id for o in ready.officials["teller"][:2]]
-    return Hall(
-        api=api,
-        ready=ready,
-        round_id=round_.id,
-        payload=payload,
-        tellers=[login_official(api, congress, i) for i in teller_ids],
-        teller_ids=teller_ids,
-        chief=login_official(api, congress, ready.officials["chief_scrutineer"][0].id),
-        scrutineer=login_official(api, congress, ready.officials["scrutineer"][0].id),
-        presidium=login_as(api, congress, "presidium"),
-    )
-
-
-def enter_batch(h: Hall, papers: list[list[str]]) -> None:
-    body = {"declared_count": len(papers), "teller_a_id": h.teller_ids[0],
-            "teller_b_id": h.teller_ids[1]}  # fmt: skip
-    batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
-    for tag, teller in zip("ab", h.tellers, strict=True):
-        for n, marks in enumerate(papers):
-            paper = {
-                "idempotency_key": f"{tag}-{n}",
-                "qr_payload": h.payload,
-                "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-                "write_ins": [],
-                "void": None,
-            }
-            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
-
-
-# 王宁 8, 刘洋 7, 李娜 5, 张伟 2, 欧阳晓东 2 of 8 present: threshold 5.
-FILLED = [["yes", "yes", "yes", "no", "no"]] * 5 + [
-    ["yes", "yes", "abstain", "yes", "no"],
-    ["yes", "yes", "abstain", "no", "yes"],
-    ["yes", "abstain", "blank", "yes", "yes"],
-]
-# Two seats: 王宁 6, 刘洋 5, 李娜 5 — 刘洋 and 李娜 tie for the last seat.
-TIED = (
-    [["yes", "yes", "no", "no", "no"]] * 3
-    + [["yes", "no", "yes", "no", "no"]] * 3
-    + [["no", "yes", "yes", "no", "no"]] * 2
-)
 
 
 def test_decide_certify_report_and_export(api: Api, settings: Settings) -> None:
@@ -262,18 +192,6 @@ def test_presidium_reduces_the_seats_after_a_tie(api: Api, settings: Settings) -
     assert reduced["complete"]
     assert reduced["next_round"] is None
     assert [e["name"] for e in reduced["elected"]] == [WANG]
-
-
-# Three seats: 王宁 8, 刘洋 5, 李娜 4, 张伟 3, 欧阳晓东 2 — one seat short (M6).
-SHORT = (
-    [["yes", "yes", "yes", "no", "no"]] * 3
-    + [["yes", "yes", "no", "yes", "no"]] * 2
-    + [
-        ["yes", "no", "yes", "yes", "no"],
-        ["yes", "no", "no", "no", "yes"],
-        ["yes", "no", "no", "no", "yes"],
-    ]
-)
 
 
 def test_shortfall_supplementary_round_with_the_presidiums_list(

@@ -16,20 +16,23 @@ from app.ledger.replay import replay_rounds
 from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.settings import Settings
-from tests.audit.test_record import export
 from tests.builders import (
+    LI,
+    LIU,
     SEED_BALLOT_ORDER,
+    WANG,
+    ZHANG,
     Api,
+    Hall,
     ReadyElection,
     expect,
+    export,
+    hall,
     login_as,
     login_official,
     make_ready_election,
     open_round,
 )
-from tests.results.test_results_api import Hall, hall
-
-WANG, LIU, LI, ZHANG, OUYANG = SEED_BALLOT_ORDER
 
 
 def opened(api: Api, settings: Settings, ready: ReadyElection) -> Hall:

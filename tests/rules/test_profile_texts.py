@@ -12,7 +12,7 @@ from app.rules.profiles import (
     parse_profile,
     profile_options,
 )
-from tests.test_chinese import latin_words
+from tests.chinese_text import latin_words
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -22,8 +22,8 @@ from tests.builders import (
     open_round,
     roster_csv,
 )
+from tests.chinese_text import page_offences
 from tests.printing.helpers import rasterize, scan
-from tests.test_chinese import page_offences
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
 
 O2 = [("chief_scrutineer", 1), ("chief_teller", 1), ("scrutineer", 2), ("teller", 5)]

@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.builders import expect, login_as
-from tests.results.test_results_api import FILLED, enter_batch, hall
+from tests.builders import FILLED, enter_batch, expect, hall, login_as
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
-from tests.web.console import no_horizontal_scroll, open_console, session_of
+from tests.web.pages import no_horizontal_scroll, open_console, session_of
 
 JIPIAO = Path(sys.executable).parent / "jipiao"
 

@@ -6,7 +6,6 @@ quorum line and every 代表团's 实到/应到 follow, also for another desk's 
 import re
 from typing import Any
 
-from app.auth import service as auth_service
 from tests.builders import (
     expect,
     make_congress,
@@ -16,6 +15,7 @@ from tests.builders import (
     upload_roster,
 )
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
+from tests.web.pages import admin_page
 
 Page = Any  # playwright.sync_api.Page
 
@@ -26,23 +26,6 @@ ROSTER = [
     ("单田芳", "外语系代表团", "2023004"),
     ("张伟", "数学系代表团", "2023005"),
 ]
-
-
-def admin_page(
-    live: LiveServer, browser: Any, path: str, viewport: dict[str, int] = LAPTOP
-) -> Page:
-    """A browser logged in as the secretariat with the one-time code, opened at ``path``."""
-    with live.api.client.app.state.sessionmaker.begin() as session:  # type: ignore[attr-defined]
-        code = auth_service.issue_admin_login_code(session)
-    context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(20000)
-    page = context.new_page()
-    page.goto(f"{live.url}/?next={path}")
-    page.get_by_label("登录码").fill(code)
-    page.get_by_role("button", name="登录", exact=True).click()
-    # Anchored: the login page's own address (/?next=/checkin) ends like the page's.
-    page.wait_for_url(re.compile(r"^http://[^/]+" + re.escape(path.split("?")[0]) + r"(\?.*)?$"))
-    return page
 
 
 def _desk(live: LiveServer, *, delegates_total: int = 6) -> int:

@@ -9,8 +9,7 @@ import json
 import time
 from typing import Any
 
-from tests.builders import SEED_BALLOT_ORDER, Api, expect
-from tests.results.test_results_api import FILLED, LI, LIU, OUYANG, WANG, Hall, hall
+from tests.builders import FILLED, LI, LIU, OUYANG, SEED_BALLOT_ORDER, WANG, Api, Hall, expect, hall
 from tests.web.conftest import SCREENSHOTS, LiveServer
 
 Page = Any  # playwright.sync_api.Page

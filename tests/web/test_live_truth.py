@@ -11,7 +11,6 @@
 Screenshots go to $JIPIAO_SHOTS (default var/screenshots/).
 """
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -20,39 +19,38 @@ from app.papers.keys import load_or_create_qr_key
 from app.papers.qr import encode_payload
 from app.setup.demo import demo_names
 from tests.builders import (
+    LI,
+    LIU,
+    OUYANG,
+    TIE_PAPERS,
+    TIED,
+    WANG,
     Api,
+    Hall,
+    decide_and_certify,
+    enter_batch,
+    enter_differing_batch,
+    enter_round,
     expect,
+    hall,
     issue_and_collect,
     login_as,
     login_official,
     make_ready_election,
     open_round,
 )
-from tests.live.test_truth import TIE_PAPERS, certify, enter_differing_batch, enter_round
-from tests.results.test_results_api import LI, LIU, OUYANG, TIED, WANG, Hall, enter_batch, hall
 from tests.web.conftest import SCREENSHOTS, LiveServer
+from tests.web.pages import PROJECTORS, no_scrolling, open_page
 
 Page = Any  # playwright.sync_api.Page
 SHOTS = Path(os.environ.get("JIPIAO_SHOTS", str(SCREENSHOTS)))
 LAPTOP = {"width": 1366, "height": 768}
-PROJECTORS = [{"width": 1920, "height": 1080}, {"width": 1024, "height": 768}]
 NOT_AFTER_DECISION = ("临时", "暂时", "暂未")
 
 
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def open_page(browser: Any, live: LiveServer, api: Api, congress_id: int, path: str,
-              viewport: dict[str, int]) -> tuple[Any, Page]:  # fmt: skip
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
-    context.set_default_timeout(20000)
-    session = json.dumps({"token": api.token, "congress_id": congress_id, "role": "presidium"})
-    context.add_init_script(f"localStorage.setItem('jipiao.session', {json.dumps(session)});")
-    page = context.new_page()
-    page.goto(f"{live.url}{path}")
-    return context, page
 
 
 def dashboard(browser: Any, live: LiveServer, h: Hall) -> tuple[Any, Page]:
@@ -63,15 +61,6 @@ def dashboard(browser: Any, live: LiveServer, h: Hall) -> tuple[Any, Page]:
 def round_text(page: Page, round_id: int) -> str:
     text: str = page.locator(f"#round-{round_id}").inner_text()
     return text
-
-
-def no_scrolling(page: Page) -> None:
-    height, inner_h, width, inner_w = page.evaluate(
-        "() => [document.documentElement.scrollHeight, innerHeight,"
-        " document.documentElement.scrollWidth, innerWidth]"
-    )
-    assert height <= inner_h, (height, inner_h)
-    assert width <= inner_w, (width, inner_w)
 
 
 def projector_figures(page: Page) -> dict[str, str]:
@@ -251,7 +240,7 @@ def test_tie_round_on_dashboard_and_projector(live_server: LiveServer, browser: 
     settings = live_server.settings
     h = hall(live_server.api, settings, seats=2)
     enter_batch(h, TIED)
-    certify(h, h.round_id)
+    decide_and_certify(h, h.round_id)
     expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
     tie = expect(h.presidium.post(f"/api/rounds/{h.round_id}/follow-up", json={}), 201)
     context, page = dashboard(browser, live_server, h)
@@ -274,7 +263,7 @@ def test_tie_round_on_dashboard_and_projector(live_server: LiveServer, browser: 
         text = round_text(page, tie["id"])
         assert "得赞成票多者当选（M7）" in text
         assert "过半数" not in text  # a tie round applies no majority threshold
-        certify(h, tie["id"])
+        decide_and_certify(h, tie["id"])
         page.locator(f'#round-{tie["id"]} .tallies[data-mode="certified"]').wait_for()
         text = round_text(page, tie["id"])
         assert "得赞成票多者当选（M7）" in text

@@ -7,17 +7,34 @@ import json
 import re
 from typing import Any
 
-from tests.builders import SEED_BALLOT_ORDER, expect
-from tests.results.test_results_api import LI, LIU, OUYANG, SHORT, TIED, WANG, ZHANG, Hall, hall
+from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
+    SEED_BALLOT_ORDER,
+    SHORT,
+    TIED,
+    WANG,
+    WRITTEN_IN,
+    ZHANG,
+    ZHAO,
+    Hall,
+    enter,
+    enter_batch,
+    expect,
+    hall,
+    make_official,
+    new_batch,
+)
+from tests.chinese_text import page_offences
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
-from tests.web.console import confirm, no_horizontal_scroll, open_console, session_of
+from tests.web.pages import confirm, no_horizontal_scroll, open_console, session_of
 
 Page = Any
 
 
 def decided(h: Hall, papers: list[list[str]]) -> None:
-    from tests.results.test_results_api import enter_batch
-
     enter_batch(h, papers)
     expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
     expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
@@ -241,9 +258,6 @@ def test_short_round_supplementary_list_edited_cancelled_then_seats_reduced(
 
 
 def test_ineligible_ruling_correction_and_void(live_server: LiveServer, browser: Any) -> None:
-    from tests.builders import make_official
-    from tests.results.test_presidium_api import WRITTEN_IN, ZHAO, enter, new_batch
-
     h = hall(live_server.api, live_server.settings, seats=3)
     make_official(h.api, h.ready.congress.id, role="teller", name=ZHAO)
     batch = new_batch(h, h.round_id, 8)
@@ -320,8 +334,6 @@ def test_ineligible_ruling_correction_and_void(live_server: LiveServer, browser:
 def test_changes_of_officials_confirmed_and_files_downloaded(
     live_server: LiveServer, browser: Any, tmp_path: Any
 ) -> None:
-    from tests.results.test_results_api import FILLED
-
     h = hall(live_server.api, live_server.settings, seats=3)
     decided(h, FILLED)
     congress = h.ready.congress.id
@@ -422,8 +434,6 @@ def test_presidium_page_at_the_console_sizes(live_server: LiveServer, browser: A
 
 
 def test_the_pages_as_served_are_chinese(client: Any) -> None:
-    from tests.test_chinese import page_offences
-
     for path in ("/presidium", "/audit"):
         response = client.get(path)
         assert response.status_code == 200, path

@@ -19,7 +19,7 @@ from tests.builders import (
     open_round,
 )
 from tests.web.conftest import LiveServer, screenshot
-from tests.web.test_live_truth import PROJECTORS, no_scrolling, open_page
+from tests.web.pages import PROJECTORS, no_scrolling, open_page
 
 LONG_NAMES = [
     "阿卜杜热合曼·买买提依明",

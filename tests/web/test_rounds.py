@@ -22,12 +22,12 @@ from tests.builders import (
     make_ready_election,
     make_roster,
     open_round,
+    tie_round_opened,
 )
+from tests.chinese_text import page_offences
 from tests.printing.helpers import pages, rasterize, scan
-from tests.results.test_presidium_api import tie_round_opened
-from tests.test_chinese import page_offences
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
-from tests.web.test_checkin import admin_page
+from tests.web.pages import admin_page
 
 Page = Any  # playwright.sync_api.Page
 # Composing the papers takes seconds on a busy machine (fonts subset, QR drawn).

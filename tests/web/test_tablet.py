@@ -7,8 +7,7 @@ Screenshots at tablet (1280×800) and phone (390×844) sizes go to var/screensho
 """
 
 import io
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +15,28 @@ import segno
 from PIL import Image
 from pypinyin import Style, lazy_pinyin
 
-from app.papers.keys import load_or_create_qr_key
-from app.papers.qr import encode_payload
 from tests.builders import (
     Api,
-    ReadyElection,
     expect,
-    issue_and_collect,
     issue_code,
     login_official,
-    make_ready_election,
-    open_round,
 )
 from tests.web.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PHONE,
-    SCREENSHOTS,
     TABLET,
     LiveServer,
 )
-
-Page = Any  # playwright.sync_api.Page (the package ships no stubs for mypy's strict mode here)
+from tests.web.pages import (
+    Page,
+    TabletBatch,
+    open_tablet,
+    scan_paper,
+    tablet_answer,
+    tablet_batch,
+    viewport_shot,
+)
 
 
 @dataclass(frozen=True)
@@ -48,78 +47,9 @@ class Paper:
     void: str | None = None
 
 
-@dataclass
-class Counting:
-    ready: ReadyElection
-    round_id: int
-    candidates: list[str]
-    payload: str
-    batch_id: int
-    teller_a: int
-    teller_b: int
-    taps: list[int] = field(default_factory=list)
-
-
-def _setup(live: LiveServer, *, papers: int) -> Counting:
-    api = live.api
-    ready = make_ready_election(api, delegates_total=10, present=8)
-    round_ = open_round(api, ready.election.id)
-    issue_and_collect(api, round_.id, printed=8, issued=8, collected=papers)
-    chief_teller = login_official(api, ready.congress.id, ready.officials["chief_teller"][0].id)
-    teller_a, teller_b = (o.id for o in ready.officials["teller"][:2])
-    body = {"declared_count": papers, "teller_a_id": teller_a, "teller_b_id": teller_b}
-    batch = expect(chief_teller.post(f"/api/rounds/{round_.id}/batches", json=body), 201)
-    payload = encode_payload(
-        key=load_or_create_qr_key(live.settings.data_dir),
-        election_id=round_.election_id,
-        round_number=round_.number,
-        definition_hash=round_.definition_hash,
-    )
-    return Counting(ready, round_.id, round_.candidates, payload, batch["id"], teller_a, teller_b)
-
-
-def _open_tablet(
-    live: LiveServer,
-    browser: Any,
-    counting: Counting,
-    official_id: int,
-    *,
-    by_qr: bool,
-    shots: str | None = None,
-    **ctx: Any,
-) -> tuple[Any, Page]:
-    """A context for one teller: logged in (login-QR URL or the code typed), batch chosen."""
-    context = browser.new_context(**({"viewport": TABLET, "locale": "zh-CN"} | ctx))
-    context.set_default_timeout(20000)
-    page = context.new_page()
-    code = issue_code(live.api, counting.ready.congress.id, official_id).code
-    if by_qr:  # what the login QR encodes: <public_url>/login?code=…
-        page.goto(f"{live.url}/login?code={code}")
-        page.wait_for_url(re.compile(r".*/tablet$"))
-    else:
-        page.goto(f"{live.url}/tablet")
-        page.fill("#login-code", code)
-        if shots:
-            _shot(page, f"{shots}-login")
-        page.click("#login-form button[type=submit]")
-    card = page.locator(".batch-card", has_text="第 1 批")
-    if shots:
-        card.wait_for()
-        _shot(page, f"{shots}-batches")
-    card.click()
-    page.locator(".candidate").first.wait_for()
-    return context, page
-
-
-def _scan(page: Page, payload: str) -> None:
-    """A USB/Bluetooth scanner: fast keystrokes ending in Enter, wherever the focus is."""
-    page.keyboard.type(payload + "\n")
-    page.locator('#scan-state[data-state="ok"], #scan-state[data-state="unchecked"]').wait_for()
-
-
-def _enter(page: Page, counting: Counting, paper: Paper, *, shot: str | None = None) -> int:
+def _enter(page: Page, counting: TabletBatch, paper: Paper, *, shot: str | None = None) -> int:
     """Enter one paper as a teller would; returns the taps it took (scanning is no tap)."""
-    _scan(page, counting.payload)
+    scan_paper(page, counting.payload)
     taps = 0
     for name, mark in paper.marks.items():
         page.locator(f'.candidate[data-name="{name}"] .mark-{mark}').click()
@@ -133,29 +63,14 @@ def _enter(page: Page, counting: Counting, paper: Paper, *, shot: str | None = N
         page.locator(f'#void-choices [data-void="{paper.void}"]').click()
         taps += 1
     if shot is not None:
-        _shot(page, shot)
+        viewport_shot(page, shot)
     page.click("#submit")
     taps += 1
     counting.taps.append(taps)
     return taps
 
 
-def _wait_answer(page: Page) -> str:
-    result = page.locator(
-        '#last-result[data-kind="valid"], #last-result[data-kind="invalid"],'
-        ' #last-result[data-kind="pending"]'
-    )
-    result.wait_for()
-    text: str = result.inner_text()
-    return text
-
-
-def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # what the screen shows
-
-
-def _batch(api: Api, counting: Counting) -> dict[str, Any]:
+def _batch(api: Api, counting: TabletBatch) -> dict[str, Any]:
     listed = expect(api.get(f"/api/rounds/{counting.round_id}/batches"), 200)
     (batch,) = [b for b in listed["batches"] if b["id"] == counting.batch_id]
     found: dict[str, Any] = batch
@@ -165,7 +80,7 @@ def _batch(api: Api, counting: Counting) -> dict[str, Any]:
 def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_difference(
     live_server: LiveServer, browser: Any
 ) -> None:
-    counting = _setup(live_server, papers=3)
+    counting = tablet_batch(live_server, papers=3)
     wang, liu, li, zhang, ouyang = counting.candidates  # ballot order (stroke order)
     roster_name = counting.ready.delegates[0].name
     typical = Paper({wang: "yes", liu: "yes", li: "yes", zhang: "no", ouyang: "abstain"})
@@ -179,10 +94,10 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
     papers_b = [declared_void, misread, with_write_in]  # its own order: passes are multisets
 
     # Service workers off here so that page.route sees the tablet's requests.
-    context_a, page_a = _open_tablet(
+    context_a, page_a = open_tablet(
         live_server, browser, counting, counting.teller_a, by_qr=True, service_workers="block"
     )
-    context_b, page_b = _open_tablet(
+    context_b, page_b = open_tablet(
         live_server,
         browser,
         counting,
@@ -195,7 +110,7 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
     try:
         assert "第一遍（A）" in page_a.inner_text("#batch-title")
         assert "第二遍（B）" in page_b.inner_text("#batch-title")
-        _shot(page_a, "tablet-empty-1280x800")
+        viewport_shot(page_a, "tablet-empty-1280x800")
 
         # Pass A. The first paper's answer is lost on the way back (the server did store it):
         # the tablet must retry with the same key and the server must record it once.
@@ -213,28 +128,28 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
         assert _enter(page_a, counting, typical) == 6  # ✓✓✓×△ + 提交
         page_a.locator("#unsent", has_text="未上传 1 张").wait_for()
         page_a.evaluate("window.JipiaoTablet.flush()")  # as the retry timer would, sooner
-        answer = _wait_answer(page_a)
+        answer = tablet_answer(page_a)
         assert answer.startswith("上一张：有效票")
         assert answer.endswith("✓3 ×1 △1")  # what was entered, in the served glyphs
         page_a.unroute("**/api/batches/*/papers")
         assert page_a.locator("#unsent").is_hidden()
 
         _enter(page_a, counting, with_write_in, shot="tablet-marked-1280x800")
-        assert "有效票" in _wait_answer(page_a)
-        _shot(page_a, "tablet-answer-1280x800")
+        assert "有效票" in tablet_answer(page_a)
+        viewport_shot(page_a, "tablet-answer-1280x800")
         _enter(page_a, counting, declared_void)
         # The reason in the result report's words (app/rules/words.py, via /web/vocabulary.js).
-        assert "无效票 P4：有可识别身份的记号" in _wait_answer(page_a)
+        assert "无效票 P4：有可识别身份的记号" in tablet_answer(page_a)
         assert "本批 3 张 · 已上传 3 张" in page_a.inner_text("#batch-progress")
-        _scan(page_a, counting.payload)  # a fourth paper in a batch of three: refused locally
+        scan_paper(page_a, counting.payload)  # a fourth paper in a batch of three: refused locally
         page_a.click("#submit")
         page_a.locator('#last-result[data-kind="warn"]', has_text="本遍已录满 3 张").wait_for()
 
-        _shot(page_b, "phone-empty-390x844")
+        viewport_shot(page_b, "phone-empty-390x844")
         for n, paper in enumerate(papers_b):
             _enter(page_b, counting, paper, shot="phone-marked-390x844" if n == 1 else None)
-            _wait_answer(page_b)
-        _shot(page_b, "phone-after-3-390x844")
+            tablet_answer(page_b)
+        viewport_shot(page_b, "phone-after-3-390x844")
     finally:
         context_a.close()
         context_b.close()
@@ -267,7 +182,7 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
 def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
     live_server: LiveServer, browser: Any
 ) -> None:
-    counting = _setup(live_server, papers=5)
+    counting = tablet_batch(live_server, papers=5)
     wang, liu, li, zhang, ouyang = counting.candidates
     papers = [
         Paper({wang: "yes", liu: "yes", li: "yes", zhang: "no", ouyang: "abstain"}),
@@ -276,11 +191,11 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         Paper({zhang: "unclear", wang: "yes"}),  # pending adjudication (P6)
         Paper({}),  # all blank: valid, all abstain (P5)
     ]
-    context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
     try:
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         _enter(page, counting, papers[0])
-        assert _wait_answer(page).startswith("上一张：有效票")
+        assert tablet_answer(page).startswith("上一张：有效票")
 
         context.set_offline(True)
         _enter(page, counting, papers[1])
@@ -288,7 +203,7 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         page.locator("#unsent", has_text="未上传 2 张").wait_for()
         page.locator('#net[data-state="offline"]').wait_for()
         assert "离线" in page.inner_text("#last-result")
-        _shot(page, "tablet-offline-1280x800")
+        viewport_shot(page, "tablet-offline-1280x800")
 
         # A reload while offline: the page comes from the service worker's cache and the
         # queue from localStorage — nothing is lost.
@@ -305,20 +220,20 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         )
         assert len(set(keys)) == 3
         page.set_viewport_size(PHONE)
-        _shot(page, "phone-offline-390x844")
+        viewport_shot(page, "phone-offline-390x844")
         page.set_viewport_size(TABLET)
 
         context.set_offline(False)
         page.evaluate("window.dispatchEvent(new Event('online'))")
         page.locator("#unsent").wait_for(state="hidden")
-        assert "待裁定" in _wait_answer(page)
+        assert "待裁定" in tablet_answer(page)
         # A forged code is refused with the server's reason (P1) and the way to enter it as P1.
         page.keyboard.type("JP1.1.1.AAAAAAAA.AAAAAAAAAAAAAAAA\n")
         page.locator('#scan-state[data-state="bad"]', has_text="P1").wait_for()
         assert page.locator("#scan-as-p1").is_visible()
         _enter(page, counting, papers[4])
-        assert _wait_answer(page).startswith("上一张：有效票")
-        _shot(page, "tablet-back-online-1280x800")
+        assert tablet_answer(page).startswith("上一张：有效票")
+        viewport_shot(page, "tablet-back-online-1280x800")
     finally:
         context.close()
 
@@ -355,7 +270,7 @@ def _y4m_of_qr(payload: str, path: Path) -> None:
 def test_camera_reads_the_papers_qr_code(
     live_server: LiveServer, playwright: Any, tmp_path: Path
 ) -> None:
-    counting = _setup(live_server, papers=1)
+    counting = tablet_batch(live_server, papers=1)
     video = tmp_path / "paper.y4m"
     _y4m_of_qr(counting.payload, video)
     camera_args = [
@@ -367,16 +282,16 @@ def test_camera_reads_the_papers_qr_code(
         executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + camera_args
     )
     try:
-        context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+        context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
         context.grant_permissions(["camera"])
         page.click("#scan-camera")
         page.locator('#scan-state[data-state="ok"]').wait_for()
         engine = page.evaluate("window.JipiaoScanner.engine")
         assert engine in {"BarcodeDetector", "jsQR"}
-        _shot(page, f"tablet-camera-{engine}-1280x800")
+        viewport_shot(page, f"tablet-camera-{engine}-1280x800")
         page.locator(f'.candidate[data-name="{counting.candidates[0]}"] .mark-yes').click()
         page.click("#submit")
-        assert _wait_answer(page).startswith("上一张：有效票")
+        assert tablet_answer(page).startswith("上一张：有效票")
     finally:
         browser.close()
 
@@ -384,9 +299,9 @@ def test_camera_reads_the_papers_qr_code(
 def test_a_tablet_handed_to_another_teller_keeps_the_first_tellers_unsent_papers(
     live_server: LiveServer, browser: Any
 ) -> None:
-    counting = _setup(live_server, papers=2)
+    counting = tablet_batch(live_server, papers=2)
     wang = counting.candidates[0]
-    context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
     page.on("dialog", lambda dialog: dialog.accept())  # 「还有 1 张未上传，确定退出？」
     try:
         page.goto(f"{live_server.url}/login?code=AAAA-BBBB-CCCC")
@@ -407,7 +322,7 @@ def test_a_tablet_handed_to_another_teller_keeps_the_first_tellers_unsent_papers
         page.locator(".batch-card", has_text="第二遍（B）").click()
         page.locator("#batch-title", has_text="第二遍（B）").wait_for()
         _enter(page, counting, Paper({wang: "no"}))
-        assert _wait_answer(page).startswith("上一张：有效票")
+        assert tablet_answer(page).startswith("上一张：有效票")
         assert page.inner_text("#unsent") == "未上传 1 张"
         progress = _batch(live_server.api, counting)["progress"]
         assert (progress["pass_a"], progress["pass_b"]) == (0, 1)

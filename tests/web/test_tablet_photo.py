@@ -8,13 +8,13 @@ from typing import Any
 
 from tests.reader.helpers import photo_of_round_paper
 from tests.web.conftest import LiveServer
-from tests.web.test_tablet import _open_tablet, _setup, _shot, _wait_answer
+from tests.web.pages import open_tablet, tablet_answer, tablet_batch, viewport_shot
 
 
 def test_photo_mode_prefills_the_marks_and_keeps_no_image(
     live_server: LiveServer, browser: Any, tmp_path: Path
 ) -> None:
-    counting = _setup(live_server, papers=1)
+    counting = tablet_batch(live_server, papers=1)
     drawn = ["yes", "blank", "no", "scribble", "abstain"]
     photo, candidates = photo_of_round_paper(
         live_server.api.client.app,  # type: ignore[arg-type]
@@ -24,7 +24,7 @@ def test_photo_mode_prefills_the_marks_and_keeps_no_image(
         tmp_path,
         drawn,
     )
-    context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
     page.set_input_files(
         "#photo-input", files=[{"name": "paper.jpg", "mimeType": "image/jpeg", "buffer": photo}]
     )
@@ -36,11 +36,11 @@ def test_photo_mode_prefills_the_marks_and_keeps_no_image(
         assert row.get_attribute("data-unsure") == "false"
     scribbled = page.locator(f'.candidate[data-name="{candidates[3]}"]')
     assert scribbled.get_attribute("data-unsure") == "true"  # shown to the teller
-    _shot(page, "tablet-photo-mode-1280x800")
+    viewport_shot(page, "tablet-photo-mode-1280x800")
     scribbled.locator(".mark-unclear").click()  # the teller decides: 无法辨认
     assert scribbled.get_attribute("data-unsure") == "false"
     page.click("#submit")
-    assert _wait_answer(page)
+    assert tablet_answer(page)
     stored = page.evaluate(
         """async () => ({
             local: Object.keys(localStorage)

@@ -9,7 +9,14 @@ from pypinyin import Style, lazy_pinyin
 
 from tests.builders import expect, login_official
 from tests.web.conftest import LiveServer
-from tests.web.test_tablet import Page, _open_tablet, _scan, _setup, _shot, _wait_answer
+from tests.web.pages import (
+    Page,
+    open_tablet,
+    scan_paper,
+    tablet_answer,
+    tablet_batch,
+    viewport_shot,
+)
 
 SIZES = {"1024x768": (1024, 768), "800x1280": (800, 1280), "390x844": (390, 844)}
 
@@ -27,11 +34,11 @@ def _mark_two_no(page: Page, names: list[str]) -> None:
 def test_pinyin_typed_and_submitted_before_the_suggestions_arrive_is_not_stored(
     live_server: LiveServer, browser: Any
 ) -> None:
-    counting = _setup(live_server, papers=3)
+    counting = tablet_batch(live_server, papers=3)
     roster_name = counting.ready.delegates[0].name
     initials = "".join(lazy_pinyin(roster_name, style=Style.FIRST_LETTER)).lower()
     # Service workers off so that page.route sees the tablet's requests.
-    context, page = _open_tablet(
+    context, page = open_tablet(
         live_server, browser, counting, counting.teller_a, by_qr=False, service_workers="block"
     )
     held: list[Any] = []  # the suggestions requests, answered only when released
@@ -41,7 +48,7 @@ def test_pinyin_typed_and_submitted_before_the_suggestions_arrive_is_not_stored(
 
     page.route("**/name-suggestions*", hold)
     try:
-        _scan(page, counting.payload)
+        scan_paper(page, counting.payload)
         _mark_two_no(page, counting.candidates)
         page.fill("#writein-input", "zqg")
         page.click("#submit")  # at once: no suggestion has arrived
@@ -59,7 +66,7 @@ def test_pinyin_typed_and_submitted_before_the_suggestions_arrive_is_not_stored(
         for size, (width, height) in SIZES.items():
             page.set_viewport_size({"width": width, "height": height})
             page.locator("#writein-input").scroll_into_view_if_needed()
-            _shot(page, f"tablet-writein-refused-{size}")
+            viewport_shot(page, f"tablet-writein-refused-{size}")
         page.set_viewport_size({"width": 1280, "height": 800})
 
         # The suggestions arrive (none for zqg): submit is still refused, saying so.
@@ -82,17 +89,17 @@ def test_pinyin_typed_and_submitted_before_the_suggestions_arrive_is_not_stored(
             found.filter(has_text=roster_name).click()
         page.locator("#writein-chips .chip", has_text=roster_name).wait_for()
         page.click("#submit")
-        assert _wait_answer(page).startswith("上一张：有效票")
+        assert tablet_answer(page).startswith("上一张：有效票")
 
         # A name typed in Chinese characters (. typed for ·) is taken as it is, also on submit.
-        _scan(page, counting.payload)
+        scan_paper(page, counting.payload)
         _mark_two_no(page, counting.candidates)
         page.fill("#writein-input", "艾力更.依明巴海")
         page.click("#submit")
-        assert "有效票" in _wait_answer(page)
+        assert "有效票" in tablet_answer(page)
 
         # A name in Latin letters: refused until 外文姓名 is ticked, then sent as confirmed.
-        _scan(page, counting.payload)
+        scan_paper(page, counting.payload)
         _mark_two_no(page, counting.candidates)
         page.fill("#writein-input", "Smith")
         page.locator('#writein-suggestions[data-q="Smith"]').wait_for(state="attached")
@@ -102,9 +109,9 @@ def test_pinyin_typed_and_submitted_before_the_suggestions_arrive_is_not_stored(
         page.check("#writein-latin")
         page.press("#writein-input", "Enter")
         page.locator("#writein-chips .chip", has_text="Smith（外文）").wait_for()
-        _shot(page, "tablet-writein-latin-1280x800")
+        viewport_shot(page, "tablet-writein-latin-1280x800")
         page.click("#submit")
-        assert "有效票" in _wait_answer(page)
+        assert "有效票" in tablet_answer(page)
         assert not page.is_checked("#writein-latin")  # each paper is confirmed on its own
     finally:
         context.close()
@@ -118,10 +125,10 @@ def test_pinyin_typed_and_submitted_before_the_suggestions_arrive_is_not_stored(
 
 
 def test_offline_a_pinyin_search_cannot_be_submitted(live_server: LiveServer, browser: Any) -> None:
-    counting = _setup(live_server, papers=2)
-    context, page = _open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    counting = tablet_batch(live_server, papers=2)
+    context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
     try:
-        _scan(page, counting.payload)
+        scan_paper(page, counting.payload)
         context.set_offline(True)
         page.evaluate("window.dispatchEvent(new Event('offline'))")
         _mark_two_no(page, counting.candidates)
@@ -136,7 +143,7 @@ def test_offline_a_pinyin_search_cannot_be_submitted(live_server: LiveServer, br
         context.set_offline(False)
         page.evaluate("window.dispatchEvent(new Event('online'))")
         page.locator("#unsent").wait_for(state="hidden")
-        assert "有效票" in _wait_answer(page)
+        assert "有效票" in tablet_answer(page)
     finally:
         context.close()
     teller = login_official(live_server.api, counting.ready.congress.id, counting.teller_a)
