@@ -36,7 +36,7 @@ from app.auth import service as auth_service
 from app.main import create_app
 from app.setup.demo import demo_names
 from tests.builders import expect
-from tests.printing.helpers import rasterize, scan
+from tests.printing.helpers import rasterize, scan, scan_cards
 from tests.web.conftest import LAPTOP, SCREENSHOTS, TABLET, LiveServer, screenshot
 
 pytestmark = pytest.mark.slow
@@ -184,16 +184,9 @@ def secretariat_sets_up(hall: Hall) -> tuple[int, int, list[tuple[str, str]], li
     congress_id = int(re.search(r"congress=(\d+)", s.page.url).group(1))  # type: ignore[union-attr]
     (election,) = hall.api(f"/api/congresses/{congress_id}/elections")
     assert len(hall.api(f"/api/congresses/{congress_id}/delegates")) == DELEGATES
-    # A camera looks at one card; zxing finding all eight of a page at once sometimes misses
-    # one, so each page is also read at a second resolution.
-    urls = {
-        url
-        for page in (1, 2)
-        for dpi in (150, 200)
-        for url in scan(rasterize(cards, page=page, dpi=dpi))
-    }
-    assert len(urls) == len(OFFICIALS)
-    return congress_id, election["id"], roster, sorted(urls)
+    urls = scan_cards(cards, page=1) + scan_cards(cards, page=2)
+    assert len(set(urls)) == len(urls) == len(OFFICIALS)
+    return congress_id, election["id"], roster, urls
 
 
 def officials_log_in(hall: Hall, urls: list[str]) -> None:
