@@ -313,8 +313,23 @@ def tablet_enters(
                 mark_button = page.locator(f'.candidate[data-name="{names[column]}"] .mark-{mark}')
                 t.click(mark_button, force=n > 0)
             t.click(page.locator("#submit"), force=n > 0)
-        uploaded = page.locator("#batch-progress", has_text=f"已上传 {len(papers)} 张")
-        uploaded.wait_for(timeout=120000)
+        uploads_finish(page, len(papers), f"{who}-{number}")
+
+
+def uploads_finish(page: Any, papers: int, name: str) -> None:
+    """Waits while the tablet uploads what it kept: as long as the count goes up (a loaded
+    machine is slow), but not past 30 s without one more paper uploaded."""
+    progress = page.locator("#batch-progress")
+    uploaded, deadline = -1, 0.0
+    while uploaded < papers:
+        shown = re.search(r"已上传 (\d+) 张", progress.inner_text())
+        now = int(shown[1]) if shown else 0
+        if now > uploaded:
+            uploaded, deadline = now, time.monotonic() + 30
+        elif time.monotonic() > deadline:
+            screenshot(page, f"golden-tablet-upload-{name}")
+            raise AssertionError(page.inner_text("body"))
+        page.wait_for_timeout(200)
 
 
 def scrutineers_decide_and_sign(hall: Hall, round_id: int, disputes: bool) -> None:
