@@ -114,7 +114,7 @@ def _place_grid(mask: npt.NDArray[np.bool_]) -> Vector:
     size = mask.shape[0]
     for y, x in zip(ys, xs, strict=True):
         grid[min(2, 3 * y // size), min(2, 3 * x // size)] += 1
-    flat: Vector = (np.minimum(grid, 2) / 2).ravel()
+    flat: Vector = (np.minimum(grid, 2) / 2).ravel().astype(np.float32)
     return flat
 
 
@@ -169,7 +169,7 @@ def _holes(ink: BoxInk, *, close: bool = False) -> float:
     shape = (ink.shape / peak).astype(np.float32)
     if close:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-        shape = cv2.morphologyEx(shape, cv2.MORPH_CLOSE, kernel)
+        shape = np.asarray(cv2.morphologyEx(shape, cv2.MORPH_CLOSE, kernel), dtype=np.float32)
     holes, _ = _topology(shape)
     return holes
 
