@@ -25,12 +25,22 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, cast
 
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -129,7 +139,11 @@ _CONGRESSES = (
     .subquery()
 )
 _LOCK_CHAINS = select(store.chain_lock(_CONGRESSES.c.congress_id))
-_BATCHES = (
+_HEAD_HEIGHT, _HEAD_HASH = store.head_of(_ELECTION.c.congress_id)
+_EARLIER = _ENTRY.alias("earlier")  # the entries already made under the group's keys
+# The batches, each with its chain head and its entries under the group's keys (a row for each,
+# or one row with NULLs): one statement, after the chain locks.
+_READ = (
     select(
         *(_BATCH.c[name] for name in ("teller_a_id", "teller_b_id", "generation", "status")),
         *(_BATCH.c[name] for name in ("declared_count", "round_id")),
@@ -139,16 +153,20 @@ _BATCHES = (
         _ELECTION.c.congress_id,
         _entered(PASS_A).label("pass_a"),
         _entered(PASS_B).label("pass_b"),
+        _HEAD_HEIGHT.label("head_height"),
+        _HEAD_HASH.label("head_hash"),
+        *(_EARLIER.c[name].label(f"earlier_{name}") for name in ("entry_pass", "request_hash")),
+        _EARLIER.c.idempotency_key.label("earlier_key"),
+        _EARLIER.c.answer.label("earlier_answer"),
     )
-    .select_from(_JOINED)
+    .select_from(
+        _JOINED.outerjoin(
+            _EARLIER,
+            (_EARLIER.c.batch_id == _BATCH.c.id)
+            & _EARLIER.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+        )
+    )
     .where(_BATCH.c.id.in_(_BATCH_IDS))
-)
-_EARLIER = select(
-    *(_ENTRY.c[name] for name in ("batch_id", "entry_pass", "idempotency_key")),
-    *(_ENTRY.c[name] for name in ("request_hash", "answer")),
-).where(
-    _ENTRY.c.batch_id.in_(_BATCH_IDS),
-    _ENTRY.c.idempotency_key.in_(bindparam("keys", expanding=True)),
 )
 _RECORDS = select(
     _ENTRY.c.batch_id, _ENTRY.c.entry_pass, _ENTRY.c.generation, _ENTRY.c.record
@@ -248,15 +266,18 @@ def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path
     batch_ids = {"batch_ids": sorted({batch_id for batch_id, _ in papers})}
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK_CHAINS, batch_ids)
-    batches = {
-        row.batch_id: _Batch(row, row.status, row.pass_a, row.pass_b)
-        for row in connection.execute(_BATCHES, batch_ids)
-    }
     keys = {"keys": sorted({paper.idempotency_key for _, paper in papers})}
-    earlier = {
-        (row.batch_id, row.entry_pass, row.idempotency_key): (row.request_hash, row.answer)
-        for row in connection.execute(_EARLIER, batch_ids | keys)
-    }
+    batches: dict[int, _Batch] = {}
+    heads: dict[int, tuple[int, str] | None] = {}
+    earlier: dict[tuple[int, str, str], tuple[str, str]] = {}
+    for row in connection.execute(_READ, batch_ids | keys):
+        if row.batch_id not in batches:
+            batches[row.batch_id] = _Batch(row, row.status, row.pass_a, row.pass_b)
+            head = None if row.head_height is None else (row.head_height, row.head_hash)
+            heads[row.congress_id] = head
+        if row.earlier_key is not None:
+            found = (row.earlier_request_hash, row.earlier_answer)
+            earlier[(row.batch_id, row.earlier_entry_pass, row.earlier_key)] = found
     # The records of every batch this group's papers could complete: compared in memory.
     sent = Counter(batch_id for batch_id, _ in papers)
     closing = [
@@ -269,12 +290,11 @@ def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path
     for batch_id in closing:
         batches[batch_id].records = {PASS_A: Counter(), PASS_B: Counter()}
     if closing:
-        for row in connection.execute(_RECORDS, {"batch_ids": closing}):
-            batch = batches[row.batch_id]
-            if row.generation == batch.row.generation and batch.records is not None:
-                batch.records[row.entry_pass][row.record] += 1
-    congresses = {batch.row.congress_id for batch in batches.values()}
-    return _Group(session, data_dir, batches, store.heads(session, congresses), earlier)
+        for entry in connection.execute(_RECORDS, {"batch_ids": closing}):
+            batch = batches[entry.batch_id]
+            if entry.generation == batch.row.generation and batch.records is not None:
+                batch.records[entry.entry_pass][entry.record] += 1
+    return _Group(session, data_dir, batches, heads, earlier)
 
 
 def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -> str:
@@ -470,12 +490,12 @@ def _write(group: _Group) -> None:
 
 
 def enter_group(
-    sessions: sessionmaker[Session], requests: Sequence[EntryRequest], *, data_dir: Path
+    sessions: Callable[[], Session], requests: Sequence[EntryRequest], *, data_dir: Path
 ) -> list[Outcome]:
     """``enter_papers`` in a transaction of its own, committed; if the group fails, each paper
     alone (the module docstring)."""
     try:
-        with sessions.begin() as session:
+        with sessions() as session, session.begin():
             return enter_papers(session, requests, data_dir=data_dir)
     except Exception as exc:
         if len(requests) == 1 and not _transient(exc):
@@ -487,10 +507,10 @@ def enter_group(
 TRIES = 3  # a paper alone, when a deadlock or serialization failure ends its transaction
 
 
-def _alone(sessions: sessionmaker[Session], request: EntryRequest, data_dir: Path) -> Outcome:
+def _alone(sessions: Callable[[], Session], request: EntryRequest, data_dir: Path) -> Outcome:
     for attempt in range(1, TRIES + 1):
         try:
-            with sessions.begin() as session:
+            with sessions() as session, session.begin():
                 return enter_papers(session, [request], data_dir=data_dir)[0]
         except Exception as exc:
             if attempt == TRIES or not _transient(exc):
@@ -500,9 +520,13 @@ def _alone(sessions: sessionmaker[Session], request: EntryRequest, data_dir: Pat
 
 
 def _transient(exc: Exception) -> bool:
-    """A deadlock (40P01) or serialization failure (40001): nothing was stored, try again."""
+    """A deadlock (40P01), a serialization failure (40001) or a lost connection (the database
+    restarted while the writer held it; the next transaction reconnects): try again. Safe even
+    if a lost COMMIT took effect: the retry finds its key and answers as the first time."""
     code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(exc, DBAPIError) and code in ("40001", "40P01")
+    return isinstance(exc, DBAPIError) and (
+        code in ("40001", "40P01") or exc.connection_invalidated
+    )
 
 
 @dataclass(eq=False)
@@ -556,20 +580,35 @@ class EntryQueue:
             return group
 
     def _serve(self) -> None:
-        while group := self._take():
-            requests = [request for request, _ in group]
-            try:
-                outcomes = enter_group(self.sessions, requests, data_dir=self.data_dir)
-            except Exception as exc:  # a bug of ours: every paper is answered with it
-                log.exception("entering a group failed")
-                outcomes = [exc] * len(group)
-            self.groups += 1
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Outcome]]] = {}
-            for (_, future), outcome in zip(group, outcomes, strict=True):
-                by_loop.setdefault(future.get_loop(), []).append((future, outcome))
-            for loop, answers in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-                    loop.call_soon_threadsafe(_settle, answers)
+        connection: Connection | None = None
+        try:
+            while group := self._take():
+                requests = [request for request, _ in group]
+                try:
+                    if connection is None:  # held while the thread lives: no checkout (nor its
+                        # pre-ping) per group; a lost one reconnects at its next transaction
+                        connection = cast(Engine, self.sessions.kw["bind"]).connect()
+                    sessions = partial(self.sessions, bind=connection)
+                    outcomes = enter_group(sessions, requests, data_dir=self.data_dir)
+                except Exception as exc:  # no connection, or a bug of ours: every paper says so
+                    log.exception("entering a group failed")
+                    outcomes = [exc] * len(group)
+                self.groups += 1
+                _answer(group, outcomes)
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+def _answer(
+    group: list[tuple[EntryRequest, "asyncio.Future[str]"]], outcomes: list[Outcome]
+) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Outcome]]] = {}
+    for (_, future), outcome in zip(group, outcomes, strict=True):
+        by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+            loop.call_soon_threadsafe(_settle, answers)
 
 
 def _settle(answers: list[tuple["asyncio.Future[str]", Outcome]]) -> None:

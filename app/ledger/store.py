@@ -12,12 +12,13 @@ lock makes concurrent appends queue instead of failing:
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    ScalarSelect,
     Table,
     bindparam,
     func,
@@ -69,10 +70,17 @@ def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
     return None if row is None else (row.height, row.hash)
 
 
-def heads(session: Session, congress_ids: Iterable[int]) -> dict[int, tuple[int, str] | None]:
-    """Each congress's chain head (None: an empty chain), read under its chain lock; the caller
-    chains its events after them (``chained``) and appends them with ``append_chained``."""
-    return {congress_id: _head(session, congress_id) for congress_id in congress_ids}
+def head_of(congress_id: ColumnElement[int]) -> tuple[ScalarSelect[int], ScalarSelect[str]]:
+    """The congress's chain head (height, hash; NULL: an empty chain) as two columns, for a caller
+    that reads its heads together with what they go with, under chain locks taken by an earlier
+    statement. It chains its events after them (``chained``) and appends them with
+    ``append_chained``."""
+    latest = select(_EVENT.c.height).where(_EVENT.c.congress_id == congress_id)
+    latest = latest.order_by(_EVENT.c.height.desc()).limit(1)
+    return (
+        latest.scalar_subquery(),
+        latest.with_only_columns(_EVENT.c.hash).scalar_subquery(),
+    )
 
 
 def append_chained(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
