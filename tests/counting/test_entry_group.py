@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -472,3 +472,34 @@ def test_the_live_streams_are_woken_once_a_group_is_committed(
         assert [answer["progress"]["pass_a"] for answer in found] == [1, 2, 3]
         heard = [n.payload for n in listener.notifies(timeout=1.0)]
     assert heard == [str(c.ready.congress.id)]
+
+
+def test_the_writer_reconnects_after_its_connection_was_lost(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    # The writer holds one connection while it lives; the database restarting ends it. The next
+    # group fails on it, and its papers, entered alone, reconnect: nobody is answered 503.
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's connection is a file: nothing ends it from outside")
+    c = counting(api, settings)
+    batch = make_batch(c, 8)["id"]
+    a = c.tellers[0]
+    queue = EntryQueue(app.state.sessionmaker, settings.data_dir)
+    others = text(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def enter(key: str) -> Any:
+        return json.loads(run_coroutine(queue.enter(entry(a, batch, paper(c, key, PAPERS[0])))))
+
+    try:
+        before = enter("a-0")
+        with engine.connect() as connection:
+            assert any(connection.execute(others).scalars())  # the writer's among them
+        after = enter("a-1")  # a group of one: tried again, not answered with the lost connection
+    finally:
+        queue.close()
+    assert [x["progress"]["pass_a"] for x in (before, after)] == [1, 2]
+    assert stored(app) == (2, 2)
