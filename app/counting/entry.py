@@ -60,7 +60,7 @@ from app.counting.batches import (
 from app.counting.reconciliation import compared
 from app.counting.records import check_names, judge, make_record, not_on_roster, roster_names
 from app.errors import AppError, Conflict, InvalidInput, not_found
-from app.ledger import store
+from app.ledger import notify, store
 from app.ledger.chain import JsonValue, canonical_json
 from app.models import utcnow
 from app.papers import service as papers_service
@@ -138,7 +138,10 @@ _CONGRESSES = (
     .order_by(_ELECTION.c.congress_id)
     .subquery()
 )
-_LOCK_CHAINS = select(store.chain_lock(_CONGRESSES.c.congress_id))
+# Announced to the live streams here too (delivered at the COMMIT): one round trip, not two.
+_LOCK_CHAINS = select(
+    store.chain_lock(_CONGRESSES.c.congress_id), notify.announcement(_CONGRESSES.c.congress_id)
+)
 _HEAD_HEIGHT, _HEAD_HASH = store.head_of(_ELECTION.c.congress_id)
 _EARLIER = _ENTRY.alias("earlier")  # the entries already made under the group's keys
 # The batches, each with its chain head and its entries under the group's keys (a row for each,
@@ -483,7 +486,8 @@ def _write(group: _Group) -> None:
         connection.execute(insert(_ENTRY), group.entries)
     if group.statuses:
         connection.execute(_SET_STATUS, group.statuses)
-    store.append_chained(group.session, group.events)
+    announced = connection.dialect.name == "postgresql"  # by _LOCK_CHAINS
+    store.append_chained(group.session, group.events, announced=announced)
 
 
 # ---------------------------------------------------------------- the queue and its writer

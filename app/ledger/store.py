@@ -83,15 +83,18 @@ def head_of(congress_id: ColumnElement[int]) -> tuple[ScalarSelect[int], ScalarS
     )
 
 
-def append_chained(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
-    """Append events made by ``chained`` (each after the one before, from ``heads``), in the
+def append_chained(
+    session: Session, events: Sequence[Mapping[str, Any]], *, announced: bool = False
+) -> None:
+    """Append events made by ``chained`` (each after the one before, from ``head_of``), in the
     caller's transaction: one statement for all. A stale head cannot fork a chain:
-    UNIQUE(congress_id, height) refuses it."""
+    UNIQUE(congress_id, height) refuses it. ``announced``: the transaction selected
+    ``notify.announcement`` of their congresses already."""
     if not events:
         return
     session.connection().execute(insert(_EVENT), list(events))
     for congress_id in sorted({event["congress_id"] for event in events}):
-        notify.appended(session, congress_id=congress_id)
+        notify.appended(session, congress_id=congress_id, announced=announced)
 
 
 def chained(
