@@ -30,17 +30,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import (
-    BindParameter,
-    Connection,
-    Engine,
-    Table,
-    bindparam,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,7 +103,7 @@ _ENTRY = cast(Table, models.PaperEntry.__table__)
 _JOINED = _BATCH.join(_ROUND, _ROUND.c.id == _BATCH.c.round_id).join(
     _ELECTION, _ELECTION.c.id == _ROUND.c.election_id
 )
-_BATCH_IDS: BindParameter[int] = bindparam("batch_ids", expanding=True)
+_BATCH_IDS = bindparam("batch_ids", type_=Integer, expanding=True)
 
 
 def _entered(entry_pass: Pass) -> Any:
@@ -171,9 +161,9 @@ _READ = (
     )
     .where(_BATCH.c.id.in_(_BATCH_IDS))
 )
-_RECORDS = select(
-    _ENTRY.c.batch_id, _ENTRY.c.entry_pass, _ENTRY.c.generation, _ENTRY.c.record
-).where(_ENTRY.c.batch_id.in_(_BATCH_IDS))
+_RECORDS = select(_ENTRY.c.entry_pass, _ENTRY.c.record).where(
+    _ENTRY.c.batch_id == bindparam("b_id"), _ENTRY.c.generation == bindparam("generation")
+)
 _SET_STATUS = (
     update(_BATCH).where(_BATCH.c.id == bindparam("b_id")).values(status=bindparam("b_status"))
 )
@@ -193,7 +183,6 @@ class _Batch:
     status: str
     pass_a: int
     pass_b: int
-    records: dict[Pass, Counter[str]] | None = None  # read when the group may complete it
 
     def progress(self) -> Progress:
         return Progress(
@@ -281,22 +270,6 @@ def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path
         if row.earlier_key is not None:
             found = (row.earlier_request_hash, row.earlier_answer)
             earlier[(row.batch_id, row.earlier_entry_pass, row.earlier_key)] = found
-    # The records of every batch this group's papers could complete: compared in memory.
-    sent = Counter(batch_id for batch_id, _ in papers)
-    closing = [
-        batch.row.batch_id
-        for batch in batches.values()
-        if batch.status == ENTERING
-        and batch.pass_a + batch.pass_b + sent[batch.row.batch_id]
-        >= batch.row.declared_count * (1 if batch.row.teller_b_id is None else 2)
-    ]
-    for batch_id in closing:
-        batches[batch_id].records = {PASS_A: Counter(), PASS_B: Counter()}
-    if closing:
-        for entry in connection.execute(_RECORDS, {"batch_ids": closing}):
-            batch = batches[entry.batch_id]
-            if entry.generation == batch.row.generation and batch.records is not None:
-                batch.records[entry.entry_pass][entry.record] += 1
     return _Group(session, data_dir, batches, heads, earlier)
 
 
@@ -386,14 +359,12 @@ def _accept(
         row.congress_id,
         store.chained(row.congress_id, head, "paper.entered", payload, actor.role, now),
     )
-    if batch.records is not None:
-        batch.records[entry_pass][entry["record"]] += 1
+    entry["entered_at"] = now.replace(second=0, microsecond=0)
+    group.entries.append(entry)
     if batch.complete():  # the batch's last paper: its passes are compared now
         _compare(group, batch, actor.role, now)
     text = json.dumps(answer | {"progress": progress_json(batch.progress())}, ensure_ascii=False)
-    group.entries.append(
-        entry | {"answer": text, "entered_at": now.replace(second=0, microsecond=0)}
-    )
+    entry["answer"] = text
     group.earlier[(row.batch_id, entry_pass, entry["idempotency_key"])] = (
         entry["request_hash"],
         text,
@@ -450,15 +421,19 @@ def _check_code(group: _Group, row: Any, paper: PaperInput) -> None:
 
 
 def _compare(group: _Group, batch: _Batch, actor_role: str, now: Any) -> None:
+    """The batch's passes, stored and the group's own, compared."""
     row = batch.row
-    assert batch.records is not None  # read for every batch the group may complete
-    b = None if row.teller_b_id is None else batch.records[PASS_B]
+    records: dict[str, Counter[str]] = {PASS_A: Counter(), PASS_B: Counter()}
+    params = {"b_id": row.batch_id, "generation": row.generation}
+    stored = group.session.connection().execute(_RECORDS, params).mappings()
+    for entry in [*stored, *(e for e in group.entries if e["batch_id"] == row.batch_id)]:
+        records[entry["entry_pass"]][entry["record"]] += 1
     status, event = compared(
         batch_id=row.batch_id,
         generation=row.generation,
         declared=row.declared_count,
-        a=batch.records[PASS_A],
-        b=b,
+        a=records[PASS_A],
+        b=None if row.teller_b_id is None else records[PASS_B],
         congress_id=row.congress_id,
         head=group.heads[row.congress_id],
         actor_role=actor_role,

@@ -263,7 +263,7 @@ def test_a_write_that_fails_stores_nothing_of_the_group(
     batch = make_batch(c, 4)["id"]
     a = c.tellers[0]
 
-    def broken(_session: Session, _events: Any) -> None:
+    def broken(_session: Session, _events: Any, **_: Any) -> None:
         raise RuntimeError("the disk is gone")
 
     monkeypatch.setattr(store, "append_chained", broken)
