@@ -23,7 +23,7 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
@@ -49,39 +49,29 @@ from app.counting.batches import (
 )
 from app.counting.reconciliation import compared
 from app.counting.records import check_names, judge, make_record, not_on_roster, roster_names
+from app.counting.schemas import PaperEntryCreate
 from app.errors import AppError, Conflict, InvalidInput, not_found
 from app.ledger import notify, store
 from app.ledger.chain import JsonValue, canonical_json
 from app.models import utcnow
 from app.papers import service as papers_service
 from app.papers.qr import ThisRound, verify_payload
-from app.rules.model import RoundDefinition, VoidRule
+from app.rules.model import RoundDefinition
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class PaperInput:
-    """One paper as a tablet sends it."""
-
-    idempotency_key: str
-    qr_payload: str
-    marks: Mapping[str, str]
-    write_ins: Sequence[str | None]
-    void: VoidRule | None
-    write_ins_latin_confirmed: bool = False  # the teller confirmed names in Latin letters
-
-    def request_hash(self) -> str:
-        """What a retry must repeat exactly to be answered as the first request was."""
-        body: dict[str, JsonValue] = {
-            "qr_payload": self.qr_payload,
-            "marks": dict(self.marks),
-            "write_ins": list(self.write_ins),
-            "void": self.void,
-        }
-        if self.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
-            body["write_ins_latin_confirmed"] = True
-        return hashlib.sha256(canonical_json(body)).hexdigest()
+def _request_hash(paper: PaperEntryCreate) -> str:
+    """What a retry must repeat exactly to be answered as the first request was."""
+    body: dict[str, JsonValue] = {
+        "qr_payload": paper.qr_payload,
+        "marks": dict(paper.marks),
+        "write_ins": list(paper.write_ins),
+        "void": paper.void,
+    }
+    if paper.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
+        body["write_ins_latin_confirmed"] = True
+    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +81,7 @@ class EntryRequest:
 
     token: str
     batch_id: int
-    paper: Callable[[], PaperInput]
+    paper: Callable[[], PaperEntryCreate]
 
 
 Outcome = str | Exception  # the answer (PaperEntryRead as JSON text) or the refusal
@@ -170,7 +160,7 @@ _SET_STATUS = (
 
 # Content-addressed (a round's definition never changes once it is opened): never stale.
 _DEFINITIONS: dict[str, RoundDefinition] = {}
-_QR_KEYS: dict[Path, bytes] = {}
+_qr_key = lru_cache(maxsize=8)(papers_service.qr_key)
 # Every paper of a round carries the same code: its verdict is worked out once, not per paper.
 _verdict = lru_cache(maxsize=64)(verify_payload)
 
@@ -230,7 +220,7 @@ def enter_papers(
     (a key already used by its pass: the first answer again) or refusal. Raises, having written
     nothing it would keep, if a statement fails: the caller rolls back."""
     outcomes: list[Outcome | None] = [None] * len(requests)
-    admitted: list[tuple[int, Principal, PaperInput]] = []
+    admitted: list[tuple[int, Principal, PaperEntryCreate]] = []
     principals = auth_service.principals(session, tokens={r.token for r in requests})
     for i, request in enumerate(requests):
         try:
@@ -253,7 +243,7 @@ def enter_papers(
     return cast(list[Outcome], outcomes)
 
 
-def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path) -> _Group:
+def _read(session: Session, papers: list[tuple[int, PaperEntryCreate]], data_dir: Path) -> _Group:
     connection = session.connection()
     batch_ids = {"batch_ids": sorted({batch_id for batch_id, _ in papers})}
     if connection.dialect.name == "postgresql":
@@ -273,7 +263,7 @@ def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path
     return _Group(session, data_dir, batches, heads, earlier)
 
 
-def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -> str:
+def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperEntryCreate) -> str:
     """One paper, given what the group read and decided before it: its answer, or its refusal
     (raised before anything of it is kept: it changes nothing)."""
     batch = group.batches.get(batch_id)
@@ -282,7 +272,7 @@ def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -
     row = batch.row
     actor.ensure_congress(row.congress_id)
     entry_pass = pass_for(row.teller_a_id, row.teller_b_id, actor)
-    request_hash = paper.request_hash()
+    request_hash = _request_hash(paper)
     earlier = group.earlier.get((batch_id, entry_pass, paper.idempotency_key))
     if earlier is not None:
         if earlier[0] != request_hash:
@@ -388,7 +378,7 @@ def _check_open(batch: _Batch, entry_pass: Pass) -> None:
         )
 
 
-def _check_code(group: _Group, row: Any, paper: PaperInput) -> None:
+def _check_code(group: _Group, row: Any, paper: PaperEntryCreate) -> None:
     """The paper's QR code is this round's (a paper declared not authentic, P1, is entered
     whatever its code says)."""
     if paper.void == "P1":
@@ -400,12 +390,9 @@ def _check_code(group: _Group, row: Any, paper: PaperInput) -> None:
             "no QR payload: scan the paper's code, or declare the paper not authentic (P1)",
             field="body.qr_payload",
         )
-    key = _QR_KEYS.get(group.data_dir)
-    if key is None:
-        key = _QR_KEYS[group.data_dir] = papers_service.qr_key(group.data_dir)
     verdict = _verdict(
         paper.qr_payload,
-        key=key,
+        key=_qr_key(group.data_dir),
         election_id=row.election_id,
         round_number=row.round_number,
         definition_hash=row.definition_hash,
@@ -468,8 +455,15 @@ def _write(group: _Group) -> None:
 # ---------------------------------------------------------------- the queue and its writer
 
 
+TRIES = 3  # a paper alone, when a deadlock, serialization failure or lost connection ends it
+
+
 def enter_group(
-    sessions: Callable[[], Session], requests: Sequence[EntryRequest], *, data_dir: Path
+    sessions: Callable[[], Session],
+    requests: Sequence[EntryRequest],
+    *,
+    data_dir: Path,
+    tries: int = TRIES,
 ) -> list[Outcome]:
     """``enter_papers`` in a transaction of its own, committed; if the group fails, each paper
     alone (the module docstring)."""
@@ -477,25 +471,13 @@ def enter_group(
         with sessions() as session, session.begin():
             return enter_papers(session, requests, data_dir=data_dir)
     except Exception as exc:
-        if len(requests) == 1 and not _transient(exc):
-            return [exc]
-        log.warning("a group of %d papers failed (%r): each is entered alone", len(requests), exc)
-    return [_alone(sessions, request, data_dir) for request in requests]
-
-
-TRIES = 3  # a paper alone, when a deadlock or serialization failure ends its transaction
-
-
-def _alone(sessions: Callable[[], Session], request: EntryRequest, data_dir: Path) -> Outcome:
-    for attempt in range(1, TRIES + 1):
-        try:
-            with sessions() as session, session.begin():
-                return enter_papers(session, [request], data_dir=data_dir)[0]
-        except Exception as exc:
-            if attempt == TRIES or not _transient(exc):
-                return exc
+        if len(requests) == 1:
+            if tries == 1 or not _transient(exc):
+                return [exc]
             log.info("a paper's transaction was ended by the database (%r): again", exc)
-    raise AssertionError("unreachable")
+            return enter_group(sessions, requests, data_dir=data_dir, tries=tries - 1)
+        log.warning("a group of %d papers failed (%r): each is entered alone", len(requests), exc)
+    return [enter_group(sessions, [request], data_dir=data_dir)[0] for request in requests]
 
 
 def _transient(exc: Exception) -> bool:
