@@ -1,18 +1,19 @@
 """Paper entry, the hot path of a count: the papers waiting are entered together, as a group.
 
 ``EntryQueue.enter`` hands a paper to the one writer thread, which takes every paper waiting and
-enters them with ``enter_papers`` in one transaction: it **reads once** (the callers' sessions;
-on PostgreSQL the chain locks of the batches' congresses, ascending, in one statement before
-anything they guard is read, so two writers sharing congresses queue instead of deadlocking; the
-batches and their progress; the chain heads; the entries already made under the papers' keys; the
-records of the batches the group may complete), **decides every paper in memory**, in order, as
-one at a time would (a refused paper is answered with its refusal and changes nothing), **writes
-once** and **commits once**; then every paper is answered.
+enters them with ``enter_papers`` in one transaction, in a handful of statements: the callers'
+sessions; on PostgreSQL the chain locks of the batches' congresses, ascending, before anything
+they guard is read (two writers sharing congresses queue instead of deadlocking); then the
+batches with their progress, chain heads and the entries already made under the papers' keys.
+It **decides every paper in memory**, in order, as one at a time would (a refused paper is
+answered with its refusal and changes nothing; a batch's records are read when its last paper
+comes), **writes once** (one statement per table) and **commits once**; then every paper is
+answered.
 
 One fallback: if the group fails as a whole, nothing of it is stored and each paper is entered
-again alone, in its own transaction. A retry under a stored key is answered as the first time,
-so a COMMIT of unknown outcome is safe to repeat; a deadlock or serialization failure of a paper
-alone is tried again a few times, then answered 503.
+again alone. A retry under a stored key is answered as the first time, so a COMMIT of unknown
+outcome is safe to repeat: a paper alone ended by a deadlock, a serialization failure or a lost
+connection is tried again a few times, then answered 503.
 """
 
 import asyncio
@@ -97,16 +98,10 @@ _BATCH_IDS = bindparam("batch_ids", type_=Integer, expanding=True)
 
 
 def _entered(entry_pass: Pass) -> Any:
-    return (
-        select(func.count())
-        .select_from(_ENTRY)
-        .where(
-            _ENTRY.c.batch_id == _BATCH.c.id,
-            _ENTRY.c.entry_pass == entry_pass,
-            _ENTRY.c.generation == _BATCH.c.generation,
-        )
-        .scalar_subquery()
-    )
+    """How many papers the batch's pass holds (of its current generation)."""
+    entries = select(func.count()).where(_ENTRY.c.batch_id == _BATCH.c.id)
+    current = (_ENTRY.c.generation == _BATCH.c.generation) & (_ENTRY.c.entry_pass == entry_pass)
+    return entries.where(current).scalar_subquery()
 
 
 # The congresses' chain locks, ascending: the subquery's order is the order they are taken in.
@@ -122,25 +117,22 @@ _CONGRESSES = (
 _LOCK_CHAINS = select(
     store.chain_lock(_CONGRESSES.c.congress_id), notify.announcement(_CONGRESSES.c.congress_id)
 )
-_HEAD_HEIGHT, _HEAD_HASH = store.head_of(_ELECTION.c.congress_id)
 _EARLIER = _ENTRY.alias("earlier")  # the entries already made under the group's keys
 # The batches, each with its chain head and its entries under the group's keys (a row for each,
 # or one row with NULLs): one statement, after the chain locks.
 _READ = (
     select(
-        *(_BATCH.c[name] for name in ("teller_a_id", "teller_b_id", "generation", "status")),
-        *(_BATCH.c[name] for name in ("declared_count", "round_id")),
+        _BATCH,
         *(_ROUND.c[name] for name in ("election_id", "definition_hash")),
-        _BATCH.c.id.label("batch_id"),
         _ROUND.c.number.label("round_number"),
         _ELECTION.c.congress_id,
         _entered(PASS_A).label("pass_a"),
         _entered(PASS_B).label("pass_b"),
-        _HEAD_HEIGHT.label("head_height"),
-        _HEAD_HASH.label("head_hash"),
-        *(_EARLIER.c[name].label(f"earlier_{name}") for name in ("entry_pass", "request_hash")),
-        _EARLIER.c.idempotency_key.label("earlier_key"),
-        _EARLIER.c.answer.label("earlier_answer"),
+        *store.head_of(_ELECTION.c.congress_id),
+        *(
+            _EARLIER.c[name].label(f"earlier_{name}")
+            for name in ("entry_pass", "idempotency_key", "request_hash", "answer")
+        ),
     )
     .select_from(
         _JOINED.outerjoin(
@@ -176,7 +168,7 @@ class _Batch:
 
     def progress(self) -> Progress:
         return Progress(
-            batch_id=self.row.batch_id,
+            batch_id=self.row.id,
             declared=self.row.declared_count,
             pass_a=self.pass_a,
             pass_b=None if self.row.teller_b_id is None else self.pass_b,
@@ -195,17 +187,18 @@ class _Group:
 
     session: Session
     data_dir: Path
-    batches: dict[int, _Batch]
-    heads: dict[int, tuple[int, str] | None]
-    earlier: dict[tuple[int, str, str], tuple[str, str]]  # (batch, pass, key) → (hash, answer)
+    batches: dict[int, _Batch] = field(default_factory=dict)
+    heads: dict[int, tuple[int, str] | None] = field(default_factory=dict)
+    # (batch, pass, key) → (request hash, answer)
+    earlier: dict[tuple[int, str, str], tuple[str, str]] = field(default_factory=dict)
     rosters: dict[int, set[str]] = field(default_factory=dict)
     entries: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
-    def chain(self, congress_id: int, event: dict[str, Any]) -> None:
+    def chain(self, event: dict[str, Any]) -> None:
         self.events.append(event)
-        self.heads[congress_id] = (event["height"], event["hash"])
+        self.heads[event["congress_id"]] = (event["height"], event["hash"])
 
     def roster(self, congress_id: int) -> set[str]:
         if congress_id not in self.rosters:
@@ -249,18 +242,16 @@ def _read(session: Session, papers: list[tuple[int, PaperEntryCreate]], data_dir
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK_CHAINS, batch_ids)
     keys = {"keys": sorted({paper.idempotency_key for _, paper in papers})}
-    batches: dict[int, _Batch] = {}
-    heads: dict[int, tuple[int, str] | None] = {}
-    earlier: dict[tuple[int, str, str], tuple[str, str]] = {}
+    group = _Group(session, data_dir)
     for row in connection.execute(_READ, batch_ids | keys):
-        if row.batch_id not in batches:
-            batches[row.batch_id] = _Batch(row, row.status, row.pass_a, row.pass_b)
+        if row.id not in group.batches:
+            group.batches[row.id] = _Batch(row, row.status, row.pass_a, row.pass_b)
             head = None if row.head_height is None else (row.head_height, row.head_hash)
-            heads[row.congress_id] = head
-        if row.earlier_key is not None:
-            found = (row.earlier_request_hash, row.earlier_answer)
-            earlier[(row.batch_id, row.earlier_entry_pass, row.earlier_key)] = found
-    return _Group(session, data_dir, batches, heads, earlier)
+            group.heads[row.congress_id] = head
+        if row.earlier_idempotency_key is not None:
+            key = (row.id, row.earlier_entry_pass, row.earlier_idempotency_key)
+            group.earlier[key] = (row.earlier_request_hash, row.earlier_answer)
+    return group
 
 
 def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperEntryCreate) -> str:
@@ -336,7 +327,7 @@ def _accept(
     payload: dict[str, JsonValue] = {
         "round_id": row.round_id,
         "round_number": row.round_number,
-        "batch_id": row.batch_id,
+        "batch_id": row.id,
         "pass": entry_pass,
         "generation": row.generation,
         "paper_id": entry["id"],
@@ -345,20 +336,14 @@ def _accept(
         "rule": entry["rule"],
     }
     head = group.heads[row.congress_id]
-    group.chain(
-        row.congress_id,
-        store.chained(row.congress_id, head, "paper.entered", payload, actor.role, now),
-    )
+    group.chain(store.chained(row.congress_id, head, "paper.entered", payload, actor.role, now))
     entry["entered_at"] = now.replace(second=0, microsecond=0)
     group.entries.append(entry)
     if batch.complete():  # the batch's last paper: its passes are compared now
         _compare(group, batch, actor.role, now)
     text = json.dumps(answer | {"progress": progress_json(batch.progress())}, ensure_ascii=False)
     entry["answer"] = text
-    group.earlier[(row.batch_id, entry_pass, entry["idempotency_key"])] = (
-        entry["request_hash"],
-        text,
-    )
+    group.earlier[(row.id, entry_pass, entry["idempotency_key"])] = (entry["request_hash"], text)
     return text
 
 
@@ -411,12 +396,12 @@ def _compare(group: _Group, batch: _Batch, actor_role: str, now: Any) -> None:
     """The batch's passes, stored and the group's own, compared."""
     row = batch.row
     records: dict[str, Counter[str]] = {PASS_A: Counter(), PASS_B: Counter()}
-    params = {"b_id": row.batch_id, "generation": row.generation}
+    params = {"b_id": row.id, "generation": row.generation}
     stored = group.session.connection().execute(_RECORDS, params).mappings()
-    for entry in [*stored, *(e for e in group.entries if e["batch_id"] == row.batch_id)]:
+    for entry in [*stored, *(e for e in group.entries if e["batch_id"] == row.id)]:
         records[entry["entry_pass"]][entry["record"]] += 1
     status, event = compared(
-        batch_id=row.batch_id,
+        batch_id=row.id,
         generation=row.generation,
         declared=row.declared_count,
         a=records[PASS_A],
@@ -427,8 +412,8 @@ def _compare(group: _Group, batch: _Batch, actor_role: str, now: Any) -> None:
         now=now,
     )
     batch.status = status
-    group.statuses.append({"b_id": row.batch_id, "b_status": status})
-    group.chain(row.congress_id, event)
+    group.statuses.append({"b_id": row.id, "b_status": status})
+    group.chain(event)
 
 
 def _definition(session: Session, round_id: int, definition_hash: str) -> RoundDefinition:
@@ -484,10 +469,9 @@ def _transient(exc: Exception) -> bool:
     """A deadlock (40P01), a serialization failure (40001) or a lost connection (the database
     restarted while the writer held it; the next transaction reconnects): try again. Safe even
     if a lost COMMIT took effect: the retry finds its key and answers as the first time."""
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(exc, DBAPIError) and (
-        code in ("40001", "40P01") or exc.connection_invalidated
-    )
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
 
 
 @dataclass(eq=False)
@@ -541,24 +525,21 @@ class EntryQueue:
             return group
 
     def _serve(self) -> None:
+        # One connection while the thread lives, not a checkout (and its pre-ping) per group; a
+        # lost one reconnects at its next transaction.
         connection: Connection | None = None
-        try:
-            while group := self._take():
-                requests = [request for request, _ in group]
-                try:
-                    if connection is None:  # held while the thread lives: no checkout (nor its
-                        # pre-ping) per group; a lost one reconnects at its next transaction
-                        connection = cast(Engine, self.sessions.kw["bind"]).connect()
-                    sessions = partial(self.sessions, bind=connection)
-                    outcomes = enter_group(sessions, requests, data_dir=self.data_dir)
-                except Exception as exc:  # no connection, or a bug of ours: every paper says so
-                    log.exception("entering a group failed")
-                    outcomes = [exc] * len(group)
-                self.groups += 1
-                _answer(group, outcomes)
-        finally:
-            if connection is not None:
-                connection.close()
+        while group := self._take():
+            try:
+                connection = connection or cast(Engine, self.sessions.kw["bind"]).connect()
+                sessions = partial(self.sessions, bind=connection)
+                outcomes = enter_group(sessions, [r for r, _ in group], data_dir=self.data_dir)
+            except Exception as exc:  # no connection, or a bug of ours: every paper says so
+                log.exception("entering a group failed")
+                outcomes = [exc] * len(group)
+            self.groups += 1
+            _answer(group, outcomes)
+        if connection is not None:
+            connection.close()
 
 
 def _answer(

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    ScalarSelect,
+    Label,
     Table,
     bindparam,
     func,
@@ -70,17 +70,15 @@ def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
     return None if row is None else (row.height, row.hash)
 
 
-def head_of(congress_id: ColumnElement[int]) -> tuple[ScalarSelect[int], ScalarSelect[str]]:
-    """The congress's chain head (height, hash; NULL: an empty chain) as two columns, for a caller
-    that reads its heads together with what they go with, under chain locks taken by an earlier
-    statement. It chains its events after them (``chained``) and appends them with
-    ``append_chained``."""
+def head_of(congress_id: ColumnElement[int]) -> tuple[Label[int], Label[str]]:
+    """The congress's chain head as two columns, ``head_height`` and ``head_hash`` (NULL: an empty
+    chain), for a caller that reads its heads together with what they go with, under chain locks
+    taken by an earlier statement. It chains its events after them (``chained``) and appends
+    them with ``append_chained``."""
     latest = select(_EVENT.c.height).where(_EVENT.c.congress_id == congress_id)
     latest = latest.order_by(_EVENT.c.height.desc()).limit(1)
-    return (
-        latest.scalar_subquery(),
-        latest.with_only_columns(_EVENT.c.hash).scalar_subquery(),
-    )
+    hash_ = latest.with_only_columns(_EVENT.c.hash)
+    return latest.scalar_subquery().label("head_height"), hash_.scalar_subquery().label("head_hash")
 
 
 def append_chained(
