@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -484,6 +485,7 @@ class EntryQueue:
     data_dir: Path
     max_group: int = 64
     idle_seconds: float = 5.0
+    gather_seconds: float = 0.002  # measured: tablets answered together send again within it
     groups: int = 0  # committed or failed, for tests
     _waiting: list[tuple[EntryRequest, "asyncio.Future[str]"]] = field(default_factory=list)
     _wake: threading.Condition = field(default_factory=threading.Condition)
@@ -515,11 +517,15 @@ class EntryQueue:
 
     def _take(self) -> list[tuple[EntryRequest, "asyncio.Future[str]"]]:
         with self._wake:
+            woken = not self._waiting
             while not self._waiting:
                 idle = self._closing or not self._wake.wait(self.idle_seconds)
                 if idle and not self._waiting:
                     self._thread = None
                     return []
+        if woken:  # the first paper after a pause: the ones sent with it are a moment behind
+            time.sleep(self.gather_seconds)
+        with self._wake:
             group = self._waiting[: self.max_group]
             del self._waiting[: self.max_group]
             return group
@@ -537,20 +543,14 @@ class EntryQueue:
                 log.exception("entering a group failed")
                 outcomes = [exc] * len(group)
             self.groups += 1
-            _answer(group, outcomes)
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Outcome]]] = {}
+            for (_, future), outcome in zip(group, outcomes, strict=True):
+                by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+            for loop, answers in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, answers)
         if connection is not None:
             connection.close()
-
-
-def _answer(
-    group: list[tuple[EntryRequest, "asyncio.Future[str]"]], outcomes: list[Outcome]
-) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Outcome]]] = {}
-    for (_, future), outcome in zip(group, outcomes, strict=True):
-        by_loop.setdefault(future.get_loop(), []).append((future, outcome))
-    for loop, answers in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-            loop.call_soon_threadsafe(_settle, answers)
 
 
 def _settle(answers: list[tuple["asyncio.Future[str]", Outcome]]) -> None:
