@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -486,20 +486,23 @@ def test_the_writer_reconnects_after_its_connection_was_lost(
     batch = make_batch(c, 8)["id"]
     a = c.tellers[0]
     queue = EntryQueue(app.state.sessionmaker, settings.data_dir)
-    others = text(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    )
+    checked_out: list[int] = []  # the backends of the writer's connection (no request meanwhile)
+
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        checked_out.append(dbapi_connection.info.backend_pid)
 
     def enter(key: str) -> Any:
         return json.loads(run_coroutine(queue.enter(entry(a, batch, paper(c, key, PAPERS[0])))))
 
+    event.listen(engine, "checkout", on_checkout)
     try:
         before = enter("a-0")
+        (writer,) = set(checked_out)
         with engine.connect() as connection:
-            assert any(connection.execute(others).scalars())  # the writer's among them
+            assert connection.scalar(select(func.pg_terminate_backend(writer)))
         after = enter("a-1")  # a group of one: tried again, not answered with the lost connection
     finally:
+        event.remove(engine, "checkout", on_checkout)
         queue.close()
     assert [x["progress"]["pass_a"] for x in (before, after)] == [1, 2]
     assert stored(app) == (2, 2)
