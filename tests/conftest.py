@@ -3,8 +3,9 @@
 * SQLite: the migrations run once into a template file; each test gets a copy.
 * PostgreSQL (127.0.0.1:5432, or ``JIPIAO_TEST_POSTGRES_URL``): one database
   ``jipiao_test_<random>`` per run, migrated once and dropped at the end; every table is emptied
-  before each test. If nothing listens on the port the PostgreSQL variants are skipped with the
-  reason; if a server answers but the database cannot be used, the tests FAIL.
+  and every sequence restarted before each test. If nothing listens on the port the PostgreSQL
+  variants are skipped with the reason; if a server answers but the database cannot be used,
+  the tests FAIL.
 
 A test that takes the ``api`` (or ``settings``/``app``) fixture runs once per database:
 ``test_x[sqlite]`` and ``test_x[postgresql]``.
@@ -14,7 +15,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -73,11 +74,21 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_truncate(postgres_database: str) -> Iterator[str]:
+def postgres_empty(postgres_database: str) -> Iterator[Callable[[], None]]:
+    """Empties every table and restarts every sequence (ids start at 1 again), on one engine for
+    the run: DELETE on a test's few rows takes about a millisecond where TRUNCATE of every table
+    takes 30–270 ms (it makes new files for each table)."""
     engine = create_engine(postgres_database)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    statement = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    yield statement.text
+    deletes = [text(f'DELETE FROM "{t.name}"') for t in reversed(Base.metadata.sorted_tables)]
+    restart = text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
+
+    def empty() -> None:
+        with engine.begin() as conn:
+            for delete in deletes:
+                conn.execute(delete)
+            conn.execute(restart)
+
+    yield empty
     engine.dispose()
 
 
@@ -89,11 +100,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
-    truncate: str = request.getfixturevalue("postgres_truncate")
-    engine = create_engine(url.replace("postgresql+psycopg", "postgresql+psycopg"))
-    with engine.begin() as conn:
-        conn.execute(text(truncate))
-    engine.dispose()
+    request.getfixturevalue("postgres_empty")()
     return url
 
 

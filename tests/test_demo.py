@@ -19,6 +19,9 @@ from app.serve import first_start, prepare_demo
 from app.settings import Settings
 from tests.builders import Api, expect
 
+# Most tests here start the service as a process: the full suite runs them, the inner loop does not.
+pytestmark = pytest.mark.slow
+
 
 def test_demo_congress_is_shaped_like_the_seed(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)

@@ -23,6 +23,9 @@ from app.main import create_app
 from app.settings import Settings
 from tests.builders import Api, expect, make_congress
 
+# Each test starts the service as a process: the full suite runs them, the inner loop does not.
+pytestmark = pytest.mark.slow
+
 JIPIAO = Path(sys.executable).parent / "jipiao"
 # A token as ``secrets.token_urlsafe(32)`` makes it, alone on a line (how serve printed it).
 TOKEN_LINE = re.compile(r"^\s*[A-Za-z0-9_-]{43}\s*$", re.MULTILINE)

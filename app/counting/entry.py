@@ -1,18 +1,19 @@
 """Paper entry, the hot path of a count: the papers waiting are entered together, as a group.
 
 ``EntryQueue.enter`` hands a paper to the one writer thread, which takes every paper waiting and
-enters them with ``enter_papers`` in one transaction: it **reads once** (the callers' sessions;
-on PostgreSQL the chain locks of the batches' congresses, ascending, in one statement before
-anything they guard is read, so two writers sharing congresses queue instead of deadlocking; the
-batches and their progress; the chain heads; the entries already made under the papers' keys; the
-records of the batches the group may complete), **decides every paper in memory**, in order, as
-one at a time would (a refused paper is answered with its refusal and changes nothing), **writes
-once** and **commits once**; then every paper is answered.
+enters them with ``enter_papers`` in one transaction, in a handful of statements: the callers'
+sessions; on PostgreSQL the chain locks of the batches' congresses, ascending, before anything
+they guard is read (two writers sharing congresses queue instead of deadlocking); then the
+batches with their progress, chain heads and the entries already made under the papers' keys.
+It **decides every paper in memory**, in order, as one at a time would (a refused paper is
+answered with its refusal and changes nothing; a batch's records are read when its last paper
+comes), **writes once** (one statement per table) and **commits once**; then every paper is
+answered.
 
 One fallback: if the group fails as a whole, nothing of it is stored and each paper is entered
-again alone, in its own transaction. A retry under a stored key is answered as the first time,
-so a COMMIT of unknown outcome is safe to repeat; a deadlock or serialization failure of a paper
-alone is tried again a few times, then answered 503.
+again alone. A retry under a stored key is answered as the first time, so a COMMIT of unknown
+outcome is safe to repeat: a paper alone ended by a deadlock, a serialization failure or a lost
+connection is tried again a few times, then answered 503.
 """
 
 import asyncio
@@ -21,16 +22,17 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, cast
 
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,39 +51,29 @@ from app.counting.batches import (
 )
 from app.counting.reconciliation import compared
 from app.counting.records import check_names, judge, make_record, not_on_roster, roster_names
+from app.counting.schemas import PaperEntryCreate
 from app.errors import AppError, Conflict, InvalidInput, not_found
-from app.ledger import store
+from app.ledger import notify, store
 from app.ledger.chain import JsonValue, canonical_json
 from app.models import utcnow
 from app.papers import service as papers_service
 from app.papers.qr import ThisRound, verify_payload
-from app.rules.model import RoundDefinition, VoidRule
+from app.rules.model import RoundDefinition
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class PaperInput:
-    """One paper as a tablet sends it."""
-
-    idempotency_key: str
-    qr_payload: str
-    marks: Mapping[str, str]
-    write_ins: Sequence[str | None]
-    void: VoidRule | None
-    write_ins_latin_confirmed: bool = False  # the teller confirmed names in Latin letters
-
-    def request_hash(self) -> str:
-        """What a retry must repeat exactly to be answered as the first request was."""
-        body: dict[str, JsonValue] = {
-            "qr_payload": self.qr_payload,
-            "marks": dict(self.marks),
-            "write_ins": list(self.write_ins),
-            "void": self.void,
-        }
-        if self.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
-            body["write_ins_latin_confirmed"] = True
-        return hashlib.sha256(canonical_json(body)).hexdigest()
+def _request_hash(paper: PaperEntryCreate) -> str:
+    """What a retry must repeat exactly to be answered as the first request was."""
+    body: dict[str, JsonValue] = {
+        "qr_payload": paper.qr_payload,
+        "marks": dict(paper.marks),
+        "write_ins": list(paper.write_ins),
+        "void": paper.void,
+    }
+    if paper.write_ins_latin_confirmed:  # absent when false: earlier keys hash as they did
+        body["write_ins_latin_confirmed"] = True
+    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +83,7 @@ class EntryRequest:
 
     token: str
     batch_id: int
-    paper: Callable[[], PaperInput]
+    paper: Callable[[], PaperEntryCreate]
 
 
 Outcome = str | Exception  # the answer (PaperEntryRead as JSON text) or the refusal
@@ -103,20 +95,14 @@ _ENTRY = cast(Table, models.PaperEntry.__table__)
 _JOINED = _BATCH.join(_ROUND, _ROUND.c.id == _BATCH.c.round_id).join(
     _ELECTION, _ELECTION.c.id == _ROUND.c.election_id
 )
-_BATCH_IDS: BindParameter[int] = bindparam("batch_ids", expanding=True)
+_BATCH_IDS = bindparam("batch_ids", type_=Integer, expanding=True)
 
 
 def _entered(entry_pass: Pass) -> Any:
-    return (
-        select(func.count())
-        .select_from(_ENTRY)
-        .where(
-            _ENTRY.c.batch_id == _BATCH.c.id,
-            _ENTRY.c.entry_pass == entry_pass,
-            _ENTRY.c.generation == _BATCH.c.generation,
-        )
-        .scalar_subquery()
-    )
+    """How many papers the batch's pass holds (of its current generation)."""
+    entries = select(func.count()).where(_ENTRY.c.batch_id == _BATCH.c.id)
+    current = (_ENTRY.c.generation == _BATCH.c.generation) & (_ENTRY.c.entry_pass == entry_pass)
+    return entries.where(current).scalar_subquery()
 
 
 # The congresses' chain locks, ascending: the subquery's order is the order they are taken in.
@@ -128,38 +114,46 @@ _CONGRESSES = (
     .order_by(_ELECTION.c.congress_id)
     .subquery()
 )
-_LOCK_CHAINS = select(store.chain_lock(_CONGRESSES.c.congress_id))
-_BATCHES = (
+# Announced to the live streams here too (delivered at the COMMIT): one round trip, not two.
+_LOCK_CHAINS = select(
+    store.chain_lock(_CONGRESSES.c.congress_id), notify.announcement(_CONGRESSES.c.congress_id)
+)
+_EARLIER = _ENTRY.alias("earlier")  # the entries already made under the group's keys
+# The batches, each with its chain head and its entries under the group's keys (a row for each,
+# or one row with NULLs): one statement, after the chain locks.
+_READ = (
     select(
-        *(_BATCH.c[name] for name in ("teller_a_id", "teller_b_id", "generation", "status")),
-        *(_BATCH.c[name] for name in ("declared_count", "round_id")),
+        _BATCH,
         *(_ROUND.c[name] for name in ("election_id", "definition_hash")),
-        _BATCH.c.id.label("batch_id"),
         _ROUND.c.number.label("round_number"),
         _ELECTION.c.congress_id,
         _entered(PASS_A).label("pass_a"),
         _entered(PASS_B).label("pass_b"),
+        *store.head_of(_ELECTION.c.congress_id),
+        *(
+            _EARLIER.c[name].label(f"earlier_{name}")
+            for name in ("entry_pass", "idempotency_key", "request_hash", "answer")
+        ),
     )
-    .select_from(_JOINED)
+    .select_from(
+        _JOINED.outerjoin(
+            _EARLIER,
+            (_EARLIER.c.batch_id == _BATCH.c.id)
+            & _EARLIER.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+        )
+    )
     .where(_BATCH.c.id.in_(_BATCH_IDS))
 )
-_EARLIER = select(
-    *(_ENTRY.c[name] for name in ("batch_id", "entry_pass", "idempotency_key")),
-    *(_ENTRY.c[name] for name in ("request_hash", "answer")),
-).where(
-    _ENTRY.c.batch_id.in_(_BATCH_IDS),
-    _ENTRY.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+_RECORDS = select(_ENTRY.c.entry_pass, _ENTRY.c.record).where(
+    _ENTRY.c.batch_id == bindparam("b_id"), _ENTRY.c.generation == bindparam("generation")
 )
-_RECORDS = select(
-    _ENTRY.c.batch_id, _ENTRY.c.entry_pass, _ENTRY.c.generation, _ENTRY.c.record
-).where(_ENTRY.c.batch_id.in_(_BATCH_IDS))
 _SET_STATUS = (
     update(_BATCH).where(_BATCH.c.id == bindparam("b_id")).values(status=bindparam("b_status"))
 )
 
 # Content-addressed (a round's definition never changes once it is opened): never stale.
 _DEFINITIONS: dict[str, RoundDefinition] = {}
-_QR_KEYS: dict[Path, bytes] = {}
+_qr_key = lru_cache(maxsize=8)(papers_service.qr_key)
 # Every paper of a round carries the same code: its verdict is worked out once, not per paper.
 _verdict = lru_cache(maxsize=64)(verify_payload)
 
@@ -172,11 +166,10 @@ class _Batch:
     status: str
     pass_a: int
     pass_b: int
-    records: dict[Pass, Counter[str]] | None = None  # read when the group may complete it
 
     def progress(self) -> Progress:
         return Progress(
-            batch_id=self.row.batch_id,
+            batch_id=self.row.id,
             declared=self.row.declared_count,
             pass_a=self.pass_a,
             pass_b=None if self.row.teller_b_id is None else self.pass_b,
@@ -195,17 +188,18 @@ class _Group:
 
     session: Session
     data_dir: Path
-    batches: dict[int, _Batch]
-    heads: dict[int, tuple[int, str] | None]
-    earlier: dict[tuple[int, str, str], tuple[str, str]]  # (batch, pass, key) → (hash, answer)
+    batches: dict[int, _Batch] = field(default_factory=dict)
+    heads: dict[int, tuple[int, str] | None] = field(default_factory=dict)
+    # (batch, pass, key) → (request hash, answer)
+    earlier: dict[tuple[int, str, str], tuple[str, str]] = field(default_factory=dict)
     rosters: dict[int, set[str]] = field(default_factory=dict)
     entries: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
-    def chain(self, congress_id: int, event: dict[str, Any]) -> None:
+    def chain(self, event: dict[str, Any]) -> None:
         self.events.append(event)
-        self.heads[congress_id] = (event["height"], event["hash"])
+        self.heads[event["congress_id"]] = (event["height"], event["hash"])
 
     def roster(self, congress_id: int) -> set[str]:
         if congress_id not in self.rosters:
@@ -220,7 +214,7 @@ def enter_papers(
     (a key already used by its pass: the first answer again) or refusal. Raises, having written
     nothing it would keep, if a statement fails: the caller rolls back."""
     outcomes: list[Outcome | None] = [None] * len(requests)
-    admitted: list[tuple[int, Principal, PaperInput]] = []
+    admitted: list[tuple[int, Principal, PaperEntryCreate]] = []
     principals = auth_service.principals(session, tokens={r.token for r in requests})
     for i, request in enumerate(requests):
         try:
@@ -243,41 +237,25 @@ def enter_papers(
     return cast(list[Outcome], outcomes)
 
 
-def _read(session: Session, papers: list[tuple[int, PaperInput]], data_dir: Path) -> _Group:
+def _read(session: Session, papers: list[tuple[int, PaperEntryCreate]], data_dir: Path) -> _Group:
     connection = session.connection()
     batch_ids = {"batch_ids": sorted({batch_id for batch_id, _ in papers})}
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK_CHAINS, batch_ids)
-    batches = {
-        row.batch_id: _Batch(row, row.status, row.pass_a, row.pass_b)
-        for row in connection.execute(_BATCHES, batch_ids)
-    }
     keys = {"keys": sorted({paper.idempotency_key for _, paper in papers})}
-    earlier = {
-        (row.batch_id, row.entry_pass, row.idempotency_key): (row.request_hash, row.answer)
-        for row in connection.execute(_EARLIER, batch_ids | keys)
-    }
-    # The records of every batch this group's papers could complete: compared in memory.
-    sent = Counter(batch_id for batch_id, _ in papers)
-    closing = [
-        batch.row.batch_id
-        for batch in batches.values()
-        if batch.status == ENTERING
-        and batch.pass_a + batch.pass_b + sent[batch.row.batch_id]
-        >= batch.row.declared_count * (1 if batch.row.teller_b_id is None else 2)
-    ]
-    for batch_id in closing:
-        batches[batch_id].records = {PASS_A: Counter(), PASS_B: Counter()}
-    if closing:
-        for row in connection.execute(_RECORDS, {"batch_ids": closing}):
-            batch = batches[row.batch_id]
-            if row.generation == batch.row.generation and batch.records is not None:
-                batch.records[row.entry_pass][row.record] += 1
-    congresses = {batch.row.congress_id for batch in batches.values()}
-    return _Group(session, data_dir, batches, store.heads(session, congresses), earlier)
+    group = _Group(session, data_dir)
+    for row in connection.execute(_READ, batch_ids | keys):
+        if row.id not in group.batches:
+            group.batches[row.id] = _Batch(row, row.status, row.pass_a, row.pass_b)
+            head = None if row.head_height is None else (row.head_height, row.head_hash)
+            group.heads[row.congress_id] = head
+        if row.earlier_idempotency_key is not None:
+            key = (row.id, row.earlier_entry_pass, row.earlier_idempotency_key)
+            group.earlier[key] = (row.earlier_request_hash, row.earlier_answer)
+    return group
 
 
-def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -> str:
+def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperEntryCreate) -> str:
     """One paper, given what the group read and decided before it: its answer, or its refusal
     (raised before anything of it is kept: it changes nothing)."""
     batch = group.batches.get(batch_id)
@@ -286,7 +264,7 @@ def _decide(group: _Group, actor: Principal, batch_id: int, paper: PaperInput) -
     row = batch.row
     actor.ensure_congress(row.congress_id)
     entry_pass = pass_for(row.teller_a_id, row.teller_b_id, actor)
-    request_hash = paper.request_hash()
+    request_hash = _request_hash(paper)
     earlier = group.earlier.get((batch_id, entry_pass, paper.idempotency_key))
     if earlier is not None:
         if earlier[0] != request_hash:
@@ -350,7 +328,7 @@ def _accept(
     payload: dict[str, JsonValue] = {
         "round_id": row.round_id,
         "round_number": row.round_number,
-        "batch_id": row.batch_id,
+        "batch_id": row.id,
         "pass": entry_pass,
         "generation": row.generation,
         "paper_id": entry["id"],
@@ -359,22 +337,14 @@ def _accept(
         "rule": entry["rule"],
     }
     head = group.heads[row.congress_id]
-    group.chain(
-        row.congress_id,
-        store.chained(row.congress_id, head, "paper.entered", payload, actor.role, now),
-    )
-    if batch.records is not None:
-        batch.records[entry_pass][entry["record"]] += 1
+    group.chain(store.chained(row.congress_id, head, "paper.entered", payload, actor.role, now))
+    entry["entered_at"] = now.replace(second=0, microsecond=0)
+    group.entries.append(entry)
     if batch.complete():  # the batch's last paper: its passes are compared now
         _compare(group, batch, actor.role, now)
     text = json.dumps(answer | {"progress": progress_json(batch.progress())}, ensure_ascii=False)
-    group.entries.append(
-        entry | {"answer": text, "entered_at": now.replace(second=0, microsecond=0)}
-    )
-    group.earlier[(row.batch_id, entry_pass, entry["idempotency_key"])] = (
-        entry["request_hash"],
-        text,
-    )
+    entry["answer"] = text
+    group.earlier[(row.id, entry_pass, entry["idempotency_key"])] = (entry["request_hash"], text)
     return text
 
 
@@ -394,7 +364,7 @@ def _check_open(batch: _Batch, entry_pass: Pass) -> None:
         )
 
 
-def _check_code(group: _Group, row: Any, paper: PaperInput) -> None:
+def _check_code(group: _Group, row: Any, paper: PaperEntryCreate) -> None:
     """The paper's QR code is this round's (a paper declared not authentic, P1, is entered
     whatever its code says)."""
     if paper.void == "P1":
@@ -406,12 +376,9 @@ def _check_code(group: _Group, row: Any, paper: PaperInput) -> None:
             "no QR payload: scan the paper's code, or declare the paper not authentic (P1)",
             field="body.qr_payload",
         )
-    key = _QR_KEYS.get(group.data_dir)
-    if key is None:
-        key = _QR_KEYS[group.data_dir] = papers_service.qr_key(group.data_dir)
     verdict = _verdict(
         paper.qr_payload,
-        key=key,
+        key=_qr_key(group.data_dir),
         election_id=row.election_id,
         round_number=row.round_number,
         definition_hash=row.definition_hash,
@@ -427,23 +394,27 @@ def _check_code(group: _Group, row: Any, paper: PaperInput) -> None:
 
 
 def _compare(group: _Group, batch: _Batch, actor_role: str, now: Any) -> None:
+    """The batch's passes, stored and the group's own, compared."""
     row = batch.row
-    assert batch.records is not None  # read for every batch the group may complete
-    b = None if row.teller_b_id is None else batch.records[PASS_B]
+    records: dict[str, Counter[str]] = {PASS_A: Counter(), PASS_B: Counter()}
+    params = {"b_id": row.id, "generation": row.generation}
+    stored = group.session.connection().execute(_RECORDS, params).mappings()
+    for entry in [*stored, *(e for e in group.entries if e["batch_id"] == row.id)]:
+        records[entry["entry_pass"]][entry["record"]] += 1
     status, event = compared(
-        batch_id=row.batch_id,
+        batch_id=row.id,
         generation=row.generation,
         declared=row.declared_count,
-        a=batch.records[PASS_A],
-        b=b,
+        a=records[PASS_A],
+        b=None if row.teller_b_id is None else records[PASS_B],
         congress_id=row.congress_id,
         head=group.heads[row.congress_id],
         actor_role=actor_role,
         now=now,
     )
     batch.status = status
-    group.statuses.append({"b_id": row.batch_id, "b_status": status})
-    group.chain(row.congress_id, event)
+    group.statuses.append({"b_id": row.id, "b_status": status})
+    group.chain(event)
 
 
 def _definition(session: Session, round_id: int, definition_hash: str) -> RoundDefinition:
@@ -463,46 +434,45 @@ def _write(group: _Group) -> None:
         connection.execute(insert(_ENTRY), group.entries)
     if group.statuses:
         connection.execute(_SET_STATUS, group.statuses)
-    store.append_chained(group.session, group.events)
+    announced = connection.dialect.name == "postgresql"  # by _LOCK_CHAINS
+    store.append_chained(group.session, group.events, announced=announced)
 
 
 # ---------------------------------------------------------------- the queue and its writer
 
 
+TRIES = 3  # a paper alone, when a deadlock, serialization failure or lost connection ends it
+
+
 def enter_group(
-    sessions: sessionmaker[Session], requests: Sequence[EntryRequest], *, data_dir: Path
+    sessions: Callable[[], Session],
+    requests: Sequence[EntryRequest],
+    *,
+    data_dir: Path,
+    tries: int = TRIES,
 ) -> list[Outcome]:
     """``enter_papers`` in a transaction of its own, committed; if the group fails, each paper
     alone (the module docstring)."""
     try:
-        with sessions.begin() as session:
+        with sessions() as session, session.begin():
             return enter_papers(session, requests, data_dir=data_dir)
     except Exception as exc:
-        if len(requests) == 1 and not _transient(exc):
-            return [exc]
-        log.warning("a group of %d papers failed (%r): each is entered alone", len(requests), exc)
-    return [_alone(sessions, request, data_dir) for request in requests]
-
-
-TRIES = 3  # a paper alone, when a deadlock or serialization failure ends its transaction
-
-
-def _alone(sessions: sessionmaker[Session], request: EntryRequest, data_dir: Path) -> Outcome:
-    for attempt in range(1, TRIES + 1):
-        try:
-            with sessions.begin() as session:
-                return enter_papers(session, [request], data_dir=data_dir)[0]
-        except Exception as exc:
-            if attempt == TRIES or not _transient(exc):
-                return exc
+        if len(requests) == 1:
+            if tries == 1 or not _transient(exc):
+                return [exc]
             log.info("a paper's transaction was ended by the database (%r): again", exc)
-    raise AssertionError("unreachable")
+            return enter_group(sessions, requests, data_dir=data_dir, tries=tries - 1)
+        log.warning("a group of %d papers failed (%r): each is entered alone", len(requests), exc)
+    return [enter_group(sessions, [request], data_dir=data_dir)[0] for request in requests]
 
 
 def _transient(exc: Exception) -> bool:
-    """A deadlock (40P01) or serialization failure (40001): nothing was stored, try again."""
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(exc, DBAPIError) and code in ("40001", "40P01")
+    """A deadlock (40P01), a serialization failure (40001) or a lost connection (the database
+    restarted while the writer held it; the next transaction reconnects): try again. Safe even
+    if a lost COMMIT took effect: the retry finds its key and answers as the first time."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
 
 
 @dataclass(eq=False)
@@ -515,6 +485,7 @@ class EntryQueue:
     data_dir: Path
     max_group: int = 64
     idle_seconds: float = 5.0
+    gather_seconds: float = 0.002  # measured: tablets answered together send again within it
     groups: int = 0  # committed or failed, for tests
     _waiting: list[tuple[EntryRequest, "asyncio.Future[str]"]] = field(default_factory=list)
     _wake: threading.Condition = field(default_factory=threading.Condition)
@@ -546,21 +517,29 @@ class EntryQueue:
 
     def _take(self) -> list[tuple[EntryRequest, "asyncio.Future[str]"]]:
         with self._wake:
+            woken = not self._waiting
             while not self._waiting:
                 idle = self._closing or not self._wake.wait(self.idle_seconds)
                 if idle and not self._waiting:
                     self._thread = None
                     return []
+        if woken:  # the first paper after a pause: the ones sent with it are a moment behind
+            time.sleep(self.gather_seconds)
+        with self._wake:
             group = self._waiting[: self.max_group]
             del self._waiting[: self.max_group]
             return group
 
     def _serve(self) -> None:
+        # One connection while the thread lives, not a checkout (and its pre-ping) per group; a
+        # lost one reconnects at its next transaction.
+        connection: Connection | None = None
         while group := self._take():
-            requests = [request for request, _ in group]
             try:
-                outcomes = enter_group(self.sessions, requests, data_dir=self.data_dir)
-            except Exception as exc:  # a bug of ours: every paper is answered with it
+                connection = connection or cast(Engine, self.sessions.kw["bind"]).connect()
+                sessions = partial(self.sessions, bind=connection)
+                outcomes = enter_group(sessions, [r for r, _ in group], data_dir=self.data_dir)
+            except Exception as exc:  # no connection, or a bug of ours: every paper says so
                 log.exception("entering a group failed")
                 outcomes = [exc] * len(group)
             self.groups += 1
@@ -570,6 +549,8 @@ class EntryQueue:
             for loop, answers in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                     loop.call_soon_threadsafe(_settle, answers)
+        if connection is not None:
+            connection.close()
 
 
 def _settle(answers: list[tuple["asyncio.Future[str]", Outcome]]) -> None:

@@ -19,7 +19,7 @@ from app.counting import records as counting_records
 from app.counting import schemas
 from app.counting import status as counting_status
 from app.counting import suggestions as counting_suggestions
-from app.counting.entry import EntryQueue, EntryRequest, PaperInput
+from app.counting.entry import EntryQueue, EntryRequest
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES, AppError
 from app.papers import service as papers_service
@@ -160,7 +160,7 @@ def _invalid_body(errors: Sequence[Any]) -> RequestValidationError:
     return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
-def _paper_from(raw: bytes) -> PaperInput:
+def _paper_from(raw: bytes) -> schemas.PaperEntryCreate:
     """The body as FastAPI would have read it (JSON, then the model; the same 422 details)."""
     if not raw:
         raise _invalid_body(
@@ -178,17 +178,9 @@ def _paper_from(raw: bytes) -> PaperInput:
         error = {"type": "json_invalid", "loc": (0,), "msg": "JSON decode error"}
         raise _invalid_body([error | {"input": {}, "ctx": {"error": "nested too deep"}}]) from None
     try:
-        body = schemas.PaperEntryCreate.model_validate(data)
+        return schemas.PaperEntryCreate.model_validate(data)
     except ValidationError as exc:
         raise _invalid_body(exc.errors(include_url=False)) from None
-    return PaperInput(
-        idempotency_key=body.idempotency_key,
-        qr_payload=body.qr_payload,
-        marks=body.marks,
-        write_ins=body.write_ins,
-        void=body.void,
-        write_ins_latin_confirmed=body.write_ins_latin_confirmed,
-    )
 
 
 # The entry route's path parameter, validated as FastAPI validates an ``Id``.

@@ -20,7 +20,7 @@ import threading
 import weakref
 from typing import Protocol
 
-from sqlalchemy import Engine, bindparam, event, func, select
+from sqlalchemy import ColumnElement, Engine, String, bindparam, cast, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 CHANNEL = "jipiao_events"
@@ -60,14 +60,21 @@ def notify_payload(congress_id: int) -> str:
     return str(congress_id)
 
 
-def appended(session: Session, *, congress_id: int) -> None:
-    """Called by the store inside the appending transaction (see the module docstring)."""
-    if session.get_bind().dialect.name == "postgresql":
+def announcement(congress_id: ColumnElement[int]) -> ColumnElement[None]:
+    """``pg_notify`` of ``appended`` as a column, for a statement of the appending transaction
+    that already visits its congresses (paper entry's chain locks): one round trip fewer."""
+    return func.pg_notify(CHANNEL, cast(congress_id, String))
+
+
+def appended(session: Session, *, congress_id: int, announced: bool = False) -> None:
+    """Called by the store inside the appending transaction (see the module docstring);
+    ``announced``: a statement of it selected the congress's ``announcement`` (PostgreSQL)."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.info.setdefault(_PENDING, set()).add(congress_id)
+    elif not announced:
         session.connection().execute(
             _NOTIFY, {"channel": CHANNEL, "payload": notify_payload(congress_id)}
         )
-    else:
-        session.info.setdefault(_PENDING, set()).add(congress_id)
 
 
 def wake_local(engine: Engine, congresses: set[int]) -> None:

@@ -12,12 +12,13 @@ lock makes concurrent appends queue instead of failing:
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Label,
     Table,
     bindparam,
     func,
@@ -69,21 +70,29 @@ def _head(session: Session, congress_id: int) -> tuple[int, str] | None:
     return None if row is None else (row.height, row.hash)
 
 
-def heads(session: Session, congress_ids: Iterable[int]) -> dict[int, tuple[int, str] | None]:
-    """Each congress's chain head (None: an empty chain), read under its chain lock; the caller
-    chains its events after them (``chained``) and appends them with ``append_chained``."""
-    return {congress_id: _head(session, congress_id) for congress_id in congress_ids}
+def head_of(congress_id: ColumnElement[int]) -> tuple[Label[int], Label[str]]:
+    """The congress's chain head as two columns, ``head_height`` and ``head_hash`` (NULL: an empty
+    chain), for a caller that reads its heads together with what they go with, under chain locks
+    taken by an earlier statement. It chains its events after them (``chained``) and appends
+    them with ``append_chained``."""
+    latest = select(_EVENT.c.height).where(_EVENT.c.congress_id == congress_id)
+    latest = latest.order_by(_EVENT.c.height.desc()).limit(1)
+    hash_ = latest.with_only_columns(_EVENT.c.hash)
+    return latest.scalar_subquery().label("head_height"), hash_.scalar_subquery().label("head_hash")
 
 
-def append_chained(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
-    """Append events made by ``chained`` (each after the one before, from ``heads``), in the
+def append_chained(
+    session: Session, events: Sequence[Mapping[str, Any]], *, announced: bool = False
+) -> None:
+    """Append events made by ``chained`` (each after the one before, from ``head_of``), in the
     caller's transaction: one statement for all. A stale head cannot fork a chain:
-    UNIQUE(congress_id, height) refuses it."""
+    UNIQUE(congress_id, height) refuses it. ``announced``: the transaction selected
+    ``notify.announcement`` of their congresses already."""
     if not events:
         return
     session.connection().execute(insert(_EVENT), list(events))
     for congress_id in sorted({event["congress_id"] for event in events}):
-        notify.appended(session, congress_id=congress_id)
+        notify.appended(session, congress_id=congress_id, announced=announced)
 
 
 def chained(

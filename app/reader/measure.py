@@ -35,6 +35,7 @@ class BoxInk:
     faintest: float  # the box's darkest smoothed spot: above the paper's noise, something is there
     shape: Map  # GRID × GRID: the traces inside the box (darkness, 0…1)
     fit_score: float
+    outline: float = 1.0  # the printed outline's darkness here: what this camera makes of black
 
 
 def _printed_mask(geometry: PaperGeometry, area: Rect, size: tuple[int, int]) -> Gray:
@@ -69,10 +70,15 @@ def measure_box(
     area = Rect(box.x - RING_MM, box.y - RING_MM, box.w + 2 * RING_MM, box.h + 2 * RING_MM)
     raw = darkness(straighten(image, homography, area, PX_PER_MM))
     height, width = raw.shape
+    ring = round(RING_MM * PX_PER_MM)
+    own = np.zeros((height, width), dtype=np.uint8)
+    cv2.rectangle(own, (ring, ring), (width - ring, height - ring), 1, 1)
+    # The outline is a thin black line printed where the voter's pen writes: its darkness is what
+    # this photo's blur, light and exposure make of a dark stroke (a faint mark is much lighter).
+    outline = float(np.percentile(raw[own > 0], 75))
     printed = _printed_mask(geometry, area, (height, width))
     raw = np.where(printed > 0, 0.0, raw).astype(np.float32)
     ink = np.where(raw >= INK_LEVEL, raw, 0.0).astype(np.float32)
-    ring = round(RING_MM * PX_PER_MM)
     inner = ink[ring : height - ring, ring : width - ring]
     pixel_mm2 = 1.0 / (PX_PER_MM * PX_PER_MM)
     smooth = cv2.GaussianBlur(raw, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
@@ -87,4 +93,4 @@ def measure_box(
         cv2.resize(traced, (GRID, GRID), interpolation=cv2.INTER_AREA), dtype=np.float32
     )
     peak = float(np.percentile(inner, 99.5)) if inner.size else 0.0
-    return BoxInk(inside, outside, peak, trace, faintest, shape, fit_score)
+    return BoxInk(inside, outside, peak, trace, faintest, shape, fit_score, outline)

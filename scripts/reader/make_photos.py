@@ -20,7 +20,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--papers", type=int, default=400)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--hard-share", type=float, default=0.12)
+    parser.add_argument(
+        "--hard-share", type=float, default=0.03, help="marks drawn unclear, faint or outside"
+    )
+    parser.add_argument(
+        "--low-share", type=float, default=0.15, help="photos by the low-resolution camera"
+    )
+    parser.add_argument(
+        "--max-side", type=int, default=0, help="make photos at most this large (training only)"
+    )
+    parser.add_argument(
+        "--by-names",
+        action="store_true",
+        help="pick papers in proportion to their names (more boxes a photo, for training)",
+    )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
     out = Path(args.out)
@@ -31,10 +44,23 @@ def main() -> None:
     for paper in printed:
         (out / "rounds" / f"{paper.case.label}.json").write_text(synth.round_json(paper))
     print(f"{len(printed)} papers printed in {time.perf_counter() - started:.0f} s", flush=True)
+    names = np.array([len(paper.candidates) for paper in printed], dtype=float)
+    weights = names / names.sum()
     with (out / "labels.jsonl").open("w") as labels:
         for index in range(args.papers):
-            paper = printed[int(rng.integers(0, len(printed)))]
-            shot, marked = synth.make_sample(rng, paper, hard_share=args.hard_share)
+            pick = (
+                rng.choice(len(printed), p=weights)
+                if args.by_names
+                else rng.integers(0, len(printed))
+            )
+            paper = printed[int(pick)]
+            shot, marked = synth.make_sample(
+                rng,
+                paper,
+                hard_share=args.hard_share,
+                low_share=args.low_share,
+                max_side=args.max_side,
+            )
             suffix = ".png" if shot.data[:4] == b"\x89PNG" else ".jpg"
             name = f"{index:04d}{suffix}"
             (out / name).write_bytes(shot.data)

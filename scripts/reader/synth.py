@@ -379,14 +379,46 @@ def _field(rng: np.random.Generator, size: tuple[int, int], amount: float) -> np
     return np.asarray(field * (amount / peak), dtype=np.float32)
 
 
-def photograph(rng: np.random.Generator, paper: np.ndarray) -> Shot:
-    """A tablet's photo: the paper on a table, tilted, rotated, curled, lit unevenly, blurred,
-    noisy, JPEG."""
+@dataclass(frozen=True)
+class Camera:
+    """How a photo is taken: the sensor's frame, how much of it the paper fills, focus blur (px
+    of the frame), sensor noise and the JPEG quality the image is sent with."""
+
+    frames: tuple[tuple[int, int], ...]
+    fill: tuple[float, float]
+    blur: tuple[float, float]
+    noise: tuple[float, float]
+    jpeg: tuple[int, int]
+
+
+CAMERAS = {
+    # A tablet's rear camera (8–13 MP) held over a paper on a table: the paper fills most of the
+    # frame (an A4 paper at 8–14 px/mm), focus blur of a pixel or two of the full frame.
+    "tablet": Camera(
+        ((3264, 2448), (4000, 3000), (4160, 3120)), (0.65, 0.95), (0.4, 2.4), (1, 5), (60, 95)
+    ),
+    # An old 2–5 MP phone or a paper far from the lens (A4 down to 3 px/mm), blur up to 1.8 px of
+    # that small frame: far below a tablet's photo, kept as its own rows in the bench.
+    "low": Camera(
+        ((1600, 1200), (2048, 1536), (2592, 1944)), (0.6, 0.92), (0.0, 1.8), (1, 7), (45, 92)
+    ),
+}
+
+
+def photograph(
+    rng: np.random.Generator, paper: np.ndarray, camera: str = "tablet", max_side: int = 0
+) -> Shot:
+    """A photo of the paper on a table: tilted, rotated, curled, lit unevenly, blurred, noisy,
+    JPEG. With ``max_side`` a larger frame is made at that size directly, as the reader scales
+    it (a quicker photo for training: the JPEG's blocks are then coarser than the camera's)."""
+    cam = CAMERAS[camera]
     height, width = paper.shape
-    out_w, out_h = [(1600, 1200), (2048, 1536), (2592, 1944)][int(rng.integers(0, 3))]
+    out_w, out_h = cam.frames[int(rng.integers(0, len(cam.frames)))]
     if rng.random() < 0.5:
         out_w, out_h = out_h, out_w
-    fill = _u(rng, 0.6, 0.92)
+    shrink = max_side / max(out_w, out_h) if 0 < max_side < max(out_w, out_h) else 1.0
+    out_w, out_h = round(out_w * shrink), round(out_h * shrink)
+    fill = _u(rng, *cam.fill)
     angle = _u(rng, -25, 25) + 90 * int(rng.choice([0, 0, 0, 1, 2, 3]))
     rad = math.radians(angle)
     span_w = abs(width * math.cos(rad)) + abs(height * math.sin(rad))
@@ -433,18 +465,19 @@ def photograph(rng: np.random.Generator, paper: np.ndarray) -> Shot:
         shadow = cv2.GaussianBlur(shadow, (0, 0), _u(rng, 2.5, 15))
         light = light * (1 - shadow_depth * cv2.resize(shadow, (out_w, out_h)))
     image = image * light
-    blur = _u(rng, 0, 1.8)
-    if blur > 0.3:
-        image = cv2.GaussianBlur(image, (0, 0), blur)
-    noise = _u(rng, 1, 7)
+    blur = _u(rng, *cam.blur)
+    if blur * shrink > 0.3:
+        image = cv2.GaussianBlur(image, (0, 0), blur * shrink)
+    noise = _u(rng, *cam.noise)
     image += cv2.randn(np.zeros((out_h, out_w), dtype=np.float32), 0.0, noise)
-    quality = int(rng.integers(45, 93))
+    quality = int(rng.integers(cam.jpeg[0], cam.jpeg[1] + 1))
     encoded = _encode(np.clip(image, 0, 255).astype(np.uint8), quality)
     return Shot(
         encoded,
         {
             "kind": "photo",
-            "px_per_mm": round(float(scale * RASTER_PX_MM), 2),
+            "camera": camera,
+            "px_per_mm": round(float(scale * RASTER_PX_MM / shrink), 2),
             "tilt_deg": round(math.degrees(tilt), 1),
             "rotation_deg": round(angle, 1),
             "blur_px": round(blur, 2),
@@ -493,9 +526,17 @@ def make_sample(
     *,
     scan_share: float = 0.25,
     hard_share: float = 0.12,
+    low_share: float = 0.0,
+    max_side: int = 0,
 ) -> tuple[Shot, Marked]:
+    """One marked paper, scanned (``scan_share``) or photographed; ``low_share`` of the photos by
+    the ``low`` camera, the rest by a tablet."""
     marked = mark_paper(rng, printed, hard_share)
-    shot = scan(rng, marked.image) if rng.random() < scan_share else photograph(rng, marked.image)
+    if rng.random() < scan_share:
+        shot = scan(rng, marked.image)
+    else:
+        camera = "low" if rng.random() < low_share else "tablet"
+        shot = photograph(rng, marked.image, camera, max_side)
     shot.condition["paper"] = printed.case.label
     return shot, marked
 

@@ -102,6 +102,7 @@ RECORD = record_of(election_events())
 LINES = RECORD[0].splitlines(keepends=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_any_byte_flip_gives_the_reference_problem(data: st.DataObject) -> None:

@@ -243,7 +243,7 @@ def test_a_write_that_fails_stores_nothing_of_the_group(
     batch = make_batch(c, 4)["id"]
     a = c.tellers[0]
 
-    def broken(_session: Session, _events: Any) -> None:
+    def broken(_session: Session, _events: Any, **_: Any) -> None:
         raise RuntimeError("the disk is gone")
 
     monkeypatch.setattr(store, "append_chained", broken)
@@ -452,3 +452,37 @@ def test_the_live_streams_are_woken_once_a_group_is_committed(
         assert [answer["progress"]["pass_a"] for answer in found] == [1, 2, 3]
         heard = [n.payload for n in listener.notifies(timeout=1.0)]
     assert heard == [str(c.ready.congress.id)]
+
+
+def test_the_writer_reconnects_after_its_connection_was_lost(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    # The writer holds one connection while it lives; the database restarting ends it. The next
+    # group fails on it, and its papers, entered alone, reconnect: nobody is answered 503.
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's connection is a file: nothing ends it from outside")
+    c = counting(api, settings)
+    batch = make_batch(c, 8)["id"]
+    a = c.tellers[0]
+    queue = EntryQueue(app.state.sessionmaker, settings.data_dir)
+    checked_out: list[int] = []  # the backends of the writer's connection (no request meanwhile)
+
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        checked_out.append(dbapi_connection.info.backend_pid)
+
+    def enter(key: str) -> Any:
+        return json.loads(run_coroutine(queue.enter(entry(a, batch, paper(c, key, PAPERS[0])))))
+
+    event.listen(engine, "checkout", on_checkout)
+    try:
+        before = enter("a-0")
+        (writer,) = set(checked_out)
+        with engine.connect() as connection:
+            assert connection.scalar(select(func.pg_terminate_backend(writer)))
+        after = enter("a-1")  # a group of one: tried again, not answered with the lost connection
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+        queue.close()
+    assert [x["progress"]["pass_a"] for x in (before, after)] == [1, 2]
+    assert stored(app) == (2, 2)

@@ -206,6 +206,7 @@ def _with_ca(ca_file: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file))
 
 
+@pytest.mark.slow
 def test_serve_hall_end_to_end_and_a_restart_keeps_the_ca(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with hall_command("serve", data) as run:

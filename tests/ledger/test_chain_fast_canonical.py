@@ -63,6 +63,7 @@ values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
 @given(values)
 def test_same_bytes_or_same_refusal_as_the_reference(value: Any) -> None:

@@ -20,6 +20,9 @@ from app.rehearse import command
 from app.rehearse.client import Api
 from app.rules import Attendance, PaperRecord, RoundDefinition, count_round, paper_order
 
+# Whole elections through a real server: the full suite runs them, the inner loop does not.
+pytestmark = pytest.mark.slow
+
 PAPERS = 20
 ELECTED_LINE = re.compile(r"^\s*当选 / elected: (.+)$", re.MULTILINE)
 ELECTED_NAME = re.compile(r"([^、（]+)（第 (\d+) 轮 / round \d+）")

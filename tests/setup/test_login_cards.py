@@ -19,7 +19,7 @@ from tests.builders import (
     make_ready_election,
     open_round,
 )
-from tests.printing.helpers import pages, rasterize, scan, text
+from tests.printing.helpers import pages, scan_cards, text
 
 URL = re.compile(r"^http://hall\.example:8000/login\?code=([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})$")
 
@@ -60,7 +60,7 @@ def test_cards_carry_a_working_code_each_and_end_earlier_codes(api: Api, tmp_pat
 
     codes: list[str] = []
     for page in (1, 2):
-        found = scan(rasterize(pdf, page=page, dpi=150))
+        found = scan_cards(pdf, page=page)
         assert len(found) == (8 if page == 1 else 3), found
         for url in found:
             match = URL.match(url)

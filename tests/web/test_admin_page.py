@@ -23,7 +23,7 @@ from tests.builders import (
     roster_csv,
 )
 from tests.chinese_text import page_offences
-from tests.printing.helpers import rasterize, scan
+from tests.printing.helpers import scan_cards
 from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
 
 O2 = [("chief_scrutineer", 1), ("chief_teller", 1), ("scrutineer", 2), ("teller", 5)]
@@ -185,7 +185,7 @@ def test_a_congress_set_up_from_nothing(
     pdf = tmp_path / "cards.pdf"
     download.value.save_as(pdf)
     status_of(page, "cards").filter(has_text="已签发 11 个登录码").wait_for()
-    urls = scan(rasterize(pdf, page=1, dpi=150)) + scan(rasterize(pdf, page=2, dpi=150))
+    urls = scan_cards(pdf, page=1) + scan_cards(pdf, page=2)
     assert len(urls) == 11
     assert all(url.startswith(f"{live_server.url}/login?code=") for url in urls)
     # The first card opened as a camera would open it; the others logged in with their code.

@@ -36,7 +36,7 @@ from app.auth import service as auth_service
 from app.main import create_app
 from app.setup.demo import demo_names
 from tests.builders import expect
-from tests.printing.helpers import rasterize, scan
+from tests.printing.helpers import rasterize, scan, scan_cards
 from tests.web.conftest import LAPTOP, SCREENSHOTS, TABLET, LiveServer, screenshot
 
 pytestmark = pytest.mark.slow
@@ -184,16 +184,9 @@ def secretariat_sets_up(hall: Hall) -> tuple[int, int, list[tuple[str, str]], li
     congress_id = int(re.search(r"congress=(\d+)", s.page.url).group(1))  # type: ignore[union-attr]
     (election,) = hall.api(f"/api/congresses/{congress_id}/elections")
     assert len(hall.api(f"/api/congresses/{congress_id}/delegates")) == DELEGATES
-    # A camera looks at one card; zxing finding all eight of a page at once sometimes misses
-    # one, so each page is also read at a second resolution.
-    urls = {
-        url
-        for page in (1, 2)
-        for dpi in (150, 200)
-        for url in scan(rasterize(cards, page=page, dpi=dpi))
-    }
-    assert len(urls) == len(OFFICIALS)
-    return congress_id, election["id"], roster, sorted(urls)
+    urls = scan_cards(cards, page=1) + scan_cards(cards, page=2)
+    assert len(set(urls)) == len(urls) == len(OFFICIALS)
+    return congress_id, election["id"], roster, urls
 
 
 def officials_log_in(hall: Hall, urls: list[str]) -> None:
@@ -320,8 +313,23 @@ def tablet_enters(
                 mark_button = page.locator(f'.candidate[data-name="{names[column]}"] .mark-{mark}')
                 t.click(mark_button, force=n > 0)
             t.click(page.locator("#submit"), force=n > 0)
-        uploaded = page.locator("#batch-progress", has_text=f"已上传 {len(papers)} 张")
-        uploaded.wait_for(timeout=120000)
+        uploads_finish(page, len(papers), f"{who}-{number}")
+
+
+def uploads_finish(page: Any, papers: int, name: str) -> None:
+    """Waits while the tablet uploads what it kept: as long as the count goes up (a loaded
+    machine is slow), but not past 30 s without one more paper uploaded."""
+    progress = page.locator("#batch-progress")
+    uploaded, deadline = -1, 0.0
+    while uploaded < papers:
+        shown = re.search(r"已上传 (\d+) 张", progress.inner_text())
+        now = int(shown[1]) if shown else 0
+        if now > uploaded:
+            uploaded, deadline = now, time.monotonic() + 30
+        elif time.monotonic() > deadline:
+            screenshot(page, f"golden-tablet-upload-{name}")
+            raise AssertionError(page.inner_text("body"))
+        page.wait_for_timeout(200)
 
 
 def scrutineers_decide_and_sign(hall: Hall, round_id: int, disputes: bool) -> None:
