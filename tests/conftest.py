@@ -145,6 +145,27 @@ def certified(api: Api, app: FastAPI, settings: Settings, tmp_path: Path) -> Pat
 
 WEB = Path(__file__).resolve().parent / "web"
 
+# The tests of the pure core (pyproject.toml's first import-linter contract lists its modules):
+# marked ``pure``. ``./scripts/test`` runs them first, on their own, and fails unless they cover
+# every branch of those modules; a pure test uses no database and no HTTP app.
+PURE = (
+    "tests/rules",
+    "tests/names",
+    "tests/ledger/test_chain.py",
+    "tests/ledger/test_chain_fast_canonical.py",
+    "tests/papers/test_definition.py",
+    "tests/papers/test_qr.py",
+    "tests/results/test_numerals.py",
+    "tests/results/test_purity.py",
+    "tests/results/test_report.py",
+    "tests/audit/test_replay_format.py",
+    "tests/audit/test_replay_packed.py",
+    "tests/audit/test_replay_recount.py",
+    "tests/audit/test_verify_canonical.py",
+    "tests/audit/test_verify_passes.py",
+    "tests/audit/test_verify_stream.py",
+)
+
 
 # The longest files, longest first (measured with --durations): pytest-xdist hands a worker a
 # whole file at a time in collection order, so starting these first lets the two workers finish
@@ -163,11 +184,21 @@ LONGEST_FIRST = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test under tests/web drives chromium: marked ``browser`` (``./scripts/test --fast``
-    leaves them out). The longest files run first (``LONGEST_FIRST``)."""
+    leaves them out); every test of ``PURE`` is marked ``pure``. The longest files run first
+    (``LONGEST_FIRST``)."""
     root = Path(__file__).resolve().parent.parent
+    pure = [root / where for where in PURE]
+    missing = [str(path) for path in pure if not path.exists()]
+    if missing:  # a moved file would silently leave the coverage check
+        raise pytest.UsageError(f"tests/conftest.py PURE names what is not there: {missing}")
     for item in items:
-        if WEB in Path(str(item.path)).parents:
+        path = Path(str(item.path))
+        if WEB in path.parents:
             item.add_marker(pytest.mark.browser)
+        if any(where == path or where in path.parents for where in pure):
+            item.add_marker(pytest.mark.pure)
+            if "database_url" in getattr(item, "fixturenames", ()):
+                raise pytest.UsageError(f"{item.nodeid} is in PURE but uses the database")
 
     def rank(item: pytest.Item) -> int:
         where = Path(str(item.path)).relative_to(root).as_posix()

@@ -37,7 +37,6 @@ from app.ledger.chain import (
     Event,
     JsonValue,
     canonical_json,
-    event_hash,
     verify_chain,
 )
 from app.rules import (
@@ -134,7 +133,8 @@ def _parse(
     Fast path: a line the strict decoder reads (no float, NaN or unsafe integer) and that the
     canonical encoder writes back byte for byte is canonical (``canonical_json``'s checks cannot
     fail on it: keys are strings, and a lone surrogate fails the UTF-8 encoding). Any other line
-    takes the slow path, which names what is wrong.
+    goes to the reference check, which names what is wrong: both write with the same encoder, so
+    it accepts no line the fast path refuses.
     """
     if data and not data.endswith(b"\n"):
         raise _fail("events.jsonl", "the file does not end with a newline", "文件未以换行结束")
@@ -146,6 +146,7 @@ def _parse(
         done += len(line)
         if progress is not None and number & 0xFFFF == 0:
             progress(done)
+        stored: StoredEvent | None = None
         try:
             document = _fast_decoder.decode(line.decode("utf-8"))
             if (
@@ -154,21 +155,17 @@ def _parse(
                 and (_fast_encoder.encode(document) + "\n").encode("utf-8") == line
             ):
                 stored = _stored(document)
-                if _well_typed(stored):
-                    # The hashed object is the line without its "hash" member. Keys are sorted and
-                    # only "actor_role", "at" (strings, where every '"' is escaped) and "chain"
-                    # (an integer) come before it, so its first occurrence is the member itself.
-                    member = b',"hash":' + _fast_encoder.encode(stored.hash).encode("utf-8")
-                    cut = line.find(member)
-                    hashed = HASH_DOMAIN + line[:cut] + line[cut + len(member) : -1]
-                    hashes.append(sha256(hashed).hexdigest())
-                    events.append(stored)
-                    continue
         except (UnicodeError, ValueError):
             pass
-        stored = parse_event_line(line, number)
+        if stored is None or not _well_typed(stored):
+            stored = parse_event_line(line, number)
+        # The line is canonical. The hashed object is the line without its "hash" member. Keys are
+        # sorted and only "actor_role", "at" (strings, where every '"' is escaped) and "chain" (an
+        # integer) come before it, so its first occurrence is the member itself.
+        member = b',"hash":' + _fast_encoder.encode(stored.hash).encode("utf-8")
+        cut = line.find(member)
+        hashes.append(sha256(HASH_DOMAIN + line[:cut] + line[cut + len(member) : -1]).hexdigest())
         events.append(stored)
-        hashes.append(event_hash(stored.event))
     return events, hashes
 
 
@@ -266,13 +263,14 @@ def verify_events(
     congress = body.get("congress")
     if not isinstance(congress, int):
         return events, RecordProblem("manifest.json", "no congress id", "缺少大会编号")
-    if not _chain_holds(congress, events, hashes):  # name the first problem the slow way
-        problems = verify_chain(congress, ((stored.event, stored.hash) for stored in events))
-        if problems:
-            first = problems[0]
-            return events, RecordProblem(
-                f"event {first.height}", first.message_en, first.message_zh
-            )
+    problems = (
+        []  # the quick check finds nothing; else the reference names the first problem
+        if _chain_holds(congress, events, hashes)
+        else verify_chain(congress, ((stored.event, stored.hash) for stored in events))
+    )
+    if problems:
+        first = problems[0]
+        return events, RecordProblem(f"event {first.height}", first.message_en, first.message_zh)
     head = (events[-1].event.height, events[-1].hash) if events else None
     return events, manifest_problem(body, len(events), head, digest)
 

@@ -8,9 +8,11 @@ from app.ledger.chain import JsonValue, next_event
 from app.ledger.replay import (
     RECORD_FORMAT,
     RecordError,
+    RecordProblem,
     StoredEvent,
     event_line,
     manifest_body,
+    parse_event_line,
     parse_event_lines,
     verify_events,
     verify_extension,
@@ -122,3 +124,39 @@ def test_extension() -> None:
     problem = verify_extension(events[:3], other)
     assert problem is not None
     assert "rewritten" in problem.message_en
+
+
+def test_an_unsafe_integer_is_not_canonical() -> None:
+    line = event_line(chain_of(1)[0]).replace(b'"n":0', b'"n":9007199254740992')
+    with pytest.raises(RecordError) as error:
+        parse_event_lines(line)
+    assert error.value.problem.message_en == (
+        "not canonical: $.payload.n: integer outside ±(2**53 - 1)"
+    )
+    assert error.value.problem.message_zh == "不是规范编码"
+
+
+def test_the_reference_reads_a_canonical_line() -> None:
+    events = chain_of(2)
+    line = event_line(events[1])
+    assert parse_event_line(line, 2) == events[1]
+    assert parse_event_lines(event_line(events[0]) + line) == events
+
+
+def test_a_line_that_is_not_canonical_is_the_records_problem() -> None:
+    events = chain_of(3)
+    data, body = record_of(events)
+    spaced = data.replace(b'"n":1', b'"n": 1')
+    parsed, problem = verify_events(spaced, body)
+    assert parsed == []
+    assert problem == RecordProblem(
+        "events.jsonl line 2", "the line is not in canonical form", "该行不是规范编码"
+    )
+
+
+def test_progress_every_65536_lines() -> None:
+    line = event_line(chain_of(1)[0])
+    calls: list[int] = []
+    events = parse_event_lines(line * 65537, progress=calls.append)
+    assert calls == [65536 * len(line)]
+    assert len(events) == 65537

@@ -47,13 +47,6 @@ def test_the_refusal_list(text: str) -> None:
     assert f"U+{ord(refused.value.character):04X}" in refused.value.message_zh
 
 
-def test_the_one_normalisation() -> None:
-    assert person_name(" 王  芳 ") == "王芳"
-    assert person_name("Ａｌｉ　Ｋｈａｎ") == "Ali Khan"
-    assert person_name("e\u0301mile") == "émile"  # composes under NFKC: accepted
-    assert person_name("艾力·依明") == "艾力·依明"
-
-
 def test_roster_csv_and_xlsx_refuse_every_bad_row(api: Api) -> None:
     congress = make_congress(api, delegates_total=40)
     rows = [("王芳", "一团", "2026001")]

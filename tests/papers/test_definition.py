@@ -80,12 +80,16 @@ def test_every_frozen_field_changes_the_hash(
 
 
 @pytest.mark.parametrize(
-    ("election_id", "round_number", "field"),
-    [(-1, 1, "election"), (10**9, 1, "election"), (True, 1, "election"),
-     (1, 0, "round"), (1, 10**4, "round")],
+    ("election_id", "round_number", "message"),
+    [(-1, 1, "election: must be between"), (10**9, 1, "election: must be between"),
+     (True, 1, "election: must be an integer id, got True"),
+     ("7", 1, "election: must be an integer id, got '7'"),
+     (1, 0, "round: must be between"), (1, 10**4, "round: must be between"),
+     (1, True, "round: must be an integer, got True"),
+     (1, 1.0, "round: must be an integer, got 1.0")],
 )  # fmt: skip
 def test_ids_that_cannot_go_on_a_paper_are_refused(
-    election_id: int, round_number: int, field: str
+    election_id: int, round_number: int, message: str
 ) -> None:
-    with pytest.raises(DefinitionError, match=f"^{field}:"):
+    with pytest.raises(DefinitionError, match=f"^{message}"):
         freeze_round(SEED, election_id=election_id, round_number=round_number)
