@@ -155,7 +155,7 @@ def _parse(
                 and (_fast_encoder.encode(document) + "\n").encode("utf-8") == line
             ):
                 stored = _stored(document)
-        except (UnicodeError, ValueError):
+        except (UnicodeError, ValueError, RecursionError):
             pass
         if stored is None or not _well_typed(stored):
             stored = parse_event_line(line, number)
@@ -192,6 +192,8 @@ def parse_event_line(line: bytes, number: int) -> StoredEvent:
         document = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _fail(where, f"not JSON: {exc}", "不是合法的 JSON") from None
+    except RecursionError:  # "[" a hundred thousand times: no event nests that deep
+        raise _fail(where, "nested too deeply", "嵌套层数过多，不是事件记录") from None
     if not isinstance(document, dict) or set(document) != EVENT_KEYS:
         raise _fail(where, "not an event object", "不是事件记录")
     try:

@@ -65,6 +65,8 @@ def test_empty_record_is_intact() -> None:
         (b"[1]\n", "not an event"),
         (b'{"a":1}\n', "not an event"),
         (b"\xff\n", "not JSON"),
+        (b"[" * 100_000 + b"\n", "nested too deeply"),
+        (b'{"payload":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "nested too deeply"),
     ],
 )
 def test_bad_lines_are_named(line: bytes, needle: str) -> None:
