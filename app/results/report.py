@@ -10,6 +10,7 @@ installation's public-key fingerprint. Pure: standard library and ``app.rules`` 
 import datetime
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -60,6 +61,7 @@ class Officials:
 
 
 SIGNATURE_ROLES = ("chief_scrutineer", "scrutineer", "chief_teller", "teller")
+_ISO_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,8 +437,12 @@ def report_input_from_round_file(
     if raw_date is None:
         date = today
     else:
+        # Only YYYY-MM-DD as a string: fromisoformat also reads "20260501", and str() made the
+        # number 20260501 a date.
+        if not isinstance(raw_date, str) or not _ISO_DATE.fullmatch(raw_date):
+            raise RoundFileError(f"date: must be YYYY-MM-DD, got {raw_date!r}")
         try:
-            date = datetime.date.fromisoformat(str(raw_date))
+            date = datetime.date.fromisoformat(raw_date)
         except ValueError:
             raise RoundFileError(f"date: must be YYYY-MM-DD, got {raw_date!r}") from None
     issued = result.attendance.issued

@@ -291,6 +291,13 @@ def test_descriptive_keys_and_their_defaults(
         ({"round": True}, None, "round: must be a positive integer, got True"),
         ({"round": "2"}, None, "round: must be a positive integer, got '2'"),
         ({"date": "2026-13-01"}, None, "date: must be YYYY-MM-DD, got '2026-13-01'"),
+        ({"date": 20260501}, None, "date: must be YYYY-MM-DD, got 20260501"),
+        ({"date": "20260501"}, None, "date: must be YYYY-MM-DD, got '20260501'"),
+        (
+            {"date": "２０２６-０５-０１"},
+            None,
+            "date: must be YYYY-MM-DD, got '２０２６-０５-０１'",
+        ),
         ({}, 179, "printed: 179 papers printed but 180 issued"),
     ],
 )
