@@ -39,14 +39,17 @@ def _gray(array: object) -> Gray:
 
 
 def decode_image(data: bytes) -> Gray:
-    """The image's grey levels, decoded in memory (nothing is written anywhere)."""
+    """The image decoded in memory (nothing is written anywhere), each pixel as dark as its
+    darkest colour channel: a blue ballpoint, light in grey levels, is as dark as a black pen in
+    red light, and the printed black lines and the white paper stay as they are."""
     if not data:
         raise PaperNotFound("图像为空", "the image is empty")
     array = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(array, cv2.IMREAD_GRAYSCALE)
+    image = cv2.imdecode(array, cv2.IMREAD_COLOR)
     if image is None:
         raise PaperNotFound("无法识别的图像格式（请用 JPEG 或 PNG）", "not a JPEG or PNG image")
-    return _limit_size(np.asarray(image, dtype=np.uint8))
+    blue, green, red = cv2.split(image)
+    return _limit_size(_gray(cv2.min(cv2.min(blue, green), red)))
 
 
 def _limit_size(image: Gray) -> Gray:
