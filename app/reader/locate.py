@@ -23,6 +23,11 @@ MAX_SIDE = 2600  # px: larger photos are scaled down first (a box keeps ≥ 6 px
 PX_PER_MM = 8.0  # the resolution boxes are straightened to
 OUTLINE_MM = 0.35
 SEARCH_MM = 3.5  # how far from where the map puts it a box outline is looked for (< pitch / 2)
+# Along a row the next box is a column away (≥ 36 mm in every layout), so the search may reach
+# further there: a first map from the small QR code is most wrong far along the rows (its scale
+# and perspective multiplied over the paper), and a curled paper's far column is off most.
+ALONG_MM = 10.0
+INSET_MM = 1.0  # a box's inside from this far within its outline is not part of the outline's match
 
 
 class PaperNotFound(Exception):
@@ -150,7 +155,11 @@ def darkness(patch: Gray) -> npt.NDArray[np.float32]:
     return result
 
 
-def _outline_template(box: Rect, px_per_mm: float, margin_mm: float) -> npt.NDArray[np.float32]:
+def _outline_template(
+    box: Rect, px_per_mm: float, margin_mm: float
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The box's printed outline, and the mask it is compared under: the box's inside is left
+    out, so a voter's heavy mark does not lower how clearly its outline is found."""
     width = round((box.w + 2 * margin_mm) * px_per_mm)
     height = round((box.h + 2 * margin_mm) * px_per_mm)
     template = np.zeros((height, width), dtype=np.float32)
@@ -159,8 +168,10 @@ def _outline_template(box: Rect, px_per_mm: float, margin_mm: float) -> npt.NDAr
     bottom = round((margin_mm + box.h) * px_per_mm)
     thickness = max(1, round(OUTLINE_MM * px_per_mm))
     cv2.rectangle(template, (start, start), (right, bottom), 1.0, thickness)
-    template -= float(template.mean())
-    return template
+    mask = np.ones((height, width), dtype=np.float32)
+    inset = round(INSET_MM * px_per_mm)
+    cv2.rectangle(mask, (start + inset, start + inset), (right - inset, bottom - inset), 0.0, -1)
+    return template, mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,21 +184,36 @@ class BoxFit:
     score: float
 
 
-def fit_box(image: Gray, homography: Floats, box: Rect, search_mm: float = SEARCH_MM) -> BoxFit:
-    """Look for the box's printed outline within ``search_mm`` of where the map puts it."""
+def fit_box(
+    image: Gray,
+    homography: Floats,
+    box: Rect,
+    search_mm: float = SEARCH_MM,
+    along_mm: float | None = None,
+    *,
+    with_inside: bool = False,
+) -> BoxFit:
+    """Look for the box's printed outline within ``search_mm`` of where the map puts it (across
+    its row) and ``along_mm`` along its row (``search_mm`` when not given). The box's inside is
+    left out of the match unless ``with_inside``: then the score is also lowered by a heavy mark,
+    as the classifier's networks were trained to read it."""
+    along = search_mm if along_mm is None else along_mm
     margin = 0.8
     area = Rect(
-        box.x - search_mm - margin,
+        box.x - along - margin,
         box.y - search_mm - margin,
-        box.w + 2 * (search_mm + margin),
+        box.w + 2 * (along + margin),
         box.h + 2 * (search_mm + margin),
     )
     patch = darkness(straighten(image, homography, area, PX_PER_MM))
-    template = _outline_template(box, PX_PER_MM, margin)
-    scores = cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED)
+    template, mask = _outline_template(box, PX_PER_MM, margin)
+    if with_inside:
+        mask = np.ones_like(mask)
+    scores = cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED, mask=mask)
+    # A flat patch (no outline, no texture) has no defined correlation.
+    scores = np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0)
     _, best, _, (bx, by) = cv2.minMaxLoc(scores)
-    centre = search_mm * PX_PER_MM
-    return BoxFit((bx - centre) / PX_PER_MM, (by - centre) / PX_PER_MM, float(best))
+    return BoxFit(bx / PX_PER_MM - along, by / PX_PER_MM - search_mm, float(best))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,12 +248,27 @@ def _qr_maps(geometry: PaperGeometry, qr: QrFound) -> list[Floats]:
     return maps
 
 
+def _along_reach(geometry: PaperGeometry) -> float:
+    """How far along its row a box may be looked for: ``ALONG_MM``, or less than half the gap to
+    the nearest other box in the same row."""
+    boxes = (*geometry.mark_boxes, *geometry.write_in_boxes)
+    reach = ALONG_MM
+    for index, box in enumerate(geometry.mark_boxes):
+        for other_index, other in enumerate(boxes):
+            if other_index == index or other.y >= box.y + box.h or other.y + other.h <= box.y:
+                continue
+            gap = max(other.x - (box.x + box.w), box.x - (other.x + other.w))
+            reach = min(reach, max(SEARCH_MM, gap / 2 - 1.0))
+    return reach
+
+
 def _outward(
     image: Gray, geometry: PaperGeometry, qr: QrFound, homography: Floats, limit: int
 ) -> tuple[list[BoxFit], Floats]:
     """Find up to ``limit`` boxes, nearest the QR code first, refitting the map after each group:
-    every search stays within ``SEARCH_MM`` (less than half a row), so a box is never taken for
-    its neighbour, and the map grows out over the paper as it is confirmed."""
+    every search stays within ``SEARCH_MM`` across a row (less than half a row) and
+    ``_along_reach`` along it, so a box is never taken for its neighbour, and the map grows out
+    over the paper as it is confirmed."""
     boxes = geometry.mark_boxes
     symbol = geometry.qr_symbol
     centre = (symbol.x + symbol.w / 2, symbol.y + symbol.h / 2)
@@ -236,11 +277,12 @@ def _outward(
         key=lambda i: (boxes[i].x - centre[0]) ** 2 + (boxes[i].y - centre[1]) ** 2,
     )[:limit]
     fits = [BoxFit(0.0, 0.0, 0.0)] * len(boxes)
+    along = _along_reach(geometry)
     done = 0
     group = 2
     while done < len(order):
         for index in order[done : done + group]:
-            fits[index] = fit_box(image, homography, boxes[index], SEARCH_MM)
+            fits[index] = fit_box(image, homography, boxes[index], SEARCH_MM, along)
         done += group
         group *= 2
         homography = _refit(geometry, homography, fits, qr)
@@ -294,6 +336,6 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
     for _ in range(2):
         fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
         homography = _refit(geometry, homography, fits, qr)
-    fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
+    fits = [fit_box(image, homography, box, 1.5, with_inside=True) for box in geometry.mark_boxes]
     write_ins = [fit_box(image, homography, box, 1.5) for box in geometry.write_in_boxes]
     return Located(geometry, homography, tuple(fits), tuple(write_ins), qr.payload)

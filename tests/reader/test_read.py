@@ -12,8 +12,8 @@ import pytest
 
 from app.cli import main
 from app.printing.layout import load_layout
-from app.reader.locate import PaperNotFound, decode_image
-from app.reader.read import PaperFor, WrongPaper, read_paper, round_file_reader
+from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
+from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
 from tests.reader.helpers import draw_marks, synth
 
 
@@ -78,6 +78,24 @@ def test_a_blue_ballpoint_is_read_right_and_sure(printed: Any) -> None:
         marks = [reading.marks[name] for name in printed.candidates]
         assert [mark.mark for mark in marks] == drawn
         assert all(mark.sure for mark in marks), marks
+
+
+def test_a_box_far_along_its_row_is_found_but_not_a_row_away(printed: Any) -> None:
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    image = decode_image(
+        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    )
+    located, _ = locate_paper(image, _reader(printed))
+    box = located.geometry.mark_boxes[2]
+    # A first map 7 mm off along the row (a curled paper's far column) still finds the box.
+    along = located.homography @ np.array([[1, 0, 7.0], [0, 1, 0], [0, 0, 1]])
+    fit = fit_box(image, along, box, SEARCH_MM, ALONG_MM)
+    assert fit.score > 0.6
+    assert abs(fit.dx + 7.0) < 0.5
+    assert abs(fit.dy) < 0.5
+    # Across the row the search stays under half a row: the next box is not taken for it.
+    across = located.homography @ np.array([[1, 0, 0], [0, 1, 7.0], [0, 0, 1]])
+    assert abs(fit_box(image, across, box, SEARCH_MM, ALONG_MM).dy + 7.0) > 2.0
 
 
 def test_photos_never_report_a_wrong_mark_as_sure(printed: Any) -> None:
