@@ -27,6 +27,7 @@ SEARCH_MM = 3.5  # how far from where the map puts it a box outline is looked fo
 # further there: a first map from the small QR code is most wrong far along the rows (its scale
 # and perspective multiplied over the paper), and a curled paper's far column is off most.
 ALONG_MM = 10.0
+CLEAR_FIT = 0.5  # a paper whose boxes' median fit is below this is looked for again, wide
 INSET_MM = 1.0  # a box's inside from this far within its outline is not part of the outline's match
 
 
@@ -53,8 +54,8 @@ def decode_image(data: bytes) -> Gray:
     image = cv2.imdecode(array, cv2.IMREAD_COLOR)
     if image is None:
         raise PaperNotFound("无法识别的图像格式（请用 JPEG 或 PNG）", "not a JPEG or PNG image")
-    blue, green, red = cv2.split(image)
-    return _limit_size(_gray(cv2.min(cv2.min(blue, green), red)))
+    darkest = np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])
+    return _limit_size(_gray(darkest))
 
 
 def _limit_size(image: Gray) -> Gray:
@@ -191,7 +192,7 @@ def fit_box(
     search_mm: float = SEARCH_MM,
     along_mm: float | None = None,
     *,
-    with_inside: bool = False,
+    with_inside: bool = True,
 ) -> BoxFit:
     """Look for the box's printed outline within ``search_mm`` of where the map puts it (across
     its row) and ``along_mm`` along its row (``search_mm`` when not given). The box's inside is
@@ -263,12 +264,18 @@ def _along_reach(geometry: PaperGeometry) -> float:
 
 
 def _outward(
-    image: Gray, geometry: PaperGeometry, qr: QrFound, homography: Floats, limit: int
+    image: Gray,
+    geometry: PaperGeometry,
+    qr: QrFound,
+    homography: Floats,
+    limit: int,
+    *,
+    wide: bool = False,
 ) -> tuple[list[BoxFit], Floats]:
     """Find up to ``limit`` boxes, nearest the QR code first, refitting the map after each group:
-    every search stays within ``SEARCH_MM`` across a row (less than half a row) and
-    ``_along_reach`` along it, so a box is never taken for its neighbour, and the map grows out
-    over the paper as it is confirmed."""
+    every search stays within ``SEARCH_MM`` across a row (less than half a row) — ``wide``, it
+    reaches ``_along_reach`` along it, with the box's inside left out of the match — so a box is
+    never taken for its neighbour, and the map grows out over the paper as it is confirmed."""
     boxes = geometry.mark_boxes
     symbol = geometry.qr_symbol
     centre = (symbol.x + symbol.w / 2, symbol.y + symbol.h / 2)
@@ -277,12 +284,14 @@ def _outward(
         key=lambda i: (boxes[i].x - centre[0]) ** 2 + (boxes[i].y - centre[1]) ** 2,
     )[:limit]
     fits = [BoxFit(0.0, 0.0, 0.0)] * len(boxes)
-    along = _along_reach(geometry)
+    along = _along_reach(geometry) if wide else SEARCH_MM
     done = 0
     group = 2
     while done < len(order):
         for index in order[done : done + group]:
-            fits[index] = fit_box(image, homography, boxes[index], SEARCH_MM, along)
+            fits[index] = fit_box(
+                image, homography, boxes[index], SEARCH_MM, along, with_inside=not wide
+            )
         done += group
         group *= 2
         homography = _refit(geometry, homography, fits, qr)
@@ -314,13 +323,37 @@ def _refit(
 
 def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Located:
     """The paper whose QR code is ``qr``: which of ``geometries`` (paper size, one or two per
-    page) it was printed with, and where each of its boxes is."""
+    page) it was printed with, and where each of its boxes is.
+
+    When its boxes are not found clearly, the search is done again wide (further along the rows,
+    a mark not counted against its outline) and the placing whose outlines are found more clearly
+    is kept: a curled paper's far column can be beyond the narrow search, and a heavy mark on a
+    blurred photo can make a wrong paper size look as likely as the right one. Wide is not the
+    first search: where the narrow one finds the paper, the wide one sometimes takes a name's
+    strokes for a box."""
+    located = _locate(image, geometries, qr, wide=False)
+    if _clarity(located) >= CLEAR_FIT:
+        return located
+    try:
+        wider = _locate(image, geometries, qr, wide=True)
+    except PaperNotFound:
+        return located
+    return wider if _clarity(wider) > _clarity(located) else located
+
+
+def _clarity(located: Located) -> float:
+    return float(np.median([fit.score for fit in located.box_fits]))
+
+
+def _locate(
+    image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound, *, wide: bool
+) -> Located:
     best: tuple[float, PaperGeometry, Floats] | None = None
     for geometry in geometries:
         # A few boxes nearest the QR code decide which paper size it is: a wrong one finds no
         # outlines where its boxes would be.
         for first in _qr_maps(geometry, qr):
-            fits, homography = _outward(image, geometry, qr, first, 6)
+            fits, homography = _outward(image, geometry, qr, first, 6, wide=wide)
             found = [fit.score for fit in fits if fit.score > 0.0]
             score = float(np.median(found)) if found else 0.0
             if best is None or score > best[0]:
@@ -332,10 +365,14 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
             "找到二维码，但找不到选票的方框（版式或纸张大小不符？）",
             "found the QR code but not the paper's boxes (another layout or paper size?)",
         )
-    _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes))
+    _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes), wide=wide)
     for _ in range(2):
-        fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
+        fits = [
+            fit_box(image, homography, box, 1.5, with_inside=not wide)
+            for box in geometry.mark_boxes
+        ]
         homography = _refit(geometry, homography, fits, qr)
-    fits = [fit_box(image, homography, box, 1.5, with_inside=True) for box in geometry.mark_boxes]
+    # The final score counts the mark in, as the networks were trained to read it.
+    fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
     write_ins = [fit_box(image, homography, box, 1.5) for box in geometry.write_in_boxes]
     return Located(geometry, homography, tuple(fits), tuple(write_ins), qr.payload)
