@@ -290,7 +290,9 @@ def random_pen(rng: np.random.Generator, faint: bool = False, blue: bool | None 
         blue = bool(rng.random() < BLUE_SHARE)
     colour = _ink_colour(rng, blue)
     if faint:
-        return Pen(_u(rng, 0.2, 0.35), _u(rng, 0.1, 0.2), colour)
+        # Faint in the channel where the ink is darkest: 0.1–0.2 of its light absorbed, each
+        # stroke's pressure (±10%) included, as a faint grey stroke was.
+        return Pen(_u(rng, 0.2, 0.35), _u(rng, 0.11, 0.18) / max(colour), colour)
     # A blue ballpoint's colour is already its full pressure's: lighter pressure only.
     darkness = _u(rng, 0.55, 1.0) if blue else _u(rng, 0.4, 0.9)
     return Pen(_u(rng, 0.25, 0.9), darkness, colour)
@@ -306,7 +308,7 @@ def draw_strokes(
 ) -> None:
     """Draw unit-box strokes into ``ink`` (RASTER_PX_MM; grey, or B, G, R absorbed), through a
     2×3 similarity ``transform`` of the unit box (scale, slant, offset) onto ``box``. With
-    ``rng`` each stroke's pressure varies a little (a hand presses each stroke its own way)."""
+    ``rng`` each stroke's pressure varies by ±10% (a hand presses each stroke its own way)."""
     shift = 4
     thickness = max(1, round(pen.width_mm * RASTER_PX_MM))
     for stroke in strokes:
@@ -325,7 +327,7 @@ def draw_strokes(
         points = np.round(local).astype(np.int32).reshape(-1, 1, 2)
         layer = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
         cv2.polylines(layer, [points], False, 1.0, thickness, cv2.LINE_AA, shift)
-        pressure = pen.darkness * (_u(rng, 0.8, 1.0) if rng is not None else 1.0)
+        pressure = min(1.0, pen.darkness * (_u(rng, 0.9, 1.1) if rng is not None else 1.0))
         view = ink[y0:y1, x0:x1]
         if ink.ndim == 2:
             np.maximum(view, layer * pressure, out=view)
