@@ -23,6 +23,12 @@ MAX_SIDE = 2600  # px: larger photos are scaled down first (a box keeps ≥ 6 px
 PX_PER_MM = 8.0  # the resolution boxes are straightened to
 OUTLINE_MM = 0.35
 SEARCH_MM = 3.5  # how far from where the map puts it a box outline is looked for (< pitch / 2)
+# Along a row the next box is a column away (≥ 36 mm in every layout), so the search may reach
+# further there: a first map from the small QR code is most wrong far along the rows (its scale
+# and perspective multiplied over the paper), and a curled paper's far column is off most.
+ALONG_MM = 10.0
+CLEAR_FIT = 0.5  # a paper whose boxes' median fit is below this is looked for again, wide
+INSET_MM = 1.0  # a box's inside from this far within its outline is not part of the outline's match
 
 
 class PaperNotFound(Exception):
@@ -39,14 +45,17 @@ def _gray(array: object) -> Gray:
 
 
 def decode_image(data: bytes) -> Gray:
-    """The image's grey levels, decoded in memory (nothing is written anywhere)."""
+    """The image decoded in memory (nothing is written anywhere), each pixel as dark as its
+    darkest colour channel: a blue ballpoint, light in grey levels, is as dark as a black pen in
+    red light, and the printed black lines and the white paper stay as they are."""
     if not data:
         raise PaperNotFound("图像为空", "the image is empty")
     array = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(array, cv2.IMREAD_GRAYSCALE)
+    image = cv2.imdecode(array, cv2.IMREAD_COLOR)
     if image is None:
         raise PaperNotFound("无法识别的图像格式（请用 JPEG 或 PNG）", "not a JPEG or PNG image")
-    return _limit_size(np.asarray(image, dtype=np.uint8))
+    darkest = np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])
+    return _limit_size(_gray(darkest))
 
 
 def _limit_size(image: Gray) -> Gray:
@@ -147,7 +156,11 @@ def darkness(patch: Gray) -> npt.NDArray[np.float32]:
     return result
 
 
-def _outline_template(box: Rect, px_per_mm: float, margin_mm: float) -> npt.NDArray[np.float32]:
+def _outline_template(
+    box: Rect, px_per_mm: float, margin_mm: float
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The box's printed outline, and the mask it is compared under: the box's inside is left
+    out, so a voter's heavy mark does not lower how clearly its outline is found."""
     width = round((box.w + 2 * margin_mm) * px_per_mm)
     height = round((box.h + 2 * margin_mm) * px_per_mm)
     template = np.zeros((height, width), dtype=np.float32)
@@ -156,8 +169,10 @@ def _outline_template(box: Rect, px_per_mm: float, margin_mm: float) -> npt.NDAr
     bottom = round((margin_mm + box.h) * px_per_mm)
     thickness = max(1, round(OUTLINE_MM * px_per_mm))
     cv2.rectangle(template, (start, start), (right, bottom), 1.0, thickness)
-    template -= float(template.mean())
-    return template
+    mask = np.ones((height, width), dtype=np.float32)
+    inset = round(INSET_MM * px_per_mm)
+    cv2.rectangle(mask, (start + inset, start + inset), (right - inset, bottom - inset), 0.0, -1)
+    return template, mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,21 +185,36 @@ class BoxFit:
     score: float
 
 
-def fit_box(image: Gray, homography: Floats, box: Rect, search_mm: float = SEARCH_MM) -> BoxFit:
-    """Look for the box's printed outline within ``search_mm`` of where the map puts it."""
+def fit_box(
+    image: Gray,
+    homography: Floats,
+    box: Rect,
+    search_mm: float = SEARCH_MM,
+    along_mm: float | None = None,
+    *,
+    with_inside: bool = True,
+) -> BoxFit:
+    """Look for the box's printed outline within ``search_mm`` of where the map puts it (across
+    its row) and ``along_mm`` along its row (``search_mm`` when not given). The box's inside is
+    left out of the match unless ``with_inside``: then the score is also lowered by a heavy mark,
+    as the classifier's networks were trained to read it."""
+    along = search_mm if along_mm is None else along_mm
     margin = 0.8
     area = Rect(
-        box.x - search_mm - margin,
+        box.x - along - margin,
         box.y - search_mm - margin,
-        box.w + 2 * (search_mm + margin),
+        box.w + 2 * (along + margin),
         box.h + 2 * (search_mm + margin),
     )
     patch = darkness(straighten(image, homography, area, PX_PER_MM))
-    template = _outline_template(box, PX_PER_MM, margin)
-    scores = cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED)
+    template, mask = _outline_template(box, PX_PER_MM, margin)
+    if with_inside:
+        mask = np.ones_like(mask)
+    scores = cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED, mask=mask)
+    # A flat patch (no outline, no texture) has no defined correlation.
+    scores = np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0)
     _, best, _, (bx, by) = cv2.minMaxLoc(scores)
-    centre = search_mm * PX_PER_MM
-    return BoxFit((bx - centre) / PX_PER_MM, (by - centre) / PX_PER_MM, float(best))
+    return BoxFit(bx / PX_PER_MM - along, by / PX_PER_MM - search_mm, float(best))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,12 +249,33 @@ def _qr_maps(geometry: PaperGeometry, qr: QrFound) -> list[Floats]:
     return maps
 
 
+def _along_reach(geometry: PaperGeometry) -> float:
+    """How far along its row a box may be looked for: ``ALONG_MM``, or less than half the gap to
+    the nearest other box in the same row."""
+    boxes = (*geometry.mark_boxes, *geometry.write_in_boxes)
+    reach = ALONG_MM
+    for index, box in enumerate(geometry.mark_boxes):
+        for other_index, other in enumerate(boxes):
+            if other_index == index or other.y >= box.y + box.h or other.y + other.h <= box.y:
+                continue
+            gap = max(other.x - (box.x + box.w), box.x - (other.x + other.w))
+            reach = min(reach, max(SEARCH_MM, gap / 2 - 1.0))
+    return reach
+
+
 def _outward(
-    image: Gray, geometry: PaperGeometry, qr: QrFound, homography: Floats, limit: int
+    image: Gray,
+    geometry: PaperGeometry,
+    qr: QrFound,
+    homography: Floats,
+    limit: int,
+    *,
+    wide: bool = False,
 ) -> tuple[list[BoxFit], Floats]:
     """Find up to ``limit`` boxes, nearest the QR code first, refitting the map after each group:
-    every search stays within ``SEARCH_MM`` (less than half a row), so a box is never taken for
-    its neighbour, and the map grows out over the paper as it is confirmed."""
+    every search stays within ``SEARCH_MM`` across a row (less than half a row) — ``wide``, it
+    reaches ``_along_reach`` along it, with the box's inside left out of the match — so a box is
+    never taken for its neighbour, and the map grows out over the paper as it is confirmed."""
     boxes = geometry.mark_boxes
     symbol = geometry.qr_symbol
     centre = (symbol.x + symbol.w / 2, symbol.y + symbol.h / 2)
@@ -233,11 +284,14 @@ def _outward(
         key=lambda i: (boxes[i].x - centre[0]) ** 2 + (boxes[i].y - centre[1]) ** 2,
     )[:limit]
     fits = [BoxFit(0.0, 0.0, 0.0)] * len(boxes)
+    along = _along_reach(geometry) if wide else SEARCH_MM
     done = 0
     group = 2
     while done < len(order):
         for index in order[done : done + group]:
-            fits[index] = fit_box(image, homography, boxes[index], SEARCH_MM)
+            fits[index] = fit_box(
+                image, homography, boxes[index], SEARCH_MM, along, with_inside=not wide
+            )
         done += group
         group *= 2
         homography = _refit(geometry, homography, fits, qr)
@@ -269,13 +323,37 @@ def _refit(
 
 def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Located:
     """The paper whose QR code is ``qr``: which of ``geometries`` (paper size, one or two per
-    page) it was printed with, and where each of its boxes is."""
+    page) it was printed with, and where each of its boxes is.
+
+    When its boxes are not found clearly, the search is done again wide (further along the rows,
+    a mark not counted against its outline) and the placing whose outlines are found more clearly
+    is kept: a curled paper's far column can be beyond the narrow search, and a heavy mark on a
+    blurred photo can make a wrong paper size look as likely as the right one. Wide is not the
+    first search: where the narrow one finds the paper, the wide one sometimes takes a name's
+    strokes for a box."""
+    located = _locate(image, geometries, qr, wide=False)
+    if _clarity(located) >= CLEAR_FIT:
+        return located
+    try:
+        wider = _locate(image, geometries, qr, wide=True)
+    except PaperNotFound:
+        return located
+    return wider if _clarity(wider) > _clarity(located) else located
+
+
+def _clarity(located: Located) -> float:
+    return float(np.median([fit.score for fit in located.box_fits]))
+
+
+def _locate(
+    image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound, *, wide: bool
+) -> Located:
     best: tuple[float, PaperGeometry, Floats] | None = None
     for geometry in geometries:
         # A few boxes nearest the QR code decide which paper size it is: a wrong one finds no
         # outlines where its boxes would be.
         for first in _qr_maps(geometry, qr):
-            fits, homography = _outward(image, geometry, qr, first, 6)
+            fits, homography = _outward(image, geometry, qr, first, 6, wide=wide)
             found = [fit.score for fit in fits if fit.score > 0.0]
             score = float(np.median(found)) if found else 0.0
             if best is None or score > best[0]:
@@ -287,10 +365,14 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
             "找到二维码，但找不到选票的方框（版式或纸张大小不符？）",
             "found the QR code but not the paper's boxes (another layout or paper size?)",
         )
-    _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes))
+    _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes), wide=wide)
     for _ in range(2):
-        fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
+        fits = [
+            fit_box(image, homography, box, 1.5, with_inside=not wide)
+            for box in geometry.mark_boxes
+        ]
         homography = _refit(geometry, homography, fits, qr)
+    # The final score counts the mark in, as the networks were trained to read it.
     fits = [fit_box(image, homography, box, 1.5) for box in geometry.mark_boxes]
     write_ins = [fit_box(image, homography, box, 1.5) for box in geometry.write_in_boxes]
     return Located(geometry, homography, tuple(fits), tuple(write_ins), qr.payload)

@@ -4,9 +4,10 @@ Run: nice -n 19 .venv/bin/python scripts/bench/bench_reader.py var/reader/test
 (the folder from scripts/reader/make_photos.py with a seed the networks were not trained on).
 
 Prints marks right, sure misreads (a wrong mark reported as sure: must be 0) and unsure share,
-by condition (scan / photo, the true mark, what was drawn, resolution, blur, tilt), papers not
-found, seconds per paper; then the teller's taps and seconds per paper for the seed's 5-candidate
-paper, photo mode against tapping, from a keystroke-level model of the tablet (stated below).
+by condition (scan / photo, the true mark, what was drawn, the pen's colour, resolution, blur,
+tilt), papers not found, seconds per paper; then the teller's taps and seconds per paper for the
+seed's 5-candidate paper, photo mode against tapping, from a keystroke-level model of the tablet
+(stated below).
 """
 
 import argparse
@@ -167,6 +168,8 @@ def main() -> None:
             keys = ["all", *bucket(record["condition"]), f"truth {truth}", f"drawn {drawn}"]
             if "default (scan + tablet)" in keys:
                 keys.append(f"default truth {truth}")
+                # Sets made before the blue pens have no "pen": all theirs were black.
+                keys.append(f"default {record.get('pen', 'black')} pen")
                 if drawn in ("yes", "no", "abstain", "blank"):
                     keys.append("default clear marks")
             for key in keys:

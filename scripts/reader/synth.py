@@ -1,9 +1,10 @@
 """Synthetic photos and scans of the project's own printed, hand-marked papers (issue 22 item 5).
 
 A paper is printed by the real renderer (``app.printing``), rasterised with pdftoppm, marked with
-hand-drawn strokes (✓ × △ with varied size, slant, pressure and pen; scribbles, doubled marks,
-faint marks, marks outside the box) and then photographed by a simulated camera (tilt up to 20°,
-rotation, curl, uneven light and shadows, blur, noise, JPEG) or put on a simulated flatbed.
+hand-drawn strokes (✓ × △ with varied size, slant, pressure and pen, half of the pens blue
+ballpoints; scribbles, doubled marks, faint marks, marks outside the box) and then photographed
+by a simulated camera (tilt up to 20°, rotation, curl, uneven light and shadows, a white balance
+a little off, blur, noise, JPEG) or put on a simulated flatbed.
 
 Every random choice comes from one ``numpy`` generator, so a seed gives the same data again:
 train on one seed, measure on another. Used by ``make_photos.py``, ``train_marks.py``,
@@ -267,20 +268,47 @@ def plan_mark(rng: np.random.Generator, hard_share: float = 0.12) -> MarkPlan:
 @dataclass
 class Pen:
     width_mm: float
-    darkness: float  # 0…1 of the light the ink absorbs (grey camera)
+    darkness: float  # 0…1 of the light the ink absorbs: the pen's pressure
+    # The share of each channel's light (B, G, R) the ink absorbs at full pressure: a black pen
+    # takes all three alike, a blue ballpoint most of the red and little of the blue.
+    absorbs: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
 
-def random_pen(rng: np.random.Generator, faint: bool = False) -> Pen:
+BLUE_SHARE = 0.5  # voters' pens: about half blue ballpoints, half black
+
+
+def _ink_colour(rng: np.random.Generator, blue: bool) -> tuple[float, float, float]:
+    if not blue:
+        return (1.0, 1.0, 1.0)
+    # A blue ballpoint on white paper photographs around RGB (30, 50, 150).
+    red, green, blue_level = _u(rng, 15, 70), _u(rng, 30, 90), _u(rng, 120, 190)
+    return (1 - blue_level / 255, 1 - green / 255, 1 - red / 255)
+
+
+def random_pen(rng: np.random.Generator, faint: bool = False, blue: bool | None = None) -> Pen:
+    if blue is None:
+        blue = bool(rng.random() < BLUE_SHARE)
+    colour = _ink_colour(rng, blue)
     if faint:
-        return Pen(_u(rng, 0.2, 0.35), _u(rng, 0.1, 0.2))
-    return Pen(_u(rng, 0.25, 0.9), _u(rng, 0.4, 0.9))
+        # Faint in the channel where the ink is darkest: 0.1–0.2 of its light absorbed, each
+        # stroke's pressure (±10%) included, as a faint grey stroke was.
+        return Pen(_u(rng, 0.2, 0.35), _u(rng, 0.11, 0.18) / max(colour), colour)
+    # A blue ballpoint's colour is already its full pressure's: lighter pressure only.
+    darkness = _u(rng, 0.55, 1.0) if blue else _u(rng, 0.4, 0.9)
+    return Pen(_u(rng, 0.25, 0.9), darkness, colour)
 
 
 def draw_strokes(
-    ink: np.ndarray, strokes: list[np.ndarray], box: Rect, pen: Pen, transform: np.ndarray
+    ink: np.ndarray,
+    strokes: list[np.ndarray],
+    box: Rect,
+    pen: Pen,
+    transform: np.ndarray,
+    rng: np.random.Generator | None = None,
 ) -> None:
-    """Draw unit-box strokes into ``ink`` (RASTER_PX_MM), through a 2×3 similarity ``transform``
-    of the unit box (scale, slant, offset) onto ``box``."""
+    """Draw unit-box strokes into ``ink`` (RASTER_PX_MM; grey, or B, G, R absorbed), through a
+    2×3 similarity ``transform`` of the unit box (scale, slant, offset) onto ``box``. With
+    ``rng`` each stroke's pressure varies by ±10% (a hand presses each stroke its own way)."""
     shift = 4
     thickness = max(1, round(pen.width_mm * RASTER_PX_MM))
     for stroke in strokes:
@@ -299,8 +327,13 @@ def draw_strokes(
         points = np.round(local).astype(np.int32).reshape(-1, 1, 2)
         layer = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
         cv2.polylines(layer, [points], False, 1.0, thickness, cv2.LINE_AA, shift)
+        pressure = min(1.0, pen.darkness * (_u(rng, 0.9, 1.1) if rng is not None else 1.0))
         view = ink[y0:y1, x0:x1]
-        np.maximum(view, layer * pen.darkness, out=view)
+        if ink.ndim == 2:
+            np.maximum(view, layer * pressure, out=view)
+            continue
+        for channel, absorbs in enumerate(pen.absorbs):
+            np.maximum(view[..., channel], layer * (pressure * absorbs), out=view[..., channel])
 
 
 def _unit_transform(rng: np.random.Generator, outside: bool) -> np.ndarray:
@@ -318,14 +351,15 @@ def _unit_transform(rng: np.random.Generator, outside: bool) -> np.ndarray:
 
 @dataclass
 class Marked:
-    image: np.ndarray  # grey, RASTER_PX_MM
+    image: np.ndarray  # colour (B, G, R), RASTER_PX_MM
     truth: dict[str, str]
     plans: list[MarkPlan]
     write_ins: list[bool]
+    pen: str = "black"  # the paper's pen: black or blue
 
 
 def mark_paper(rng: np.random.Generator, printed: Printed, hard_share: float = 0.12) -> Marked:
-    ink = np.zeros(printed.raster.shape, dtype=np.float32)
+    ink = np.zeros((*printed.raster.shape, 3), dtype=np.float32)
     pen = random_pen(rng)
     plans = []
     truth = {}
@@ -337,7 +371,7 @@ def mark_paper(rng: np.random.Generator, printed: Printed, hard_share: float = 0
             continue
         use = random_pen(rng, faint=True) if plan.faint else pen
         draw_strokes(
-            ink, mark_strokes(rng, plan.drawn), box, use, _unit_transform(rng, plan.outside)
+            ink, mark_strokes(rng, plan.drawn), box, use, _unit_transform(rng, plan.outside), rng
         )
     write_ins = []
     for box in printed.geometry.write_in_boxes:
@@ -351,9 +385,10 @@ def mark_paper(rng: np.random.Generator, printed: Printed, hard_share: float = 0
                     for _ in range(int(rng.integers(3, 7)))
                 ]
                 cell = Rect(box.x + 3 + index * 9, box.y + 2, 8, box.h - 4)
-                draw_strokes(ink, strokes, cell, pen, np.array([[1.0, 0, 0], [0, 1.0, 0]]))
-    image = printed.raster.astype(np.float32) * (1.0 - ink)
-    return Marked(np.clip(image, 0, 255).astype(np.uint8), truth, plans, write_ins)
+                draw_strokes(ink, strokes, cell, pen, np.array([[1.0, 0, 0], [0, 1.0, 0]]), rng)
+    image = printed.raster.astype(np.float32)[..., None] * (1.0 - ink)
+    colour = "black" if pen.absorbs == (1.0, 1.0, 1.0) else "blue"
+    return Marked(np.clip(image, 0, 255).astype(np.uint8), truth, plans, write_ins, colour)
 
 
 # --- camera --------------------------------------------------------------------------------------
@@ -412,7 +447,9 @@ def photograph(
     JPEG. With ``max_side`` a larger frame is made at that size directly, as the reader scales
     it (a quicker photo for training: the JPEG's blocks are then coarser than the camera's)."""
     cam = CAMERAS[camera]
-    height, width = paper.shape
+    height, width = paper.shape[:2]
+    # A grey paper's maps (mask, light) multiply it as they are; a colour one's, each channel.
+    per_pixel = (lambda field: field) if paper.ndim == 2 else (lambda field: field[..., None])
     out_w, out_h = cam.frames[int(rng.integers(0, len(cam.frames)))]
     if rng.random() < 0.5:
         out_w, out_h = out_h, out_w
@@ -426,7 +463,7 @@ def photograph(
     scale = fill * min(out_w / span_w, out_h / span_h)
     # The paper at the camera's resolution first (area averaging, as a sensor does).
     small = cv2.resize(paper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    sh, sw = small.shape
+    sh, sw = small.shape[:2]
     corners = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], dtype=np.float64)
     centred = corners - [sw / 2, sh / 2]
     placed = centred @ np.array([[math.cos(rad), math.sin(rad)], [-math.sin(rad), math.cos(rad)]])
@@ -441,10 +478,15 @@ def photograph(
     homography = cv2.getPerspectiveTransform(corners.astype(np.float32), placed.astype(np.float32))
     background = np.full((out_h, out_w), _u(rng, 30, 200), dtype=np.float32)
     background += cv2.resize(rng.normal(0, 25, (12, 16)).astype(np.float32), (out_w, out_h))
+    background = per_pixel(background)
+    if paper.ndim == 3:
+        background = background * rng.uniform(0.75, 1.1, 3).astype(np.float32)  # the table's hue
     warped = cv2.warpPerspective(small, homography, (out_w, out_h), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(
-        np.ones_like(small, dtype=np.uint8), homography, (out_w, out_h), flags=cv2.INTER_NEAREST
-    ).astype(np.float32)
+    mask = per_pixel(
+        cv2.warpPerspective(
+            np.ones((sh, sw), dtype=np.uint8), homography, (out_w, out_h), flags=cv2.INTER_NEAREST
+        ).astype(np.float32)
+    )
     image = warped.astype(np.float32) * mask + background * (1 - mask)
     # Curl: a smooth displacement of up to a few millimetres (a bent or wavy sheet).
     curl = _u(rng, 0.3, 2.5) if rng.random() < 0.4 else 0.0
@@ -464,12 +506,16 @@ def photograph(
         cv2.fillPoly(shadow, [cv2.convexHull(points)], 1.0)
         shadow = cv2.GaussianBlur(shadow, (0, 0), _u(rng, 2.5, 15))
         light = light * (1 - shadow_depth * cv2.resize(shadow, (out_w, out_h)))
-    image = image * light
+    image = image * per_pixel(light)
+    if paper.ndim == 3:
+        # The camera's white balance: the light's colour is never quite taken out.
+        image = image * (1 + rng.normal(0, 0.04, 3)).astype(np.float32)
     blur = _u(rng, *cam.blur)
     if blur * shrink > 0.3:
         image = cv2.GaussianBlur(image, (0, 0), blur * shrink)
     noise = _u(rng, *cam.noise)
-    image += cv2.randn(np.zeros((out_h, out_w), dtype=np.float32), 0.0, noise)
+    flat = image.reshape(out_h, -1)  # every channel's own sensor noise
+    flat += cv2.randn(np.zeros(flat.shape, dtype=np.float32), 0.0, noise)
     quality = int(rng.integers(cam.jpeg[0], cam.jpeg[1] + 1))
     encoded = _encode(np.clip(image, 0, 255).astype(np.uint8), quality)
     return Shot(
@@ -492,7 +538,7 @@ def scan(rng: np.random.Generator, paper: np.ndarray) -> Shot:
     """A flatbed scan: flat and evenly lit, slightly skewed, 150–300 dpi."""
     dpi = float(rng.choice([150, 200, 300]))
     scale = dpi / 25.4 / RASTER_PX_MM
-    height, width = paper.shape
+    height, width = paper.shape[:2]
     angle = _u(rng, -3, 3) + 180 * int(rng.random() < 0.25)
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
     out_w, out_h = round(width * scale * 1.06), round(height * scale * 1.06)
@@ -502,7 +548,7 @@ def scan(rng: np.random.Generator, paper: np.ndarray) -> Shot:
         matrix,
         (out_w, out_h),
         flags=cv2.INTER_AREA,
-        borderValue=250.0,
+        borderValue=(250.0, 250.0, 250.0),
     )
     image = image * _u(rng, 0.9, 1.0) + rng.normal(0, _u(rng, 0.5, 3), image.shape)
     clipped = np.clip(image, 0, 255).astype(np.uint8)
@@ -551,6 +597,7 @@ def label(marked: Marked, shot: Shot, printed: Printed) -> dict[str, Any]:
         "truth": marked.truth,
         "drawn": drawn,
         "write_ins": marked.write_ins,
+        "pen": marked.pen,
         "condition": shot.condition,
     }
 

@@ -33,13 +33,20 @@ def draw_marks(
     *,
     seed: int = 0,
     outside: tuple[int, ...] = (),
+    absorbs: tuple[float, float, float] | None = None,
 ) -> np.ndarray:
     """``raster`` (a printed paper at synth.RASTER_PX_MM) with ``drawn[i]`` in ``boxes[i]``
-    (yes/no/abstain/blank or a hard kind), by a steady dark pen."""
+    (yes/no/abstain/blank or a hard kind), by a steady dark pen; with ``absorbs`` (the share of
+    B, G, R light the ink takes) a coloured pen on a colour image."""
     module = synth()
     rng = np.random.default_rng(seed)
-    ink = np.zeros(raster.shape, dtype=np.float32)
-    pen = module.Pen(0.5, 0.8)
+    if absorbs is None:
+        ink = np.zeros(raster.shape, dtype=np.float32)
+        pen = module.Pen(0.5, 0.8)
+    else:
+        ink = np.zeros((*raster.shape, 3), dtype=np.float32)
+        pen = module.Pen(0.5, 0.8, absorbs)
+        raster = np.repeat(raster[..., None], 3, axis=2)
     for index, (box, kind) in enumerate(zip(boxes, drawn, strict=True)):
         if kind == "blank":
             continue

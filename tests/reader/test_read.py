@@ -12,8 +12,8 @@ import pytest
 
 from app.cli import main
 from app.printing.layout import load_layout
-from app.reader.locate import PaperNotFound
-from app.reader.read import PaperFor, WrongPaper, read_paper, round_file_reader
+from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
+from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
 from tests.reader.helpers import draw_marks, synth
 
 
@@ -30,11 +30,11 @@ def _reader(printed: Any) -> PaperFor:
 def _scan(image: np.ndarray, *, dpi: int = 200, angle: float = 1.5) -> bytes:
     module = synth()
     scale = dpi / 25.4 / module.RASTER_PX_MM
-    height, width = image.shape
+    height, width = image.shape[:2]
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
     out = (round(width * scale * 1.05), round(height * scale * 1.05))
     matrix[:, 2] += [(out[0] - width) / 2, (out[1] - height) / 2]  # the page centred
-    scanned = cv2.warpAffine(image, matrix, out, flags=cv2.INTER_AREA, borderValue=250)
+    scanned = cv2.warpAffine(image, matrix, out, flags=cv2.INTER_AREA, borderValue=(250, 250, 250))
     ok, data = cv2.imencode(".png", scanned)
     assert ok
     return bytes(data.tobytes())
@@ -53,6 +53,49 @@ def test_a_scan_of_clear_marks_is_read_right_and_sure(printed: Any) -> None:
     assert [reading.marks[name].mark for name in printed.candidates] == drawn
     assert all(reading.marks[name].sure for name in printed.candidates)
     assert reading.write_ins_filled == (False, False, False)
+
+
+BLUE_BALLPOINT = (1 - 150 / 255, 1 - 50 / 255, 1 - 30 / 255)  # B, G, R absorbed: RGB (30, 50, 150)
+
+
+def test_a_blue_ballpoint_is_as_dark_as_its_red_channel() -> None:
+    image = np.full((40, 40, 3), 240, dtype=np.uint8)
+    image[10:30, 10:30] = (150, 50, 30)  # B, G, R
+    _, data = cv2.imencode(".png", image)
+    decoded = decode_image(bytes(data.tobytes()))
+    assert decoded.shape == (40, 40)
+    assert decoded[20, 20] == 30  # in grey levels it would be about 56
+    assert decoded[2, 2] == 240
+
+
+def test_a_blue_ballpoint_is_read_right_and_sure(printed: Any) -> None:
+    drawn = ["no", "abstain", "yes", "blank", "yes"]
+    image = draw_marks(
+        printed.raster, list(printed.geometry.mark_boxes), drawn, absorbs=BLUE_BALLPOINT
+    )
+    for data in (_scan(image), _photo(image, seed=1)):
+        reading = read_paper(data, _reader(printed))
+        marks = [reading.marks[name] for name in printed.candidates]
+        assert [mark.mark for mark in marks] == drawn
+        assert all(mark.sure for mark in marks), marks
+
+
+def test_a_box_far_along_its_row_is_found_but_not_a_row_away(printed: Any) -> None:
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    image = decode_image(
+        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    )
+    located, _ = locate_paper(image, _reader(printed))
+    box = located.geometry.mark_boxes[2]
+    # A first map 7 mm off along the row (a curled paper's far column) still finds the box.
+    along = located.homography @ np.array([[1, 0, 7.0], [0, 1, 0], [0, 0, 1]])
+    fit = fit_box(image, along, box, SEARCH_MM, ALONG_MM)
+    assert fit.score > 0.6
+    assert abs(fit.dx + 7.0) < 0.5
+    assert abs(fit.dy) < 0.5
+    # Across the row the search stays under half a row: the next box is not taken for it.
+    across = located.homography @ np.array([[1, 0, 0], [0, 1, 7.0], [0, 0, 1]])
+    assert abs(fit_box(image, across, box, SEARCH_MM, ALONG_MM).dy + 7.0) > 2.0
 
 
 def test_photos_never_report_a_wrong_mark_as_sure(printed: Any) -> None:
