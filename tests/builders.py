@@ -336,15 +336,21 @@ def make_batch(c: Counting, declared: int, a: int = 0, b: int | None = 1) -> dic
     return result
 
 
-def paper(c: Counting, key: str, marks: list[str], write_ins: list[str | None] | None = None,
-          void: str | None = None) -> dict[str, Any]:  # fmt: skip
+def seed_paper(payload: str, key: str, marks: list[str], write_ins: list[str | None] | None = None,
+               void: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A paper's entry body: ``marks`` in the seed's ballot order."""
     return {
         "idempotency_key": key,
-        "qr_payload": c.payload,
+        "qr_payload": payload,
         "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
         "write_ins": write_ins or [],
         "void": void,
     }
+
+
+def paper(c: Counting, key: str, marks: list[str], write_ins: list[str | None] | None = None,
+          void: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return seed_paper(c.payload, key, marks, write_ins, void)
 
 
 PAPERS = [
@@ -455,14 +461,8 @@ def enter_batch(h: Hall, papers: list[list[str]]) -> None:
     batch = expect(h.api.post(f"/api/rounds/{h.round_id}/batches", json=body), 201)
     for tag, teller in zip("ab", h.tellers, strict=True):
         for n, marks in enumerate(papers):
-            paper = {
-                "idempotency_key": f"{tag}-{n}",
-                "qr_payload": h.payload,
-                "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-                "write_ins": [],
-                "void": None,
-            }
-            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+            body = seed_paper(h.payload, f"{tag}-{n}", marks)
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=body), 201)
 
 
 # 王宁 8, 刘洋 7, 李娜 5, 张伟 2, 欧阳晓东 2 of 8 present: threshold 5.
@@ -550,14 +550,7 @@ def enter_differing_batch(h: Hall, after_pass_a: Callable[[], None] = lambda: No
     path = f"/api/batches/{batch['id']}/papers"
     for tag, teller, papers in (("a", h.tellers[0], FILLED), ("b", h.tellers[1], PASS_B)):
         for n, marks in enumerate(papers):
-            paper = {
-                "idempotency_key": f"{tag}-{n}",
-                "qr_payload": h.payload,
-                "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-                "write_ins": [],
-                "void": None,
-            }
-            expect(teller.post(path, json=paper), 201)
+            expect(teller.post(path, json=seed_paper(h.payload, f"{tag}-{n}", marks)), 201)
         if tag == "a":
             after_pass_a()
     queue = expect(h.scrutineer.get(f"/api/rounds/{h.round_id}/adjudication"), 200)
@@ -676,14 +669,8 @@ def enter_batch_with_a_slip(
             read = list(marks)
             if slip and tag == "b" and n == 0:
                 read[2] = "yes"
-            paper = {
-                "idempotency_key": f"{tag}-{n}-{slip}",
-                "qr_payload": h.payload,
-                "marks": dict(zip(SEED_BALLOT_ORDER, read, strict=True)),
-                "write_ins": [],
-                "void": None,
-            }
-            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=paper), 201)
+            body = seed_paper(h.payload, f"{tag}-{n}-{slip}", read)
+            expect(teller.post(f"/api/batches/{batch['id']}/papers", json=body), 201)
     batch_id: int = batch["id"]
     return batch_id
 

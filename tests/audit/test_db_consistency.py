@@ -48,6 +48,7 @@ from tests.builders import (
     make_ready_election,
     open_round,
     roster_csv,
+    seed_paper,
     upload_roster,
 )
 
@@ -102,20 +103,10 @@ class Counted:
     other_congress_id: int
 
 
-def _paper(payload: str, key: str, marks: list[str]) -> dict[str, Any]:
-    return {
-        "idempotency_key": key,
-        "qr_payload": payload,
-        "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-        "write_ins": [],
-        "void": None,
-    }
-
-
 def _enter(tellers: list[Api], batch_id: int, payload: str, passes: list[list[list[str]]]) -> None:
     for tag, teller, papers in zip("ab", tellers, passes, strict=True):
         for marks in papers:
-            paper = _paper(payload, f"{tag}-{batch_id}-{uuid.uuid4().hex}", marks)
+            paper = seed_paper(payload, f"{tag}-{batch_id}-{uuid.uuid4().hex}", marks)
             expect(teller.post(f"/api/batches/{batch_id}/papers", json=paper), 201)
 
 

@@ -22,6 +22,7 @@ from tests.builders import (
     login_official,
     make_ready_election,
     open_round,
+    seed_paper,
 )
 from tests.web.conftest import LAPTOP, LiveServer, screenshot
 
@@ -79,13 +80,7 @@ def collected_round(live: LiveServer) -> Hall:
 
 def enter_pass(hall: Hall, teller: Api, batch_id: int, papers: list[list[str]], tag: str) -> None:
     for n, marks in enumerate(papers):
-        body = {
-            "idempotency_key": f"{tag}-{batch_id}-{n}",
-            "qr_payload": hall.payload,
-            "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-            "write_ins": [],
-            "void": None,
-        }
+        body = seed_paper(hall.payload, f"{tag}-{batch_id}-{n}", marks)
         expect(teller.post(f"/api/batches/{batch_id}/papers", json=body), 201)
 
 

@@ -9,7 +9,19 @@ import json
 import time
 from typing import Any
 
-from tests.builders import FILLED, LI, LIU, OUYANG, SEED_BALLOT_ORDER, WANG, Api, Hall, expect, hall
+from tests.builders import (
+    FILLED,
+    LI,
+    LIU,
+    OUYANG,
+    SEED_BALLOT_ORDER,
+    WANG,
+    Api,
+    Hall,
+    expect,
+    hall,
+    seed_paper,
+)
 from tests.web.conftest import SCREENSHOTS, LiveServer
 
 Page = Any  # playwright.sync_api.Page
@@ -24,13 +36,7 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _paper(h: Hall, tag: str, n: int, marks: list[str]) -> dict[str, Any]:
-    return {
-        "idempotency_key": f"{tag}-{n}",
-        "qr_payload": h.payload,
-        "marks": dict(zip(SEED_BALLOT_ORDER, marks, strict=True)),
-        "write_ins": [],
-        "void": None,
-    }
+    return seed_paper(h.payload, f"{tag}-{n}", marks)
 
 
 def _open(browser: Any, live: LiveServer, token: str, congress_id: int, path: str,
