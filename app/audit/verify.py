@@ -1,8 +1,9 @@
 """``verify_events`` of ``app.ledger.replay`` plus the recount, streaming: ``events.jsonl`` is
 read once, a piece of about ``PIECE_BYTES`` at a time, and hashed as it is read; each piece is
 checked (canonical lines, hashes, links) here or, on Linux, by a forked second process that is
-sent the pieces through a pipe while it has fewer than ``CHILD_AHEAD``; the parts come back in
-order and are recounted at once, and the link between consecutive pieces is checked here. Nothing
+given the pieces (in memory shared with it) while it has fewer than ``CHILD_AHEAD``; the parts
+come back in order and are recounted at once, and the link between consecutive pieces (the
+first parent and height of each) is checked here. Nothing
 grows with the record but the recount's packed passes, about 8 bytes per paper
 (``app.ledger.replay._Batch``): peak memory stays small (126 MB for 1,000,000 papers, 955 MB,
 where reading the file whole took 1 GB; 201 MB for 10,000,000 papers; ``bench_verify``). The
@@ -215,7 +216,8 @@ def _check_part(
     paper_line_end = _PAPER_LINE_END
     written = bytearray()
     hashing = hashlib.sha256(HASH_DOMAIN).copy
-    prefix, prefix_end, prefix_digest = b"", -1, hashing()  # the hash input up to "hash"
+    # The line up to its "hash" member (the hash input up to there) and with the member's name.
+    prefix_end, prefix_digest, member = -1, hashing(), b"\n"
     index = 0
     parent = GENESIS_PARENT if opening else None
     base: int | None = 0 if opening else None  # the height of line 0
@@ -269,13 +271,13 @@ def _check_part(
                 # sorted and "hash" is neither first nor last, and no string can hold ',"' (its
                 # '"' would be escaped), so the first ',"hash":' is the member. Its value is 66
                 # bytes long, a quoted hex digest; if not, it cannot equal the digest anyway.
-                a = line.find(b',"hash":')
-                if a != prefix_end or not line.startswith(prefix):  # else as the line before
-                    prefix, prefix_end = line[:a], a
+                if not line.startswith(member):  # else the member is where it was the line before
+                    prefix_end = line.find(b',"hash":')
+                    member = line[: prefix_end + 8]
                     prefix_digest = hashing()
-                    prefix_digest.update(prefix)
+                    prefix_digest.update(member[:prefix_end])
                 digest = prefix_digest.copy()
-                digest.update(line[a + 74 : -1])
+                digest.update(line[prefix_end + 74 : -1])
                 if broken is None and (
                     event.parent != parent
                     or event.height != base + index
