@@ -69,7 +69,6 @@ from app.ledger.replay import (
     parse_event_line,
 )
 
-BLOCK_BYTES = 1 << 20  # lines are split a block at a time within a piece
 PIECE_BYTES = 8 << 20  # events.jsonl is read a piece at a time (whole lines)
 IN_FLIGHT = 4  # pieces read (and hashed) ahead of this process's check
 CHILD_AHEAD = 2  # pieces sent to the second process and not yet checked by it
@@ -183,15 +182,20 @@ class _Part:
 Lines = bytes | mmap.mmap  # a piece's bytes, or the memory shared with the second process
 
 
-def _blocks(head: bytes, data: Lines, start: int, end: int) -> Iterator[bytes]:
-    """``head`` then ``data[start:end]`` a block of whole lines at a time."""
-    if head:
-        yield head
-    position = start
-    while position < end:
-        cut = data.find(b"\n", min(position + BLOCK_BYTES, end) - 1, end) + 1 or end
-        yield data[position:cut]
-        position = cut
+def _piece_lines(head: bytes, data: Lines, start: int, end: int) -> list[bytes]:
+    """``head`` then ``data[start:end]`` as lines, split as the reference splits the file
+    (``bytes.splitlines``). A piece read is split whole and the lines outside ``start:end`` (the
+    end of a line in ``head``, the start of one in the next piece) dropped: slicing it first would
+    copy every byte of the record once more. ``head`` and ``data[:start]`` end with a newline, so
+    each part splits as the whole does."""
+    lines = head.splitlines(keepends=True)
+    if type(data) is bytes:
+        whole = data.splitlines(keepends=True)
+        skip = len(data[:start].splitlines())
+        lines += whole[skip : len(whole) - len(data[end:].splitlines())]
+    else:  # shared memory: its slices are copies
+        lines += data[start:end].splitlines(keepends=True)
+    return lines
 
 
 # Paper records already found canonical (bytes → text), shared by the pieces a process checks.
@@ -225,109 +229,108 @@ def _check_part(
     # The current run of papers: its first line, batch, generation and pass; the next line.
     run_start, run_batch, run_generation, run_pass, run_next = -1, -1, -1, "", -1
     known = _known_records
-    for block in _blocks(head, data, start, end):
-        for line in block.splitlines(keepends=True):
-            event: _PaperEvent | _Event | None = None
-            generic: _Event | None = None
-            text_id = -1
-            if line.endswith(paper_line_end):
-                try:
-                    paper = decode_paper(line)
-                    encode_into(paper, written)
-                    written.append(10)  # "\n"
-                    if written == line:
-                        paper_payload = paper.payload
-                        record = bytes(paper_payload.record)
-                        text_id = text_index.get(record, -1)
-                        if text_id < 0:
-                            text = known.get(record)
-                            if text is None:
-                                text = _record_text(record)
-                                if text is not None and len(known) < KNOWN_RECORDS:
-                                    known[record] = text
-                            if text is not None:
-                                text_id = text_index[record] = len(texts)
-                                texts.append(text)
-                        if text_id >= 0:
-                            event = paper
-                except ValueError:  # msgspec's errors and UnicodeDecodeError
-                    pass
-            if event is None:
-                try:
-                    generic = decode_event(line)
-                    encode_into(generic, written)
-                    written.append(10)
-                    if written == line and _safe_integers(generic.payload):
-                        event = generic
-                except ValueError:
-                    pass
-            if event is not None:
-                stored = event.hash
-                if parent is None:  # the part's first line: the caller checks its parent
-                    part.first_parent = parent = event.parent
-                if base is None:  # and its height
-                    part.base = base = event.height
-                # The hashed object is the event without "hash": in the canonical line, keys are
-                # sorted and "hash" is neither first nor last, and no string can hold ',"' (its
-                # '"' would be escaped), so the first ',"hash":' is the member. Its value is 66
-                # bytes long, a quoted hex digest; if not, it cannot equal the digest anyway.
-                if not line.startswith(member):  # else the member is where it was the line before
-                    prefix_end = line.find(b',"hash":')
-                    member = line[: prefix_end + 8]
-                    prefix_digest = hashing()
-                    prefix_digest.update(member[:prefix_end])
-                digest = prefix_digest.copy()
-                digest.update(line[prefix_end + 74 : -1])
-                if broken is None and (
-                    event.parent != parent
-                    or event.height != base + index
-                    or event.chain != congress
-                    or stored != digest.hexdigest()
-                ):
-                    broken = index
-            else:
-                try:
-                    slow = parse_event_line(line, index + 1)
-                except RecordError:  # named by the caller, which knows the line's number
-                    part.bad = (index, line)
-                    return part
-                stored = slow.hash
-                if parent is None:
-                    part.first_parent = parent = slow.event.parent
-                if base is None:
-                    part.base = base = slow.event.height
-                if broken is None and (
-                    slow.event.parent != parent
-                    or slow.event.height != base + index
-                    or slow.event.chain != congress
-                    or stored != event_hash(slow.event)
-                ):
-                    broken = index
-            parent = stored
-            if broken is not None:  # only a line that is not canonical still matters
+    for line in _piece_lines(head, data, start, end):
+        event: _PaperEvent | _Event | None = None
+        generic: _Event | None = None
+        text_id = -1
+        if line.endswith(paper_line_end):
+            try:
+                paper = decode_paper(line)
+                encode_into(paper, written)
+                written.append(10)  # "\n"
+                if written == line:
+                    paper_payload = paper.payload
+                    record = bytes(paper_payload.record)
+                    text_id = text_index.get(record, -1)
+                    if text_id < 0:
+                        text = known.get(record)
+                        if text is None:
+                            text = _record_text(record)
+                            if text is not None and len(known) < KNOWN_RECORDS:
+                                known[record] = text
+                        if text is not None:
+                            text_id = text_index[record] = len(texts)
+                            texts.append(text)
+                    if text_id >= 0:
+                        event = paper
+            except ValueError:  # msgspec's errors and UnicodeDecodeError
                 pass
-            elif text_id >= 0:
-                text_ids.append(text_id)
-                if (
-                    run_next == index
-                    and paper_payload.batch_id == run_batch
-                    and paper_payload.generation == run_generation
-                    and paper_payload.pass_ == run_pass
-                ):
-                    run_next += 1
-                else:
-                    if run_next >= 0:
-                        papers.append(
-                            (run_start, run_batch, run_generation, run_pass, run_next - run_start)
-                        )
-                    run_start, run_next = index, index + 1
-                    run_batch, run_generation = paper_payload.batch_id, paper_payload.generation
-                    run_pass = paper_payload.pass_
-            elif event is not None and generic is not None:
-                others.append((index, generic.type, generic.payload, stored))
+        if event is None:
+            try:
+                generic = decode_event(line)
+                encode_into(generic, written)
+                written.append(10)
+                if written == line and _safe_integers(generic.payload):
+                    event = generic
+            except ValueError:
+                pass
+        if event is not None:
+            stored = event.hash
+            if parent is None:  # the part's first line: the caller checks its parent
+                part.first_parent = parent = event.parent
+            if base is None:  # and its height
+                part.base = base = event.height
+            # The hashed object is the event without "hash": in the canonical line, keys are
+            # sorted and "hash" is neither first nor last, and no string can hold ',"' (its
+            # '"' would be escaped), so the first ',"hash":' is the member. Its value is 66
+            # bytes long, a quoted hex digest; if not, it cannot equal the digest anyway.
+            if not line.startswith(member):  # else the member is where it was the line before
+                prefix_end = line.find(b',"hash":')
+                member = line[: prefix_end + 8]
+                prefix_digest = hashing()
+                prefix_digest.update(member[:prefix_end])
+            digest = prefix_digest.copy()
+            digest.update(line[prefix_end + 74 : -1])
+            if broken is None and (
+                event.parent != parent
+                or event.height != base + index
+                or event.chain != congress
+                or stored != digest.hexdigest()
+            ):
+                broken = index
+        else:
+            try:
+                slow = parse_event_line(line, index + 1)
+            except RecordError:  # named by the caller, which knows the line's number
+                part.bad = (index, line)
+                return part
+            stored = slow.hash
+            if parent is None:
+                part.first_parent = parent = slow.event.parent
+            if base is None:
+                part.base = base = slow.event.height
+            if broken is None and (
+                slow.event.parent != parent
+                or slow.event.height != base + index
+                or slow.event.chain != congress
+                or stored != event_hash(slow.event)
+            ):
+                broken = index
+        parent = stored
+        if broken is not None:  # only a line that is not canonical still matters
+            pass
+        elif text_id >= 0:
+            text_ids.append(text_id)
+            if (
+                run_next == index
+                and paper_payload.batch_id == run_batch
+                and paper_payload.generation == run_generation
+                and paper_payload.pass_ == run_pass
+            ):
+                run_next += 1
             else:
-                others.append((index, slow.event.type, slow.event.payload, stored))
-            index += 1
+                if run_next >= 0:
+                    papers.append(
+                        (run_start, run_batch, run_generation, run_pass, run_next - run_start)
+                    )
+                run_start, run_next = index, index + 1
+                run_batch, run_generation = paper_payload.batch_id, paper_payload.generation
+                run_pass = paper_payload.pass_
+        elif event is not None and generic is not None:
+            others.append((index, generic.type, generic.payload, stored))
+        else:
+            others.append((index, slow.event.type, slow.event.payload, stored))
+        index += 1
     if run_next >= 0:
         papers.append((run_start, run_batch, run_generation, run_pass, run_next - run_start))
     part.broken = broken
@@ -374,8 +377,8 @@ class _Piece:
     def size(self) -> int:
         return len(self.head) + self.end - self.start
 
-    def lines(self) -> Iterator[bytes]:
-        return _blocks(self.head, self.block, self.start, self.end)
+    def lines(self) -> list[bytes]:
+        return _piece_lines(self.head, self.block, self.start, self.end)
 
 
 def _pieces(file: BinaryIO, digest: "hashlib._Hash") -> Iterator[_Piece]:
@@ -404,7 +407,7 @@ def _lines_at(open_events: OpenEvents, index: int) -> tuple[bytes | None, bytes]
     number = 0
     with open_events() as file:
         for piece in _pieces(file, hashlib.sha256()):
-            for line in (ln for block in piece.lines() for ln in block.splitlines(keepends=True)):
+            for line in piece.lines():
                 if number == index:
                     return previous, line
                 previous, number = line, number + 1

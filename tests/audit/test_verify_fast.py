@@ -51,12 +51,12 @@ def agree(data: bytes, body: dict[str, JsonValue]) -> tuple[Any, ...]:
     expected = reference(data, body)
     for processes in (1, 2):
         assert fast_path(data, body, processes) == expected
-    sizes = fast.BLOCK_BYTES, fast.PIECE_BYTES
-    try:  # blocks of a few lines, pieces of a few blocks
-        fast.BLOCK_BYTES, fast.PIECE_BYTES = 1500, 4000
+    size = fast.PIECE_BYTES
+    try:  # pieces of a few lines
+        fast.PIECE_BYTES = 4000
         assert fast_path(data, body, 2) == expected
     finally:
-        fast.BLOCK_BYTES, fast.PIECE_BYTES = sizes
+        fast.PIECE_BYTES = size
     return expected
 
 
