@@ -5,8 +5,8 @@ given the pieces (in memory shared with it) while it has fewer than ``CHILD_AHEA
 come back in order and are recounted at once, and the link between consecutive pieces (the
 first parent and height of each) is checked here. Nothing
 grows with the record but the recount's packed passes, about 8 bytes per paper
-(``app.ledger.replay._Batch``): peak memory stays small (126 MB for 1,000,000 papers, 955 MB,
-where reading the file whole took 1 GB; 201 MB for 10,000,000 papers; ``bench_verify``). The
+(``app.ledger.replay._Batch``): peak memory stays small (141 MB for 1,000,000 papers, 955 MB,
+where reading the file whole took 1 GB; 214 MB for 10,000,000 papers; ``bench_verify``). The
 recount gets, per run of ``paper.entered`` events of one batch and pass, the records' texts
 (``RoundReplay.enter_papers``), and every other event as is.
 
