@@ -14,15 +14,23 @@ from typing import TYPE_CHECKING, TextIO
 
 from app.audit import command as audit_command
 from app.names import DEFAULT_NAME_ORDER, UnknownCharacterError, sort_names
-from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.keys import Fingerprints
     from app.results.exports import ElectionRecord
     from app.results.report import ReportInput
     from app.rules.model import PaperRecord
+    from app.settings import Settings
 
 EXIT_BAD_INPUT = 2
+
+
+def _settings() -> "Settings":
+    """The settings, imported only by the commands that read them: pydantic-settings takes
+    about a quarter of a second to import, at the start of every ``jipiao audit verify``."""
+    from app.settings import Settings
+
+    return Settings()
 
 
 def _read_text(path: str | None, stdin: TextIO) -> str:
@@ -49,7 +57,7 @@ def _round_json(path: str) -> object:
         ) from None
 
 
-def _listen_settings(args: argparse.Namespace) -> Settings | None:
+def _listen_settings(args: argparse.Namespace) -> "Settings | None":
     """The settings with ``--host``/``--port`` (they win over JIPIAO_HOST/JIPIAO_PORT), or None
     (after one line on stderr) if that address cannot be listened on: checked before anything
     is printed or issued (URLs, admin token, login codes)."""
@@ -65,11 +73,11 @@ def _listen_settings(args: argparse.Namespace) -> Settings | None:
     if args.hall:
         from app.hall.start import configure
 
-        problem = configure(os.environ, port=Settings().port)
+        problem = configure(os.environ, port=_settings().port)
         if problem is not None:
             print(f"错误 / error: {problem}", file=sys.stderr)
             return None
-    settings = Settings()
+    settings = _settings()
     problem = port_problem(settings.host, settings.port)
     if problem is None and settings.hall_http_port:
         problem = port_problem(settings.host, settings.hall_http_port)
@@ -94,7 +102,7 @@ def _cmd_admin(args: argparse.Namespace) -> int:
     ``jipiao admin login-code``: a one-time login code for the secretariat's console."""
     from app import serve
 
-    settings = Settings()
+    settings = _settings()
     serve.refuse_demo_folder(settings)
     if args.admin_command == "login-code":
         serve.print_admin_code(settings, serve.issue_admin_code(settings))
@@ -117,7 +125,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_db(_args: argparse.Namespace) -> int:
     from app import serve
 
-    serve.db_upgrade(Settings())
+    serve.db_upgrade(_settings())
     return 0
 
 
@@ -152,7 +160,7 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     """``jipiao keys backup FILE`` / ``jipiao keys restore FILE`` (see ``app.keys``)."""
     from app.keys import backup_keys, restore_keys_file
 
-    data_dir = Settings().data_dir
+    data_dir = _settings().data_dir
     if args.keys_command == "backup":
         return _keys_step(
             lambda: backup_keys(data_dir, args.file),
@@ -168,7 +176,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     """``jipiao backup FILE`` / ``jipiao restore FILE``: the SQLite database with its keys."""
     from app import backup
 
-    settings = Settings()
+    settings = _settings()
     if args.command == "backup":
         return _keys_step(
             lambda: backup.backup(settings, args.file),
@@ -254,7 +262,7 @@ def _cmd_ballot_paper(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         layout = load_layout(Path(args.layout) if args.layout else DEFAULT_LAYOUT)
-        key = qr_key_for_tool(Settings())
+        key = qr_key_for_tool(_settings())
         rendered = render_round_file(
             data,
             key=key,

@@ -1,11 +1,12 @@
 """``verify_events`` of ``app.ledger.replay`` plus the recount, streaming: ``events.jsonl`` is
 read once, a piece of about ``PIECE_BYTES`` at a time, and hashed as it is read; each piece is
 checked (canonical lines, hashes, links) here or, on Linux, by a forked second process that is
-sent the pieces through a pipe while it has fewer than ``CHILD_AHEAD``; the parts come back in
-order and are recounted at once, and the link between consecutive pieces is checked here. Nothing
+given the pieces (in memory shared with it) while it has fewer than ``CHILD_AHEAD``; the parts
+come back in order and are recounted at once, and the link between consecutive pieces (the
+first parent and height of each) is checked here. Nothing
 grows with the record but the recount's packed passes, about 8 bytes per paper
-(``app.ledger.replay._Batch``): peak memory stays small (126 MB for 1,000,000 papers, 955 MB,
-where reading the file whole took 1 GB; 201 MB for 10,000,000 papers; ``bench_verify``). The
+(``app.ledger.replay._Batch``): peak memory stays small (141 MB for 1,000,000 papers, 955 MB,
+where reading the file whole took 1 GB; 214 MB for 10,000,000 papers; ``bench_verify``). The
 recount gets, per run of ``paper.entered`` events of one batch and pass, the records' texts
 (``RoundReplay.enter_papers``), and every other event as is.
 
@@ -31,6 +32,7 @@ recount.
 import hashlib
 import io
 import json
+import mmap
 import multiprocessing
 import queue
 import sys
@@ -67,7 +69,6 @@ from app.ledger.replay import (
     parse_event_line,
 )
 
-BLOCK_BYTES = 1 << 20  # lines are split a block at a time within a piece
 PIECE_BYTES = 8 << 20  # events.jsonl is read a piece at a time (whole lines)
 IN_FLIGHT = 4  # pieces read (and hashed) ahead of this process's check
 CHILD_AHEAD = 2  # pieces sent to the second process and not yet checked by it
@@ -155,18 +156,22 @@ def _record_text(record: bytes) -> str | None:
 class _Part:
     """What checking the lines of one part of ``events.jsonl`` found.
 
+    Lines are numbered from the part's first (0): where the part starts in the file is only
+    known once the parts before it are counted, and the caller adds it. The events' heights are
+    checked against the first event's own height (``base``), which the caller checks.
+
     ``papers`` are runs of consecutive ``paper.entered`` events of one batch, generation and
     pass — ``(first line, batch, generation, pass, count)``, their records' texts in ``text_ids``
     (indexes into ``texts``) — and ``others`` every other event ``(line, type, payload, hash)``:
     together, what ``RoundReplay`` needs, in far fewer objects than one per event.
     """
 
-    first: int  # index of the part's first line in the file
     count: int = 0
-    problem: RecordProblem | None = None  # the first line that is not a canonical event
+    bad: tuple[int, bytes] | None = None  # the first line that is not a canonical event
+    base: int = 0  # the height of the part's first event: its line in the file, if it links
     broken: int | None = None  # the first line whose event does not link (parent unknown)
     first_parent: str | None = None
-    last: tuple[int, str] | None = None  # the last event's height and stored hash
+    last: tuple[int, str] | None = None  # the last event's line and stored hash
     kinds: Counter[str] = field(default_factory=Counter)
     papers: list[tuple[int, int, int, str, int]] = field(default_factory=list)
     text_ids: "array[int]" = field(default_factory=lambda: array("I"))
@@ -174,15 +179,23 @@ class _Part:
     others: list[tuple[int, str, Mapping[str, Any], str]] = field(default_factory=list)
 
 
-def _blocks(head: bytes, data: bytes, start: int, end: int) -> Iterator[bytes]:
-    """``head`` then ``data[start:end]`` a block of whole lines at a time."""
-    if head:
-        yield head
-    position = start
-    while position < end:
-        cut = data.find(b"\n", min(position + BLOCK_BYTES, end) - 1, end) + 1 or end
-        yield data[position:cut]
-        position = cut
+Lines = bytes | mmap.mmap  # a piece's bytes, or the memory shared with the second process
+
+
+def _piece_lines(head: bytes, data: Lines, start: int, end: int) -> list[bytes]:
+    """``head`` then ``data[start:end]`` as lines, split as the reference splits the file
+    (``bytes.splitlines``). A piece read is split whole and the lines outside ``start:end`` (the
+    end of a line in ``head``, the start of one in the next piece) dropped: slicing it first would
+    copy every byte of the record once more. ``head`` and ``data[:start]`` end with a newline, so
+    each part splits as the whole does."""
+    lines = head.splitlines(keepends=True)
+    if type(data) is bytes:
+        whole = data.splitlines(keepends=True)
+        skip = len(data[:start].splitlines())
+        lines += whole[skip : len(whole) - len(data[end:].splitlines())]
+    else:  # shared memory: its slices are copies
+        lines += data[start:end].splitlines(keepends=True)
+    return lines
 
 
 # Paper records already found canonical (bytes → text), shared by the pieces a process checks.
@@ -191,132 +204,137 @@ KNOWN_RECORDS = 1 << 16
 
 
 def _check_part(
-    data: bytes, start: int, end: int, first: int, congress: object, head: bytes = b""
+    data: Lines, start: int, end: int, opening: bool, congress: object, head: bytes = b""
 ) -> _Part:
-    """Check ``head`` then ``data[start:end]`` (whole lines, the first of them line ``first``
-    counting from 0) as canonical events, hash them and link them; the first line's parent is
-    checked by the caller unless it is the file's first line.
+    """Check ``head`` then ``data[start:end]`` (whole lines; ``opening``: the file's first) as
+    canonical events, hash them and link them; the first line's parent and height are checked
+    by the caller unless it is the file's first line.
 
     Long because it is the verifier's hot loop: every line of the record passes through it once,
     with what it calls bound to locals beforehand; a call per line more would cost time on a
     record of a million events."""
-    part = _Part(first)
+    part = _Part()
     papers, text_ids, texts, others = part.papers, part.text_ids, part.texts, part.others
     text_index: dict[bytes, int] = {}
     decode_paper, decode_event, encode_into = _decode_paper, _decode_event, _encoder.encode_into
     paper_line_end = _PAPER_LINE_END
     written = bytearray()
     hashing = hashlib.sha256(HASH_DOMAIN).copy
-    prefix, prefix_end, prefix_digest = b"", -1, hashing()  # the hash input up to "hash"
-    index = first
-    parent = GENESIS_PARENT if first == 0 else None
+    # The line up to its "hash" member (the hash input up to there) and with the member's name.
+    prefix_end, prefix_digest, member = -1, hashing(), b"\n"
+    index = 0
+    parent = GENESIS_PARENT if opening else None
+    base: int | None = 0 if opening else None  # the height of line 0
     broken: int | None = None
     # The current run of papers: its first line, batch, generation and pass; the next line.
     run_start, run_batch, run_generation, run_pass, run_next = -1, -1, -1, "", -1
     known = _known_records
-    for block in _blocks(head, data, start, end):
-        for line in block.splitlines(keepends=True):
-            event: _PaperEvent | _Event | None = None
-            generic: _Event | None = None
-            text_id = -1
-            if line.endswith(paper_line_end):
-                try:
-                    paper = decode_paper(line)
-                    encode_into(paper, written)
-                    written.append(10)  # "\n"
-                    if written == line:
-                        paper_payload = paper.payload
-                        record = bytes(paper_payload.record)
-                        text_id = text_index.get(record, -1)
-                        if text_id < 0:
-                            text = known.get(record)
-                            if text is None:
-                                text = _record_text(record)
-                                if text is not None and len(known) < KNOWN_RECORDS:
-                                    known[record] = text
-                            if text is not None:
-                                text_id = text_index[record] = len(texts)
-                                texts.append(text)
-                        if text_id >= 0:
-                            event = paper
-                except ValueError:  # msgspec's errors and UnicodeDecodeError
-                    pass
-            if event is None:
-                try:
-                    generic = decode_event(line)
-                    encode_into(generic, written)
-                    written.append(10)
-                    if written == line and _safe_integers(generic.payload):
-                        event = generic
-                except ValueError:
-                    pass
-            if event is not None:
-                stored = event.hash
-                if parent is None:  # the part's first line: the caller checks its parent
-                    part.first_parent = parent = event.parent
-                # The hashed object is the event without "hash": in the canonical line, keys are
-                # sorted and "hash" is neither first nor last, and no string can hold ',"' (its
-                # '"' would be escaped), so the first ',"hash":' is the member. Its value is 66
-                # bytes long, a quoted hex digest; if not, it cannot equal the digest anyway.
-                a = line.find(b',"hash":')
-                if a != prefix_end or not line.startswith(prefix):  # else as the line before
-                    prefix, prefix_end = line[:a], a
-                    prefix_digest = hashing()
-                    prefix_digest.update(prefix)
-                digest = prefix_digest.copy()
-                digest.update(line[a + 74 : -1])
-                if broken is None and (
-                    event.parent != parent
-                    or event.height != index
-                    or event.chain != congress
-                    or stored != digest.hexdigest()
-                ):
-                    broken = index
-            else:
-                try:
-                    slow = parse_event_line(line, index + 1)
-                except RecordError as exc:
-                    part.problem = exc.problem
-                    return part
-                stored = slow.hash
-                if parent is None:
-                    part.first_parent = parent = slow.event.parent
-                if broken is None and (
-                    slow.event.parent != parent
-                    or slow.event.height != index
-                    or slow.event.chain != congress
-                    or stored != event_hash(slow.event)
-                ):
-                    broken = index
-            parent = stored
-            if broken is not None:  # only a line that is not canonical still matters
+    for line in _piece_lines(head, data, start, end):
+        event: _PaperEvent | _Event | None = None
+        generic: _Event | None = None
+        text_id = -1
+        if line.endswith(paper_line_end):
+            try:
+                paper = decode_paper(line)
+                encode_into(paper, written)
+                written.append(10)  # "\n"
+                if written == line:
+                    paper_payload = paper.payload
+                    record = bytes(paper_payload.record)
+                    text_id = text_index.get(record, -1)
+                    if text_id < 0:
+                        text = known.get(record)
+                        if text is None:
+                            text = _record_text(record)
+                            if text is not None and len(known) < KNOWN_RECORDS:
+                                known[record] = text
+                        if text is not None:
+                            text_id = text_index[record] = len(texts)
+                            texts.append(text)
+                    if text_id >= 0:
+                        event = paper
+            except ValueError:  # msgspec's errors and UnicodeDecodeError
                 pass
-            elif text_id >= 0:
-                text_ids.append(text_id)
-                if (
-                    run_next == index
-                    and paper_payload.batch_id == run_batch
-                    and paper_payload.generation == run_generation
-                    and paper_payload.pass_ == run_pass
-                ):
-                    run_next += 1
-                else:
-                    if run_next >= 0:
-                        papers.append(
-                            (run_start, run_batch, run_generation, run_pass, run_next - run_start)
-                        )
-                    run_start, run_next = index, index + 1
-                    run_batch, run_generation = paper_payload.batch_id, paper_payload.generation
-                    run_pass = paper_payload.pass_
-            elif event is not None and generic is not None:
-                others.append((index, generic.type, generic.payload, stored))
+        if event is None:
+            try:
+                generic = decode_event(line)
+                encode_into(generic, written)
+                written.append(10)
+                if written == line and _safe_integers(generic.payload):
+                    event = generic
+            except ValueError:
+                pass
+        if event is not None:
+            stored = event.hash
+            if parent is None:  # the part's first line: the caller checks its parent
+                part.first_parent = parent = event.parent
+            if base is None:  # and its height
+                part.base = base = event.height
+            # The hashed object is the event without "hash": in the canonical line, keys are
+            # sorted and "hash" is neither first nor last, and no string can hold ',"' (its
+            # '"' would be escaped), so the first ',"hash":' is the member. Its value is 66
+            # bytes long, a quoted hex digest; if not, it cannot equal the digest anyway.
+            if not line.startswith(member):  # else the member is where it was the line before
+                prefix_end = line.find(b',"hash":')
+                member = line[: prefix_end + 8]
+                prefix_digest = hashing()
+                prefix_digest.update(member[:prefix_end])
+            digest = prefix_digest.copy()
+            digest.update(line[prefix_end + 74 : -1])
+            if broken is None and (
+                event.parent != parent
+                or event.height != base + index
+                or event.chain != congress
+                or stored != digest.hexdigest()
+            ):
+                broken = index
+        else:
+            try:
+                slow = parse_event_line(line, index + 1)
+            except RecordError:  # named by the caller, which knows the line's number
+                part.bad = (index, line)
+                return part
+            stored = slow.hash
+            if parent is None:
+                part.first_parent = parent = slow.event.parent
+            if base is None:
+                part.base = base = slow.event.height
+            if broken is None and (
+                slow.event.parent != parent
+                or slow.event.height != base + index
+                or slow.event.chain != congress
+                or stored != event_hash(slow.event)
+            ):
+                broken = index
+        parent = stored
+        if broken is not None:  # only a line that is not canonical still matters
+            pass
+        elif text_id >= 0:
+            text_ids.append(text_id)
+            if (
+                run_next == index
+                and paper_payload.batch_id == run_batch
+                and paper_payload.generation == run_generation
+                and paper_payload.pass_ == run_pass
+            ):
+                run_next += 1
             else:
-                others.append((index, slow.event.type, slow.event.payload, stored))
-            index += 1
+                if run_next >= 0:
+                    papers.append(
+                        (run_start, run_batch, run_generation, run_pass, run_next - run_start)
+                    )
+                run_start, run_next = index, index + 1
+                run_batch, run_generation = paper_payload.batch_id, paper_payload.generation
+                run_pass = paper_payload.pass_
+        elif event is not None and generic is not None:
+            others.append((index, generic.type, generic.payload, stored))
+        else:
+            others.append((index, slow.event.type, slow.event.payload, stored))
+        index += 1
     if run_next >= 0:
         papers.append((run_start, run_batch, run_generation, run_pass, run_next - run_start))
     part.broken = broken
-    part.count = index - first
+    part.count = index
     if part.count:
         part.last = (index - 1, parent or "")
     part.kinds.update(kind for _, kind, _, _ in others)
@@ -324,21 +342,22 @@ def _check_part(
     return part
 
 
-def _replay_part(replay: RoundReplay, part: _Part) -> None:
-    """Feed a part's events to the recount, in height order (it stops at its first problem)."""
+def _replay_part(replay: RoundReplay, part: _Part, first: int) -> None:
+    """Feed a part's events to the recount, in height order (it stops at its first problem);
+    its first line is line ``first`` of the file."""
     others = iter(part.others)
     pending = next(others, None)
     offset = 0
     for start, batch, generation, entry_pass, count in part.papers:
         while pending is not None and pending[0] < start:
-            if not replay.feed(*pending):
+            if not replay.feed(first + pending[0], *pending[1:]):
                 return
             pending = next(others, None)
         texts = map(part.texts.__getitem__, part.text_ids[offset : offset + count])
-        if not replay.enter_papers(start, batch, generation, entry_pass, texts):
+        if not replay.enter_papers(first + start, batch, generation, entry_pass, texts):
             return
         offset += count
-    while pending is not None and replay.feed(*pending):
+    while pending is not None and replay.feed(first + pending[0], *pending[1:]):
         pending = next(others, None)
 
 
@@ -347,29 +366,27 @@ OpenEvents = Callable[[], BinaryIO]  # opens events.jsonl, from its first byte
 
 @dataclass(slots=True)
 class _Piece:
-    """Whole lines of the file: ``head`` then ``block[start:end]`` (no copy of the block read),
-    the first of them line ``first``."""
+    """Whole lines of the file: ``head`` then ``block[start:end]`` (no copy of the block read)."""
 
     head: bytes
     block: bytes
     start: int
     end: int
-    first: int
 
     @property
     def size(self) -> int:
         return len(self.head) + self.end - self.start
 
-    def lines(self) -> Iterator[bytes]:
-        return _blocks(self.head, self.block, self.start, self.end)
+    def lines(self) -> list[bytes]:
+        return _piece_lines(self.head, self.block, self.start, self.end)
 
 
 def _pieces(file: BinaryIO, digest: "hashlib._Hash") -> Iterator[_Piece]:
     """The file's lines, about ``PIECE_BYTES`` at a time: each block read is a piece, its first
     line completed with the end of the last block's; every byte read is hashed into ``digest``,
-    so the bytes hashed are the bytes checked."""
+    so the bytes hashed are the bytes checked. Lines are not counted here (a scan of every
+    byte): their checker counts them."""
     carry = b""
-    first = 0
     while block := file.read(PIECE_BYTES):
         digest.update(block)
         newline = block.find(b"\n") + 1
@@ -377,12 +394,11 @@ def _pieces(file: BinaryIO, digest: "hashlib._Hash") -> Iterator[_Piece]:
             carry += block
             continue
         cut = block.rfind(b"\n") + 1
-        piece = _Piece(carry + block[:newline], block, newline, cut, first)
+        piece = _Piece(carry + block[:newline], block, newline, cut)
         carry = block[cut:]
         yield piece
-        first += 1 + block.count(b"\n", newline, cut)
     if carry:  # the file changed since its last byte was read: this line is not an event
-        yield _Piece(carry, b"", 0, 0, first)
+        yield _Piece(carry, b"", 0, 0)
 
 
 def _lines_at(open_events: OpenEvents, index: int) -> tuple[bytes | None, bytes]:
@@ -391,7 +407,7 @@ def _lines_at(open_events: OpenEvents, index: int) -> tuple[bytes | None, bytes]
     number = 0
     with open_events() as file:
         for piece in _pieces(file, hashlib.sha256()):
-            for line in (ln for block in piece.lines() for ln in block.splitlines(keepends=True)):
+            for line in piece.lines():
                 if number == index:
                     return previous, line
                 previous, number = line, number + 1
@@ -407,6 +423,16 @@ def _name_broken_link(open_events: OpenEvents, index: int, congress: int) -> Rec
     return RecordProblem(f"event {first.height}", first.message_en, first.message_zh)
 
 
+def _line_problem(line: bytes, number: int) -> RecordProblem:
+    """The reference's problem with line ``number``, which a checker found is not a canonical
+    event (it could not name the line: it did not know where its part starts)."""
+    try:
+        parse_event_line(line, number)
+    except RecordError as exc:
+        return exc.problem
+    raise AssertionError(f"events.jsonl line {number} is a canonical event after all")
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedEvents:
     event_count: int
@@ -415,14 +441,15 @@ class VerifiedEvents:
     replay: Replay | None  # None when the record itself has a problem
 
 
-def _child(receiver: Connection, sender: Connection, congress: object) -> None:
-    """The second process: check each piece it is sent (``(number, first line)`` then the piece;
-    an empty message ends) and send back ``(number, part)``."""
+def _child(receiver: Connection, sender: Connection, shared: mmap.mmap, congress: object) -> None:
+    """The second process: check each piece it is sent — ``(number, offset, size)`` then the
+    piece's head; the rest of the piece is ``shared[offset:offset + size]`` — and send back
+    ``(number, part)``. An empty message ends."""
     with gc_paused():
         while numbers := receiver.recv_bytes():
-            head, piece = receiver.recv_bytes(), receiver.recv_bytes()
-            number, first = int.from_bytes(numbers[:8]), int.from_bytes(numbers[8:])
-            part = _check_part(piece, 0, len(piece), first, congress, head)
+            head = receiver.recv_bytes()
+            number, offset, size = (int.from_bytes(numbers[at : at + 8]) for at in (0, 8, 16))
+            part = _check_part(shared, offset, offset + size, number == 0, congress, head)
             sender.send((number, part))
     sender.close()
 
@@ -438,10 +465,12 @@ def _check_stream(
     ``processes`` processes (1 or 2): ``take(part, size)`` gets each piece's part in the file's
     order, and returns False to stop reading.
 
-    The second process is forked (Linux only) and sent the next piece through a pipe whenever
-    it has fewer than ``CHILD_AHEAD`` pieces to check, so it checks bytes that were hashed here;
-    the other pieces are checked here (at most ``IN_FLIGHT`` read ahead). If it fails, its
-    pieces are checked here. Memory stays bounded whatever the file's size: the pieces in
+    The second process is forked (Linux only) and given the next piece whenever it has fewer
+    than ``CHILD_AHEAD`` pieces to check: the piece is copied into one of ``CHILD_AHEAD`` slots of
+    memory shared with it (one copy, where a pipe took two and a system call per 1 MiB) and only
+    where it lies goes through the pipe, so it checks bytes that were hashed here; the other
+    pieces are checked here (at most ``IN_FLIGHT`` read ahead). If it fails, its pieces are
+    checked here. Memory stays bounded whatever the file's size: the pieces in
     flight and the parts waiting for the ones before them.
 
     Long because its threads (reading, sending to and receiving from the second process) and the
@@ -460,10 +489,14 @@ def _check_stream(
     child: Any = None
     threads: list[threading.Thread] = []
     if processes >= 2 and sys.platform.startswith("linux"):
+        slot_bytes = PIECE_BYTES
+        shared = mmap.mmap(-1, max(1, CHILD_AHEAD) * slot_bytes)  # anonymous: shared on fork
         context = multiprocessing.get_context("fork")
         child_in, to_child = context.Pipe(duplex=False)
         from_child, child_out = context.Pipe(duplex=False)
-        child = context.Process(target=_child, args=(child_in, child_out, congress), daemon=True)
+        child = context.Process(
+            target=_child, args=(child_in, child_out, shared, congress), daemon=True
+        )
         child.start()
         child_in.close()
         child_out.close()
@@ -475,12 +508,19 @@ def _check_stream(
                 fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
         def send() -> None:
+            # Slots are used in turn: the second process checks its pieces in the order sent
+            # and has fewer than CHILD_AHEAD when it is sent one, so the slot is free again.
+            sends = 0
             while (job := outbox.get()) is not None:
                 number, piece = job
+                offset = sends % CHILD_AHEAD * slot_bytes
+                sends += 1
+                size = piece.end - piece.start
+                shared[offset : offset + size] = memoryview(piece.block)[piece.start : piece.end]
+                where = (number, offset, size)
                 try:
-                    to_child.send_bytes(number.to_bytes(8) + piece.first.to_bytes(8))
+                    to_child.send_bytes(b"".join(value.to_bytes(8) for value in where))
                     to_child.send_bytes(piece.head)
-                    to_child.send_bytes(piece.block, piece.start, piece.end - piece.start)
                 except OSError:  # the second process is gone: the receiver hands it back
                     pass
             with suppress(OSError):
@@ -543,7 +583,7 @@ def _check_stream(
                 continue
             if piece is not None:  # read for this process (or handed back by the second one)
                 part = _check_part(
-                    piece.block, piece.start, piece.end, piece.first, congress, piece.head
+                    piece.block, piece.start, piece.end, number == 0, congress, piece.head
                 )
                 slots.release()
             assert part is not None
@@ -563,6 +603,7 @@ def _check_stream(
             thread.join()
         if child is not None:
             child.join()
+            shared.close()
     if failure:
         raise failure[0]
 
@@ -608,20 +649,23 @@ def verify_events_stream(
 
         def take(part: _Part, piece_size: int) -> bool:
             nonlocal count, problem, broken, last, done
+            first = count  # the part's first line in the file
             count += part.count
             kinds.update(part.kinds)
-            if part.problem is not None:  # the first line that is not canonical: nothing else
-                problem = part.problem
+            if part.bad is not None:  # the first line that is not canonical: nothing else
+                problem = _line_problem(part.bad[1], first + part.bad[0] + 1)
                 return False
             if broken is None:
-                if last is not None and part.count and part.first_parent != last[1]:
-                    broken = part.first
+                if part.count and (
+                    part.base != first or (last is not None and part.first_parent != last[1])
+                ):
+                    broken = first
                 elif part.broken is not None:
-                    broken = part.broken
+                    broken = first + part.broken
                 else:  # recounted while the next pieces are read and checked
-                    _replay_part(replay, part)
+                    _replay_part(replay, part, first)
             if part.last is not None:
-                last = part.last
+                last = (first + part.last[0], part.last[1])
             done += piece_size
             if progress is not None:
                 progress(done)

@@ -492,9 +492,14 @@ class _Batch:
             return
         values = [] if self.packed is None else self.packed.tolist()
         previous: list[int] | None = None
-        number = texts.number
+        numbered = texts.numbers.get
         for key, found in self.entering.items():
-            records = sorted(number(text) for text in found.elements())
+            # Looked up without a call per paper (a million papers are packed once each).
+            known = list(map(numbered, found.elements()))
+            if None in known:  # a text met for the first time: numbered in the order met
+                records = sorted(map(texts.number, found.elements()))
+            else:
+                records = sorted(cast(list[int], known))
             values.append(passes.number(key))
             if records == previous:
                 values.append(0)

@@ -51,12 +51,12 @@ def agree(data: bytes, body: dict[str, JsonValue]) -> tuple[Any, ...]:
     expected = reference(data, body)
     for processes in (1, 2):
         assert fast_path(data, body, processes) == expected
-    sizes = fast.BLOCK_BYTES, fast.PIECE_BYTES
-    try:  # blocks of a few lines, pieces of a few blocks
-        fast.BLOCK_BYTES, fast.PIECE_BYTES = 1500, 4000
+    size = fast.PIECE_BYTES
+    try:  # pieces of a few lines
+        fast.PIECE_BYTES = 4000
         assert fast_path(data, body, 2) == expected
     finally:
-        fast.BLOCK_BYTES, fast.PIECE_BYTES = sizes
+        fast.PIECE_BYTES = size
     return expected
 
 
@@ -228,6 +228,34 @@ def test_the_link_between_the_pieces_is_checked(monkeypatch: pytest.MonkeyPatch)
             monkeypatch.setattr(fast, "PIECE_BYTES", split)
             for processes in (1, 2):
                 assert fast_path(edited, body, processes) == expected
+
+
+@pytest.mark.parametrize("step", [0, 2])
+def test_a_height_repeated_or_skipped_in_a_linked_chain(
+    step: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every event hashed and linked to the one before, one height wrong: only the heights show
+    # it. A part numbers its lines from its first event's own height; the caller checks that
+    # height against the lines counted before the part, as the first line of the file is.
+    events = parse_event_lines(RECORD[0])
+    for at in (1, len(events) // 3, len(events) - 1):
+        rebuilt = events[:at]
+        for stored in events[at:]:
+            e, last = stored.event, rebuilt[-1]
+            height = last.event.height + (step if len(rebuilt) == at else 1)
+            event, digest = next_event(chain=e.chain, head=(height - 1, last.hash),
+                                       type=e.type, payload=e.payload, at=e.at,
+                                       actor_role=e.actor_role)  # fmt: skip
+            rebuilt.append(StoredEvent(event, digest))
+        data, body = record_of(rebuilt)
+        expected = reference(data, body)
+        assert expected[0] is not None
+        assert expected[0].where.startswith("event ")
+        start = sum(map(len, LINES[:at]))
+        for piece in (start, start - 1, start + 1, fast.PIECE_BYTES):  # where a piece starts
+            monkeypatch.setattr(fast, "PIECE_BYTES", piece)
+            for processes in (1, 2):
+                assert fast_path(data, body, processes) == expected
 
 
 def hand_written(events: list[StoredEvent], payload: dict[str, Any]) -> bytes:

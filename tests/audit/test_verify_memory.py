@@ -25,7 +25,7 @@ import re, sys
 from pathlib import Path
 from resource import RUSAGE_CHILDREN, getrusage
 import app.audit.verify as fast
-fast.PIECE_BYTES, fast.BLOCK_BYTES, fast.PARALLEL_BYTES = 256 << 10, 64 << 10, 1 << 20
+fast.PIECE_BYTES, fast.PARALLEL_BYTES = 256 << 10, 1 << 20
 from app.cli import main
 code = main(["audit", "verify", sys.argv[1]])
 own = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)

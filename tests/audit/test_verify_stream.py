@@ -59,7 +59,6 @@ def test_verify_memory_does_not_grow_with_the_record(
 ) -> None:
     # Pieces of 64 KiB: what 8 MiB pieces are to a record of 1,000,000 papers.
     monkeypatch.setattr(fast, "PIECE_BYTES", 64 << 10)
-    monkeypatch.setattr(fast, "BLOCK_BYTES", 16 << 10)
     small = signed_record(tmp_path / "small", 2_000)
     large = signed_record(tmp_path / "large", 8_000)
     assert large > 3.9 * small > 3_000_000
