@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app import models
@@ -238,6 +238,8 @@ _SESSION_COLUMNS = (
     _AUTH_SESSION.c.expires_at,
 )
 _SESSIONS = select(*_SESSION_COLUMNS, _AUTH_SESSION.c.token_hash)
+# Built once: paper entry reads its group's sessions with it.
+_SESSIONS_IN = _SESSIONS.where(_AUTH_SESSION.c.token_hash.in_(bindparam("hashes", expanding=True)))
 
 
 def session_principal(session: Session, *, token: str) -> Principal:
@@ -253,8 +255,7 @@ def principals(
     """``session_principal`` for several tokens in one read: each token's principal, or the
     refusal ``session_principal`` would raise."""
     hashes = {token: hash_secret(token) for token in tokens}
-    where = _AUTH_SESSION.c.token_hash.in_(set(hashes.values()))
-    rows = session.connection().execute(_SESSIONS.where(where))
+    rows = session.connection().execute(_SESSIONS_IN, {"hashes": sorted(set(hashes.values()))})
     by_hash = {row.token_hash: row for row in rows}
     found: dict[str, Principal | NotAuthenticated] = {}
     for token, token_hash in hashes.items():

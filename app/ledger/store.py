@@ -105,6 +105,7 @@ def chained(
 ) -> dict[str, Any]:
     """The event after ``head`` as the row to insert (its height and hash included): for a caller
     that chains several events in memory before writing them (``append_chained``)."""
+    payload_json = chain.canonical_json(payload)  # stored, and hashed as it is stored
     event, digest = chain.next_event(
         chain=congress_id,
         head=head,
@@ -112,6 +113,7 @@ def chained(
         payload=payload,
         at=chain.coarse_minute(now or utcnow()),
         actor_role=actor_role,
+        payload_json=payload_json,
     )
     return {
         "congress_id": congress_id,
@@ -119,7 +121,7 @@ def chained(
         "parent": event.parent,
         "hash": digest,
         "type": event.type,
-        "payload": chain.canonical_json(event.payload).decode("utf-8"),
+        "payload": payload_json.decode("utf-8"),
         "at": event.at,
         "actor_role": event.actor_role,
     }

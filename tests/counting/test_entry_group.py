@@ -403,6 +403,42 @@ def test_waiting_papers_share_one_group_and_one_commit(
     assert (queue.groups, len(commits)) == (2, 2)
 
 
+def test_papers_sent_as_a_group_is_answered_join_the_papers_waiting(
+    api: Api, settings: Settings, app: FastAPI
+) -> None:
+    """Tablets answered together send again a moment later: the writer waits for them before
+    it takes the papers already waiting, so the next group holds both, not one each."""
+    c = counting(api, settings)
+    batch = make_batch(c, 8)["id"]
+    a = c.tellers[0]
+    queue = EntryQueue(app.state.sessionmaker, settings.data_dir, gather_seconds=0.5)
+    holding, release = threading.Event(), threading.Event()
+    first = entry(a, batch, paper(c, "a-0", PAPERS[0]))
+
+    def held() -> Any:
+        holding.set()
+        release.wait(10)
+        return first.paper()
+
+    async def scenario() -> list[Any]:
+        holder = asyncio.ensure_future(queue.enter(EntryRequest(first.token, batch, held)))
+        assert await asyncio.to_thread(holding.wait, 10)
+        waiting = asyncio.ensure_future(queue.enter(entry(a, batch, paper(c, "a-1", PAPERS[0]))))
+        await asyncio.sleep(0.05)
+        release.set()
+        answered = await holder
+        # sent once its answer is in, as the tablet that was answered would
+        after = asyncio.ensure_future(queue.enter(entry(a, batch, paper(c, "a-2", PAPERS[0]))))
+        return [answered, await waiting, await after]
+
+    try:
+        results = answers(run_coroutine(scenario()))
+    finally:
+        queue.close()
+    assert [r["progress"]["pass_a"] for r in results] == [1, 2, 3]
+    assert queue.groups == 2
+
+
 def test_the_writer_ends_when_idle_and_comes_back(
     api: Api, settings: Settings, app: FastAPI
 ) -> None:

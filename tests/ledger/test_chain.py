@@ -102,6 +102,34 @@ def test_event_hash_is_documented_sha256() -> None:
     assert chain.event_hash(event) == expected
 
 
+@given(
+    payload=st.dictionaries(st.text(max_size=5), json_values, max_size=4),
+    type_=st.text(max_size=6),
+    actor_role=st.text(max_size=6),
+    height=st.integers(0, 2**53 - 1),
+)
+def test_the_hash_input_is_the_whole_events_canonical_json(
+    payload: dict[str, chain.JsonValue], type_: str, actor_role: str, height: int
+) -> None:
+    """The payload written into the hash input once, as it is stored, gives the bytes of the
+    whole object's canonical JSON (what an auditor re-implements from the module docstring)."""
+    event = Event(7, height, "ab" * 32, type_, payload, "2026-11-14T11:05Z", actor_role)
+    whole = chain.canonical_json(
+        {
+            "actor_role": actor_role,
+            "at": event.at,
+            "chain": 7,
+            "height": height,
+            "parent": event.parent,
+            "payload": payload,
+            "type": type_,
+        }
+    )
+    assert event.hash_input() == chain.HASH_DOMAIN + whole
+    assert event.hash_input(chain.canonical_json(payload)) == chain.HASH_DOMAIN + whole
+    assert chain.event_hash(event, chain.canonical_json(payload)) == chain.event_hash(event)
+
+
 def _build(length: int, chain_id: int = 3) -> list[tuple[Event, str]]:
     events: list[tuple[Event, str]] = []
     head: tuple[int, str] | None = None
