@@ -249,40 +249,51 @@ class MarkReading:
     why: str  # why not sure ("" when sure)
 
 
-def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkReading:
-    nets = networks if networks is not None else load_networks()
-    views = features(ink)
-    probabilities = np.stack([nets[view].probabilities(views[view][None, :])[0] for view in VIEWS])
+def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILITY) -> list[str]:
+    """Every reason the reading of one box is not sure (empty: sure), in the order ``classify``
+    reports them. ``probabilities`` is one row per network."""
     votes = probabilities.argmax(axis=1)
-    mean = probabilities.mean(axis=0)
-    best = int(mean.argmax())
+    best = int(probabilities.mean(axis=0).argmax())
     mark = CLASSES[best]
-    least = float(probabilities[:, best].min())
-    why = ""
+    found = []
     if not (votes == best).all():
-        why = "the networks disagree"
-    elif least < SURE_PROBABILITY:
-        why = "low confidence"
-    elif ink.fit_score < FIT_SCORE:
-        why = "box outline not found clearly"
-    elif ink.outside > max(OUTSIDE_MM2, OUTSIDE_SHARE * ink.inside):
-        why = "ink outside the box"
-    elif mark == "unclear":
-        why = "unclear mark"
-    elif mark == "blank" and (
+        found.append("the networks disagree")
+    if float(probabilities[:, best].min()) < threshold:
+        found.append("low confidence")
+    if ink.fit_score < FIT_SCORE:
+        found.append("box outline not found clearly")
+    if ink.outside > max(OUTSIDE_MM2, OUTSIDE_SHARE * ink.inside):
+        found.append("ink outside the box")
+    if mark == "unclear":
+        found.append("unclear mark")
+    if mark == "blank" and (
         ink.inside > BLANK_INSIDE_MM2
         or ink.trace > BLANK_TRACE_MM2
         or ink.faintest > BLANK_FAINTEST
     ):
-        why = "some ink in a blank box"
-    elif mark != "blank" and (
+        found.append("some ink in a blank box")
+    if mark != "blank" and (
         ink.trace < MARK_TRACE_MM2 or ink.peak < FAINT_SHARE * max(ink.outline, 0.1)
     ):
         # Against the outline printed beside it, not a fixed level: a blurred photo greys every
         # stroke, a faint pen or a half-erased mark stays lighter than the black print.
-        why = "faint or small mark"
-    elif mark == "abstain" and _holes(ink, close=True) == 0:
-        why = "a △ that does not close"  # the one shape with an enclosed hole
-    elif mark in ("yes", "no") and _holes(ink) > 0:
-        why = "an enclosed hole in a ✓ or ×"
-    return MarkReading(mark, why == "", why)
+        found.append("faint or small mark")
+    if mark == "abstain" and _holes(ink, close=True) == 0:
+        found.append("a △ that does not close")  # the one shape with an enclosed hole
+    if mark in ("yes", "no") and _holes(ink) > 0:
+        found.append("an enclosed hole in a ✓ or ×")
+    return found
+
+
+def network_probabilities(ink: BoxInk, networks: dict[str, Network] | None = None) -> Vector:
+    """One row of ``CLASSES`` probabilities per network."""
+    nets = networks if networks is not None else load_networks()
+    views = features(ink)
+    return np.stack([nets[view].probabilities(views[view][None, :])[0] for view in VIEWS])
+
+
+def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkReading:
+    probabilities = network_probabilities(ink, networks)
+    mark = CLASSES[int(probabilities.mean(axis=0).argmax())]
+    found = doubts(ink, probabilities)
+    return MarkReading(mark, not found, found[0] if found else "")
