@@ -318,7 +318,8 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
     ):
         found.append("some ink in a blank box")
     if mark != "blank" and (
-        ink.trace < MARK_TRACE_MM2 or ink.peak < FAINT_SHARE * max(ink.outline, 0.1)
+        ink.trace < MARK_TRACE_MM2
+        or max(ink.peak, ink.faintest) < FAINT_SHARE * max(ink.outline, 0.1)
     ):
         # Against the outline printed beside it, not a fixed level: a blurred photo greys every
         # stroke, a faint pen or a half-erased mark stays lighter than the black print.

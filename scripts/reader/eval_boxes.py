@@ -54,6 +54,7 @@ def main() -> None:
     first: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     only: Counter[str] = Counter()
+    hard_sure: Counter[str] = Counter()  # drawn faint, outside, scribbled…: must stay unsure
     for shape, numbers, label, file in zip(
         data["shapes"], data["scalars"], data["labels"], data["files"], strict=True
     ):
@@ -67,6 +68,7 @@ def main() -> None:
         mark = CLASSES[int(probabilities.mean(axis=0).argmax())]
         truth = CLASSES[int(label)]
         reasons = doubts(ink, probabilities)
+        drawn = record["drawn"][index]
         marks += 1
         right += mark == truth
         unsure += bool(reasons)
@@ -78,8 +80,9 @@ def main() -> None:
             if mark != truth and not doubts(ink, probabilities, level):
                 sure_wrong[level] += 1
                 if args.show and level == min(loose):
-                    drawn = record["drawn"][index]
                     print(f"  sure at {level}: {file} box {index} {drawn} read {mark}")
+        if drawn not in ("yes", "no", "abstain", "blank") and not reasons:
+            hard_sure[drawn] += 1
         if reasons:
             first[reasons[0]] += 1
             anywhere.update(reasons)
@@ -93,6 +96,7 @@ def main() -> None:
         if count:
             print(f"  truth {truth:<8} {count:>5}  right {100 * good / count:6.2f}%  "
                   f"unsure {100 * doubtful / count:6.2f}%")  # fmt: skip
+    print("hard marks read sure (drawn: count):", dict(hard_sure))
     print("unsure, first reason:", dict(first.most_common()))
     print("unsure, any reason:  ", dict(anywhere.most_common()))
     print("unsure, only reason: ", dict(only.most_common()))
