@@ -297,11 +297,16 @@ class MarkReading:
     why: str  # why not sure ("" when sure)
 
 
+def proposed(probabilities: Vector) -> int:
+    """The mark proposed to the teller (an index of ``CLASSES``): the networks' mean."""
+    return int(probabilities.mean(axis=0).argmax())
+
+
 def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILITY) -> list[str]:
     """Every reason the reading of one box is not sure (empty: sure), in the order ``classify``
     reports them. ``probabilities`` is one row per network."""
     votes = probabilities.argmax(axis=1)
-    best = int(probabilities.mean(axis=0).argmax())
+    best = proposed(probabilities)
     mark = CLASSES[best]
     found = []
     if not (votes == best).all():
@@ -343,6 +348,6 @@ def network_probabilities(ink: BoxInk, networks: dict[str, Network] | None = Non
 
 def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkReading:
     probabilities = network_probabilities(ink, networks)
-    mark = CLASSES[int(probabilities.mean(axis=0).argmax())]
+    mark = CLASSES[proposed(probabilities)]
     found = doubts(ink, probabilities)
     return MarkReading(mark, not found, found[0] if found else "")

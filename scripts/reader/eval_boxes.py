@@ -25,6 +25,7 @@ from app.reader.classify import (
     doubts,
     load_networks,
     network_probabilities,
+    proposed,
 )
 
 
@@ -37,7 +38,8 @@ def main() -> None:
     parser.add_argument("folder")
     parser.add_argument("--model", default=str(MODEL_PATH))
     parser.add_argument("--all", action="store_true", help="low-camera photos too")
-    parser.add_argument("--show", action="store_true", help="list each sure misread at 0.8")
+    parser.add_argument("--show", action="store_true", help="list each sure misread, loosest")
+    parser.add_argument("--threshold", type=float, default=SURE_PROBABILITY)
     args = parser.parse_args()
     folder = Path(args.folder)
     data = extract(folder)
@@ -47,9 +49,10 @@ def main() -> None:
         records[record["file"]] = record
     networks = load_networks(Path(args.model))
     seen: Counter[str] = Counter()
-    loose = (0.8, 0.7)
+    threshold = args.threshold
+    loose = (round(threshold - 0.1, 2), round(threshold - 0.2, 2))
     marks = right = unsure = 0
-    sure_wrong = {SURE_PROBABILITY: 0, **dict.fromkeys(loose, 0)}
+    sure_wrong = {threshold: 0, **dict.fromkeys(loose, 0)}
     by_truth: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # marks, right, unsure
     first: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
@@ -65,9 +68,9 @@ def main() -> None:
             continue
         ink = ink_of(shape, numbers)
         probabilities = network_probabilities(ink, networks)
-        mark = CLASSES[int(probabilities.mean(axis=0).argmax())]
+        mark = CLASSES[proposed(probabilities)]
         truth = CLASSES[int(label)]
-        reasons = doubts(ink, probabilities)
+        reasons = doubts(ink, probabilities, threshold)
         drawn = record["drawn"][index]
         marks += 1
         right += mark == truth
