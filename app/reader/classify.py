@@ -10,6 +10,7 @@ goes to the teller.
 """
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,15 @@ MARK_TRACE_MM2 = 3.0  # a mark: at least a short stroke's trace (a clear mark le
 OUTSIDE_MM2 = 0.25  # more ink than this around the box …
 OUTSIDE_SHARE = 0.1  # … and than this share of the ink inside: the mark strays outside
 FAINT_SHARE = 0.4  # a stroke lighter than this share of the printed outline's darkness is faint
-FIT_SCORE = 0.4  # the box's printed outline was found at least this clearly
+# The box's printed outline is where the box was read, at least this clearly (its inside left
+# out: a heavy mark is no doubt about the box; 1% of the training boxes are below it, mostly on
+# blurred low-camera photos).
+OUTLINE_FIT = 0.5
+# A △ whose last stroke stops short of its start is still a △: a gap between two stroke ends up to
+# this long is bridged before its hole is looked for (the ends of a ✓ or × are farther apart).
+BRIDGE_MM = 1.5
+BOX_MM = 10.0  # the printed mark box (9.5–10 mm): the shape's scale
+EDGE_MM = 1.0  # a stroke end this near a side of the box stops at its outline
 
 
 def _orientation_histograms(shape: Vector) -> Vector:
@@ -118,25 +127,42 @@ def _place_grid(mask: npt.NDArray[np.bool_]) -> Vector:
     return flat
 
 
-def _skeleton_features(shape: Vector) -> Vector:
-    """Where the strokes end and cross, how long they are, and the largest enclosed hole: a ✓ has
-    two ends (upper left, upper right) and no crossing, a × four ends in the corners and a
-    crossing in the middle, a △ a hole; a blank box nothing. Robust to pen width and blur."""
+@dataclass(frozen=True, slots=True)
+class Skeleton:
+    """The ink at a middle level and its one-pixel skeleton: where the strokes end and cross."""
+
+    ink: npt.NDArray[np.uint8]
+    on: npt.NDArray[np.bool_]
+    ends: npt.NDArray[np.bool_]
+    crossings: npt.NDArray[np.bool_]
+    junctions: int  # separate crossing knots
+
+
+def _skeleton(shape: Vector) -> Skeleton:
     peak = float(shape.max())
     ink = (shape >= 0.35 * peak).astype(np.uint8) if peak > 0 else np.zeros_like(shape, np.uint8)
-    skeleton = _thin(ink)
-    padded = np.pad(skeleton, 1).astype(np.int32)
-    height, width = skeleton.shape
+    thinned = _thin(ink)
+    padded = np.pad(thinned, 1).astype(np.int32)
+    height, width = thinned.shape
     around = [padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in _NEIGHBOURS]
     # Runs of skeleton around a pixel: one run is a stroke's end, three or more a branch; a
     # crossing thins to a small knot whose pixels have four neighbours or more (a diagonal step
     # has at most three).
     runs = sum(((around[i] == 0) & (around[(i + 1) % 8] == 1)).astype(np.int32) for i in range(8))
     neighbours = sum(around)
-    on = skeleton == 1
-    ends = on & (runs == 1)
+    on = thinned == 1
     crossings = on & ((runs >= 3) | (neighbours >= 4))
-    junctions, _ = cv2.connectedComponents(crossings.astype(np.uint8), connectivity=8)
+    knots, _ = cv2.connectedComponents(crossings.astype(np.uint8), connectivity=8)
+    return Skeleton(ink, on, on & (runs == 1), crossings, knots - 1)
+
+
+def _skeleton_features(shape: Vector) -> Vector:
+    """Where the strokes end and cross, how long they are, and the largest enclosed hole: a ✓ has
+    two ends (upper left, upper right) and no crossing, a × four ends in the corners and a
+    crossing in the middle, a △ a hole; a blank box nothing. Robust to pen width and blur."""
+    found = _skeleton(shape)
+    ink = found.ink
+    height, width = ink.shape
     gaps = np.pad(1 - ink, 1, constant_values=1)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
     outer = labels[0, 0]
@@ -150,27 +176,49 @@ def _skeleton_features(shape: Vector) -> Vector:
     centroid = [xs.mean() / width, ys.mean() / height] if len(xs) else [0.5, 0.5]
     numbers = np.array(
         [
-            min(int(ends.sum()), 8) / 8,
-            min(junctions - 1, 4) / 4,
-            min(int(on.sum()), 160) / 160,
+            min(int(found.ends.sum()), 8) / 8,
+            min(found.junctions, 4) / 4,
+            min(int(found.on.sum()), 160) / 160,
             min(hole / (height * width), 0.5) * 2,
             *extent,
             *centroid,
         ],
         dtype=np.float32,
     )
-    return np.concatenate([numbers, _place_grid(ends), _place_grid(crossings)])
+    return np.concatenate([numbers, _place_grid(found.ends), _place_grid(found.crossings)])
 
 
 def _holes(ink: BoxInk, *, close: bool = False) -> float:
-    """Enclosed holes in the mark; with ``close``, after bridging gaps of a pixel or two of the
-    shape (under a millimetre: a △ whose last stroke stops just short of its start)."""
+    """Enclosed holes in the mark; with ``close``, after bridging the gaps a △ may leave: between
+    two stroke ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), between
+    two ends on the same side of the box (its base drawn over the printed outline, which is masked
+    out with the outline), and any gap of a pixel or two."""
     peak = max(float(ink.shape.max()), 1e-3)
     shape = (ink.shape / peak).astype(np.float32)
-    if close:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-        shape = np.asarray(cv2.morphologyEx(shape, cv2.MORPH_CLOSE, kernel), dtype=np.float32)
-    holes, _ = _topology(shape)
+    if not close:
+        holes, _ = _topology(shape)
+        return holes
+    found = _skeleton(shape)
+    mask = found.ink.copy()
+    size = shape.shape[0]
+    reach = BRIDGE_MM * size / BOX_MM
+    edge = EDGE_MM * size / BOX_MM
+    ys, xs = np.nonzero(found.ends)
+    for first in range(len(xs)):
+        for second in range(first + 1, len(xs)):
+            a = (int(xs[first]), int(ys[first]))
+            b = (int(xs[second]), int(ys[second]))
+            near = math.hypot(a[0] - b[0], a[1] - b[1]) <= reach
+            same_side = any(
+                max(abs(a[axis] - side), abs(b[axis] - side)) <= edge
+                for axis in (0, 1)
+                for side in (0, size - 1)
+            )
+            if near or same_side:
+                cv2.line(mask, a, b, 1, 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    closed = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel), dtype=np.float32)
+    holes, _ = _topology(closed)
     return holes
 
 
@@ -249,40 +297,57 @@ class MarkReading:
     why: str  # why not sure ("" when sure)
 
 
-def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkReading:
-    nets = networks if networks is not None else load_networks()
-    views = features(ink)
-    probabilities = np.stack([nets[view].probabilities(views[view][None, :])[0] for view in VIEWS])
+def proposed(probabilities: Vector) -> int:
+    """The mark proposed to the teller (an index of ``CLASSES``): the networks' mean."""
+    return int(probabilities.mean(axis=0).argmax())
+
+
+def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILITY) -> list[str]:
+    """Every reason the reading of one box is not sure (empty: sure), in the order ``classify``
+    reports them. ``probabilities`` is one row per network."""
     votes = probabilities.argmax(axis=1)
-    mean = probabilities.mean(axis=0)
-    best = int(mean.argmax())
+    best = proposed(probabilities)
     mark = CLASSES[best]
-    least = float(probabilities[:, best].min())
-    why = ""
+    found = []
     if not (votes == best).all():
-        why = "the networks disagree"
-    elif least < SURE_PROBABILITY:
-        why = "low confidence"
-    elif ink.fit_score < FIT_SCORE:
-        why = "box outline not found clearly"
-    elif ink.outside > max(OUTSIDE_MM2, OUTSIDE_SHARE * ink.inside):
-        why = "ink outside the box"
-    elif mark == "unclear":
-        why = "unclear mark"
-    elif mark == "blank" and (
+        found.append("the networks disagree")
+    if float(probabilities[:, best].min()) < threshold:
+        found.append("low confidence")
+    if ink.outline_fit < OUTLINE_FIT:
+        found.append("box outline not found clearly")
+    if ink.outside > max(OUTSIDE_MM2, OUTSIDE_SHARE * ink.inside):
+        found.append("ink outside the box")
+    if mark == "unclear":
+        found.append("unclear mark")
+    if mark == "blank" and (
         ink.inside > BLANK_INSIDE_MM2
         or ink.trace > BLANK_TRACE_MM2
         or ink.faintest > BLANK_FAINTEST
     ):
-        why = "some ink in a blank box"
-    elif mark != "blank" and (
-        ink.trace < MARK_TRACE_MM2 or ink.peak < FAINT_SHARE * max(ink.outline, 0.1)
+        found.append("some ink in a blank box")
+    if mark != "blank" and (
+        ink.trace < MARK_TRACE_MM2
+        or max(ink.peak, ink.faintest) < FAINT_SHARE * max(ink.outline, 0.1)
     ):
         # Against the outline printed beside it, not a fixed level: a blurred photo greys every
         # stroke, a faint pen or a half-erased mark stays lighter than the black print.
-        why = "faint or small mark"
-    elif mark == "abstain" and _holes(ink, close=True) == 0:
-        why = "a △ that does not close"  # the one shape with an enclosed hole
-    elif mark in ("yes", "no") and _holes(ink) > 0:
-        why = "an enclosed hole in a ✓ or ×"
-    return MarkReading(mark, why == "", why)
+        found.append("faint or small mark")
+    if mark == "abstain" and _holes(ink, close=True) == 0:
+        found.append("a △ that does not close")  # the one shape with an enclosed hole
+    if mark in ("yes", "no") and _holes(ink) > 0:
+        found.append("an enclosed hole in a ✓ or ×")
+    return found
+
+
+def network_probabilities(ink: BoxInk, networks: dict[str, Network] | None = None) -> Vector:
+    """One row of ``CLASSES`` probabilities per network."""
+    nets = networks if networks is not None else load_networks()
+    views = features(ink)
+    return np.stack([nets[view].probabilities(views[view][None, :])[0] for view in VIEWS])
+
+
+def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkReading:
+    probabilities = network_probabilities(ink, networks)
+    mark = CLASSES[proposed(probabilities)]
+    found = doubts(ink, probabilities)
+    return MarkReading(mark, not found, found[0] if found else "")

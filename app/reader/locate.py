@@ -156,7 +156,7 @@ def darkness(patch: Gray) -> npt.NDArray[np.float32]:
     return result
 
 
-def _outline_template(
+def outline_template(
     box: Rect, px_per_mm: float, margin_mm: float
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """The box's printed outline, and the mask it is compared under: the box's inside is left
@@ -207,7 +207,7 @@ def fit_box(
         box.h + 2 * (search_mm + margin),
     )
     patch = darkness(straighten(image, homography, area, PX_PER_MM))
-    template, mask = _outline_template(box, PX_PER_MM, margin)
+    template, mask = outline_template(box, PX_PER_MM, margin)
     if with_inside:
         mask = np.ones_like(mask)
     scores = cv2.matchTemplate(patch, template, cv2.TM_CCOEFF_NORMED, mask=mask)

@@ -13,12 +13,13 @@ import numpy as np
 import numpy.typing as npt
 
 from app.printing.ballot import PaperGeometry, Rect
-from app.reader.locate import PX_PER_MM, Floats, Gray, darkness, straighten
+from app.reader.locate import PX_PER_MM, Floats, Gray, darkness, outline_template, straighten
 
 RING_MM = 2.5  # the ring around a box where stray ink is looked for
 MASK_MM = 0.55  # half-width of the band masked over a printed line (its width, blur, fit error)
 GRID = 32  # the mark's shape, resampled to GRID × GRID for the classifier
 INK_LEVEL = 0.22  # darkness counted as ink (a ballpoint stroke is 0.4–0.8, paper noise < 0.1)
+OUTLINE_MARGIN_MM = 0.75  # around the outline where its fit is measured (as it was found)
 TRACE_LEVEL = 0.08  # smoothed darkness that is a trace of something: faint ink, a pencil, a smear
 
 Map = npt.NDArray[np.float32]
@@ -36,6 +37,9 @@ class BoxInk:
     shape: Map  # GRID × GRID: the traces inside the box (darkness, 0…1)
     fit_score: float
     outline: float = 1.0  # the printed outline's darkness here: what this camera makes of black
+    # How clearly the outline is where the box was placed, the inside left out (1 = a perfect
+    # square): ``fit_score`` counts a heavy mark against the outline, this does not.
+    outline_fit: float = 1.0
 
 
 def _printed_mask(geometry: PaperGeometry, area: Rect, size: tuple[int, int]) -> Gray:
@@ -76,6 +80,13 @@ def measure_box(
     # The outline is a thin black line printed where the voter's pen writes: its darkness is what
     # this photo's blur, light and exposure make of a dark stroke (a faint mark is much lighter).
     outline = float(np.percentile(raw[own > 0], 75))
+    margin = round(OUTLINE_MARGIN_MM * PX_PER_MM)
+    template, template_mask = outline_template(box, PX_PER_MM, margin / PX_PER_MM)
+    near = raw[ring - margin :, ring - margin :][: template.shape[0], : template.shape[1]]
+    outline_fit = 0.0
+    if near.shape == template.shape:
+        match = cv2.matchTemplate(near, template, cv2.TM_CCOEFF_NORMED, mask=template_mask)
+        outline_fit = float(np.nan_to_num(match[0, 0], nan=0.0, posinf=0.0, neginf=0.0))
     printed = _printed_mask(geometry, area, (height, width))
     raw = np.where(printed > 0, 0.0, raw).astype(np.float32)
     ink = np.where(raw >= INK_LEVEL, raw, 0.0).astype(np.float32)
@@ -93,4 +104,4 @@ def measure_box(
         cv2.resize(traced, (GRID, GRID), interpolation=cv2.INTER_AREA), dtype=np.float32
     )
     peak = float(np.percentile(inner, 99.5)) if inner.size else 0.0
-    return BoxInk(inside, outside, peak, trace, faintest, shape, fit_score, outline)
+    return BoxInk(inside, outside, peak, trace, faintest, shape, fit_score, outline, outline_fit)

@@ -34,6 +34,11 @@ def main() -> None:
         action="store_true",
         help="pick papers in proportion to their names (more boxes a photo, for training)",
     )
+    parser.add_argument(
+        "--training-scribbles",
+        action="store_true",
+        help="hard marks include scribbles of other shapes (training sets only)",
+    )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
     out = Path(args.out)
@@ -60,6 +65,9 @@ def main() -> None:
                 hard_share=args.hard_share,
                 low_share=args.low_share,
                 max_side=args.max_side,
+                hard_kinds=synth.TRAINING_HARD_KINDS
+                if args.training_scribbles
+                else synth.HARD_KINDS,
             )
             suffix = ".png" if shot.data[:4] == b"\x89PNG" else ".jpg"
             name = f"{index:04d}{suffix}"

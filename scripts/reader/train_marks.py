@@ -34,7 +34,7 @@ def reader_for_case(folder: Path, case: str, cache: dict[str, PaperFor]) -> Pape
     return cache[case]
 
 
-SCALARS = ("inside", "outside", "peak", "trace", "faintest", "fit_score", "outline")
+SCALARS = ("inside", "outside", "peak", "trace", "faintest", "fit_score", "outline", "outline_fit")
 
 
 def extract(folder: Path) -> dict[str, np.ndarray]:

@@ -12,7 +12,9 @@ import pytest
 
 from app.cli import main
 from app.printing.layout import load_layout
+from app.reader.classify import OUTLINE_FIT, _holes, doubts
 from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
+from app.reader.measure import BoxInk, measure_box
 from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
 from tests.reader.helpers import draw_marks, synth
 
@@ -158,3 +160,59 @@ def test_cli_prints_the_marks_as_json(
     ]
     assert out["write_ins_filled"] == [False, False, False]
     assert main(["read-paper", str(tmp_path / "missing.jpg"), str(round_file)]) == 2
+
+
+def _triangle_shape(base_y: int) -> np.ndarray:
+    """The two sides of a △ in a box's 32 × 32 shape, down to row ``base_y`` (31 is the bottom)."""
+    shape = np.zeros((32, 32), dtype=np.uint8)
+    cv2.line(shape, (16, 4), (4, base_y), 1, 2)
+    cv2.line(shape, (16, 4), (28, base_y), 1, 2)
+    return shape.astype(np.float32)
+
+
+def test_a_triangle_whose_base_is_masked_with_the_outline_still_closes() -> None:
+    # Only the two sides are left when the base lies on the printed outline: their ends, on the
+    # box's bottom side, are joined. A ✓'s two ends are not on one side and stay apart.
+    open_base = BoxInk(10.0, 0.0, 0.8, 20.0, 0.8, _triangle_shape(29), 0.8)
+    assert _holes(open_base) == 0
+    assert _holes(open_base, close=True) == 1
+    tick = np.zeros((32, 32), dtype=np.uint8)
+    cv2.polylines(tick, [np.array([[5, 16], [12, 27], [28, 4]], dtype=np.int32)], False, 1, 2)
+    tick_ink = BoxInk(8.0, 0.0, 0.8, 15.0, 0.8, tick.astype(np.float32), 0.8)
+    assert _holes(tick_ink, close=True) == 0
+    # Sides whose ends stop in the middle of the box, far apart, are not a closed shape.
+    sides = BoxInk(8.0, 0.0, 0.8, 15.0, 0.8, _triangle_shape(20), 0.8)
+    assert _holes(sides, close=True) == 0
+
+
+def test_a_heavy_mark_does_not_lower_how_clearly_its_outline_is_found(printed: Any) -> None:
+    drawn = ["filled", "blank", "yes", "blank", "blank"]
+    image = decode_image(
+        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    )
+    located, _ = locate_paper(image, _reader(printed))
+    geometry = located.geometry
+    inks = [
+        measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+        for box, fit in zip(geometry.mark_boxes, located.box_fits, strict=True)
+    ]
+    # The locate score counts the filled box's ink against its outline; the outline fit does not.
+    assert inks[0].fit_score < inks[1].fit_score - 0.1
+    assert abs(inks[0].outline_fit - inks[1].outline_fit) < 0.1
+    assert inks[0].outline_fit >= OUTLINE_FIT
+    # Measured a box's width off its place, the outline is not there.
+    off = located.homography @ np.array([[1, 0, 12.0], [0, 1, 0], [0, 0, 1]])
+    assert measure_box(image, off, geometry, geometry.mark_boxes[1], 0.0).outline_fit < OUTLINE_FIT
+
+
+def test_a_stroke_under_the_ink_level_is_faint_only_against_the_printed_outline() -> None:
+    tick = np.zeros((32, 32), dtype=np.uint8)
+    cv2.polylines(tick, [np.array([[5, 16], [12, 27], [28, 4]], dtype=np.int32)], False, 1, 2)
+    sure_yes = np.tile(np.array([0.96, 0.01, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
+
+    def ink(faintest: float, outline: float) -> BoxInk:
+        # A blurred small photo: nothing reaches the ink level (inside 0, peak 0), a trace does.
+        return BoxInk(0.0, 0.0, 0.0, 10.0, faintest, tick.astype(np.float32) * 0.5, 0.7, outline)
+
+    assert doubts(ink(0.18, 0.26), sure_yes) == []  # as dark as the greyed print beside it
+    assert doubts(ink(0.18, 0.9), sure_yes) == ["faint or small mark"]  # a faint pen
