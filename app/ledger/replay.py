@@ -491,22 +491,23 @@ class _Batch:
         if not self.entering:
             return
         values = [] if self.packed is None else self.packed.tolist()
-        previous: list[int] | None = None
+        previous: Counter[str] | None = None
         numbered = texts.numbers.get
         for key, found in self.entering.items():
+            values.append(passes.number(key))
+            # Counts are positive: the items compare equal, in C, when the records do.
+            if previous is not None and found.items() == previous.items():
+                values.append(0)
+                continue
             # Looked up without a call per paper (a million papers are packed once each).
             known = list(map(numbered, found.elements()))
             if None in known:  # a text met for the first time: numbered in the order met
                 records = sorted(map(texts.number, found.elements()))
             else:
                 records = sorted(cast(list[int], known))
-            values.append(passes.number(key))
-            if records == previous:
-                values.append(0)
-            else:
-                values.append(1 + len(records))
-                values += records
-                previous = records
+            values.append(1 + len(records))
+            values += records
+            previous = found
         self.entering = None
         self.packed = _packed_array(values)
 
