@@ -1013,6 +1013,16 @@ class _Copies(Sequence[PaperRecord]):
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
 
+    def counts(self) -> Counter[PaperRecord]:
+        """Each distinct paper's copies (``app.rules.tally.CountedPapers``); two record texts
+        may give one paper."""
+        found: Counter[PaperRecord] = Counter()
+        start = 0
+        for paper, end in zip(self._papers, self._ends, strict=True):
+            found[paper] += end - start
+            start = end
+        return found
+
     def __iter__(self) -> Iterator[PaperRecord]:
         start = 0
         for paper, end in zip(self._papers, self._ends, strict=True):
