@@ -491,22 +491,23 @@ class _Batch:
         if not self.entering:
             return
         values = [] if self.packed is None else self.packed.tolist()
-        previous: list[int] | None = None
+        previous: Counter[str] | None = None
         numbered = texts.numbers.get
         for key, found in self.entering.items():
+            values.append(passes.number(key))
+            # Counts are positive: the items compare equal, in C, when the records do.
+            if previous is not None and found.items() == previous.items():
+                values.append(0)
+                continue
             # Looked up without a call per paper (a million papers are packed once each).
             known = list(map(numbered, found.elements()))
             if None in known:  # a text met for the first time: numbered in the order met
                 records = sorted(map(texts.number, found.elements()))
             else:
                 records = sorted(cast(list[int], known))
-            values.append(passes.number(key))
-            if records == previous:
-                values.append(0)
-            else:
-                values.append(1 + len(records))
-                values += records
-                previous = records
+            values.append(1 + len(records))
+            values += records
+            previous = found
         self.entering = None
         self.packed = _packed_array(values)
 
@@ -545,6 +546,47 @@ class _Batch:
         b = self._records((self.generation, "b"), passes, texts) if self.double_entry else None
         resolution = None if self.resolution is None else self.resolution.get(self.generation)
         return _final_records(a, b, resolution)
+
+    def final_into(
+        self, numbers: Counter[int], passes: _Numbering[_Pass], texts: _Numbering[str]
+    ) -> list[str]:
+        """``final``, cheaper for a packed batch whose passes agree (the usual case): the agreed
+        records are added to ``numbers`` by their numbers, unclear ones included (``_final_counts``
+        drops those, as ``compare_passes`` does), and the resolution returned as texts; any
+        other batch returns all of ``final``. A round's decision gathers every batch's final
+        records at once, while nothing else is left to check: without a text per paper."""
+        packed = self.packed
+        if self.reconciled and self.entering is None and packed is not None:
+            a = self._place(packed, passes.numbers.get((self.generation, "a")))
+            b = (
+                self._place(packed, passes.numbers.get((self.generation, "b")))
+                if self.double_entry
+                else a
+            )
+            if (
+                a is not None
+                and b is not None
+                and (a == b or packed[a[0] : a[1]] == packed[b[0] : b[1]])
+            ):
+                numbers.update(packed[a[0] : a[1]])
+                resolution = (
+                    None if self.resolution is None else self.resolution.get(self.generation)
+                )
+                return list(resolution or ())
+        return self.final(passes, texts)
+
+    @staticmethod
+    def _place(packed: "array[int]", wanted: int | None) -> tuple[int, int] | None:
+        """Where the records of the pass numbered ``wanted`` lie in ``packed`` (None: not in it)."""
+        at = start = end = 0
+        while at < len(packed):
+            key, length = packed[at], packed[at + 1]
+            if length:
+                start, end = at + 2, at + 1 + length
+            if key == wanted:
+                return start, end
+            at = end if length else at + 2
+        return None
 
     def _records(
         self, key: _Pass, passes: _Numbering[_Pass], texts: _Numbering[str]
@@ -870,9 +912,11 @@ class RoundReplay:
             )
         return True
 
-    def _final(self, batch_id: int) -> list[str]:
-        """The final records of a batch (none while it is not reconciled)."""
-        return self._batches[batch_id].final(self._passes, self._texts)
+    def _finals(self, round_: _Round) -> Counter[str]:
+        """The final records of a round's batches (none of a batch not reconciled)."""
+        return _final_counts(
+            [self._batches[batch_id] for batch_id in round_.batches], self._passes, self._texts
+        )
 
     def _decide(self, height: int, payload: Mapping[str, Any], hash: str) -> bool:
         round_ = self._rounds[payload["round_id"]]
@@ -884,7 +928,7 @@ class RoundReplay:
                 for number, name in self._ineligible.get(round_.election_id, [])
                 if number <= round_.number
             )
-            recomputed = _recount(round_, self._final, self._delegates_total, ineligible)
+            recomputed = _recount(round_, self._finals, self._delegates_total, ineligible)
         except (RoundInputError, _RecountError) as exc:
             en = f"round {round_.number}: cannot be recounted from the record: {exc}"
             return self._fail(height, en, f"第 {round_.number} 轮：无法根据记录重新计票")
@@ -912,9 +956,24 @@ class _RecountError(ValueError):
     pass
 
 
+def _final_counts(
+    batches: Iterable[_Batch], passes: _Numbering[_Pass], texts: _Numbering[str]
+) -> Counter[str]:
+    """The final records of ``batches`` (``_Batch.final`` of each), by text."""
+    numbers: Counter[int] = Counter()
+    found: Counter[str] = Counter()
+    for batch in batches:
+        found.update(batch.final_into(numbers, passes, texts))
+    for number, n in numbers.items():
+        text = texts.values[number]
+        if not record_is_unclear(text):
+            found[text] += n
+    return found
+
+
 def _recount(
     round_: _Round,
-    final_of: Callable[[int], list[str]],
+    finals_of: Callable[[_Round], Counter[str]],
     delegates_total: int,
     ineligible: frozenset[str] = frozenset(),
 ) -> Any:
@@ -930,9 +989,7 @@ def _recount(
         issued=present if round_.issued is None else round_.issued,
         collected=round_.collected,
     )
-    texts: Counter[str] = Counter()
-    for batch_id in round_.batches:
-        texts.update(final_of(batch_id))
+    texts = finals_of(round_)
     final = sum(texts.values())
     if final != round_.collected:
         raise _RecountError(
@@ -955,6 +1012,16 @@ class _Copies(Sequence[PaperRecord]):
 
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
+
+    def counts(self) -> Counter[PaperRecord]:
+        """Each distinct paper's copies (``app.rules.tally.CountedPapers``); two record texts
+        may give one paper."""
+        found: Counter[PaperRecord] = Counter()
+        start = 0
+        for paper, end in zip(self._papers, self._ends, strict=True):
+            found[paper] += end - start
+            start = end
+        return found
 
     def __iter__(self) -> Iterator[PaperRecord]:
         start = 0

@@ -7,11 +7,20 @@ same as judging paper by paper (a differential test holds the engine to that).
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from app.rules.model import PaperRecord, RoundDefinition, RuleId, TraceEntry, paper_order
 from app.rules.ordering import by_votes
 from app.rules.validity import PaperJudgement, judge_paper
 from app.rules.words import INVALID_REASON
+
+
+@runtime_checkable
+class CountedPapers(Protocol):
+    """Papers given as each distinct paper and how many times it was cast: a recount of millions
+    of papers (``app.ledger.replay``) keeps them so, and tallying them skips one hash per paper."""
+
+    def counts(self) -> Mapping[PaperRecord, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +77,8 @@ def tally_papers(definition: RoundDefinition, papers: Iterable[PaperRecord]) -> 
 
     # In the one order of records (``paper_order``), not as given: the result (e.g. where a
     # write-in without stroke data is placed, B1) never depends on the order papers came in.
-    distinct = sorted(Counter(papers).items(), key=lambda item: paper_order(item[0]))
+    counts = papers.counts() if isinstance(papers, CountedPapers) else Counter(papers)
+    distinct = sorted(counts.items(), key=lambda item: paper_order(item[0]))
     for paper, copies in distinct:
         judgement = judge_paper(paper, definition)
         judgements[paper] = judgement

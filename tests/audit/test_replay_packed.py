@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ledger.replay import _Batch, _final_records, _Numbering
+from app.ledger.replay import _Batch, _final_counts, _final_records, _Numbering
 
 X, Y, Z = (
     f'{{"marks":["{mark}"],"void":null,"write_ins":[]}}' for mark in ("yes", "no", "unclear")
@@ -24,15 +24,18 @@ STEPS = st.lists(
         st.tuples(st.just("copy"), KEYS, KEYS),  # a pass entered as another: shared when packed
         st.tuples(st.just("pack")),
         st.tuples(st.just("generation"), st.integers(1, 3)),
+        st.tuples(st.just("resolve"), st.integers(1, 3), st.lists(TEXTS, max_size=3)),
     ),
     max_size=30,
 )
 
 
-def model_final(model: dict[Any, Counter[str]], generation: int, double: bool) -> list[str]:
+def model_final(
+    model: dict[Any, Counter[str]], generation: int, double: bool, resolved: dict[int, list[str]]
+) -> list[str]:
     a = model.get((generation, "a"), Counter())
     b = model.get((generation, "b"), Counter()) if double else None
-    return sorted(_final_records(a, b, None))
+    return sorted(_final_records(a, b, resolved.get(generation)))
 
 
 @settings(max_examples=300, deadline=None)
@@ -42,6 +45,7 @@ def test_packed_passes_hold_what_was_entered(steps: list[tuple[Any, ...]], doubl
     texts: _Numbering[str] = _Numbering()
     batch = _Batch(double, reconciled=True)
     model: dict[Any, Counter[str]] = {}
+    resolved: dict[int, list[str]] = {}
     for step in steps:
         if step[0] == "enter":
             _, key, entered = step
@@ -54,11 +58,17 @@ def test_packed_passes_hold_what_was_entered(steps: list[tuple[Any, ...]], doubl
             model.setdefault(key, Counter()).update(records)
         elif step[0] == "pack":
             batch.pack(passes, texts)
+        elif step[0] == "resolve":
+            _, generation, records = step
+            batch.resolution = resolved = {**resolved, generation: records}
         else:
             batch.generation = step[1]
         for key, records in model.items():
             assert batch._records(key, passes, texts) == +records, (key, steps)
-        assert sorted(batch.final(passes, texts)) == model_final(model, batch.generation, double)
+        expected = model_final(model, batch.generation, double, resolved)
+        assert sorted(batch.final(passes, texts)) == expected
+        # As a round's decision gathers them: by numbers where the passes agree.
+        assert sorted(_final_counts([batch], passes, texts).elements()) == expected
 
 
 def test_passes_that_agree_are_packed_once() -> None:

@@ -4,6 +4,7 @@ for a record whose events were changed, reordered or left out, and for the signa
 so an event is changed here in place; the events added after the last one are chained."""
 
 import gc
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -19,7 +20,10 @@ from app.ledger.replay import (
     paper_of,
     replay_rounds,
 )
+from app.rules import tally_papers
+from app.rules.tally import CountedPapers
 from tests.builders import election_events, with_payload
+from tests.rules.helpers import make_definition
 
 EVENTS = election_events()
 DECIDED = next(i for i, s in enumerate(EVENTS) if s.event.type == "round.decided")
@@ -429,3 +433,12 @@ def test_the_papers_are_each_distinct_paper_as_often_as_cast() -> None:
     assert (len(empty), list(empty)) == (0, [])
     with pytest.raises(IndexError):
         empty[0]
+
+
+def test_the_papers_are_tallied_from_their_counts_as_one_by_one() -> None:
+    # Two record texts may give one paper (a member paper_of ignores): counted together.
+    papers = _Copies([(X, 2), (Y, 1), (X, 3)])
+    assert papers.counts() == Counter(list(papers)) == Counter({X: 5, Y: 1})
+    definition = make_definition(1, ["丁一"])
+    assert isinstance(papers, CountedPapers)
+    assert tally_papers(definition, papers) == tally_papers(definition, list(papers))
