@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import random
+import weakref
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -150,9 +151,11 @@ def add_candidate(
     return schemas.CandidateListRead.model_validate(expect(response, 201))
 
 
-# A presidium session per congress (of a test's client), to confirm changes of officials once a
-# round is open (app/setup/duties.py): the last presidium member logged in by ``login_as``.
-_PRESIDIUM: dict[tuple[int, int], "Api"] = {}
+# A presidium session's token per congress of a test's client, to confirm changes of officials
+# once a round is open (app/setup/duties.py): the last presidium member logged in by ``login_as``.
+# Weak keys, tokens as values: the map neither keeps a finished test's client (and its app) alive
+# nor hands a later client, at the same address, a token of another database.
+_PRESIDIUM: "weakref.WeakKeyDictionary[TestClient, dict[int, str]]" = weakref.WeakKeyDictionary()
 
 
 def _needs_presidium(response: httpx.Response) -> bool:
@@ -163,8 +166,8 @@ def _needs_presidium(response: httpx.Response) -> bool:
 
 def presidium_of(api: Api, congress_id: int) -> Api:
     """A presidium member's session in the congress (made, alone, if the congress has none)."""
-    key = (id(api.client), congress_id)
-    if key not in _PRESIDIUM:
+    tokens = _PRESIDIUM.setdefault(api.client, {})
+    if congress_id not in tokens:
         listed = expect(api.get(f"/api/congresses/{congress_id}/officials"), 200)
         presidium = [o for o in listed if o["role"] == "presidium"]
         assert len(presidium) <= 1, "log in one presidium member with login_as first"
@@ -172,10 +175,10 @@ def presidium_of(api: Api, congress_id: int) -> Api:
             code = issue_code(api, congress_id, presidium[0]["id"]).code
             response = api.as_token(None).post("/api/auth/login", json={"code": code})
             token = SessionRead.model_validate(expect(response, 200)).token
-            _PRESIDIUM[key] = api.as_token(token)
+            tokens[congress_id] = token
         else:
             login_as(api, congress_id, "presidium", name="主席团确认人")
-    return _PRESIDIUM[key]
+    return api.as_token(tokens[congress_id])
 
 
 def confirmed_change(api: Api, congress_id: int, body: dict[str, Any]) -> Any:
@@ -213,7 +216,8 @@ def login_as(api: Api, congress_id: int, role: str, *, name: str | None = None) 
     response = api.as_token(None).post("/api/auth/login", json={"code": code})
     session = api.as_token(SessionRead.model_validate(expect(response, 200)).token)
     if role == "presidium":
-        _PRESIDIUM[(id(api.client), congress_id)] = session
+        assert session.token is not None
+        _PRESIDIUM.setdefault(api.client, {})[congress_id] = session.token
     return session
 
 

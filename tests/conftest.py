@@ -179,6 +179,12 @@ LONGEST_FIRST = (
     "tests/audit/test_verify_fast.py",
     "tests/rehearse/test_rehearse.py",
     "tests/ledger/test_chain_fast_canonical.py",
+    # then the longest of ``--fast`` (one run, pure tests included), by CPU time measured per file
+    "tests/reader/test_read.py",
+    "tests/results/test_report_pdf.py",
+    "tests/results/test_round_chain.py",
+    "tests/results/test_presidium_api.py",
+    "tests/rules/test_properties.py",
 )
 
 
