@@ -516,26 +516,18 @@ class _Batch:
     ) -> Counter[str]:
         """The records of the packed pass ``wanted`` (none if it is not packed); ``take``: and
         take it out of ``packed``, for it is about to be added to."""
-        found: Counter[str] = Counter()
         packed = self.packed
-        if packed is None:
-            return found
-        at = start = end = 0  # a pass's place in ``packed``; the records it holds
-        while at < len(packed):
-            key, length = packed[at], packed[at + 1]
-            if length:
-                start, end = at + 2, at + 1 + length
-            following = end if length else at + 2
-            if passes.values[key] == wanted:
-                found.update(map(texts.values.__getitem__, packed[start:end]))
-                if take:
-                    rest = packed[following:]
-                    if length and len(rest) > 1 and rest[1] == 0:
-                        rest[1:2] = packed[at + 1 : end]  # the next pass shared its records
-                    del packed[at:]
-                    packed.extend(rest)
-                return found
-            at = following
+        place = None if packed is None else self._place(packed, passes.numbers.get(wanted))
+        if packed is None or place is None:
+            return Counter()
+        at, start, end, following = place
+        found = Counter(map(texts.values.__getitem__, packed[start:end]))
+        if take:
+            rest = packed[following:]
+            if packed[at + 1] and len(rest) > 1 and rest[1] == 0:
+                rest[1:2] = packed[at + 1 : end]  # the next pass shared its records
+            del packed[at:]
+            packed.extend(rest)
         return found
 
     def final(self, passes: _Numbering[_Pass], texts: _Numbering[str]) -> list[str]:
@@ -566,9 +558,9 @@ class _Batch:
             if (
                 a is not None
                 and b is not None
-                and (a == b or packed[a[0] : a[1]] == packed[b[0] : b[1]])
+                and (a == b or packed[a[1] : a[2]] == packed[b[1] : b[2]])
             ):
-                numbers.update(packed[a[0] : a[1]])
+                numbers.update(packed[a[1] : a[2]])
                 resolution = (
                     None if self.resolution is None else self.resolution.get(self.generation)
                 )
@@ -576,16 +568,19 @@ class _Batch:
         return self.final(passes, texts)
 
     @staticmethod
-    def _place(packed: "array[int]", wanted: int | None) -> tuple[int, int] | None:
-        """Where the records of the pass numbered ``wanted`` lie in ``packed`` (None: not in it)."""
+    def _place(packed: "array[int]", wanted: int | None) -> tuple[int, int, int, int] | None:
+        """Where the pass numbered ``wanted`` lies in ``packed``: its entry, the start and end of
+        its records (those of the pass before it when it shares them) and the next entry (None:
+        not in it)."""
         at = start = end = 0
         while at < len(packed):
             key, length = packed[at], packed[at + 1]
             if length:
                 start, end = at + 2, at + 1 + length
+            following = end if length else at + 2
             if key == wanted:
-                return start, end
-            at = end if length else at + 2
+                return at, start, end, following
+            at = following
         return None
 
     def _records(
