@@ -49,6 +49,11 @@ CONSOLE_SIZES = {
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
+# A page updates itself after an answer or a live event, sometimes in more than one step: a single
+# read (`is_visible()`, `inner_text()`) can come between two steps and fail a correct page. `see`
+# asserts and retries until the page says it, as long as `wait_for` waits (30 s: a loaded machine).
+see = playwright_sync.expect
+see.set_options(timeout=30_000)
 
 
 def _free_port() -> int:

@@ -6,7 +6,7 @@ live, and a scrutineer's re-entry order; a teller opening /count gets no actions
 from typing import Any
 
 from tests.builders import expect, login_official, make_congress
-from tests.web.conftest import CONSOLE_SIZES, axe_violations
+from tests.web.conftest import CONSOLE_SIZES, axe_violations, see
 from tests.web.counting_hall import (
     CAST,
     Hall,
@@ -24,9 +24,9 @@ def name(role: str, n: int) -> str:
     return NAME.format(role=role, n=n)
 
 
-def figure(page: Page, key: str) -> str:
-    text: str = page.locator(f"[data-figure={key}]").inner_text()
-    return text
+def figures(page: Page, **shown: str) -> None:
+    for key, text in shown.items():
+        see(page.locator(f"[data-figure={key}]")).to_have_text(text)
 
 
 def create(page: Page, declared: int, a: str, b: str) -> None:
@@ -40,10 +40,8 @@ def test_chief_teller_makes_batches_and_follows_both_passes(live_server: Any, br
     hall: Hall = collected_round(live_server)
     page = console(hall, browser, hall.official("chief_teller"), "/count")
     page.get_by_role("heading", name="主席团成员 · 第 1 轮（正式选举）").wait_for()
-    assert (figure(page, "collected"), figure(page, "declared"), figure(page, "remaining")) == (
-        "8", "0", "8",
-    )  # fmt: skip
-    assert page.get_by_text("已分批 0 张，收回 8 张，还剩 8 张尚未分批。").is_visible()
+    figures(page, collected="8", declared="0", remaining="8")
+    see(page.get_by_text("已分批 0 张，收回 8 张，还剩 8 张尚未分批。")).to_be_visible()
 
     # More than collected (I4): refused, nothing made.
     create(page, 9, name("teller", 1), name("teller", 2))
@@ -56,13 +54,13 @@ def test_chief_teller_makes_batches_and_follows_both_passes(live_server: Any, br
 
     create(page, 5, name("teller", 1), name("teller", 2))
     page.get_by_text("已新建第 1 批（5 张）：第一遍 teller1号，第二遍 teller2号。").wait_for()
-    assert (figure(page, "declared"), figure(page, "remaining")) == ("5", "3")
+    figures(page, declared="5", remaining="3")
     page.get_by_text("还剩 3 张尚未分批").wait_for()
     # The form offers what is left and the next two tellers.
-    assert page.get_by_label("本批张数").input_value() == "3"
+    see(page.get_by_label("本批张数")).to_have_value("3")
     create(page, 3, name("teller", 3), name("teller", 4))
     page.get_by_text("各批次合计 8 张，与收回选票数相符，已全部分批。").wait_for()
-    assert not page.get_by_role("button", name="新建批次").is_visible()
+    see(page.get_by_role("button", name="新建批次")).to_be_hidden()
 
     listed = expect(hall.live.api.get(f"/api/rounds/{hall.round_id}/batches"), 200)
     assert [
@@ -78,7 +76,7 @@ def test_chief_teller_makes_batches_and_follows_both_passes(live_server: Any, br
     enter_pass(hall, teller_a, first, CAST[:2], "a")
     row = page.locator("tr[data-batch='1']")
     row.get_by_text("2 / 5").wait_for()
-    assert row.get_by_text("录入中").is_visible()
+    see(row.get_by_text("录入中")).to_be_visible()
     teller_c = login_official(hall.live.api, hall.congress_id, hall.official("teller", 2))
     teller_d = login_official(hall.live.api, hall.congress_id, hall.official("teller", 3))
     enter_pass(hall, teller_c, second, CAST[:3], "a")
@@ -91,10 +89,10 @@ def test_chief_teller_makes_batches_and_follows_both_passes(live_server: Any, br
     expect(scrutineer.post(f"/api/batches/{second}/reentry", json=order), 200)
     second_row = page.locator("tr[data-batch='2']")
     second_row.get_by_text("第 2 次录入").wait_for()
-    reentry = second_row.locator(".reentry").inner_text()
-    assert "监票人 scrutineer1号" in reentry
-    assert "责令重新录入（作废第 1 次录入）：第 3 张两遍都看错，重新录入" in reentry
-    assert second_row.get_by_text("0 / 3").count() == 2
+    reentry = second_row.locator(".reentry")
+    see(reentry).to_contain_text("监票人 scrutineer1号")
+    see(reentry).to_contain_text("责令重新录入（作废第 1 次录入）：第 3 张两遍都看错，重新录入")
+    see(second_row.get_by_text("0 / 3")).to_have_count(2)
     shoot(page, "console-count-progress")
     page.context.close()
 

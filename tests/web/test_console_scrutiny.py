@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from tests.builders import expect, login_official
-from tests.web.conftest import CONSOLE_SIZES, axe_violations
+from tests.web.conftest import CONSOLE_SIZES, axe_violations, see
 from tests.web.counting_hall import (
     LI,
     LIU,
@@ -46,8 +46,8 @@ def test_scrutineers_adjudicate_decide_and_sign(live_server: Any, browser: Any) 
 
     # The count status in words: two batches wait for the scrutineers.
     page.get_by_text("1 个批次两遍录入不一致，待监票人裁定（见下方）").wait_for()
-    assert page.get_by_text("1 个批次有无法辨认的符号，待监票人裁定（P6，见下方）").is_visible()
-    assert page.get_by_text("已核对选票 0 张 / 收回 8 张（C1）").is_visible()
+    see(page.get_by_text("1 个批次有无法辨认的符号，待监票人裁定（P6，见下方）")).to_be_visible()
+    see(page.get_by_text("已核对选票 0 张 / 收回 8 张（C1）")).to_be_visible()
     # Deciding now is refused by the server, in Chinese; nothing is decided.
     page.get_by_role("button", name="作出决定").click()
     page.get_by_role("alert").filter(has_text="计票尚未完成（C1/I4）").wait_for()
@@ -56,32 +56,16 @@ def test_scrutineers_adjudicate_decide_and_sign(live_server: Any, browser: Any) 
     # The discrepancy, drawn like the paper, both passes side by side, the difference marked.
     dispute = paper_region(page, "第 1 批 · 两遍不一致的选票")
     papers = dispute.locator("figure.paper:not(.editing)")
-    assert papers.count() == 2
+    see(papers).to_have_count(2)
     first_pass, second_pass = papers.nth(0), papers.nth(1)
-    assert first_pass.locator("figcaption").inner_text() == "第一遍（A）录入"
-    assert second_pass.locator("figcaption").inner_text() == "第二遍（B）录入"
-    rows = first_pass.locator("tr")
-    assert [rows.nth(i).locator("th").inner_text().split("不一致")[0] for i in range(5)] == [
-        WANG, LIU, LI, ZHANG, OUYANG,
-    ]  # fmt: skip
-    assert [rows.nth(i).locator(".mark").inner_text() for i in range(5)] == [
-        "✓",
-        "×",
-        "×",
-        "✓",
-        "×",
-    ]
-    b_rows = second_pass.locator("tr")
-    assert [b_rows.nth(i).locator(".mark").inner_text() for i in range(5)] == [
-        "✓",
-        "✓",
-        "×",
-        "✓",
-        "×",
-    ]
-    assert first_pass.locator("tr.diff th").inner_text().startswith(LIU)
-    assert second_pass.locator("tr.diff").count() == 1
-    assert first_pass.locator(".wbox").count() == 3  # three 另选他人 boxes, empty
+    see(first_pass.locator("figcaption")).to_have_text("第一遍（A）录入")
+    see(second_pass.locator("figcaption")).to_have_text("第二遍（B）录入")
+    see(first_pass.locator("tr th")).to_have_text([WANG, LIU, LI, ZHANG, OUYANG])
+    see(first_pass.locator("tr .mark")).to_have_text(["✓", "×", "×", "✓", "×"])
+    see(second_pass.locator("tr .mark")).to_have_text(["✓", "✓", "×", "✓", "×"])
+    see(first_pass.locator("tr.diff th")).to_have_text(LIU)
+    see(second_pass.locator("tr.diff")).to_have_count(1)
+    see(first_pass.locator(".wbox")).to_have_count(3)  # three 另选他人 boxes, empty
 
     # Resolving needs a reason: the page says what is missing, nothing is sent.
     dispute.get_by_role("button", name="以第二遍为准").click()
@@ -97,14 +81,14 @@ def test_scrutineers_adjudicate_decide_and_sign(live_server: Any, browser: Any) 
     # The unclear mark, drawn with its "?", ruled ✓ with a reason.
     unclear = paper_region(page, "第 2 批 · 有无法辨认符号的选票")
     drawn = unclear.locator("figure.paper")
-    assert drawn.locator("tr").nth(2).locator(".mark").inner_text() == "?"
+    see(drawn.locator("tr").nth(2).locator(".mark")).to_have_text("?")
     ruling = unclear.get_by_role("group", name=f"{LI}：无法辨认的符号（?）裁定为")
     ruling.get_by_label("✓ 赞成").check()
     unclear.get_by_label("裁定理由").fill("原票李娜一栏为 ✓，笔迹较淡")
     page.get_by_role("button", name="提交第 2 批裁定").click()
     page.get_by_text("第 2 批已裁定，核对完成。").wait_for()
     page.get_by_text("全部选票已录入并核对完毕（C1、I4），可以作出决定。").wait_for()
-    assert page.get_by_text("目前没有待裁定的选票。").is_visible()
+    see(page.get_by_text("目前没有待裁定的选票。")).to_be_visible()
 
     resolved = events(hall, "batch.resolved")
     assert [e["payload"]["batch_id"] for e in resolved] == [first, second]
@@ -124,25 +108,24 @@ def test_scrutineers_adjudicate_decide_and_sign(live_server: Any, browser: Any) 
     page.get_by_role("heading", name="计票结果").wait_for()
     decision = expect(api.get(f"/api/rounds/{hall.round_id}/decision"), 200)
     assert decision["result"]["elected"] == [WANG, LIU]
-    assert page.locator(".outcome").inner_text() == f"{WANG}、{LIU} 当选"
-    assert page.get_by_text("须另行选举：应选 1 名，候选人").is_visible()
-    assert page.get_by_text(
-        "当选最低票数（过半数） 5 票：以实到人数 8 为基数，赞成票须超过 8 × ½ = 4 票"
-    ).is_visible()
+    see(page.locator(".outcome")).to_have_text(f"{WANG}、{LIU} 当选")
+    see(page.get_by_text("须另行选举：应选 1 名，候选人")).to_be_visible()
+    see(
+        page.get_by_text(
+            "当选最低票数（过半数） 5 票：以实到人数 8 为基数，赞成票须超过 8 × ½ = 4 票"
+        )
+    ).to_be_visible()
     tally = page.locator("table.tally tbody tr")
-    assert [tally.nth(i).locator("th").inner_text() for i in range(3)] == [WANG, LIU, LI]
-    assert tally.nth(0).locator("td").last.inner_text() == "当选"
-    assert tally.nth(2).locator("td").last.inner_text() == "未过半数（差 1 票）"
-    trace = page.locator("ol.trace li")
-    rules = [trace.nth(i).locator(".rule-id").inner_text() for i in range(trace.count())]
+    for i, name in enumerate([WANG, LIU, LI]):  # the hidden 另选他人 tag is not read
+        see(tally.nth(i).locator("th")).to_have_text(name, use_inner_text=True)
+    see(tally.nth(0).locator("td").last).to_have_text("当选")
+    see(tally.nth(2).locator("td").last).to_have_text("未过半数（差 1 票）")
+    trace = page.locator("ol.trace")
+    see(trace.get_by_text(f"{WANG} 得赞成票 8 票，超过半数")).to_be_visible()
+    see(trace.get_by_text(f"{LI} 得赞成票 4 票，未超过半数（差 1 票）")).to_be_visible()
+    rules = trace.locator("li .rule-id").all_inner_texts()
     assert rules[0] == "Q1"
     assert {"I3", "I4", "M2", "M6"} <= set(rules)
-    assert page.locator("ol.trace").get_by_text(f"{WANG} 得赞成票 8 票，超过半数").is_visible()
-    assert (
-        page.locator("ol.trace")
-        .get_by_text(f"{LI} 得赞成票 4 票，未超过半数（差 1 票）")
-        .is_visible()
-    )
     assert not re.search(r"\b(yes|seats_filled|supplementary|present)\b", page.inner_text("main"))
 
     # Sign (C2): the hash being signed is the decision's; the report opens as a PDF.
@@ -156,14 +139,14 @@ def test_scrutineers_adjudicate_decide_and_sign(live_server: Any, browser: Any) 
     confirm(page, "签字确认")
     page.get_by_text("总监票人 chief_scrutineer1号").wait_for()
     page.get_by_text("还需要：至少一名监票人签字（C2）。").wait_for()
-    assert page.get_by_text("您已签字。").is_visible()
+    see(page.get_by_text("您已签字。")).to_be_visible()
     shoot(page, "console-scrutiny-signed-once")
 
     other = console(hall, browser, hall.official("scrutineer"), "/scrutiny")
     other.get_by_role("button", name="签字确认").click()
     confirm(other, "签字确认")
     other.get_by_text("已由总监票人和监票人签字确认（C2），本轮结果已冻结").wait_for()
-    assert other.get_by_text("监票人 scrutineer1号").is_visible()
+    see(other.get_by_text("监票人 scrutineer1号")).to_be_visible()
     page.get_by_text("已由总监票人和监票人签字确认（C2）").wait_for()  # live on the first page
     certified = expect(api.get(f"/api/rounds/{hall.round_id}/decision"), 200)
     assert certified["certified"]
@@ -197,7 +180,7 @@ def test_one_batch_with_a_discrepancy_and_an_unclear_mark(live_server: Any, brow
     submit.click()
     alert = page.get_by_role("article", name="第 1 批待裁定").get_by_role("alert")
     alert.filter(has_text="还有 1 张未裁定完").wait_for()
-    assert "每个无法辨认的符号（?）都要裁定" in alert.inner_text()
+    see(alert).to_contain_text("每个无法辨认的符号（?）都要裁定")
     unclear.get_by_label("无效（按弃权计）").check()
     unclear.get_by_label("裁定理由").fill("原票李娜一栏涂改，无法辨认")
     submit.click()
@@ -256,9 +239,9 @@ def test_reentry_is_confirmed_and_shows_on_count(live_server: Any, browser: Any)
     batch.get_by_label("重新录入理由").fill("两遍差异无法对应原票")
     batch.get_by_role("button", name="责令重新录入").click()
     dialog = page.locator("dialog.confirm")
-    assert "第 1 批两遍的录入将全部作废" in dialog.inner_text()
+    see(dialog).to_contain_text("第 1 批两遍的录入将全部作废")
     dialog.get_by_role("button", name="取消").click()
-    assert page.get_by_role("article", name="第 1 批待裁定").is_visible()
+    see(page.get_by_role("article", name="第 1 批待裁定")).to_be_visible()
     batch.get_by_role("button", name="责令重新录入").click()
     confirm(page, "责令重新录入")
     page.get_by_text("已责令第 1 批重新录入").wait_for()
@@ -270,7 +253,7 @@ def test_reentry_is_confirmed_and_shows_on_count(live_server: Any, browser: Any)
     chief_teller = console(hall, browser, hall.official("chief_teller"), "/count")
     row = chief_teller.locator("tr[data-batch='1']")
     row.get_by_text("第 2 次录入").wait_for()
-    assert "两遍差异无法对应原票" in row.locator(".reentry").inner_text()
+    see(row.locator(".reentry")).to_contain_text("两遍差异无法对应原票")
     chief_teller.context.close()
 
 

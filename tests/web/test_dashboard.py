@@ -22,7 +22,7 @@ from tests.builders import (
     hall,
     seed_paper,
 )
-from tests.web.conftest import SCREENSHOTS, LiveServer
+from tests.web.conftest import SCREENSHOTS, LiveServer, see
 
 Page = Any  # playwright.sync_api.Page
 LAPTOP = {"width": 1366, "height": 768}
@@ -69,7 +69,7 @@ def test_dashboard_live_and_projector_after_release(live_server: LiveServer, bro
     )
     try:
         entered = page.locator(f"#round-{h.round_id} [data-metric=entered]")
-        assert entered.inner_text() == "0 / 8"
+        see(entered).to_have_text("0 / 8")
         _shot(page, "dashboard-empty-laptop")
 
         # One paper through the API: on the open dashboard within a second.
@@ -80,7 +80,7 @@ def test_dashboard_live_and_projector_after_release(live_server: LiveServer, bro
         )
         assert time.monotonic() - started < 1.0
         wang = page.locator(f'.candidate[data-name="{WANG}"]')
-        assert "赞成 1" in wang.inner_text()
+        see(wang).to_contain_text("赞成 1")
 
         for n, marks in enumerate(FILLED):
             if n:
@@ -90,17 +90,17 @@ def test_dashboard_live_and_projector_after_release(live_server: LiveServer, bro
         for name, standing in [(WANG, "暂时当选"), (LIU, "暂时当选"), (LI, "暂时当选"),
                                (OUYANG, "暂未当选")]:  # fmt: skip
             row = page.locator(f'.candidate[data-name="{name}"] .standing')
-            assert row.inner_text() == standing, name
-        assert "过半数：至少 5 票" in page.locator(".threshold").inner_text()
-        assert page.locator(f"#discrepancies-{h.round_id}").inner_text() == "差异待裁定 0"
+            see(row).to_have_text(standing)
+        see(page.locator(".threshold")).to_contain_text("过半数：至少 5 票")
+        see(page.locator(f"#discrepancies-{h.round_id}")).to_have_text("差异待裁定 0")
         _shot(page, "dashboard-counted-laptop")
         page.set_viewport_size(PORTRAIT_TABLET)
         _shot(page, "dashboard-counted-tablet")
 
         # The projector: progress only, no candidate, until the presidium releases (C3).
         projector.locator("#collected", has_text="8").wait_for()
-        assert projector.locator("#waiting").is_visible()
-        assert projector.locator("#result").is_hidden()
+        see(projector.locator("#waiting")).to_be_visible()
+        see(projector.locator("#result")).to_be_hidden()
         for name in SEED_BALLOT_ORDER:
             assert name not in projector.content()
         _shot(projector, "projector-before-release")

@@ -12,6 +12,7 @@ Screenshots go to $JIPIAO_SHOTS (default var/screenshots/).
 """
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from tests.builders import (
     make_ready_election,
     open_round,
 )
-from tests.web.conftest import SCREENSHOTS, LiveServer
+from tests.web.conftest import SCREENSHOTS, LiveServer, see
 from tests.web.pages import PROJECTORS, no_scrolling, open_page
 
 Page = Any  # playwright.sync_api.Page
@@ -79,7 +80,7 @@ def test_dashboard_shows_the_decided_then_certified_numbers(
     try:
         card = page.locator(f"#round-{h.round_id} .tallies")
         card.wait_for()
-        assert "尚未录入选票，暂无结果" in card.inner_text()
+        see(card).to_contain_text("尚未录入选票，暂无结果")
         for verdict in ("未当选", "当选", "另行选举", "过半数"):
             assert verdict not in round_text(page, h.round_id), verdict
         shot(page, "dashboard-0-papers")
@@ -88,22 +89,23 @@ def test_dashboard_shows_the_decided_then_certified_numbers(
 
         def pass_a_only() -> None:
             page.locator(f"#round-{h.round_id} [data-metric=entered]", has_text="8 / 8").wait_for()
-            assert ouyang.inner_text().startswith("赞成 2 ")  # pass A's entry, marked 临时
-            assert "各候选人得票（临时）" in round_text(page, h.round_id)
+            see(ouyang).to_have_text(re.compile("^赞成 2 "))  # pass A's entry, marked 临时
+            see(page.locator(f"#round-{h.round_id}")).to_contain_text("各候选人得票（临时）")
             shot(page, "dashboard-provisional")
 
         enter_differing_batch(h, pass_a_only)
         page.locator(f"#round-{h.round_id} [data-metric=reconciled]", has_text="8 / 8").wait_for()
         page.locator(f'.candidate[data-name="{OUYANG}"] .numbers', has_text="赞成 1 ").wait_for()
-        assert "各候选人得票（临时）" in round_text(page, h.round_id)  # not decided yet
+        shown = page.locator(f"#round-{h.round_id}")
+        see(shown).to_contain_text("各候选人得票（临时）")  # not decided yet
         shot(page, "dashboard-reconciled-not-decided")
 
         expect(h.chief.post(f"/api/rounds/{h.round_id}/decide"), 200)
         page.locator('.tallies[data-mode="decided"]').wait_for()
+        see(shown).to_contain_text("各候选人得票（已核对）")
+        see(shown).to_contain_text("待总监票人和监票人签字认证")
+        see(ouyang).to_have_text(re.compile("^赞成 1 "))  # the reconciled record (pass B)
         text = round_text(page, h.round_id)
-        assert "各候选人得票（已核对）" in text
-        assert "待总监票人和监票人签字认证" in text
-        assert ouyang.inner_text().startswith("赞成 1 ")  # the reconciled record (pass B)
         for word in NOT_AFTER_DECISION:
             assert word not in text, word
         shot(page, "dashboard-decided")
@@ -111,15 +113,19 @@ def test_dashboard_shows_the_decided_then_certified_numbers(
         expect(h.chief.post(f"/api/rounds/{h.round_id}/sign"), 200)
         expect(h.scrutineer.post(f"/api/rounds/{h.round_id}/sign"), 200)
         page.locator('.tallies[data-mode="certified"]').wait_for()
+        for sentence in (
+            "第 1 轮 · 已认证",
+            "各候选人得票（已认证）",
+            "结果（已认证）：名额已满。当选：王宁、刘洋、李娜",
+            "应到 10 · 实到 8 · 发出 8 · 收回 8 · 有效 8 · 无效 0",
+            "过半数：至少 5 票（以实到人数 8 为基数）",
+        ):
+            see(shown).to_contain_text(sentence)
+        see(ouyang).to_have_text("赞成 1 · 不赞成 7 · 弃权 0")
+        see(page.locator(".candidate .standing")).to_have_text(
+            ["当选", "当选", "当选", "未当选", "未当选"]
+        )
         text = round_text(page, h.round_id)
-        assert "第 1 轮 · 已认证" in text
-        assert "各候选人得票（已认证）" in text
-        assert ouyang.inner_text() == "赞成 1 · 不赞成 7 · 弃权 0"
-        standings = page.locator(".candidate .standing").all_inner_texts()
-        assert standings == ["当选", "当选", "当选", "未当选", "未当选"]
-        assert "结果（已认证）：名额已满。当选：王宁、刘洋、李娜" in text
-        assert "应到 10 · 实到 8 · 发出 8 · 收回 8 · 有效 8 · 无效 0" in text
-        assert "过半数：至少 5 票（以实到人数 8 为基数）" in text
         for word in NOT_AFTER_DECISION:
             assert word not in text, word
         shot(page, "dashboard-certified")
@@ -132,10 +138,8 @@ def test_dashboard_shows_the_decided_then_certified_numbers(
             )  # fmt: skip
             try:
                 before.locator("#collected", has_text="8").wait_for()
-                assert (
-                    before.locator("#waiting").inner_text() == "计票已完成，等待大会主席团公布结果"
-                )
-                assert before.locator("#result").is_hidden()
+                see(before.locator("#waiting")).to_have_text("计票已完成，等待大会主席团公布结果")
+                see(before.locator("#result")).to_be_hidden()
                 assert OUYANG not in before.content()
                 no_scrolling(before)
                 shot(before, f"projector-before-release-{size['width']}x{size['height']}")
@@ -151,7 +155,7 @@ def test_dashboard_shows_the_decided_then_certified_numbers(
             )  # fmt: skip
             try:
                 projector.locator("#result").wait_for(state="visible")
-                assert projector.locator("#elected li").all_inner_texts() == [WANG, LIU, LI]
+                see(projector.locator("#elected li")).to_have_text([WANG, LIU, LI])
                 assert projector_figures(projector) == {
                     "应到": "10 人", "实到": "8 人", "发出": "8 张", "收回": "8 张",
                     "有效": "8 张", "无效": "0 张", "过半数": "至少 5 票",
@@ -278,7 +282,7 @@ def test_tie_round_on_dashboard_and_projector(live_server: LiveServer, browser: 
                                   f"/projector?election={h.ready.election.id}", size)  # fmt: skip
         try:
             page.locator("#result").wait_for(state="visible")
-            assert page.locator("#elected li").all_inner_texts() == [WANG, LIU]  # M9
+            see(page.locator("#elected li")).to_have_text([WANG, LIU])  # M9
             figures = projector_figures(page)
             assert figures["当选规则"] == "得赞成票多者当选"
             assert "过半数" not in figures
