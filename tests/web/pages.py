@@ -21,7 +21,7 @@ from tests.builders import (
     make_ready_election,
     open_round,
 )
-from tests.web.conftest import LAPTOP, SCREENSHOTS, TABLET, LiveServer
+from tests.web.conftest import LAPTOP, SCREENSHOTS, TABLET, LiveServer, see
 
 Page = Any  # playwright.sync_api.Page (the package ships no stubs for mypy's strict mode here)
 
@@ -63,9 +63,9 @@ def confirm(page: Page, sentence_part: str, ok: str) -> str:
     """Answer the one-sentence confirmation (jp.confirm) with its ``ok`` button; returns the
     sentence, which must contain ``sentence_part``."""
     dialog = page.get_by_role("dialog")
-    dialog.wait_for()
-    text: str = dialog.locator("p").inner_text()
-    assert sentence_part in text, text
+    sentence = dialog.locator("p")
+    see(sentence).to_contain_text(sentence_part, use_inner_text=True)
+    text: str = sentence.inner_text()
     dialog.get_by_role("button", name=ok, exact=True).click()
     dialog.wait_for(state="detached")
     return text

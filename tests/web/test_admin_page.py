@@ -24,7 +24,7 @@ from tests.builders import (
 )
 from tests.chinese_text import page_offences
 from tests.printing.helpers import scan_cards
-from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
+from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot, see
 
 O2 = [("chief_scrutineer", 1), ("chief_teller", 1), ("scrutineer", 2), ("teller", 5)]
 ROLE_ZH = {
@@ -104,7 +104,7 @@ def test_a_congress_set_up_from_nothing(
     page.get_by_role("button", name="预览名单").click()
     page.get_by_text("可导入 189 人，没有错误").wait_for()
     assert page.locator("#roster tbody tr").count() == 189
-    assert page.get_by_text("读取 XLSX 文件：可导入 189 人").is_visible()
+    see(page.get_by_text("读取 XLSX 文件：可导入 189 人")).to_be_visible()
     assert expect(api.get(delegates_path), 200) == []
     page.get_by_role("button", name="确认导入").click()
     status_of(page, "roster").filter(has_text="已导入 189 名代表").wait_for()
@@ -117,7 +117,7 @@ def test_a_congress_set_up_from_nothing(
     page.get_by_label("应选人数").fill("3")
     page.get_by_text("选举规则（共 13 项）：全部为默认").click()
     quorum = page.get_by_label("选举所需出席比例（Q1）")
-    assert quorum.locator("option:checked").inner_text() == "五分之四（默认）"
+    see(quorum.locator("option:checked")).to_have_text("五分之四（默认）", use_inner_text=True)
     assert page.locator("#elections .rule select").count() == 13
     page.get_by_role("button", name="创建选举").click()
     status_of(page, "elections").filter(has_text="已创建选举“主席团成员”").wait_for()
@@ -145,7 +145,9 @@ def test_a_congress_set_up_from_nothing(
     assert shown == [c["name"] for c in listed]  # stroke order, as the API gives it
     second = listed[1]
     page.get_by_role("button", name=f"为什么排在这里：第 2 位 {second['name']}").click()
-    assert page.locator(f"#why-{second['id']}").inner_text() == second["stroke_explanation"]
+    see(page.locator(f"#why-{second['id']}")).to_have_text(
+        second["stroke_explanation"], use_inner_text=True
+    )
     assert f"排在“{listed[0]['name']}”之后" in second["stroke_explanation"]
     page.get_by_text("差额选举：候选人 5 名，多于应选 3 名。").first.wait_for()
 
@@ -155,7 +157,7 @@ def test_a_congress_set_up_from_nothing(
     page.get_by_role("button", name="添加工作人员").click()
     refusal = status_of(page, "officials").filter(has_text="（O1）")
     refusal.wait_for()
-    assert "不得担任计票人" in refusal.inner_text()
+    see(refusal).to_contain_text("不得担任计票人", use_inner_text=True)
     assert "candidate" not in refusal.inner_text()
     people = iter(OFFICIAL_NAMES)
     for role, count in O2:
@@ -179,7 +181,7 @@ def test_a_congress_set_up_from_nothing(
     page.get_by_text("已选 11 人").wait_for()
     page.get_by_role("button", name="打印登录卡").click()
     dialog = page.locator("dialog.confirm")
-    assert "此前未使用的登录码将立即作废" in dialog.inner_text()
+    see(dialog).to_contain_text("此前未使用的登录码将立即作废", use_inner_text=True)
     with page.expect_download() as download:
         dialog.get_by_role("button", name="签发并打印").click()
     pdf = tmp_path / "cards.pdf"
@@ -248,7 +250,7 @@ def test_bad_roster_rows_are_listed_and_nothing_is_imported(
         "3 学号 第 3 行学号为空",
         "4 学号 第 4 行学号 1 与第 2 行重复",
     ]
-    assert page.get_by_text("读取 CSV（GBK）文件").is_visible()
+    see(page.get_by_text("读取 CSV（GBK）文件")).to_be_visible()
     assert page.get_by_role("button", name="确认导入").is_disabled()
     assert expect(api.get(f"/api/congresses/{congress['id']}/delegates"), 200) == []
     # A file that is no roster: the server's reason, nothing else.
@@ -301,7 +303,7 @@ def test_delegates_candidates_and_officials_are_removed_after_a_confirmation(
     page.get_by_text("✗ 选举工作人员配备不全").wait_for()
     staffing = page.locator("#readiness .checklist li").nth(1)
     staffing.filter(has_text="计票人应为 5 人，现有 4 人（O2）").wait_for()
-    assert staffing.inner_text().startswith("✗")
+    see(staffing).to_have_text(re.compile("^✗"), use_inner_text=True)
     # An election title taken: the server's words.
     page.get_by_role("button", name="新建选举").click()
     page.get_by_label("选举名称").fill("主席团成员")

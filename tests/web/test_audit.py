@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.builders import FILLED, enter_batch, expect, hall, login_as
-from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
+from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot, see
 from tests.web.pages import no_horizontal_scroll, open_console, session_of
 
 JIPIAO = Path(sys.executable).parent / "jipiao"
@@ -64,9 +64,10 @@ def test_audit_chain_record_command_and_duties(
         chain = page.get_by_role("region", name="事件链状态")
         status = chain.get_by_role("status")
         status.filter(has_text=f"链完整：共 {verified['length']} 个事件，哈希链没有断裂").wait_for()
-        assert verified["head"] in chain.inner_text()
+        see(chain).to_contain_text(verified["head"], use_inner_text=True)
         keys = expect(auditor.get("/api/audit/keys"), 200)
-        assert keys["public_key"] in page.get_by_role("region", name="密钥指纹").inner_text()
+        fingerprints = page.get_by_role("region", name="密钥指纹")
+        see(fingerprints).to_contain_text(keys["public_key"], use_inner_text=True)
 
         # The record, and the command printed for it, run as printed.
         record = page.get_by_role("region", name="选举记录与离线核验")
@@ -117,9 +118,9 @@ def test_audit_chain_record_command_and_duties(
         duties = page.get_by_role("region", name="分工制约：签字与登录码")
         signed = duties.locator("table").first.locator("tbody tr")
         assert signed.count() == 2
-        assert "chief_scrutineer1号" in signed.nth(0).inner_text()
-        assert "总监票人" in signed.nth(0).inner_text()
-        assert "监票人" in signed.nth(1).inner_text()
+        see(signed.nth(0)).to_contain_text("chief_scrutineer1号", use_inner_text=True)
+        see(signed.nth(0)).to_contain_text("总监票人", use_inner_text=True)
+        see(signed.nth(1)).to_contain_text("监票人", use_inner_text=True)
         assert duties.locator("table").nth(1).locator("tbody tr").count() >= 5
 
         for size, viewport in CONSOLE_SIZES.items():
@@ -134,7 +135,7 @@ def test_audit_chain_record_command_and_duties(
             db.execute("UPDATE delegate SET name = '改过的名字' WHERE id = ?", (late.id,))
         chain.get_by_role("button", name="重新校验").click()
         status.filter(has_text="链不完整：哈希链完整，但数据库有 1 处与事件日志不一致").wait_for()
-        assert "改过的名字" in chain.inner_text()
+        see(chain).to_contain_text("改过的名字", use_inner_text=True)
         screenshot(page, "audit-chain-broken")
     finally:
         page.context.close()

@@ -14,7 +14,7 @@ from tests.builders import (
     roster_csv,
     upload_roster,
 )
-from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
+from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot, see
 from tests.web.pages import admin_page
 
 Page = Any  # playwright.sync_api.Page
@@ -67,7 +67,7 @@ def test_check_in_by_typed_id_scanner_and_pinyin_search(
     page.get_by_text("至少 5 人（应到 6 人的 4/5 以上）").wait_for()
     assert _field_has_focus(page)
     quorum = page.locator(".quorum-line", has_text="主席团成员")
-    assert "还差 5 人" in quorum.inner_text()
+    see(quorum).to_contain_text("还差 5 人", use_inner_text=True)
 
     # Typed 学号 and the button.
     field.fill("2023001")
@@ -83,7 +83,9 @@ def test_check_in_by_typed_id_scanner_and_pinyin_search(
     page.keyboard.type("2023003\n")
     _wait_answer(page, "李华", "已签到")
     assert _present(page) == "3"
-    assert "王晓梅 · 外语系代表团 · 已签到" in page.locator(".desk-recent").inner_text()
+    see(page.locator(".desk-recent")).to_contain_text(
+        "王晓梅 · 外语系代表团 · 已签到", use_inner_text=True
+    )
     # The same card again: the server's answer, with who it is.
     page.keyboard.type("2023003\n")
     text = _wait_answer(page, "李华 已经签到，不重复计数")
@@ -108,7 +110,7 @@ def test_check_in_by_typed_id_scanner_and_pinyin_search(
     _wait_answer(page, "单田芳", "已签到")
     assert _present(page) == "5"
     assert _field_has_focus(page)
-    assert "已达到，可以发票" in quorum.inner_text()
+    see(quorum).to_contain_text("已达到，可以发票", use_inner_text=True)
     delegation = page.locator("table.delegations tr", has_text="外语系代表团")
     assert delegation.locator("td").all_inner_texts() == ["外语系代表团", "2", "2"]
 
@@ -119,7 +121,7 @@ def test_check_in_by_typed_id_scanner_and_pinyin_search(
     assert page.locator(".desk-results tbody tr").count() == 2  # 王小明, 王晓梅
     row.get_by_role("button", name="签退").click()
     dialog = page.get_by_role("dialog")
-    assert "签退后 王小明 不再计入实到人数" in dialog.inner_text()
+    see(dialog).to_contain_text("签退后 王小明 不再计入实到人数", use_inner_text=True)
     dialog.get_by_role("button", name="取消").click()
     assert _present(page) == "5"
     assert _field_has_focus(page)
@@ -127,8 +129,10 @@ def test_check_in_by_typed_id_scanner_and_pinyin_search(
     page.get_by_role("dialog").get_by_role("button", name="签退").click()
     _wait_answer(page, "王小明", "已签退")
     assert _present(page) == "4"
-    assert "还差 1 人" in quorum.inner_text()
-    assert "已达到" in page.locator(".quorum-line", has_text="委员").inner_text()
+    see(quorum).to_contain_text("还差 1 人", use_inner_text=True)
+    see(page.locator(".quorum-line", has_text="委员")).to_contain_text(
+        "已达到", use_inner_text=True
+    )
     row.get_by_role("button", name="签到").wait_for()
     assert _field_has_focus(page)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.auth import service as auth_service
 from tests.builders import issue_code, make_congress, make_official
-from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
+from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot, see
 
 
 def _log_in(live: LiveServer, browser: Any, code: str, path: str = "/") -> Any:
@@ -36,8 +36,8 @@ def test_official_lands_on_their_page(live_server: LiveServer, browser: Any) -> 
     page = _log_in(live_server, browser, code)
     page.wait_for_url(re.compile(r".*/tablet$"))
     page.goto(f"{live_server.url}/")
-    assert page.get_by_role("heading", name="您好，郑五").is_visible()
-    assert page.get_by_role("link", name="计票平板").is_visible()
+    see(page.get_by_role("heading", name="您好，郑五")).to_be_visible()
+    see(page.get_by_role("link", name="计票平板")).to_be_visible()
     page.context.close()
 
 

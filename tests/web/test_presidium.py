@@ -28,7 +28,7 @@ from tests.builders import (
     new_batch,
 )
 from tests.chinese_text import page_offences
-from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
+from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot, see
 from tests.web.pages import confirm, no_horizontal_scroll, open_console, session_of
 
 Page = Any
@@ -91,7 +91,9 @@ def test_tie_round_released_with_its_preview_then_confirmed(
         # The follow-up round waits for the release (C3 before M5).
         tie_button = page.get_by_role("button", name="开启第 2 轮票数相等重新投票")
         assert tie_button.is_disabled()
-        assert "须先向会场公布第 1 轮结果（C3）" in page.locator("main").inner_text()
+        see(page.locator("main")).to_contain_text(
+            "须先向会场公布第 1 轮结果（C3）", use_inner_text=True
+        )
 
         card.get_by_role("button", name="向会场公布第 1 轮结果").click()
         confirm(page, "第 1 轮的得票和当选人将立即显示在会场大屏上，不能撤回", "公布")
@@ -133,9 +135,11 @@ def test_tie_round_released_with_its_preview_then_confirmed(
 
         # The tie round: exactly the tied persons, the rule in words.
         follow = page.get_by_role("region", name="第 1 轮的后续轮次")
-        assert "末位票数相等，须重新投票（应选 1 名）" in follow.inner_text()
-        assert "引擎建议：刘洋、李娜" in follow.inner_text()
-        assert "只在票数相等的 2 人之间进行，名单不能修改" in follow.inner_text()
+        see(follow).to_contain_text("末位票数相等，须重新投票（应选 1 名）", use_inner_text=True)
+        see(follow).to_contain_text("引擎建议：刘洋、李娜", use_inner_text=True)
+        see(follow).to_contain_text(
+            "只在票数相等的 2 人之间进行，名单不能修改", use_inner_text=True
+        )
         # A delegate leaves the hall: 7 present of 10, below the quorum (Q1).
         congress = h.ready.congress.id
         gone = f"/api/congresses/{congress}/delegates/{h.ready.delegates[0].id}"
@@ -251,7 +255,7 @@ def test_short_round_supplementary_list_edited_cancelled_then_seats_reduced(
         assert (result["seats"], result["seats_reduced_from"], result["complete"]) == (2, 3, True)
         summary = page.get_by_role("region", name="主席团成员")
         summary.filter(has_text="已由 3 名减少名额").wait_for()
-        assert "选举完成" in summary.inner_text()
+        see(summary).to_contain_text("选举完成", use_inner_text=True)
         reduce.wait_for(state="detached")
     finally:
         page.context.close()
@@ -357,9 +361,12 @@ def test_changes_of_officials_confirmed_and_files_downloaded(
         assert re.fullmatch(
             r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code.locator(".big-code").inner_text()
         )
-        assert "登录码只显示这一次" in code.inner_text()
+        see(code).to_contain_text("登录码只显示这一次", use_inner_text=True)
         image = code.get_by_role("img", name=f"登录二维码：{scrutineer.name}")
-        assert image.evaluate("(img) => img.complete && img.naturalWidth > 0")
+        # Loaded and decoded (the code is made on the server after the confirmation's answer).
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
         listed = expect(h.api.get(changes), 200)
         assert [c["confirmed"] for c in listed[-2:]] == [True, False]
         code.get_by_role("button", name="已交给本人，关闭").click()

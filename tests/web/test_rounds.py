@@ -26,7 +26,7 @@ from tests.builders import (
 )
 from tests.chinese_text import page_offences
 from tests.printing.helpers import pages, rasterize, scan
-from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot
+from tests.web.conftest import CONSOLE_SIZES, LAPTOP, LiveServer, axe_violations, screenshot, see
 from tests.web.pages import admin_page
 
 Page = Any  # playwright.sync_api.Page
@@ -37,7 +37,7 @@ PDF_TIMEOUT = 60_000
 def _confirm(page: Page, ok: str, *says: str) -> None:
     dialog = page.get_by_role("dialog")
     for text in says:
-        assert text in dialog.inner_text(), dialog.inner_text()
+        see(dialog).to_contain_text(text, use_inner_text=True)
     dialog.get_by_role("button", name=ok, exact=True).click()
 
 
@@ -109,7 +109,9 @@ def test_open_print_issue_and_collect_round_one(
     assert "实到（开启时）\n8 人" in frozen or "实到（开启时）\t8 人" in frozen, frozen
     assert round_["definition_hash"][:12] in frozen
     assert "本轮选举无效的标准：多于实到代表人数（I2）" in frozen
-    assert "已开启，尚未发出选票" in card.get_by_role("heading", level=3).inner_text()
+    see(card.get_by_role("heading", level=3)).to_contain_text(
+        "已开启，尚未发出选票", use_inner_text=True
+    )
     assert page.get_by_role("button", name="开启第 1 轮").count() == 0
 
     # Print: the options as controls; the PDF arrives through the session (no token in a URL).
@@ -163,7 +165,7 @@ def test_open_print_issue_and_collect_round_one(
     ).wait_for()
     numbers = card.locator(".round-numbers").inner_text()
     assert re.sub(r"\s+", " ", numbers).strip() == "印制 10 发出 8 当众销毁 2 收回 —"
-    assert "已发出选票" in card.get_by_role("heading", level=3).inner_text()
+    see(card.get_by_role("heading", level=3)).to_contain_text("已发出选票", use_inner_text=True)
 
     # Collection.
     card.get_by_label("收回选票数").fill("8")
@@ -171,7 +173,7 @@ def test_open_print_issue_and_collect_round_one(
     card.get_by_role("button", name="登记第 1 轮收回选票").click()
     _confirm(page, "登记", "登记第 1 轮收回选票 8 张后不能更改")
     card.get_by_text("已登记收回 8 张").wait_for()
-    assert "已收回选票" in card.get_by_role("heading", level=3).inner_text()
+    see(card.get_by_role("heading", level=3)).to_contain_text("已收回选票", use_inner_text=True)
     link = card.get_by_role("link", name="第 1 轮计票批次")
     assert link.get_attribute("href") == f"/count?round={round_['id']}"
     assert card.get_by_role("link", name="看板").get_attribute("href") == (
@@ -268,10 +270,12 @@ def test_an_overcount_shows_the_void_round_and_its_rerun_in_red(
         has_text="重新选举未能开启：实到 7 人，不足法定人数 8 人（应到 10 人），不能发出选票（Q1）"
     ).wait_for()
     void_box = card.locator(".void-box")
-    assert "收回选票 9 张，多于实到人数 8：选举无效，应重新选举" in void_box.inner_text()
-    assert "重新选举尚未开启" in void_box.inner_text()
+    see(void_box).to_contain_text(
+        "收回选票 9 张，多于实到人数 8：选举无效，应重新选举", use_inner_text=True
+    )
+    see(void_box).to_contain_text("重新选举尚未开启", use_inner_text=True)
     rerun_button = page.get_by_role("button", name="开启第 2 轮（重新选举）")
-    assert rerun_button.is_visible()
+    see(rerun_button).to_be_visible()
 
     _check_in(page, ready.delegates[0].student_id)
     page.get_by_text("8 人（法定人数至少 8 人，已达到）").wait_for(timeout=9000)
@@ -287,13 +291,18 @@ def test_an_overcount_shows_the_void_round_and_its_rerun_in_red(
     red = "rgb(198, 40, 40)"
     assert void_box.evaluate("e => getComputedStyle(e).borderTopColor") == red
     assert rerun.evaluate("e => getComputedStyle(e).borderLeftColor") == red
-    assert "第 1 轮 · 正式选举" in card.get_by_role("heading", level=3).inner_text()
-    assert "已宣布无效" in card.get_by_role("heading", level=3).inner_text()
-    assert "I2：收回的选票多于实到人数（本轮 8 人）或多于发出的选票（8 张）时，本轮选举无效" in (
-        void_box.inner_text()
+    see(card.get_by_role("heading", level=3)).to_contain_text(
+        "第 1 轮 · 正式选举", use_inner_text=True
     )
-    assert "第 2 轮 · 重新选举" in rerun.get_by_role("heading", level=3).inner_text()
-    assert "第 1 轮无效，本轮为重新选举" in rerun.inner_text()
+    see(card.get_by_role("heading", level=3)).to_contain_text("已宣布无效", use_inner_text=True)
+    see(void_box).to_contain_text(
+        "I2：收回的选票多于实到人数（本轮 8 人）或多于发出的选票（8 张）时，本轮选举无效",
+        use_inner_text=True,
+    )
+    see(rerun.get_by_role("heading", level=3)).to_contain_text(
+        "第 2 轮 · 重新选举", use_inner_text=True
+    )
+    see(rerun).to_contain_text("第 1 轮无效，本轮为重新选举", use_inner_text=True)
     assert rerun.locator(".name-order li").all_inner_texts() == SEED_BALLOT_ORDER
     void_box.get_by_role("link", name="转到重新选举：第 2 轮 →").click()
     rounds = expect(api.get(f"/api/elections/{ready.election.id}/rounds"), 200)["rounds"]
@@ -355,12 +364,16 @@ def test_a_tie_round_shows_with_its_kind_and_state(live_server: LiveServer, brow
     page = admin_page(live_server, browser, f"/rounds?congress={h.ready.congress.id}")
     first, second = _round(page, 1), _round(page, 2)
     second.wait_for()
-    assert "第 1 轮 · 正式选举" in first.get_by_role("heading", level=3).inner_text()
-    assert "已认证" in first.get_by_role("heading", level=3).inner_text()
-    heading = second.get_by_role("heading", level=3).inner_text()
-    assert "第 2 轮 · 票数相等重新投票" in heading
-    assert "已开启，尚未发出选票" in heading
-    assert "由第 1 轮的计票结果产生，经大会主席团确认开启" in second.inner_text()
+    see(first.get_by_role("heading", level=3)).to_contain_text(
+        "第 1 轮 · 正式选举", use_inner_text=True
+    )
+    see(first.get_by_role("heading", level=3)).to_contain_text("已认证", use_inner_text=True)
+    heading = second.get_by_role("heading", level=3)
+    see(heading).to_contain_text("第 2 轮 · 票数相等重新投票", use_inner_text=True)
+    see(heading).to_contain_text("已开启，尚未发出选票", use_inner_text=True)
+    see(second).to_contain_text(
+        "由第 1 轮的计票结果产生，经大会主席团确认开启", use_inner_text=True
+    )
     assert second.locator(".name-order li").all_inner_texts() == tie["candidates"]
     assert second.get_by_role("button", name="登记第 2 轮发出选票").is_enabled()
     assert page.get_by_role("button", name=re.compile("^开启")).count() == 0

@@ -27,6 +27,7 @@ from tests.web.conftest import (
     PHONE,
     TABLET,
     LiveServer,
+    see,
 )
 from tests.web.pages import (
     Page,
@@ -132,7 +133,7 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
         assert answer.startswith("上一张：有效票")
         assert answer.endswith("✓3 ×1 △1")  # what was entered, in the served glyphs
         page_a.unroute("**/api/batches/*/papers")
-        assert page_a.locator("#unsent").is_hidden()
+        see(page_a.locator("#unsent")).to_be_hidden()
 
         _enter(page_a, counting, with_write_in, shot="tablet-marked-1280x800")
         assert "有效票" in tablet_answer(page_a)
@@ -211,7 +212,9 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         page.locator("#unsent", has_text="未上传 2 张").wait_for()
         assert page.evaluate("navigator.serviceWorker.controller !== null")
         # The served words came from the cache too: the buttons still say what they do.
-        assert page.locator(".mark-unclear .mlabel").first.inner_text() == "无法辨认"
+        see(page.locator(".mark-unclear .mlabel").first).to_have_text(
+            "无法辨认", use_inner_text=True
+        )
         assert page.inner_text('#void-choices [data-void="P9"]') == "P9 全票无法辨认"
         _enter(page, counting, papers[3])
         page.locator("#unsent", has_text="未上传 3 张").wait_for()
@@ -230,7 +233,7 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         # A forged code is refused with the server's reason (P1) and the way to enter it as P1.
         page.keyboard.type("JP1.1.1.AAAAAAAA.AAAAAAAAAAAAAAAA\n")
         page.locator('#scan-state[data-state="bad"]', has_text="P1").wait_for()
-        assert page.locator("#scan-as-p1").is_visible()
+        see(page.locator("#scan-as-p1")).to_be_visible()
         _enter(page, counting, papers[4])
         assert tablet_answer(page).startswith("上一张：有效票")
         viewport_shot(page, "tablet-back-online-1280x800")

@@ -8,7 +8,7 @@ from typing import Any
 from pypinyin import Style, lazy_pinyin
 
 from tests.builders import expect, login_official
-from tests.web.conftest import LiveServer
+from tests.web.conftest import LiveServer, see
 from tests.web.pages import (
     Page,
     open_tablet,
@@ -62,7 +62,7 @@ def test_pinyin_typed_and_submitted_before_the_suggestions_arrive_is_not_stored(
         assert page.input_value("#writein-input") == "zqg"  # kept, to be finished
         assert page.locator("#writein-chips .chip").count() == 0
         assert _queued(page) == 0
-        assert page.locator("#unsent").is_hidden()
+        see(page.locator("#unsent")).to_be_hidden()
         for size, (width, height) in SIZES.items():
             page.set_viewport_size({"width": width, "height": height})
             page.locator("#writein-input").scroll_into_view_if_needed()
