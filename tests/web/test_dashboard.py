@@ -109,8 +109,8 @@ def test_dashboard_live_and_projector_after_release(live_server: LiveServer, bro
         for name in SEED_BALLOT_ORDER:  # certified, not yet released: still nothing
             assert name not in projector.content()
         expect(h.presidium.post(f"/api/rounds/{h.round_id}/release"), 200)
-        projector.locator("#result").wait_for(state="visible", timeout=2000)
-        assert projector.locator("#elected li").all_inner_texts() == [WANG, LIU, LI]
+        projector.locator("#result").wait_for(state="visible")
+        see(projector.locator("#elected li")).to_have_text([WANG, LIU, LI])
         _shot(projector, "projector-released")
         page.locator(f"#round-{h.round_id} .released").wait_for()
     finally:
