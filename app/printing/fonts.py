@@ -9,14 +9,17 @@ Without a font nothing can be printed: ``FontMissingError`` is a 503 ``font_miss
 to install, and the server says it once at start (``missing_font_message``), never a 500.
 """
 
+import copy
 import functools
 import os
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from fontTools.ttLib import TTCollection, TTLibError  # type: ignore[import-untyped]
+from fontTools.ttLib import TTCollection, TTFont, TTLibError  # type: ignore[import-untyped]
 from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
 
 from app.errors import ServiceUnavailable
 
@@ -30,6 +33,7 @@ DEBIAN_FONT_DIRS = (
 )
 REGULAR_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf")
 BOLD_FILES = ("NotoSansCJK-Bold.ttc", "NotoSansCJKsc-Bold.otf")
+FAMILY = "cjk"  # the name documents set_font by
 
 
 class FontMissingError(ServiceUnavailable):
@@ -142,7 +146,11 @@ def cjk_pdf(page_format: str | tuple[float, float], creator: str, fonts: tuple[F
     regular, bold = fonts
     for style, face in (("", regular), ("B", bold)):
         try:
-            pdf.add_font("cjk", style, fname=str(face.path), collection_font_number=face.index)
+            shared = _parsed_face(face, style)
+            if shared is None:
+                pdf.add_font(FAMILY, style, fname=str(face.path), collection_font_number=face.index)
+            else:
+                _add_parsed_font(pdf, shared)
         except (TTLibError, OSError, struct.error, ValueError, KeyError, IndexError) as exc:
             close_fonts(pdf)
             raise _file_missing(face.path, f"not a usable font: {exc}") from None
@@ -155,3 +163,80 @@ def close_fonts(pdf: FPDF) -> None:
         ttfont = getattr(font, "ttfont", None)
         if ttfont is not None:
             ttfont.close()
+
+
+# fpdf2's ``add_font`` parses the face's cmap and advance widths into a ``TTFFont`` for every
+# document: about half a second of CPU for Noto CJK's 65,535 glyphs, as long as drawing a whole
+# ballot paper. The parsed face is kept per process (``_parsed_face``) and every document gets
+# its own ``TTFFont`` made from it (``_add_parsed_font``): what is only read is shared, what a
+# document changes is its own. Together these are the slots of fpdf2 2.8's ``TTFFont``; a slot
+# a later fpdf2 adds is left unset (an AttributeError, not a shared state) and
+# tests/printing/test_fonts_shared.py names it.
+SHARED_SLOTS = frozenset(
+    {
+        "type", "name", "glyph_ids", "cmap", "sp", "ss", "up", "ut", "ttffile", "fontkey",
+        "emphasis", "scale", "palette_index", "is_compressed", "is_cff", "is_cid_keyed",
+        "is_symbol", "cff_ros", "collection_font_number", "color_font", "unicode_range",
+    }
+)  # fmt: skip
+OWN_SLOTS = frozenset(
+    {
+        "i",  # the font's number in this document
+        "ttfont",  # output subsets it in place and closes it
+        "desc",  # output gives it this document's object number and font file
+        "cw",  # a defaultdict: measuring a character the font lacks adds its key
+        "subset", "missing_glyphs", "biggest_size_pt", "_hbfont",  # what this document used
+    }
+)  # fmt: skip
+_parse_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_face_once(face: FontFace, style: str, _version: tuple[int, int]) -> TTFFont | None:
+    with TTFont(str(face.path), fontNumber=face.index, lazy=True) as ttfont:
+        # fpdf2 draws a .notdef into a TrueType face that has none, in that document's ttfont
+        # only; such a face (never Noto CJK) is parsed for each document as before.
+        if "glyf" in ttfont and ".notdef" not in ttfont["glyf"]:
+            return None
+    scratch = FPDF()
+    scratch.add_font(FAMILY, style, fname=str(face.path), collection_font_number=face.index)
+    font = scratch.fonts[f"{FAMILY}{style}"]
+    assert isinstance(font, TTFFont)
+    font.close()  # every document opens its own
+    if font.color_font is not None:  # a Type 3 font object holds its document
+        return None
+    return font
+
+
+def _parsed_face(face: FontFace, style: str) -> TTFFont | None:
+    """fpdf2's ``TTFFont`` for the face, parsed once per process (None: parse it per document).
+    A font file replaced while the server runs (a package upgrade) is parsed again: each
+    document reads its glyphs from the file. The service renders in a thread pool: one thread
+    parses, the others wait for it."""
+    stat = face.path.stat()
+    with _parse_lock:
+        return _parsed_face_once(face, style, (stat.st_mtime_ns, stat.st_size))
+
+
+def _add_parsed_font(pdf: FPDF, shared: TTFFont) -> None:
+    """What ``FPDF.add_font`` does, with the parsing already done."""
+    font = TTFFont.__new__(TTFFont)
+    for slot in SHARED_SLOTS:
+        if hasattr(shared, slot):  # fpdf2 never sets unicode_range
+            setattr(font, slot, getattr(shared, slot))
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = TTFont(
+        str(shared.ttffile),
+        recalcTimestamp=False,
+        fontNumber=shared.collection_font_number,
+        lazy=True,
+    )
+    font.desc = copy.copy(shared.desc)
+    font.cw = copy.copy(shared.cw)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    font.subset = SubsetMap(font)
+    pdf.fonts[font.fontkey] = font
+    if font.is_cff and font.is_cid_keyed:
+        pdf._set_min_pdf_version("1.6")

@@ -1,0 +1,133 @@
+"""The CJK face parsed once per process (app/printing/fonts.py ``_parsed_face``): a document made
+with it is byte for byte the one fpdf2 makes parsing the face itself, and documents made one after
+another, side by side or in two threads each embed their own glyphs only."""
+
+import io
+import re
+import subprocess
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pikepdf
+import pytest
+from fpdf.fonts import TTFFont
+
+from app.printing import fonts
+from app.printing.fonts import FontFace, cjk_pdf, close_fonts, find_cjk_fonts
+
+WHEN = datetime(2026, 12, 6, tzinfo=UTC)  # fpdf2 writes the creation time into the file
+TEXTS = (("信息工程学院", "选举"), ("王宁刘洋", "李娜"), ("欧阳晓东", "张伟"))
+
+
+class Document:
+    """One document with a line in the regular face and one in the bold, drawn in two steps so
+    that two of them can be open at once."""
+
+    def __init__(self, faces: tuple[FontFace, FontFace], regular: str, bold: str) -> None:
+        self.pdf = cjk_pdf((148.0, 210.0), "test", faces)
+        self.pdf.set_creation_date(WHEN)
+        self.pdf.add_page()
+        self.regular, self.bold = regular, bold
+
+    def draw(self) -> None:
+        self.pdf.set_font("cjk", "", 14)
+        self.pdf.text(10, 20, self.regular)
+        self.pdf.set_font("cjk", "B", 14)
+        self.pdf.text(10, 40, self.bold)
+
+    def output(self) -> bytes:
+        try:
+            return bytes(self.pdf.output())
+        finally:
+            close_fonts(self.pdf)
+
+
+def document(faces: tuple[FontFace, FontFace], regular: str, bold: str) -> bytes:
+    made = Document(faces, regular, bold)
+    made.draw()
+    return made.output()
+
+
+@pytest.fixture(scope="module")
+def faces() -> tuple[FontFace, FontFace]:
+    return find_cjk_fonts()
+
+
+@pytest.fixture(scope="module")
+def unshared(faces: tuple[FontFace, FontFace]) -> dict[tuple[str, str], bytes]:
+    """Each of ``TEXTS`` made as fpdf2 makes it by itself, parsing the faces for the document."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fonts, "_parsed_face", lambda *_: None)
+        return {texts: document(faces, *texts) for texts in TEXTS}
+
+
+def unicode_map(pdf: bytes) -> dict[str, set[str]]:
+    """Per embedded font, the printable characters of its ToUnicode map but the space (fpdf2
+    always maps .notdef and the space): the glyphs of its subset."""
+    found: dict[str, set[str]] = {}
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        for page in opened.pages:
+            for font in page.Resources.Font.values():
+                cmap = font.ToUnicode.read_bytes().decode("latin-1")
+                codes = re.findall(r"<[0-9A-F]+> <([0-9A-F]+)>", cmap)
+                chars = {chr(int(code, 16)) for code in codes}
+                found[str(font.BaseFont)] = {c for c in chars if c.isprintable() and c != " "}
+    return found
+
+
+def test_every_slot_of_fpdf2s_font_is_either_shared_or_each_documents_own() -> None:
+    assert not fonts.SHARED_SLOTS & fonts.OWN_SLOTS
+    unknown = set(TTFFont.__slots__) - (fonts.SHARED_SLOTS | fonts.OWN_SLOTS)
+    assert not unknown, f"fpdf2's TTFFont has new slots: shared or each document's own? {unknown}"
+    assert set(TTFFont.__slots__) == fonts.SHARED_SLOTS | fonts.OWN_SLOTS
+
+
+def test_the_face_is_parsed_once_and_documents_are_as_fpdf2_makes_them(
+    faces: tuple[FontFace, FontFace],
+    unshared: dict[tuple[str, str], bytes],
+    tmp_path: Path,
+) -> None:
+    regular, bold = faces
+    shared = fonts._parsed_face(regular, "")
+    assert shared is not None  # Noto CJK is shared
+    assert fonts._parsed_face(regular, "") is shared
+    assert fonts._parsed_face(bold, "B") is not shared
+    made = [document(faces, *texts) for texts in TEXTS]
+    assert made == [unshared[texts] for texts in TEXTS]
+    for (regular_text, bold_text), pdf in zip(TEXTS, made, strict=True):
+        path = tmp_path / "made.pdf"
+        path.write_bytes(pdf)
+        read = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
+        assert read.stdout.decode().split() == [regular_text, bold_text]
+        assert sorted(unicode_map(pdf).values(), key=len) == [set(bold_text), set(regular_text)]
+
+
+def test_two_documents_open_at_once_keep_their_own_glyphs(
+    faces: tuple[FontFace, FontFace], unshared: dict[tuple[str, str], bytes]
+) -> None:
+    first, second = Document(faces, *TEXTS[0]), Document(faces, *TEXTS[1])
+    first.draw()
+    second.draw()
+    assert [second.output(), first.output()] == [unshared[TEXTS[1]], unshared[TEXTS[0]]]
+
+
+def test_documents_made_in_two_threads_at_once_keep_their_own_glyphs(
+    faces: tuple[FontFace, FontFace], unshared: dict[tuple[str, str], bytes]
+) -> None:
+    """The service renders papers in a thread pool."""
+    fonts._parsed_face_once.cache_clear()  # both threads ask for the face before it is parsed
+    start = threading.Barrier(2)
+    made: dict[int, list[bytes]] = {}
+
+    def make(worker: int) -> None:
+        start.wait()
+        made[worker] = [document(faces, *TEXTS[worker + n]) for n in range(2)]
+
+    threads = [threading.Thread(target=make, args=(worker,)) for worker in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for worker in (0, 1):
+        assert made[worker] == [unshared[TEXTS[worker + n]] for n in range(2)]
