@@ -29,7 +29,7 @@ from app.auth import service as auth_service
 from app.db import Base, upgrade_database
 from app.main import create_app
 from app.settings import Settings
-from tests.builders import Api, certified_record
+from tests.builders import PUBLIC_URL, Api, certified_record
 
 POSTGRES_URL = os.environ.get(
     "JIPIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -106,9 +106,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url, data_dir=tmp_path, public_url="http://hall.example:8000"
-    )
+    return Settings(database_url=database_url, data_dir=tmp_path, public_url=PUBLIC_URL)
 
 
 @pytest.fixture

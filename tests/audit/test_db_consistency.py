@@ -2,6 +2,8 @@
 table, row deletions, stuffed rows and a truncated log, on SQLite and PostgreSQL.
 
 Each mutation runs in a transaction that is rolled back, so one election serves many mutations.
+On SQLite the counted installation is built once for the module and each test gets a copy of it
+(``counted_once``); on PostgreSQL each test builds its own.
 """
 
 import random
@@ -9,9 +11,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -27,6 +31,7 @@ from app.audit.consistency import (
     check_congress,
     project,
 )
+from app.auth import service as auth_service
 from app.cli import main
 from app.db import make_engine
 from app.ledger import chain
@@ -38,8 +43,11 @@ from tests.builders import (
     O2_ROLES,
     SEED_BALLOT_ORDER,
     Api,
+    Installed,
     add_candidate,
+    copy_installation,
     expect,
+    install_once,
     issue_and_collect,
     login_official,
     make_congress,
@@ -194,10 +202,46 @@ def another_congress(api: Api) -> int:
     return congress.id
 
 
+def _sqlite(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
+
+
+@pytest.fixture(scope="module")
+def counted_once(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Installed[tuple[int, int]]:
+    """``count_an_election`` and ``another_congress`` on SQLite, once for the module."""
+
+    def build(api: Api, settings: Settings) -> tuple[int, int]:
+        return count_an_election(api, settings), another_congress(api)
+
+    return install_once(tmp_path_factory.mktemp("counted"), sqlite_template, build)
+
+
 @pytest.fixture
-def counted(api: Api, settings: Settings) -> Counted:
-    congress = count_an_election(api, settings)
-    return Counted(settings, congress, another_congress(api))
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    if _sqlite(settings):  # the data folder (database and keys) before the app starts on it
+        copy_installation(request.getfixturevalue("counted_once"), settings.data_dir)
+    return settings
+
+
+@pytest.fixture
+def admin_token(app: FastAPI, settings: Settings, request: pytest.FixtureRequest) -> str:
+    if _sqlite(settings):
+        installed: Installed[tuple[int, int]] = request.getfixturevalue("counted_once")
+        return installed.admin_token
+    with app.state.sessionmaker.begin() as session:
+        token = auth_service.ensure_admin_token(session)
+    assert token is not None
+    return token
+
+
+@pytest.fixture
+def counted(api: Api, settings: Settings, request: pytest.FixtureRequest) -> Counted:
+    if _sqlite(settings):
+        installed: Installed[tuple[int, int]] = request.getfixturevalue("counted_once")
+        return Counted(settings, *installed.built)
+    return Counted(settings, count_an_election(api, settings), another_congress(api))
 
 
 @pytest.fixture
