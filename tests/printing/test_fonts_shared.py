@@ -1,6 +1,6 @@
 """The CJK face parsed once per process (app/printing/fonts.py ``_parsed_face``): a document made
 with it is byte for byte the one fpdf2 makes parsing the face itself, and documents made one after
-another, side by side or in two threads each embed their own glyphs only."""
+another, or open at once and made in two threads, each embed their own glyphs only."""
 
 import io
 import re
@@ -17,23 +17,28 @@ from app.printing import fonts
 from app.printing.fonts import FontFace, cjk_pdf, close_fonts, find_cjk_fonts
 
 WHEN = datetime(2026, 12, 6, tzinfo=UTC)  # fpdf2 writes the creation time into the file
-# Each document costs about half a second of CPU (fontTools subsets both faces): two texts.
-TEXTS = (("信息工程学院", "王宁刘洋"), ("欧阳晓东", "主席团选举"))
+# A line in the regular face on the first page, one in the bold on the last. The documents differ
+# in their pages so that their font objects get different numbers. Each costs about half a
+# second of CPU (fontTools subsets both faces): two of them.
+TEXTS = (("信息工程学院", "王宁刘洋", 1), ("欧阳晓东", "主席团选举", 3))
 
 
 class Document:
-    """One document with a line in the regular face and one in the bold, drawn in two steps so
-    that two of them can be open at once."""
+    """One of ``TEXTS``, drawn in two steps so that two of them can be open at once."""
 
-    def __init__(self, faces: tuple[FontFace, FontFace], regular: str, bold: str) -> None:
+    def __init__(
+        self, faces: tuple[FontFace, FontFace], regular: str, bold: str, pages: int
+    ) -> None:
         self.pdf = cjk_pdf((148.0, 210.0), "test", faces)
         self.pdf.set_creation_date(WHEN)
         self.pdf.add_page()
-        self.regular, self.bold = regular, bold
+        self.regular, self.bold, self.pages = regular, bold, pages
 
     def draw(self) -> None:
         self.pdf.set_font("cjk", "", 14)
         self.pdf.text(10, 20, self.regular)
+        for _ in range(1, self.pages):
+            self.pdf.add_page()
         self.pdf.set_font("cjk", "B", 14)
         self.pdf.text(10, 40, self.bold)
 
@@ -44,8 +49,8 @@ class Document:
             close_fonts(self.pdf)
 
 
-def document(faces: tuple[FontFace, FontFace], regular: str, bold: str) -> bytes:
-    made = Document(faces, regular, bold)
+def document(faces: tuple[FontFace, FontFace], regular: str, bold: str, pages: int) -> bytes:
+    made = Document(faces, regular, bold, pages)
     made.draw()
     return made.output()
 
@@ -56,7 +61,7 @@ def faces() -> tuple[FontFace, FontFace]:
 
 
 @pytest.fixture(scope="module")
-def unshared(faces: tuple[FontFace, FontFace]) -> dict[tuple[str, str], bytes]:
+def unshared(faces: tuple[FontFace, FontFace]) -> dict[tuple[str, str, int], bytes]:
     """Each of ``TEXTS`` made as fpdf2 makes it by itself, parsing the faces for the document."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fonts, "_parsed_face", lambda *_: None)
@@ -69,7 +74,7 @@ def unicode_map(pdf: bytes) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     with pikepdf.open(io.BytesIO(pdf)) as opened:
         for page in opened.pages:
-            for font in page.Resources.Font.values():
+            for font in page.Resources.get("/Font", {}).values():  # a page may have no text
                 cmap = font.ToUnicode.read_bytes().decode("latin-1")
                 codes = re.findall(r"<[0-9A-F]+> <([0-9A-F]+)>", cmap)
                 chars = {chr(int(code, 16)) for code in codes}
@@ -86,7 +91,7 @@ def test_every_slot_of_fpdf2s_font_is_either_shared_or_each_documents_own() -> N
 
 def test_the_face_is_parsed_once_and_documents_are_as_fpdf2_makes_them(
     faces: tuple[FontFace, FontFace],
-    unshared: dict[tuple[str, str], bytes],
+    unshared: dict[tuple[str, str, int], bytes],
     tmp_path: Path,
 ) -> None:
     regular, bold = faces
@@ -96,7 +101,7 @@ def test_the_face_is_parsed_once_and_documents_are_as_fpdf2_makes_them(
     assert fonts._parsed_face(bold, "B") is not shared
     made = [document(faces, *texts) for texts in TEXTS]
     assert made == [unshared[texts] for texts in TEXTS]
-    for (regular_text, bold_text), pdf in zip(TEXTS, made, strict=True):
+    for (regular_text, bold_text, _), pdf in zip(TEXTS, made, strict=True):
         path = tmp_path / "made.pdf"
         path.write_bytes(pdf)
         read = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
@@ -106,29 +111,23 @@ def test_the_face_is_parsed_once_and_documents_are_as_fpdf2_makes_them(
         )
 
 
-def test_two_documents_open_at_once_keep_their_own_glyphs(
-    faces: tuple[FontFace, FontFace], unshared: dict[tuple[str, str], bytes]
+def test_two_documents_open_at_once_made_in_two_threads_keep_their_own_glyphs(
+    faces: tuple[FontFace, FontFace], unshared: dict[tuple[str, str, int], bytes]
 ) -> None:
-    first, second = Document(faces, *TEXTS[0]), Document(faces, *TEXTS[1])
-    first.draw()
-    second.draw()
-    assert [second.output(), first.output()] == [unshared[TEXTS[1]], unshared[TEXTS[0]]]
-
-
-def test_documents_made_in_two_threads_at_once_keep_their_own_glyphs(
-    faces: tuple[FontFace, FontFace], unshared: dict[tuple[str, str], bytes]
-) -> None:
-    """The service renders papers in a thread pool."""
-    start = threading.Barrier(2)
+    """The service renders papers in a thread pool: both documents are open before either is
+    drawn, then each is drawn and written out in its own thread, at the same time."""
+    opened = [Document(faces, *texts) for texts in TEXTS]
+    start = threading.Barrier(len(opened))
     made: dict[int, bytes] = {}
 
     def make(worker: int) -> None:
         start.wait()
-        made[worker] = document(faces, *TEXTS[worker])
+        opened[worker].draw()
+        made[worker] = opened[worker].output()
 
-    threads = [threading.Thread(target=make, args=(worker,)) for worker in (0, 1)]
+    threads = [threading.Thread(target=make, args=(worker,)) for worker in range(len(opened))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert made == {worker: unshared[TEXTS[worker]] for worker in (0, 1)}
+    assert made == {worker: unshared[texts] for worker, texts in enumerate(TEXTS)}
