@@ -826,32 +826,32 @@ PUBLIC_URL = "http://hall.example:8000"
 
 @dataclass(frozen=True)
 class Installed(Generic[T]):
-    """An installation built once for a test module on SQLite (``install_once``) and copied into
-    each test's data folder (``copy_installation``): the folder (the database and the keys), the
-    admin token, and what the build returned."""
+    """An installation built once for a test module (``install_once``) and copied for each of its
+    tests (``copy_installation``, and on PostgreSQL a copy of the database): the data folder (the
+    keys; on SQLite the database too), the database, the admin token, what the build returned."""
 
     folder: Path
+    database_url: str
     admin_token: str
     built: T
 
 
-def install_once(folder: Path, template: Path, build: Callable[[Api, Settings], T]) -> Installed[T]:
-    """Runs ``build`` through the HTTP API of an app on a fresh migrated database (a copy of
-    ``template``) in ``folder``, and stops the app: a test that copies the folder starts its own
-    app on it, as the server does after a restart."""
-    database = folder / "jipiao.sqlite3"
-    shutil.copyfile(template, database)
-    settings = Settings(
-        database_url=f"sqlite:///{database}", data_dir=folder, public_url=PUBLIC_URL
-    )
+def install_once(
+    folder: Path, database_url: str, build: Callable[[Api, Settings], T]
+) -> Installed[T]:
+    """Runs ``build`` through the HTTP API of an app on the migrated, empty database at
+    ``database_url`` with the data folder ``folder``, and stops the app: a test that copies them
+    starts its own app on the copy, as the server does after a restart."""
+    settings = Settings(database_url=database_url, data_dir=folder, public_url=PUBLIC_URL)
     app = create_app(settings)
     with TestClient(app) as client:
         with app.state.sessionmaker.begin() as session:
             token = auth_service.ensure_admin_token(session)
         assert token is not None
         built = build(Api(client, token), settings)
-    return Installed(folder, token, built)
+    return Installed(folder, database_url, token, built)
 
 
 def copy_installation(installed: Installed[Any], folder: Path) -> None:
+    """The installation's data folder copied into ``folder`` (on SQLite: its database too)."""
     shutil.copytree(installed.folder, folder, dirs_exist_ok=True)

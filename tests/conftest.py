@@ -74,6 +74,32 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def new_postgres_database(postgres_database: str) -> Iterator[Callable[[str | None], str]]:
+    """Makes another database for the run and gives its URL: migrated and empty, or a copy of a
+    database made earlier (its URL: nothing may be connected to it). All dropped at the end."""
+    admin = make_url(POSTGRES_URL)
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    base = make_url(postgres_database).database
+    made: list[str] = []
+
+    def new(template: str | None) -> str:
+        name = f"{base}_{len(made) + 1}"
+        copied = "" if template is None else f' TEMPLATE "{make_url(template).database}"'
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"{copied}')
+        made.append(name)
+        url = admin.set(database=name).render_as_string(hide_password=False)
+        if template is None:
+            upgrade_database(Settings(database_url=url))
+        return url
+
+    yield new
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
 def postgres_empty(postgres_database: str) -> Iterator[Callable[[], None]]:
     """Empties every table and restarts every sequence (ids start at 1 again), on one engine for
     the run: DELETE on a test's few rows takes about a millisecond where TRUNCATE of every table

@@ -2,20 +2,20 @@
 table, row deletions, stuffed rows and a truncated log, on SQLite and PostgreSQL.
 
 Each mutation runs in a transaction that is rolled back, so one election serves many mutations.
-On SQLite the counted installation is built once for the module and each test gets a copy of it
-(``counted_once``); on PostgreSQL each test builds its own.
+The counted installation is built once for the module on each database and each test gets a copy
+of it (``installed``).
 """
 
 import random
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -31,7 +31,6 @@ from app.audit.consistency import (
     check_congress,
     project,
 )
-from app.auth import service as auth_service
 from app.cli import main
 from app.db import make_engine
 from app.ledger import chain
@@ -202,46 +201,59 @@ def another_congress(api: Api) -> int:
     return congress.id
 
 
-def _sqlite(settings: Settings) -> bool:
-    return settings.database_url.startswith("sqlite")
+def _build(api: Api, settings: Settings) -> tuple[int, int]:
+    return count_an_election(api, settings), another_congress(api)
 
 
 @pytest.fixture(scope="module")
-def counted_once(
+def counted_sqlite(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
 ) -> Installed[tuple[int, int]]:
-    """``count_an_election`` and ``another_congress`` on SQLite, once for the module."""
+    folder = tmp_path_factory.mktemp("counted")
+    shutil.copyfile(sqlite_template, folder / "jipiao.sqlite3")
+    return install_once(folder, f"sqlite:///{folder / 'jipiao.sqlite3'}", _build)
 
-    def build(api: Api, settings: Settings) -> tuple[int, int]:
-        return count_an_election(api, settings), another_congress(api)
 
-    return install_once(tmp_path_factory.mktemp("counted"), sqlite_template, build)
+@pytest.fixture(scope="module")
+def counted_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, new_postgres_database: Callable[[str | None], str]
+) -> Installed[tuple[int, int]]:
+    return install_once(tmp_path_factory.mktemp("counted"), new_postgres_database(None), _build)
+
+
+@pytest.fixture
+def installed(database_url: str, request: pytest.FixtureRequest) -> Installed[tuple[int, int]]:
+    """The counted installation of the test's database, built once for the module."""
+    sqlite = database_url.startswith("sqlite")
+    built: Installed[tuple[int, int]] = request.getfixturevalue(
+        "counted_sqlite" if sqlite else "counted_postgresql"
+    )
+    return built
 
 
 @pytest.fixture
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    if _sqlite(settings):  # the data folder (database and keys) before the app starts on it
-        copy_installation(request.getfixturevalue("counted_once"), settings.data_dir)
-    return settings
+    """A copy of the counted installation, made before the app starts on it."""
+    installed: Installed[tuple[int, int]] = request.getfixturevalue("installed")
+    copy_installation(installed, settings.data_dir)  # on SQLite, over the empty database
+    if installed.database_url.startswith("sqlite"):
+        return settings
+    new_database: Callable[[str | None], str] = request.getfixturevalue("new_postgres_database")
+    return Settings(
+        database_url=new_database(installed.database_url),
+        data_dir=settings.data_dir,
+        public_url=settings.public_url,
+    )
 
 
 @pytest.fixture
-def admin_token(app: FastAPI, settings: Settings, request: pytest.FixtureRequest) -> str:
-    if _sqlite(settings):
-        installed: Installed[tuple[int, int]] = request.getfixturevalue("counted_once")
-        return installed.admin_token
-    with app.state.sessionmaker.begin() as session:
-        token = auth_service.ensure_admin_token(session)
-    assert token is not None
-    return token
+def admin_token(installed: Installed[tuple[int, int]]) -> str:
+    return installed.admin_token
 
 
 @pytest.fixture
-def counted(api: Api, settings: Settings, request: pytest.FixtureRequest) -> Counted:
-    if _sqlite(settings):
-        installed: Installed[tuple[int, int]] = request.getfixturevalue("counted_once")
-        return Counted(settings, *installed.built)
-    return Counted(settings, count_an_election(api, settings), another_congress(api))
+def counted(installed: Installed[tuple[int, int]], settings: Settings) -> Counted:
+    return Counted(settings, *installed.built)
 
 
 @pytest.fixture
