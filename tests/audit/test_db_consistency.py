@@ -225,16 +225,17 @@ def counted_postgresql(
 def installed(database_url: str, request: pytest.FixtureRequest) -> Installed[tuple[int, int]]:
     """The counted installation of the test's database, built once for the module."""
     sqlite = database_url.startswith("sqlite")
-    built: Installed[tuple[int, int]] = request.getfixturevalue(
-        "counted_sqlite" if sqlite else "counted_postgresql"
+    counted: Installed[tuple[int, int]] = request.getfixturevalue(
+        "counted_sqlite" if sqlite else "counted_postgresql"  # only the test's database is used
     )
-    return built
+    return counted
 
 
 @pytest.fixture
-def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+def settings(
+    settings: Settings, installed: Installed[tuple[int, int]], request: pytest.FixtureRequest
+) -> Settings:
     """A copy of the counted installation, made before the app starts on it."""
-    installed: Installed[tuple[int, int]] = request.getfixturevalue("installed")
     copy_installation(installed, settings.data_dir)  # on SQLite, over the empty database
     if installed.database_url.startswith("sqlite"):
         return settings
