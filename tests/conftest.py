@@ -199,7 +199,6 @@ LONGEST_FIRST = (
     "tests/web/test_golden_path.py",
     "tests/printing/test_ballot_pdf.py",
     "tests/papers/test_rounds_api.py",
-    "tests/audit/test_db_consistency.py",
     "tests/audit/test_verify_fast.py",
     "tests/rehearse/test_rehearse.py",
     "tests/ledger/test_chain_fast_canonical.py",
