@@ -220,7 +220,9 @@ def _parsed_face_once(face: FontFace, style: str, _version: tuple[int, int]) -> 
     if "cmap" in tables:
         for subtable in tables["cmap"].tables:  # fontTools decompiles a subtable when first read
             subtable.ensureDecompiled()
+            subtable.ttFont = None  # read only to decompile: the scratch font is let go
     font.close()  # every document opens its own
+    del font.ttfont  # and the tables it decompiled (the CFF charset, the glyph order) are let go
     if font.color_font is not None:  # a Type 3 font object holds its document
         return None
     return ParsedFace(font, tables)
