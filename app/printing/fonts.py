@@ -192,9 +192,10 @@ OWN_SLOTS = frozenset(
 )  # fmt: skip
 # The tables of the face given decompiled to each document's fontTools font, each a shallow copy:
 # the subsetter replaces their mappings (cmap's subtables and their cmap and uvsDict, hmtx's and
-# vmtx's metrics) with new ones, it does not change them; the shared ones are only read. A
-# fontTools that changed them in place would change the next document's bytes, which
-# tests/printing/test_fonts_shared.py compares with fpdf2's own.
+# vmtx's metrics) with new ones, it does not change them; the shared ones are only read. The
+# list of cmap subtables is each document's own (compiling sorts it). A fontTools that changed
+# them in place would change the next document's bytes, which tests/printing/test_fonts_shared.py
+# compares with fpdf2's own (on a TrueType face: fpdf2 embeds only the CFF table of Noto CJK).
 DECOMPILED_TABLES = ("cmap", "hmtx", "vmtx")
 _parse_lock = threading.Lock()
 
