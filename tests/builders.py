@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import random
+import shutil
 import weakref
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx2 as httpx
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.audit.record import check_record, export_record
+from app.auth import service as auth_service
 from app.auth.router import SessionRead
 from app.counting import router as counting_router
 from app.counting.entry import EntryRequest, enter_papers
@@ -42,6 +44,7 @@ from app.ledger.replay import (
     parse_event_lines,
     signed_message,
 )
+from app.main import create_app
 from app.papers import schemas as papers_schemas
 from app.papers.definition import freeze_round
 from app.papers.keys import load_or_create_qr_key
@@ -814,3 +817,41 @@ def election_events(papers: int = 24, seed: int = 1, batch: int = 5) -> list[Sto
         "role": "chief_scrutineer"})  # fmt: skip
     add("round.certified", {"round_id": 1, "decision": decision, "signers": [3]})
     return events
+
+
+# ---------------------------------------------------------------- an installation made once
+
+PUBLIC_URL = "http://hall.example:8000"
+
+
+@dataclass(frozen=True)
+class Installed(Generic[T]):
+    """An installation built once for a test module (``install_once``) and copied for each of its
+    tests (``copy_installation``, and on PostgreSQL a copy of the database): the data folder (the
+    keys; on SQLite the database too), the database, the admin token, what the build returned."""
+
+    folder: Path
+    database_url: str
+    admin_token: str
+    built: T
+
+
+def install_once(
+    folder: Path, database_url: str, build: Callable[[Api, Settings], T]
+) -> Installed[T]:
+    """Runs ``build`` through the HTTP API of an app on the migrated, empty database at
+    ``database_url`` with the data folder ``folder``, and stops the app: a test that copies them
+    starts its own app on the copy, as the server does after a restart."""
+    settings = Settings(database_url=database_url, data_dir=folder, public_url=PUBLIC_URL)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.sessionmaker.begin() as session:
+            token = auth_service.ensure_admin_token(session)
+        assert token is not None
+        built = build(Api(client, token), settings)
+    return Installed(folder, database_url, token, built)
+
+
+def copy_installation(installed: Installed[Any], folder: Path) -> None:
+    """The installation's data folder copied into ``folder`` (on SQLite: its database too)."""
+    shutil.copytree(installed.folder, folder, dirs_exist_ok=True)

@@ -9,14 +9,18 @@ Without a font nothing can be printed: ``FontMissingError`` is a 503 ``font_miss
 to install, and the server says it once at start (``missing_font_message``), never a 500.
 """
 
+import copy
 import functools
 import os
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from fontTools.ttLib import TTCollection, TTLibError  # type: ignore[import-untyped]
+from fontTools.ttLib import TTCollection, TTFont, TTLibError  # type: ignore[import-untyped]
 from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
 
 from app.errors import ServiceUnavailable
 
@@ -30,6 +34,7 @@ DEBIAN_FONT_DIRS = (
 )
 REGULAR_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf")
 BOLD_FILES = ("NotoSansCJK-Bold.ttc", "NotoSansCJKsc-Bold.otf")
+FAMILY = "cjk"  # the name documents set_font by
 
 
 class FontMissingError(ServiceUnavailable):
@@ -142,7 +147,11 @@ def cjk_pdf(page_format: str | tuple[float, float], creator: str, fonts: tuple[F
     regular, bold = fonts
     for style, face in (("", regular), ("B", bold)):
         try:
-            pdf.add_font("cjk", style, fname=str(face.path), collection_font_number=face.index)
+            parsed = _parsed_face(face, style)
+            if parsed is None:
+                pdf.add_font(FAMILY, style, fname=str(face.path), collection_font_number=face.index)
+            else:
+                _add_parsed_font(pdf, parsed)
         except (TTLibError, OSError, struct.error, ValueError, KeyError, IndexError) as exc:
             close_fonts(pdf)
             raise _file_missing(face.path, f"not a usable font: {exc}") from None
@@ -155,3 +164,105 @@ def close_fonts(pdf: FPDF) -> None:
         ttfont = getattr(font, "ttfont", None)
         if ttfont is not None:
             ttfont.close()
+
+
+# fpdf2's ``add_font`` parses the face's cmap and advance widths into a ``TTFFont`` for every
+# document (0.25 s of CPU for Noto CJK's two faces), and writing the document out, fontTools'
+# subsetter decompiles the cmap and the metrics again from the file when they were not (another
+# 0.15 s). Both are done once per process (``_parsed_face``); every document gets its own
+# ``TTFFont`` made from it (``_add_parsed_font``): what is only read is shared, what a document
+# changes is its own. Together these are the slots of fpdf2 2.8's ``TTFFont``; a slot a later
+# fpdf2 adds is left unset (an AttributeError, not a shared state) and
+# tests/printing/test_fonts_shared.py names it.
+SHARED_SLOTS = frozenset(
+    {
+        "type", "name", "glyph_ids", "cmap", "sp", "ss", "up", "ut", "ttffile", "fontkey",
+        "emphasis", "scale", "palette_index", "is_compressed", "is_cff", "is_cid_keyed",
+        "is_symbol", "cff_ros", "collection_font_number", "color_font", "unicode_range",
+    }
+)  # fmt: skip
+OWN_SLOTS = frozenset(
+    {
+        "i",  # the font's number in this document
+        "ttfont",  # output subsets it in place and closes it
+        "desc",  # output gives it this document's object number and font file
+        "cw",  # a defaultdict: measuring a character the font lacks adds its key
+        "subset", "missing_glyphs", "biggest_size_pt", "_hbfont",  # what this document used
+    }
+)  # fmt: skip
+# The tables of the face given decompiled to each document's fontTools font, each a shallow copy:
+# the subsetter replaces their mappings (cmap's subtables and their cmap and uvsDict, hmtx's and
+# vmtx's metrics) with new ones, it does not change them; the shared ones are only read. The
+# list of cmap subtables is each document's own (compiling sorts it). A fontTools that changed
+# them in place would change the next document's bytes, which tests/printing/test_fonts_shared.py
+# compares with fpdf2's own (on a TrueType face: fpdf2 embeds only the CFF table of Noto CJK).
+DECOMPILED_TABLES = ("cmap", "hmtx", "vmtx")
+_parse_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFace:
+    font: TTFFont  # made for a scratch document, never drawn with
+    tables: dict[str, Any]  # DECOMPILED_TABLES the face has
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_face_once(face: FontFace, style: str, _version: tuple[int, int]) -> ParsedFace | None:
+    with TTFont(str(face.path), fontNumber=face.index, lazy=True) as ttfont:
+        # fpdf2 draws a .notdef into a TrueType face that has none, in that document's ttfont
+        # only; such a face (never Noto CJK) is parsed for each document as before.
+        if "glyf" in ttfont and ".notdef" not in ttfont["glyf"]:
+            return None
+    scratch = FPDF()
+    scratch.add_font(FAMILY, style, fname=str(face.path), collection_font_number=face.index)
+    font = scratch.fonts[f"{FAMILY}{style}"]
+    assert isinstance(font, TTFFont)
+    tables = {tag: font.ttfont[tag] for tag in DECOMPILED_TABLES if tag in font.ttfont}
+    if "cmap" in tables:
+        for subtable in tables["cmap"].tables:  # fontTools decompiles a subtable when first read
+            subtable.ensureDecompiled()
+            subtable.ttFont = None  # read only to decompile: the scratch font is let go
+    font.close()  # every document opens its own
+    del font.ttfont  # and the tables it decompiled (the CFF charset, the glyph order) are let go
+    if font.color_font is not None:  # a Type 3 font object holds its document
+        return None
+    return ParsedFace(font, tables)
+
+
+def _parsed_face(face: FontFace, style: str) -> ParsedFace | None:
+    """The face parsed once per process (None: parse it per document). A font file replaced while
+    the server runs (a package upgrade) is parsed again: each document reads its glyphs from the
+    file. The service renders in a thread pool: one thread parses, the others wait for it."""
+    stat = face.path.stat()
+    with _parse_lock:
+        return _parsed_face_once(face, style, (stat.st_mtime_ns, stat.st_size))
+
+
+def _add_parsed_font(pdf: FPDF, parsed: ParsedFace) -> None:
+    """What ``FPDF.add_font`` does, with the parsing already done."""
+    shared = parsed.font
+    font = TTFFont.__new__(TTFFont)
+    for slot in SHARED_SLOTS:
+        if hasattr(shared, slot):  # fpdf2 never sets unicode_range
+            setattr(font, slot, getattr(shared, slot))
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = TTFont(
+        str(shared.ttffile),
+        recalcTimestamp=False,
+        fontNumber=shared.collection_font_number,
+        lazy=True,
+    )
+    for tag, table in parsed.tables.items():
+        own = copy.copy(table)
+        if tag == "cmap":
+            own.tables = [copy.copy(subtable) for subtable in table.tables]
+        font.ttfont[tag] = own
+    font.desc = copy.copy(shared.desc)
+    font.cw = copy.copy(shared.cw)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    font.subset = SubsetMap(font)
+    pdf.fonts[font.fontkey] = font
+    if font.is_cff and font.is_cid_keyed:
+        pdf._set_min_pdf_version("1.6")

@@ -2,13 +2,17 @@
 table, row deletions, stuffed rows and a truncated log, on SQLite and PostgreSQL.
 
 Each mutation runs in a transaction that is rolled back, so one election serves many mutations.
+The counted installation is built once for the module on each database and each test gets a copy
+of it (``installed``).
 """
 
 import random
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,8 +42,11 @@ from tests.builders import (
     O2_ROLES,
     SEED_BALLOT_ORDER,
     Api,
+    Installed,
     add_candidate,
+    copy_installation,
     expect,
+    install_once,
     issue_and_collect,
     login_official,
     make_congress,
@@ -194,10 +201,60 @@ def another_congress(api: Api) -> int:
     return congress.id
 
 
+def _build(api: Api, settings: Settings) -> tuple[int, int]:
+    return count_an_election(api, settings), another_congress(api)
+
+
+@pytest.fixture(scope="module")
+def counted_sqlite(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Installed[tuple[int, int]]:
+    folder = tmp_path_factory.mktemp("counted")
+    shutil.copyfile(sqlite_template, folder / "jipiao.sqlite3")
+    return install_once(folder, f"sqlite:///{folder / 'jipiao.sqlite3'}", _build)
+
+
+@pytest.fixture(scope="module")
+def counted_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, new_postgres_database: Callable[[str | None], str]
+) -> Installed[tuple[int, int]]:
+    return install_once(tmp_path_factory.mktemp("counted"), new_postgres_database(None), _build)
+
+
 @pytest.fixture
-def counted(api: Api, settings: Settings) -> Counted:
-    congress = count_an_election(api, settings)
-    return Counted(settings, congress, another_congress(api))
+def installed(database_url: str, request: pytest.FixtureRequest) -> Installed[tuple[int, int]]:
+    """The counted installation of the test's database, built once for the module."""
+    sqlite = database_url.startswith("sqlite")
+    counted: Installed[tuple[int, int]] = request.getfixturevalue(
+        "counted_sqlite" if sqlite else "counted_postgresql"  # only the test's database is used
+    )
+    return counted
+
+
+@pytest.fixture
+def settings(
+    settings: Settings, installed: Installed[tuple[int, int]], request: pytest.FixtureRequest
+) -> Settings:
+    """A copy of the counted installation, made before the app starts on it."""
+    copy_installation(installed, settings.data_dir)  # on SQLite, over the empty database
+    if installed.database_url.startswith("sqlite"):
+        return settings
+    new_database: Callable[[str | None], str] = request.getfixturevalue("new_postgres_database")
+    return Settings(
+        database_url=new_database(installed.database_url),
+        data_dir=settings.data_dir,
+        public_url=settings.public_url,
+    )
+
+
+@pytest.fixture
+def admin_token(installed: Installed[tuple[int, int]]) -> str:
+    return installed.admin_token
+
+
+@pytest.fixture
+def counted(installed: Installed[tuple[int, int]], settings: Settings) -> Counted:
+    return Counted(settings, *installed.built)
 
 
 @pytest.fixture
