@@ -171,9 +171,9 @@ def close_fonts(pdf: FPDF) -> None:
 # subsetter decompiles the cmap and the metrics again from the file when they were not (another
 # 0.15 s). Both are done once per process (``_parsed_face``); every document gets its own
 # ``TTFFont`` made from it (``_add_parsed_font``): what is only read is shared, what a document
-# changes is its own. Together these are the slots of fpdf2 2.8's ``TTFFont``; a slot a later
-# fpdf2 adds is left unset (an AttributeError, not a shared state) and
-# tests/printing/test_fonts_shared.py names it.
+# changes is its own. Together these are the slots of fpdf2 2.8's ``TTFFont``: an fpdf2 whose
+# font has other slots is not second-guessed, every document parses the face itself as before
+# (``_parsed_face`` gives None), and tests/printing/test_fonts_shared.py names the slots.
 SHARED_SLOTS = frozenset(
     {
         "type", "name", "glyph_ids", "cmap", "sp", "ss", "up", "ut", "ttffile", "fontkey",
@@ -233,6 +233,8 @@ def _parsed_face(face: FontFace, style: str) -> ParsedFace | None:
     """The face parsed once per process (None: parse it per document). A font file replaced while
     the server runs (a package upgrade) is parsed again: each document reads its glyphs from the
     file. The service renders in a thread pool: one thread parses, the others wait for it."""
+    if frozenset(TTFFont.__slots__) != SHARED_SLOTS | OWN_SLOTS:
+        return None
     stat = face.path.stat()
     with _parse_lock:
         return _parsed_face_once(face, style, (stat.st_mtime_ns, stat.st_size))

@@ -132,6 +132,16 @@ def test_every_slot_of_fpdf2s_font_is_either_shared_or_each_documents_own() -> N
     assert set(TTFFont.__slots__) == fonts.SHARED_SLOTS | fonts.OWN_SLOTS
 
 
+def test_an_fpdf2_font_with_other_slots_is_parsed_for_each_document(
+    case: Case, unshared: dict[Text, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another fpdf2 (pyproject pins 2.8) is not second-guessed: nothing is shared."""
+    monkeypatch.setattr(fonts, "OWN_SLOTS", fonts.OWN_SLOTS - {"subset"})
+    assert fonts._parsed_face(case.faces[0], "") is None
+    made = [document(case.faces, *texts) for texts in case.texts]
+    assert made == [unshared[texts] for texts in case.texts]
+
+
 def test_the_face_is_parsed_once_and_documents_are_as_fpdf2_makes_them(
     case: Case, unshared: dict[Text, bytes], tmp_path: Path
 ) -> None:
