@@ -11,6 +11,7 @@ goes to the teller.
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from app.reader.measure import BoxInk
+from app.reader.measure import GRID, BoxInk
 
 Vector = npt.NDArray[np.float32]
 
@@ -222,13 +223,10 @@ def _holes(ink: BoxInk, *, close: bool = False) -> float:
     return holes
 
 
-def features(ink: BoxInk) -> dict[str, Vector]:
-    """The feature views the three networks read."""
-    peak = max(float(ink.shape.max()), 1e-3)
-    shape = (ink.shape / peak).astype(np.float32)
-    small = cv2.resize(shape, (16, 16), interpolation=cv2.INTER_AREA).ravel()
+def _numbers(ink: BoxInk, shape: Vector) -> Vector:
+    """The measured numbers every network reads besides its view of the shape."""
     holes, strokes = _topology(shape)
-    scalars = np.array(
+    numbers: Vector = np.array(
         [
             min(ink.inside / 10.0, 3.0),
             min(ink.outside / 10.0, 3.0),
@@ -244,6 +242,23 @@ def features(ink: BoxInk) -> dict[str, Vector]:
         ],
         dtype=np.float32,
     )
+    return numbers
+
+
+def conv_input(ink: BoxInk) -> Vector:
+    """The convolutional network's input: the shape's GRID² pixels (scaled to its darkest stroke),
+    then the measured numbers."""
+    peak = max(float(ink.shape.max()), 1e-3)
+    shape = (ink.shape / peak).astype(np.float32)
+    return np.concatenate([shape.ravel(), _numbers(ink, shape)])
+
+
+def features(ink: BoxInk) -> dict[str, Vector]:
+    """The feature views the networks read."""
+    peak = max(float(ink.shape.max()), 1e-3)
+    shape = (ink.shape / peak).astype(np.float32)
+    small = cv2.resize(shape, (16, 16), interpolation=cv2.INTER_AREA).ravel()
+    scalars = _numbers(ink, shape)
     hog = _orientation_histograms(shape) * 4
     skeleton = _skeleton_features(shape)
     return {
@@ -252,10 +267,12 @@ def features(ink: BoxInk) -> dict[str, Vector]:
         "both": np.concatenate(
             [cv2.resize(shape, (8, 8), interpolation=cv2.INTER_AREA).ravel(), skeleton, scalars]
         ),
+        "conv": np.concatenate([shape.ravel(), scalars]),
     }
 
 
-VIEWS = ("pixels", "strokes", "both")
+VIEWS = ("pixels", "strokes", "both")  # the one-hidden-layer networks, one per view
+CONV = "conv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,15 +296,70 @@ class Network:
         return result
 
 
+@dataclass(frozen=True, slots=True)
+class ConvNetwork:
+    """3 × 3 convolutions (ReLU, then a 2 × 2 max-pool each) on the GRID² shape, then one hidden
+    layer (ReLU) on what they found and the standardised numbers; softmax over ``CLASSES``.
+    Kernels as torch lays them out, (out, in, 3, 3)."""
+
+    kernels: tuple[Vector, ...]
+    biases: tuple[Vector, ...]
+    mean: Vector
+    scale: Vector
+    w1: Vector
+    b1: Vector
+    w2: Vector
+    b2: Vector
+
+    def probabilities(self, x: Vector) -> Vector:
+        count = x.shape[0]
+        cells = GRID * GRID
+        maps = x[:, :cells].reshape(count, GRID, GRID, 1)
+        for kernel, bias in zip(self.kernels, self.biases, strict=True):
+            padded = np.pad(maps, ((0, 0), (1, 1), (1, 1), (0, 0)))
+            # (count, height, width, in, 3, 3): the same order as the kernel's (in, 3, 3).
+            windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))
+            _, height, width, channels = maps.shape
+            flat = windows.reshape(count * height * width, channels * 9)
+            out = np.maximum(flat @ kernel.reshape(kernel.shape[0], -1).T + bias, 0.0)
+            out = out.reshape(count, height // 2, 2, width // 2, 2, kernel.shape[0])
+            maps = out.max(axis=(2, 4))
+        # Flattened channel first, as torch flattens (count, channels, height, width).
+        found = maps.transpose(0, 3, 1, 2).reshape(count, -1)
+        numbers = (x[:, cells:] - self.mean) / self.scale
+        hidden = np.maximum(np.concatenate([found, numbers], axis=1) @ self.w1 + self.b1, 0.0)
+        logits = hidden @ self.w2 + self.b2
+        logits = logits - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        result: Vector = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return result
+
+
+def conv_from(data: Mapping[str, Vector], prefix: str = CONV) -> ConvNetwork:
+    layers = sum(1 for key in data if key.startswith(f"{prefix}.kernel"))
+    return ConvNetwork(
+        tuple(data[f"{prefix}.kernel{index}"] for index in range(layers)),
+        tuple(data[f"{prefix}.bias{index}"] for index in range(layers)),
+        *(data[f"{prefix}.{part}"] for part in ("mean", "scale", "w1", "b1", "w2", "b2")),
+    )
+
+
 @functools.cache
-def load_networks(path: Path = MODEL_PATH) -> dict[str, Network]:
+def load_networks(path: Path = MODEL_PATH) -> dict[str, Network | ConvNetwork]:
+    """The voters the model file holds, in a fixed order: the views' networks, then the
+    convolutional one."""
     with np.load(path) as data:
-        return {
-            view: Network(
-                *(data[f"{view}.{part}"] for part in ("mean", "scale", "w1", "b1", "w2", "b2"))
-            )
-            for view in VIEWS
-        }
+        stored = dict(data)
+    networks: dict[str, Network | ConvNetwork] = {
+        view: Network(
+            *(stored[f"{view}.{part}"] for part in ("mean", "scale", "w1", "b1", "w2", "b2"))
+        )
+        for view in VIEWS
+        if f"{view}.w1" in stored
+    }
+    if f"{CONV}.w1" in stored:
+        networks[CONV] = conv_from(stored)
+    return networks
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,14 +411,16 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
     return found
 
 
-def network_probabilities(ink: BoxInk, networks: dict[str, Network] | None = None) -> Vector:
+def network_probabilities(
+    ink: BoxInk, networks: dict[str, Network | ConvNetwork] | None = None
+) -> Vector:
     """One row of ``CLASSES`` probabilities per network."""
     nets = networks if networks is not None else load_networks()
     views = features(ink)
-    return np.stack([nets[view].probabilities(views[view][None, :])[0] for view in VIEWS])
+    return np.stack([net.probabilities(views[view][None, :])[0] for view, net in nets.items()])
 
 
-def classify(ink: BoxInk, networks: dict[str, Network] | None = None) -> MarkReading:
+def classify(ink: BoxInk, networks: dict[str, Network | ConvNetwork] | None = None) -> MarkReading:
     probabilities = network_probabilities(ink, networks)
     mark = CLASSES[proposed(probabilities)]
     found = doubts(ink, probabilities)
