@@ -1,12 +1,13 @@
 """Name the mark in a box, and say whether the reading leaves no doubt.
 
-Features: the ink's shape (``GRID``² resampled, scaled to its darkest stroke), its stroke directions
-(a 4 × 4 grid of 8-bin orientation histograms), and a few numbers — ink inside and outside the box,
-the darkest stroke, enclosed holes (a △ has one), separate strokes. Three small networks, trained
-on different feature views by ``scripts/reader/train_marks.py``, each give five probabilities;
-a mark is ``sure`` only when all three name the same mark with high probability *and* nothing
-measured is unusual (ink outside the box, faint ink, an outline not found clearly). Anything else
-goes to the teller.
+Three voters, each giving five probabilities: two small convolutional networks on the ink's shape
+(``GRID``², scaled to its darkest stroke) and the measured numbers — ink inside and outside the
+box, the darkest stroke, enclosed holes (a △ has one), separate strokes — trained apart (another
+seed) by ``scripts/reader/train_conv.py``; and a one-hidden-layer network on the stroke directions
+(a 4 × 4 grid of 8-bin orientation histograms), the skeleton (where the thinned strokes end and
+cross) and the same numbers, trained by ``scripts/reader/train_marks.py``. A mark is ``sure`` only
+when all three name the same mark with high probability *and* nothing measured is unusual (ink
+outside the box, faint ink, an outline not found clearly). Anything else goes to the teller.
 """
 
 import functools
@@ -257,22 +258,19 @@ def features(ink: BoxInk) -> dict[str, Vector]:
     """The feature views the networks read."""
     peak = max(float(ink.shape.max()), 1e-3)
     shape = (ink.shape / peak).astype(np.float32)
-    small = cv2.resize(shape, (16, 16), interpolation=cv2.INTER_AREA).ravel()
     scalars = _numbers(ink, shape)
     hog = _orientation_histograms(shape) * 4
-    skeleton = _skeleton_features(shape)
     return {
-        "pixels": np.concatenate([small, scalars]),
-        "strokes": np.concatenate([hog, skeleton, scalars]),
-        "both": np.concatenate(
-            [cv2.resize(shape, (8, 8), interpolation=cv2.INTER_AREA).ravel(), skeleton, scalars]
-        ),
+        "strokes": np.concatenate([hog, _skeleton_features(shape), scalars]),
         "conv": np.concatenate([shape.ravel(), scalars]),
     }
 
 
-VIEWS = ("pixels", "strokes", "both")  # the one-hidden-layer networks, one per view
-CONV = "conv"
+# The one-hidden-layer networks (one per view; two more, on the shape's pixels and on a coarse
+# shape with the skeleton, voted until the convolutional networks took their place).
+VIEWS = ("strokes",)
+CONV = "conv"  # the convolutional networks' view
+CONVS = ("conv", "conv2")  # their names in the model file: one view, two seeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +345,7 @@ def conv_from(data: Mapping[str, Vector], prefix: str = CONV) -> ConvNetwork:
 @functools.cache
 def load_networks(path: Path = MODEL_PATH) -> dict[str, Network | ConvNetwork]:
     """The voters the model file holds, in a fixed order: the views' networks, then the
-    convolutional one."""
+    convolutional ones."""
     with np.load(path) as data:
         stored = dict(data)
     networks: dict[str, Network | ConvNetwork] = {
@@ -357,8 +355,9 @@ def load_networks(path: Path = MODEL_PATH) -> dict[str, Network | ConvNetwork]:
         for view in VIEWS
         if f"{view}.w1" in stored
     }
-    if f"{CONV}.w1" in stored:
-        networks[CONV] = conv_from(stored)
+    for name in CONVS:
+        if f"{name}.w1" in stored:
+            networks[name] = conv_from(stored, name)
     return networks
 
 
@@ -417,7 +416,12 @@ def network_probabilities(
     """One row of ``CLASSES`` probabilities per network."""
     nets = networks if networks is not None else load_networks()
     views = features(ink)
-    return np.stack([net.probabilities(views[view][None, :])[0] for view, net in nets.items()])
+    return np.stack(
+        [
+            net.probabilities(views[CONV if name in CONVS else name][None, :])[0]
+            for name, net in nets.items()
+        ]
+    )
 
 
 def classify(ink: BoxInk, networks: dict[str, Network | ConvNetwork] | None = None) -> MarkReading:
