@@ -5,8 +5,8 @@ import itertools
 
 import numpy as np
 
-from app.reader.classify import CLASSES, ConvNetwork
-from app.reader.measure import GRID
+from app.reader.classify import CLASSES, ConvNetwork, load_networks, network_probabilities
+from app.reader.measure import GRID, BoxInk
 
 
 def _reference(net: ConvNetwork, x: np.ndarray) -> np.ndarray:
@@ -60,3 +60,22 @@ def test_the_numpy_convolutions_match_a_plain_per_pixel_forward_pass() -> None:
     got = net.probabilities(x)
     assert got.shape == (3, len(CLASSES))
     np.testing.assert_allclose(got, _reference(net, x), atol=1e-5)
+
+
+def test_the_shipped_model_has_three_voters_each_giving_probabilities() -> None:
+    networks = load_networks()
+    assert list(networks) == ["strokes", "conv", "conv2"]
+    ink = BoxInk(
+        inside=0.0,
+        outside=0.0,
+        peak=0.0,
+        trace=0.0,
+        faintest=0.0,
+        shape=np.zeros((GRID, GRID), dtype=np.float32),
+        fit_score=1.0,
+    )
+    probabilities = network_probabilities(ink, networks)
+    assert probabilities.shape == (3, len(CLASSES))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+    # An empty box: every voter says blank.
+    assert (probabilities.argmax(axis=1) == CLASSES.index("blank")).all()
