@@ -25,6 +25,7 @@ from app.reader.measure import GRID, BoxInk
 Vector = npt.NDArray[np.float32]
 
 CLASSES = ("yes", "no", "abstain", "blank", "unclear")
+CONV = "conv"  # the convolutional networks' view
 MODEL_PATH = Path(__file__).with_name("marks_model.npz")
 
 # The sure rules: each threshold keeps a doubtful reading in front of the teller.
@@ -246,31 +247,37 @@ def _numbers(ink: BoxInk, shape: Vector) -> Vector:
     return numbers
 
 
-def conv_input(ink: BoxInk) -> Vector:
-    """The convolutional network's input: the shape's GRID² pixels (scaled to its darkest stroke),
-    then the measured numbers."""
+def _scaled(ink: BoxInk) -> Vector:
+    """The shape scaled to its darkest stroke: a light pen and a dark one look alike."""
     peak = max(float(ink.shape.max()), 1e-3)
-    shape = (ink.shape / peak).astype(np.float32)
-    return np.concatenate([shape.ravel(), _numbers(ink, shape)])
+    shape: Vector = (ink.shape / peak).astype(np.float32)
+    return shape
+
+
+def _conv_view(shape: Vector, numbers: Vector) -> Vector:
+    """The convolutional networks' input: the shape's GRID² pixels, then the measured numbers."""
+    return np.concatenate([shape.ravel(), numbers])
+
+
+def conv_input(ink: BoxInk) -> Vector:
+    """The convolutional networks' input alone (training: no skeleton to compute)."""
+    shape = _scaled(ink)
+    return _conv_view(shape, _numbers(ink, shape))
 
 
 def features(ink: BoxInk) -> dict[str, Vector]:
     """The feature views the networks read."""
-    peak = max(float(ink.shape.max()), 1e-3)
-    shape = (ink.shape / peak).astype(np.float32)
-    scalars = _numbers(ink, shape)
+    shape = _scaled(ink)
+    numbers = _numbers(ink, shape)
     hog = _orientation_histograms(shape) * 4
     return {
-        "strokes": np.concatenate([hog, _skeleton_features(shape), scalars]),
-        "conv": np.concatenate([shape.ravel(), scalars]),
+        "strokes": np.concatenate([hog, _skeleton_features(shape), numbers]),
+        CONV: _conv_view(shape, numbers),
     }
 
 
-# The one-hidden-layer networks (one per view; two more, on the shape's pixels and on a coarse
-# shape with the skeleton, voted until the convolutional networks took their place).
-VIEWS = ("strokes",)
-CONV = "conv"  # the convolutional networks' view
-CONVS = ("conv", "conv2")  # their names in the model file: one view, two seeds
+VIEWS = ("strokes",)  # the one-hidden-layer networks, one per view
+CONVS = ("conv", "conv2")  # the convolutional networks: one view, two seeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,8 +354,8 @@ def conv_from(data: Mapping[str, Vector], prefix: str = CONV) -> ConvNetwork:
 
 @functools.cache
 def load_networks(path: Path = MODEL_PATH) -> dict[str, Network | ConvNetwork]:
-    """The voters the model file holds, in a fixed order: the views' networks, then the
-    convolutional ones."""
+    """Every voter, in a fixed order: the views' networks, then the convolutional ones. A model
+    file without one of them is refused (KeyError): fewer voters would make a weaker ``sure``."""
     with np.load(path) as data:
         stored = dict(data)
     networks: dict[str, Network | ConvNetwork] = {
@@ -356,11 +363,9 @@ def load_networks(path: Path = MODEL_PATH) -> dict[str, Network | ConvNetwork]:
             *(stored[f"{view}.{part}"] for part in ("mean", "scale", "w1", "b1", "w2", "b2"))
         )
         for view in VIEWS
-        if f"{view}.w1" in stored
     }
     for name in CONVS:
-        if f"{name}.w1" in stored:
-            networks[name] = conv_from(stored, name)
+        networks[name] = conv_from(stored, name)
     return networks
 
 

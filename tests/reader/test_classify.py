@@ -2,10 +2,18 @@
 plain per-pixel one written out here."""
 
 import itertools
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from app.reader.classify import CLASSES, ConvNetwork, load_networks, network_probabilities
+from app.reader.classify import (
+    CLASSES,
+    MODEL_PATH,
+    ConvNetwork,
+    load_networks,
+    network_probabilities,
+)
 from app.reader.measure import GRID, BoxInk
 
 
@@ -79,3 +87,12 @@ def test_the_shipped_model_has_three_voters_each_giving_probabilities() -> None:
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
     # An empty box: every voter says blank.
     assert (probabilities.argmax(axis=1) == CLASSES.index("blank")).all()
+
+
+def test_a_model_file_without_one_of_the_voters_is_refused(tmp_path: Path) -> None:
+    with np.load(MODEL_PATH) as data:
+        stored = {key: value for key, value in data.items() if not key.startswith("conv2.")}
+    short = tmp_path / "short.npz"
+    np.savez(short, **stored)
+    with pytest.raises(KeyError):
+        load_networks(short)
