@@ -39,6 +39,10 @@ def main() -> None:
         action="store_true",
         help="hard marks include scribbles of other shapes (training sets only)",
     )
+    parser.add_argument("--scan-share", type=float, default=0.25)
+    parser.add_argument(
+        "--blurred-share", type=float, default=0.0, help="tablet photos far off and out of focus"
+    )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
     out = Path(args.out)
@@ -62,6 +66,8 @@ def main() -> None:
             shot, marked = synth.make_sample(
                 rng,
                 paper,
+                scan_share=args.scan_share,
+                blurred_share=args.blurred_share,
                 hard_share=args.hard_share,
                 low_share=args.low_share,
                 max_side=args.max_side,

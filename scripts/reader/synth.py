@@ -478,6 +478,11 @@ CAMERAS = {
     "low": Camera(
         ((1600, 1200), (2048, 1536), (2592, 1944)), (0.6, 0.92), (0.0, 1.8), (1, 7), (45, 92)
     ),
+    # The tablet where the reader is weakest (training only): held farther off (an A4 paper at
+    # 5–9 px/mm) and out of focus.
+    "blurred": Camera(
+        ((3264, 2448), (4000, 3000), (4160, 3120)), (0.45, 0.7), (1.4, 2.6), (2, 6), (55, 90)
+    ),
 }
 
 
@@ -616,14 +621,18 @@ def make_sample(
     low_share: float = 0.0,
     max_side: int = 0,
     hard_kinds: tuple[str, ...] = HARD_KINDS,
+    blurred_share: float = 0.0,
 ) -> tuple[Shot, Marked]:
     """One marked paper, scanned (``scan_share``) or photographed; ``low_share`` of the photos by
-    the ``low`` camera, the rest by a tablet."""
+    the ``low`` camera, ``blurred_share`` by the ``blurred`` one, the rest by a tablet."""
     marked = mark_paper(rng, printed, hard_share, hard_kinds)
     if rng.random() < scan_share:
         shot = scan(rng, marked.image)
     else:
         camera = "low" if rng.random() < low_share else "tablet"
+        # Drawn only when asked for: the sets made without it stay the same photos.
+        if blurred_share and camera == "tablet" and rng.random() < blurred_share:
+            camera = "blurred"
         shot = photograph(rng, marked.image, camera, max_side)
     shot.condition["paper"] = printed.case.label
     return shot, marked

@@ -5,7 +5,8 @@ The folder is made by make_photos.py (train on one seed, measure on another with
 scripts/bench/bench_reader.py). Each image goes through the real reader (locate, measure), so the
 networks learn from exactly what they will see; the measured boxes are cached in the folder
 (inks.npz). Each box is also seen in a few augmented copies (turned, scaled, shifted, blurred).
-Three networks, one per feature view, each one hidden layer, trained with mini-batch Adam.
+The stroke-directions-and-skeleton network, one hidden layer, trained with mini-batch Adam (the
+convolutional networks are trained by train_conv.py, after this, on the same folders).
 """
 
 import argparse
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from app.printing.layout import BALLOTS_DIR, load_layout
-from app.reader.classify import CLASSES, MODEL_PATH, VIEWS, features
+from app.reader.classify import CLASSES, CONVS, MODEL_PATH, VIEWS, features
 from app.reader.locate import PaperNotFound, decode_image
 from app.reader.measure import BoxInk, measure_box
 from app.reader.read import PaperFor, locate_paper, round_file_reader
@@ -198,10 +199,19 @@ def main() -> None:
     print(f"boxes read in {time.perf_counter() - started:.0f} s; classes", counts, file=sys.stderr)
     rows, labels = feature_rows(data, args.copies, seed=0)
     print(f"{len(labels)} rows in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    # The convolutional networks (train_conv.py) already in the file are kept.
     model = {}
-    for seed, view in enumerate(VIEWS):
+    if Path(args.out).exists():
+        with np.load(args.out) as existing:
+            model = {
+                key: value
+                for key, value in existing.items()
+                if key.startswith(tuple(f"{name}." for name in CONVS))
+            }
+    for view in VIEWS:
         print(f"{view}:", file=sys.stderr)
-        for name, value in train(rows[view].astype(np.float32), labels, seed).items():
+        # Seed 1: the strokes network's seed when it was the second of three views.
+        for name, value in train(rows[view].astype(np.float32), labels, seed=1).items():
             model[f"{view}.{name}"] = value.astype(np.float32)
     np.savez_compressed(args.out, **model)
     size = Path(args.out).stat().st_size
