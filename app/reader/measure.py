@@ -68,6 +68,24 @@ def _printed_mask(geometry: PaperGeometry, area: Rect, size: tuple[int, int]) ->
     return mask
 
 
+def _other_boxes(geometry: PaperGeometry, box: Rect, area: Rect, size: tuple[int, int]) -> Gray:
+    """1 inside every other box that reaches into ``area``: the ring (2.5 mm) is wider than the
+    gap between two rows (2 mm), and a neighbour's mark near its own edge is that box's ink, read
+    there, not a stray mark of this one (it held back blank boxes as "ink outside")."""
+    mask = np.zeros(size, dtype=np.uint8)
+    for other in (*geometry.mark_boxes, *geometry.write_in_boxes):
+        if other == box:
+            continue
+        x0 = round((other.x - area.x) * PX_PER_MM)
+        y0 = round((other.y - area.y) * PX_PER_MM)
+        x1 = round((other.x + other.w - area.x) * PX_PER_MM)
+        y1 = round((other.y + other.h - area.y) * PX_PER_MM)
+        if x1 < 0 or y1 < 0 or x0 >= size[1] or y0 >= size[0]:
+            continue
+        cv2.rectangle(mask, (x0, y0), (x1, y1), 1, -1)
+    return mask
+
+
 def measure_box(
     image: Gray, homography: Floats, geometry: PaperGeometry, box: Rect, fit_score: float
 ) -> BoxInk:
@@ -96,7 +114,8 @@ def measure_box(
     trace = float((smooth >= TRACE_LEVEL).sum()) * pixel_mm2
     faintest = float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
     inside = float(inner.sum()) * pixel_mm2
-    outside = (float(ink.sum()) - float(inner.sum())) * pixel_mm2
+    strays = np.where(_other_boxes(geometry, box, area, (height, width)) > 0, 0.0, ink)
+    outside = (float(strays.sum()) - float(inner.sum())) * pixel_mm2
     # The shape from every trace, not only confident ink: a blurred thin stroke keeps its form.
     traced = raw[ring : height - ring, ring : width - ring]
     traced = np.where(traced >= TRACE_LEVEL, traced, 0.0).astype(np.float32)

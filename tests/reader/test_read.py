@@ -12,7 +12,7 @@ import pytest
 
 from app.cli import main
 from app.printing.layout import load_layout
-from app.reader.classify import OUTLINE_FIT, _holes, doubts
+from app.reader.classify import OUTLINE_FIT, OUTSIDE_MM2, _holes, doubts
 from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
 from app.reader.measure import BoxInk, measure_box
 from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
@@ -203,6 +203,34 @@ def test_a_heavy_mark_does_not_lower_how_clearly_its_outline_is_found(printed: A
     # Measured a box's width off its place, the outline is not there.
     off = located.homography @ np.array([[1, 0, 12.0], [0, 1, 0], [0, 0, 1]])
     assert measure_box(image, off, geometry, geometry.mark_boxes[1], 0.0).outline_fit < OUTLINE_FIT
+
+
+def test_a_neighbours_mark_is_not_ink_outside_a_blank_box() -> None:
+    # On the A5 paper the rows are 1.5 mm apart: a blank box's 2.5 mm ring reaches 1 mm into the
+    # box above, past that box's masked outline.
+    module = synth()
+    paper = module.print_paper(module.PaperCase("twelve", "blue", "A5", 1))
+    above, below = paper.geometry.mark_boxes[0], paper.geometry.mark_boxes[3]
+    assert 0 < below.y - (above.y + above.h) < 2.0
+
+    def bar(raster: np.ndarray, top_mm: float, bottom_mm: float) -> np.ndarray:
+        px = module.RASTER_PX_MM
+        marked = raster.copy()
+        x0, x1 = round((above.x + 1) * px), round((above.x + above.w - 1) * px)
+        marked[round(top_mm * px) : round(bottom_mm * px), x0:x1] = 20
+        return marked
+
+    def below_ink(raster: np.ndarray) -> BoxInk:
+        image = decode_image(_scan(raster, dpi=300, angle=0.0))
+        located, _ = locate_paper(image, round_file_reader(paper.round_data, layout=load_layout()))
+        fit = located.box_fits[3]
+        return measure_box(image, located.box_homography(fit), located.geometry, below, fit.score)
+
+    bottom = above.y + above.h
+    # A stroke inside the box above, near its lower edge: that box's mark, read there.
+    assert below_ink(bar(paper.raster, bottom - 0.95, bottom - 0.65)).outside < OUTSIDE_MM2
+    # The same stroke between the two boxes is stray ink of the blank box.
+    assert below_ink(bar(paper.raster, bottom + 0.6, bottom + 0.9)).outside > OUTSIDE_MM2
 
 
 def test_a_stroke_under_the_ink_level_is_faint_only_against_the_printed_outline() -> None:
