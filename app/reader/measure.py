@@ -21,8 +21,6 @@ GRID = 32  # the mark's shape, resampled to GRID × GRID for the classifier
 INK_LEVEL = 0.22  # darkness counted as ink (a ballpoint stroke is 0.4–0.8, paper noise < 0.1)
 OUTLINE_MARGIN_MM = 0.75  # around the outline where its fit is measured (as it was found)
 TRACE_LEVEL = 0.08  # smoothed darkness that is a trace of something: faint ink, a pencil, a smear
-BLUR_MM = 1.5  # how far from the box's outline its printed blur is looked for and taken away
-BASE_MM = 2.5  # inside the box, this far from its outline: the level the blur fades to
 
 Map = npt.NDArray[np.float32]
 
@@ -88,31 +86,6 @@ def _other_boxes(geometry: PaperGeometry, box: Rect, area: Rect, size: tuple[int
     return mask
 
 
-def _outline_blur(raw: Map, ring: int) -> Map:
-    """How dark the box's own printed outline leaves the paper at each distance (px) from it, over
-    the level deeper inside the box: the median along the four inner sides (a mark crossing a side
-    is a small part of their length), corners left out."""
-    height, width = raw.shape
-    reach = round(BLUR_MM * PX_PER_MM)
-    corner = round(BASE_MM * PX_PER_MM)
-
-    def along(offset: int) -> float:
-        rows = slice(ring + corner, height - ring - corner)
-        cols = slice(ring + corner, width - ring - corner)
-        sides = (
-            raw[rows, ring + offset],
-            raw[rows, width - ring - offset],
-            raw[ring + offset, cols],
-            raw[height - ring - offset, cols],
-        )
-        return float(np.median(np.concatenate(sides)))
-
-    base = along(corner)
-    # Over the level deeper in: a filled box is as dark there, and its fill is not print.
-    excess = np.array([max(0.0, along(offset) - base) for offset in range(reach + 1)])
-    return np.minimum.accumulate(excess).astype(np.float32)
-
-
 def measure_box(
     image: Gray, homography: Floats, geometry: PaperGeometry, box: Rect, fit_score: float
 ) -> BoxInk:
@@ -133,22 +106,11 @@ def measure_box(
         match = cv2.matchTemplate(near, template, cv2.TM_CCOEFF_NORMED, mask=template_mask)
         outline_fit = float(np.nan_to_num(match[0, 0], nan=0.0, posinf=0.0, neginf=0.0))
     printed = _printed_mask(geometry, area, (height, width))
-    # On a blurred photo the printed outline greys the paper past its masked band (0.55 mm): on a
-    # blank box that is a trace along its sides, not the voter's ink. What this outline leaves at
-    # each distance is measured and taken away, not masked: a stroke touching the outline is much
-    # darker than the print's blur and stays a trace. Only for the trace and the darkest spot, not
-    # the ink or the shape: with the shape cleaned too, the networks were sure of a blank where a
-    # faint ✓ hardly shows (a 30-name paper at 5.3 px/mm, 2.4 px blur).
-    blur = _outline_blur(raw, ring)
-    distance = cv2.distanceTransform((own == 0).astype(np.uint8), cv2.DIST_L2, 3)
-    steps = np.minimum(np.rint(distance), len(blur) - 1).astype(np.intp)
-    fade = np.where(distance <= len(blur) - 1, blur[steps], 0.0)
-    unprinted = np.where(printed > 0, 0.0, np.maximum(raw - fade, 0.0)).astype(np.float32)
     raw = np.where(printed > 0, 0.0, raw).astype(np.float32)
     ink = np.where(raw >= INK_LEVEL, raw, 0.0).astype(np.float32)
     inner = ink[ring : height - ring, ring : width - ring]
     pixel_mm2 = 1.0 / (PX_PER_MM * PX_PER_MM)
-    smooth = cv2.GaussianBlur(unprinted, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
+    smooth = cv2.GaussianBlur(raw, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
     trace = float((smooth >= TRACE_LEVEL).sum()) * pixel_mm2
     faintest = float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
     inside = float(inner.sum()) * pixel_mm2

@@ -12,14 +12,7 @@ import pytest
 
 from app.cli import main
 from app.printing.layout import load_layout
-from app.reader.classify import (
-    BLANK_FAINTEST,
-    BLANK_TRACE_MM2,
-    OUTLINE_FIT,
-    OUTSIDE_MM2,
-    _holes,
-    doubts,
-)
+from app.reader.classify import OUTLINE_FIT, OUTSIDE_MM2, _holes, doubts
 from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
 from app.reader.measure import BoxInk, measure_box
 from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
@@ -251,36 +244,3 @@ def test_a_stroke_under_the_ink_level_is_faint_only_against_the_printed_outline(
 
     assert doubts(ink(0.18, 0.26), sure_yes) == []  # as dark as the greyed print beside it
     assert doubts(ink(0.18, 0.9), sure_yes) == ["faint or small mark"]  # a faint pen
-
-
-def test_the_printed_outlines_blur_is_no_trace_in_a_blank_box() -> None:
-    # A 30-name paper photographed out of focus from afar (4.6 px/mm, 1.3 px blur): the printed
-    # outlines grey the paper past their masked band (0.55 mm), along every side of every box.
-    module = synth()
-    paper = module.print_paper(module.PaperCase("thirty", "seed", "A4", 1))
-    boxes = paper.geometry.mark_boxes
-    marked = paper.raster.copy()
-    px = module.RASTER_PX_MM
-    # A short stroke touching the left side of box 1, reaching 1.4 mm in: the voter's, not print.
-    side, middle = boxes[1].x, boxes[1].y + boxes[1].h / 2
-    rows = slice(round((middle - 0.25) * px), round((middle + 0.25) * px))
-    marked[rows, round(side * px) : round((side + 1.4) * px)] = 30
-    scale = 4.6 / px
-    small = cv2.resize(marked, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    ok, data = cv2.imencode(
-        ".jpg", cv2.GaussianBlur(small, (0, 0), 1.3), [cv2.IMWRITE_JPEG_QUALITY, 70]
-    )
-    assert ok
-    image = decode_image(bytes(data.tobytes()))
-    located, _ = locate_paper(image, round_file_reader(paper.round_data, layout=load_layout()))
-    geometry = located.geometry
-    inks = [
-        measure_box(image, located.box_homography(fit), geometry, box, fit.score)
-        for box, fit in zip(geometry.mark_boxes, located.box_fits, strict=True)
-    ]
-    blank = [ink for index, ink in enumerate(inks) if index != 1]
-    assert max(ink.trace for ink in blank) <= BLANK_TRACE_MM2
-    assert max(ink.faintest for ink in blank) <= BLANK_FAINTEST
-    # The stroke within the blur's reach stays a trace: that box is no blank for sure.
-    assert inks[1].trace > BLANK_TRACE_MM2
-    assert inks[1].faintest > BLANK_FAINTEST
