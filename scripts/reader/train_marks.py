@@ -10,6 +10,7 @@ convolutional networks are trained by train_conv.py, after this, on the same fol
 """
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -18,7 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.printing import ballot, layout
 from app.printing.layout import BALLOTS_DIR, load_layout
+from app.reader import locate, measure, read
 from app.reader.classify import CLASSES, CONVS, MODEL_PATH, VIEWS, features
 from app.reader.locate import PaperNotFound, decode_image
 from app.reader.measure import BoxInk, measure_box
@@ -38,15 +41,29 @@ def reader_for_case(folder: Path, case: str, cache: dict[str, PaperFor]) -> Pape
 SCALARS = ("inside", "outside", "peak", "trace", "faintest", "fit_score", "outline", "outline_fit")
 
 
+def measured_by() -> str:
+    """The text of the code that places and measures the boxes: a cache it did not make is stale
+    (a changed measurement was once compared on boxes the old code had measured)."""
+    digest = hashlib.sha256()
+    for module in (locate, measure, read, ballot, layout):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def extract(folder: Path) -> dict[str, np.ndarray]:
     """What the reader measures in every box of every image in ``folder`` (the ink's shape and
     numbers, not the features: they can change without reading the images again); images already
-    read are kept in ``inks.npz`` (a folder still being written can be extracted again)."""
+    read are kept in ``inks.npz`` (a folder still being written can be extracted again), as long
+    as the measuring code is the same."""
     cached = folder / "inks.npz"
+    version = measured_by()
     done: dict[str, np.ndarray] = {}
     if cached.exists():
         with np.load(cached) as data:
             done = dict(data)
+        if str(done.pop("measured_by", "")) != version:
+            print(f"{cached}: measured by other code, read again", file=sys.stderr)
+            done = {}
     seen = set(done.get("files", np.array([], dtype=str)).tolist())
     cache: dict[str, PaperFor] = {}
     shapes: list[np.ndarray] = []
@@ -85,7 +102,7 @@ def extract(folder: Path) -> dict[str, np.ndarray]:
     }
     if done:
         result = {key: np.concatenate([done[key], result[key]]) for key in result}
-    np.savez_compressed(cached, **result)
+    np.savez_compressed(cached, measured_by=np.array(version), **result)
     return result
 
 
