@@ -303,18 +303,12 @@ class Network:
 
 @dataclass(frozen=True, slots=True)
 class ConvNetwork:
-    """3 × 3 convolutions (ReLU, then a 2 × 2 max-pool each) on the GRID² shape, then one hidden
-    layer (ReLU) on what they found and the standardised numbers; softmax over ``CLASSES``.
-    Kernels as torch lays them out, (out, in, 3, 3)."""
+    """3 × 3 convolutions (ReLU, then a 2 × 2 max-pool each) on the GRID² shape, then ``head``
+    on what they found and the measured numbers. Kernels as torch lays them out, (out, in, 3, 3)."""
 
     kernels: tuple[Vector, ...]
     biases: tuple[Vector, ...]
-    mean: Vector
-    scale: Vector
-    w1: Vector
-    b1: Vector
-    w2: Vector
-    b2: Vector
+    head: Network  # standardises the numbers only (``conv_from``)
 
     def probabilities(self, x: Vector) -> Vector:
         count = x.shape[0]
@@ -334,21 +328,24 @@ class ConvNetwork:
             maps = out.max(axis=(2, 4))
         # Flattened channel first, as torch flattens (count, channels, height, width).
         found = maps.transpose(0, 3, 1, 2).reshape(count, -1)
-        numbers = (x[:, cells:] - self.mean) / self.scale
-        hidden = np.maximum(np.concatenate([found, numbers], axis=1) @ self.w1 + self.b1, 0.0)
-        logits = hidden @ self.w2 + self.b2
-        logits = logits - logits.max(axis=-1, keepdims=True)
-        exp = np.exp(logits)
-        result: Vector = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
-        return result
+        return self.head.probabilities(np.concatenate([found, x[:, cells:]], axis=1))
 
 
 def conv_from(data: Mapping[str, Vector], prefix: str = CONV) -> ConvNetwork:
+    mean, scale = data[f"{prefix}.mean"], data[f"{prefix}.scale"]  # KeyError: no such network
     layers = sum(1 for key in data if key.startswith(f"{prefix}.kernel"))
+    kernels = tuple(data[f"{prefix}.kernel{index}"] for index in range(layers))
+    # The file standardises the measured numbers only: what the convolutions found goes to the
+    # hidden layer as it is (mean 0, scale 1).
+    found = kernels[-1].shape[0] * (GRID >> layers) ** 2
     return ConvNetwork(
-        tuple(data[f"{prefix}.kernel{index}"] for index in range(layers)),
+        kernels,
         tuple(data[f"{prefix}.bias{index}"] for index in range(layers)),
-        *(data[f"{prefix}.{part}"] for part in ("mean", "scale", "w1", "b1", "w2", "b2")),
+        Network(
+            np.concatenate([np.zeros(found, mean.dtype), mean]),
+            np.concatenate([np.ones(found, scale.dtype), scale]),
+            *(data[f"{prefix}.{part}"] for part in ("w1", "b1", "w2", "b2")),
+        ),
     )
 
 

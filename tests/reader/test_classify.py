@@ -1,5 +1,5 @@
-"""The convolutional mark network's numpy forward pass (the reader runs it without torch) against a
-plain per-pixel one written out here."""
+"""The convolutional mark network's numpy forward pass (the reader runs it without torch), loaded as
+a model file stores it, against a plain per-pixel one written out here."""
 
 import itertools
 from pathlib import Path
@@ -10,19 +10,23 @@ import pytest
 from app.reader.classify import (
     CLASSES,
     MODEL_PATH,
-    ConvNetwork,
+    conv_from,
     load_networks,
     network_probabilities,
 )
 from app.reader.measure import GRID, BoxInk
 
 
-def _reference(net: ConvNetwork, x: np.ndarray) -> np.ndarray:
-    """Each output pixel summed over its 3 × 3 neighbours and input channels, one by one."""
+def _reference(stored: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Each output pixel summed over its 3 × 3 neighbours and input channels, one by one; the
+    parts as a model file stores them."""
+    layers = sum(1 for key in stored if key.startswith("conv.kernel"))
+    kernels = [stored[f"conv.kernel{index}"] for index in range(layers)]
+    biases = [stored[f"conv.bias{index}"] for index in range(layers)]
     rows = []
     for sample in x:
         maps = sample[: GRID * GRID].reshape(1, GRID, GRID).astype(np.float64)
-        for kernel, bias in zip(net.kernels, net.biases, strict=True):
+        for kernel, bias in zip(kernels, biases, strict=True):
             _, height, width = maps.shape
             padded = np.pad(maps, ((0, 0), (1, 1), (1, 1)))
             out = np.zeros((kernel.shape[0], height, width))
@@ -33,9 +37,11 @@ def _reference(net: ConvNetwork, x: np.ndarray) -> np.ndarray:
                         out[o, y, x_] = float((patch * kernel[o]).sum()) + float(bias[o])
             out = np.maximum(out, 0)
             maps = out.reshape(kernel.shape[0], height // 2, 2, width // 2, 2).max(axis=(2, 4))
-        numbers = (sample[GRID * GRID :] - net.mean) / net.scale
-        hidden = np.maximum(np.concatenate([maps.ravel(), numbers]) @ net.w1 + net.b1, 0)
-        logits = hidden @ net.w2 + net.b2
+        numbers = (sample[GRID * GRID :] - stored["conv.mean"]) / stored["conv.scale"]
+        hidden = np.maximum(
+            np.concatenate([maps.ravel(), numbers]) @ stored["conv.w1"] + stored["conv.b1"], 0
+        )
+        logits = hidden @ stored["conv.w2"] + stored["conv.b2"]
         exp = np.exp(logits - logits.max())
         rows.append(exp / exp.sum())
     return np.array(rows)
@@ -51,23 +57,24 @@ def test_the_numpy_convolutions_match_a_plain_per_pixel_forward_pass() -> None:
     biases = tuple(rng.normal(0, 0.1, out).astype(np.float32) for out in channels[1:])
     numbers = 5
     found = channels[-1] * (GRID // 4) ** 2
-    net = ConvNetwork(
-        kernels,
-        biases,
-        rng.normal(0, 1, numbers).astype(np.float32),
-        rng.uniform(0.5, 2, numbers).astype(np.float32),
-        rng.normal(0, 0.1, (found + numbers, 8)).astype(np.float32),
-        rng.normal(0, 0.1, 8).astype(np.float32),
-        rng.normal(0, 0.5, (8, len(CLASSES))).astype(np.float32),
-        rng.normal(0, 0.1, len(CLASSES)).astype(np.float32),
-    )
+    stored = {
+        **{f"conv.kernel{index}": kernel for index, kernel in enumerate(kernels)},
+        **{f"conv.bias{index}": bias for index, bias in enumerate(biases)},
+        "conv.mean": rng.normal(0, 1, numbers).astype(np.float32),
+        "conv.scale": rng.uniform(0.5, 2, numbers).astype(np.float32),
+        "conv.w1": rng.normal(0, 0.1, (found + numbers, 8)).astype(np.float32),
+        "conv.b1": rng.normal(0, 0.1, 8).astype(np.float32),
+        "conv.w2": rng.normal(0, 0.5, (8, len(CLASSES))).astype(np.float32),
+        "conv.b2": rng.normal(0, 0.1, len(CLASSES)).astype(np.float32),
+    }
+    net = conv_from(stored)
     # An asymmetric shape: a transposed or flipped kernel, or a channel-last flattening where the
     # weights expect channel-first, gives other probabilities.
     x = rng.uniform(0, 1, (3, GRID * GRID + numbers)).astype(np.float32)
     x[:, : GRID * GRID] *= np.linspace(0, 1, GRID * GRID, dtype=np.float32)
     got = net.probabilities(x)
     assert got.shape == (3, len(CLASSES))
-    np.testing.assert_allclose(got, _reference(net, x), atol=1e-5)
+    np.testing.assert_allclose(got, _reference(stored, x), atol=1e-5)
 
 
 def test_the_shipped_model_has_three_voters_each_giving_probabilities() -> None:
