@@ -6,6 +6,8 @@ the rule under a name — is masked from the known geometry, so what remains is 
 inside the box (the mark) and in a ring around it (a mark that strays outside).
 """
 
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -42,22 +44,29 @@ class BoxInk:
     outline_fit: float = 1.0
 
 
-def _printed_mask(geometry: PaperGeometry, area: Rect, size: tuple[int, int]) -> Gray:
-    """1 where the paper itself is printed near ``area`` (box outlines, name rules, headings)."""
-    mask = np.zeros(size, dtype=np.uint8)
-    half = max(1, round(MASK_MM * PX_PER_MM))
+def _px(area: Rect, x: float, y: float) -> tuple[int, int]:
+    """A point of the paper (mm) in the straightened ``area``'s pixels."""
+    return round((x - area.x) * PX_PER_MM), round((y - area.y) * PX_PER_MM)
 
-    def px(x: float, y: float) -> tuple[int, int]:
-        return round((x - area.x) * PX_PER_MM), round((y - area.y) * PX_PER_MM)
 
+def _boxes_near(geometry: PaperGeometry, area: Rect) -> Iterator[Rect]:
+    """Every mark and write-in box that reaches into ``area``."""
     for box in (*geometry.mark_boxes, *geometry.write_in_boxes):
-        if (
+        if not (
             box.x > area.x + area.w
             or box.x + box.w < area.x
             or box.y > area.y + area.h
             or box.y + box.h < area.y
         ):
-            continue
+            yield box
+
+
+def _printed_mask(geometry: PaperGeometry, area: Rect, size: tuple[int, int]) -> Gray:
+    """1 where the paper itself is printed near ``area`` (box outlines, name rules, headings)."""
+    mask = np.zeros(size, dtype=np.uint8)
+    half = max(1, round(MASK_MM * PX_PER_MM))
+    px = functools.partial(_px, area)
+    for box in _boxes_near(geometry, area):
         cv2.rectangle(mask, px(box.x, box.y), px(box.x + box.w, box.y + box.h), 1, 2 * half)
     for x0, x1, y in geometry.row_rules:
         cv2.line(mask, px(x0, y), px(x1, y), 1, 2 * half)
@@ -73,16 +82,10 @@ def _other_boxes(geometry: PaperGeometry, box: Rect, area: Rect, size: tuple[int
     gap between two rows (2 mm), and a neighbour's mark near its own edge is that box's ink, read
     there, not a stray mark of this one (it held back blank boxes as "ink outside")."""
     mask = np.zeros(size, dtype=np.uint8)
-    for other in (*geometry.mark_boxes, *geometry.write_in_boxes):
-        if other == box:
-            continue
-        x0 = round((other.x - area.x) * PX_PER_MM)
-        y0 = round((other.y - area.y) * PX_PER_MM)
-        x1 = round((other.x + other.w - area.x) * PX_PER_MM)
-        y1 = round((other.y + other.h - area.y) * PX_PER_MM)
-        if x1 < 0 or y1 < 0 or x0 >= size[1] or y0 >= size[0]:
-            continue
-        cv2.rectangle(mask, (x0, y0), (x1, y1), 1, -1)
+    for other in _boxes_near(geometry, area):
+        if other != box:
+            corner = _px(area, other.x + other.w, other.y + other.h)
+            cv2.rectangle(mask, _px(area, other.x, other.y), corner, 1, -1)
     return mask
 
 
