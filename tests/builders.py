@@ -845,11 +845,17 @@ def install_once(
     settings = Settings(database_url=database_url, data_dir=folder, public_url=PUBLIC_URL)
     app = create_app(settings)
     with TestClient(app) as client:
-        with app.state.sessionmaker.begin() as session:
-            token = auth_service.ensure_admin_token(session)
-        assert token is not None
+        token = admin_token_of(app)
         built = build(Api(client, token), settings)
     return Installed(folder, database_url, token, built)
+
+
+def admin_token_of(app: FastAPI) -> str:
+    """The secretariat's token of the app's installation (made on first use)."""
+    with app.state.sessionmaker.begin() as session:
+        token = auth_service.ensure_admin_token(session)
+    assert token is not None
+    return token
 
 
 def copy_installation(installed: Installed[Any], folder: Path) -> None:

@@ -26,11 +26,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.auth import service as auth_service
 from app.db import Base, upgrade_database
 from app.main import create_app
 from app.settings import Settings
-from tests.builders import PUBLIC_URL, Api, certified_record
+from tests.builders import PUBLIC_URL, Api, admin_token_of, certified_record
 
 POSTGRES_URL = os.environ.get(
     "JIPIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -149,10 +148,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def admin_token(app: FastAPI) -> str:
-    with app.state.sessionmaker.begin() as session:
-        token = auth_service.ensure_admin_token(session)
-    assert token is not None
-    return token
+    return admin_token_of(app)
 
 
 @pytest.fixture
