@@ -109,8 +109,8 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
         viewport=PHONE,
     )
     try:
-        assert "第一遍（A）" in page_a.inner_text("#batch-title")
-        assert "第二遍（B）" in page_b.inner_text("#batch-title")
+        see(page_a.locator("#batch-title")).to_contain_text("第一遍（A）", use_inner_text=True)
+        see(page_b.locator("#batch-title")).to_contain_text("第二遍（B）", use_inner_text=True)
         viewport_shot(page_a, "tablet-empty-1280x800")
 
         # Pass A. The first paper's answer is lost on the way back (the server did store it):
@@ -141,7 +141,9 @@ def test_two_tablets_enter_one_batch_blind_and_the_scrutineer_resolves_the_diffe
         _enter(page_a, counting, declared_void)
         # The reason in the result report's words (app/rules/words.py, via /web/vocabulary.js).
         assert "无效票 P4：有可识别身份的记号" in tablet_answer(page_a)
-        assert "本批 3 张 · 已上传 3 张" in page_a.inner_text("#batch-progress")
+        see(page_a.locator("#batch-progress")).to_contain_text(
+            "本批 3 张 · 已上传 3 张", use_inner_text=True
+        )
         scan_paper(page_a, counting.payload)  # a fourth paper in a batch of three: refused locally
         page_a.click("#submit")
         page_a.locator('#last-result[data-kind="warn"]', has_text="本遍已录满 3 张").wait_for()
@@ -203,7 +205,7 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         _enter(page, counting, papers[2])
         page.locator("#unsent", has_text="未上传 2 张").wait_for()
         page.locator('#net[data-state="offline"]').wait_for()
-        assert "离线" in page.inner_text("#last-result")
+        see(page.locator("#last-result")).to_contain_text("离线", use_inner_text=True)
         viewport_shot(page, "tablet-offline-1280x800")
 
         # A reload while offline: the page comes from the service worker's cache and the
@@ -215,7 +217,9 @@ def test_offline_tablet_queues_papers_and_sends_each_exactly_once(
         see(page.locator(".mark-unclear .mlabel").first).to_have_text(
             "无法辨认", use_inner_text=True
         )
-        assert page.inner_text('#void-choices [data-void="P9"]') == "P9 全票无法辨认"
+        see(page.locator('#void-choices [data-void="P9"]')).to_have_text(
+            "P9 全票无法辨认", use_inner_text=True
+        )
         _enter(page, counting, papers[3])
         page.locator("#unsent", has_text="未上传 3 张").wait_for()
         keys = page.evaluate(
@@ -326,7 +330,7 @@ def test_a_tablet_handed_to_another_teller_keeps_the_first_tellers_unsent_papers
         page.locator("#batch-title", has_text="第二遍（B）").wait_for()
         _enter(page, counting, Paper({wang: "no"}))
         assert tablet_answer(page).startswith("上一张：有效票")
-        assert page.inner_text("#unsent") == "未上传 1 张"
+        see(page.locator("#unsent")).to_have_text("未上传 1 张", use_inner_text=True)
         progress = _batch(live_server.api, counting)["progress"]
         assert (progress["pass_a"], progress["pass_b"]) == (0, 1)
 
@@ -339,4 +343,42 @@ def test_a_tablet_handed_to_another_teller_keeps_the_first_tellers_unsent_papers
         progress = _batch(live_server.api, counting)["progress"]
         assert (progress["pass_a"], progress["pass_b"]) == (1, 1)
     finally:
+        context.close()
+
+
+def test_a_refusal_of_the_last_tellers_token_does_not_log_the_next_one_out(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """Teller A's paper goes up as the tablet comes back online, A logs out, B logs in, and only
+    then is A's paper refused for A's ended session (401): B stays logged in, A's paper stays
+    queued for A. (A whole-suite run once failed on this race: the late 401 logged B out.)"""
+    counting = tablet_batch(live_server, papers=2)
+    wang = counting.candidates[0]
+    context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    page.on("dialog", lambda dialog: dialog.accept())  # 「还有 1 张未上传，确定退出？」
+    held: list[Any] = []
+    page.route("**/api/batches/*/papers", lambda route: held.append(route))
+    try:
+        context.set_offline(True)
+        _enter(page, counting, Paper({wang: "yes"}))
+        page.locator("#unsent", has_text="未上传 1 张").wait_for()
+        context.set_offline(False)  # the tablet sends A's paper: held here, unanswered
+        for _ in range(200):  # the route's handler runs while Playwright waits
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert len(held) == 1
+        page.click("#logout")
+        code_b = issue_code(live_server.api, counting.ready.congress.id, counting.teller_b).code
+        page.fill("#login-code", code_b)
+        page.click("#login-form button[type=submit]")
+        page.locator(".batch-card", has_text="第二遍（B）").wait_for()
+        with page.expect_response(lambda response: response.status == 401):
+            held[0].fulfill(status=401, json={"code": "unauthorized"})
+        page.wait_for_function("() => new Promise((done) => setTimeout(() => done(true), 100))")
+        see(page.locator(".batch-card", has_text="第二遍（B）")).to_be_visible()
+        see(page.locator("#login-form")).to_be_hidden()
+        see(page.locator("#unsent")).to_have_text("未上传 1 张")
+    finally:
+        page.unroute("**/api/batches/*/papers")
         context.close()

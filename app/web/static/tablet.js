@@ -80,7 +80,7 @@
     }
     setNet(true);
     const data = await response.json().catch(() => ({}));
-    return { status: response.status, ok: response.ok, data };
+    return { status: response.status, ok: response.ok, data, token: session ? session.token : null };
   }
 
   function errorText(result) {
@@ -183,7 +183,7 @@
     const found = [];
     try {
       const elections = await api("GET", `/api/congresses/${state.session.congress_id}/elections`);
-      if (elections.status === 401) return sessionExpired();
+      if (elections.status === 401) return sessionExpired(elections.token);
       if (!elections.ok) throw new Error(errorText(elections));
       for (const election of listOf(elections.data, "elections")) {
         const rounds = await api("GET", `/api/elections/${election.id}/rounds`);
@@ -413,7 +413,7 @@
       $("scan-as-p1").hidden = !!state.scan.unchecked;
       return renderScan();
     }
-    if (result.status === 401) return sessionExpired();
+    if (result.status === 401) return sessionExpired(result.token);
     if (result.ok) {
       save(KEY_QR + state.round.id, payload);
       state.scan = { payload, ok: true };
@@ -661,7 +661,7 @@
     }
     setNet(true);
     const data = await response.json().catch(() => ({}));
-    if (response.status === 401) return sessionExpired();
+    if (response.status === 401) return sessionExpired(session ? session.token : null);
     if (!response.ok) {
       status.textContent = errorText({ status: response.status, data });
       return;
@@ -800,7 +800,7 @@
           break;
         }
         if (result.status === 401) {
-          sessionExpired();
+          sessionExpired(result.token);
           break;
         }
         const transient = result.status === 409 && result.data.code === "concurrent_change";
@@ -903,7 +903,11 @@
 
   // ------------------------------------------------------------ session
 
-  function sessionExpired() {
+  function sessionExpired(sent) {
+    // A refusal of a token this tablet no longer holds (a paper sent just before its teller
+    // logged out, answered after the next teller logged in) ends nothing: that session is over.
+    const current = load(KEY_SESSION, null);
+    if (current && current.token !== sent) return;
     // The queue stays: after logging in again it is sent with the same keys.
     localStorage.removeItem(KEY_SESSION);
     state.session = null;
