@@ -21,7 +21,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.hall.serving import HallRun, hall_command
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, TABLET
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, TABLET, see
 
 CERTUTIL = shutil.which("certutil")
 # A camera that needs no hardware, and the camera prompt answered "allow".
@@ -134,7 +134,7 @@ def test_a_tablet_that_trusts_the_ca_gets_https_camera_and_offline(
 
         # The CA page over https too, with the fingerprint printed on the laptop.
         page.goto(f"{hall.url}/ca")
-        assert page.inner_text("#ca-sha256") == hall.fingerprint()
+        see(page.locator("#ca-sha256")).to_have_text(hall.fingerprint(), use_inner_text=True)
         page.screenshot(path=str(SCREENSHOTS / "hall-ca-1280x800.png"), full_page=True)
         context.close()
     finally:
