@@ -88,3 +88,17 @@ def test_passes_that_agree_are_packed_once() -> None:
     batch.pack(passes, texts)
     assert batch._records((1, "a"), passes, texts) == Counter({X: 1, Y: 2, Z: 1})
     assert batch._records((1, "b"), passes, texts) == Counter({X: 1, Y: 2})
+
+
+def test_an_unclear_record_of_agreeing_packed_passes_is_not_counted() -> None:
+    """Gathered by numbers (``final_into``), the agreed unclear record is dropped by
+    ``_final_counts`` as ``final`` drops it: it waits for the scrutineers' ruling (P6). Every run
+    takes this branch, not only those where hypothesis happens to draw it."""
+    passes: _Numbering[tuple[Any, Any]] = _Numbering()
+    texts: _Numbering[str] = _Numbering()
+    batch = _Batch(True, reconciled=True)
+    for key in ((1, "a"), (1, "b")):
+        batch.counter(key, passes, texts).update([X, Z, Y])
+    batch.pack(passes, texts)
+    assert sorted(batch.final(passes, texts)) == sorted([X, Y])
+    assert _final_counts([batch], passes, texts) == Counter({X: 1, Y: 1})
