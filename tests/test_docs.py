@@ -199,7 +199,7 @@ def test_every_cited_function_and_test_exists() -> None:
 
 def test_file_names_in_code_spans_exist() -> None:
     problems = []
-    for path in (RULES_MD, EVENTS_MD, DOCS / "architecture.md"):
+    for path in markdown_files():
         for number, line in prose_lines(path):
             for match in re.finditer(r"`((?:app|tests|scripts|docs|ballots)/[\w./-]*)`", line):
                 if not (ROOT / match.group(1)).exists():
