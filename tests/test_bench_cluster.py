@@ -44,3 +44,9 @@ def test_a_small_cluster_loses_and_duplicates_nothing_through_a_crash() -> None:
     assert report.screen_never == 0
     assert set(report.entries_per_second) == {1, 2}
     assert all(rate > 0 for rate in report.entries_per_second.values())
+    # Who spent the cores: every part is reported for each phase (one this small lasts a few
+    # clock ticks, too few to compare the parts), and PostgreSQL's processes are found by name.
+    assert set(report.cores_busy) == {1, 2}
+    for shares in report.cores_busy.values():
+        assert set(shares) == {"app", "postgres", "caddy", "bench", "machine", "other"}
+    assert bench_cluster.named_cpu("postgres") > 0

@@ -508,6 +508,7 @@ class Report:
     viewers: int
     entries_per_second: dict[int, float] = field(default_factory=dict)
     cpu_ms_per_entry: dict[int, float] = field(default_factory=dict)
+    cores_busy: dict[int, dict[str, float]] = field(default_factory=dict)
     phase_deadlocks: dict[int, int] = field(default_factory=dict)
     acknowledged: int = 0
     stored: int = 0
@@ -721,6 +722,61 @@ def run(options: argparse.Namespace) -> Report:
     return report
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of every core since boot, from /proc/stat (iowait counts idle)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - fields[3] - fields[4]) / tick, sum(fields) / tick
+
+
+def named_cpu(command: str) -> float:
+    """CPU seconds of every live process whose command is ``command`` (PostgreSQL's server and
+    each connection's backend are processes named ``postgres``, whoever started them)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            if text[text.index("(") + 1 : text.rindex(")")] == command:
+                fields = text.rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class CpuShares:
+    """Who used the cores during a phase, in cores (CPU seconds per second): the instances, the
+    PostgreSQL server, Caddy, this load generator, anything else on the machine, and the
+    machine's busy cores in all. Where the sum reaches the machine's core count, the cores are
+    the limit, and the shares say who spends them."""
+
+    def __init__(self, instances: list["Instance"], caddy: "Caddy") -> None:
+        self.instances, self.caddy = instances, caddy
+        self.before = self._read()
+        self.used: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        times = os.times()
+        assert self.caddy.process is not None
+        busy, _ = machine_cpu()
+        return {
+            "app": sum(i.cpu() for i in self.instances),
+            "postgres": named_cpu("postgres"),
+            "caddy": cpu_seconds(self.caddy.process.pid) or 0.0,
+            "bench": times.user + times.system,
+            "machine": busy,
+            "wall": time.monotonic(),
+        }
+
+    def cores(self) -> dict[str, float]:
+        after = self._read()
+        used = self.used = {name: after[name] - self.before[name] for name in after}
+        wall = max(used["wall"], 1e-9)
+        shares = {name: value / wall for name, value in used.items() if name != "wall"}
+        shares["other"] = max(
+            0.0, shares["machine"] - sum(shares[n] for n in ("app", "postgres", "caddy", "bench"))
+        )
+        return shares
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -740,8 +796,8 @@ def throughput(
         if not phase:
             continue
         with Caddy(instances[:k], folder, f"k{k}") as caddy:
-            cpu_before = sum(i.cpu() for i in instances[:k])
             deadlocks_before = deadlocks(url, database)
+            cpu = CpuShares(instances[:k], caddy)
             elapsed = drive(
                 "127.0.0.1",
                 caddy.port,
@@ -753,12 +809,12 @@ def throughput(
                 counts={},
                 timeout=options.timeout,
             )
-            cpu_after = sum(i.cpu() for i in instances[:k])
+            shares = report.cores_busy[k] = cpu.cores()
             report.phase_deadlocks[k] = deadlocks(url, database) - deadlocks_before
         papers = [p for c in phase for plan in c.plans for p in plan]
         done = sum(200 <= p.status < 300 for p in papers)
         report.entries_per_second[k] = done / elapsed
-        report.cpu_ms_per_entry[k] = 1000 * (cpu_after - cpu_before) / max(1, done)
+        report.cpu_ms_per_entry[k] = 1000 * cpu.used["app"] / max(1, done)
         failed = len(papers) - done
         say(
             f"  entries/s with {k} instance(s) × {options.workers} workers: "
@@ -766,6 +822,12 @@ def throughput(
             f"{options.tablets} tablets back to back, failed {failed}, "
             f"server CPU {report.cpu_ms_per_entry[k]:.2f} ms/entry, PostgreSQL deadlocks "
             f"{report.phase_deadlocks[k]})"
+        )
+        say(
+            f"    cores busy (of {os.cpu_count()}): machine {shares['machine']:.2f} = instances "
+            f"{shares['app']:.2f} + PostgreSQL {shares['postgres']:.2f} + Caddy "
+            f"{shares['caddy']:.2f} + this load generator {shares['bench']:.2f} + other "
+            f"{shares['other']:.2f}"
         )
 
 
