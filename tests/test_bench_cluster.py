@@ -49,4 +49,6 @@ def test_a_small_cluster_loses_and_duplicates_nothing_through_a_crash() -> None:
     assert set(report.cores_busy) == {1, 2}
     for shares in report.cores_busy.values():
         assert set(shares) == {"app", "postgres", "caddy", "bench", "machine", "other"}
+    assert set(report.count_cores) == set(report.cores_busy[1])
+    assert report.count_rate_before_kill > 0
     assert bench_cluster.named_cpu("postgres") > 0

@@ -509,6 +509,8 @@ class Report:
     entries_per_second: dict[int, float] = field(default_factory=dict)
     cpu_ms_per_entry: dict[int, float] = field(default_factory=dict)
     cores_busy: dict[int, dict[str, float]] = field(default_factory=dict)
+    count_cores: dict[str, float] = field(default_factory=dict)  # the count, until the kill
+    count_rate_before_kill: float = 0.0
     phase_deadlocks: dict[int, int] = field(default_factory=dict)
     acknowledged: int = 0
     stored: int = 0
@@ -823,12 +825,16 @@ def throughput(
             f"server CPU {report.cpu_ms_per_entry[k]:.2f} ms/entry, PostgreSQL deadlocks "
             f"{report.phase_deadlocks[k]})"
         )
-        say(
-            f"    cores busy (of {os.cpu_count()}): machine {shares['machine']:.2f} = instances "
-            f"{shares['app']:.2f} + PostgreSQL {shares['postgres']:.2f} + Caddy "
-            f"{shares['caddy']:.2f} + this load generator {shares['bench']:.2f} + other "
-            f"{shares['other']:.2f}"
-        )
+        say(f"    {cores_text(shares)}")
+
+
+def cores_text(shares: dict[str, float]) -> str:
+    return (
+        f"cores busy (of {os.cpu_count()}): machine {shares['machine']:.2f} = instances "
+        f"{shares['app']:.2f} + PostgreSQL {shares['postgres']:.2f} + Caddy "
+        f"{shares['caddy']:.2f} + this load generator {shares['bench']:.2f} + other "
+        f"{shares['other']:.2f}"
+    )
 
 
 def count(
@@ -851,12 +857,16 @@ def count(
     expected = per_tablet * options.pace + options.burst
     victim = instances[-1] if len(instances) > 1 else None
     deadlocks_before = deadlocks(url, database)
+    moments: dict[str, float] = {}
 
     async def crash(started: float) -> None:
         if victim is None:
             return
+        cpu = CpuShares(instances, caddy)
         await asyncio.sleep(max(1.0, 0.4 * expected))
-        report.killed_at_s = time.monotonic() - started
+        report.count_cores = cpu.cores()  # before the kill: a dead instance's CPU is gone
+        moments["start"], moments["kill"] = started, time.monotonic()
+        report.killed_at_s = moments["kill"] - started
         victim.kill()
         say(f"  killed instance {victim.index} (kill -9) at {report.killed_at_s:.1f} s")
         await asyncio.sleep(options.down)
@@ -890,6 +900,10 @@ def count(
     report.resends = sum(p.resends for p in papers)
     held = check_database(url, papers, congresses)
     report.stored, report.lost, report.duplicated = held["stored"], held["lost"], held["duplicated"]
+    if moments:
+        report.count_rate_before_kill = sum(p.answered <= moments["kill"] for p in acknowledged) / (
+            moments["kill"] - moments["start"]
+        )
     latencies = [p.answered - p.first_sent for p in acknowledged]
     report.entry_p50_ms = 1000 * percentile(latencies, 0.5)
     report.entry_p99_ms = 1000 * percentile(latencies, 0.99)
@@ -959,6 +973,11 @@ def print_report(report: Report, options: argparse.Namespace) -> None:
         f"{report.chains_failed}); batches reconciled {report.batches_reconciled}/"
         f"{report.batches}; PostgreSQL deadlocks {report.deadlocks}"
     )
+    if report.count_cores:
+        say(
+            f"  until the kill: {report.count_rate_before_kill:.1f} entries/s; "
+            + cores_text(report.count_cores)
+        )
     rates = ", ".join(f"{k}: {v:.1f}" for k, v in report.entries_per_second.items())
     say(f"  entries/s by instances ({options.workers} workers each, back to back): {rates}")
 
