@@ -20,14 +20,12 @@ import gc
 import hashlib
 import json
 from array import array
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate, repeat
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, TypeVar, cast
 
 from app.ledger.chain import (
     GENESIS_PARENT,
@@ -41,6 +39,7 @@ from app.ledger.chain import (
 )
 from app.rules import (
     Attendance,
+    Copies,
     PaperRecord,
     RoundDefinition,
     count_round,
@@ -993,48 +992,5 @@ def _recount(
     distinct = sorted(
         ((paper_of(text), n) for text, n in texts.items()), key=lambda item: paper_order(item[0])
     )
-    papers = _Copies(distinct)  # sorted, as the service's
+    papers = Copies(distinct)  # sorted, as the service's
     return json.loads(json.dumps(round_result_json(count_round(definition, attendance, papers))))
-
-
-class _Copies(Sequence[PaperRecord]):
-    """A round's papers, each distinct paper repeated as often as it was cast, without a list of
-    one item per paper (a record of millions of papers is recounted in bounded memory)."""
-
-    def __init__(self, distinct: Sequence[tuple[PaperRecord, int]]) -> None:
-        self._papers = [paper for paper, _ in distinct]
-        self._ends = list(accumulate(n for _, n in distinct))
-
-    def __len__(self) -> int:
-        return self._ends[-1] if self._ends else 0
-
-    def counts(self) -> Counter[PaperRecord]:
-        """Each distinct paper's copies (``app.rules.tally.CountedPapers``); two record texts
-        may give one paper."""
-        found: Counter[PaperRecord] = Counter()
-        start = 0
-        for paper, end in zip(self._papers, self._ends, strict=True):
-            found[paper] += end - start
-            start = end
-        return found
-
-    def __iter__(self) -> Iterator[PaperRecord]:
-        start = 0
-        for paper, end in zip(self._papers, self._ends, strict=True):
-            yield from repeat(paper, end - start)
-            start = end
-
-    @overload
-    def __getitem__(self, index: int) -> PaperRecord: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[PaperRecord]: ...
-
-    def __getitem__(self, index: int | slice) -> PaperRecord | Sequence[PaperRecord]:
-        if isinstance(index, slice):
-            return list(self)[index]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self._papers[bisect_right(self._ends, index)]

@@ -38,12 +38,13 @@ from app.rules.model import (
     paper_order,
 )
 from app.rules.profiles import SEED_PROFILE, Profile, ProfileError, parse_profile, profile_options
-from app.rules.tally import PaperCounts, PersonTally, Tally, tally_papers
+from app.rules.tally import Copies, PaperCounts, PersonTally, Tally, tally_papers
 from app.rules.validity import PaperJudgement, judge_paper
 
 __all__ = [
     "SEED_PROFILE",
     "Attendance",
+    "Copies",
     "Majority",
     "Mark",
     "NextRound",

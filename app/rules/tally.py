@@ -4,10 +4,12 @@ Identical papers are grouped first and each distinct paper is judged once; the c
 same as judging paper by paper (a differential test holds the engine to that).
 """
 
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from itertools import accumulate, repeat
+from typing import Protocol, overload, runtime_checkable
 
 from app.rules.model import PaperRecord, RoundDefinition, RuleId, TraceEntry, paper_order
 from app.rules.ordering import by_votes
@@ -21,6 +23,50 @@ class CountedPapers(Protocol):
     of papers (``app.ledger.replay``) keeps them so, and tallying them skips one hash per paper."""
 
     def counts(self) -> Mapping[PaperRecord, int]: ...
+
+
+class Copies(Sequence[PaperRecord]):
+    """A round's papers, each distinct paper repeated as often as it was cast, without a list of
+    one item per paper (a record of millions of papers is recounted in bounded memory, a live
+    tally read from the records' counts), in the order given."""
+
+    def __init__(self, distinct: Sequence[tuple[PaperRecord, int]]) -> None:
+        self._papers = [paper for paper, _ in distinct]
+        self._ends = list(accumulate(n for _, n in distinct))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def counts(self) -> Counter[PaperRecord]:
+        """Each distinct paper's copies (``CountedPapers``); two record texts
+        may give one paper."""
+        found: Counter[PaperRecord] = Counter()
+        start = 0
+        for paper, end in zip(self._papers, self._ends, strict=True):
+            found[paper] += end - start
+            start = end
+        return found
+
+    def __iter__(self) -> Iterator[PaperRecord]:
+        start = 0
+        for paper, end in zip(self._papers, self._ends, strict=True):
+            yield from repeat(paper, end - start)
+            start = end
+
+    @overload
+    def __getitem__(self, index: int) -> PaperRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PaperRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> PaperRecord | Sequence[PaperRecord]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._papers[bisect_right(self._ends, index)]
 
 
 @dataclass(frozen=True, slots=True)

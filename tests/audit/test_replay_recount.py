@@ -4,7 +4,6 @@ for a record whose events were changed, reordered or left out, and for the signa
 so an event is changed here in place; the events added after the last one are chained."""
 
 import gc
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -15,15 +14,10 @@ from app.ledger.replay import (
     Replay,
     RoundReplay,
     StoredEvent,
-    _Copies,
     gc_paused,
-    paper_of,
     replay_rounds,
 )
-from app.rules import tally_papers
-from app.rules.tally import CountedPapers
 from tests.builders import election_events, with_payload
-from tests.rules.helpers import make_definition
 
 EVENTS = election_events()
 DECIDED = next(i for i, s in enumerate(EVENTS) if s.event.type == "round.decided")
@@ -410,35 +404,3 @@ def test_a_signature_whose_session_the_record_does_not_bear_out(
     where, message_en, message_zh = problem_of(events)
     assert where == f"event {events[-1].event.height}"
     assert (message_en, message_zh) == (f"round 1: {en}", f"第 1 轮：{zh}")
-
-
-# ---------------------------------------------------------------- a round's papers, repeated
-
-
-X = paper_of('{"marks":["yes"],"void":null,"write_ins":[]}')
-Y = paper_of('{"marks":["no"],"void":null,"write_ins":[]}')
-
-
-def test_the_papers_are_each_distinct_paper_as_often_as_cast() -> None:
-    papers = _Copies([(X, 2), (Y, 1)])
-    assert len(papers) == 3
-    assert list(papers) == [X, X, Y]
-    assert [papers[0], papers[1], papers[2]] == [X, X, Y]
-    assert [papers[-1], papers[-3]] == [Y, X]
-    assert papers[1:] == [X, Y]
-    for outside in (3, -4):
-        with pytest.raises(IndexError):
-            papers[outside]
-    empty = _Copies([])
-    assert (len(empty), list(empty)) == (0, [])
-    with pytest.raises(IndexError):
-        empty[0]
-
-
-def test_the_papers_are_tallied_from_their_counts_as_one_by_one() -> None:
-    # Two record texts may give one paper (a member paper_of ignores): counted together.
-    papers = _Copies([(X, 2), (Y, 1), (X, 3)])
-    assert papers.counts() == Counter(list(papers)) == Counter({X: 5, Y: 1})
-    definition = make_definition(1, ["丁一"])
-    assert isinstance(papers, CountedPapers)
-    assert tally_papers(definition, papers) == tally_papers(definition, list(papers))
