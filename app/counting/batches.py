@@ -236,23 +236,35 @@ class Progress:
 
 
 def progress(session: Session, batch: models.Batch) -> Progress:
+    return progresses(session, [batch])[0]
+
+
+def progresses(session: Session, batches: Sequence[models.Batch]) -> list[Progress]:
+    """Each batch's progress (its current generation's entries per pass), in one query: the live
+    snapshot reads a round's batches after every paper entered."""
+    if not batches:
+        return []
     rows = session.execute(
-        select(models.PaperEntry.entry_pass, func.count(models.PaperEntry.id))
+        select(models.PaperEntry.batch_id, models.PaperEntry.entry_pass, func.count())
+        .join(models.Batch, models.Batch.id == models.PaperEntry.batch_id)
         .where(
-            models.PaperEntry.batch_id == batch.id,
-            models.PaperEntry.generation == batch.generation,
+            models.PaperEntry.batch_id.in_([batch.id for batch in batches]),
+            models.PaperEntry.generation == models.Batch.generation,
         )
-        .group_by(models.PaperEntry.entry_pass)
+        .group_by(models.PaperEntry.batch_id, models.PaperEntry.entry_pass)
     )
-    counts: dict[str, int] = {str(row[0]): int(row[1]) for row in rows}
-    return Progress(
-        batch_id=batch.id,
-        declared=batch.declared_count,
-        pass_a=counts.get(PASS_A, 0),
-        pass_b=None if batch.teller_b_id is None else counts.get(PASS_B, 0),
-        status=batch.status,
-        generation=batch.generation,
-    )
+    counts: dict[tuple[int, str], int] = {(int(b), str(p)): int(n) for b, p, n in rows}
+    return [
+        Progress(
+            batch_id=batch.id,
+            declared=batch.declared_count,
+            pass_a=counts.get((batch.id, PASS_A), 0),
+            pass_b=None if batch.teller_b_id is None else counts.get((batch.id, PASS_B), 0),
+            status=batch.status,
+            generation=batch.generation,
+        )
+        for batch in batches
+    ]
 
 
 def progress_json(p: Progress) -> dict[str, JsonValue]:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.counting.batches import ADJUDICATION, DISCREPANCY, RECONCILED, list_batches, progress
+from app.counting.batches import ADJUDICATION, DISCREPANCY, RECONCILED, list_batches, progresses
 from app.papers import service as papers_service
 
 
@@ -38,12 +38,8 @@ class RoundCountStatus:
 def round_count_status(session: Session, *, round_id: int) -> RoundCountStatus:
     round_ = papers_service.get_round(session, round_id=round_id)
     batches = list_batches(session, round_id=round_id)
-    entered = 0
-    reconciled = 0
-    for batch in batches:
-        entered += progress(session, batch).pass_a
-        if batch.status == RECONCILED:
-            reconciled += batch.declared_count
+    entered = sum(p.pass_a for p in progresses(session, batches))
+    reconciled = sum(b.declared_count for b in batches if b.status == RECONCILED)
     return RoundCountStatus(
         round_id=round_id,
         collected=round_.collected,

@@ -12,11 +12,12 @@ Provisional on purpose, and the snapshot says so:
 The decision itself is only ever ``round.decided`` on the reconciled papers (C1).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from app.rules import (
     Attendance,
+    Copies,
     Mark,
     PaperRecord,
     RoundDefinition,
@@ -47,19 +48,21 @@ def provisional_result(
     delegates_total: int,
     present: int,
     issued: int | None,
-    papers: Sequence[PaperRecord],
+    papers: Mapping[PaperRecord, int],
 ) -> dict[str, Any]:
-    """The engine's result on the papers entered so far, as JSON, with per-person standing.
+    """The engine's result on the papers entered so far (each distinct paper and its count), as
+    JSON, with per-person standing.
 
     Edge: no paper entered yet gives zero votes for everyone and no one elected.
     """
+    copies = Copies(sorted(papers.items(), key=lambda item: paper_order(item[0])))
     attendance = Attendance(
         delegates_total=delegates_total,
         present=present,
         issued=present if issued is None else issued,
-        collected=len(papers),
+        collected=len(copies),
     )
-    result = count_round(definition, attendance, sorted(papers, key=paper_order))
+    result = count_round(definition, attendance, copies)
     document = round_result_json(result)
     elected = set(document["elected"])
     next_round = document["next_round"]

@@ -22,6 +22,8 @@ it reflects (the SSE ``id``). What it holds depends on who watches (``View``):
 Events: ``round.released``.
 """
 
+from collections import Counter
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -38,6 +40,7 @@ from app.ledger import store
 from app.live.provisional import provisional_paper, provisional_result, standings
 from app.papers import service as papers_service
 from app.results import service as results_service
+from app.rules import PaperRecord
 from app.setup import service as setup_service
 
 View = Literal["full", "progress", "projector"]
@@ -58,13 +61,16 @@ def chain_height(session: Session, *, congress_id: int) -> int:
     return -1 if height is None else int(height)
 
 
-def _provisional_papers(session: Session, round_id: int) -> list[Any]:
-    """The papers counted so far: a reconciled batch's final records (C1), and pass A's entries
-    of a batch not yet reconciled (an unclear mark read as abstaining, provisionally).
+def _provisional_papers(session: Session, round_id: int) -> Counter[PaperRecord]:
+    """The papers counted so far, each distinct paper with its count: a reconciled batch's final
+    records (C1), and pass A's entries of a batch not yet reconciled (an unclear mark read as
+    abstaining, provisionally).
 
     A batch reconciled without a scrutineer's resolution has final records equal to pass A's (the
-    passes agreed): one query reads pass A of every batch but those resolved, whose final records
-    are read batch by batch (few: a resolution is the exception).
+    passes agreed): one query counts pass A's records of every batch but those resolved, grouped
+    by the record's text, so each distinct record is read once however many papers carry it
+    (every channel of every worker reads this after each paper entered); the final records of a
+    resolved batch are read batch by batch (few: a resolution is the exception).
     """
     resolved_ids = set(
         session.scalars(
@@ -78,13 +84,13 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
             )
         )
     )
-    papers = []
+    papers: Counter[PaperRecord] = Counter()
     for batch_id in sorted(resolved_ids):
         batch = session.get_one(models.Batch, batch_id)
         for record in counting_reconciliation.final_records(session, batch):
-            papers.append(provisional_paper(record.marks, record.write_ins, record.void))
-    rows = session.scalars(
-        select(models.PaperEntry.record)
+            papers[provisional_paper(record.marks, record.write_ins, record.void)] += 1
+    rows = session.execute(
+        select(models.PaperEntry.record, func.count())
         .join(models.Batch, models.Batch.id == models.PaperEntry.batch_id)
         .where(
             models.Batch.round_id == round_id,
@@ -92,11 +98,18 @@ def _provisional_papers(session: Session, round_id: int) -> list[Any]:
             models.PaperEntry.entry_pass == counting_batches.PASS_A,
             models.PaperEntry.generation == models.Batch.generation,
         )
+        .group_by(models.PaperEntry.record)
     )
-    for text in rows:
-        record = counting_records.Record.from_text(text)
-        papers.append(provisional_paper(record.marks, record.write_ins, record.void))
+    for text, copies in rows:
+        papers[_provisional_of(text)] += copies
     return papers
+
+
+@lru_cache(maxsize=4096)
+def _provisional_of(text: str) -> PaperRecord:
+    """A stored record's text as the provisional tally reads it; texts repeat read after read."""
+    record = counting_records.Record.from_text(text)
+    return provisional_paper(record.marks, record.write_ins, record.void)
 
 
 def released_decision(session: Session, round_: models.Round) -> dict[str, Any] | None:
@@ -140,9 +153,12 @@ def _round_snapshot(
     """A round as the live stream shows it; ``view`` decides whether counts before the release
     (provisional, decided) are in it."""
     status = counting_status.round_count_status(session, round_id=round_.id)
+    listed = counting_batches.list_batches(session, round_id=round_.id)
     batches = [
-        {"number": batch.number} | _progress_figures(counting_batches.progress(session, batch))
-        for batch in counting_batches.list_batches(session, round_id=round_.id)
+        {"number": batch.number} | _progress_figures(progress)
+        for batch, progress in zip(
+            listed, counting_batches.progresses(session, listed), strict=True
+        )
     ]
     snapshot: dict[str, Any] = {
         "round_id": round_.id,

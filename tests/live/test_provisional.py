@@ -1,13 +1,15 @@
 """The provisional outcome (pure): the engine on the papers entered so far, unclear = abstain."""
 
+from collections import Counter
+
 from app.live.provisional import provisional_paper, provisional_result
-from app.rules import RoundDefinition
+from app.rules import PaperRecord, RoundDefinition
 
 NAMES = ("王宁", "刘洋", "李娜")
 
 
-def _papers(rows: list[tuple[str, ...]]) -> list:  # type: ignore[type-arg]
-    return [provisional_paper(marks, (), None) for marks in rows]
+def _papers(rows: list[tuple[str, ...]]) -> Counter[PaperRecord]:
+    return Counter(provisional_paper(marks, (), None) for marks in rows)
 
 
 def test_tie_at_the_last_seat_and_unclear_as_abstain() -> None:
@@ -25,7 +27,7 @@ def test_tie_at_the_last_seat_and_unclear_as_abstain() -> None:
 
 def test_nothing_entered_yet() -> None:
     result = provisional_result(
-        RoundDefinition(2, NAMES), delegates_total=10, present=9, issued=None, papers=[]
+        RoundDefinition(2, NAMES), delegates_total=10, present=9, issued=None, papers={}
     )
     assert result["elected"] == []
     assert {t["standing"] for t in result["tallies"]} == {"short"}
