@@ -152,13 +152,12 @@ def _round_snapshot(
 ) -> dict[str, Any]:
     """A round as the live stream shows it; ``view`` decides whether counts before the release
     (provisional, decided) are in it."""
-    status = counting_status.round_count_status(session, round_id=round_.id)
     listed = counting_batches.list_batches(session, round_id=round_.id)
+    progress = counting_batches.progresses(session, listed)
+    status = counting_status.count_status_of(round_, listed, progress)
     batches = [
-        {"number": batch.number} | _progress_figures(progress)
-        for batch, progress in zip(
-            listed, counting_batches.progresses(session, listed), strict=True
-        )
+        {"number": batch.number} | _progress_figures(p)
+        for batch, p in zip(listed, progress, strict=True)
     ]
     snapshot: dict[str, Any] = {
         "round_id": round_.id,
