@@ -609,10 +609,16 @@ class _Cold:
     """Folded batches (``RoundReplay._fold``), each as it was, out of memory: in a temporary
     SQLite database, which SQLite keeps in a file of its own that it deletes when closed, and
     reads through a cache of a few megabytes. Opened at the first batch folded: a record of
-    fewer than ``HOT_BATCHES`` batches never opens it."""
+    fewer than ``HOT_BATCHES`` batches never opens it. Rows are written ``PENDING`` at a time,
+    and a batch id outside the range of those kept is not looked for: batches are created with
+    ids that grow, so a new one is not looked for at all."""
+
+    PENDING = 256
 
     def __init__(self) -> None:
         self._db: sqlite3.Connection | None = None
+        self._pending: dict[int, tuple[Any, ...]] = {}  # rows not yet written, by key
+        self._low, self._high = MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER  # the range of keys kept
 
     @staticmethod
     def storable(key: Any) -> bool:
@@ -621,6 +627,17 @@ class _Cold:
 
     def put(self, key: Any, home: int, batch: _Batch) -> None:
         """Keep ``batch`` (reconciled, packed) under ``key``, with its round's serial."""
+        packed = batch.packed
+        assert packed is not None
+        resolution = None if batch.resolution is None else json.dumps([*batch.resolution.items()])
+        row = (home, batch.double_entry, batch.generation, packed.typecode, packed.tobytes())
+        stored = int(key)
+        self._pending[stored] = (*row, resolution)
+        self._low, self._high = min(self._low, stored), max(self._high, stored)
+        if len(self._pending) >= self.PENDING:
+            self._write()
+
+    def _write(self) -> None:
         if self._db is None:
             # Nothing in it outlives the replay: no journal, no waiting for the disk.
             self._db = sqlite3.connect("", isolation_level=None)
@@ -631,26 +648,29 @@ class _Cold:
                 " generation INTEGER, typecode TEXT, packed BLOB, resolution TEXT)"
             )
             self._db.execute("BEGIN")
-        packed = batch.packed
-        assert packed is not None
-        resolution = None if batch.resolution is None else json.dumps([*batch.resolution.items()])
-        row = (key, home, batch.double_entry, batch.generation, packed.typecode, packed.tobytes())
-        self._db.execute("INSERT INTO batch VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, resolution))
+        rows = ((key, *row) for key, row in self._pending.items())
+        self._db.executemany("INSERT INTO batch VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self._pending.clear()
 
     def take(self, key: Any) -> tuple[int, int, _Batch] | None:
         """The batch kept under ``key`` (its key as kept, its round's serial, the batch), no
         longer kept; None if there is none."""
-        if self._db is None or not self.storable(key):
+        if not self.storable(key) or not self._low <= key <= self._high:
             return None
-        row = self._db.execute(
-            "SELECT key, home, double, generation, typecode, packed, resolution FROM batch"
-            " WHERE key = ?",
-            (key,),
-        ).fetchone()
+        stored = int(key)
+        row = self._pending.pop(stored, None)
+        if row is None and self._db is not None:
+            found = self._db.execute(
+                "SELECT home, double, generation, typecode, packed, resolution FROM batch"
+                " WHERE key = ?",
+                (stored,),
+            ).fetchone()
+            if found is not None:
+                self._db.execute("DELETE FROM batch WHERE key = ?", (stored,))
+                row = tuple(found)
         if row is None:
             return None
-        self._db.execute("DELETE FROM batch WHERE key = ?", (key,))
-        stored, home, double, generation, typecode, data, resolution = row
+        home, double, generation, typecode, data, resolution = row
         packed = array(typecode)
         packed.frombytes(data)
         batch = _Batch(bool(double), generation, True, None, packed)

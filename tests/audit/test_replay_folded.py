@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,10 +52,12 @@ EVENTS = st.lists(
 )  # fmt: skip
 
 
-def folding() -> RoundReplay:
-    """A recount that folds every batch it can (``HOT_BATCHES`` 0)."""
+def folding(pending: int) -> RoundReplay:
+    """A recount that folds every batch it can (``HOT_BATCHES`` 0), writing its rows to SQLite
+    ``pending`` at a time."""
     replay = RoundReplay()
     replay._hot_batches = 0
+    replay._cold.PENDING = pending
     return replay
 
 
@@ -87,22 +90,28 @@ def finals(replay: RoundReplay) -> list[Counter[str]]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(events=EVENTS)
-def test_folding_batches_does_not_change_the_recount(events: list[tuple[str, Any]]) -> None:
-    in_memory, folded = RoundReplay(), folding()
+@given(events=EVENTS, pending=st.sampled_from([1, 2, 256]))
+def test_folding_batches_does_not_change_the_recount(
+    events: list[tuple[str, Any]], pending: int
+) -> None:
+    in_memory, folded = RoundReplay(), folding(pending)
     for height, (kind, payload) in enumerate(OPENING + events):
         assert feed(folded, height, kind, payload) == feed(in_memory, height, kind, payload)
         assert finals(folded) == finals(in_memory), (OPENING + events)[: height + 1]
     assert folded.result() == in_memory.result()
 
 
-def test_a_folded_batch_named_again_is_taken_back() -> None:
+@pytest.mark.parametrize("pending", [1, 256])  # taken back from SQLite, or before written
+def test_a_folded_batch_named_again_is_taken_back(pending: int) -> None:
     """Every kind of event that names a batch takes a folded one back, in every run: not only
     those where hypothesis happens to draw it."""
-    replay = folding()
+    replay = folding(pending)
     x, y = (replay_module._record_text(record) for record in (X, Y))
     events: list[tuple[str, Any]] = [
-        ("round.opened", {"round_id": 1, "election_id": 1, "number": 1, "definition": {}}),
+        *OPENING[:2],
+        ("batch.created", {"round_id": 2, "batch_id": 3, "teller_b_id": None}),
+        ("agree", (3, 1, [Y])),
+        ("batch.reconciled", {"batch_id": 3, "generation": 1}),  # folded
         ("batch.created", {"round_id": 1, "batch_id": 1, "teller_b_id": 2}),
         ("enter", (1, 1, "a", [X, X])),
         ("enter", (1, 1, "b", [X, X])),
@@ -129,12 +138,13 @@ def test_a_folded_batch_named_again_is_taken_back() -> None:
         ("batch.reentry_ordered", {"batch_id": 1, "discarded_generation": 1}, {}, False),
     ):
         assert feed(replay, 9, kind, payload)
-        assert finals(replay) == [Counter(expected)], kind
+        assert finals(replay) == [Counter(expected), Counter({y: 1})], kind
         assert (replay._batches == {}) == folded, kind  # folded: no batch left in memory
-    assert not feed(replay, 10, "batch.reconciled", {"batch_id": 6, "generation": 1})
+    # Between the batches folded, but never a batch.
+    assert not feed(replay, 10, "batch.reconciled", {"batch_id": 2, "generation": 1})
     problem = replay.result().problem
     assert problem is not None
-    assert problem.message_en.endswith("(KeyError: 6)")
+    assert problem.message_en.endswith("(KeyError: 2)")
 
 
 def batches(count: int, papers: int = 10) -> Iterator[tuple[str, Any]]:
