@@ -639,8 +639,9 @@ class _Cold:
 
     def _write(self) -> None:
         if self._db is None:
-            # Nothing in it outlives the replay: no journal, no waiting for the disk.
-            self._db = sqlite3.connect("", isolation_level=None)
+            # Nothing in it outlives the replay: no journal, no waiting for the disk. A replay is
+            # fed by one thread at a time, not always the one that opened it.
+            self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode = OFF")
             self._db.execute("PRAGMA synchronous = OFF")
             self._db.execute(
