@@ -618,7 +618,8 @@ def verify_events_stream(
 ) -> VerifiedEvents:
     """``verify_events`` and, for an intact record, ``replay_rounds`` (same problems, same
     replay), reading ``events.jsonl`` once, a piece at a time, without keeping the events: the
-    recount keeps per-batch counts of records, the chain the last hash. ``progress`` is called
+    recount keeps the counts of records of its rounds and of the batches still being entered
+    (``RoundReplay``), the chain the last hash. ``progress`` is called
     with the bytes checked so far; ``processes`` (1 or 2) defaults to 2 from ``PARALLEL_BYTES``.
 
     Long because ``take``, called for each piece in order, folds it into the counts, the chain's
