@@ -180,6 +180,7 @@ PURE = (
     "tests/results/test_purity.py",
     "tests/results/test_report.py",
     "tests/audit/test_replay_format.py",
+    "tests/audit/test_replay_folded.py",
     "tests/audit/test_replay_packed.py",
     "tests/audit/test_replay_recount.py",
     "tests/audit/test_verify_canonical.py",

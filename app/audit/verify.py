@@ -3,11 +3,13 @@ read once, a piece of about ``PIECE_BYTES`` at a time, and hashed as it is read;
 checked (canonical lines, hashes, links) here or, on Linux, by a forked second process that is
 given the pieces (in memory shared with it) while it has fewer than ``CHILD_AHEAD``; the parts
 come back in order and are recounted at once, and the link between consecutive pieces (the
-first parent and height of each) is checked here. Nothing
-grows with the record but the recount's packed passes, about 8 bytes per paper
-(``app.ledger.replay._Batch``): peak memory stays small (141 MB for 1,000,000 papers, 955 MB,
-where reading the file whole took 1 GB; 214 MB for 10,000,000 papers; ``bench_verify``). The
-recount gets, per run of ``paper.entered`` events of one batch and pass, the records' texts
+first parent and height of each) is checked here. Nothing grows with the record: the pieces in
+flight are bounded, and the recount folds its reconciled batches into their rounds' counts and
+keeps them on disk (``RoundReplay._fold``; kept in memory, even packed, they took about 8 bytes
+per paper). Peak memory, this process and the forked one: 131-139 + 60-68 MB for 1,000,000
+papers (955 MB; reading the file whole took 1 GB) and 141-149 + 68 MB for 10,000,000 (9.6 GB),
+where keeping every batch took 215 + 69 MB (``bench_verify``). The recount gets, per run of
+``paper.entered`` events of one batch and pass, the records' texts
 (``RoundReplay.enter_papers``), and every other event as is.
 
 ``app.ledger.replay`` (standard library only) stays the reference: this module accepts a line
@@ -616,7 +618,8 @@ def verify_events_stream(
 ) -> VerifiedEvents:
     """``verify_events`` and, for an intact record, ``replay_rounds`` (same problems, same
     replay), reading ``events.jsonl`` once, a piece at a time, without keeping the events: the
-    recount keeps per-batch counts of records, the chain the last hash. ``progress`` is called
+    recount keeps the counts of records of its rounds and of the batches still being entered
+    (``RoundReplay``), the chain the last hash. ``progress`` is called
     with the bytes checked so far; ``processes`` (1 or 2) defaults to 2 from ``PARALLEL_BYTES``.
 
     Long because ``take``, called for each piece in order, folds it into the counts, the chain's

@@ -19,6 +19,7 @@ older one without removing or rewriting anything (the old head is an ancestor of
 import gc
 import hashlib
 import json
+import sqlite3
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -460,7 +461,8 @@ class _Batch:
 
     A record of millions of papers is replayed in little memory: once reconciled, the batch
     keeps its passes packed in one array of numbers, about two bytes per paper (``pack``); a
-    pass is unpacked into a Counter again only when an event adds to it."""
+    pass is unpacked into a Counter again only when an event adds to it. Beyond ``HOT_BATCHES``
+    batches, a reconciled one whose passes agree is folded to disk (``RoundReplay._fold``)."""
 
     double_entry: bool
     generation: Any = 1
@@ -546,6 +548,15 @@ class _Batch:
         drops those, as ``compare_passes`` does), and the resolution returned as texts; any
         other batch returns all of ``final``. A round's decision gathers every batch's final
         records at once, while nothing else is left to check: without a text per paper."""
+        agreed = self.agreed(passes)
+        if agreed is not None:
+            numbers.update(agreed)
+            return self.resolved()
+        return self.final(passes, texts)
+
+    def agreed(self, passes: _Numbering[_Pass]) -> "array[int] | None":
+        """The numbers of the agreed records of a packed reconciled batch whose passes agree
+        (None for any other batch)."""
         packed = self.packed
         if self.reconciled and self.entering is None and packed is not None:
             a = self._place(packed, passes.numbers.get((self.generation, "a")))
@@ -559,12 +570,13 @@ class _Batch:
                 and b is not None
                 and (a == b or packed[a[1] : a[2]] == packed[b[1] : b[2]])
             ):
-                numbers.update(packed[a[1] : a[2]])
-                resolution = (
-                    None if self.resolution is None else self.resolution.get(self.generation)
-                )
-                return list(resolution or ())
-        return self.final(passes, texts)
+                return packed[a[1] : a[2]]
+        return None
+
+    def resolved(self) -> list[str]:
+        """The scrutineer's resolution of the current generation (none: empty)."""
+        resolution = None if self.resolution is None else self.resolution.get(self.generation)
+        return list(resolution or ())
 
     @staticmethod
     def _place(packed: "array[int]", wanted: int | None) -> tuple[int, int, int, int] | None:
@@ -589,6 +601,84 @@ class _Batch:
         return found if found is not None else self._unpacked(key, passes, texts)
 
 
+HOT_BATCHES = 1024  # batches kept in memory before reconciled ones are folded (RoundReplay)
+
+
+class _Cold:
+    """Folded batches (``RoundReplay._fold``), each as it was, out of memory: in a temporary
+    SQLite database, which SQLite keeps in a file of its own that it deletes when closed, and
+    reads through a cache of a few megabytes. Opened at the first batch folded: a record of
+    fewer than ``HOT_BATCHES`` batches never opens it. Rows are written ``PENDING`` at a time,
+    and a batch id outside the range of those kept is not looked for: batches are created with
+    ids that grow, so a new one is not looked for at all."""
+
+    PENDING = 256
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._pending: dict[int, tuple[Any, ...]] = {}  # rows not yet written, by key
+        self._low, self._high = MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER  # the range of keys kept
+
+    @staticmethod
+    def storable(key: Any) -> bool:
+        """A batch id that a row can hold, as a dict finds it (``True`` is 1)."""
+        return type(key) in (int, bool) and -MAX_SAFE_INTEGER <= key <= MAX_SAFE_INTEGER
+
+    def put(self, key: Any, home: int, batch: _Batch) -> None:
+        """Keep ``batch`` (reconciled, packed) under ``key``, with its round's serial."""
+        packed = batch.packed
+        assert packed is not None
+        resolution = None if batch.resolution is None else json.dumps([*batch.resolution.items()])
+        row = (home, batch.double_entry, batch.generation, packed.typecode, packed.tobytes())
+        stored = int(key)
+        self._pending[stored] = (*row, resolution)
+        self._low, self._high = min(self._low, stored), max(self._high, stored)
+        if len(self._pending) >= self.PENDING:
+            self._write()
+
+    def _write(self) -> None:
+        if self._db is None:
+            # Nothing in it outlives the replay: no journal, no waiting for the disk. A replay is
+            # fed by one thread at a time, not always the one that opened it.
+            self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            self._db.execute(
+                "CREATE TABLE batch (key INTEGER PRIMARY KEY, home INTEGER, double INTEGER,"
+                " generation INTEGER, typecode TEXT, packed BLOB, resolution TEXT)"
+            )
+            self._db.execute("BEGIN")
+        rows = ((key, *row) for key, row in self._pending.items())
+        self._db.executemany("INSERT INTO batch VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self._pending.clear()
+
+    def take(self, key: Any) -> tuple[int, int, _Batch] | None:
+        """The batch kept under ``key`` (its key as kept, its round's serial, the batch), no
+        longer kept; None if there is none."""
+        if not self.storable(key) or not self._low <= key <= self._high:
+            return None
+        stored = int(key)
+        row = self._pending.pop(stored, None)
+        if row is None and self._db is not None:
+            found = self._db.execute(
+                "SELECT home, double, generation, typecode, packed, resolution FROM batch"
+                " WHERE key = ?",
+                (stored,),
+            ).fetchone()
+            if found is not None:
+                self._db.execute("DELETE FROM batch WHERE key = ?", (stored,))
+                row = tuple(found)
+        if row is None:
+            return None
+        home, double, generation, typecode, data, resolution = row
+        packed = array(typecode)
+        packed.frombytes(data)
+        batch = _Batch(bool(double), generation, True, None, packed)
+        if resolution is not None:
+            batch.resolution = dict(json.loads(resolution))
+        return stored, home, batch
+
+
 @dataclass(slots=True)
 class _Round:
     round_id: int
@@ -598,8 +688,12 @@ class _Round:
     present: int | None = None  # frozen at issuance (Q3): ``round.papers_issued``
     issued: int | None = None
     collected: int | None = None
-    batches: list[int] = field(default_factory=list)
-    decisions: dict[str, int] = field(default_factory=dict)  # decided event hash → height
+    serial: int = 0  # its place among every round opened (RoundReplay._opened)
+    # The batches created in it and kept in memory (each as often as it was created in it), and
+    # what its folded batches add to its final records: agreed records by number, resolutions.
+    batches: dict[Any, int] = field(default_factory=dict)
+    folded: Counter[int] = field(default_factory=Counter)
+    folded_resolved: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,12 +816,21 @@ class RoundReplay:
     confirmation), confirmed by an ``official.change_confirmed`` when the code of a counting role
     was issued after voting began (issue 20 item 3). Stops at the first
     problem: ``feed`` and ``enter_papers`` then return False and ``result`` names it.
+
+    Its memory does not grow with the number of papers or batches: beyond ``HOT_BATCHES``
+    batches in memory, reconciled ones are folded into their rounds' counts and kept on disk
+    (``_fold``, ``_Cold``; 1,024 batches are some 50,000 papers).
     """
 
     def __init__(self) -> None:
         self._delegates_total: int | None = None
         self._rounds: dict[int, _Round] = {}
-        self._batches: dict[int, _Batch] = {}
+        self._opened: list[_Round] = []  # every round opened, replaced ones too (by serial)
+        self._batches: dict[Any, _Batch] = {}  # in memory; the folded ones are in _cold
+        # A batch created once: its round's serial (-1: created again, never folded).
+        self._homes: dict[Any, int] = {}
+        self._cold = _Cold()
+        self._hot_batches = HOT_BATCHES  # read here: a test sets it to 0
         self._passes: _Numbering[_Pass] = _Numbering()  # as the batches keep them
         self._texts: _Numbering[str] = _Numbering()
         self._certified: dict[int, CertifiedRound] = {}
@@ -766,7 +869,7 @@ class RoundReplay:
         if self._problem is not None:
             return False
         try:
-            batch = self._batches[batch_id]
+            batch = self._batch(batch_id)
             batch.counter((generation, entry_pass), self._passes, self._texts).update(texts)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             return self._unreplayable(height, "paper.entered", exc)
@@ -778,7 +881,7 @@ class RoundReplay:
             return False
         try:
             if kind == "paper.entered":
-                batch = self._batches[payload["batch_id"]]
+                batch = self._batch(payload["batch_id"])
                 key = (payload["generation"], payload["pass"])
                 text = _record_text(payload["record"])
                 batch.counter(key, self._passes, self._texts)[text] += 1
@@ -793,14 +896,17 @@ class RoundReplay:
 
         Long because it is one dispatch over the event types, each branch a few lines: one place
         says what each type means to the recount."""
-        rounds, batches = self._rounds, self._batches
+        rounds, batch = self._rounds, self._batch
         if kind in ("congress.created", "congress.updated"):
             self._delegates_total = payload["delegates_total"]
         elif kind == "round.opened":
             document = payload["definition"]
-            rounds[payload["round_id"]] = _Round(
+            round_ = _Round(
                 payload["round_id"], payload["election_id"], payload["number"], document
             )
+            round_.serial = len(self._opened)
+            rounds[payload["round_id"]] = round_
+            self._opened.append(round_)
         elif kind == "round.papers_issued":
             round_ = rounds[payload["round_id"]]
             round_.issued = payload["issued"]
@@ -808,23 +914,22 @@ class RoundReplay:
         elif kind == "round.papers_collected":
             rounds[payload["round_id"]].collected = payload["collected"]
         elif kind == "batch.created":
-            round_ = rounds[payload["round_id"]]
-            batches[payload["batch_id"]] = _Batch(payload["teller_b_id"] is not None)
-            round_.batches.append(payload["batch_id"])
+            self._create(rounds[payload["round_id"]], payload)
         elif kind == "batch.reconciled":
-            batch = batches[payload["batch_id"]]
-            batch.reconciled = payload["generation"] == batch.generation
-            batch.pack(self._passes, self._texts)
+            named = batch(payload["batch_id"])
+            named.reconciled = payload["generation"] == named.generation
+            named.pack(self._passes, self._texts)
+            self._fold(payload["batch_id"], named)
         elif kind == "batch.resolved":
-            batch = batches[payload["batch_id"]]
+            named = batch(payload["batch_id"])
             texts = [_record_text(r) for r in payload["records"]]
-            if batch.resolution is None:
-                batch.resolution = {}
-            batch.resolution[payload["generation"]] = texts
+            if named.resolution is None:
+                named.resolution = {}
+            named.resolution[payload["generation"]] = texts
         elif kind == "batch.reentry_ordered":
-            batch = batches[payload["batch_id"]]
-            batch.generation = payload["discarded_generation"] + 1
-            batch.reconciled = False
+            named = batch(payload["batch_id"])
+            named.generation = payload["discarded_generation"] + 1
+            named.reconciled = False
         elif kind == "round.decided":
             return self._decide(height, payload, hash)
         elif kind == "official.login_code_issued":
@@ -908,9 +1013,69 @@ class RoundReplay:
 
     def _finals(self, round_: _Round) -> Counter[str]:
         """The final records of a round's batches (none of a batch not reconciled)."""
+        batches = [self._batches[key] for key, n in round_.batches.items() for _ in range(n)]
         return _final_counts(
-            [self._batches[batch_id] for batch_id in round_.batches], self._passes, self._texts
+            batches, self._passes, self._texts, round_.folded, round_.folded_resolved
         )
+
+    # A record of millions of papers has tens of thousands of batches: kept in memory, even
+    # packed, they would grow with the record. Once more than ``HOT_BATCHES`` are, a batch that
+    # is reconciled with agreeing passes is folded: what it adds to its round's final records
+    # (``_Batch.final_into``) is added to the round's, and the batch itself goes to ``_cold``, on
+    # disk. No event changes a folded batch: one that names it again (papers entered, a
+    # reconciliation, a resolution, a re-entry order, its creation again) first takes it back
+    # (``_batch``, ``_thawed``) and takes its records out of the round's. So the final records
+    # of every round are what they would be with every batch in memory.
+
+    def _batch(self, key: Any) -> _Batch:
+        """The batch ``key`` (``self._batches[key]``: the same errors), taken back if folded."""
+        found = self._batches.get(key)
+        if found is None:
+            if not self._thawed(key):
+                raise KeyError(key)
+            found = self._batches[key]
+        return found
+
+    def _create(self, round_: _Round, payload: Mapping[str, Any]) -> None:
+        """``batch.created``: a new batch, in place of any of that id (its round keeps the id)."""
+        batch = _Batch(payload["teller_b_id"] is not None)
+        key = payload["batch_id"]
+        again = key in self._batches or self._thawed(key)
+        self._batches[key] = batch
+        round_.batches[key] = round_.batches.get(key, 0) + 1
+        self._homes[key] = -1 if again else round_.serial
+
+    def _fold(self, key: Any, batch: _Batch) -> None:
+        """Fold the batch ``key`` just reconciled, if more than ``HOT_BATCHES`` are in memory,
+        it was created once and its passes agree."""
+        if len(self._batches) <= self._hot_batches or not _Cold.storable(key):
+            return
+        home = self._homes.get(key, -1)
+        agreed = batch.agreed(self._passes)
+        if home < 0 or agreed is None:
+            return
+        round_ = self._opened[home]
+        round_.folded.update(agreed)
+        round_.folded_resolved.update(batch.resolved())
+        del round_.batches[key], self._batches[key], self._homes[key]
+        self._cold.put(key, home, batch)
+
+    def _thawed(self, key: Any) -> bool:
+        """Take the batch ``key`` back into memory and out of its round's folded records, if it
+        is folded."""
+        taken = self._cold.take(key)
+        if taken is None:
+            return False
+        stored, home, batch = taken
+        agreed = batch.agreed(self._passes)
+        assert agreed is not None  # as it was when folded: nothing changed it since
+        round_ = self._opened[home]
+        round_.folded -= Counter(agreed)
+        round_.folded_resolved -= Counter(batch.resolved())
+        round_.batches[stored] = 1
+        self._batches[stored] = batch
+        self._homes[stored] = home
+        return True
 
     def _decide(self, height: int, payload: Mapping[str, Any], hash: str) -> bool:
         round_ = self._rounds[payload["round_id"]]
@@ -951,11 +1116,16 @@ class _RecountError(ValueError):
 
 
 def _final_counts(
-    batches: Iterable[_Batch], passes: _Numbering[_Pass], texts: _Numbering[str]
+    batches: Iterable[_Batch],
+    passes: _Numbering[_Pass],
+    texts: _Numbering[str],
+    folded: Counter[int] | None = None,
+    folded_resolved: Counter[str] | None = None,
 ) -> Counter[str]:
-    """The final records of ``batches`` (``_Batch.final`` of each), by text."""
-    numbers: Counter[int] = Counter()
-    found: Counter[str] = Counter()
+    """The final records of ``batches`` (``_Batch.final`` of each) and of folded batches (their
+    agreed records by number, their resolutions), by text."""
+    numbers: Counter[int] = Counter(folded)
+    found: Counter[str] = Counter(folded_resolved)
     for batch in batches:
         found.update(batch.final_into(numbers, passes, texts))
     for number, n in numbers.items():

@@ -3,7 +3,9 @@ reading the record whole took about 1 GB for 1,000,000 papers). Measured as the 
 sees it — the peak resident memory (``VmHWM``) of a child process that runs the command, and of
 the checker it forks — on a record of 60,000 papers (57 MB) against one of 2,000: with pieces of
 256 KiB instead of 8 MiB, so that the pieces in flight are to this record what they are to one of
-some 2,000,000 papers, the larger record may cost only a small fraction of its extra bytes."""
+some 2,000,000 papers, and 16 batches kept in memory instead of 1,024 (``HOT_BATCHES``), so that
+the recount folds most of its 1,200 batches into SQLite as it would those of a large record, the
+larger record may cost only a small fraction of its extra bytes."""
 
 import importlib.util
 import re
@@ -25,7 +27,9 @@ import re, sys
 from pathlib import Path
 from resource import RUSAGE_CHILDREN, getrusage
 import app.audit.verify as fast
+import app.ledger.replay as replay
 fast.PIECE_BYTES, fast.PARALLEL_BYTES = 256 << 10, 1 << 20
+replay.HOT_BATCHES = 16
 from app.cli import main
 code = main(["audit", "verify", sys.argv[1]])
 own = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)
@@ -76,8 +80,9 @@ def test_verify_needs_little_more_memory_for_a_much_larger_record(tmp_path: Path
     assert extra > 50_000_000
     small, small_forked = peaks_of_verifying(tmp_path / "small")
     large, large_forked = peaks_of_verifying(tmp_path / "large")
-    # What grows is the recount's packed passes, about 400 bytes per batch of 50 papers (0.5 MB
-    # here); the pieces in flight are a few MB whatever the size. Reading the record whole would
-    # add at least its 55 MB, parsing it into events ten times as much.
+    # The pieces in flight are a few MB whatever the size, and so is SQLite's cache of the folded
+    # batches. Reading the record whole would add at least its 55 MB, parsing it into events ten
+    # times as much; keeping every batch in memory, about 400 bytes each, 0.5 MB
+    # (test_replay_folded measures that part alone).
     assert large - small < extra / 10, (sizes, small, large)
     assert large_forked - small_forked < extra / 10, (sizes, small_forked, large_forked)
