@@ -15,6 +15,7 @@ was printed from (events appended later, e.g. a later round, are pinned by their
 """
 
 import argparse
+import sqlite3
 import sys
 import tempfile
 import zipfile
@@ -149,13 +150,24 @@ def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
         transient=True,
         disable=not large,
     )
-    with bar:
-        checking = bar.add_task("哈希链与重新计票 / chain and recount", total=None)
-        verified = verify_record(
-            folder,
-            expected_public_key=args.public_key,
-            progress=lambda done, total: bar.update(checking, completed=done, total=total),
+    try:
+        with bar:
+            checking = bar.add_task("哈希链与重新计票 / chain and recount", total=None)
+            verified = verify_record(
+                folder,
+                expected_public_key=args.public_key,
+                progress=lambda done, total: bar.update(checking, completed=done, total=total),
+            )
+    except sqlite3.Error as exc:
+        # The recount of a large record keeps its reconciled batches in a temporary SQLite file
+        # (app.ledger.replay._Cold); a full or unwritable temporary folder ends it here.
+        print(
+            f"error: 重新计票用的临时文件无法写入（{exc}）：请用环境变量 SQLITE_TMPDIR 指定一个"
+            f"可写且有空间的目录后重试 / the recount's temporary file could not be written "
+            f"({exc}): set SQLITE_TMPDIR to a writable folder with room and run it again",
+            file=sys.stderr,
         )
+        return 2
     if verified.problem is not None:
         _print_problem(verified.problem)
         return 1

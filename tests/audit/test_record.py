@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from hypothesis import strategies as st
 from app.audit.record import check_record
 from app.cli import main
 from app.keys import signing_key
+from app.ledger import replay
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE
 from app.settings import Settings
 from tests.builders import (
     Api,
+    certified_record,
     export,
     record_congress,
 )
@@ -41,6 +44,30 @@ def test_cli_verify(record: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "record intact" in out
     assert "delegate.checked_in: 10" in out
+
+
+def test_a_recount_without_room_for_its_temporary_file_says_so(
+    api: Api,
+    app: FastAPI,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Every reconciled batch folded and written at once, into a temporary folder that is full.
+    record = certified_record(api, app, settings, tmp_path / "record")
+    monkeypatch.setattr(replay, "HOT_BATCHES", 0)
+    monkeypatch.setattr(replay._Cold, "PENDING", 1)
+
+    def full(*_: object, **__: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(replay.sqlite3, "connect", full)
+    assert main(["audit", "verify", str(record)]) == 2
+    err = capsys.readouterr().err
+    assert "database or disk is full" in err
+    assert "SQLITE_TMPDIR" in err
+    assert "临时文件无法写入" in err
 
 
 def test_another_signer_is_refused_when_the_key_is_pinned(record: Path) -> None:
