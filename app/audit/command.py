@@ -29,7 +29,7 @@ from app.audit import check_db
 from app.ledger.replay import EVENTS_FILE, MANIFEST_FILE, RecordProblem, Replay, verify_extension
 
 if TYPE_CHECKING:  # app.audit.verify is imported when a command needs it (a quick start)
-    from app.audit.verify import Pin
+    from app.audit.verify import Pin, VerifiedRecord
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -124,10 +124,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from app.audit.verify import normalized_head, verify_record
+    from app.audit.verify import normalized_head
 
     expected_head = None
     if args.expect_head is not None:
@@ -140,33 +137,8 @@ def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
             )
             return 2
     events_path = folder / EVENTS_FILE
-    large = events_path.is_file() and events_path.stat().st_size >= LARGE_RECORD_BYTES
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=not large,
-    )
-    try:
-        with bar:
-            checking = bar.add_task("哈希链与重新计票 / chain and recount", total=None)
-            verified = verify_record(
-                folder,
-                expected_public_key=args.public_key,
-                progress=lambda done, total: bar.update(checking, completed=done, total=total),
-            )
-    except sqlite3.Error as exc:
-        # The recount of a large record keeps its reconciled batches in a temporary SQLite file
-        # (app.ledger.replay._Cold); a full or unwritable temporary folder ends it here.
-        print(
-            f"error: 重新计票用的临时文件无法写入（{exc}）：请用环境变量 SQLITE_TMPDIR 指定一个"
-            f"可写且有空间的目录后重试 / the recount's temporary file could not be written "
-            f"({exc}): set SQLITE_TMPDIR to a writable folder with room and run it again",
-            file=sys.stderr,
-        )
+    verified = _verified_with_progress(folder, args.public_key, events_path)
+    if verified is None:
         return 2
     if verified.problem is not None:
         _print_problem(verified.problem)
@@ -191,6 +163,46 @@ def _verify_folder(args: argparse.Namespace, folder: Path) -> int:
         )
     _print_recount(verified.kinds, replay)
     return 0
+
+
+def _verified_with_progress(
+    folder: Path, public_key: str | None, events_path: Path
+) -> "VerifiedRecord | None":
+    """``verify_record`` with a progress bar for a large record; None (said on stderr) when the
+    recount's temporary file cannot be written."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.audit.verify import verify_record
+
+    large = events_path.is_file() and events_path.stat().st_size >= LARGE_RECORD_BYTES
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not large,
+    )
+    try:
+        with bar:
+            checking = bar.add_task("哈希链与重新计票 / chain and recount", total=None)
+            return verify_record(
+                folder,
+                expected_public_key=public_key,
+                progress=lambda done, total: bar.update(checking, completed=done, total=total),
+            )
+    except sqlite3.Error as exc:
+        # The recount of a large record keeps its reconciled batches in a temporary SQLite file
+        # (app.ledger.replay._Cold); a full or unwritable temporary folder ends it here.
+        print(
+            f"error: 重新计票用的临时文件无法写入（{exc}）：请用环境变量 SQLITE_TMPDIR 指定一个"
+            f"可写且有空间的目录后重试 / the recount's temporary file could not be written "
+            f"({exc}): set SQLITE_TMPDIR to a writable folder with room and run it again",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _pinned(events_path: Path, expected_head: str) -> "Pin | None":
