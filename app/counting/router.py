@@ -36,9 +36,12 @@ def _batch_read(
     session: SessionDep,
     batch: models.Batch,
     orders: list[counting_reconciliation.ReentryOrder] | None = None,
+    progress: counting_batches.Progress | None = None,
 ) -> schemas.BatchRead:
     if orders is None:
         orders = counting_reconciliation.reentry_orders(session, batch_ids=[batch.id])[batch.id]
+    if progress is None:
+        progress = counting_batches.progress(session, batch)
     return schemas.BatchRead(
         id=batch.id,
         round_id=batch.round_id,
@@ -46,7 +49,7 @@ def _batch_read(
         declared_count=batch.declared_count,
         teller_a_id=batch.teller_a_id,
         teller_b_id=batch.teller_b_id,
-        progress=_progress_read(counting_batches.progress(session, batch)),
+        progress=_progress_read(progress),
         reentry_orders=[
             schemas.ReentryOrderRead(
                 discarded_generation=order.discarded_generation,
@@ -99,7 +102,12 @@ def list_batches(round_id: Id, session: SessionDep, actor: ReadSetup) -> schemas
         round_id=round_id,
         collected=round_.collected,
         declared=sum(b.declared_count for b in batches),
-        batches=[_batch_read(session, b, orders[b.id]) for b in batches],
+        batches=[
+            _batch_read(session, b, orders[b.id], progress)
+            for b, progress in zip(
+                batches, counting_batches.progresses(session, batches), strict=True
+            )
+        ],
     )
 
 
