@@ -68,7 +68,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import bench_entry  # noqa: E402
-from benchserver import POSTGRES_URL, cpu_seconds, free_port  # noqa: E402
+from benchserver import POSTGRES_URL, cpu_seconds, free_port, stat_cpu_seconds  # noqa: E402
 
 from app.serve import first_start  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -734,13 +734,12 @@ def machine_cpu() -> tuple[float, float]:
 def named_cpu(command: str) -> float:
     """CPU seconds of every live process whose command is ``command`` (PostgreSQL's server and
     each connection's backend are processes named ``postgres``, whoever started them)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             text = stat.read_text()
             if text[text.index("(") + 1 : text.rindex(")")] == command:
-                fields = text.rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
+                total += stat_cpu_seconds(text)
     return total
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench_entry import CANDIDATES, MARK_CHOICES, concurrent, setup
 from benchserver import served, throwaway_databases
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from app import models
@@ -39,19 +39,13 @@ from app.live import service as live_service
 TABLETS = 10
 
 
-def read_cost(
-    database_url: str, election_id: int, view: live_service.View, reads: int
-) -> list[float]:
-    engine = create_engine(database_url)
+def read_cost(engine: Engine, election_id: int, view: live_service.View, reads: int) -> list[float]:
     costs = []
-    try:
-        for _ in range(reads):
-            with Session(engine) as session:
-                started = time.thread_time()
-                live_service.snapshot(session, election_id=election_id, view=view)
-                costs.append(1000 * (time.thread_time() - started))
-    finally:
-        engine.dispose()
+    for _ in range(reads):
+        with Session(engine) as session:
+            started = time.thread_time()
+            live_service.snapshot(session, election_id=election_id, view=view)
+            costs.append(1000 * (time.thread_time() - started))
     return costs
 
 
@@ -78,24 +72,20 @@ def measure(backend: str, database_url: str, data_dir: Path, papers: int, reads:
         _, failed = concurrent(server.base, state["sessions"], calls)
         if failed:
             raise SystemExit(f"{backend}: {failed} entries refused")
-        election_id = election_of(database_url, state["round_id"])
-        for view in ("full", "projector"):
-            costs = read_cost(database_url, election_id, view, reads)
-            print(
-                f"  [{backend}] {TABLETS * per_batch:5d} papers entered, view {view:9s}: "
-                f"{statistics.median(costs):7.1f} ms a read (median of {reads}), max "
-                f"{max(costs):7.1f} ms",
-                flush=True,
-            )
-
-
-def election_of(database_url: str, round_id: int) -> int:
-    engine = create_engine(database_url)
-    try:
-        with Session(engine) as session:
-            return session.get_one(models.Round, round_id).election_id
-    finally:
-        engine.dispose()
+        engine = create_engine(database_url)
+        try:
+            with Session(engine) as session:
+                election_id = session.get_one(models.Round, state["round_id"]).election_id
+            for view in ("full", "projector"):
+                costs = read_cost(engine, election_id, view, reads)
+                print(
+                    f"  [{backend}] {TABLETS * per_batch:5d} papers entered, view {view:9s}: "
+                    f"{statistics.median(costs):7.1f} ms a read (median of {reads}), max "
+                    f"{max(costs):7.1f} ms",
+                    flush=True,
+                )
+        finally:
+            engine.dispose()
 
 
 def main() -> None:

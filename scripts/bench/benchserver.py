@@ -43,6 +43,12 @@ class Server:
     process: "subprocess.Popen[bytes]"
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """User + system CPU seconds from the text of a ``/proc/<pid>/stat`` (fields 14 and 15)."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float | None:
     """CPU time (user + system) of process ``pid``, all its threads and its live descendants (the
     uvicorn workers), from /proc; None where there is no /proc. Steadier than a rate on a shared
@@ -51,12 +57,10 @@ def cpu_seconds(pid: int) -> float | None:
     if not (proc / str(pid)).exists():
         return None
     total, pending = 0.0, [pid]
-    tick = os.sysconf("SC_CLK_TCK")
     while pending:
         current = pending.pop()
         try:
-            fields = (proc / str(current) / "stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += stat_cpu_seconds((proc / str(current) / "stat").read_text())
             for task in (proc / str(current) / "task").iterdir():
                 children = (task / "children").read_text().split()
                 pending.extend(int(child) for child in children)
