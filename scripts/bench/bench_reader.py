@@ -170,7 +170,7 @@ def main() -> None:
                 keys.append(f"default truth {truth}")
                 # Sets made before the blue pens have no "pen": all theirs were black.
                 keys.append(f"default {record.get('pen', 'black')} pen")
-                if drawn in ("yes", "no", "abstain", "blank"):
+                if drawn in ("yes", "circle", "no", "abstain", "blank"):  # circle: a ○ for 赞成
                     keys.append("default clear marks")
             for key in keys:
                 tallies[key].add(truth, found.mark, found.sure)

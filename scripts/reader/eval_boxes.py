@@ -75,16 +75,17 @@ def main() -> None:
         marks += 1
         right += mark == truth
         unsure += bool(reasons)
-        tally = by_truth[truth]
-        tally[0] += 1
-        tally[1] += mark == truth
-        tally[2] += bool(reasons)
+        for key in (truth, "○") if drawn.startswith("circle") else (truth,):
+            tally = by_truth[key]
+            tally[0] += 1
+            tally[1] += mark == truth
+            tally[2] += bool(reasons)
         for level in sure_wrong:
             if mark != truth and not doubts(ink, probabilities, level):
                 sure_wrong[level] += 1
                 if args.show and level == min(loose):
                     print(f"  sure at {level}: {file} box {index} {drawn} read {mark}")
-        if drawn not in ("yes", "no", "abstain", "blank") and not reasons:
+        if drawn not in ("yes", "circle", "no", "abstain", "blank") and not reasons:
             hard_sure[drawn] += 1
         if reasons:
             first[reasons[0]] += 1
@@ -94,7 +95,7 @@ def main() -> None:
     print(f"{folder}: {marks} boxes, right {100 * right / marks:.2f}%, "
           f"unsure {100 * unsure / marks:.2f}%")  # fmt: skip
     print("sure misreads at threshold", {level: sure_wrong[level] for level in sorted(sure_wrong)})
-    for truth in CLASSES:
+    for truth in (*CLASSES, "○"):  # ○: the 赞成 drawn as a circle, also in "yes"
         count, good, doubtful = by_truth[truth]
         if count:
             print(f"  truth {truth:<8} {count:>5}  right {100 * good / count:6.2f}%  "

@@ -43,6 +43,9 @@ def main() -> None:
     parser.add_argument(
         "--blurred-share", type=float, default=0.0, help="tablet photos far off and out of focus"
     )
+    parser.add_argument(
+        "--circle-share", type=float, default=0.0, help="voters who mark 赞成 with ○, not ✓"
+    )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
     out = Path(args.out)
@@ -68,6 +71,7 @@ def main() -> None:
                 paper,
                 scan_share=args.scan_share,
                 blurred_share=args.blurred_share,
+                circle_share=args.circle_share,
                 hard_share=args.hard_share,
                 low_share=args.low_share,
                 max_side=args.max_side,

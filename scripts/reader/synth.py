@@ -2,7 +2,8 @@
 
 A paper is printed by the real renderer (``app.printing``), rasterised with pdftoppm, marked with
 hand-drawn strokes (✓ × △ with varied size, slant, pressure and pen, half of the pens blue
-ballpoints; scribbles, doubled marks, faint marks, marks outside the box) and then photographed
+ballpoints; on request some voters' 赞成 drawn as ○; scribbles, doubled marks, faint marks,
+marks outside the box) and then photographed
 by a simulated camera (tilt up to 20°, rotation, curl, uneven light and shadows, a white balance
 a little off, blur, noise, JPEG) or put on a simulated flatbed.
 
@@ -225,6 +226,8 @@ def mark_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
         if rng.random() < 0.5:
             return [_curve(rng, [top, left, right, gap], wobble)]
         return [_curve(rng, [top, left], wobble), _curve(rng, [left, right, gap], wobble)]
+    if kind == "circle":
+        return [_circle(rng, wobble)]
     if kind == "scribble":
         points = [(_u(rng, 0.1, 0.9), _u(rng, 0.1, 0.9)) for _ in range(int(rng.integers(6, 16)))]
         return [_curve(rng, points, wobble)]
@@ -245,6 +248,26 @@ def mark_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
         ]
         return base + strikes
     raise ValueError(kind)
+
+
+def _circle(rng: np.random.Generator, wobble: float) -> np.ndarray:
+    """A ○ (赞成 may be a circle, RULES P): one stroke round an ellipse, begun anywhere on its top
+    half and mostly anticlockwise, stopping a little short of its start or running past it, its
+    radius drifting so that the two ends need not meet."""
+    centre = np.array([_u(rng, 0.4, 0.6), _u(rng, 0.4, 0.6)])
+    radii = np.array([_u(rng, 0.24, 0.44), _u(rng, 0.24, 0.44)])
+    turn = _u(rng, -0.5, 0.5)
+    start = _u(rng, -math.pi, 0.0)
+    sweep = 2 * math.pi * _u(rng, 0.9, 1.12) * (1 if rng.random() < 0.8 else -1)
+    t = np.linspace(0.0, 1.0, 60)
+    angle = start - sweep * t
+    drift = 1.0 + _u(rng, -0.12, 0.12) * t
+    local = np.column_stack([np.cos(angle), np.sin(angle)]) * radii * drift[:, None]
+    rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+    # A hand's slow wobble: the radius swells and shrinks a little along the way.
+    bends = cv2.resize(rng.normal(0, wobble, (5, 1)).astype(np.float32), (1, len(t)))
+    path = centre + (local @ rotation.T) * (1.0 + bends)
+    return np.asarray(path + rng.normal(0, wobble * 0.08, path.shape), dtype=np.float64)
 
 
 def _scrawl(rng: np.random.Generator, wobble: float) -> list[np.ndarray]:
@@ -399,13 +422,19 @@ def mark_paper(
     printed: Printed,
     hard_share: float = 0.12,
     hard_kinds: tuple[str, ...] = HARD_KINDS,
+    circle_share: float = 0.0,
 ) -> Marked:
+    """``circle_share`` of the voters mark 赞成 with ○ instead of ✓, every one on their paper
+    (drawn only when asked for: the sets made without it stay the same photos)."""
     ink = np.zeros((*printed.raster.shape, 3), dtype=np.float32)
     pen = random_pen(rng)
+    circles = bool(circle_share) and bool(rng.random() < circle_share)
     plans = []
     truth = {}
     for name, box in zip(printed.candidates, printed.geometry.mark_boxes, strict=True):
         plan = plan_mark(rng, hard_share, hard_kinds)
+        if circles and plan.drawn == "yes":
+            plan.drawn = "circle"
         plans.append(plan)
         truth[name] = plan.truth
         if plan.drawn == "blank":
@@ -622,10 +651,11 @@ def make_sample(
     max_side: int = 0,
     hard_kinds: tuple[str, ...] = HARD_KINDS,
     blurred_share: float = 0.0,
+    circle_share: float = 0.0,
 ) -> tuple[Shot, Marked]:
     """One marked paper, scanned (``scan_share``) or photographed; ``low_share`` of the photos by
     the ``low`` camera, ``blurred_share`` by the ``blurred`` one, the rest by a tablet."""
-    marked = mark_paper(rng, printed, hard_share, hard_kinds)
+    marked = mark_paper(rng, printed, hard_share, hard_kinds, circle_share)
     if rng.random() < scan_share:
         shot = scan(rng, marked.image)
     else:
