@@ -44,6 +44,12 @@ OUTLINE_FIT = 0.5
 # A △ whose last stroke stops short of its start is still a △: a gap between two stroke ends up to
 # this long is bridged before its hole is looked for (the ends of a ✓ or × are farther apart).
 BRIDGE_MM = 1.5
+# 赞成 may be a ○ (RULES P), the other closed mark: one that fills less of the smallest triangle
+# around it than TRIANGLE_FILL is too round for a sure △, more than ROUND_FILL too angular for a
+# sure ○ (``triangle_fill``; on the synthetic sets a ○ fills 0.60–0.71, a △ 0.71–0.99, 1% under
+# 0.8).
+TRIANGLE_FILL = 0.76
+ROUND_FILL = 0.72
 BOX_MM = 10.0  # the printed mark box (9.5–10 mm): the shape's scale
 EDGE_MM = 1.0  # a stroke end this near a side of the box stops at its outline
 
@@ -69,6 +75,9 @@ def _orientation_histograms(shape: Vector) -> Vector:
     return flat
 
 
+HOLE_PX = 6  # a gap in the ink at least this large (of GRID²) is an enclosed hole
+
+
 def _topology(shape: Vector) -> tuple[float, float]:
     """(enclosed holes, separate ink parts) of the ink at a middle level."""
     peak = float(shape.max())
@@ -82,7 +91,7 @@ def _topology(shape: Vector) -> tuple[float, float]:
     outer = labels[0, 0]
     holes = 0
     for index in range(1, gaps):
-        if index != outer and int((labels == index).sum()) >= 6:
+        if index != outer and int((labels == index).sum()) >= HOLE_PX:
             holes += 1
     return float(min(holes, 3)), float(min(strokes, 4))
 
@@ -191,19 +200,14 @@ def _skeleton_features(shape: Vector) -> Vector:
     return np.concatenate([numbers, _place_grid(found.ends), _place_grid(found.crossings)])
 
 
-def _holes(ink: BoxInk, *, close: bool = False) -> float:
-    """Enclosed holes in the mark; with ``close``, after bridging the gaps a △ may leave: between
-    two stroke ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), between
-    two ends on the same side of the box (its base drawn over the printed outline, which is masked
-    out with the outline), and any gap of a pixel or two."""
-    peak = max(float(ink.shape.max()), 1e-3)
-    shape = (ink.shape / peak).astype(np.float32)
-    if not close:
-        holes, _ = _topology(shape)
-        return holes
-    found = _skeleton(shape)
+def _closed(ink: BoxInk) -> npt.NDArray[np.uint8]:
+    """The ink at a middle level with the gaps a △ or a ○ may leave bridged: between two stroke
+    ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), between two ends on
+    the same side of the box (its base drawn over the printed outline, which is masked out with the
+    outline), and any gap of a pixel or two."""
+    found = _skeleton(_scaled(ink))
     mask = found.ink.copy()
-    size = shape.shape[0]
+    size = mask.shape[0]
     reach = BRIDGE_MM * size / BOX_MM
     edge = EDGE_MM * size / BOX_MM
     ys, xs = np.nonzero(found.ends)
@@ -220,9 +224,43 @@ def _holes(ink: BoxInk, *, close: bool = False) -> float:
             if near or same_side:
                 cv2.line(mask, a, b, 1, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-    closed = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel), dtype=np.float32)
-    holes, _ = _topology(closed)
+    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel), dtype=np.uint8)
+
+
+def _holes(ink: BoxInk, *, close: bool = False) -> float:
+    """Enclosed holes in the mark; with ``close``, after bridging the gaps (``_closed``)."""
+    if not close:
+        holes, _ = _topology(_scaled(ink))
+        return holes
+    holes, _ = _topology(_closed(ink).astype(np.float32))
     return holes
+
+
+def triangle_fill(ink: BoxInk) -> float | None:
+    """How much of the smallest triangle around a closed mark its convex outline fills (the ink
+    round its largest enclosed hole, gaps bridged); None without a hole. A △ fills most of it
+    (its corners rounded by the pen's width); a ○, an ellipse, π/(3√3) ≈ 0.60 of it, whatever its
+    size and the camera's tilt (an affine map keeps the ratio). The outline, not the hole: a
+    small △'s hole is a few pixels of GRID², rounded by them."""
+    closed = _closed(ink)
+    gaps = np.pad(1 - closed, 1, constant_values=1)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
+    outer = labels[0, 0]
+    holes = [i for i in range(1, count) if i != outer and stats[i, cv2.CC_STAT_AREA] >= HOLE_PX]
+    if not holes:
+        return None
+    largest = max(holes, key=lambda index: int(stats[index, cv2.CC_STAT_AREA]))
+    hole = (labels[1:-1, 1:-1] == largest).astype(np.uint8)
+    # The strokes round the hole, not a stray dot elsewhere in the box.
+    _, parts = cv2.connectedComponents(closed, connectivity=8)
+    touching = np.unique(parts[(cv2.dilate(hole, np.ones((3, 3), np.uint8)) & closed) > 0])
+    mark = (np.isin(parts, touching[touching > 0]) | (hole > 0)).astype(np.uint8) * 255
+    # Traced on a 4× copy: on the GRID² pixels an outline is a staircase.
+    smooth = cv2.resize(mark, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
+    ys, xs = np.nonzero(smooth > 127)
+    hull = cv2.convexHull(np.column_stack([xs, ys]).astype(np.float32))
+    triangle, _ = cv2.minEnclosingTriangle(hull)
+    return float(cv2.contourArea(hull)) / triangle if triangle > 0 else None
 
 
 def _numbers(ink: BoxInk, shape: Vector) -> Vector:
@@ -408,10 +446,16 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         # Against the outline printed beside it, not a fixed level: a blurred photo greys every
         # stroke, a faint pen or a half-erased mark stays lighter than the black print.
         found.append("faint or small mark")
-    if mark == "abstain" and _holes(ink, close=True) == 0:
-        found.append("a △ that does not close")  # the one shape with an enclosed hole
-    if mark in ("yes", "no") and _holes(ink) > 0:
-        found.append("an enclosed hole in a ✓ or ×")
+    if mark == "abstain":
+        fill = triangle_fill(ink)
+        if fill is None:
+            found.append("a △ that does not close")
+        elif fill < TRIANGLE_FILL:
+            found.append("a △ as round as a ○")
+    if mark == "no" and _holes(ink) > 0:
+        found.append("an enclosed hole in a ×")
+    if mark == "yes" and _holes(ink) > 0 and (triangle_fill(ink) or 1.0) > ROUND_FILL:
+        found.append("a ✓ or ○ with a corner like a △'s")
     return found
 
 

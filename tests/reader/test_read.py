@@ -12,7 +12,15 @@ import pytest
 
 from app.cli import main
 from app.printing.layout import load_layout
-from app.reader.classify import OUTLINE_FIT, OUTSIDE_MM2, _holes, doubts
+from app.reader.classify import (
+    OUTLINE_FIT,
+    OUTSIDE_MM2,
+    ROUND_FILL,
+    TRIANGLE_FILL,
+    _holes,
+    doubts,
+    triangle_fill,
+)
 from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
 from app.reader.measure import BoxInk, measure_box
 from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
@@ -244,3 +252,46 @@ def test_a_stroke_under_the_ink_level_is_faint_only_against_the_printed_outline(
 
     assert doubts(ink(0.18, 0.26), sure_yes) == []  # as dark as the greyed print beside it
     assert doubts(ink(0.18, 0.9), sure_yes) == ["faint or small mark"]  # a faint pen
+
+
+def _ellipse_ink(axes: tuple[int, int], angle: float) -> BoxInk:
+    shape = np.zeros((32, 32), dtype=np.uint8)
+    cv2.ellipse(shape, (16, 16), axes, angle, 0, 360, 1, 2)
+    return BoxInk(12.0, 0.0, 0.8, 20.0, 0.8, shape.astype(np.float32), 0.8)
+
+
+def _polygon_ink(points: list[tuple[int, int]]) -> BoxInk:
+    shape = np.zeros((32, 32), dtype=np.uint8)
+    cv2.polylines(shape, [np.array(points, dtype=np.int32)], True, 1, 2)
+    return BoxInk(12.0, 0.0, 0.8, 20.0, 0.8, shape.astype(np.float32), 0.8)
+
+
+def test_a_circle_fills_less_of_the_triangle_around_it_than_a_triangle_does() -> None:
+    # ○ is 赞成 (RULES P): the one other mark with a hole. Round, flat or turned (a tilted
+    # camera makes a circle an ellipse), it fills about π/(3√3) of the smallest triangle round it.
+    for axes, angle in (((11, 11), 0.0), ((12, 7), 0.0), ((12, 8), 35.0), ((7, 11), 100.0)):
+        fill = triangle_fill(_ellipse_ink(axes, angle))
+        assert (fill or 1.0) < ROUND_FILL, (axes, angle, fill)
+    for points in ([(16, 4), (4, 27), (28, 27)], [(6, 5), (27, 12), (9, 28)]):
+        fill = triangle_fill(_polygon_ink(points))
+        assert (fill or 0.0) > TRIANGLE_FILL, (points, fill)
+    assert triangle_fill(_tick_ink()) is None
+
+
+def _tick_ink() -> BoxInk:
+    tick = np.zeros((32, 32), dtype=np.uint8)
+    cv2.polylines(tick, [np.array([[5, 16], [12, 27], [28, 4]], dtype=np.int32)], False, 1, 2)
+    return BoxInk(8.0, 0.0, 0.8, 15.0, 0.8, tick.astype(np.float32), 0.8)
+
+
+def test_a_circle_is_never_a_sure_triangle_nor_a_triangle_a_sure_circle() -> None:
+    sure = {
+        mark: np.tile(np.eye(5, dtype=np.float32)[index] * 0.95 + 0.01, (3, 1))
+        for index, mark in enumerate(("yes", "no", "abstain"))
+    }
+    circle, triangle = _ellipse_ink((11, 9), 20.0), _polygon_ink([(16, 4), (4, 27), (28, 27)])
+    assert doubts(circle, sure["abstain"]) == ["a △ as round as a ○"]
+    assert doubts(triangle, sure["yes"]) == ["a ✓ or ○ with a corner like a △'s"]
+    assert doubts(circle, sure["yes"]) == []
+    assert doubts(triangle, sure["abstain"]) == []
+    assert doubts(circle, sure["no"]) == ["an enclosed hole in a ×"]
