@@ -33,6 +33,9 @@ SURE_PROBABILITY = 0.9  # 0 sure misreads down to 0.8 on two held-out seeds: a m
 BLANK_INSIDE_MM2 = 0.25  # a blank box: less ink than a dot of a pen
 BLANK_TRACE_MM2 = 0.6  # … and hardly a trace of anything fainter
 BLANK_FAINTEST = 0.085  # … and no spot darker than a photo's noise (a faint stroke is 0.09+)
+# … and no line darker than this (``BoxInk.line``): a blank box on a scan or a tablet photo
+# measures up to 0.03, a faint pen's thin stroke 0.036 and more where the smoothed spot is lost.
+BLANK_LINE = 0.035
 MARK_TRACE_MM2 = 3.0  # a mark: at least a short stroke's trace (a clear mark leaves 6+)
 OUTSIDE_MM2 = 0.25  # more ink than this around the box …
 OUTSIDE_SHARE = 0.1  # … and than this share of the ink inside: the mark strays outside
@@ -253,7 +256,8 @@ def triangle_fill(ink: BoxInk) -> float | None:
     hole = (labels[1:-1, 1:-1] == largest).astype(np.uint8)
     # The strokes round the hole, not a stray dot elsewhere in the box.
     _, parts = cv2.connectedComponents(closed, connectivity=8)
-    touching = np.unique(parts[(cv2.dilate(hole, np.ones((3, 3), np.uint8)) & closed) > 0])
+    around = (cv2.dilate(hole, np.ones((3, 3), np.uint8)) > 0) & (closed > 0)
+    touching = np.unique(parts[around])
     mark = (np.isin(parts, touching[touching > 0]) | (hole > 0)).astype(np.uint8) * 255
     # Traced on a 4× copy: on the GRID² pixels an outline is a staircase.
     smooth = cv2.resize(mark, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
@@ -439,6 +443,8 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         or ink.faintest > BLANK_FAINTEST
     ):
         found.append("some ink in a blank box")
+    elif mark == "blank" and ink.line > BLANK_LINE:
+        found.append("a faint line in a blank box")
     if mark != "blank" and (
         ink.trace < MARK_TRACE_MM2
         or max(ink.peak, ink.faintest) < FAINT_SHARE * max(ink.outline, 0.1)

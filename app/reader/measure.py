@@ -23,6 +23,10 @@ GRID = 32  # the mark's shape, resampled to GRID × GRID for the classifier
 INK_LEVEL = 0.22  # darkness counted as ink (a ballpoint stroke is 0.4–0.8, paper noise < 0.1)
 OUTLINE_MARGIN_MM = 0.75  # around the outline where its fit is measured (as it was found)
 TRACE_LEVEL = 0.08  # smoothed darkness that is a trace of something: faint ink, a pencil, a smear
+# A faint stroke is looked for as a line: its darkness averaged along LINE_MM in each of 12
+# directions, the paper beside it taken away. Noise averages out along a line, a stroke does not.
+LINE_MM = 2.0
+LINE_EDGE_MM = 1.1  # … not this near the box's sides, where the printed outline's blur lies
 
 Map = npt.NDArray[np.float32]
 
@@ -42,6 +46,9 @@ class BoxInk:
     # How clearly the outline is where the box was placed, the inside left out (1 = a perfect
     # square): ``fit_score`` counts a heavy mark against the outline, this does not.
     outline_fit: float = 1.0
+    # The most line-like stroke in the middle of the box: how much darker than the paper beside
+    # it, along LINE_MM (a faint pen's thin stroke that the smoothed ``faintest`` averages away).
+    line: float = 0.0
 
 
 def _px(area: Rect, x: float, y: float) -> tuple[int, int]:
@@ -89,6 +96,43 @@ def _other_boxes(geometry: PaperGeometry, box: Rect, area: Rect, size: tuple[int
     return mask
 
 
+@functools.cache
+def _line_kernels() -> tuple[Map, ...]:
+    """Oriented line filters at PX_PER_MM: a thin Gaussian ridge (σ 1 px) less a wide one (σ 3
+    px) across, a LINE_MM window along; scaled so that a line 3 px wide answers its darkness."""
+    length = LINE_MM * PX_PER_MM
+    size = int(length) | 1
+    centre = size // 2
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) - centre
+    kernels = []
+    for degrees in range(0, 180, 15):
+        angle = np.radians(degrees)
+        along = xs * np.cos(angle) + ys * np.sin(angle)
+        across = -xs * np.sin(angle) + ys * np.cos(angle)
+        window = (np.abs(along) <= length / 2).astype(np.float64)
+        ridge = sum(
+            sign * np.exp(-(across**2) / (2 * sigma**2)) / (np.sqrt(2 * np.pi) * sigma)
+            for sign, sigma in ((1.0, 1.0), (-1.0, 3.0))
+        )
+        kernel = window * ridge / window.sum()
+        line = (np.abs(across) <= 1.0).astype(np.float64)  # the unit line through the centre
+        kernels.append((kernel / float((kernel * line).sum())).astype(np.float32))
+    return tuple(kernels)
+
+
+def line_contrast(inner: Map) -> float:
+    """The strongest line in ``inner`` (a box's inside, printed lines masked out), away from its
+    sides: 0 on blank paper and its noise, a stroke's darkness on a stroke."""
+    edge = round(LINE_EDGE_MM * PX_PER_MM)
+    if min(inner.shape) <= 2 * edge:
+        return 0.0
+    answers = [
+        cv2.filter2D(inner, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
+        for kernel in _line_kernels()
+    ]
+    return float(np.max(answers, axis=0)[edge:-edge, edge:-edge].max())
+
+
 def measure_box(
     image: Gray, homography: Floats, geometry: PaperGeometry, box: Rect, fit_score: float
 ) -> BoxInk:
@@ -126,4 +170,7 @@ def measure_box(
         cv2.resize(traced, (GRID, GRID), interpolation=cv2.INTER_AREA), dtype=np.float32
     )
     peak = float(np.percentile(inner, 99.5)) if inner.size else 0.0
-    return BoxInk(inside, outside, peak, trace, faintest, shape, fit_score, outline, outline_fit)
+    line = line_contrast(np.ascontiguousarray(raw[ring : height - ring, ring : width - ring]))
+    return BoxInk(
+        inside, outside, peak, trace, faintest, shape, fit_score, outline, outline_fit, line
+    )

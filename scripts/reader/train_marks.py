@@ -38,7 +38,10 @@ def reader_for_case(folder: Path, case: str, cache: dict[str, PaperFor]) -> Pape
     return cache[case]
 
 
-SCALARS = ("inside", "outside", "peak", "trace", "faintest", "fit_score", "outline", "outline_fit")
+SCALARS = (
+    *("inside", "outside", "peak", "trace", "faintest", "fit_score", "outline", "outline_fit"),
+    "line",
+)
 
 
 def measured_by() -> str:

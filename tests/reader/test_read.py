@@ -13,6 +13,8 @@ import pytest
 from app.cli import main
 from app.printing.layout import load_layout
 from app.reader.classify import (
+    BLANK_FAINTEST,
+    BLANK_LINE,
     OUTLINE_FIT,
     OUTSIDE_MM2,
     ROUND_FILL,
@@ -22,7 +24,7 @@ from app.reader.classify import (
     triangle_fill,
 )
 from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
-from app.reader.measure import BoxInk, measure_box
+from app.reader.measure import BoxInk, line_contrast, measure_box
 from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
 from tests.reader.helpers import draw_marks, synth
 
@@ -295,3 +297,44 @@ def test_a_circle_is_never_a_sure_triangle_nor_a_triangle_a_sure_circle() -> Non
     assert doubts(circle, sure["yes"]) == []
     assert doubts(triangle, sure["abstain"]) == []
     assert doubts(circle, sure["no"]) == ["an enclosed hole in a ×"]
+
+
+def test_a_faint_thin_line_is_found_where_the_smoothed_spot_misses_it() -> None:
+    rng = np.random.default_rng(0)
+    paper = np.clip(rng.normal(0.0, 0.03, (80, 80)), 0, 1).astype(np.float32)  # a photo's noise
+    stroke = np.zeros_like(paper)
+    cv2.line(stroke, (22, 52), (58, 24), 0.06, 2)  # a faint pen, 0.25 mm at 8 px/mm
+    marked = paper + stroke
+    assert line_contrast(paper) < BLANK_LINE < line_contrast(marked)
+    # What the smoothed darkest spot makes of the same stroke: lost in the noise.
+    assert np.percentile(cv2.GaussianBlur(marked, (0, 0), 1.2), 99.9) < BLANK_FAINTEST
+
+    sure_blank = np.tile(np.array([0.01, 0.01, 0.01, 0.96, 0.01], dtype=np.float32), (3, 1))
+
+    def blank(line: float) -> BoxInk:
+        empty = np.zeros((32, 32), dtype=np.float32)
+        return BoxInk(0.0, 0.0, 0.0, 0.0, 0.06, empty, 0.9, 0.7, 0.9, line)
+
+    assert doubts(blank(0.01), sure_blank) == []
+    assert doubts(blank(0.05), sure_blank) == ["a faint line in a blank box"]
+
+
+def test_a_faint_tick_on_a_scan_is_a_line_and_the_print_is_not(printed: Any) -> None:
+    module = synth()
+    boxes = list(printed.geometry.mark_boxes)
+    ink = np.zeros(printed.raster.shape, dtype=np.float32)
+    rng = np.random.default_rng(4)
+    transform = np.array([[0.8, 0.0, 0.1], [0.0, 0.8, 0.1]])
+    module.draw_strokes(
+        ink, module.mark_strokes(rng, "yes"), boxes[1], module.Pen(0.25, 0.12), transform
+    )
+    marked = np.clip(printed.raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+    image = decode_image(_scan(marked, dpi=150))
+    located, _ = locate_paper(image, _reader(printed))
+    geometry = located.geometry
+    lines = [
+        measure_box(image, located.box_homography(fit), geometry, box, fit.score).line
+        for box, fit in zip(geometry.mark_boxes, located.box_fits, strict=True)
+    ]
+    assert lines[1] > 2 * BLANK_LINE, lines
+    assert max(lines[:1] + lines[2:]) < BLANK_LINE  # the outlines and rules are masked out
