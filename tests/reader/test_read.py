@@ -299,6 +299,22 @@ def test_a_circle_is_never_a_sure_triangle_nor_a_triangle_a_sure_circle() -> Non
     assert doubts(circle, sure["no"]) == ["an enclosed hole in a ×"]
 
 
+def test_circled_marks_are_never_read_as_another_sure_mark(printed: Any) -> None:
+    drawn = ["circle", "no", "circle", "abstain", "circle"]
+    truth = ["yes" if kind == "circle" else kind for kind in drawn]
+    boxes = list(printed.geometry.mark_boxes)
+    right = 0
+    for seed in range(3):
+        image = draw_marks(printed.raster, boxes, drawn, seed=10 + seed)
+        for data in (_scan(image), _photo(image, seed=seed)):
+            reading = read_paper(data, _reader(printed))
+            for name, expected in zip(printed.candidates, truth, strict=True):
+                found = reading.marks[name]
+                assert found.mark == expected or not found.sure, (seed, name, found)
+                right += found.mark == expected and found.sure
+    assert right >= 24  # of 30: most circles are read as 赞成 and sure, none as another mark
+
+
 def test_a_faint_thin_line_is_found_where_the_smoothed_spot_misses_it() -> None:
     rng = np.random.default_rng(0)
     paper = np.clip(rng.normal(0.0, 0.03, (80, 80)), 0, 1).astype(np.float32)  # a photo's noise
