@@ -49,10 +49,12 @@ OUTLINE_FIT = 0.5
 BRIDGE_MM = 1.5
 # 赞成 may be a ○ (RULES P), the other closed mark: one that fills less of the smallest triangle
 # around it than TRIANGLE_FILL is too round for a sure △, more than ROUND_FILL too angular for a
-# sure ○ (``triangle_fill``; on the synthetic sets a ○ fills 0.60–0.71, a △ 0.71–0.99, 1% under
-# 0.8).
+# sure ○ (``closed_shape``; on the synthetic sets a ○ fills 0.60–0.71, a △ 0.71–0.99, 1% under
+# 0.8). A △ whose narrowest corner is under NARROWEST_CORNER (°) is a sliver: the held-out △s'
+# are 39° and more but one, a scribble closed on itself 30°.
 TRIANGLE_FILL = 0.76
 ROUND_FILL = 0.72
+NARROWEST_CORNER = 34.0
 BOX_MM = 10.0  # the printed mark box (9.5–10 mm): the shape's scale
 EDGE_MM = 1.0  # a stroke end this near a side of the box stops at its outline
 
@@ -239,12 +241,21 @@ def _holes(ink: BoxInk, *, close: bool = False) -> float:
     return holes
 
 
-def triangle_fill(ink: BoxInk) -> float | None:
-    """How much of the smallest triangle around a closed mark its convex outline fills (the ink
-    round its largest enclosed hole, gaps bridged); None without a hole. A △ fills most of it
-    (its corners rounded by the pen's width); a ○, an ellipse, π/(3√3) ≈ 0.60 of it, whatever its
-    size and the camera's tilt (an affine map keeps the ratio). The outline, not the hole: a
-    small △'s hole is a few pixels of GRID², rounded by them."""
+@dataclass(frozen=True, slots=True)
+class ClosedShape:
+    """The smallest triangle around a closed mark (the ink round its largest enclosed hole, gaps
+    bridged, its convex outline): how much of it the mark fills, and its narrowest corner. A △
+    fills most of it (its corners rounded by the pen's width); a ○, an ellipse, π/(3√3) ≈ 0.60,
+    whatever its size and slant (an affine map keeps the ratio). A △'s corners are 40° and more; a
+    sliver is a stroke drawn there and back (a scribble that closes on itself)."""
+
+    fill: float
+    narrowest: float  # degrees
+
+
+def closed_shape(ink: BoxInk) -> ClosedShape | None:
+    """``ClosedShape`` of the mark, None without a hole. The outline, not the hole, is measured:
+    a small △'s hole is a few pixels of GRID², rounded by them."""
     closed = _closed(ink)
     gaps = np.pad(1 - closed, 1, constant_values=1)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
@@ -263,8 +274,17 @@ def triangle_fill(ink: BoxInk) -> float | None:
     smooth = cv2.resize(mark, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
     ys, xs = np.nonzero(smooth > 127)
     hull = cv2.convexHull(np.column_stack([xs, ys]).astype(np.float32))
-    triangle, _ = cv2.minEnclosingTriangle(hull)
-    return float(cv2.contourArea(hull)) / triangle if triangle > 0 else None
+    area, corners = cv2.minEnclosingTriangle(hull)
+    if area <= 0:
+        return None
+    points = np.asarray(corners, dtype=np.float64).reshape(3, 2)
+    angles = []
+    for index in range(3):
+        first = points[(index + 1) % 3] - points[index]
+        second = points[(index + 2) % 3] - points[index]
+        cosine = float(first @ second) / float(np.linalg.norm(first) * np.linalg.norm(second))
+        angles.append(math.degrees(math.acos(min(1.0, max(-1.0, cosine)))))
+    return ClosedShape(float(cv2.contourArea(hull)) / area, min(angles))
 
 
 def _numbers(ink: BoxInk, shape: Vector) -> Vector:
@@ -453,15 +473,19 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         # stroke, a faint pen or a half-erased mark stays lighter than the black print.
         found.append("faint or small mark")
     if mark == "abstain":
-        fill = triangle_fill(ink)
-        if fill is None:
+        shape = closed_shape(ink)
+        if shape is None:
             found.append("a △ that does not close")
-        elif fill < TRIANGLE_FILL:
+        elif shape.fill < TRIANGLE_FILL:
             found.append("a △ as round as a ○")
+        elif shape.narrowest < NARROWEST_CORNER:
+            found.append("a △ as thin as a stroke drawn there and back")
     if mark == "no" and _holes(ink) > 0:
         found.append("an enclosed hole in a ×")
-    if mark == "yes" and _holes(ink) > 0 and (triangle_fill(ink) or 1.0) > ROUND_FILL:
-        found.append("a ✓ or ○ with a corner like a △'s")
+    if mark == "yes" and _holes(ink) > 0:
+        shape = closed_shape(ink)
+        if shape is None or shape.fill > ROUND_FILL:
+            found.append("a ✓ or ○ with a corner like a △'s")
     return found
 
 

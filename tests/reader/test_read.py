@@ -15,13 +15,14 @@ from app.printing.layout import load_layout
 from app.reader.classify import (
     BLANK_FAINTEST,
     BLANK_LINE,
+    NARROWEST_CORNER,
     OUTLINE_FIT,
     OUTSIDE_MM2,
     ROUND_FILL,
     TRIANGLE_FILL,
     _holes,
+    closed_shape,
     doubts,
-    triangle_fill,
 )
 from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
 from app.reader.measure import BoxInk, line_contrast, measure_box
@@ -272,12 +273,15 @@ def test_a_circle_fills_less_of_the_triangle_around_it_than_a_triangle_does() ->
     # ○ is 赞成 (RULES P): the one other mark with a hole. Round, flat or turned (a tilted
     # camera makes a circle an ellipse), it fills about π/(3√3) of the smallest triangle round it.
     for axes, angle in (((11, 11), 0.0), ((12, 7), 0.0), ((12, 8), 35.0), ((7, 11), 100.0)):
-        fill = triangle_fill(_ellipse_ink(axes, angle))
-        assert (fill or 1.0) < ROUND_FILL, (axes, angle, fill)
+        shape = closed_shape(_ellipse_ink(axes, angle))
+        assert shape is not None
+        assert shape.fill < ROUND_FILL, (axes, angle, shape)
     for points in ([(16, 4), (4, 27), (28, 27)], [(6, 5), (27, 12), (9, 28)]):
-        fill = triangle_fill(_polygon_ink(points))
-        assert (fill or 0.0) > TRIANGLE_FILL, (points, fill)
-    assert triangle_fill(_tick_ink()) is None
+        shape = closed_shape(_polygon_ink(points))
+        assert shape is not None
+        assert shape.fill > TRIANGLE_FILL, (points, shape)
+        assert shape.narrowest > NARROWEST_CORNER, (points, shape)
+    assert closed_shape(_tick_ink()) is None
 
 
 def _tick_ink() -> BoxInk:
@@ -297,6 +301,9 @@ def test_a_circle_is_never_a_sure_triangle_nor_a_triangle_a_sure_circle() -> Non
     assert doubts(circle, sure["yes"]) == []
     assert doubts(triangle, sure["abstain"]) == []
     assert doubts(circle, sure["no"]) == ["an enclosed hole in a ×"]
+    # A sliver: a stroke drawn there and back, or a scribble closed on itself.
+    sliver = _polygon_ink([(14, 3), (22, 28), (9, 24)])
+    assert doubts(sliver, sure["abstain"]) == ["a △ as thin as a stroke drawn there and back"]
 
 
 def test_circled_marks_are_never_read_as_another_sure_mark(printed: Any) -> None:
