@@ -330,8 +330,19 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
     is kept: a curled paper's far column can be beyond the narrow search, and a heavy mark on a
     blurred photo can make a wrong paper size look as likely as the right one. Wide is not the
     first search: where the narrow one finds the paper, the wide one sometimes takes a name's
-    strokes for a box."""
-    located = _locate(image, geometries, qr, wide=False)
+    strokes for a box. Where the narrow search finds no paper at all (a steep photo whose first
+    map, from the small QR code, is off by more than the narrow reach at the nearest boxes), the
+    wide one is kept only if it finds the outlines clearly."""
+    try:
+        located = _locate(image, geometries, qr, wide=False)
+    except PaperNotFound as refusal:
+        try:
+            wider = _locate(image, geometries, qr, wide=True)
+        except PaperNotFound:
+            raise refusal from None
+        if _clarity(wider) < CLEAR_FIT:
+            raise refusal from None
+        return wider
     if _clarity(located) >= CLEAR_FIT:
         return located
     try:

@@ -2,6 +2,7 @@
 test (issue 22): marks read from a scan and a tilted photo, doubt never passed as sure, the paper
 of another round refused, and ``jipiao read-paper``'s JSON."""
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from app.cli import main
 from app.printing.layout import load_layout
+from app.reader import locate as locate_module
 from app.reader.classify import (
     BLANK_FAINTEST,
     BLANK_LINE,
@@ -361,3 +363,45 @@ def test_a_faint_tick_on_a_scan_is_a_line_and_the_print_is_not(printed: Any) -> 
     ]
     assert lines[1] > 2 * BLANK_LINE, lines
     assert max(lines[:1] + lines[2:]) < BLANK_LINE  # the outlines and rules are masked out
+
+
+def test_a_paper_the_narrow_search_misses_is_found_wide(
+    printed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A steep photo whose QR code is far from the boxes: the first map from the small code puts
+    # the nearest boxes 6 mm off along their rows, beyond the narrow search's 3.5 mm.
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    data = _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    first_maps = locate_module._qr_maps
+    along = np.array([[1, 0, 6.0], [0, 1, 0], [0, 0, 1]])
+
+    def off_along(geometry: Any, qr: Any) -> list[np.ndarray]:
+        return [first @ along for first in first_maps(geometry, qr)]
+
+    monkeypatch.setattr(locate_module, "_qr_maps", off_along)
+    image = decode_image(data)
+    code = locate_module.find_qr(image)[0]
+    geometries = _reader(printed)(code.payload).geometries
+    with pytest.raises(PaperNotFound):
+        locate_module._locate(image, geometries, code, wide=False)
+    reading = read_paper(data, _reader(printed))
+    marks = [reading.marks[name] for name in printed.candidates]
+    assert [mark.mark for mark in marks] == drawn
+    assert all(mark.sure for mark in marks), marks
+    # Found wide but not clearly is still no paper: the narrow search's refusal stands.
+    monkeypatch.setattr(locate_module, "_qr_maps", first_maps)
+    located = locate_module._locate(image, geometries, code, wide=False)
+    unclear = dataclasses.replace(
+        located, box_fits=tuple(locate_module.BoxFit(0.0, 0.0, 0.4) for _ in located.box_fits)
+    )
+    refusal = PaperNotFound("找不到", "not found")
+
+    def narrow_fails(*_: Any, wide: bool) -> Any:
+        if not wide:
+            raise refusal
+        return unclear
+
+    monkeypatch.setattr(locate_module, "_locate", narrow_fails)
+    with pytest.raises(PaperNotFound) as raised:
+        locate_module.locate(image, geometries, code)
+    assert raised.value is refusal
