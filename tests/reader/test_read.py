@@ -405,3 +405,19 @@ def test_a_paper_the_narrow_search_misses_is_found_wide(
     with pytest.raises(PaperNotFound) as raised:
         locate_module.locate(image, geometries, code)
     assert raised.value is refusal
+
+
+def test_a_box_the_fitted_map_misses_is_placed_by_a_further_search(printed: Any) -> None:
+    # On a curled paper one column bends away from the map fitted to the others.
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    image = decode_image(
+        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    )
+    located, _ = locate_paper(image, _reader(printed))
+    box = located.geometry.mark_boxes[1]
+    off = located.homography @ np.array([[1, 0, 0], [0, 1, 2.5], [0, 0, 1]])
+    assert fit_box(image, off, box, 1.5).score < locate_module.PLACED_FIT
+    placed = locate_module._placed(image, off, box)
+    assert placed.score > 0.6
+    assert abs(placed.dy + 2.5) < 0.5
+    assert abs(placed.dx) < 0.5
