@@ -246,8 +246,8 @@ class ClosedShape:
     """The smallest triangle around a closed mark (the ink round its largest enclosed hole, gaps
     bridged, its convex outline): how much of it the mark fills, and its narrowest corner. A △
     fills most of it (its corners rounded by the pen's width); a ○, an ellipse, π/(3√3) ≈ 0.60,
-    whatever its size and slant (an affine map keeps the ratio). A △'s corners are 40° and more; a
-    sliver is a stroke drawn there and back (a scribble that closes on itself)."""
+    whatever its size and slant (an affine map keeps the ratio). A drawn △'s corners are about 40°
+    and more; a sliver is a stroke drawn there and back (a scribble that closes on itself)."""
 
     fill: float
     narrowest: float  # degrees
