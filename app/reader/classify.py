@@ -83,6 +83,16 @@ def _orientation_histograms(shape: Vector) -> Vector:
 HOLE_PX = 6  # a gap in the ink at least this large (of GRID²) is an enclosed hole
 
 
+def _enclosed(ink: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int32], dict[int, int]]:
+    """The gaps the ink (0/1) encloses: the gaps' labels and each enclosed one's area (px). A gap
+    reaching the border is not enclosed (the padding joins it to the outside)."""
+    gaps = np.pad(1 - ink, 1, constant_values=1)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
+    outer = labels[0, 0]
+    areas = {i: int(stats[i, cv2.CC_STAT_AREA]) for i in range(1, count) if i != outer}
+    return np.asarray(labels[1:-1, 1:-1], dtype=np.int32), areas
+
+
 def _topology(shape: Vector) -> tuple[float, float]:
     """(enclosed holes, separate ink parts) of the ink at a middle level."""
     peak = float(shape.max())
@@ -91,13 +101,7 @@ def _topology(shape: Vector) -> tuple[float, float]:
     ink = (shape >= 0.35 * peak).astype(np.uint8)
     parts, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     strokes = sum(1 for index in range(1, parts) if stats[index, cv2.CC_STAT_AREA] >= 4)
-    padded = np.pad(1 - ink, 1, constant_values=1)
-    gaps, labels = cv2.connectedComponents(padded, connectivity=4)
-    outer = labels[0, 0]
-    holes = 0
-    for index in range(1, gaps):
-        if index != outer and int((labels == index).sum()) >= HOLE_PX:
-            holes += 1
+    holes = sum(1 for area in _enclosed(ink)[1].values() if area >= HOLE_PX)
     return float(min(holes, 3)), float(min(strokes, 4))
 
 
@@ -180,10 +184,7 @@ def _skeleton_features(shape: Vector) -> Vector:
     found = _skeleton(shape)
     ink = found.ink
     height, width = ink.shape
-    gaps = np.pad(1 - ink, 1, constant_values=1)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
-    outer = labels[0, 0]
-    hole = max((int(stats[i, cv2.CC_STAT_AREA]) for i in range(1, count) if i != outer), default=0)
+    hole = max(_enclosed(ink)[1].values(), default=0)
     ys, xs = np.nonzero(ink)
     extent = (
         [(xs.max() - xs.min() + 1) / width, (ys.max() - ys.min() + 1) / height]
@@ -257,14 +258,11 @@ def closed_shape(ink: BoxInk) -> ClosedShape | None:
     """``ClosedShape`` of the mark, None without a hole. The outline, not the hole, is measured:
     a small △'s hole is a few pixels of GRID², rounded by them."""
     closed = _closed(ink)
-    gaps = np.pad(1 - closed, 1, constant_values=1)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
-    outer = labels[0, 0]
-    holes = [i for i in range(1, count) if i != outer and stats[i, cv2.CC_STAT_AREA] >= HOLE_PX]
+    labels, areas = _enclosed(closed)
+    holes = {index: area for index, area in areas.items() if area >= HOLE_PX}
     if not holes:
         return None
-    largest = max(holes, key=lambda index: int(stats[index, cv2.CC_STAT_AREA]))
-    hole = (labels[1:-1, 1:-1] == largest).astype(np.uint8)
+    hole = (labels == max(holes, key=holes.__getitem__)).astype(np.uint8)
     # The strokes round the hole, not a stray dot elsewhere in the box.
     _, parts = cv2.connectedComponents(closed, connectivity=8)
     around = (cv2.dilate(hole, np.ones((3, 3), np.uint8)) > 0) & (closed > 0)

@@ -164,13 +164,21 @@ def measure_box(
     strays = np.where(_other_boxes(geometry, box, area, (height, width)) > 0, 0.0, ink)
     outside = (float(strays.sum()) - float(inner.sum())) * pixel_mm2
     # The shape from every trace, not only confident ink: a blurred thin stroke keeps its form.
-    traced = raw[ring : height - ring, ring : width - ring]
-    traced = np.where(traced >= TRACE_LEVEL, traced, 0.0).astype(np.float32)
+    within = np.ascontiguousarray(raw[ring : height - ring, ring : width - ring])
+    traced = np.where(within >= TRACE_LEVEL, within, 0.0).astype(np.float32)
     shape = np.asarray(
         cv2.resize(traced, (GRID, GRID), interpolation=cv2.INTER_AREA), dtype=np.float32
     )
     peak = float(np.percentile(inner, 99.5)) if inner.size else 0.0
-    line = line_contrast(np.ascontiguousarray(raw[ring : height - ring, ring : width - ring]))
     return BoxInk(
-        inside, outside, peak, trace, faintest, shape, fit_score, outline, outline_fit, line
+        inside,
+        outside,
+        peak,
+        trace,
+        faintest,
+        shape,
+        fit_score,
+        outline,
+        outline_fit,
+        line_contrast(within),
     )
