@@ -230,8 +230,7 @@ class Located:
 
     def box_homography(self, fit: BoxFit) -> Floats:
         """The map with the box's own offset applied (a curled paper moves each box a little)."""
-        shift = np.array([[1, 0, fit.dx], [0, 1, fit.dy], [0, 0, 1]], dtype=np.float64)
-        result: Floats = self.homography @ shift
+        result: Floats = self.homography @ _translation(fit.dx, fit.dy)
         return result
 
 
@@ -390,12 +389,66 @@ def _locate(
             "found the QR code but not the paper's boxes (another layout or paper size?)",
         )
     _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes), wide=wide)
+    homography = _settled(image, geometry, qr, homography, wide=wide)
+    shift = _row_shift(image, geometry, homography)
+    if shift:
+        # Every box of a column sits on its neighbour's outline: move the map back by one row
+        # and look again; a paper that still does not fit its columns is not read.
+        homography = _settled(image, geometry, qr, homography @ _translation(0.0, shift), wide=wide)
+        if _row_shift(image, geometry, homography):
+            raise PaperNotFound(
+                "选票的方框与版式对不上（可能错了一行），请手工录入",
+                "the paper's boxes do not line up with its layout (a row off?): enter it by hand",
+            )
+    fits = [_placed(image, homography, box) for box in geometry.mark_boxes]
+    write_ins = [fit_box(image, homography, box, 1.5) for box in geometry.write_in_boxes]
+    return Located(geometry, homography, tuple(fits), tuple(write_ins), qr.payload)
+
+
+def _settled(
+    image: Gray, geometry: PaperGeometry, qr: QrFound, homography: Floats, *, wide: bool
+) -> Floats:
+    """The map fitted again, twice, to every box found within 1.5 mm of it."""
     for _ in range(2):
         fits = [
             fit_box(image, homography, box, 1.5, with_inside=not wide)
             for box in geometry.mark_boxes
         ]
         homography = _refit(geometry, homography, fits, qr)
-    fits = [_placed(image, homography, box) for box in geometry.mark_boxes]
-    write_ins = [fit_box(image, homography, box, 1.5) for box in geometry.write_in_boxes]
-    return Located(geometry, homography, tuple(fits), tuple(write_ins), qr.payload)
+    return homography
+
+
+def _translation(dx: float, dy: float) -> Floats:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
+
+
+def _columns(boxes: Sequence[Rect]) -> list[list[Rect]]:
+    """The mark boxes one above the other, top first: a column of the candidates' table."""
+    columns: dict[float, list[Rect]] = {}
+    for box in boxes:
+        columns.setdefault(round(box.x, 1), []).append(box)
+    return [sorted(column, key=lambda box: box.y) for column in columns.values()]
+
+
+def _row_shift(image: Gray, geometry: PaperGeometry, homography: Floats) -> float:
+    """0 when the map puts every column on its own boxes; else the shift (mm down the column)
+    that moves it back. A map a whole row off reads each mark from its neighbour's box, the
+    outlines all found: only the column's ends tell, one of them on an outline printed nowhere
+    in the layout, the place one row beyond the other end on a real box. Outlines only (a mark
+    inside is no doubt about the place)."""
+
+    def outline(box: Rect) -> float:
+        return fit_box(image, homography, box, SEARCH_MM, with_inside=False).score
+
+    for column in _columns(geometry.mark_boxes):
+        if len(column) < 2:
+            continue
+        first, last = column[0], column[-1]
+        pitch = column[1].y - first.y
+        before = outline(Rect(first.x, first.y - pitch, first.w, first.h))
+        after = outline(Rect(last.x, last.y + pitch, last.w, last.h))
+        if before >= PLACED_FIT and before > outline(last):
+            return -pitch
+        if after >= PLACED_FIT and after > outline(first):
+            return pitch
+    return 0.0

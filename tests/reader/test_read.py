@@ -28,7 +28,15 @@ from app.reader.classify import (
 )
 from app.reader.locate import ALONG_MM, SEARCH_MM, PaperNotFound, decode_image, fit_box
 from app.reader.measure import BoxInk, line_contrast, measure_box
-from app.reader.read import PaperFor, WrongPaper, locate_paper, read_paper, round_file_reader
+from app.reader.read import (
+    PLACE_DOUBT,
+    PaperFor,
+    WrongPaper,
+    locate_paper,
+    read_located,
+    read_paper,
+    round_file_reader,
+)
 from tests.reader.helpers import draw_marks, synth
 
 
@@ -413,3 +421,63 @@ def test_a_paper_the_narrow_search_misses_is_found_wide(
     with pytest.raises(PaperNotFound) as raised:
         locate_module.locate(image, geometries, code)
     assert raised.value is refusal
+
+
+@pytest.fixture(scope="module")
+def twelve() -> Any:
+    module = synth()
+    return module.print_paper(module.PaperCase("twelve", "seed", "A4", 1))
+
+
+def test_a_first_map_a_whole_row_off_is_moved_back(
+    twelve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first map a row off finds every box's outline on its neighbour's: only the column's ends
+    # tell. Read from there, 9 of the 12 marks were their neighbours', sure.
+    drawn = ["yes", "no", "abstain", "blank"] * 3
+    data = _scan(draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn))
+    image = decode_image(data)
+    located, _ = locate_paper(image, _reader(twelve))
+    geometry, homography = located.geometry, located.homography
+    boxes = geometry.mark_boxes
+    pitch = boxes[1].y - boxes[0].y
+    translation = locate_module._translation
+    assert locate_module._row_shift(image, geometry, homography) == 0.0
+    for rows in (1, -1):
+        shifted = homography @ translation(0.0, rows * pitch)
+        assert locate_module._row_shift(image, geometry, shifted) == pytest.approx(-rows * pitch)
+    first_maps = locate_module._qr_maps
+
+    def a_row_off(geometry: Any, qr: Any) -> list[np.ndarray]:
+        return [first @ translation(0.0, pitch) for first in first_maps(geometry, qr)]
+
+    monkeypatch.setattr(locate_module, "_qr_maps", a_row_off)
+    reading = read_paper(data, _reader(twelve))
+    marks = [reading.marks[name] for name in twelve.candidates]
+    assert [mark.mark for mark in marks] == drawn
+    assert all(mark.sure for mark in marks), marks
+
+
+def test_no_mark_is_sure_where_a_third_of_the_boxes_are_not_found(printed: Any) -> None:
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    image = decode_image(
+        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    )
+    located, expected = locate_paper(image, _reader(printed))
+    assert all(
+        mark.sure for mark in read_located(image, located, expected.candidates).marks.values()
+    )
+
+    def moved(count: int) -> Any:
+        # Boxes placed 5 mm below their outlines, as a map twisted over the paper puts them.
+        fits = tuple(
+            dataclasses.replace(fit, dy=fit.dy + 5.0) if index < count else fit
+            for index, fit in enumerate(located.box_fits)
+        )
+        return read_located(image, dataclasses.replace(located, box_fits=fits), expected.candidates)
+
+    one = moved(1).marks
+    assert [one[name].sure for name in expected.candidates] == [False, True, True, True, True]
+    two = moved(2).marks
+    assert not any(reading.sure for reading in two.values())
+    assert two[expected.candidates[4]].why == PLACE_DOUBT
