@@ -31,8 +31,12 @@ MODEL_PATH = Path(__file__).with_name("marks_model.npz")
 # The sure rules: each threshold keeps a doubtful reading in front of the teller.
 SURE_PROBABILITY = 0.9  # 0 sure misreads down to 0.8 on two held-out seeds: a margin
 BLANK_INSIDE_MM2 = 0.25  # a blank box: less ink than a dot of a pen
-BLANK_TRACE_MM2 = 0.6  # … and hardly a trace of anything fainter
+BLANK_TRACE_MM2 = 0.6  # … and hardly a trace of anything fainter (``BoxInk.clear_trace``)
 BLANK_FAINTEST = 0.085  # … and no spot darker than a photo's noise (a faint stroke is 0.09+)
+# … nor than this share of the printed outline's darkness: a blurred photo greys a faint stroke
+# with the print (the printed outline's own blur taken away, ``BoxInk.clear_faintest``: blank
+# boxes on scans and tablet photos 0.12 at most, seed 3's faint ✓ 0071.jpg 0.20).
+BLANK_SHARE = 0.15
 # … and no line darker than this (``BoxInk.line``): a blank box on a scan or a tablet photo
 # measures up to 0.03, a faint pen's thin stroke 0.036 and more where the smoothed spot is lost.
 BLANK_LINE = 0.035
@@ -457,8 +461,9 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         found.append("unclear mark")
     if mark == "blank" and (
         ink.inside > BLANK_INSIDE_MM2
-        or ink.trace > BLANK_TRACE_MM2
-        or ink.faintest > BLANK_FAINTEST
+        or ink.clear_trace > BLANK_TRACE_MM2
+        or ink.clear_faintest > BLANK_FAINTEST
+        or ink.clear_faintest > BLANK_SHARE * max(ink.outline, 0.1)
     ):
         found.append("some ink in a blank box")
     elif mark == "blank" and ink.line > BLANK_LINE:

@@ -27,6 +27,8 @@ TRACE_LEVEL = 0.08  # smoothed darkness that is a trace of something: faint ink,
 # directions, the paper beside it taken away. Noise averages out along a line, a stroke does not.
 LINE_MM = 2.0
 LINE_EDGE_MM = 1.1  # … not this near the box's sides, where the printed outline's blur lies
+HALO_MM = 2.0  # how far into the box the printed outline's blur is measured
+HALO_CORNER_MM = 1.5  # … along its sides, their ends left out (two sides' blur meets there)
 
 Map = npt.NDArray[np.float32]
 
@@ -49,6 +51,10 @@ class BoxInk:
     # The most line-like stroke in the middle of the box: how much darker than the paper beside
     # it, along LINE_MM (a faint pen's thin stroke that the smoothed ``faintest`` averages away).
     line: float = 0.0
+    # ``trace`` and ``faintest`` with the printed outline's own blur taken away (as measured along
+    # its sides): on a blurred photo that blur reaches past the masked band into a blank box.
+    clear_trace: float = 0.0
+    clear_faintest: float = 0.0
 
 
 def _px(area: Rect, x: float, y: float) -> tuple[int, int]:
@@ -133,6 +139,36 @@ def line_contrast(inner: Map) -> float:
     return float(np.max(answers, axis=0)[edge:-edge, edge:-edge].max())
 
 
+def outline_halo(raw: Map, ring: int) -> Map:
+    """The printed outline's blur inside the box whose outline runs ``ring`` px within ``raw``:
+    for each side, the darkness by distance from it (the median along the side, its corners left
+    out, so a mark crossing it does not count; never rising away from the side), the sides'
+    summed where they meet, as blur adds them. 0 outside the box and beyond HALO_MM."""
+    height, width = raw.shape
+    inner = raw[ring : height - ring, ring : width - ring]
+    reach = round(HALO_MM * PX_PER_MM)
+    corner = round(HALO_CORNER_MM * PX_PER_MM)
+    rows, columns = inner.shape
+    if min(rows, columns) <= 2 * max(reach, corner):
+        return np.zeros_like(raw)
+    middle_rows, middle_columns = inner[corner:-corner, :], inner[:, corner:-corner]
+
+    def falling(profile: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        full = np.zeros(max(rows, columns), dtype=np.float32)
+        full[:reach] = np.minimum.accumulate(np.maximum(profile[:reach], 0.0))
+        return full
+
+    left = falling(np.median(middle_rows, axis=0))
+    right = falling(np.median(middle_rows[:, ::-1], axis=0))
+    top = falling(np.median(middle_columns, axis=1))
+    bottom = falling(np.median(middle_columns[::-1, :], axis=1))
+    across = left[:columns] + right[:columns][::-1]
+    down = top[:rows] + bottom[:rows][::-1]
+    halo = np.zeros_like(raw)
+    halo[ring : height - ring, ring : width - ring] = across[None, :] + down[:, None]
+    return halo
+
+
 def measure_box(
     image: Gray, homography: Floats, geometry: PaperGeometry, box: Rect, fit_score: float
 ) -> BoxInk:
@@ -152,6 +188,7 @@ def measure_box(
     if near.shape == template.shape:
         match = cv2.matchTemplate(near, template, cv2.TM_CCOEFF_NORMED, mask=template_mask)
         outline_fit = float(np.nan_to_num(match[0, 0], nan=0.0, posinf=0.0, neginf=0.0))
+    halo = outline_halo(raw, ring)
     printed = _printed_mask(geometry, area, (height, width))
     raw = np.where(printed > 0, 0.0, raw).astype(np.float32)
     ink = np.where(raw >= INK_LEVEL, raw, 0.0).astype(np.float32)
@@ -160,6 +197,10 @@ def measure_box(
     smooth = cv2.GaussianBlur(raw, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
     trace = float((smooth >= TRACE_LEVEL).sum()) * pixel_mm2
     faintest = float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
+    unhaloed = np.maximum(raw - halo, 0.0).astype(np.float32)
+    clear = cv2.GaussianBlur(unhaloed, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
+    clear_trace = float((clear >= TRACE_LEVEL).sum()) * pixel_mm2
+    clear_faintest = float(np.percentile(clear, 99.9)) if clear.size else 0.0
     inside = float(inner.sum()) * pixel_mm2
     strays = np.where(_other_boxes(geometry, box, area, (height, width)) > 0, 0.0, ink)
     outside = (float(strays.sum()) - float(inner.sum())) * pixel_mm2
@@ -181,4 +222,6 @@ def measure_box(
         outline,
         outline_fit,
         line_contrast(within),
+        clear_trace,
+        clear_faintest,
     )
