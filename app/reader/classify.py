@@ -85,6 +85,10 @@ def _orientation_histograms(shape: Vector) -> Vector:
 
 
 HOLE_PX = 6  # a gap in the ink at least this large (of GRID²) is an enclosed hole
+MIDDLE_LEVEL = 0.35  # of the darkest stroke: the ink whose strokes are followed
+# A small △ on a blurred photo is a grey ring whose hole the middle level fills; its middle stays
+# lighter than the ring, so a closed mark is looked for at this level too.
+RING_LEVEL = 0.6
 
 
 def _enclosed(ink: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int32], dict[int, int]]:
@@ -102,7 +106,7 @@ def _topology(shape: Vector) -> tuple[float, float]:
     peak = float(shape.max())
     if peak <= 0:
         return 0.0, 0.0
-    ink = (shape >= 0.35 * peak).astype(np.uint8)
+    ink = (shape >= MIDDLE_LEVEL * peak).astype(np.uint8)
     parts, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     strokes = sum(1 for index in range(1, parts) if stats[index, cv2.CC_STAT_AREA] >= 4)
     holes = sum(1 for area in _enclosed(ink)[1].values() if area >= HOLE_PX)
@@ -163,9 +167,9 @@ class Skeleton:
     junctions: int  # separate crossing knots
 
 
-def _skeleton(shape: Vector) -> Skeleton:
+def _skeleton(shape: Vector, level: float = MIDDLE_LEVEL) -> Skeleton:
     peak = float(shape.max())
-    ink = (shape >= 0.35 * peak).astype(np.uint8) if peak > 0 else np.zeros_like(shape, np.uint8)
+    ink = (shape >= level * peak).astype(np.uint8) if peak > 0 else np.zeros_like(shape, np.uint8)
     thinned = _thin(ink)
     padded = np.pad(thinned, 1).astype(np.int32)
     height, width = thinned.shape
@@ -210,12 +214,12 @@ def _skeleton_features(shape: Vector) -> Vector:
     return np.concatenate([numbers, _place_grid(found.ends), _place_grid(found.crossings)])
 
 
-def _closed(ink: BoxInk) -> npt.NDArray[np.uint8]:
-    """The ink at a middle level with the gaps a △ or a ○ may leave bridged: between two stroke
-    ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), between two ends on
-    the same side of the box (its base drawn over the printed outline, which is masked out with the
-    outline), and any gap of a pixel or two."""
-    found = _skeleton(_scaled(ink))
+def _closed(ink: BoxInk, level: float = MIDDLE_LEVEL) -> npt.NDArray[np.uint8]:
+    """The ink at ``level`` of its darkest with the gaps a △ or a ○ may leave bridged: between two
+    stroke ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), between two
+    ends on the same side of the box (its base drawn over the printed outline, which is masked out
+    with the outline), and any gap of a pixel or two."""
+    found = _skeleton(_scaled(ink), level)
     mask = found.ink.copy()
     size = mask.shape[0]
     reach = BRIDGE_MM * size / BOX_MM
@@ -261,10 +265,13 @@ class ClosedShape:
 def closed_shape(ink: BoxInk) -> ClosedShape | None:
     """``ClosedShape`` of the mark, None without a hole. The outline, not the hole, is measured:
     a small △'s hole is a few pixels of GRID², rounded by them."""
-    closed = _closed(ink)
-    labels, areas = _enclosed(closed)
-    holes = {index: area for index, area in areas.items() if area >= HOLE_PX}
-    if not holes:
+    for level in (MIDDLE_LEVEL, RING_LEVEL):
+        closed = _closed(ink, level)
+        labels, areas = _enclosed(closed)
+        holes = {index: area for index, area in areas.items() if area >= HOLE_PX}
+        if holes:
+            break
+    else:
         return None
     hole = (labels == max(holes, key=holes.__getitem__)).astype(np.uint8)
     # The strokes round the hole, not a stray dot elsewhere in the box.

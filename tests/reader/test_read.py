@@ -311,6 +311,25 @@ def test_a_circle_fills_less_of_the_triangle_around_it_than_a_triangle_does() ->
     assert closed_shape(_tick_ink()) is None
 
 
+def test_a_small_blurred_triangle_closes_where_its_middle_stays_lighter() -> None:
+    # A small △ on a blurred photo: a grey ring whose hole fills at the middle level (0.35).
+    shape = np.zeros((32, 32), dtype=np.float32)
+    cv2.polylines(shape, [np.array([(16, 10), (10, 21), (22, 21)], dtype=np.int32)], True, 1.0, 2)
+    blurred = cv2.GaussianBlur(shape, (0, 0), 1.6)
+    ink = BoxInk(6.0, 0.0, 0.5, 14.0, 0.5, blurred, 0.8)
+    assert _holes(ink, close=True) == 0
+    found = closed_shape(ink)
+    assert found is not None
+    assert found.fill > TRIANGLE_FILL and found.narrowest > NARROWEST_CORNER, found
+    # A blurred ✓ has no lighter middle to find.
+    assert (
+        closed_shape(
+            dataclasses.replace(ink, shape=cv2.GaussianBlur(_tick_ink().shape, (0, 0), 1.6))
+        )
+        is None
+    )
+
+
 def _tick_ink() -> BoxInk:
     tick = np.zeros((32, 32), dtype=np.uint8)
     cv2.polylines(tick, [np.array([[5, 16], [12, 27], [28, 4]], dtype=np.int32)], False, 1, 2)
