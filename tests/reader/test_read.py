@@ -320,7 +320,8 @@ def test_a_small_blurred_triangle_closes_where_its_middle_stays_lighter() -> Non
     assert _holes(ink, close=True) == 0
     found = closed_shape(ink)
     assert found is not None
-    assert found.fill > TRIANGLE_FILL and found.narrowest > NARROWEST_CORNER, found
+    assert found.fill > TRIANGLE_FILL, found
+    assert found.narrowest > NARROWEST_CORNER, found
     # A blurred ✓ has no lighter middle to find.
     assert (
         closed_shape(
