@@ -57,6 +57,13 @@ def _reader(printed: Any) -> PaperFor:
     return round_file_reader(printed.round_data, layout=load_layout())
 
 
+def _assert_right_and_sure(data: bytes, printed: Any, drawn: list[str]) -> None:
+    reading = read_paper(data, _reader(printed))
+    marks = [reading.marks[name] for name in printed.candidates]
+    assert [mark.mark for mark in marks] == drawn
+    assert all(mark.sure for mark in marks), marks
+
+
 def _scan(image: np.ndarray, *, dpi: int = 200, angle: float = 1.5) -> bytes:
     module = synth()
     scale = dpi / 25.4 / module.RASTER_PX_MM
@@ -68,6 +75,15 @@ def _scan(image: np.ndarray, *, dpi: int = 200, angle: float = 1.5) -> bytes:
     ok, data = cv2.imencode(".png", scanned)
     assert ok
     return bytes(data.tobytes())
+
+
+def _scanned_and_located(printed: Any, drawn: list[str]) -> tuple[Any, Any, Any]:
+    """A scan of ``printed`` marked with ``drawn``: the image, where its paper is, its paper."""
+    image = decode_image(
+        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    )
+    located, expected = locate_paper(image, _reader(printed))
+    return image, located, expected
 
 
 def _photo(image: np.ndarray, *, seed: int, camera: str = "tablet") -> bytes:
@@ -106,18 +122,12 @@ def test_a_blue_ballpoint_is_read_right_and_sure(printed: Any) -> None:
         printed.raster, list(printed.geometry.mark_boxes), drawn, absorbs=BLUE_BALLPOINT
     )
     for data in (_scan(image), _photo(image, seed=1)):
-        reading = read_paper(data, _reader(printed))
-        marks = [reading.marks[name] for name in printed.candidates]
-        assert [mark.mark for mark in marks] == drawn
-        assert all(mark.sure for mark in marks), marks
+        _assert_right_and_sure(data, printed, drawn)
 
 
 def test_a_box_far_along_its_row_is_found_but_not_a_row_away(printed: Any) -> None:
     drawn = ["yes", "no", "abstain", "blank", "yes"]
-    image = decode_image(
-        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
-    )
-    located, _ = locate_paper(image, _reader(printed))
+    image, located, _ = _scanned_and_located(printed, drawn)
     box = located.geometry.mark_boxes[2]
     # A first map 7 mm off along the row (a curled paper's far column) still finds the box.
     along = located.homography @ np.array([[1, 0, 7.0], [0, 1, 0], [0, 0, 1]])
@@ -225,10 +235,7 @@ def test_a_triangle_whose_base_is_masked_with_the_outline_still_closes() -> None
 
 def test_a_heavy_mark_does_not_lower_how_clearly_its_outline_is_found(printed: Any) -> None:
     drawn = ["filled", "blank", "yes", "blank", "blank"]
-    image = decode_image(
-        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
-    )
-    located, _ = locate_paper(image, _reader(printed))
+    image, located, _ = _scanned_and_located(printed, drawn)
     geometry = located.geometry
     inks = [
         measure_box(image, located.box_homography(fit), geometry, box, fit.score)
@@ -475,10 +482,7 @@ def test_a_paper_the_narrow_search_misses_is_found_wide(
     geometries = _reader(printed)(code.payload).geometries
     with pytest.raises(PaperNotFound):
         locate_module._locate(image, geometries, code, wide=False)
-    reading = read_paper(data, _reader(printed))
-    marks = [reading.marks[name] for name in printed.candidates]
-    assert [mark.mark for mark in marks] == drawn
-    assert all(mark.sure for mark in marks), marks
+    _assert_right_and_sure(data, printed, drawn)
     # Found wide but not clearly is still no paper: the narrow search's refusal stands.
     monkeypatch.setattr(locate_module, "_qr_maps", first_maps)
     located = locate_module._locate(image, geometries, code, wide=False)
@@ -527,18 +531,12 @@ def test_a_first_map_a_whole_row_off_is_moved_back(
         return [first @ translation(0.0, pitch) for first in first_maps(geometry, qr)]
 
     monkeypatch.setattr(locate_module, "_qr_maps", a_row_off)
-    reading = read_paper(data, _reader(twelve))
-    marks = [reading.marks[name] for name in twelve.candidates]
-    assert [mark.mark for mark in marks] == drawn
-    assert all(mark.sure for mark in marks), marks
+    _assert_right_and_sure(data, twelve, drawn)
 
 
 def test_no_mark_is_sure_where_a_third_of_the_boxes_are_not_found(printed: Any) -> None:
     drawn = ["yes", "no", "abstain", "blank", "yes"]
-    image = decode_image(
-        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
-    )
-    located, expected = locate_paper(image, _reader(printed))
+    image, located, expected = _scanned_and_located(printed, drawn)
     assert all(
         mark.sure for mark in read_located(image, located, expected.candidates).marks.values()
     )
