@@ -142,7 +142,7 @@ def line_contrast(inner: Map) -> float:
 def outline_halo(raw: Map, ring: int) -> Map:
     """The printed outline's blur inside the box whose outline runs ``ring`` px within ``raw``:
     for each side, the darkness by distance from it (the median along the side, its corners left
-    out, so a mark crossing it does not count; never rising away from the side), the sides'
+    out, so a mark crossing it does not count; never rising away from the side), the sides
     summed where they meet, as blur adds them. 0 outside the box and beyond HALO_MM."""
     height, width = raw.shape
     inner = raw[ring : height - ring, ring : width - ring]

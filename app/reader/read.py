@@ -23,7 +23,8 @@ ALL_VARIANTS: tuple[tuple[PaperSize, int], ...] = tuple(
 WRITE_IN_MM2 = 4.0  # ink in a write-in box that counts as a name written
 # More than this share of a paper's box outlines not found where its map puts them: no mark of
 # the paper is sure. A curled paper's column bending away leaves up to a third (seed 5's 0059.jpg:
-# 4 of 12); a map twisted or a whole row off by a first map 8 mm out, half and more.
+# 4 of 12); a map twisted by a first map 8 mm out mostly more (on seeds 2/3/5 this holds back 44
+# of the 53 sure misreads the row check leaves there).
 UNFOUND_SHARE = 1 / 3
 PLACE_DOUBT = "the paper's boxes not found where its map puts them"
 
