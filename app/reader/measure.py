@@ -169,6 +169,15 @@ def outline_halo(raw: Map, ring: int) -> Map:
     return halo
 
 
+def _traces(darkness: Map, ring: int) -> tuple[float, float]:
+    """Inside the box ``ring`` px within ``darkness``, smoothed: the area (mm²) of any trace
+    (≥ TRACE_LEVEL) and the darkest spot."""
+    height, width = darkness.shape
+    smooth = cv2.GaussianBlur(darkness, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
+    trace = float((smooth >= TRACE_LEVEL).sum()) / (PX_PER_MM * PX_PER_MM)
+    return trace, float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
+
+
 def measure_box(
     image: Gray, homography: Floats, geometry: PaperGeometry, box: Rect, fit_score: float
 ) -> BoxInk:
@@ -194,13 +203,8 @@ def measure_box(
     ink = np.where(raw >= INK_LEVEL, raw, 0.0).astype(np.float32)
     inner = ink[ring : height - ring, ring : width - ring]
     pixel_mm2 = 1.0 / (PX_PER_MM * PX_PER_MM)
-    smooth = cv2.GaussianBlur(raw, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
-    trace = float((smooth >= TRACE_LEVEL).sum()) * pixel_mm2
-    faintest = float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
-    unhaloed = np.maximum(raw - halo, 0.0).astype(np.float32)
-    clear = cv2.GaussianBlur(unhaloed, (0, 0), 1.2)[ring : height - ring, ring : width - ring]
-    clear_trace = float((clear >= TRACE_LEVEL).sum()) * pixel_mm2
-    clear_faintest = float(np.percentile(clear, 99.9)) if clear.size else 0.0
+    trace, faintest = _traces(raw, ring)
+    clear_trace, clear_faintest = _traces(np.maximum(raw - halo, 0.0).astype(np.float32), ring)
     inside = float(inner.sum()) * pixel_mm2
     strays = np.where(_other_boxes(geometry, box, area, (height, width)) > 0, 0.0, ink)
     outside = (float(strays.sum()) - float(inner.sum())) * pixel_mm2
