@@ -371,23 +371,50 @@ def _clarity(located: Located) -> float:
 def _locate(
     image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound, *, wide: bool
 ) -> Located:
-    best: tuple[float, PaperGeometry, Floats] | None = None
+    # A few boxes nearest the QR code rank the paper sizes: a wrong one finds no outlines where
+    # its boxes would be. On a steep or curled photo the first map can be too far off for those
+    # few to tell (seed 2's 0114.jpg: its own size 0.38, a wrong one 0.40); its own size then
+    # fits clearly once every box is looked for, so where the first is not clear the others are
+    # placed too and the clearest is kept.
+    ranked: list[tuple[float, PaperGeometry, Floats]] = []
     for geometry in geometries:
-        # A few boxes nearest the QR code decide which paper size it is: a wrong one finds no
-        # outlines where its boxes would be.
+        best: tuple[float, PaperGeometry, Floats] | None = None
         for first in _qr_maps(geometry, qr):
             fits, homography = _outward(image, geometry, qr, first, 6, wide=wide)
             found = [fit.score for fit in fits if fit.score > 0.0]
             score = float(np.median(found)) if found else 0.0
             if best is None or score > best[0]:
                 best = (score, geometry, homography)
-    assert best is not None
-    score, geometry, homography = best
-    if score < 0.3:
+        if best is not None and best[0] >= 0.3:
+            ranked.append(best)
+    if not ranked:
         raise PaperNotFound(
             "找到二维码，但找不到选票的方框（版式或纸张大小不符？）",
             "found the QR code but not the paper's boxes (another layout or paper size?)",
         )
+    ranked.sort(key=lambda candidate: candidate[0], reverse=True)
+    located: Located | None = None
+    refusal: PaperNotFound | None = None
+    for _score, geometry, homography in ranked:
+        try:
+            placed = _placed_paper(image, geometry, qr, homography, wide=wide)
+        except PaperNotFound as exc:
+            refusal = refusal or exc
+            continue
+        if located is None or _clarity(placed) > _clarity(located):
+            located = placed
+        if _clarity(located) >= CLEAR_FIT:
+            break
+    if located is None:
+        assert refusal is not None
+        raise refusal
+    return located
+
+
+def _placed_paper(
+    image: Gray, geometry: PaperGeometry, qr: QrFound, homography: Floats, *, wide: bool
+) -> Located:
+    """Every box of ``geometry`` placed, from a map that found the few nearest the QR code."""
     _, homography = _outward(image, geometry, qr, homography, len(geometry.mark_boxes), wide=wide)
     homography = _settled(image, geometry, qr, homography, wide=wide)
     shift = _row_shift(image, geometry, homography)
