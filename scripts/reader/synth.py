@@ -515,12 +515,75 @@ CAMERAS = {
 }
 
 
+def fold(
+    rng: np.random.Generator, paper: np.ndarray, px_per_mm: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The paper as it comes out of a ballot box: folded in two or three and opened again. Each
+    part lies at its own small angle to the table (seen from above it is a little shorter
+    across the crease), the parts catch the light differently, and each crease is a thin line
+    darker or lighter than the paper. Returns the paper, where it is (1 on the paper), and what
+    was done."""
+    height, width = paper.shape[:2]
+    across = rng.random() < 0.5  # creases across the paper's height (a horizontal line)
+    length = height if across else width
+    parts = int(rng.choice([2, 3]))
+    creases = [length * (k / parts + _u(rng, -0.03, 0.03)) for k in range(1, parts)]
+    edges = [0.0, *creases, float(length)]
+    # Each part's slope (its cos seen from above) and light; positions along the folded axis.
+    slopes = [math.cos(math.radians(_u(rng, 2, 14))) for _ in range(parts)]
+    lights = [1 - _u(rng, 0, 0.15) for _ in range(parts)]
+    # Seen from above, each part is shortened by its slope around the middle crease.
+    anchor = creases[len(creases) // 2]
+    seen = np.arange(length, dtype=np.float32)
+    source = np.empty_like(seen)
+    shade = np.ones_like(seen)
+    # The part holding the anchor keeps it in place; the others follow, each part's own length.
+    placed_edges = [0.0] * (parts + 1)
+    anchor_index = len(creases) // 2 + 1
+    placed_edges[anchor_index] = anchor
+    for k in range(anchor_index, parts):
+        placed_edges[k + 1] = placed_edges[k] + (edges[k + 1] - edges[k]) * slopes[k]
+    for k in range(anchor_index - 1, -1, -1):
+        placed_edges[k] = placed_edges[k + 1] - (edges[k + 1] - edges[k]) * slopes[k]
+    for k in range(parts):
+        inside = (seen >= placed_edges[k]) & (seen < placed_edges[k + 1])
+        source[inside] = edges[k] + (seen[inside] - placed_edges[k]) / slopes[k]
+        shade[inside] = lights[k]
+    outside = (seen < placed_edges[0]) | (seen >= placed_edges[-1])
+    source[outside] = -1.0  # off the paper
+    shade = cv2.GaussianBlur(shade[None, :], (0, 0), 0.2 * px_per_mm)[0]
+    line_width = _u(rng, 0.15, 0.45) * px_per_mm
+    for crease in placed_edges[1:-1]:
+        depth = _u(rng, 0.03, 0.14) * (1 if rng.random() < 0.7 else -0.6)
+        shade *= 1 - depth * np.exp(-((seen - crease) ** 2) / (2 * line_width**2))
+    if across:
+        ys = np.repeat(source[:, None], width, axis=1)
+        xs = np.repeat(np.arange(width, dtype=np.float32)[None, :], height, axis=0)
+        light = shade[:, None]
+    else:
+        xs = np.repeat(source[None, :], height, axis=0)
+        ys = np.repeat(np.arange(height, dtype=np.float32)[:, None], width, axis=1)
+        light = shade[None, :]
+    folded = cv2.remap(paper.astype(np.float32), xs, ys, cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0, 0.0, 0.0))  # fmt: skip
+    where = cv2.remap(np.ones((height, width), dtype=np.float32), xs, ys, cv2.INTER_NEAREST,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+    folded *= light if paper.ndim == 2 else light[..., None]
+    condition = {"folds": parts - 1, "fold_across": across}
+    return folded, where, condition
+
+
 def photograph(
-    rng: np.random.Generator, paper: np.ndarray, camera: str = "tablet", max_side: int = 0
+    rng: np.random.Generator,
+    paper: np.ndarray,
+    camera: str = "tablet",
+    max_side: int = 0,
+    folded: bool = False,
 ) -> Shot:
     """A photo of the paper on a table: tilted, rotated, curled, lit unevenly, blurred, noisy,
     JPEG. With ``max_side`` a larger frame is made at that size directly, as the reader scales
-    it (a quicker photo for training: the JPEG's blocks are then coarser than the camera's)."""
+    it (a quicker photo for training: the JPEG's blocks are then coarser than the camera's).
+    ``folded``: the paper was folded and opened again (``fold``)."""
     cam = CAMERAS[camera]
     height, width = paper.shape[:2]
     # A grey paper's maps (mask, light) multiply it as they are; a colour one's, each channel.
@@ -539,6 +602,10 @@ def photograph(
     # The paper at the camera's resolution first (area averaging, as a sensor does).
     small = cv2.resize(paper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     sh, sw = small.shape[:2]
+    on_paper = np.ones((sh, sw), dtype=np.float32)
+    folding: dict[str, Any] = {}
+    if folded:
+        small, on_paper, folding = fold(rng, small, RASTER_PX_MM * scale)
     corners = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], dtype=np.float64)
     centred = corners - [sw / 2, sh / 2]
     placed = centred @ np.array([[math.cos(rad), math.sin(rad)], [-math.sin(rad), math.cos(rad)]])
@@ -558,9 +625,7 @@ def photograph(
         background = background * rng.uniform(0.75, 1.1, 3).astype(np.float32)  # the table's hue
     warped = cv2.warpPerspective(small, homography, (out_w, out_h), flags=cv2.INTER_LINEAR)
     mask = per_pixel(
-        cv2.warpPerspective(
-            np.ones((sh, sw), dtype=np.uint8), homography, (out_w, out_h), flags=cv2.INTER_NEAREST
-        ).astype(np.float32)
+        cv2.warpPerspective(on_paper, homography, (out_w, out_h), flags=cv2.INTER_NEAREST)
     )
     image = warped.astype(np.float32) * mask + background * (1 - mask)
     # Curl: a smooth displacement of up to a few millimetres (a bent or wavy sheet).
@@ -605,6 +670,7 @@ def photograph(
             "shadow": round(shadow_depth, 2),
             "curl_mm": round(curl, 2),
             "jpeg": quality,
+            **folding,
         },
     )
 
@@ -652,9 +718,11 @@ def make_sample(
     hard_kinds: tuple[str, ...] = HARD_KINDS,
     blurred_share: float = 0.0,
     circle_share: float = 0.0,
+    fold_share: float = 0.0,
 ) -> tuple[Shot, Marked]:
     """One marked paper, scanned (``scan_share``) or photographed; ``low_share`` of the photos by
-    the ``low`` camera, ``blurred_share`` by the ``blurred`` one, the rest by a tablet."""
+    the ``low`` camera, ``blurred_share`` by the ``blurred`` one, the rest by a tablet;
+    ``fold_share`` of them of a paper folded and opened again."""
     marked = mark_paper(rng, printed, hard_share, hard_kinds, circle_share)
     if rng.random() < scan_share:
         shot = scan(rng, marked.image)
@@ -663,7 +731,8 @@ def make_sample(
         # Drawn only when asked for: the sets made without it stay the same photos.
         if blurred_share and camera == "tablet" and rng.random() < blurred_share:
             camera = "blurred"
-        shot = photograph(rng, marked.image, camera, max_side)
+        folded = bool(fold_share) and rng.random() < fold_share  # drawn only when asked for
+        shot = photograph(rng, marked.image, camera, max_side, folded)
     shot.condition["paper"] = printed.case.label
     return shot, marked
 

@@ -600,3 +600,17 @@ def test_a_papers_size_is_told_by_all_its_boxes_where_the_nearest_few_cannot_tel
     located, _ = locate_paper(decode_image(data), _reader(half))
     assert (located.geometry.width, located.geometry.height) == own_size
     _assert_right_and_sure(data, half, drawn)
+
+
+def test_a_paper_folded_and_opened_again_is_read(twelve: Any) -> None:
+    # Every paper comes out of the ballot box folded: its parts lie at their own angles and
+    # catch the light differently, and each crease is a thin line across boxes and names.
+    drawn = ["yes", "no", "abstain", "blank"] * 3
+    image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
+    folds = set()
+    for seed in (1, 2, 4):
+        cv2.setRNGSeed(seed)
+        shot = synth().photograph(np.random.default_rng(seed), image, folded=True)
+        folds.add((shot.condition["folds"], shot.condition["fold_across"]))
+        _assert_right_and_sure(shot.data, twelve, drawn)
+    assert folds == {(2, True), (2, False), (1, False)}  # in three across and along, in two
