@@ -49,6 +49,9 @@ def main() -> None:
     parser.add_argument(
         "--fold-share", type=float, default=0.0, help="photos of papers folded and opened again"
     )
+    parser.add_argument(
+        "--sharpen-share", type=float, default=0.0, help="photos the camera sharpened"
+    )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
     out = Path(args.out)
@@ -76,6 +79,7 @@ def main() -> None:
                 blurred_share=args.blurred_share,
                 circle_share=args.circle_share,
                 fold_share=args.fold_share,
+                sharpen_share=args.sharpen_share,
                 hard_share=args.hard_share,
                 low_share=args.low_share,
                 max_side=args.max_side,

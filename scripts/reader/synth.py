@@ -579,11 +579,14 @@ def photograph(
     camera: str = "tablet",
     max_side: int = 0,
     folded: bool = False,
+    sharpened: bool = False,
 ) -> Shot:
     """A photo of the paper on a table: tilted, rotated, curled, lit unevenly, blurred, noisy,
     JPEG. With ``max_side`` a larger frame is made at that size directly, as the reader scales
     it (a quicker photo for training: the JPEG's blocks are then coarser than the camera's).
-    ``folded``: the paper was folded and opened again (``fold``)."""
+    ``folded``: the paper was folded and opened again (``fold``). ``sharpened``: the camera
+    sharpens its picture before the JPEG (an unsharp mask, as phones and tablets do), which
+    sharpens its noise too."""
     cam = CAMERAS[camera]
     height, width = paper.shape[:2]
     # A grey paper's maps (mask, light) multiply it as they are; a colour one's, each channel.
@@ -656,6 +659,11 @@ def photograph(
     noise = _u(rng, *cam.noise)
     flat = image.reshape(out_h, -1)  # every channel's own sensor noise
     flat += cv2.randn(np.zeros(flat.shape, dtype=np.float32), 0.0, noise)
+    sharpening: dict[str, Any] = {}
+    if sharpened:
+        radius, amount = _u(rng, 1.0, 2.5) * shrink, _u(rng, 0.5, 1.5)
+        image = image + amount * (image - cv2.GaussianBlur(image, (0, 0), radius))
+        sharpening = {"sharpen_px": round(radius / shrink, 2), "sharpen": round(amount, 2)}
     quality = int(rng.integers(cam.jpeg[0], cam.jpeg[1] + 1))
     encoded = _encode(np.clip(image, 0, 255).astype(np.uint8), quality)
     return Shot(
@@ -671,6 +679,7 @@ def photograph(
             "curl_mm": round(curl, 2),
             "jpeg": quality,
             **folding,
+            **sharpening,
         },
     )
 
@@ -719,10 +728,12 @@ def make_sample(
     blurred_share: float = 0.0,
     circle_share: float = 0.0,
     fold_share: float = 0.0,
+    sharpen_share: float = 0.0,
 ) -> tuple[Shot, Marked]:
     """One marked paper, scanned (``scan_share``) or photographed; ``low_share`` of the photos by
     the ``low`` camera, ``blurred_share`` by the ``blurred`` one, the rest by a tablet;
-    ``fold_share`` of them of a paper folded and opened again."""
+    ``fold_share`` of them of a paper folded and opened again, ``sharpen_share`` sharpened by
+    the camera."""
     marked = mark_paper(rng, printed, hard_share, hard_kinds, circle_share)
     if rng.random() < scan_share:
         shot = scan(rng, marked.image)
@@ -732,7 +743,8 @@ def make_sample(
         if blurred_share and camera == "tablet" and rng.random() < blurred_share:
             camera = "blurred"
         folded = bool(fold_share) and rng.random() < fold_share  # drawn only when asked for
-        shot = photograph(rng, marked.image, camera, max_side, folded)
+        sharpened = bool(sharpen_share) and rng.random() < sharpen_share
+        shot = photograph(rng, marked.image, camera, max_side, folded, sharpened)
     shot.condition["paper"] = printed.case.label
     return shot, marked
 
