@@ -350,7 +350,7 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
     first search: where the narrow one finds the paper, the wide one sometimes takes a name's
     strokes for a box. Where the narrow search finds no paper at all (a steep photo whose first
     map, from the small QR code, is off by more than the narrow reach at the nearest boxes), the
-    wide one is kept only if it finds the outlines clearly."""
+    wide one is kept only if it finds the outlines clearly, their insides left out."""
     try:
         located = _locate(image, geometries, qr, wide=False)
     except PaperNotFound as refusal:
@@ -358,7 +358,7 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
             wider = _locate(image, geometries, qr, wide=True)
         except PaperNotFound:
             raise refusal from None
-        if _clarity(wider) < CLEAR_FIT:
+        if _outlines_found(image, wider) < CLEAR_FIT:
             raise refusal from None
         return wider
     if _clarity(located) >= CLEAR_FIT:
@@ -372,6 +372,18 @@ def locate(image: Gray, geometries: Sequence[PaperGeometry], qr: QrFound) -> Loc
 
 def _clarity(located: Located) -> float:
     return float(np.median([fit.score for fit in located.box_fits]))
+
+
+def _outlines_found(image: Gray, located: Located) -> float:
+    """How clearly the box outlines are where ``located`` puts them, their insides left out (the
+    median): what tells a paper found from one that is not. ``_clarity`` counts the marks against
+    the outlines: a blurred small photo of a paper marked in every box measured 0.34 placed right
+    (seed 18's 0063.jpg, its outlines 0.76) and was refused."""
+    scores = [
+        fit_box(image, located.box_homography(fit), box, 0.5, with_inside=False).score
+        for box, fit in zip(located.geometry.mark_boxes, located.box_fits, strict=True)
+    ]
+    return float(np.median(scores))
 
 
 def _locate(
