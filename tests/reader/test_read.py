@@ -87,11 +87,16 @@ def _scanned_and_located(printed: Any, drawn: list[str]) -> tuple[Any, Any, Any]
     return image, located, expected
 
 
-def _photo(image: np.ndarray, *, seed: int, camera: str = "tablet") -> bytes:
+def _shot(image: np.ndarray, *, seed: int, camera: str = "tablet", **paper: bool) -> Any:
+    """``synth.photograph``'s shot of ``image`` (``paper``: folded, sharpened)."""
     # The sensor noise comes from OpenCV's own generator: seeded here, a photo is the same
     # whichever tests ran before it in the process.
     cv2.setRNGSeed(seed)
-    return bytes(synth().photograph(np.random.default_rng(seed), image, camera).data)
+    return synth().photograph(np.random.default_rng(seed), image, camera, **paper)
+
+
+def _photo(image: np.ndarray, *, seed: int, camera: str = "tablet") -> bytes:
+    return bytes(_shot(image, seed=seed, camera=camera).data)
 
 
 def test_a_scan_of_clear_marks_is_read_right_and_sure(printed: Any) -> None:
@@ -621,8 +626,7 @@ def test_a_paper_folded_and_opened_again_is_read(twelve: Any) -> None:
     image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
     folds = set()
     for seed in (1, 2, 4):
-        cv2.setRNGSeed(seed)
-        shot = synth().photograph(np.random.default_rng(seed), image, folded=True)
+        shot = _shot(image, seed=seed, folded=True)
         folds.add((shot.condition["folds"], shot.condition["fold_across"]))
         _assert_right_and_sure(shot.data, twelve, drawn)
     assert folds == {(2, True), (2, False), (1, False)}  # in three across and along, in two
@@ -640,6 +644,4 @@ def test_blank_boxes_on_sharpened_photos_are_not_held_for_the_noise(twelve: Any)
     drawn = ["blank", "yes", "blank", "no", "blank", "abstain"] * 2
     image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
     for seed in (3, 4, 9):
-        cv2.setRNGSeed(seed)
-        shot = synth().photograph(np.random.default_rng(seed), image, sharpened=True)
-        _assert_right_and_sure(shot.data, twelve, drawn)
+        _assert_right_and_sure(_shot(image, seed=seed, sharpened=True).data, twelve, drawn)
