@@ -37,9 +37,12 @@ BLANK_FAINTEST = 0.085  # … and no spot darker than a photo's noise (a faint s
 # with the print (the printed outline's own blur taken away, ``BoxInk.clear_faintest``: blank
 # boxes on scans and tablet photos 0.12 at most, seed 3's faint ✓ 0071.jpg 0.20).
 BLANK_SHARE = 0.15
-# … and no line darker than this (``BoxInk.line``): a blank box on a scan or a tablet photo
-# measures up to 0.03, a faint pen's thin stroke 0.036 and more where the smoothed spot is lost.
-BLANK_LINE = 0.035
+# … and no line darker than this (``BoxInk.line``) nor than LINE_NOISE times the line filter's
+# median answer in the box (``BoxInk.line_noise``): a sharpening camera's noise is line-like, on
+# blank boxes of tablet photos its strongest line is up to 4.7 times that median, a faint pen's
+# stroke 5.2 times and more (the faintest a person sees, 0.032, on a sharpened blurred photo).
+BLANK_LINE = 0.03
+LINE_NOISE = 4.5
 MARK_TRACE_MM2 = 3.0  # a mark: at least a short stroke's trace (a clear mark leaves 6+)
 OUTSIDE_MM2 = 0.25  # more ink than this around the box …
 OUTSIDE_SHARE = 0.1  # … and than this share of the ink inside: the mark strays outside
@@ -473,7 +476,7 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         or ink.clear_faintest > BLANK_SHARE * max(ink.outline, 0.1)
     ):
         found.append("some ink in a blank box")
-    elif mark == "blank" and ink.line > BLANK_LINE:
+    elif mark == "blank" and ink.line > max(BLANK_LINE, LINE_NOISE * ink.line_noise):
         found.append("a faint line in a blank box")
     if mark != "blank" and (
         ink.trace < MARK_TRACE_MM2

@@ -55,6 +55,9 @@ class BoxInk:
     # its sides): on a blurred photo that blur reaches past the masked band into a blank box.
     clear_trace: float = 0.0
     clear_faintest: float = 0.0
+    # The line filter's median answer in the box: what this photo's noise (sharpened, JPEG)
+    # makes of blank paper, against which ``line`` is judged.
+    line_noise: float = 0.0
 
 
 def _px(area: Rect, x: float, y: float) -> tuple[int, int]:
@@ -126,24 +129,28 @@ def _line_kernels() -> tuple[Map, ...]:
     return tuple(kernels)
 
 
-def line_contrast(inner: Map) -> float:
+def line_contrast(inner: Map) -> tuple[float, float]:
     """The strongest line in ``inner`` (a box's inside, printed lines masked out), away from its
-    sides: 0 on blank paper and its noise, a stroke's darkness on a stroke."""
+    sides: 0 on blank paper and its noise, a stroke's darkness on a stroke. And the median answer
+    there, the best line of each point: what this photo's noise makes of blank paper (a stroke
+    covers far less than half of a box)."""
     edge = round(LINE_EDGE_MM * PX_PER_MM)
     if min(inner.shape) <= 2 * edge:
-        return 0.0
+        return 0.0, 0.0
     answers = [
         cv2.filter2D(inner, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
         for kernel in _line_kernels()
     ]
-    return float(np.max(answers, axis=0)[edge:-edge, edge:-edge].max())
+    best = np.max(answers, axis=0)[edge:-edge, edge:-edge]
+    return float(best.max()), float(np.median(best))
 
 
-def outline_halo(raw: Map, ring: int) -> Map:
+def outline_halo(raw: Map, ring: int, *, falling: bool = True) -> Map:
     """The printed outline's blur inside the box whose outline runs ``ring`` px within ``raw``:
     for each side, the darkness by distance from it (the median along the side, its corners left
-    out, so a mark crossing it does not count; never rising away from the side), the sides
-    summed where they meet, as blur adds them. 0 outside the box and beyond HALO_MM."""
+    out, so a mark crossing it does not count; never rising away from the side unless not
+    ``falling``), the sides summed where they meet, as blur adds them. 0 outside the box and
+    beyond HALO_MM."""
     height, width = raw.shape
     inner = raw[ring : height - ring, ring : width - ring]
     reach = round(HALO_MM * PX_PER_MM)
@@ -153,20 +160,31 @@ def outline_halo(raw: Map, ring: int) -> Map:
         return np.zeros_like(raw)
     middle_rows, middle_columns = inner[corner:-corner, :], inner[:, corner:-corner]
 
-    def falling(profile: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def band(profile: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         full = np.zeros(max(rows, columns), dtype=np.float32)
-        full[:reach] = np.minimum.accumulate(np.maximum(profile[:reach], 0.0))
+        near = np.maximum(profile[:reach], 0.0)
+        full[:reach] = np.minimum.accumulate(near) if falling else near
         return full
 
-    left = falling(np.median(middle_rows, axis=0))
-    right = falling(np.median(middle_rows[:, ::-1], axis=0))
-    top = falling(np.median(middle_columns, axis=1))
-    bottom = falling(np.median(middle_columns[::-1, :], axis=1))
+    left = band(np.median(middle_rows, axis=0))
+    right = band(np.median(middle_rows[:, ::-1], axis=0))
+    top = band(np.median(middle_columns, axis=1))
+    bottom = band(np.median(middle_columns[::-1, :], axis=1))
     across = left[:columns] + right[:columns][::-1]
     down = top[:rows] + bottom[:rows][::-1]
     halo = np.zeros_like(raw)
     halo[ring : height - ring, ring : width - ring] = across[None, :] + down[:, None]
     return halo
+
+
+def line_in_box(raw: Map, ring: int) -> tuple[float, float]:
+    """``line_contrast`` inside the box whose outline runs ``ring`` px within ``raw`` (printed
+    lines masked out). A camera that sharpens rings the printed outline with a light band and,
+    past it, a grey one (the paper's level there is the light band's): a line along each side,
+    the same all along it, not a stroke. Such bands are taken away first."""
+    height, width = raw.shape
+    banded = np.maximum(raw - outline_halo(raw, ring, falling=False), 0.0)
+    return line_contrast(np.ascontiguousarray(banded[ring : height - ring, ring : width - ring]))
 
 
 def _traces(darkness: Map, ring: int) -> tuple[float, float]:
@@ -210,6 +228,7 @@ def measure_box(
     outside = (float(strays.sum()) - float(inner.sum())) * pixel_mm2
     # The shape from every trace, not only confident ink: a blurred thin stroke keeps its form.
     within = np.ascontiguousarray(raw[ring : height - ring, ring : width - ring])
+    line, line_noise = line_in_box(raw, ring)
     traced = np.where(within >= TRACE_LEVEL, within, 0.0).astype(np.float32)
     shape = np.asarray(
         cv2.resize(traced, (GRID, GRID), interpolation=cv2.INTER_AREA), dtype=np.float32
@@ -225,7 +244,8 @@ def measure_box(
         fit_score,
         outline,
         outline_fit,
-        line_contrast(within),
+        line,
         clear_trace,
         clear_faintest,
+        line_noise,
     )

@@ -40,7 +40,7 @@ def reader_for_case(folder: Path, case: str, cache: dict[str, PaperFor]) -> Pape
 
 SCALARS = (
     *("inside", "outside", "peak", "trace", "faintest", "fit_score", "outline", "outline_fit"),
-    *("line", "clear_trace", "clear_faintest"),
+    *("line", "clear_trace", "clear_faintest", "line_noise"),
 )
 
 
