@@ -62,6 +62,9 @@ BRIDGE_MM = 1.5
 TRIANGLE_FILL = 0.76
 ROUND_FILL = 0.72
 NARROWEST_CORNER = 34.0
+# A × is two strokes, four ends: another end is another stroke, a ✓ the × was drawn over (a
+# doubled mark the networks read as a sure × on a sharpened blurred photo: 5 ends).
+CROSS_ENDS = 4
 BOX_MM = 10.0  # the printed mark box (9.5–10 mm): the shape's scale
 EDGE_MM = 1.0  # a stroke end this near a side of the box stops at its outline
 
@@ -495,6 +498,8 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
             found.append("a △ as thin as a stroke drawn there and back")
     if mark == "no" and _holes(ink) > 0:
         found.append("an enclosed hole in a ×")
+    if mark == "no" and int(_skeleton(_scaled(ink)).ends.sum()) > CROSS_ENDS:
+        found.append("more stroke ends than a ×")
     if mark == "yes" and _holes(ink) > 0:
         shape = closed_shape(ink)
         if shape is None or shape.fill > ROUND_FILL:

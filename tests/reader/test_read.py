@@ -461,6 +461,22 @@ def test_the_ring_a_sharpening_camera_draws_round_the_outline_is_not_a_line() ->
     assert line_in_box(raw, ring)[0] > BLANK_LINE
 
 
+def test_a_cross_drawn_over_a_tick_is_not_a_sure_cross() -> None:
+    sure_no = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
+    cross = np.zeros((32, 32), dtype=np.float32)
+    cv2.line(cross, (7, 7), (25, 25), 1.0, 2)
+    cv2.line(cross, (25, 7), (7, 25), 1.0, 2)
+    doubled = cross.copy()
+    cv2.polylines(doubled, [np.array([[4, 22], [8, 27], [28, 12]], dtype=np.int32)], False, 1.0, 2)
+
+    def ink(shape: np.ndarray) -> BoxInk:
+        return BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
+
+    assert doubts(ink(cross), sure_no) == []
+    # No hole (the ✓ crosses one stroke of the ×): only its fifth stroke end tells.
+    assert doubts(ink(doubled), sure_no) == ["more stroke ends than a ×"]
+
+
 def _blurred_box(ring: int, *, sigma: float) -> np.ndarray:
     """A box's darkness map as a blurred photo shows it: the printed outline (3 px at 8 px/mm)
     ``ring`` px within the map, spread by ``sigma`` px of blur, on paper with a photo's noise."""
