@@ -21,6 +21,10 @@ ALL_VARIANTS: tuple[tuple[PaperSize, int], ...] = tuple(
     (size, per_page) for size in PAPER_SIZES for per_page in (1, 2)
 )
 WRITE_IN_MM2 = 4.0  # ink in a write-in box that counts as a name written
+# … or this much trace of anything, the printed outline's blur taken away: on a small photo a
+# name's strokes stay under the ink level (seed 20's low-camera 0000.jpg, 3.1 px/mm: written
+# boxes 0.3–1.6 mm² of ink, 30–61 mm² of trace; empty boxes whose outline is found up to 16).
+WRITE_IN_TRACE_MM2 = 20.0
 # More than this share of a paper's box outlines not found where its map puts them: no mark of
 # the paper is sure. A curled paper's column bending away leaves up to a third (seed 5's 0059.jpg:
 # 4 of 12); a map twisted by a first map 8 mm out mostly more (on seeds 2/3/5 this holds back 44
@@ -122,7 +126,7 @@ def read_located(image: Gray, located: Located, candidates: Sequence[str]) -> Pa
     write_ins = []
     for box, fit in zip(geometry.write_in_boxes, located.write_in_fits, strict=True):
         ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
-        write_ins.append(ink.inside >= WRITE_IN_MM2)
+        write_ins.append(ink.inside >= WRITE_IN_MM2 or ink.clear_trace >= WRITE_IN_TRACE_MM2)
     return PaperReading(located.qr_payload, marks, tuple(write_ins))
 
 

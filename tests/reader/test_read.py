@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.printing.ballot import Rect
 from app.printing.layout import BALLOTS_DIR, load_layout
 from app.reader import locate as locate_module
 from app.reader.classify import (
@@ -46,6 +47,7 @@ from app.reader.measure import (
 )
 from app.reader.read import (
     PLACE_DOUBT,
+    WRITE_IN_MM2,
     PaperFor,
     WrongPaper,
     locate_paper,
@@ -119,6 +121,32 @@ def test_a_scan_of_clear_marks_is_read_right_and_sure(printed: Any) -> None:
 
 
 BLUE_BALLPOINT = (1 - 150 / 255, 1 - 50 / 255, 1 - 30 / 255)  # B, G, R absorbed: RGB (30, 50, 150)
+
+
+def test_a_name_written_small_on_a_small_photo_is_a_written_write_in(printed: Any) -> None:
+    # A light pen's name on a low camera's photo (5.4 px/mm, blur 1.4 px): its strokes stay
+    # under the ink level, their trace does not. The tablet tells the teller a name is there.
+    module = synth()
+    rng = np.random.default_rng(5)
+    ink = np.zeros(printed.raster.shape, dtype=np.float32)
+    for box in printed.geometry.write_in_boxes[:2]:
+        for index in range(3):  # three characters of five strokes, each in its own cell
+            strokes = [
+                module._curve(rng, [(rng.uniform(), rng.uniform()) for _ in range(3)], 0.05)
+                for _ in range(5)
+            ]
+            cell = Rect(box.x + 3 + index * 9, box.y + 2, 8, box.h - 4)
+            module.draw_strokes(ink, strokes, cell, module.Pen(0.25, 0.4), np.eye(2, 3), rng)
+    image = np.clip(printed.raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+    data = bytes(_shot(image, seed=0, camera="low").data)
+    assert read_paper(data, _reader(printed)).write_ins_filled == (True, True, False)
+    located, _ = locate_paper(decode_image(data), _reader(printed))
+    geometry = located.geometry
+    insides = [
+        measure_box(decode_image(data), located.box_homography(fit), geometry, box, 0.0).inside
+        for box, fit in zip(geometry.write_in_boxes[:2], located.write_in_fits, strict=False)
+    ]
+    assert min(insides) < WRITE_IN_MM2  # by the ink alone, a name not written
 
 
 def test_a_blue_ballpoint_is_as_dark_as_its_red_channel() -> None:
