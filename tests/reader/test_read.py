@@ -18,7 +18,6 @@ from app.reader import locate as locate_module
 from app.reader.classify import (
     BLANK_FAINTEST,
     BLANK_LINE,
-    LINE_NOISE,
     NARROWEST_CORNER,
     OUTLINE_FIT,
     OUTSIDE_MM2,
@@ -466,7 +465,6 @@ def test_a_line_is_judged_against_the_photos_own_noise() -> None:
     assert _sure_blank(0.0319, 0.0062) == ["a faint line in a blank box"]
     assert _sure_blank(0.039, 0.0109) == []
     assert _sure_blank(BLANK_LINE - 0.002, 0.0) == []  # under the level: noise, however quiet
-    assert LINE_NOISE * 0.0062 < 0.0319
 
 
 def test_the_ring_a_sharpening_camera_draws_round_the_outline_is_not_a_line() -> None:
