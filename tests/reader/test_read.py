@@ -418,6 +418,14 @@ def test_circled_marks_are_never_read_as_another_sure_mark(printed: Any) -> None
     assert right >= 24  # of 30: most circles are read as 赞成 and sure, none as another mark
 
 
+def _sure_blank(line: float, line_noise: float) -> list[str]:
+    """``doubts`` of a box the networks call blank, nothing in it but this ``line``."""
+    sure_blank = np.tile(np.array([0.01, 0.01, 0.01, 0.96, 0.01], dtype=np.float32), (3, 1))
+    empty = np.zeros((32, 32), dtype=np.float32)
+    ink = BoxInk(0.0, 0.0, 0.0, 0.0, 0.06, empty, 0.9, 0.7, 0.9, line, line_noise=line_noise)
+    return doubts(ink, sure_blank)
+
+
 def test_a_faint_thin_line_is_found_where_the_smoothed_spot_misses_it() -> None:
     rng = np.random.default_rng(0)
     paper = np.clip(rng.normal(0.0, 0.03, (80, 80)), 0, 1).astype(np.float32)  # a photo's noise
@@ -428,22 +436,8 @@ def test_a_faint_thin_line_is_found_where_the_smoothed_spot_misses_it() -> None:
     # What the smoothed darkest spot makes of the same stroke: lost in the noise.
     assert np.percentile(cv2.GaussianBlur(marked, (0, 0), 1.2), 99.9) < BLANK_FAINTEST
 
-    sure_blank = np.tile(np.array([0.01, 0.01, 0.01, 0.96, 0.01], dtype=np.float32), (3, 1))
-
-    def blank(line: float) -> BoxInk:
-        empty = np.zeros((32, 32), dtype=np.float32)
-        return BoxInk(0.0, 0.0, 0.0, 0.0, 0.06, empty, 0.9, 0.7, 0.9, line)
-
-    assert doubts(blank(0.01), sure_blank) == []
-    assert doubts(blank(0.05), sure_blank) == ["a faint line in a blank box"]
-
-
-def _sure_blank(line: float, line_noise: float) -> list[str]:
-    """``doubts`` of a box the networks call blank, nothing in it but this ``line``."""
-    sure_blank = np.tile(np.array([0.01, 0.01, 0.01, 0.96, 0.01], dtype=np.float32), (3, 1))
-    empty = np.zeros((32, 32), dtype=np.float32)
-    ink = BoxInk(0.0, 0.0, 0.0, 0.0, 0.06, empty, 0.9, 0.7, 0.9, line, 0.0, 0.03, line_noise)
-    return doubts(ink, sure_blank)
+    assert _sure_blank(0.01, 0.0) == []
+    assert _sure_blank(0.05, 0.0) == ["a faint line in a blank box"]
 
 
 def test_a_line_is_judged_against_the_photos_own_noise() -> None:
