@@ -408,6 +408,19 @@ def _unit_transform(rng: np.random.Generator, outside: bool) -> np.ndarray:
     return np.hstack([linear, offset.reshape(2, 1)])
 
 
+def write_name(rng: np.random.Generator, ink: np.ndarray, box: Rect, pen: Pen) -> None:
+    """A name of two or three handwritten characters in the write-in ``box``, each of 3–6
+    strokes in its own cell."""
+    chars = int(rng.integers(2, 4))
+    for index in range(chars):
+        strokes = [
+            _curve(rng, [(_u(rng, 0, 1), _u(rng, 0, 1)) for _ in range(3)], 0.05)
+            for _ in range(int(rng.integers(3, 7)))
+        ]
+        cell = Rect(box.x + 3 + index * 9, box.y + 2, 8, box.h - 4)
+        draw_strokes(ink, strokes, cell, pen, np.array([[1.0, 0, 0], [0, 1.0, 0]]), rng)
+
+
 @dataclass
 class Marked:
     image: np.ndarray  # colour (B, G, R), RASTER_PX_MM
@@ -448,14 +461,7 @@ def mark_paper(
         filled = bool(rng.random() < 0.25)
         write_ins.append(filled)
         if filled:
-            chars = int(rng.integers(2, 4))
-            for index in range(chars):
-                strokes = [
-                    _curve(rng, [(_u(rng, 0, 1), _u(rng, 0, 1)) for _ in range(3)], 0.05)
-                    for _ in range(int(rng.integers(3, 7)))
-                ]
-                cell = Rect(box.x + 3 + index * 9, box.y + 2, 8, box.h - 4)
-                draw_strokes(ink, strokes, cell, pen, np.array([[1.0, 0, 0], [0, 1.0, 0]]), rng)
+            write_name(rng, ink, box, pen)
     image = printed.raster.astype(np.float32)[..., None] * (1.0 - ink)
     colour = "black" if pen.absorbs == (1.0, 1.0, 1.0) else "blue"
     return Marked(np.clip(image, 0, 255).astype(np.uint8), truth, plans, write_ins, colour)

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.printing.ballot import Rect
 from app.printing.layout import BALLOTS_DIR, load_layout
 from app.reader import locate as locate_module
 from app.reader.classify import (
@@ -129,13 +128,7 @@ def test_a_name_written_small_on_a_small_photo_is_a_written_write_in(printed: An
     rng = np.random.default_rng(5)
     ink = np.zeros(printed.raster.shape, dtype=np.float32)
     for box in printed.geometry.write_in_boxes[:2]:
-        for index in range(3):  # three characters of five strokes, each in its own cell
-            strokes = [
-                module._curve(rng, [(rng.uniform(), rng.uniform()) for _ in range(3)], 0.05)
-                for _ in range(5)
-            ]
-            cell = Rect(box.x + 3 + index * 9, box.y + 2, 8, box.h - 4)
-            module.draw_strokes(ink, strokes, cell, module.Pen(0.25, 0.4), np.eye(2, 3), rng)
+        module.write_name(rng, ink, box, module.Pen(0.25, 0.4))
     image = np.clip(printed.raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
     data = bytes(_shot(image, seed=0, camera="low").data)
     assert read_paper(data, _reader(printed)).write_ins_filled == (True, True, False)
