@@ -15,7 +15,7 @@ from app.printing.ballot import BallotPaper, PaperGeometry, paper_geometries
 from app.printing.layout import PAPER_SIZES, Layout, PaperSize
 from app.reader.classify import OUTLINE_FIT, MarkReading, classify
 from app.reader.locate import Gray, Located, PaperNotFound, decode_image, find_qr, locate
-from app.reader.measure import measure_box
+from app.reader.measure import BoxInk, measure_box
 
 ALL_VARIANTS: tuple[tuple[PaperSize, int], ...] = tuple(
     (size, per_page) for size in PAPER_SIZES for per_page in (1, 2)
@@ -25,6 +25,10 @@ WRITE_IN_MM2 = 4.0  # ink in a write-in box that counts as a name written
 # name's strokes stay under the ink level (seed 20's low-camera 0000.jpg, 3.1 px/mm: written
 # boxes 0.3–1.6 mm² of ink, 30–61 mm² of trace; empty boxes whose outline is found up to 16).
 WRITE_IN_TRACE_MM2 = 20.0
+# A reading is sure a fifth away from that level and no nearer (seeds 19 and 20, outlines found:
+# empty boxes at most 15.6 mm² of trace, written ones at least 30.3).
+WRITE_IN_SURE_TRACE_MM2 = 1.2 * WRITE_IN_TRACE_MM2
+WRITE_IN_EMPTY_TRACE_MM2 = 0.8 * WRITE_IN_TRACE_MM2
 # More than this share of a paper's box outlines not found where its map puts them: no mark of
 # the paper is sure. A curled paper's column bending away leaves up to a third (seed 5's 0059.jpg:
 # 4 of 12); a map twisted by a first map 8 mm out mostly more (on seeds 2/3/5 this holds back 44
@@ -85,6 +89,9 @@ class PaperReading:
     qr: str
     marks: dict[str, MarkReading]
     write_ins_filled: tuple[bool, ...]
+    # Whether each write-in box's reading leaves no doubt: where it does not, the teller is sent
+    # to look at the paper's write-in boxes (a name read as an empty box would go unentered).
+    write_ins_sure: tuple[bool, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -94,6 +101,7 @@ class PaperReading:
                 for name, reading in self.marks.items()
             },
             "write_ins_filled": list(self.write_ins_filled),
+            "write_ins_sure": list(self.write_ins_sure),
         }
 
 
@@ -116,18 +124,31 @@ def read_located(image: Gray, located: Located, candidates: Sequence[str]) -> Pa
     ]
     marks = {name: classify(ink) for name, ink in zip(candidates, inks, strict=True)}
     unfound = sum(ink.outline_fit < OUTLINE_FIT for ink in inks)
-    if unfound > UNFOUND_SHARE * len(inks):
+    map_in_doubt = unfound > UNFOUND_SHARE * len(inks)
+    if map_in_doubt:
         # The map itself is in doubt: the boxes whose outlines it did find may be other
         # candidates' boxes (a map twisted or a row off), so none of them is sure.
         marks = {
             name: reading if not reading.sure else MarkReading(reading.mark, False, PLACE_DOUBT)
             for name, reading in marks.items()
         }
-    write_ins = []
+    filled, sure = [], []
     for box, fit in zip(geometry.write_in_boxes, located.write_in_fits, strict=True):
         ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
-        write_ins.append(ink.inside >= WRITE_IN_MM2 or ink.clear_trace >= WRITE_IN_TRACE_MM2)
-    return PaperReading(located.qr_payload, marks, tuple(write_ins))
+        written = ink.inside >= WRITE_IN_MM2 or ink.clear_trace >= WRITE_IN_TRACE_MM2
+        filled.append(written)
+        sure.append(write_in_sure(ink, written=written) and not map_in_doubt)
+    return PaperReading(located.qr_payload, marks, tuple(filled), tuple(sure))
+
+
+def write_in_sure(ink: BoxInk, *, written: bool) -> bool:
+    """A write-in box's reading leaves no doubt: its printed outline is where it was read, and
+    what it holds is well away from the level that tells written from empty."""
+    if ink.outline_fit < OUTLINE_FIT:
+        return False  # placed on other print, or on blank paper: either reading can be wrong
+    if written:
+        return ink.clear_trace >= WRITE_IN_SURE_TRACE_MM2
+    return ink.clear_trace < WRITE_IN_EMPTY_TRACE_MM2
 
 
 def locate_paper(image: Gray, paper_for: PaperFor) -> tuple[Located, ExpectedPaper]:

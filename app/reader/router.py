@@ -9,6 +9,7 @@ from app.errors import ERROR_RESPONSES
 from app.papers import service as papers_service
 from app.reader import schemas
 from app.reader import service as reader_service
+from app.reader.read import PaperReading
 from app.setup.schemas import Id
 
 router = APIRouter(prefix="/api", tags=["papers 轮次与选票"], responses=ERROR_RESPONSES)
@@ -59,13 +60,29 @@ async def read_paper(
         for name, found in reading.marks.items()
     ]
     unsure = sum(1 for mark in marks if not mark.sure)
+    message_zh, message_en = _message(reading, unsure)
     return schemas.PaperReadingRead(
         qr=reading.qr,
         marks=marks,
         write_ins_filled=list(reading.write_ins_filled),
+        write_ins_sure=list(reading.write_ins_sure),
         unsure=unsure,
-        message_zh="全部标记已识别，请核对后确认" if not unsure else f"有 {unsure} 处标记需要核对",
-        message_en="every mark read; check and confirm"
-        if not unsure
-        else f"{unsure} mark(s) to check",
+        message_zh=message_zh,
+        message_en=message_en,
     )
+
+
+def _message(reading: PaperReading, unsure: int) -> tuple[str, str]:
+    """What the teller is told: the marks to check, then the write-in boxes to enter or look at."""
+    zh = ["全部标记已识别，请核对后确认" if not unsure else f"有 {unsure} 处标记需要核对"]
+    en = ["every mark read; check and confirm" if not unsure else f"{unsure} mark(s) to check"]
+    boxes = list(zip(reading.write_ins_filled, reading.write_ins_sure, strict=True))
+    written = sum(filled and sure for filled, sure in boxes)
+    unclear = sum(not sure for _, sure in boxes)
+    if written:
+        zh.append(f"另选他人栏有 {written} 处书写，请录入姓名")
+        en.append(f"{written} write-in box(es) written: enter the names")
+    if unclear:
+        zh.append(f"另选他人栏有 {unclear} 处未能看清，请查看选票")
+        en.append(f"{unclear} write-in box(es) not read clearly: look at the paper")
+    return "；".join(zh), "; ".join(en)

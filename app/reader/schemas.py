@@ -25,6 +25,7 @@ class PaperReadingRead(BaseModel):
                         {"candidate": "欧阳晓东", "mark": "yes", "sure": True},
                     ],
                     "write_ins_filled": [False, False, False],
+                    "write_ins_sure": [True, True, True],
                     "unsure": 1,
                     "message_zh": "有 1 处标记需要核对",
                     "message_en": "1 mark(s) to check",
@@ -35,7 +36,10 @@ class PaperReadingRead(BaseModel):
 
     qr: str
     marks: list[ProposedMark] = Field(description="按选票顺序 / in ballot order")
-    write_ins_filled: list[bool]
+    write_ins_filled: list[bool] = Field(description="另选他人栏是否有书写 / write-in box written")
+    write_ins_sure: list[bool] = Field(
+        description="另选他人栏的识别是否确定；false 须看选票 / false: look at the paper's box"
+    )
     unsure: int = Field(description="需要核对的标记数 / marks the teller must check")
-    message_zh: str
+    message_zh: str = Field(description="给计票员的提示：标记与另选他人栏 / marks and write-ins")
     message_en: str

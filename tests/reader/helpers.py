@@ -58,9 +58,19 @@ def draw_marks(
 
 
 def photo_of_round_paper(
-    app: FastAPI, settings: Settings, api: Api, round_id: int, tmp_path: Path, drawn: list[str]
+    app: FastAPI,
+    settings: Settings,
+    api: Api,
+    round_id: int,
+    tmp_path: Path,
+    drawn: list[str],
+    *,
+    names_in: tuple[int, ...] = (),
+    outline_erased: tuple[int, ...] = (),
 ) -> tuple[bytes, list[str]]:
-    """The round's paper as the server prints it (A4, two per page, cut), marked, scanned."""
+    """The round's paper as the server prints it (A4, two per page, cut), marked, scanned; with a
+    name written in the write-in boxes ``names_in``, and the printed outline of the write-in
+    boxes ``outline_erased`` whited out (a box the reader cannot find where it reads it)."""
     module = synth()
     response = api.get(f"/api/rounds/{round_id}/papers.pdf", params={"copies": 1})
     pdf = tmp_path / "papers.pdf"
@@ -86,7 +96,23 @@ def photo_of_round_paper(
         )
     (geometry,) = [g for g in expected.geometries if (g.width, g.height) == (210.0, 148.5)]
     raster = page[: round(geometry.height * module.RASTER_PX_MM)]
+    raster = raster.copy()
+    px = module.RASTER_PX_MM
+    for index in outline_erased:
+        box = geometry.write_in_boxes[index]
+        top, left = round((box.y - 0.6) * px), round((box.x - 0.6) * px)
+        bottom, right = round((box.y + box.h + 0.6) * px), round((box.x + box.w + 0.6) * px)
+        inner = raster[top + round(1.2 * px) : bottom - round(1.2 * px),
+                       left + round(1.2 * px) : right - round(1.2 * px)].copy()  # fmt: skip
+        raster[top:bottom, left:right] = 255
+        raster[top + round(1.2 * px) : bottom - round(1.2 * px),
+               left + round(1.2 * px) : right - round(1.2 * px)] = inner  # fmt: skip
     image = draw_marks(raster, list(geometry.mark_boxes), drawn, seed=11)
+    ink = np.zeros(image.shape, dtype=np.float32)
+    rng = np.random.default_rng(12)
+    for index in names_in:
+        module.write_name(rng, ink, geometry.write_in_boxes[index], module.Pen(0.5, 0.8))
+    image = np.clip(image.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return bytes(data.tobytes()), list(definition.candidates)

@@ -116,6 +116,7 @@ def test_a_scan_of_clear_marks_is_read_right_and_sure(printed: Any) -> None:
     assert [reading.marks[name].mark for name in printed.candidates] == drawn
     assert all(reading.marks[name].sure for name in printed.candidates)
     assert reading.write_ins_filled == (False, False, False)
+    assert reading.write_ins_sure == (True, True, True)
 
 
 BLUE_BALLPOINT = (1 - 150 / 255, 1 - 50 / 255, 1 - 30 / 255)  # B, G, R absorbed: RGB (30, 50, 150)
@@ -657,6 +658,39 @@ def test_no_mark_is_sure_where_a_third_of_the_boxes_are_not_found(printed: Any) 
     two = moved(2).marks
     assert not any(reading.sure for reading in two.values())
     assert two[expected.candidates[4]].why == PLACE_DOUBT
+
+
+def test_a_write_in_box_not_found_where_it_was_read_is_not_sure(printed: Any) -> None:
+    # Read away from its printed outline, a write-in box may be other print read as a name (seed
+    # 20: 17 empty boxes placed on other print read written) or blank paper read as an empty box
+    # while the name is beside it: the teller is sent to look at the paper.
+    module = synth()
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
+    ink = np.zeros(image.shape, dtype=np.float32)
+    module.write_name(
+        np.random.default_rng(3), ink, printed.geometry.write_in_boxes[0], module.Pen(0.5, 0.8)
+    )
+    image = np.clip(image.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+    scanned = decode_image(_scan(image))
+    located, expected = locate_paper(scanned, _reader(printed))
+    reading = read_located(scanned, located, expected.candidates)
+    assert reading.write_ins_filled == (True, False, False)
+    assert reading.write_ins_sure == (True, True, True)
+    assert reading.to_json()["write_ins_sure"] == [True, True, True]
+    for index in range(3):
+        fits = tuple(
+            dataclasses.replace(fit, dy=fit.dy + 5.0) if number == index else fit
+            for number, fit in enumerate(located.write_in_fits)
+        )
+        moved = read_located(
+            scanned, dataclasses.replace(located, write_in_fits=fits), expected.candidates
+        )
+        assert moved.write_ins_sure == tuple(number != index for number in range(3))
+    # Where the map itself is in doubt, no write-in box is sure either.
+    fits = tuple(dataclasses.replace(fit, dy=fit.dy + 5.0) for fit in located.box_fits[:2])
+    twisted = dataclasses.replace(located, box_fits=fits + located.box_fits[2:])
+    assert read_located(scanned, twisted, expected.candidates).write_ins_sure == (False,) * 3
 
 
 def test_blank_boxes_on_blurred_photos_are_not_held_for_the_outlines_blur(twelve: Any) -> None:

@@ -89,6 +89,36 @@ def test_a_teller_reads_a_photo_and_nothing_is_kept(
     assert all(m["sure"] for m in body["marks"])
     assert body["unsure"] == 0
     assert body["write_ins_filled"] == [False, False, False]
+    assert body["write_ins_sure"] == [True, True, True]
+    assert body["message_zh"] == "全部标记已识别，请核对后确认"
+
+
+def test_the_write_in_boxes_are_read_with_their_doubt(
+    app: FastAPI, settings: Settings, api: Api, tmp_path: Path
+) -> None:
+    ready = make_ready_election(api, delegates_total=10, present=8)
+    round_ = open_round(api, ready.election.id)
+    drawn = ["yes", "blank", "no", "yes", "abstain"]
+    photo, _ = photo_of_round_paper(
+        app, settings, api, round_.id, tmp_path, drawn, names_in=(0,), outline_erased=(2,)
+    )
+    teller = login_official(api, ready.congress.id, ready.officials["teller"][0].id)
+    body = expect(
+        teller.post(
+            f"/api/rounds/{round_.id}/read-paper",
+            content=photo,
+            headers={"Content-Type": "image/jpeg"},
+        ),
+        200,
+    )
+    assert body["unsure"] == 0
+    assert body["write_ins_filled"][:2] == [True, False]
+    assert body["write_ins_sure"] == [True, True, False]
+    assert body["message_zh"] == (
+        "全部标记已识别，请核对后确认；另选他人栏有 1 处书写，请录入姓名；"
+        "另选他人栏有 1 处未能看清，请查看选票"
+    )
+    assert body["message_en"].endswith("1 write-in box(es) not read clearly: look at the paper")
 
 
 def test_only_tellers_and_only_images(api: Api) -> None:
