@@ -103,6 +103,7 @@
     lastSummary: "",
     cooldownUntil: 0,
     unsure: new Set(), // candidates whose proposed mark (photo mode) the teller has not touched
+    writeInsRead: null, // photo mode: {written, unclear} write-in boxes, for the submit's check
   };
 
   // ------------------------------------------------------------ top bar
@@ -356,6 +357,8 @@
     state.void = null;
     state.scan = null;
     state.unsure = new Set();
+    state.writeInsRead = null;
+    renderWriteInsRead();
     $("photo-state").textContent = "";
     $("scan-input").value = "";
     $("writein-input").value = "";
@@ -675,11 +678,27 @@
       state.marks[m.candidate] = m.mark;
       if (!m.sure) state.unsure.add(m.candidate);
     }
-    const written = (data.write_ins_filled || []).filter(Boolean).length;
-    status.textContent =
-      data.message_zh + (written ? `；另选他人栏有 ${written} 处书写，请录入姓名` : "");
+    const filled = data.write_ins_filled || [];
+    const sure = data.write_ins_sure || filled.map(() => false);
+    state.writeInsRead = {
+      written: filled.filter((f, i) => f && sure[i]).length,
+      unclear: sure.filter((s) => !s).length,
+    };
+    status.textContent = data.message_zh;
+    renderWriteInsRead();
     renderScan();
     renderMarks();
+  }
+
+  // What the photo showed in the write-in boxes, beside them: a name read in a box is one to
+  // enter, a box not read clearly one to look at on the paper.
+  function renderWriteInsRead() {
+    const read = state.writeInsRead;
+    const parts = [];
+    if (read && read.written) parts.push(`照片中有 ${read.written} 处书写，请录入姓名`);
+    if (read && read.unclear) parts.push(`${read.unclear} 处未能看清，请查看选票上的另选他人栏`);
+    $("writein-read").textContent = parts.join("；");
+    $("writein-section").dataset.photo = read && read.unclear ? "unclear" : "";
   }
 
   // ---- submit: into the local queue first, then upload
@@ -688,6 +707,15 @@
     if (state.unsure.size) {
       const names = Array.from(state.unsure).join("、");
       if (!window.confirm(`${names} 的标记识别不确定，尚未核对。仍按当前标记提交？`)) return;
+    }
+    const read = state.writeInsRead;
+    const entered = state.writeIns.length;
+    if (read && entered < read.written) {
+      const asked = `照片中另选他人栏有 ${read.written} 处书写，只录入了 ${entered} 人。仍提交？`;
+      if (!window.confirm(asked)) return;
+    } else if (read && read.unclear && !entered) {
+      const asked = `另选他人栏有 ${read.unclear} 处未能看清，未录入另选他人。已看过选票，仍提交？`;
+      if (!window.confirm(asked)) return;
     }
     const scan = state.scan;
     if (!scan && state.void !== "P1") {
