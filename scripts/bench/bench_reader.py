@@ -75,10 +75,11 @@ def bucket(condition: dict[str, Any]) -> list[str]:
     return keys
 
 
-def teller_model(records: list[tuple[list[str], list[str], list[bool]]]) -> None:
-    """Taps and seconds per paper for the seed's paper: tapping vs photo mode."""
+def teller_model(records: list[tuple[list[str], list[str], list[bool], bool]]) -> None:
+    """Taps and seconds per paper for the seed's paper: tapping vs photo mode (names written in
+    the write-in boxes are typed alike in both: not counted)."""
     taps_tap, secs_tap, taps_photo, secs_photo = [], [], [], []
-    for truth, marks, sure in records:
+    for truth, marks, sure, write_in_doubt in records:
         marked = sum(1 for mark in truth if mark != "blank")
         # Tapping: scan the QR code (camera aims itself: one look), look at each candidate, tap
         # each non-blank mark, submit.
@@ -90,7 +91,9 @@ def teller_model(records: list[tuple[list[str], list[str], list[bool]]]) -> None
         fixes = sum(1 for t, m, s in zip(truth, marks, sure, strict=True) if t != m)
         checks = sum(1 for s in sure if not s)
         left_unsure = sum(1 for t, m, s in zip(truth, marks, sure, strict=True) if not s and t == m)
-        taps = 2 + fixes + 1 + (1 if left_unsure else 0)
+        # A write-in box not read clearly and no name entered: a look at the paper's write-in
+        # boxes and one more tap on the submit's question.
+        taps = 2 + fixes + 1 + (1 if left_unsure else 0) + write_in_doubt
         taps_photo.append(taps)
         secs_photo.append(
             CAMERA
@@ -100,6 +103,7 @@ def teller_model(records: list[tuple[list[str], list[str], list[bool]]]) -> None
             + fixes * (POINT + TAP)
             + POINT
             + TAP * (1 + (1 if left_unsure else 0))
+            + (LOOK + TAP) * write_in_doubt
         )
     if not records:
         print("no seed5 papers in this set")
@@ -132,7 +136,8 @@ def main() -> None:
     cpu_times: list[float] = []  # the process's own CPU: the machine's other jobs not counted
     missed: list[str] = []
     seed_records = []
-    write_ins_right = write_ins_total = 0
+    write_ins_right = write_ins_total = write_ins_unsure = write_ins_sure_wrong = 0
+    only_write_ins_unsure = 0  # papers whose every mark is sure but a write-in box is not
     reasons: dict[str, int] = defaultdict(int)
     for line in lines:
         record = json.loads(line)
@@ -177,13 +182,17 @@ def main() -> None:
             if found.sure and found.mark != truth:
                 print(f"SURE MISREAD {record['file']} {name}: {truth} read {found.mark}",
                       file=sys.stderr)  # fmt: skip
-        for truth_filled, read_filled in zip(
-            record["write_ins"], reading.write_ins_filled, strict=True
+        for truth_filled, read_filled, read_sure in zip(
+            record["write_ins"], reading.write_ins_filled, reading.write_ins_sure, strict=True
         ):
             write_ins_total += 1
             write_ins_right += truth_filled == read_filled
+            write_ins_unsure += not read_sure
+            write_ins_sure_wrong += read_sure and truth_filled != read_filled
+        only_write_ins_unsure += all(sures) and not all(reading.write_ins_sure)
         if case.startswith("seed5-"):
-            seed_records.append((list(record["truth"].values()), marks, sures))
+            write_in_doubt = not all(reading.write_ins_sure) and not any(record["write_ins"])
+            seed_records.append((list(record["truth"].values()), marks, sures, write_in_doubt))
     print(f"{'condition':<28} {'marks':>6} {'right':>9} {'sure✗':>6} {'unsure':>8}")
     order = sorted(tallies, key=lambda key: (key != "all", not key.startswith("default"), key))
     for key in order:
@@ -193,7 +202,11 @@ def main() -> None:
     for line in missed:
         print(f"  {line}")
     if write_ins_total:
-        print(f"write-in boxes: {write_ins_right}/{write_ins_total} filled/empty right")
+        print(
+            f"write-in boxes: {write_ins_right}/{write_ins_total} filled/empty right, "
+            f"{write_ins_unsure} unsure, {write_ins_sure_wrong} wrong and sure; papers whose only "
+            f"doubt is a write-in box: {only_write_ins_unsure}"
+        )
     if times:
         times.sort()
         print(
