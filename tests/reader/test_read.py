@@ -243,6 +243,7 @@ def test_cli_prints_the_marks_as_json(
         {"mark": mark, "sure": True} for mark in drawn
     ]
     assert out["write_ins_filled"] == [False, False, False]
+    assert out["write_ins_sure"] == [True, True, True]
     assert main(["read-paper", str(tmp_path / "missing.jpg"), str(round_file)]) == 2
 
 
