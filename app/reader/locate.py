@@ -53,11 +53,48 @@ def decode_image(data: bytes) -> Gray:
     if not data:
         raise PaperNotFound("图像为空", "the image is empty")
     array = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(array, cv2.IMREAD_COLOR)
+    # A 48 MP photo took 0.33 s of CPU to decode in full, 0.12 s at half its width and height (the
+    # decoder scales the blocks as it decodes them); it is scaled to MAX_SIDE anyway.
+    side = _jpeg_side(data)
+    flags = (
+        cv2.IMREAD_REDUCED_COLOR_4
+        if side >= 4 * MAX_SIDE
+        else cv2.IMREAD_REDUCED_COLOR_2
+        if side >= 2 * MAX_SIDE
+        else cv2.IMREAD_COLOR
+    )
+    image = cv2.imdecode(array, flags)
     if image is None:
         raise PaperNotFound("无法识别的图像格式（请用 JPEG 或 PNG）", "not a JPEG or PNG image")
     darkest = np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])
     return _limit_size(_gray(darkest))
+
+
+# The JPEG markers that begin a frame header (SOF0–SOF15 but DHT, JPG and DAC), which holds the
+# image's height and width.
+_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_side(data: bytes) -> int:
+    """The longer side a JPEG's frame header declares, without decoding it (0: not found)."""
+    if data[:2] != b"\xff\xd8":
+        return 0
+    at = 2
+    while at + 9 <= len(data):
+        if data[at] != 0xFF:
+            return 0
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte
+            at += 1
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            at += 2
+        elif marker in _FRAME_MARKERS:
+            height = int.from_bytes(data[at + 5 : at + 7], "big")
+            width = int.from_bytes(data[at + 7 : at + 9], "big")
+            return max(height, width)
+        else:
+            at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return 0
 
 
 def _limit_size(image: Gray) -> Gray:
