@@ -43,6 +43,11 @@ BLANK_SHARE = 0.15
 # stroke 5.2 times and more (the faintest a person sees, 0.032, on a sharpened blurred photo).
 BLANK_LINE = 0.03
 LINE_NOISE = 4.5
+# A fainter line is held where it stands out more from the noise: faint pens on blurred tablet
+# photos measure 0.021–0.030 at 7–10 times that median (training sets of seeds 14 and 26; a
+# person sees them), noise-only lines of blank boxes under 0.03 rarely more than 5.5 times.
+FAINT_LINE = 0.018
+FAINT_LINE_NOISE = 5.5
 MARK_TRACE_MM2 = 3.0  # a mark: at least a short stroke's trace (a clear mark leaves 6+)
 OUTSIDE_MM2 = 0.25  # more ink than this around the box …
 OUTSIDE_SHARE = 0.1  # … and than this share of the ink inside: the mark strays outside
@@ -479,7 +484,10 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         or ink.clear_faintest > BLANK_SHARE * max(ink.outline, 0.1)
     ):
         found.append("some ink in a blank box")
-    elif mark == "blank" and ink.line > max(BLANK_LINE, LINE_NOISE * ink.line_noise):
+    elif mark == "blank" and (
+        ink.line > max(BLANK_LINE, LINE_NOISE * ink.line_noise)
+        or ink.line > max(FAINT_LINE, FAINT_LINE_NOISE * ink.line_noise)
+    ):
         found.append("a faint line in a blank box")
     if mark != "blank" and (
         ink.trace < MARK_TRACE_MM2
