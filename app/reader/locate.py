@@ -431,17 +431,17 @@ def _locate(
     # few to tell (seed 2's 0114.jpg: its own size 0.38, a wrong one 0.40); its own size then
     # fits clearly once every box is looked for, so where the first is not clear the others are
     # placed too and the clearest is kept.
+    # Each first map (the QR code's homography and its affine guess) is ranked alike: the few
+    # boxes nearest the QR code can prefer a map that is off at the far column (seed 30's
+    # 0017.jpg, an A5 paper at 11 px/mm: the affine map's six boxes 0.5, then every box 0.35).
     ranked: list[tuple[float, PaperGeometry, Floats]] = []
     for geometry in geometries:
-        best: tuple[float, PaperGeometry, Floats] | None = None
         for first in _qr_maps(geometry, qr):
             fits, homography = _outward(image, geometry, qr, first, 6, wide=wide)
             found = [fit.score for fit in fits if fit.score > 0.0]
             score = float(np.median(found)) if found else 0.0
-            if best is None or score > best[0]:
-                best = (score, geometry, homography)
-        if best is not None and best[0] >= 0.3:
-            ranked.append(best)
+            if score >= 0.3:
+                ranked.append((score, geometry, homography))
     if not ranked:
         raise PaperNotFound(
             "找到二维码，但找不到选票的方框（版式或纸张大小不符？）",
