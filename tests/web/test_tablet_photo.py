@@ -8,14 +8,25 @@ from typing import Any
 
 from tests.reader.helpers import photo_of_round_paper
 from tests.web.conftest import LiveServer
-from tests.web.pages import open_tablet, tablet_answer, tablet_batch, viewport_shot
+from tests.web.pages import (
+    TabletBatch,
+    open_tablet,
+    tablet_answer,
+    tablet_batch,
+    viewport_shot,
+)
 
 
-def test_photo_mode_prefills_the_marks_and_keeps_no_image(
-    live_server: LiveServer, browser: Any, tmp_path: Path
-) -> None:
-    counting = tablet_batch(live_server, papers=1)
-    drawn = ["yes", "blank", "no", "scribble", "abstain"]
+def _take_photo(
+    page: Any,
+    live_server: LiveServer,
+    counting: TabletBatch,
+    tmp_path: Path,
+    drawn: list[str],
+    **write_ins: tuple[int, ...],
+) -> list[str]:
+    """The round's paper marked with ``drawn``, handed to the photo mode as the camera app would;
+    its candidates in ballot order."""
     photo, candidates = photo_of_round_paper(
         live_server.api.client.app,  # type: ignore[arg-type]
         live_server.settings,
@@ -23,11 +34,21 @@ def test_photo_mode_prefills_the_marks_and_keeps_no_image(
         counting.round_id,
         tmp_path,
         drawn,
+        **write_ins,
     )
-    context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
     page.set_input_files(
         "#photo-input", files=[{"name": "paper.jpg", "mimeType": "image/jpeg", "buffer": photo}]
     )
+    return candidates
+
+
+def test_photo_mode_prefills_the_marks_and_keeps_no_image(
+    live_server: LiveServer, browser: Any, tmp_path: Path
+) -> None:
+    counting = tablet_batch(live_server, papers=1)
+    drawn = ["yes", "blank", "no", "scribble", "abstain"]
+    context, page = open_tablet(live_server, browser, counting, counting.teller_a, by_qr=False)
+    candidates = _take_photo(page, live_server, counting, tmp_path, drawn)
     page.locator("#scan-state[data-state='ok']").wait_for()
     page.locator("#photo-state", has_text="核对").wait_for()
     for name, mark in zip(candidates[:3], drawn[:3], strict=True):
@@ -64,19 +85,8 @@ def test_photo_mode_sends_the_teller_to_the_write_in_boxes(
     counting = tablet_batch(live_server, papers=2)
 
     def read(**write_ins: tuple[int, ...]) -> None:
-        photo, _ = photo_of_round_paper(
-            live_server.api.client.app,  # type: ignore[arg-type]
-            live_server.settings,
-            live_server.api,
-            counting.round_id,
-            tmp_path,
-            ["yes", "blank", "no", "yes", "abstain"],
-            **write_ins,
-        )
-        page.set_input_files(
-            "#photo-input",
-            files=[{"name": "paper.jpg", "mimeType": "image/jpeg", "buffer": photo}],
-        )
+        drawn = ["yes", "blank", "no", "yes", "abstain"]
+        _take_photo(page, live_server, counting, tmp_path, drawn, **write_ins)
 
     asked: list[str] = []
 
