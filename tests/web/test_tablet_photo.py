@@ -82,7 +82,7 @@ def test_photo_mode_sends_the_teller_to_the_write_in_boxes(
 ) -> None:
     # A name read in a write-in box is one to enter, a box not read clearly one to look at; a
     # submit with fewer names entered than the photo showed asks first.
-    counting = tablet_batch(live_server, papers=2)
+    counting = tablet_batch(live_server, papers=3)
 
     def read(**write_ins: tuple[int, ...]) -> None:
         drawn = ["yes", "blank", "no", "yes", "abstain"]
@@ -134,4 +134,11 @@ def test_photo_mode_sends_the_teller_to_the_write_in_boxes(
     page.click("#submit")
     page.locator("#writein-read:empty").wait_for(state="attached")  # submitted: the next paper
     page.locator("#batch-progress", has_text="已上传 2 张").wait_for()
+    # A paper declared void counts for nobody: no question about its write-in boxes.
+    read(names_in=(0,), outline_erased=(2,))
+    page.locator("#writein-read", has_text="1 处未能看清").wait_for()
+    page.click('#void-choices .seg[data-void="P9"]')
+    page.click("#submit")
+    page.locator("#batch-progress", has_text="已上传 3 张").wait_for()
+    assert len(asked) == 2
     context.close()

@@ -708,7 +708,8 @@
       const names = Array.from(state.unsure).join("、");
       if (!window.confirm(`${names} 的标记识别不确定，尚未核对。仍按当前标记提交？`)) return;
     }
-    const read = state.writeInsRead;
+    // A paper declared void (P1/P4/P9) counts for nobody: its write-in boxes need no names.
+    const read = state.void ? null : state.writeInsRead;
     const entered = state.writeIns.length;
     if (read && entered < read.written) {
       const asked = `照片中另选他人栏有 ${read.written} 处书写，只录入了 ${entered} 人。仍提交？`;
