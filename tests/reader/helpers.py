@@ -57,6 +57,19 @@ def draw_marks(
     return np.clip(raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
 
 
+def write_names(
+    image: np.ndarray, boxes: list[object], *, seed: int, pen: object | None = None
+) -> np.ndarray:
+    """``image`` (grey, at synth.RASTER_PX_MM) with a handwritten name in each write-in box of
+    ``boxes`` (synth.write_name), by ``pen`` or else a steady dark one."""
+    module = synth()
+    rng = np.random.default_rng(seed)
+    ink = np.zeros(image.shape, dtype=np.float32)
+    for box in boxes:
+        module.write_name(rng, ink, box, pen or module.Pen(0.5, 0.8))
+    return np.clip(image.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+
+
 def photo_of_round_paper(
     app: FastAPI,
     settings: Settings,
@@ -102,17 +115,13 @@ def photo_of_round_paper(
         box = geometry.write_in_boxes[index]
         top, left = round((box.y - 0.6) * px), round((box.x - 0.6) * px)
         bottom, right = round((box.y + box.h + 0.6) * px), round((box.x + box.w + 0.6) * px)
-        inner = raster[top + round(1.2 * px) : bottom - round(1.2 * px),
-                       left + round(1.2 * px) : right - round(1.2 * px)].copy()  # fmt: skip
+        edge = round(1.2 * px)  # the outline's band, 0.6 mm either side of the line
+        inside = (slice(top + edge, bottom - edge), slice(left + edge, right - edge))
+        kept = raster[inside].copy()
         raster[top:bottom, left:right] = 255
-        raster[top + round(1.2 * px) : bottom - round(1.2 * px),
-               left + round(1.2 * px) : right - round(1.2 * px)] = inner  # fmt: skip
+        raster[inside] = kept
     image = draw_marks(raster, list(geometry.mark_boxes), drawn, seed=11)
-    ink = np.zeros(image.shape, dtype=np.float32)
-    rng = np.random.default_rng(12)
-    for index in names_in:
-        module.write_name(rng, ink, geometry.write_in_boxes[index], module.Pen(0.5, 0.8))
-    image = np.clip(image.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+    image = write_names(image, [geometry.write_in_boxes[i] for i in names_in], seed=12)
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return bytes(data.tobytes()), list(definition.candidates)

@@ -55,7 +55,7 @@ from app.reader.read import (
     read_paper,
     round_file_reader,
 )
-from tests.reader.helpers import draw_marks, synth
+from tests.reader.helpers import draw_marks, synth, write_names
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +127,8 @@ BLUE_BALLPOINT = (1 - 150 / 255, 1 - 50 / 255, 1 - 30 / 255)  # B, G, R absorbed
 def test_a_name_written_small_on_a_small_photo_is_a_written_write_in(printed: Any) -> None:
     # A light pen's name on a low camera's photo (5.4 px/mm, blur 1.4 px): its strokes stay
     # under the ink level, their trace does not. The tablet tells the teller a name is there.
-    module = synth()
-    rng = np.random.default_rng(5)
-    ink = np.zeros(printed.raster.shape, dtype=np.float32)
-    for box in printed.geometry.write_in_boxes[:2]:
-        module.write_name(rng, ink, box, module.Pen(0.25, 0.4))
-    image = np.clip(printed.raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+    boxes = list(printed.geometry.write_in_boxes[:2])
+    image = write_names(printed.raster, boxes, seed=5, pen=synth().Pen(0.25, 0.4))
     data = bytes(_shot(image, seed=0, camera="low").data)
     assert read_paper(data, _reader(printed)).write_ins_filled == (True, True, False)
     located, _ = locate_paper(decode_image(data), _reader(printed))
@@ -714,14 +710,9 @@ def test_a_write_in_box_not_found_where_it_was_read_is_not_sure(printed: Any) ->
     # Read away from its printed outline, a write-in box may be other print read as a name (seed
     # 20: 17 empty boxes placed on other print read written) or blank paper read as an empty box
     # while the name is beside it: the teller is sent to look at the paper.
-    module = synth()
     drawn = ["yes", "no", "abstain", "blank", "yes"]
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
-    ink = np.zeros(image.shape, dtype=np.float32)
-    module.write_name(
-        np.random.default_rng(3), ink, printed.geometry.write_in_boxes[0], module.Pen(0.5, 0.8)
-    )
-    image = np.clip(image.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
+    image = write_names(image, [printed.geometry.write_in_boxes[0]], seed=3)
     scanned = decode_image(_scan(image))
     located, expected = locate_paper(scanned, _reader(printed))
     reading = read_located(scanned, located, expected.candidates)
