@@ -678,10 +678,9 @@
       state.marks[m.candidate] = m.mark;
       if (!m.sure) state.unsure.add(m.candidate);
     }
-    const filled = data.write_ins_filled || [];
-    const sure = data.write_ins_sure || filled.map(() => false);
+    const sure = data.write_ins_sure;
     state.writeInsRead = {
-      written: filled.filter((f, i) => f && sure[i]).length,
+      written: data.write_ins_filled.filter((f, i) => f && sure[i]).length,
       unclear: sure.filter((s) => !s).length,
     };
     status.textContent = data.message_zh;
