@@ -368,7 +368,8 @@ def _placed(image: Gray, homography: Floats, box: Rect) -> BoxFit:
     """The box's final place, its score counting the mark in (as the networks were trained to
     read it). A box whose outline is not found clearly within 1.5 mm of the fitted map is looked
     for again within ``SEARCH_MM``: on a curled paper one column can bend away from the map
-    that fits the others (seed 5's 0059.jpg: its right-hand column 1.5–2 mm off)."""
+    that fits the others (seed 5's 0059.jpg: its right-hand column 1.5–2 mm off), and so can the
+    write-in boxes at the paper's foot."""
     near = fit_box(image, homography, box, 1.5)
     if near.score >= PLACED_FIT:
         return near
@@ -483,7 +484,7 @@ def _placed_paper(
                 "the paper's boxes do not line up with its layout (a row off?): enter it by hand",
             )
     fits = [_placed(image, homography, box) for box in geometry.mark_boxes]
-    write_ins = [fit_box(image, homography, box, 1.5) for box in geometry.write_in_boxes]
+    write_ins = [_placed(image, homography, box) for box in geometry.write_in_boxes]
     return Located(geometry, homography, tuple(fits), tuple(write_ins), qr.payload)
 
 

@@ -734,6 +734,28 @@ def test_a_write_in_box_not_found_where_it_was_read_is_not_sure(printed: Any) ->
     assert read_located(scanned, twisted, expected.candidates).write_ins_sure == (False,) * 3
 
 
+def test_write_in_boxes_bent_away_from_the_map_are_looked_for_further(printed: Any) -> None:
+    # The write-in boxes sit at the paper's foot, where a curled paper bends away from the map
+    # the mark boxes fit: 2.5 mm lower here. Looked for only 1.5 mm around the map, no outline
+    # was found (every box unsure) and the name was read beside its box (filled: False).
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
+    image = write_names(image, [printed.geometry.write_in_boxes[1]], seed=3)
+    px = synth().RASTER_PX_MM
+    band = printed.geometry.write_in_boxes[0]
+    top, bottom, drop = round((band.y - 2) * px), round((band.y + band.h + 2) * px), round(2.5 * px)
+    bent = image.copy()
+    bent[top:bottom] = 255
+    bent[top + drop : bottom + drop] = image[top:bottom]
+    scanned = decode_image(_scan(bent))
+    located, expected = locate_paper(scanned, _reader(printed))
+    assert [fit.dy for fit in located.write_in_fits] == pytest.approx([2.5] * 3, abs=0.25)
+    reading = read_located(scanned, located, expected.candidates)
+    assert reading.write_ins_filled == (False, True, False)
+    assert reading.write_ins_sure == (True, True, True)
+    assert [reading.marks[name].mark for name in printed.candidates] == drawn
+
+
 def test_blank_boxes_on_blurred_photos_are_not_held_for_the_outlines_blur(twelve: Any) -> None:
     # Out of focus (blur 1.4–2.6 px, 5–9 px/mm), the printed outline's blur reached past the
     # masked band: 13 blank boxes of these three photos were "some ink in a blank box", 18 of the
