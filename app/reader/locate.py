@@ -33,6 +33,16 @@ CLEAR_FIT = 0.5  # a paper whose boxes' median fit is below this is looked for a
 INSET_MM = 1.0  # a box's inside from this far within its outline is not part of the outline's match
 PLACED_FIT = 0.5  # a box placed less clearly than this is looked for again, further
 NEAR_MM = 1.5  # how far from the fitted map a box is looked for first
+# A map a row off is told by its columns' ends (``_row_shift``), also where the map puts them
+# within ROW_END_MM: a real box one row beyond one end found at ROW_END_FIT or more and
+# ROW_END_GAIN more clearly than the other end. Seed 34's 0070.jpg, a map a row off on a
+# low-camera photo (4 sure misreads): the real box beyond 0.50 (a ○ drawn over its outline), the
+# other end 0.02 there but 0.51 within 3.5 mm (the write-in heading). On 1,297 papers placed right
+# (seeds 19, 20, 26, 32, 33, 34) a place beyond an end measured at most 0.49, and at most 0.19
+# more than the other end.
+ROW_END_MM = 1.0
+ROW_END_FIT = 0.4
+ROW_END_GAIN = 0.25
 # A curled paper magnifies one part of it more than the map that fits the whole paper: a box there
 # looks wider or taller than printed (seed 19's 0065.jpg: its far column 0.7 mm wider), and a
 # square of the printed size fits one side of its outline only. A box whose outline (its inside
@@ -596,20 +606,25 @@ def _row_shift(image: Gray, geometry: PaperGeometry, homography: Floats) -> floa
     that moves it back. A map a whole row off reads each mark from its neighbour's box, the
     outlines all found: only the column's ends tell, one of them on an outline printed nowhere
     in the layout, the place one row beyond the other end on a real box. Outlines only (a mark
-    inside is no doubt about the place)."""
+    inside is no doubt about the place). Looked for within ``SEARCH_MM`` and, since the map is
+    fitted to the column's other boxes, also within ``ROW_END_MM`` of where it puts them: there
+    other print found further away does not count against a real box."""
 
-    def outline(box: Rect) -> float:
-        return fit_box(image, homography, box, SEARCH_MM, with_inside=False).score
+    def outline(box: Rect, reach: float) -> float:
+        return fit_box(image, homography, box, reach, with_inside=False).score
 
     for column in _columns(geometry.mark_boxes):
         if len(column) < 2:
             continue
         first, last = column[0], column[-1]
         pitch = column[1].y - first.y
-        before = outline(Rect(first.x, first.y - pitch, first.w, first.h))
-        after = outline(Rect(last.x, last.y + pitch, last.w, last.h))
-        if before >= PLACED_FIT and before > outline(last):
-            return -pitch
-        if after >= PLACED_FIT and after > outline(first):
-            return pitch
+        before = Rect(first.x, first.y - pitch, first.w, first.h)
+        after = Rect(last.x, last.y + pitch, last.w, last.h)
+        for beyond, end, shift in ((before, last, -pitch), (after, first, pitch)):
+            found = outline(beyond, SEARCH_MM)
+            if found >= PLACED_FIT and found > outline(end, SEARCH_MM):
+                return shift
+            near = outline(beyond, ROW_END_MM)
+            if near >= ROW_END_FIT and near > outline(end, ROW_END_MM) + ROW_END_GAIN:
+                return shift
     return 0.0
