@@ -245,7 +245,8 @@ def test_a_box_found_at_the_near_search_edge_is_looked_for_further(printed: Any)
 def test_a_box_that_looks_wider_than_printed_is_measured_stretched(printed: Any) -> None:
     # A curled paper magnifies its far column: there a box looked 0.7 mm wider than printed
     # (seed 19's 0065.jpg), and a square of the printed size fitted one side of its outline. The
-    # other side was read as ink outside the box: three marks of the column unsure.
+    # other side was read as ink outside the box: two marks of the column unsure, a blank box
+    # read unclear.
     drawn = ["yes", "no", "abstain", "blank", "yes"]
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
     px = synth().RASTER_PX_MM
@@ -814,8 +815,8 @@ def test_a_write_in_box_not_found_where_it_was_read_is_not_sure(printed: Any) ->
 
 def test_write_in_boxes_bent_away_from_the_map_are_looked_for_further(printed: Any) -> None:
     # The write-in boxes sit at the paper's foot, where a curled paper bends away from the map
-    # the mark boxes fit: 2.5 mm lower here. Looked for only 1.5 mm around the map, no outline
-    # was found (every box unsure) and the name was read beside its box (filled: False).
+    # the mark boxes fit: 2.5 mm lower here. Looked for only 1.5 mm around the map, none was
+    # found: all three were read written (their own outlines' print inside), none sure.
     drawn = ["yes", "no", "abstain", "blank", "yes"]
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
     image = write_names(image, [printed.geometry.write_in_boxes[1]], seed=3)
