@@ -245,15 +245,13 @@ def outline_template(
 class BoxFit:
     """Where a box's outline was found: its offset (mm) from the map's prediction, and how
     clearly (normalised correlation of the outline with a drawn square, 1 = perfect); for a box
-    that looks wider or taller than printed, its scale along x and y about its centre (mm)."""
+    that looks wider or taller than printed, its scale along x and y about its centre."""
 
     dx: float
     dy: float
     score: float
     sx: float = 1.0
     sy: float = 1.0
-    cx: float = 0.0
-    cy: float = 0.0
 
 
 def fit_box(
@@ -298,11 +296,12 @@ class Located:
     write_in_fits: tuple[BoxFit, ...]
     qr_payload: str
 
-    def box_homography(self, fit: BoxFit) -> Floats:
-        """The map with the box's own offset and scale applied (a curled paper moves each box a
+    def box_homography(self, fit: BoxFit, box: Rect) -> Floats:
+        """The map with ``box``'s own offset and scale applied (a curled paper moves each box a
         little, and magnifies some)."""
+        cx, cy = box.x + box.w / 2, box.y + box.h / 2
         scale = np.array(
-            [[fit.sx, 0, fit.cx * (1 - fit.sx)], [0, fit.sy, fit.cy * (1 - fit.sy)], [0, 0, 1]],
+            [[fit.sx, 0, cx * (1 - fit.sx)], [0, fit.sy, cy * (1 - fit.sy)], [0, 0, 1]],
             dtype=np.float64,
         )
         result: Floats = self.homography @ _translation(fit.dx, fit.dy) @ scale
@@ -441,7 +440,7 @@ def _stretched(image: Gray, homography: Floats, box: Rect, fit: BoxFit) -> BoxFi
 
     def outline(sx: float, sy: float, dx: float, dy: float) -> BoxFit:
         found = fit_box(image, homography, rect(sx, sy, dx, dy), 0.75, with_inside=False)
-        return BoxFit(dx + found.dx, dy + found.dy, found.score, sx, sy, cx, cy)
+        return BoxFit(dx + found.dx, dy + found.dy, found.score, sx, sy)
 
     unstretched = best = outline(1.0, 1.0, fit.dx, fit.dy)
     if unstretched.score >= STRETCH_BELOW:
@@ -506,7 +505,7 @@ def _outlines_found(image: Gray, located: Located) -> float:
     the outlines: a blurred small photo of a paper marked in every box measured 0.34 placed right
     (seed 18's 0063.jpg, its outlines 0.76) and was refused."""
     scores = [
-        fit_box(image, located.box_homography(fit), box, 0.5, with_inside=False).score
+        fit_box(image, located.box_homography(fit, box), box, 0.5, with_inside=False).score
         for box, fit in zip(located.geometry.mark_boxes, located.box_fits, strict=True)
     ]
     return float(np.median(scores))

@@ -119,7 +119,7 @@ class WrongPaper(PaperNotFound):
 def read_located(image: Gray, located: Located, candidates: Sequence[str]) -> PaperReading:
     geometry = located.geometry
     inks = [
-        measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+        measure_box(image, located.box_homography(fit, box), geometry, box, fit.score)
         for box, fit in zip(geometry.mark_boxes, located.box_fits, strict=True)
     ]
     marks = {name: classify(ink) for name, ink in zip(candidates, inks, strict=True)}
@@ -134,7 +134,7 @@ def read_located(image: Gray, located: Located, candidates: Sequence[str]) -> Pa
         }
     filled, sure = [], []
     for box, fit in zip(geometry.write_in_boxes, located.write_in_fits, strict=True):
-        ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+        ink = measure_box(image, located.box_homography(fit, box), geometry, box, fit.score)
         written = ink.inside >= WRITE_IN_MM2 or ink.clear_trace >= WRITE_IN_TRACE_MM2
         filled.append(written)
         sure.append(write_in_sure(ink, written=written) and not map_in_doubt)

@@ -89,7 +89,7 @@ def extract(folder: Path) -> dict[str, np.ndarray]:
         for name, box, fit in zip(
             expected.candidates, geometry.mark_boxes, located.box_fits, strict=True
         ):
-            ink = measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+            ink = measure_box(image, located.box_homography(fit, box), geometry, box, fit.score)
             shapes.append(ink.shape.astype(np.float16))
             scalars.append([float(getattr(ink, key)) for key in SCALARS])
             labels.append(CLASSES.index(record["truth"][name]))

@@ -135,7 +135,7 @@ def test_a_name_written_small_on_a_small_photo_is_a_written_write_in(printed: An
     located, _ = locate_paper(decode_image(data), _reader(printed))
     geometry = located.geometry
     insides = [
-        measure_box(decode_image(data), located.box_homography(fit), geometry, box, 0.0).inside
+        measure_box(decode_image(data), located.box_homography(fit, box), geometry, box, 0.0).inside
         for box, fit in zip(geometry.write_in_boxes[:2], located.write_in_fits, strict=False)
     ]
     assert min(insides) < WRITE_IN_MM2  # by the ink alone, a name not written
@@ -361,7 +361,7 @@ def test_a_heavy_mark_does_not_lower_how_clearly_its_outline_is_found(printed: A
     image, located, _ = _scanned_and_located(printed, drawn)
     geometry = located.geometry
     inks = [
-        measure_box(image, located.box_homography(fit), geometry, box, fit.score)
+        measure_box(image, located.box_homography(fit, box), geometry, box, fit.score)
         for box, fit in zip(geometry.mark_boxes, located.box_fits, strict=True)
     ]
     # The locate score counts the filled box's ink against its outline; the outline fit does not.
@@ -392,7 +392,9 @@ def test_a_neighbours_mark_is_not_ink_outside_a_blank_box() -> None:
         image = decode_image(_scan(raster, dpi=300, angle=0.0))
         located, _ = locate_paper(image, round_file_reader(paper.round_data, layout=load_layout()))
         fit = located.box_fits[3]
-        return measure_box(image, located.box_homography(fit), located.geometry, below, fit.score)
+        return measure_box(
+            image, located.box_homography(fit, below), located.geometry, below, fit.score
+        )
 
     bottom = above.y + above.h
     # A stroke inside the box above, near its lower edge: that box's mark, read there.
@@ -644,7 +646,7 @@ def test_a_faint_tick_on_a_scan_is_a_line_and_the_print_is_not(printed: Any) -> 
     located, _ = locate_paper(image, _reader(printed))
     geometry = located.geometry
     lines = [
-        measure_box(image, located.box_homography(fit), geometry, box, fit.score).line
+        measure_box(image, located.box_homography(fit, box), geometry, box, fit.score).line
         for box, fit in zip(geometry.mark_boxes, located.box_fits, strict=True)
     ]
     assert lines[1] > 2 * BLANK_LINE, lines
