@@ -208,6 +208,8 @@ def main() -> None:
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--out", default=str(MODEL_PATH))
     parser.add_argument("--copies", type=int, default=3, help="augmented copies of each box")
+    # 1: the strokes network's seed when it was the second of three views.
+    parser.add_argument("--seed", type=int, default=1, help="the network's starting weights")
     args = parser.parse_args()
     started = time.perf_counter()
     parts = [extract(Path(folder)) for folder in args.folders]
@@ -230,8 +232,7 @@ def main() -> None:
             }
     for view in VIEWS:
         print(f"{view}:", file=sys.stderr)
-        # Seed 1: the strokes network's seed when it was the second of three views.
-        for name, value in train(rows[view].astype(np.float32), labels, seed=1).items():
+        for name, value in train(rows[view].astype(np.float32), labels, seed=args.seed).items():
             model[f"{view}.{name}"] = value.astype(np.float32)
     np.savez_compressed(args.out, **model)
     size = Path(args.out).stat().st_size
