@@ -485,6 +485,37 @@ def test_a_circle_is_never_a_sure_triangle_nor_a_triangle_a_sure_circle() -> Non
     assert doubts(sliver, sure["abstain"]) == ["a △ as thin as a stroke drawn there and back"]
 
 
+def test_a_circle_is_read_by_the_convolutional_networks_and_its_round_outline() -> None:
+    # The strokes network (the first row) takes a ○ for a coil of loops; both convolutional
+    # networks read 赞成 clearly. A ○ is sure on their word and its round outline; a ✓ or a △ the
+    # strokes network doubts stays in front of the teller.
+    strokes_doubt = np.array(
+        [
+            [0.55, 0.0, 0.0, 0.0, 0.45],
+            [0.96, 0.01, 0.01, 0.01, 0.01],
+            [0.93, 0.01, 0.02, 0.02, 0.02],
+        ],
+        dtype=np.float32,
+    )
+    assert doubts(_ellipse_ink((11, 9), 20.0), strokes_doubt) == []
+    assert doubts(_ellipse_ink((6, 12), -35.0), strokes_doubt) == []
+    assert doubts(_tick_ink(), strokes_doubt) == ["low confidence"]
+    triangle = _polygon_ink([(16, 4), (4, 27), (28, 27)])
+    assert doubts(triangle, strokes_doubt) == [
+        "low confidence",
+        "a ✓ or ○ with a corner like a △'s",
+    ]
+    # The strokes network reading another mark is disagreement for a ✓, not for a ○.
+    strokes_unclear = strokes_doubt[[1, 1, 2]]
+    strokes_unclear[0] = [0.2, 0.0, 0.0, 0.0, 0.8]
+    assert doubts(_ellipse_ink((11, 9), 20.0), strokes_unclear) == []
+    assert doubts(_tick_ink(), strokes_unclear) == ["the networks disagree", "low confidence"]
+    # The two convolutional networks still both have to be sure.
+    conv_doubt = strokes_doubt[[1, 1, 2]]
+    conv_doubt[2] = [0.85, 0.0, 0.0, 0.0, 0.15]
+    assert doubts(_ellipse_ink((11, 9), 20.0), conv_doubt) == ["low confidence"]
+
+
 def test_circled_marks_are_never_read_as_another_sure_mark(printed: Any) -> None:
     drawn = ["circle", "no", "circle", "abstain", "circle"]
     truth = ["yes" if kind == "circle" else kind for kind in drawn]
