@@ -25,6 +25,8 @@ from app.reader.classify import (
     ROUND_FILL,
     TRIANGLE_FILL,
     _holes,
+    _skeleton,
+    _stroke_ends,
     closed_shape,
     doubts,
 )
@@ -615,6 +617,40 @@ def test_a_cross_drawn_over_a_tick_is_not_a_sure_cross() -> None:
     assert doubts(ink(cross), sure_no) == []
     # No hole (the ✓ crosses one stroke of the ×): only its fifth stroke end tells.
     assert doubts(ink(doubled), sure_no) == ["more stroke ends than a ×"]
+
+
+def test_a_thin_cross_knot_is_not_two_more_stroke_ends() -> None:
+    # The ink of a clean × on a tablet photo (seed 38's 0116.jpg) at the skeleton's level: its
+    # strokes cross three pixels wide and thin to a knot of two pixels side by side, each with
+    # its neighbours in one run, as a stroke's end has. Six ends were counted.
+    rows = [
+        "...#..............##....",
+        "...##............###....",
+        "....###.........###.....",
+        ".....###.......##.......",
+        ".......##.....##........",
+        "........##...##.........",
+        ".........##.##..........",
+        "..........###...........",
+        "..........###...........",
+        ".........##.###.........",
+        "........##...###........",
+        ".......##......##.......",
+        ".......##.......###.....",
+        "......##.........###....",
+        ".....##............##...",
+        "....##..................",
+        "....##..................",
+        "...##...................",
+    ]
+    shape = np.zeros((32, 32), dtype=np.float32)
+    shape[8 : 8 + len(rows), 4:28] = [[float(c != ".") for c in row] for row in rows]
+    found = _skeleton(shape)
+    assert int(found.ends.sum()) == 6
+    assert _stroke_ends(found) == 4
+    sure_no = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
+    ink = BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
+    assert doubts(ink, sure_no) == []
 
 
 def _blurred_box(ring: int, *, sigma: float) -> np.ndarray:
