@@ -768,6 +768,36 @@ def test_a_paper_the_narrow_search_misses_is_found_wide(
             assert raised.value is refusal
 
 
+def test_of_two_placings_the_one_whose_outlines_are_found_is_kept(
+    printed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A blurred photo with a ○ in most boxes (seed 45's 0036.jpg): the narrow search placed the
+    # paper off, the wide one right, and with the marks counted against the outlines the two
+    # measured 0.347 and 0.346. The outlines alone tell them apart: 0.22 and 0.88.
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    data = _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    image = decode_image(data)
+    code = locate_module.find_qr(image)[0]
+    geometries = _reader(printed)(code.payload).geometries
+    right = locate_module._locate(image, geometries, code, wide=False)
+
+    def scored(placing: Any, score: float) -> Any:
+        fits = tuple(dataclasses.replace(fit, score=score) for fit in placing.box_fits)
+        return dataclasses.replace(placing, box_fits=fits)
+
+    moved = right.homography @ locate_module._translation(0.0, 4.0)
+    off = scored(dataclasses.replace(right, homography=moved), 0.347)
+    heavy = scored(right, 0.346)
+
+    def placing(*_: Any, wide: bool) -> Any:
+        return heavy if wide else off
+
+    monkeypatch.setattr(locate_module, "_locate", placing)
+    assert locate_module._chosen(image, geometries, code) is heavy
+    monkeypatch.setattr(locate_module, "_locate", lambda *_, wide: off if wide else heavy)
+    assert locate_module._chosen(image, geometries, code) is heavy
+
+
 @pytest.fixture(scope="module")
 def twelve() -> Any:
     module = synth()
