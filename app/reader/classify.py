@@ -472,8 +472,8 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
     reports them. ``probabilities`` is one row per network."""
     best = proposed(probabilities)
     mark = CLASSES[best]
-    closed = closed_shape(ink) if mark == "yes" else None
-    circle = closed is not None and closed.fill <= ROUND_FILL
+    closed = closed_shape(ink) if mark in ("yes", "abstain") else None
+    circle = mark == "yes" and closed is not None and closed.fill <= ROUND_FILL
     # A ○ is read by the convolutional networks and its round outline (``closed_shape``). The
     # strokes network reads directions, ends and crossings, which a ○ has none of; it learned 赞成
     # mostly from ✓s and takes many a ○ for a coil of loops (unclear): on the held-out sets it
@@ -512,12 +512,11 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         # stroke, a faint pen or a half-erased mark stays lighter than the black print.
         found.append("faint or small mark")
     if mark == "abstain":
-        shape = closed_shape(ink)
-        if shape is None:
+        if closed is None:
             found.append("a △ that does not close")
-        elif shape.fill < TRIANGLE_FILL:
+        elif closed.fill < TRIANGLE_FILL:
             found.append("a △ as round as a ○")
-        elif shape.narrowest < NARROWEST_CORNER:
+        elif closed.narrowest < NARROWEST_CORNER:
             found.append("a △ as thin as a stroke drawn there and back")
     if mark == "no" and _holes(ink) > 0:
         found.append("an enclosed hole in a ×")

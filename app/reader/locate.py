@@ -404,8 +404,13 @@ def _placed(image: Gray, homography: Floats, box: Rect) -> BoxFit:
     near = fit_box(image, homography, box, NEAR_MM)
     if near.score >= PLACED_FIT:
         return near
+    return _looked_further(image, homography, box, near)
+
+
+def _looked_further(image: Gray, homography: Floats, box: Rect, fit: BoxFit) -> BoxFit:
+    """``fit``, or the box's place within ``SEARCH_MM`` where its outline is found more clearly."""
     further = fit_box(image, homography, box, SEARCH_MM)
-    return further if further.score > near.score else near
+    return further if further.score > fit.score else fit
 
 
 def _finished(image: Gray, located: Located) -> Located:
@@ -418,8 +423,7 @@ def _finished(image: Gray, located: Located) -> Located:
 
     def refined(box: Rect, fit: BoxFit) -> BoxFit:
         if NEAR_MM >= max(abs(fit.dx), abs(fit.dy)) >= edge and fit.score >= PLACED_FIT:
-            further = fit_box(image, located.homography, box, SEARCH_MM)
-            fit = further if further.score > fit.score else fit
+            fit = _looked_further(image, located.homography, box, fit)
         return _stretched(image, located.homography, box, fit)
 
     geometry = located.geometry
