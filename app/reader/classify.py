@@ -70,6 +70,12 @@ NARROWEST_CORNER = 34.0
 # A × is two strokes, four ends: another end is another stroke, a ✓ the × was drawn over (a
 # doubled mark the networks read as a sure × on a sharpened blurred photo: 5 ends).
 CROSS_ENDS = 4
+# A ✓ or a × both convolutional networks are sure of needs the strokes network only this much less
+# sure (it naming the same mark): what it reads, stroke ends, crossings and holes, the rules for a
+# ✓ and a × check themselves (``_holes``, ``_stroke_ends``). Not for a blank or a △: there it
+# alone held back, on sets no network was trained on, a × drawn outside its box read blank and a
+# scribble read △.
+STROKES_SLACK = 0.2
 BOX_MM = 10.0  # the printed mark box (9.5–10 mm): the shape's scale
 EDGE_MM = 1.0  # a stroke end this near a side of the box stops at its outline
 
@@ -484,7 +490,10 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
     found = []
     if not (voters.argmax(axis=1) == best).all():
         found.append("the networks disagree")
-    if float(voters[:, best].min()) < threshold:
+    floors = np.full(len(voters), threshold)
+    if mark in ("yes", "no") and not circle:
+        floors[: len(VIEWS)] -= STROKES_SLACK
+    if (voters[:, best] < floors).any():
         found.append("low confidence")
     if ink.outline_fit < OUTLINE_FIT:
         found.append("box outline not found clearly")

@@ -518,6 +518,45 @@ def test_a_circle_is_read_by_the_convolutional_networks_and_its_round_outline() 
     assert doubts(_ellipse_ink((11, 9), 20.0), conv_doubt) == ["low confidence"]
 
 
+def _cross_ink() -> BoxInk:
+    cross = np.zeros((32, 32), dtype=np.uint8)
+    cv2.line(cross, (6, 6), (26, 26), 1, 2)
+    cv2.line(cross, (26, 6), (6, 26), 1, 2)
+    return BoxInk(8.0, 0.0, 0.8, 15.0, 0.8, cross.astype(np.float32), 0.8)
+
+
+def _rows(mark: int, strokes: float, conv: float, conv2: float) -> np.ndarray:
+    """One row per network (strokes, conv, conv2): ``mark``'s probability, the rest shared."""
+    rows = np.zeros((3, 5), dtype=np.float32)
+    for row, level in zip(rows, (strokes, conv, conv2), strict=True):
+        row[:] = (1 - level) / 4
+        row[mark] = level
+    return rows
+
+
+def test_a_tick_or_cross_both_convolutional_networks_are_sure_of_needs_less_of_the_strokes() -> (
+    None
+):
+    yes, no, abstain, blank = 0, 1, 2, 3
+    tick, cross = _tick_ink(), _cross_ink()
+    assert doubts(tick, _rows(yes, 0.75, 0.96, 0.93)) == []
+    assert doubts(cross, _rows(no, 0.75, 0.96, 0.93)) == []
+    # Less sure still, or a convolutional network in doubt: in front of the teller.
+    assert doubts(tick, _rows(yes, 0.65, 0.96, 0.93)) == ["low confidence"]
+    assert doubts(cross, _rows(no, 0.95, 0.85, 0.96)) == ["low confidence"]
+    # Not for a △ nor a blank: there the strokes network is the one that doubts a scribble
+    # read △ and a mark drawn outside its box read blank.
+    triangle = _polygon_ink([(16, 4), (4, 27), (28, 27)])
+    assert doubts(triangle, _rows(abstain, 0.95, 0.96, 0.93)) == []
+    assert doubts(triangle, _rows(abstain, 0.75, 0.96, 0.93)) == ["low confidence"]
+    empty = BoxInk(0.0, 0.0, 0.0, 0.0, 0.0, np.zeros((32, 32), dtype=np.float32), 0.9, 0.7, 0.9)
+    assert doubts(empty, _rows(blank, 0.95, 0.96, 0.93)) == []
+    assert doubts(empty, _rows(blank, 0.75, 0.96, 0.93)) == ["low confidence"]
+    # The looser thresholds of the margin check loosen it alike.
+    assert doubts(tick, _rows(yes, 0.55, 0.8, 0.8), threshold=0.8) == ["low confidence"]
+    assert doubts(tick, _rows(yes, 0.65, 0.8, 0.8), threshold=0.8) == []
+
+
 def test_circled_marks_are_never_read_as_another_sure_mark(printed: Any) -> None:
     drawn = ["circle", "no", "circle", "abstain", "circle"]
     truth = ["yes" if kind == "circle" else kind for kind in drawn]
