@@ -155,19 +155,27 @@ def locate_paper(image: Gray, paper_for: PaperFor) -> tuple[Located, ExpectedPap
     """Find this round's paper in ``image``.
 
     ``paper_for(payload)`` gives the paper a QR code's payload names, or raises when it is not a
-    paper of the round being counted; with several codes in the picture (an uncut sheet) the first
-    that is this round's is read.
+    paper of the round being counted (another round's paper beside it is left alone). Two papers
+    of this round in the picture are refused: every paper of a round carries the same code, and
+    the one read might not be the one the teller is entering.
     """
     refusal: PaperNotFound | AppError | None = None
+    ours = []
     for code in find_qr(image):
         try:
-            expected = paper_for(code.payload)
+            ours.append((code, paper_for(code.payload)))
         except (PaperNotFound, AppError) as exc:  # raised again if no code is this round's
             refusal = refusal or exc
-            continue
-        return locate(image, expected.geometries, code), expected
-    assert refusal is not None
-    raise refusal
+    if len(ours) > 1:
+        raise PaperNotFound(
+            f"照片中有 {len(ours)} 张本轮的选票，请每次只拍一张",
+            f"{len(ours)} papers of this round are in the photo: photograph one at a time",
+        )
+    if not ours:
+        assert refusal is not None
+        raise refusal
+    code, expected = ours[0]
+    return locate(image, expected.geometries, code), expected
 
 
 def read_paper(data: bytes, paper_for: PaperFor) -> PaperReading:

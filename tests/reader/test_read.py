@@ -1078,3 +1078,40 @@ def test_blank_boxes_on_sharpened_photos_are_not_held_for_the_noise(twelve: Any)
     image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
     for seed in (3, 4, 9):
         _assert_right_and_sure(_shot(image, seed=seed, sharpened=True).data, twelve, drawn)
+
+
+def test_two_papers_of_the_round_in_one_photo_are_refused_another_rounds_is_left_alone(
+    printed: Any,
+) -> None:
+    # Every paper of a round carries the same QR code: with two on the table in one picture,
+    # the one read might not be the one the teller is entering. A paper of another round
+    # beside it (its code names that round) is no such doubt.
+    module = synth()
+    boxes = list(printed.geometry.mark_boxes)
+    ours = draw_marks(printed.raster, boxes, ["yes", "no", "abstain", "blank", "yes"])
+    twin = draw_marks(printed.raster, boxes, ["no", "no", "yes", "yes", "blank"], seed=1)
+    gap = np.full((ours.shape[0], 120), 255, dtype=np.uint8)
+    with pytest.raises(PaperNotFound) as refused:
+        read_paper(_scan(np.hstack([ours, gap, twin]), dpi=150, angle=0.5), _reader(printed))
+    assert refused.value.message_zh == "照片中有 2 张本轮的选票，请每次只拍一张"
+    assert refused.value.message_en.startswith("2 papers of this round")
+
+    tie = module.print_paper(module.PaperCase("tie2", "seed", "A4", 2))
+    other = draw_marks(tie.raster, list(tie.geometry.mark_boxes), ["yes", "blank"])
+    height = max(ours.shape[0], other.shape[0])
+    side_by_side = np.hstack(
+        [
+            np.pad(ours, ((0, height - ours.shape[0]), (0, 0)), constant_values=255),
+            np.full((height, 120), 255, dtype=np.uint8),
+            np.pad(other, ((0, height - other.shape[0]), (0, 0)), constant_values=255),
+        ]
+    )
+    reading = read_paper(_scan(side_by_side, dpi=150, angle=0.5), _reader(printed))
+    assert reading.qr == printed.payload
+    assert [reading.marks[name].mark for name in printed.candidates] == [
+        "yes",
+        "no",
+        "abstain",
+        "blank",
+        "yes",
+    ]
