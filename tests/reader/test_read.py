@@ -1115,3 +1115,15 @@ def test_two_papers_of_the_round_in_one_photo_are_refused_another_rounds_is_left
         "blank",
         "yes",
     ]
+
+
+def test_a_paper_printed_fit_to_page_is_read(printed: Any) -> None:
+    # A printer's "fit to page" prints the whole page 3–6% smaller about its middle: the QR
+    # symbol shrinks with every box, so the map from its corners still places them.
+    drawn = ["yes", "no", "abstain", "blank", "yes"]
+    marked = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
+    height, width = marked.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), 0, 0.94)
+    shrunk = cv2.warpAffine(marked, matrix, (width, height), flags=cv2.INTER_AREA, borderValue=255)
+    _assert_right_and_sure(_scan(shrunk), printed, drawn)
+    _assert_right_and_sure(_photo(shrunk, seed=1), printed, drawn)
