@@ -473,6 +473,24 @@ def proposed(probabilities: Vector) -> int:
     return int(probabilities.mean(axis=0).argmax())
 
 
+def _voters(
+    probabilities: Vector, mark: str, *, circle: bool, threshold: float
+) -> tuple[Vector, npt.NDArray[np.float64]]:
+    """The networks whose word counts for ``mark``, and how sure each must be of it."""
+    if circle:
+        # A ○ is read by the convolutional networks and its round outline (``closed_shape``).
+        # The strokes network reads directions, ends and crossings, which a ○ has none of; it
+        # learned 赞成 mostly from ✓s and takes many a ○ for a coil of loops (unclear): on the
+        # held-out sets it alone held half of the clear ○s unsure. On three sets no network was
+        # trained on (seeds 26, 41 and 42: a quarter of the marks hard, coils among them) no
+        # more marks were read wrongly and sure for it, at 0.9 nor at the looser 0.8 and 0.7.
+        return probabilities[len(VIEWS) :], np.full(len(CONVS), threshold)
+    floors = np.full(len(probabilities), threshold)
+    if mark in ("yes", "no"):
+        floors[: len(VIEWS)] -= STROKES_SLACK
+    return probabilities, floors
+
+
 def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILITY) -> list[str]:
     """Every reason the reading of one box is not sure (empty: sure), in the order ``classify``
     reports them. ``probabilities`` is one row per network."""
@@ -480,19 +498,10 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
     mark = CLASSES[best]
     closed = closed_shape(ink) if mark in ("yes", "abstain") else None
     circle = mark == "yes" and closed is not None and closed.fill <= ROUND_FILL
-    # A ○ is read by the convolutional networks and its round outline (``closed_shape``). The
-    # strokes network reads directions, ends and crossings, which a ○ has none of; it learned 赞成
-    # mostly from ✓s and takes many a ○ for a coil of loops (unclear): on the held-out sets it
-    # alone held half of the clear ○s unsure. On three sets no network was trained on (seeds 26,
-    # 41 and 42: a quarter of the marks hard, coils among them) no more marks were read wrongly
-    # and sure for it, at 0.9 nor at the looser 0.8 and 0.7.
-    voters = probabilities[len(VIEWS) :] if circle else probabilities
+    voters, floors = _voters(probabilities, mark, circle=circle, threshold=threshold)
     found = []
     if not (voters.argmax(axis=1) == best).all():
         found.append("the networks disagree")
-    floors = np.full(len(voters), threshold)
-    if mark in ("yes", "no") and not circle:
-        floors[: len(VIEWS)] -= STROKES_SLACK
     if (voters[:, best] < floors).any():
         found.append("low confidence")
     if ink.outline_fit < OUTLINE_FIT:
