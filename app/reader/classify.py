@@ -540,7 +540,7 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
         found.append("an enclosed hole in a ×")
     if mark == "no" and _stroke_ends(_skeleton(_scaled(ink))) > CROSS_ENDS:
         found.append("more stroke ends than a ×")
-    if mark == "yes" and _holes(ink) > 0 and not circle:
+    if mark == "yes" and not circle and _holes(ink) > 0:
         found.append("a ✓ or ○ with a corner like a △'s")
     return found
 
