@@ -238,11 +238,13 @@ def _skeleton_features(shape: Vector) -> Vector:
     return np.concatenate([numbers, _place_grid(found.ends), _place_grid(found.crossings)])
 
 
-def _closed(ink: BoxInk, level: float = MIDDLE_LEVEL) -> npt.NDArray[np.uint8]:
+def _closed(
+    ink: BoxInk, level: float = MIDDLE_LEVEL, *, sides: bool = True
+) -> npt.NDArray[np.uint8]:
     """The ink at ``level`` of its darkest with the gaps a △ or a ○ may leave bridged: between two
-    stroke ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), between two
-    ends on the same side of the box (its base drawn over the printed outline, which is masked out
-    with the outline), and any gap of a pixel or two."""
+    stroke ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), with
+    ``sides`` between two ends on the same side of the box (its base drawn over the printed
+    outline, which is masked out with the outline), and any gap of a pixel or two."""
     found = _skeleton(_scaled(ink), level)
     mask = found.ink.copy()
     size = mask.shape[0]
@@ -254,7 +256,7 @@ def _closed(ink: BoxInk, level: float = MIDDLE_LEVEL) -> npt.NDArray[np.uint8]:
             a = (int(xs[first]), int(ys[first]))
             b = (int(xs[second]), int(ys[second]))
             near = math.hypot(a[0] - b[0], a[1] - b[1]) <= reach
-            same_side = any(
+            same_side = sides and any(
                 max(abs(a[axis] - side), abs(b[axis] - side)) <= edge
                 for axis in (0, 1)
                 for side in (0, size - 1)
@@ -265,12 +267,12 @@ def _closed(ink: BoxInk, level: float = MIDDLE_LEVEL) -> npt.NDArray[np.uint8]:
     return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel), dtype=np.uint8)
 
 
-def _holes(ink: BoxInk, *, close: bool = False) -> float:
+def _holes(ink: BoxInk, *, close: bool = False, sides: bool = True) -> float:
     """Enclosed holes in the mark; with ``close``, after bridging the gaps (``_closed``)."""
     if not close:
         holes, _ = _topology(_scaled(ink))
         return holes
-    holes, _ = _topology(_closed(ink).astype(np.float32))
+    holes, _ = _topology(_closed(ink, sides=sides).astype(np.float32))
     return holes
 
 
@@ -536,7 +538,9 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
             found.append("a △ as round as a ○")
         elif closed.narrowest < NARROWEST_CORNER:
             found.append("a △ as thin as a stroke drawn there and back")
-    if mark == "no" and _holes(ink) > 0:
+    # A gap a △'s last stroke may leave is bridged: a × drawn with a base (a scribble, not a ×)
+    # can stop short of closing. Not two ends on one side: a × that fills its box has them.
+    if mark == "no" and _holes(ink, close=True, sides=False) > 0:
         found.append("an enclosed hole in a ×")
     if mark == "no" and _stroke_ends(_skeleton(_scaled(ink))) > CROSS_ENDS:
         found.append("more stroke ends than a ×")

@@ -658,6 +658,31 @@ def test_a_cross_drawn_over_a_tick_is_not_a_sure_cross() -> None:
     assert doubts(ink(doubled), sure_no) == ["more stroke ends than a ×"]
 
 
+def test_a_cross_with_a_base_that_stops_short_is_not_a_sure_cross() -> None:
+    # A person's "delete" mark (the $1 gesture logs): a × whose last stroke runs back along
+    # its foot, and stops a pen's width short of closing. The networks, never shown one, read a
+    # sure × on a low-camera photo (seed 53's 0069.jpg).
+    sure_no = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
+
+    def ink(shape: np.ndarray) -> BoxInk:
+        return BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
+
+    cross = np.zeros((32, 32), dtype=np.float32)
+    cv2.line(cross, (6, 6), (26, 26), 1.0, 2)
+    cv2.line(cross, (26, 6), (6, 26), 1.0, 2)
+    based = cross.copy()
+    cv2.line(based, (26, 26), (12, 26), 1.0, 2)  # 1.2 mm short of the other foot
+    assert _holes(ink(based)) == 0
+    assert doubts(ink(based), sure_no) == ["an enclosed hole in a ×"]
+    assert doubts(ink(cross), sure_no) == []
+    # A × from corner to corner has two ends on each side of its box: they are not joined.
+    wide = np.zeros((32, 32), dtype=np.float32)
+    cv2.line(wide, (1, 1), (30, 30), 1.0, 2)
+    cv2.line(wide, (30, 1), (1, 30), 1.0, 2)
+    assert _holes(ink(wide), close=True) > 0
+    assert doubts(ink(wide), sure_no) == []
+
+
 def test_a_thin_cross_knot_is_not_two_more_stroke_ends() -> None:
     # The ink of a clean × on a tablet photo (seed 38's 0116.jpg) at the skeleton's level: its
     # strokes cross three pixels wide and thin to a knot of two pixels side by side, each with
