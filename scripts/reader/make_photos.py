@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import synth
+from human_marks import HumanMarks
 
 
 def main() -> None:
@@ -52,6 +53,16 @@ def main() -> None:
     parser.add_argument(
         "--sharpen-share", type=float, default=0.0, help="photos the camera sharpened"
     )
+    parser.add_argument(
+        "--people",
+        default="",
+        help="draw the marks people drew (human_marks.py), of these subjects: e.g. 2-11",
+    )
+    parser.add_argument(
+        "--no-people-scribbles",
+        action="store_true",
+        help="with --people, the scribbles stay synthetic (a training set)",
+    )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
     out = Path(args.out)
@@ -59,6 +70,11 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     printed = synth.printed_papers(Path(args.cache))
+    people = None
+    if args.people:
+        low, _, high = args.people.partition("-")
+        subjects = set(range(int(low), int(high or low) + 1))
+        people = HumanMarks.load(subjects, scribbles=not args.no_people_scribbles)
     for paper in printed:
         (out / "rounds" / f"{paper.case.label}.json").write_text(synth.round_json(paper))
     print(f"{len(printed)} papers printed in {time.perf_counter() - started:.0f} s", flush=True)
@@ -80,6 +96,7 @@ def main() -> None:
                 circle_share=args.circle_share,
                 fold_share=args.fold_share,
                 sharpen_share=args.sharpen_share,
+                people=people,
                 hard_share=args.hard_share,
                 low_share=args.low_share,
                 max_side=args.max_side,

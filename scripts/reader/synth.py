@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -192,8 +192,21 @@ def _u(rng: np.random.Generator, low: float, high: float) -> float:
     return float(rng.uniform(low, high))
 
 
-def mark_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
-    """Strokes of one mark in unit box coordinates (0…1 is the box's inside)."""
+class PeoplesMarks(Protocol):
+    """Marks people drew (``human_marks.HumanMarks``): a mark's strokes, None for a kind they
+    did not draw."""
+
+    def mark(self, rng: np.random.Generator, kind: str) -> list[np.ndarray] | None: ...
+
+
+def mark_strokes(
+    rng: np.random.Generator, kind: str, people: PeoplesMarks | None = None
+) -> list[np.ndarray]:
+    """Strokes of one mark in unit box coordinates (0…1 is the box's inside); with ``people``,
+    a person's where they drew that kind."""
+    drawn = people.mark(rng, kind) if people is not None else None
+    if drawn is not None:
+        return drawn
     wobble = _u(rng, 0.01, 0.08)
     if kind == "yes":
         start = (_u(rng, 0.1, 0.32), _u(rng, 0.38, 0.65))
@@ -235,14 +248,14 @@ def mark_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
         return _scrawl(rng, wobble)
     if kind == "doubled":
         first, second = rng.choice(["yes", "no", "abstain"], size=2, replace=False)
-        return mark_strokes(rng, str(first)) + mark_strokes(rng, str(second))
+        return mark_strokes(rng, str(first), people) + mark_strokes(rng, str(second), people)
     if kind == "filled":
         ys = np.linspace(0.15, 0.85, int(rng.integers(8, 14)))
         points = [(0.15 if i % 2 else 0.85, float(y)) for i, y in enumerate(ys)]
         return [_curve(rng, points, 0.01)]
     if kind == "cross_out":
         # A mark, struck through with a heavy line: the voter changed their mind.
-        base = mark_strokes(rng, str(rng.choice(["yes", "no", "abstain"])))
+        base = mark_strokes(rng, str(rng.choice(["yes", "no", "abstain"])), people)
         strikes = [
             _curve(rng, [(0.05, 0.3 + 0.15 * i), (0.95, 0.35 + 0.15 * i)], 0.02) for i in range(3)
         ]
@@ -436,9 +449,11 @@ def mark_paper(
     hard_share: float = 0.12,
     hard_kinds: tuple[str, ...] = HARD_KINDS,
     circle_share: float = 0.0,
+    people: PeoplesMarks | None = None,
 ) -> Marked:
     """``circle_share`` of the voters mark 赞成 with ○ instead of ✓, every one on their paper
-    (drawn only when asked for: the sets made without it stay the same photos)."""
+    (drawn only when asked for: the sets made without it stay the same photos). With ``people``
+    the marks are people's (``human_marks.py``) where they drew that kind."""
     ink = np.zeros((*printed.raster.shape, 3), dtype=np.float32)
     pen = random_pen(rng)
     circles = bool(circle_share) and bool(rng.random() < circle_share)
@@ -454,7 +469,12 @@ def mark_paper(
             continue
         use = random_pen(rng, faint=True) if plan.faint else pen
         draw_strokes(
-            ink, mark_strokes(rng, plan.drawn), box, use, _unit_transform(rng, plan.outside), rng
+            ink,
+            mark_strokes(rng, plan.drawn, people),
+            box,
+            use,
+            _unit_transform(rng, plan.outside),
+            rng,
         )
     write_ins = []
     for box in printed.geometry.write_in_boxes:
@@ -735,12 +755,13 @@ def make_sample(
     circle_share: float = 0.0,
     fold_share: float = 0.0,
     sharpen_share: float = 0.0,
+    people: PeoplesMarks | None = None,
 ) -> tuple[Shot, Marked]:
     """One marked paper, scanned (``scan_share``) or photographed; ``low_share`` of the photos by
     the ``low`` camera, ``blurred_share`` by the ``blurred`` one, the rest by a tablet;
     ``fold_share`` of them of a paper folded and opened again, ``sharpen_share`` sharpened by
     the camera."""
-    marked = mark_paper(rng, printed, hard_share, hard_kinds, circle_share)
+    marked = mark_paper(rng, printed, hard_share, hard_kinds, circle_share, people)
     if rng.random() < scan_share:
         shot = scan(rng, marked.image)
     else:

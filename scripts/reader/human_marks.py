@@ -1,0 +1,143 @@
+"""Marks drawn by people: the $1 gesture logs (Wobbrock, Wilson and Li, UIST 2007), ten people
+and a pilot each drawing every gesture ten times at three speeds with a stylus on a Pocket PC.
+
+The synthetic marks of ``synth.py`` are a few points joined by a wobbling line; a person's ✓
+curls at its start, a △ is flat or tall and its last stroke stops short of its start, a ○ is
+egg-shaped with a gap or an overlap. These shapes, drawn into the boxes with ``synth.py``'s pens
+and cameras, measure the reader on marks no generator of ours made (docs/reader.md, "The
+sixteenth session").
+
+    .venv/bin/python scripts/reader/human_marks.py extract DIR   # DIR: the logs' s01 … s11
+
+writes ``scripts/reader/data/dollar1_marks.npz`` from the XML logs (see docs/reader.md for where
+they were taken from). The gesture ``x`` is drawn there in one stroke (top left to bottom right,
+up the right side, down to bottom left); the way up is cut out, which leaves the two strokes of
+a × as that person drew them.
+"""
+
+import argparse
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).with_name("data") / "dollar1_marks.npz"
+POINTS = 64  # each stroke resampled to this many points, evenly along its length
+# What each gesture stands for in a box: a ✓, a ×, a △, a ○ (赞成, RULES P), or a scribble no
+# teller reads as any mark.
+MARKS = {"check": "yes", "x": "no", "triangle": "abstain", "circle": "circle"}
+SCRIBBLES = ("star", "pigtail", "delete_mark", "question_mark", "rectangle", "caret")
+MARGIN = 0.05  # of the unit box: a mark's longer side fills the rest
+
+
+def _points(path: Path) -> np.ndarray:
+    root = ElementTree.parse(path).getroot()
+    return np.array([(float(p.get("X", 0)), float(p.get("Y", 0))) for p in root.iter("Point")])
+
+
+def _resample(stroke: np.ndarray, count: int = POINTS) -> np.ndarray:
+    steps = np.r_[0.0, np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))]
+    at = np.linspace(0.0, steps[-1], count)
+    return np.column_stack([np.interp(at, steps, stroke[:, axis]) for axis in (0, 1)])
+
+
+def _split_cross(path: np.ndarray) -> list[np.ndarray] | None:
+    """The two strokes of a one-stroke x: to its lowest right point, then from its highest right
+    point after it. None where the drawing does not go so (another order of strokes)."""
+    x, y = (path - path.min(axis=0)).T / max(float(np.ptp(path, axis=0).max()), 1.0)
+    first_end = int(np.argmax(x + y))
+    second_start = first_end + int(np.argmax((x - y)[first_end:]))
+    first, second = path[: first_end + 1], path[second_start:]
+    if len(first) < 4 or len(second) < 4:
+        return None
+    down_right = first[-1] - first[0]
+    down_left = second[-1] - second[0]
+    if min(down_right[0], down_right[1], -down_left[0], down_left[1]) <= 0:
+        return None
+    return [first, second]
+
+
+def _unit(strokes: list[np.ndarray]) -> list[np.ndarray]:
+    """The strokes scaled into the unit box, centred, the longer side filling it but a margin."""
+    every = np.vstack(strokes)
+    low, size = every.min(axis=0), np.ptp(every, axis=0)
+    scale = (1 - 2 * MARGIN) / max(float(size.max()), 1.0)
+    offset = 0.5 - size * scale / 2
+    return [(stroke - low) * scale + offset for stroke in strokes]
+
+
+def extract(logs: Path, out: Path = DATA) -> dict[str, int]:
+    """Every log of the gestures used, as unit-box strokes; returns the count per gesture."""
+    arrays: dict[str, np.ndarray] = {}
+    counts = {}
+    for gesture in (*MARKS, *SCRIBBLES):
+        samples, subjects = [], []
+        for path in sorted(logs.glob(f"*/*/{gesture}[0-9][0-9].xml")):
+            path_points = _points(path)
+            strokes = _split_cross(path_points) if gesture == "x" else [path_points]
+            if strokes is None:
+                continue
+            unit = _unit([_resample(stroke) for stroke in strokes])
+            samples.append(np.round(np.stack(unit) * 255).astype(np.uint8))
+            match = re.match(r"s(\d+)", path.parent.parent.name)
+            subjects.append(int(match.group(1)) if match else 0)
+        arrays[f"{gesture}.strokes"] = np.stack(samples)
+        arrays[f"{gesture}.subject"] = np.array(subjects, dtype=np.uint8)
+        counts[gesture] = len(samples)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **arrays)
+    return counts
+
+
+@dataclass(frozen=True)
+class HumanMarks:
+    """The people's marks of some subjects, drawn in place of ``synth.mark_strokes``."""
+
+    strokes: dict[str, np.ndarray]  # gesture → (samples, strokes, POINTS, 2), unit box
+    # The people's scribbles too: a held-out set's, not a training set's (the reader is measured
+    # on scribbles it was not trained on).
+    scribbles: bool = True
+
+    @classmethod
+    def load(cls, subjects: set[int], *, scribbles: bool = True, path: Path = DATA) -> "HumanMarks":
+        with np.load(path) as data:
+            return cls(
+                {
+                    gesture: data[f"{gesture}.strokes"][
+                        np.isin(data[f"{gesture}.subject"], sorted(subjects))
+                    ].astype(np.float64)
+                    / 255
+                    for gesture in (*MARKS, *SCRIBBLES)
+                },
+                scribbles,
+            )
+
+    def gesture(self, rng: np.random.Generator, gesture: str) -> list[np.ndarray]:
+        samples = self.strokes[gesture]
+        return list(samples[int(rng.integers(0, len(samples)))])
+
+    def mark(self, rng: np.random.Generator, kind: str) -> list[np.ndarray] | None:
+        """A person's strokes for ``kind``; None where the people drew nothing of that kind (the
+        synthetic strokes are used: a box filled in, a doubled mark's second stroke …)."""
+        for gesture, mark in MARKS.items():
+            if mark == kind:
+                return self.gesture(rng, gesture)
+        if kind == "scribble" and self.scribbles:
+            return self.gesture(rng, str(rng.choice(SCRIBBLES)))
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["extract"])
+    parser.add_argument("logs", type=Path, help="the $1 gesture logs: s01 (pilot), s02 … s11")
+    args = parser.parse_args()
+    for gesture, count in extract(args.logs).items():
+        print(f"{gesture}: {count}")
+    print(f"→ {DATA} ({DATA.stat().st_size / 1024:.0f} KB)")
+
+
+if __name__ == "__main__":
+    main()
