@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,10 +35,12 @@ def draw_marks(
     seed: int = 0,
     outside: tuple[int, ...] = (),
     absorbs: tuple[float, float, float] | None = None,
+    people: object | None = None,
 ) -> np.ndarray:
     """``raster`` (a printed paper at synth.RASTER_PX_MM) with ``drawn[i]`` in ``boxes[i]``
     (yes/no/abstain/blank or a hard kind), by a steady dark pen; with ``absorbs`` (the share of
-    B, G, R light the ink takes) a coloured pen on a colour image."""
+    B, G, R light the ink takes) a coloured pen on a colour image; with ``people``
+    (``human_marks.HumanMarks``) the marks people drew."""
     module = synth()
     rng = np.random.default_rng(seed)
     if absorbs is None:
@@ -53,7 +56,7 @@ def draw_marks(
         transform = np.array([[0.8, 0.0, 0.1], [0.0, 0.8, 0.1]])
         if index in outside:
             transform[0, 2] += 0.7
-        module.draw_strokes(ink, module.mark_strokes(rng, kind), box, pen, transform)
+        module.draw_strokes(ink, module.mark_strokes(rng, kind, people), box, pen, transform)
     return np.clip(raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
 
 
@@ -125,3 +128,28 @@ def photo_of_round_paper(
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return bytes(data.tobytes()), list(definition.candidates)
+
+
+def scan(image: np.ndarray, *, dpi: int = 200, angle: float = 1.5) -> bytes:
+    module = synth()
+    scale = dpi / 25.4 / module.RASTER_PX_MM
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+    out = (round(width * scale * 1.05), round(height * scale * 1.05))
+    matrix[:, 2] += [(out[0] - width) / 2, (out[1] - height) / 2]  # the page centred
+    scanned = cv2.warpAffine(image, matrix, out, flags=cv2.INTER_AREA, borderValue=(250, 250, 250))
+    ok, data = cv2.imencode(".png", scanned)
+    assert ok
+    return bytes(data.tobytes())
+
+
+def shot(image: np.ndarray, *, seed: int, camera: str = "tablet", **paper: bool) -> Any:
+    """``synth.photograph``'s shot of ``image`` (``paper``: folded, sharpened)."""
+    # The sensor noise comes from OpenCV's own generator: seeded here, a photo is the same
+    # whichever tests ran before it in the process.
+    cv2.setRNGSeed(seed)
+    return synth().photograph(np.random.default_rng(seed), image, camera, **paper)
+
+
+def photo(image: np.ndarray, *, seed: int, camera: str = "tablet") -> bytes:
+    return bytes(shot(image, seed=seed, camera=camera).data)

@@ -58,7 +58,7 @@ from app.reader.read import (
     read_paper,
     round_file_reader,
 )
-from tests.reader.helpers import draw_marks, synth, write_names
+from tests.reader.helpers import draw_marks, photo, scan, shot, synth, write_names
 
 
 @pytest.fixture(scope="module")
@@ -79,44 +79,17 @@ def _assert_right_and_sure(data: bytes, printed: Any, drawn: list[str]) -> None:
     assert all(mark.sure for mark in marks), marks
 
 
-def _scan(image: np.ndarray, *, dpi: int = 200, angle: float = 1.5) -> bytes:
-    module = synth()
-    scale = dpi / 25.4 / module.RASTER_PX_MM
-    height, width = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
-    out = (round(width * scale * 1.05), round(height * scale * 1.05))
-    matrix[:, 2] += [(out[0] - width) / 2, (out[1] - height) / 2]  # the page centred
-    scanned = cv2.warpAffine(image, matrix, out, flags=cv2.INTER_AREA, borderValue=(250, 250, 250))
-    ok, data = cv2.imencode(".png", scanned)
-    assert ok
-    return bytes(data.tobytes())
-
-
 def _scanned_and_located(printed: Any, drawn: list[str]) -> tuple[Any, Any, Any]:
     """A scan of ``printed`` marked with ``drawn``: the image, where its paper is, its paper."""
-    image = decode_image(
-        _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
-    )
+    image = decode_image(scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)))
     located, expected = locate_paper(image, _reader(printed))
     return image, located, expected
-
-
-def _shot(image: np.ndarray, *, seed: int, camera: str = "tablet", **paper: bool) -> Any:
-    """``synth.photograph``'s shot of ``image`` (``paper``: folded, sharpened)."""
-    # The sensor noise comes from OpenCV's own generator: seeded here, a photo is the same
-    # whichever tests ran before it in the process.
-    cv2.setRNGSeed(seed)
-    return synth().photograph(np.random.default_rng(seed), image, camera, **paper)
-
-
-def _photo(image: np.ndarray, *, seed: int, camera: str = "tablet") -> bytes:
-    return bytes(_shot(image, seed=seed, camera=camera).data)
 
 
 def test_a_scan_of_clear_marks_is_read_right_and_sure(printed: Any) -> None:
     drawn = ["yes", "no", "abstain", "blank", "yes"]
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
-    reading = read_paper(_scan(image), _reader(printed))
+    reading = read_paper(scan(image), _reader(printed))
     assert reading.qr == printed.payload
     assert [reading.marks[name].mark for name in printed.candidates] == drawn
     assert all(reading.marks[name].sure for name in printed.candidates)
@@ -132,7 +105,7 @@ def test_a_name_written_small_on_a_small_photo_is_a_written_write_in(printed: An
     # under the ink level, their trace does not. The tablet tells the teller a name is there.
     boxes = list(printed.geometry.write_in_boxes[:2])
     image = write_names(printed.raster, boxes, seed=5, pen=synth().Pen(0.25, 0.4))
-    data = bytes(_shot(image, seed=0, camera="low").data)
+    data = bytes(shot(image, seed=0, camera="low").data)
     assert read_paper(data, _reader(printed)).write_ins_filled == (True, True, False)
     located, _ = locate_paper(decode_image(data), _reader(printed))
     geometry = located.geometry
@@ -199,7 +172,7 @@ def test_a_blue_ballpoint_is_read_right_and_sure(printed: Any) -> None:
     image = draw_marks(
         printed.raster, list(printed.geometry.mark_boxes), drawn, absorbs=BLUE_BALLPOINT
     )
-    for data in (_scan(image), _photo(image, seed=1)):
+    for data in (scan(image), photo(image, seed=1)):
         _assert_right_and_sure(data, printed, drawn)
 
 
@@ -260,7 +233,7 @@ def test_a_box_that_looks_wider_than_printed_is_measured_stretched(printed: Any)
         wide = cv2.resize(part, None, fx=1.07, fy=1.0, interpolation=cv2.INTER_AREA)
         grow = (wide.shape[1] - part.shape[1]) // 2
         image[top:bottom, left:right] = wide[:, grow : grow + part.shape[1]]
-    scanned = decode_image(_scan(image))
+    scanned = decode_image(scan(image))
     located, expected = locate_paper(scanned, _reader(printed))
     for index in (2, 3):
         assert located.box_fits[index].sx == pytest.approx(1.07, abs=0.035)
@@ -277,7 +250,7 @@ def test_photos_never_report_a_wrong_mark_as_sure(printed: Any) -> None:
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn, seed=3)
     right = 0
     for seed in range(3):
-        reading = read_paper(_photo(image, seed=seed), _reader(printed))
+        reading = read_paper(photo(image, seed=seed), _reader(printed))
         for name, truth in zip(printed.candidates, drawn, strict=True):
             found = reading.marks[name]
             assert found.mark == truth or not found.sure, (seed, name, found)
@@ -289,7 +262,7 @@ def test_scribbled_doubled_and_outside_marks_are_not_sure(printed: Any) -> None:
     drawn = ["scribble", "doubled", "yes", "filled", "no"]
     boxes = list(printed.geometry.mark_boxes)
     image = draw_marks(printed.raster, boxes, drawn, seed=5, outside=(4,))
-    reading = read_paper(_scan(image), _reader(printed))
+    reading = read_paper(scan(image), _reader(printed))
     marks = [reading.marks[name] for name in printed.candidates]
     assert not marks[0].sure
     assert not marks[1].sure
@@ -302,7 +275,7 @@ def test_the_paper_of_another_round_is_not_read(printed: Any) -> None:
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), ["yes"] * 5)
     other = dict(printed.round_data, round=2)
     with pytest.raises(WrongPaper):
-        read_paper(_scan(image), round_file_reader(other, layout=load_layout()))
+        read_paper(scan(image), round_file_reader(other, layout=load_layout()))
 
 
 def test_an_image_without_a_paper_is_refused() -> None:
@@ -319,11 +292,11 @@ def test_cli_prints_the_marks_as_json(
 ) -> None:
     drawn = ["abstain", "blank", "yes", "no", "yes"]
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn, seed=7)
-    photo = tmp_path / "paper.png"
-    photo.write_bytes(_scan(image))
+    paper_file = tmp_path / "paper.png"
+    paper_file.write_bytes(scan(image))
     round_file = tmp_path / "round.json"
     round_file.write_text(json.dumps(printed.round_data, ensure_ascii=False))
-    assert main(["read-paper", str(photo), str(round_file)]) == 0
+    assert main(["read-paper", str(paper_file), str(round_file)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["qr"] == printed.payload
     assert list(out["marks"]) == list(printed.candidates)
@@ -391,7 +364,7 @@ def test_a_neighbours_mark_is_not_ink_outside_a_blank_box() -> None:
         return marked
 
     def below_ink(raster: np.ndarray) -> BoxInk:
-        image = decode_image(_scan(raster, dpi=300, angle=0.0))
+        image = decode_image(scan(raster, dpi=300, angle=0.0))
         located, _ = locate_paper(image, round_file_reader(paper.round_data, layout=load_layout()))
         fit = located.box_fits[3]
         return measure_box(
@@ -564,7 +537,7 @@ def test_circled_marks_are_never_read_as_another_sure_mark(printed: Any) -> None
     right = 0
     for seed in range(3):
         image = draw_marks(printed.raster, boxes, drawn, seed=10 + seed)
-        for data in (_scan(image), _photo(image, seed=seed)):
+        for data in (scan(image), photo(image, seed=seed)):
             reading = read_paper(data, _reader(printed))
             for name, expected in zip(printed.candidates, truth, strict=True):
                 found = reading.marks[name]
@@ -773,7 +746,7 @@ def test_a_faint_tick_on_a_scan_is_a_line_and_the_print_is_not(printed: Any) -> 
         ink, module.mark_strokes(rng, "yes"), boxes[1], module.Pen(0.25, 0.12), transform
     )
     marked = np.clip(printed.raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
-    image = decode_image(_scan(marked, dpi=150))
+    image = decode_image(scan(marked, dpi=150))
     located, _ = locate_paper(image, _reader(printed))
     geometry = located.geometry
     lines = [
@@ -790,7 +763,7 @@ def test_a_paper_the_narrow_search_misses_is_found_wide(
     # A steep photo whose QR code is far from the boxes: the first map from the small code puts
     # the nearest boxes 7 mm off along their rows, beyond the narrow search's 3.5 mm.
     drawn = ["yes", "no", "abstain", "blank", "yes"]
-    data = _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    data = scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
     first_maps = locate_module._qr_maps
     along = np.array([[1, 0, 7.0], [0, 1, 0], [0, 0, 1]])
 
@@ -839,7 +812,7 @@ def test_of_two_placings_the_one_whose_outlines_are_found_is_kept(
     # paper off, the wide one right, and with the marks counted against the outlines the two
     # measured 0.347 and 0.346. The outlines alone tell them apart: 0.22 and 0.88.
     drawn = ["yes", "no", "abstain", "blank", "yes"]
-    data = _scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
+    data = scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
     image = decode_image(data)
     code = locate_module.find_qr(image)[0]
     geometries = _reader(printed)(code.payload).geometries
@@ -874,7 +847,7 @@ def test_a_first_map_a_whole_row_off_is_moved_back(
     # A first map a row off finds every box's outline on its neighbour's: only the column's ends
     # tell. Read from there, 9 of the 12 marks were their neighbours', sure.
     drawn = ["yes", "no", "abstain", "blank"] * 3
-    data = _scan(draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn))
+    data = scan(draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn))
     image = decode_image(data)
     located, _ = locate_paper(image, _reader(twelve))
     geometry, homography = located.geometry, located.homography
@@ -914,16 +887,16 @@ def test_a_map_a_row_off_is_told_where_the_box_beyond_its_end_is_hard_to_see() -
         round((top.x - 0.6) * px) : round((top.x + 0.6) * px),
     ] = 255
     image = draw_marks(image, list(boxes[1:]), ["blank", "no", "abstain", "blank"], seed=1)
-    photo = decode_image(_photo(image, seed=0, camera="low"))
-    located, _ = locate_paper(photo, _reader(paper))
+    decoded = decode_image(photo(image, seed=0, camera="low"))
+    located, _ = locate_paper(decoded, _reader(paper))
     pitch = boxes[1].y - boxes[0].y
-    assert locate_module._row_shift(photo, paper.geometry, located.homography) == 0.0
+    assert locate_module._row_shift(decoded, paper.geometry, located.homography) == 0.0
     a_row_down = located.homography @ locate_module._translation(0.0, pitch)
     beyond = Rect(top.x, top.y - pitch, top.w, top.h)
-    assert fit_box(photo, a_row_down, beyond, SEARCH_MM, with_inside=False).score < (
+    assert fit_box(decoded, a_row_down, beyond, SEARCH_MM, with_inside=False).score < (
         locate_module.PLACED_FIT
     )
-    assert locate_module._row_shift(photo, paper.geometry, a_row_down) == pytest.approx(-pitch)
+    assert locate_module._row_shift(decoded, paper.geometry, a_row_down) == pytest.approx(-pitch)
 
 
 def test_no_mark_is_sure_where_a_third_of_the_boxes_are_not_found(printed: Any) -> None:
@@ -955,7 +928,7 @@ def test_a_write_in_box_not_found_where_it_was_read_is_not_sure(printed: Any) ->
     drawn = ["yes", "no", "abstain", "blank", "yes"]
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
     image = write_names(image, [printed.geometry.write_in_boxes[0]], seed=3)
-    scanned = decode_image(_scan(image))
+    scanned = decode_image(scan(image))
     located, expected = locate_paper(scanned, _reader(printed))
     reading = read_located(scanned, located, expected.candidates)
     assert reading.write_ins_filled == (True, False, False)
@@ -989,7 +962,7 @@ def test_write_in_boxes_bent_away_from_the_map_are_looked_for_further(printed: A
     bent = image.copy()
     bent[top:bottom] = 255
     bent[top + drop : bottom + drop] = image[top:bottom]
-    scanned = decode_image(_scan(bent))
+    scanned = decode_image(scan(bent))
     located, expected = locate_paper(scanned, _reader(printed))
     assert [fit.dy for fit in located.write_in_fits] == pytest.approx([2.5] * 3, abs=0.25)
     reading = read_located(scanned, located, expected.candidates)
@@ -1006,7 +979,7 @@ def test_blank_boxes_on_blurred_photos_are_not_held_for_the_outlines_blur(twelve
     image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
     sure = 0
     for seed in (6, 8, 9):
-        reading = read_paper(_photo(image, seed=seed, camera="blurred"), _reader(twelve))
+        reading = read_paper(photo(image, seed=seed, camera="blurred"), _reader(twelve))
         marks = [reading.marks[name] for name in twelve.candidates]
         assert [mark.mark for mark in marks] == drawn, seed
         assert not [mark for mark in marks if mark.why == "some ink in a blank box"], (seed, marks)
@@ -1029,7 +1002,7 @@ def test_a_papers_size_is_told_by_all_its_boxes_where_the_nearest_few_cannot_tel
     module = synth()
     half = module.print_paper(module.PaperCase("seed5", "blue", "A4", 2))
     drawn = ["no", "yes", "abstain", "blank", "yes"]
-    data = _photo(draw_marks(half.raster, list(half.geometry.mark_boxes), drawn), seed=3)
+    data = photo(draw_marks(half.raster, list(half.geometry.mark_boxes), drawn), seed=3)
     own_size = (half.geometry.width, half.geometry.height)
     outward = locate_module._outward
 
@@ -1055,7 +1028,7 @@ def test_every_first_map_is_placed_where_the_nearest_boxes_prefer_one_off_at_the
     # (unsure); the homography placed every box clearly. Here a map sheared away from the QR code
     # (nearly right at the nearest boxes, far off at the far columns) wins the first look.
     drawn = ["yes", "no", "abstain", "blank"] * 3
-    data = _photo(draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn), seed=2)
+    data = photo(draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn), seed=2)
     qr_maps, outward = locate_module._qr_maps, locate_module._outward
     symbol = twelve.geometry.qr_symbol
     shear = np.array([[1.0, 0.0, 0.0], [0.15, 1.0, -0.15 * symbol.x], [0.0, 0.0, 1.0]])
@@ -1084,9 +1057,9 @@ def test_a_paper_folded_and_opened_again_is_read(twelve: Any) -> None:
     image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
     folds = set()
     for seed in (1, 2, 4):
-        shot = _shot(image, seed=seed, folded=True)
-        folds.add((shot.condition["folds"], shot.condition["fold_across"]))
-        _assert_right_and_sure(shot.data, twelve, drawn)
+        taken = shot(image, seed=seed, folded=True)
+        folds.add((taken.condition["folds"], taken.condition["fold_across"]))
+        _assert_right_and_sure(taken.data, twelve, drawn)
     assert folds == {(2, True), (2, False), (1, False)}  # in three across and along, in two
 
 
@@ -1102,7 +1075,7 @@ def test_blank_boxes_on_sharpened_photos_are_not_held_for_the_noise(twelve: Any)
     drawn = ["blank", "yes", "blank", "no", "blank", "abstain"] * 2
     image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
     for seed in (3, 4, 9):
-        _assert_right_and_sure(_shot(image, seed=seed, sharpened=True).data, twelve, drawn)
+        _assert_right_and_sure(shot(image, seed=seed, sharpened=True).data, twelve, drawn)
 
 
 def test_two_papers_of_the_round_in_one_photo_are_refused_another_rounds_is_left_alone(
@@ -1117,7 +1090,7 @@ def test_two_papers_of_the_round_in_one_photo_are_refused_another_rounds_is_left
     twin = draw_marks(printed.raster, boxes, ["no", "no", "yes", "yes", "blank"], seed=1)
     gap = np.full((ours.shape[0], 120), 255, dtype=np.uint8)
     with pytest.raises(PaperNotFound) as refused:
-        read_paper(_scan(np.hstack([ours, gap, twin]), dpi=150, angle=0.5), _reader(printed))
+        read_paper(scan(np.hstack([ours, gap, twin]), dpi=150, angle=0.5), _reader(printed))
     assert refused.value.message_zh == "照片中有 2 张本轮的选票，请每次只拍一张"
     assert refused.value.message_en.startswith("2 papers of this round")
 
@@ -1131,7 +1104,7 @@ def test_two_papers_of_the_round_in_one_photo_are_refused_another_rounds_is_left
             np.pad(other, ((0, height - other.shape[0]), (0, 0)), constant_values=255),
         ]
     )
-    reading = read_paper(_scan(side_by_side, dpi=150, angle=0.5), _reader(printed))
+    reading = read_paper(scan(side_by_side, dpi=150, angle=0.5), _reader(printed))
     assert reading.qr == printed.payload
     assert [reading.marks[name].mark for name in printed.candidates] == [
         "yes",
@@ -1150,5 +1123,5 @@ def test_a_paper_printed_fit_to_page_is_read(printed: Any) -> None:
     height, width = marked.shape
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), 0, 0.94)
     shrunk = cv2.warpAffine(marked, matrix, (width, height), flags=cv2.INTER_AREA, borderValue=255)
-    _assert_right_and_sure(_scan(shrunk), printed, drawn)
-    _assert_right_and_sure(_photo(shrunk, seed=1), printed, drawn)
+    _assert_right_and_sure(scan(shrunk), printed, drawn)
+    _assert_right_and_sure(photo(shrunk, seed=1), printed, drawn)
