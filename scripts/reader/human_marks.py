@@ -29,6 +29,11 @@ POINTS = 64  # each stroke resampled to this many points, evenly along its lengt
 # teller reads as any mark.
 MARKS = {"check": "yes", "x": "no", "triangle": "abstain", "circle": "circle"}
 SCRIBBLES = ("star", "pigtail", "delete_mark", "question_mark", "rectangle", "caret")
+# Shapes no generator of ours draws, not even the near misses (``synth.NEAR_MISSES``): the
+# scribbles a reader trained on those is measured on.
+UNSEEN = ("pigtail", "arrow", "left_curly_brace", "right_curly_brace", "left_sq_bracket",
+          "right_sq_bracket")  # fmt: skip
+GESTURES = (*MARKS, *SCRIBBLES, *UNSEEN[1:])
 MARGIN = 0.05  # of the unit box: a mark's longer side fills the rest
 
 
@@ -72,7 +77,7 @@ def extract(logs: Path, out: Path = DATA) -> dict[str, int]:
     """Every log of the gestures used, as unit-box strokes; returns the count per gesture."""
     arrays: dict[str, np.ndarray] = {}
     counts = {}
-    for gesture in (*MARKS, *SCRIBBLES):
+    for gesture in GESTURES:
         samples, subjects = [], []
         for path in sorted(logs.glob(f"*/*/{gesture}[0-9][0-9].xml")):
             path_points = _points(path)
@@ -96,12 +101,14 @@ class HumanMarks:
     """The people's marks of some subjects, drawn in place of ``synth.mark_strokes``."""
 
     strokes: dict[str, np.ndarray]  # gesture → (samples, strokes, POINTS, 2), unit box
-    # The people's scribbles too: a held-out set's, not a training set's (the reader is measured
-    # on scribbles it was not trained on).
-    scribbles: bool = True
+    # The people's scribbles drawn for a hard mark ``scribble``: a held-out set's, none for a
+    # training set's (the reader is measured on scribbles it was not trained on).
+    scribbles: tuple[str, ...] = SCRIBBLES
 
     @classmethod
-    def load(cls, subjects: set[int], *, scribbles: bool = True, path: Path = DATA) -> "HumanMarks":
+    def load(
+        cls, subjects: set[int], *, scribbles: tuple[str, ...] = SCRIBBLES, path: Path = DATA
+    ) -> "HumanMarks":
         with np.load(path) as data:
             return cls(
                 {
@@ -109,7 +116,7 @@ class HumanMarks:
                         np.isin(data[f"{gesture}.subject"], sorted(subjects))
                     ].astype(np.float64)
                     / 255
-                    for gesture in (*MARKS, *SCRIBBLES)
+                    for gesture in GESTURES
                 },
                 scribbles,
             )
@@ -125,7 +132,7 @@ class HumanMarks:
             if mark == kind:
                 return self.gesture(rng, gesture)
         if kind == "scribble" and self.scribbles:
-            return self.gesture(rng, str(rng.choice(SCRIBBLES)))
+            return self.gesture(rng, str(rng.choice(self.scribbles)))
         return None
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import synth
-from human_marks import HumanMarks
+from human_marks import SCRIBBLES, UNSEEN, HumanMarks
 
 
 def main() -> None:
@@ -40,6 +40,11 @@ def main() -> None:
         action="store_true",
         help="hard marks include scribbles of other shapes (training sets only)",
     )
+    parser.add_argument(
+        "--near-misses",
+        action="store_true",
+        help="with --training-scribbles: half of the hard marks shapes near a mark (training)",
+    )
     parser.add_argument("--scan-share", type=float, default=0.25)
     parser.add_argument(
         "--blurred-share", type=float, default=0.0, help="tablet photos far off and out of focus"
@@ -59,9 +64,11 @@ def main() -> None:
         help="draw the marks people drew (human_marks.py), of these subjects: e.g. 2-11",
     )
     parser.add_argument(
-        "--no-people-scribbles",
-        action="store_true",
-        help="with --people, the scribbles stay synthetic (a training set)",
+        "--people-scribbles",
+        choices=["drawn", "unseen", "none"],
+        default="drawn",
+        help="with --people, their scribbles: the six first drawn, the ones no generator draws,"
+        " or none (synthetic: a training set)",
     )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
@@ -74,10 +81,14 @@ def main() -> None:
     if args.people:
         low, _, high = args.people.partition("-")
         subjects = set(range(int(low), int(high or low) + 1))
-        people = HumanMarks.load(subjects, scribbles=not args.no_people_scribbles)
+        scribbles = {"drawn": SCRIBBLES, "unseen": UNSEEN, "none": ()}[args.people_scribbles]
+        people = HumanMarks.load(subjects, scribbles=scribbles)
     for paper in printed:
         (out / "rounds" / f"{paper.case.label}.json").write_text(synth.round_json(paper))
     print(f"{len(printed)} papers printed in {time.perf_counter() - started:.0f} s", flush=True)
+    hard_kinds = synth.HARD_KINDS
+    if args.training_scribbles:
+        hard_kinds = synth.NEAR_MISS_KINDS if args.near_misses else synth.TRAINING_HARD_KINDS
     names = np.array([len(paper.candidates) for paper in printed], dtype=float)
     weights = names / names.sum()
     with (out / "labels.jsonl").open("w") as labels:
@@ -100,9 +111,7 @@ def main() -> None:
                 hard_share=args.hard_share,
                 low_share=args.low_share,
                 max_side=args.max_side,
-                hard_kinds=synth.TRAINING_HARD_KINDS
-                if args.training_scribbles
-                else synth.HARD_KINDS,
+                hard_kinds=hard_kinds,
             )
             suffix = ".png" if shot.data[:4] == b"\x89PNG" else ".jpg"
             name = f"{index:04d}{suffix}"

@@ -31,7 +31,7 @@ def test_the_peoples_marks_are_whole_and_their_crosses_two_strokes() -> None:
     module = human_marks()
     assert module.DATA.parent == SCRIPTS / "data"
     with np.load(module.DATA) as data:
-        for gesture in (*module.MARKS, *module.SCRIBBLES):
+        for gesture in module.GESTURES:
             strokes, subjects = data[f"{gesture}.strokes"], data[f"{gesture}.subject"]
             # 11 people (the pilot is subject 1), 3 speeds, 10 drawings each; one x drawn in
             # another order is left out.
