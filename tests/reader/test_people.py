@@ -90,3 +90,37 @@ def test_marks_people_drew_are_never_read_wrong_and_sure(printed: Any) -> None:
                 right += found.mark == expected and found.sure
     assert sure_scribbles == 0
     assert right >= 30  # of the 34 marks (all 34 in the fifteenth session), the others unsure
+
+
+class _Gestures:
+    """People's gestures drawn by name (``draw_marks``' kinds are the gestures' names)."""
+
+    def __init__(self, people: Any, names: tuple[str, ...]) -> None:
+        self.people, self.names = people, names
+
+    def mark(self, rng: np.random.Generator, kind: str) -> list[np.ndarray] | None:
+        return self.people.gesture(rng, kind) if kind in self.names else None
+
+
+def test_no_scribble_people_drew_is_read_as_a_sure_mark() -> None:
+    module = human_marks()
+    paper = synth().print_paper(synth().PaperCase("twelve", "seed", "A4", 1))
+    layout = load_layout(BALLOTS_DIR / f"{paper.case.layout}.json")
+    reader = round_file_reader(paper.round_data, layout=layout)
+    # Every scribble the people drew, the ones no generator of ours draws too; a ✓ to show the
+    # paper is read.
+    scribbles = tuple(dict.fromkeys((*module.SCRIBBLES, *module.UNSEEN)))
+    drawn = [*scribbles, "check"]
+    assert len(drawn) == len(paper.candidates)
+    gestures = _Gestures(module.HumanMarks.load(HELD_OUT), (*scribbles, "check"))
+    ticks = 0
+    for seed in range(2):
+        image = draw_marks(
+            paper.raster, list(paper.geometry.mark_boxes), drawn, seed=30 + seed, people=gestures
+        )
+        for data in (scan(image), photo(image, seed=seed)):
+            reading = read_paper(data, reader)
+            marks = [reading.marks[name] for name in paper.candidates]
+            assert not any(mark.sure for mark in marks[:-1]), list(zip(drawn, marks, strict=True))
+            ticks += marks[-1].mark == "yes"
+    assert ticks == 4
