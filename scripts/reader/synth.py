@@ -2,8 +2,8 @@
 
 A paper is printed by the real renderer (``app.printing``), rasterised with pdftoppm, marked with
 hand-drawn strokes (✓ × △ with varied size, slant, pressure and pen, half of the pens blue
-ballpoints; on request some voters' 赞成 drawn as ○; scribbles, doubled marks, faint marks,
-marks outside the box) and then photographed
+ballpoints; on request some voters' 赞成 drawn as ○, or the marks people drew, ``human_marks.py``;
+scribbles, doubled marks, faint marks, marks outside the box) and then photographed
 by a simulated camera (tilt up to 20°, rotation, curl, uneven light and shadows, a white balance
 a little off, blur, noise, JPEG) or put on a simulated flatbed.
 
