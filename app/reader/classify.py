@@ -238,14 +238,17 @@ def _skeleton_features(shape: Vector) -> Vector:
     return np.concatenate([numbers, _place_grid(found.ends), _place_grid(found.crossings)])
 
 
-def _closed(
-    ink: BoxInk, level: float = MIDDLE_LEVEL, *, sides: bool = True
-) -> npt.NDArray[np.uint8]:
-    """The ink at ``level`` of its darkest with the gaps a △ or a ○ may leave bridged: between two
-    stroke ends closer than ``BRIDGE_MM`` (its last stroke stops short of its start), with
-    ``sides`` between two ends on the same side of the box (its base drawn over the printed
-    outline, which is masked out with the outline), and any gap of a pixel or two."""
-    found = _skeleton(_scaled(ink), level)
+def _closed(ink: BoxInk, level: float = MIDDLE_LEVEL) -> npt.NDArray[np.uint8]:
+    """The ink at ``level`` of its darkest with the gaps a △ or a ○ may leave bridged
+    (``_bridged``, two ends on one side of the box too)."""
+    return _bridged(_skeleton(_scaled(ink), level), sides=True)
+
+
+def _bridged(found: Skeleton, *, sides: bool) -> npt.NDArray[np.uint8]:
+    """``found``'s ink with gaps bridged: between two stroke ends closer than ``BRIDGE_MM`` (a
+    △'s last stroke stops short of its start), with ``sides`` between two ends on the same side
+    of the box (its base drawn over the printed outline, which is masked out with the outline),
+    and any gap of a pixel or two."""
     mask = found.ink.copy()
     size = mask.shape[0]
     reach = BRIDGE_MM * size / BOX_MM
@@ -267,12 +270,12 @@ def _closed(
     return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel), dtype=np.uint8)
 
 
-def _holes(ink: BoxInk, *, close: bool = False, sides: bool = True) -> float:
+def _holes(ink: BoxInk, *, close: bool = False) -> float:
     """Enclosed holes in the mark; with ``close``, after bridging the gaps (``_closed``)."""
     if not close:
         holes, _ = _topology(_scaled(ink))
         return holes
-    holes, _ = _topology(_closed(ink, sides=sides).astype(np.float32))
+    holes, _ = _topology(_closed(ink).astype(np.float32))
     return holes
 
 
@@ -493,6 +496,19 @@ def _voters(
     return probabilities, floors
 
 
+def _cross_doubts(ink: BoxInk) -> list[str]:
+    """The reasons a × is not sure that its strokes tell, read from one skeleton of its ink."""
+    strokes = _skeleton(_scaled(ink))
+    found = []
+    # A gap a △'s last stroke may leave is bridged: a × drawn with a base (a scribble, not a ×)
+    # can stop short of closing. Not two ends on one side: a × that fills its box has them.
+    if _topology(_bridged(strokes, sides=False).astype(np.float32))[0] > 0:
+        found.append("an enclosed hole in a ×")
+    if _stroke_ends(strokes) > CROSS_ENDS:
+        found.append("more stroke ends than a ×")
+    return found
+
+
 def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILITY) -> list[str]:
     """Every reason the reading of one box is not sure (empty: sure), in the order ``classify``
     reports them. ``probabilities`` is one row per network."""
@@ -538,12 +554,8 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
             found.append("a △ as round as a ○")
         elif closed.narrowest < NARROWEST_CORNER:
             found.append("a △ as thin as a stroke drawn there and back")
-    # A gap a △'s last stroke may leave is bridged: a × drawn with a base (a scribble, not a ×)
-    # can stop short of closing. Not two ends on one side: a × that fills its box has them.
-    if mark == "no" and _holes(ink, close=True, sides=False) > 0:
-        found.append("an enclosed hole in a ×")
-    if mark == "no" and _stroke_ends(_skeleton(_scaled(ink))) > CROSS_ENDS:
-        found.append("more stroke ends than a ×")
+    if mark == "no":
+        found.extend(_cross_doubts(ink))
     if mark == "yes" and not circle and _holes(ink) > 0:
         found.append("a ✓ or ○ with a corner like a △'s")
     return found
