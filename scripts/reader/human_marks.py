@@ -33,7 +33,7 @@ SCRIBBLES = ("star", "pigtail", "delete_mark", "question_mark", "rectangle", "ca
 # scribbles a reader trained on those is measured on.
 UNSEEN = ("pigtail", "arrow", "left_curly_brace", "right_curly_brace", "left_sq_bracket",
           "right_sq_bracket")  # fmt: skip
-GESTURES = (*MARKS, *SCRIBBLES, *UNSEEN[1:])
+GESTURES = tuple(dict.fromkeys((*MARKS, *SCRIBBLES, *UNSEEN)))
 MARGIN = 0.05  # of the unit box: a mark's longer side fills the rest
 
 
@@ -128,9 +128,9 @@ class HumanMarks:
     def mark(self, rng: np.random.Generator, kind: str) -> list[np.ndarray] | None:
         """A person's strokes for ``kind``; None where the people drew nothing of that kind (the
         synthetic strokes are used: a box filled in, a doubled mark's second stroke …)."""
-        for gesture, mark in MARKS.items():
-            if mark == kind:
-                return self.gesture(rng, gesture)
+        drawn = {mark: gesture for gesture, mark in MARKS.items()}
+        if kind in drawn:
+            return self.gesture(rng, drawn[kind])
         if kind == "scribble" and self.scribbles:
             return self.gesture(rng, str(rng.choice(self.scribbles)))
         return None

@@ -109,7 +109,7 @@ def test_no_scribble_people_drew_is_read_as_a_sure_mark() -> None:
     reader = round_file_reader(paper.round_data, layout=layout)
     # Every scribble the people drew, the ones no generator of ours draws too; a ✓ to show the
     # paper is read.
-    scribbles = tuple(dict.fromkeys((*module.SCRIBBLES, *module.UNSEEN)))
+    scribbles = tuple(gesture for gesture in module.GESTURES if gesture not in module.MARKS)
     drawn = [*scribbles, "check"]
     assert len(drawn) == len(paper.candidates)
     gestures = _Gestures(module.HumanMarks.load(HELD_OUT), (*scribbles, "check"))
