@@ -11,7 +11,9 @@ import numpy as np
 from fastapi import FastAPI
 
 from app.papers import service as papers_service
+from app.printing.layout import BALLOTS_DIR, load_layout
 from app.reader import service as reader_service
+from app.reader.read import PaperFor, round_file_reader
 from app.settings import Settings
 from app.setup import service as setup_service
 from tests.builders import Api
@@ -128,6 +130,12 @@ def photo_of_round_paper(
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return bytes(data.tobytes()), list(definition.candidates)
+
+
+def paper_reader(printed: Any) -> PaperFor:
+    """The reader's view of a synth.Printed paper: its round file and its layout."""
+    layout = load_layout(BALLOTS_DIR / f"{printed.case.layout}.json")
+    return round_file_reader(printed.round_data, layout=layout)
 
 
 def scan(image: np.ndarray, *, dpi: int = 200, angle: float = 1.5) -> bytes:

@@ -7,9 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.printing.layout import BALLOTS_DIR, load_layout
-from app.reader.read import read_paper, round_file_reader
-from tests.reader.helpers import SCRIPTS, draw_marks, photo, scan, synth
+from app.reader.read import read_paper
+from tests.reader.helpers import SCRIPTS, draw_marks, paper_reader, photo, scan, synth
 
 HELD_OUT = set(range(7, 12))  # the networks learned from the people's marks of subjects 1–6
 
@@ -66,8 +65,7 @@ def test_a_one_stroke_x_is_cut_into_the_two_strokes_of_a_cross() -> None:
 
 def test_marks_people_drew_are_never_read_wrong_and_sure(printed: Any) -> None:
     people = human_marks().HumanMarks.load(HELD_OUT)
-    layout = load_layout(BALLOTS_DIR / f"{printed.case.layout}.json")
-    reader = round_file_reader(printed.round_data, layout=layout)
+    reader = paper_reader(printed)
     boxes = list(printed.geometry.mark_boxes)
     papers = [
         ["yes", "no", "abstain", "blank", "circle"],
@@ -105,8 +103,7 @@ class _Gestures:
 def test_no_scribble_people_drew_is_read_as_a_sure_mark() -> None:
     module = human_marks()
     paper = synth().print_paper(synth().PaperCase("twelve", "seed", "A4", 1))
-    layout = load_layout(BALLOTS_DIR / f"{paper.case.layout}.json")
-    reader = round_file_reader(paper.round_data, layout=layout)
+    reader = paper_reader(paper)
     # Every scribble the people drew, the ones no generator of ours draws too; a ✓ to show the
     # paper is read.
     scribbles = tuple(gesture for gesture in module.GESTURES if gesture not in module.MARKS)

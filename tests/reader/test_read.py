@@ -13,7 +13,7 @@ import pytest
 
 from app.cli import main
 from app.printing.ballot import Rect
-from app.printing.layout import BALLOTS_DIR, load_layout
+from app.printing.layout import load_layout
 from app.reader import locate as locate_module
 from app.reader.classify import (
     BLANK_FAINTEST,
@@ -51,14 +51,21 @@ from app.reader.measure import (
 from app.reader.read import (
     PLACE_DOUBT,
     WRITE_IN_MM2,
-    PaperFor,
     WrongPaper,
     locate_paper,
     read_located,
     read_paper,
     round_file_reader,
 )
-from tests.reader.helpers import draw_marks, photo, scan, shot, synth, write_names
+from tests.reader.helpers import (
+    draw_marks,
+    paper_reader,
+    photo,
+    scan,
+    shot,
+    synth,
+    write_names,
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +74,8 @@ def printed() -> Any:
     return module.print_paper(module.PaperCase("seed5", "seed", "A4", 2))
 
 
-def _reader(printed: Any) -> PaperFor:
-    layout = load_layout(BALLOTS_DIR / f"{printed.case.layout}.json")
-    return round_file_reader(printed.round_data, layout=layout)
-
-
 def _assert_right_and_sure(data: bytes, printed: Any, drawn: list[str]) -> None:
-    reading = read_paper(data, _reader(printed))
+    reading = read_paper(data, paper_reader(printed))
     marks = [reading.marks[name] for name in printed.candidates]
     assert [mark.mark for mark in marks] == drawn
     assert all(mark.sure for mark in marks), marks
@@ -82,14 +84,14 @@ def _assert_right_and_sure(data: bytes, printed: Any, drawn: list[str]) -> None:
 def _scanned_and_located(printed: Any, drawn: list[str]) -> tuple[Any, Any, Any]:
     """A scan of ``printed`` marked with ``drawn``: the image, where its paper is, its paper."""
     image = decode_image(scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)))
-    located, expected = locate_paper(image, _reader(printed))
+    located, expected = locate_paper(image, paper_reader(printed))
     return image, located, expected
 
 
 def test_a_scan_of_clear_marks_is_read_right_and_sure(printed: Any) -> None:
     drawn = ["yes", "no", "abstain", "blank", "yes"]
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
-    reading = read_paper(scan(image), _reader(printed))
+    reading = read_paper(scan(image), paper_reader(printed))
     assert reading.qr == printed.payload
     assert [reading.marks[name].mark for name in printed.candidates] == drawn
     assert all(reading.marks[name].sure for name in printed.candidates)
@@ -106,8 +108,8 @@ def test_a_name_written_small_on_a_small_photo_is_a_written_write_in(printed: An
     boxes = list(printed.geometry.write_in_boxes[:2])
     image = write_names(printed.raster, boxes, seed=5, pen=synth().Pen(0.25, 0.4))
     data = bytes(shot(image, seed=0, camera="low").data)
-    assert read_paper(data, _reader(printed)).write_ins_filled == (True, True, False)
-    located, _ = locate_paper(decode_image(data), _reader(printed))
+    assert read_paper(data, paper_reader(printed)).write_ins_filled == (True, True, False)
+    located, _ = locate_paper(decode_image(data), paper_reader(printed))
     geometry = located.geometry
     insides = [
         measure_box(decode_image(data), located.box_homography(fit, box), geometry, box, 0.0).inside
@@ -234,7 +236,7 @@ def test_a_box_that_looks_wider_than_printed_is_measured_stretched(printed: Any)
         grow = (wide.shape[1] - part.shape[1]) // 2
         image[top:bottom, left:right] = wide[:, grow : grow + part.shape[1]]
     scanned = decode_image(scan(image))
-    located, expected = locate_paper(scanned, _reader(printed))
+    located, expected = locate_paper(scanned, paper_reader(printed))
     for index in (2, 3):
         assert located.box_fits[index].sx == pytest.approx(1.07, abs=0.035)
         assert located.box_fits[index].sy == 1.0
@@ -250,7 +252,7 @@ def test_photos_never_report_a_wrong_mark_as_sure(printed: Any) -> None:
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn, seed=3)
     right = 0
     for seed in range(3):
-        reading = read_paper(photo(image, seed=seed), _reader(printed))
+        reading = read_paper(photo(image, seed=seed), paper_reader(printed))
         for name, truth in zip(printed.candidates, drawn, strict=True):
             found = reading.marks[name]
             assert found.mark == truth or not found.sure, (seed, name, found)
@@ -262,7 +264,7 @@ def test_scribbled_doubled_and_outside_marks_are_not_sure(printed: Any) -> None:
     drawn = ["scribble", "doubled", "yes", "filled", "no"]
     boxes = list(printed.geometry.mark_boxes)
     image = draw_marks(printed.raster, boxes, drawn, seed=5, outside=(4,))
-    reading = read_paper(scan(image), _reader(printed))
+    reading = read_paper(scan(image), paper_reader(printed))
     marks = [reading.marks[name] for name in printed.candidates]
     assert not marks[0].sure
     assert not marks[1].sure
@@ -538,7 +540,7 @@ def test_circled_marks_are_never_read_as_another_sure_mark(printed: Any) -> None
     for seed in range(3):
         image = draw_marks(printed.raster, boxes, drawn, seed=10 + seed)
         for data in (scan(image), photo(image, seed=seed)):
-            reading = read_paper(data, _reader(printed))
+            reading = read_paper(data, paper_reader(printed))
             for name, expected in zip(printed.candidates, truth, strict=True):
                 found = reading.marks[name]
                 assert found.mark == expected or not found.sure, (seed, name, found)
@@ -747,7 +749,7 @@ def test_a_faint_tick_on_a_scan_is_a_line_and_the_print_is_not(printed: Any) -> 
     )
     marked = np.clip(printed.raster.astype(np.float32) * (1.0 - ink), 0, 255).astype(np.uint8)
     image = decode_image(scan(marked, dpi=150))
-    located, _ = locate_paper(image, _reader(printed))
+    located, _ = locate_paper(image, paper_reader(printed))
     geometry = located.geometry
     lines = [
         measure_box(image, located.box_homography(fit, box), geometry, box, fit.score).line
@@ -773,7 +775,7 @@ def test_a_paper_the_narrow_search_misses_is_found_wide(
     monkeypatch.setattr(locate_module, "_qr_maps", off_along)
     image = decode_image(data)
     code = locate_module.find_qr(image)[0]
-    geometries = _reader(printed)(code.payload).geometries
+    geometries = paper_reader(printed)(code.payload).geometries
     with pytest.raises(PaperNotFound):
         locate_module._locate(image, geometries, code, wide=False)
     _assert_right_and_sure(data, printed, drawn)
@@ -815,7 +817,7 @@ def test_of_two_placings_the_one_whose_outlines_are_found_is_kept(
     data = scan(draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn))
     image = decode_image(data)
     code = locate_module.find_qr(image)[0]
-    geometries = _reader(printed)(code.payload).geometries
+    geometries = paper_reader(printed)(code.payload).geometries
     right = locate_module._locate(image, geometries, code, wide=False)
 
     def scored(placing: Any, score: float) -> Any:
@@ -849,7 +851,7 @@ def test_a_first_map_a_whole_row_off_is_moved_back(
     drawn = ["yes", "no", "abstain", "blank"] * 3
     data = scan(draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn))
     image = decode_image(data)
-    located, _ = locate_paper(image, _reader(twelve))
+    located, _ = locate_paper(image, paper_reader(twelve))
     geometry, homography = located.geometry, located.homography
     boxes = geometry.mark_boxes
     pitch = boxes[1].y - boxes[0].y
@@ -888,7 +890,7 @@ def test_a_map_a_row_off_is_told_where_the_box_beyond_its_end_is_hard_to_see() -
     ] = 255
     image = draw_marks(image, list(boxes[1:]), ["blank", "no", "abstain", "blank"], seed=1)
     decoded = decode_image(photo(image, seed=0, camera="low"))
-    located, _ = locate_paper(decoded, _reader(paper))
+    located, _ = locate_paper(decoded, paper_reader(paper))
     pitch = boxes[1].y - boxes[0].y
     assert locate_module._row_shift(decoded, paper.geometry, located.homography) == 0.0
     a_row_down = located.homography @ locate_module._translation(0.0, pitch)
@@ -929,7 +931,7 @@ def test_a_write_in_box_not_found_where_it_was_read_is_not_sure(printed: Any) ->
     image = draw_marks(printed.raster, list(printed.geometry.mark_boxes), drawn)
     image = write_names(image, [printed.geometry.write_in_boxes[0]], seed=3)
     scanned = decode_image(scan(image))
-    located, expected = locate_paper(scanned, _reader(printed))
+    located, expected = locate_paper(scanned, paper_reader(printed))
     reading = read_located(scanned, located, expected.candidates)
     assert reading.write_ins_filled == (True, False, False)
     assert reading.write_ins_sure == (True, True, True)
@@ -963,7 +965,7 @@ def test_write_in_boxes_bent_away_from_the_map_are_looked_for_further(printed: A
     bent[top:bottom] = 255
     bent[top + drop : bottom + drop] = image[top:bottom]
     scanned = decode_image(scan(bent))
-    located, expected = locate_paper(scanned, _reader(printed))
+    located, expected = locate_paper(scanned, paper_reader(printed))
     assert [fit.dy for fit in located.write_in_fits] == pytest.approx([2.5] * 3, abs=0.25)
     reading = read_located(scanned, located, expected.candidates)
     assert reading.write_ins_filled == (False, True, False)
@@ -979,7 +981,7 @@ def test_blank_boxes_on_blurred_photos_are_not_held_for_the_outlines_blur(twelve
     image = draw_marks(twelve.raster, list(twelve.geometry.mark_boxes), drawn)
     sure = 0
     for seed in (6, 8, 9):
-        reading = read_paper(photo(image, seed=seed, camera="blurred"), _reader(twelve))
+        reading = read_paper(photo(image, seed=seed, camera="blurred"), paper_reader(twelve))
         marks = [reading.marks[name] for name in twelve.candidates]
         assert [mark.mark for mark in marks] == drawn, seed
         assert not [mark for mark in marks if mark.why == "some ink in a blank box"], (seed, marks)
@@ -1014,7 +1016,7 @@ def test_a_papers_size_is_told_by_all_its_boxes_where_the_nearest_few_cannot_tel
         return fits, homography
 
     monkeypatch.setattr(locate_module, "_outward", first_look_unclear)
-    located, _ = locate_paper(decode_image(data), _reader(half))
+    located, _ = locate_paper(decode_image(data), paper_reader(half))
     assert (located.geometry.width, located.geometry.height) == own_size
     _assert_right_and_sure(data, half, drawn)
 
@@ -1090,7 +1092,7 @@ def test_two_papers_of_the_round_in_one_photo_are_refused_another_rounds_is_left
     twin = draw_marks(printed.raster, boxes, ["no", "no", "yes", "yes", "blank"], seed=1)
     gap = np.full((ours.shape[0], 120), 255, dtype=np.uint8)
     with pytest.raises(PaperNotFound) as refused:
-        read_paper(scan(np.hstack([ours, gap, twin]), dpi=150, angle=0.5), _reader(printed))
+        read_paper(scan(np.hstack([ours, gap, twin]), dpi=150, angle=0.5), paper_reader(printed))
     assert refused.value.message_zh == "照片中有 2 张本轮的选票，请每次只拍一张"
     assert refused.value.message_en.startswith("2 papers of this round")
 
@@ -1104,7 +1106,7 @@ def test_two_papers_of_the_round_in_one_photo_are_refused_another_rounds_is_left
             np.pad(other, ((0, height - other.shape[0]), (0, 0)), constant_values=255),
         ]
     )
-    reading = read_paper(scan(side_by_side, dpi=150, angle=0.5), _reader(printed))
+    reading = read_paper(scan(side_by_side, dpi=150, angle=0.5), paper_reader(printed))
     assert reading.qr == printed.payload
     assert [reading.marks[name].mark for name in printed.candidates] == [
         "yes",
