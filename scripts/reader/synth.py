@@ -15,6 +15,7 @@ train on one seed, measure on another. Used by ``make_photos.py``, ``train_marks
 import itertools
 import json
 import math
+import os
 import pickle
 import subprocess
 import tempfile
@@ -152,7 +153,10 @@ def printed_papers(cache: Path, cases: tuple[PaperCase, ...] = CASES) -> list[Pr
     for case in cases:
         path = cache / f"{case.label}.pickle"
         if not path.exists():
-            path.write_bytes(pickle.dumps(print_paper(case)))
+            # Several sets are made at once: a reader must never see a half-written file.
+            partial = path.with_suffix(f".{os.getpid()}.partial")
+            partial.write_bytes(pickle.dumps(print_paper(case)))
+            partial.replace(path)
             print(f"printed {case.label}", flush=True)
         papers.append(pickle.loads(path.read_bytes()))
     return papers
