@@ -72,6 +72,13 @@ TRIANGLE_GAP_MM = 2.5
 # are 39° and more but one, a scribble closed on itself 30°.
 TRIANGLE_FILL = 0.76
 ROUND_FILL = 0.72
+# A ○ read by the convolutional networks alone must also be round: its convex outline and the
+# ellipse fitted to it overlap at least ROUND_ELLIPSE (intersection over union). A person's small
+# △ with rounded corners and its last stroke past the apex fills as little of its triangle as a
+# ○ does (0.67–0.70) and was read as a sure ○ (seed 65's 0167.jpg, a low-camera photo; 0010.jpg
+# at the looser 0.7). On nine sets the ○s filling up to ROUND_FILL overlap their ellipse 0.89
+# and more but one in 1,582 (0.84), and 13 of the 15 △s that fill as little 0.80 and less.
+ROUND_ELLIPSE = 0.85
 NARROWEST_CORNER = 34.0
 # A × is two strokes, four ends: another end is another stroke, a ✓ the × was drawn over (a
 # doubled mark the networks read as a sure × on a sharpened blurred photo: 5 ends); one fewer is a
@@ -307,6 +314,7 @@ class ClosedShape:
 
     fill: float
     narrowest: float  # degrees
+    ellipse: float  # how much the convex outline and its fitted ellipse overlap (IoU)
 
 
 def closed_shape(ink: BoxInk, reach_mm: float = BRIDGE_MM) -> ClosedShape | None:
@@ -341,7 +349,24 @@ def closed_shape(ink: BoxInk, reach_mm: float = BRIDGE_MM) -> ClosedShape | None
         second = points[(index + 2) % 3] - points[index]
         cosine = float(first @ second) / float(np.linalg.norm(first) * np.linalg.norm(second))
         angles.append(math.degrees(math.acos(min(1.0, max(-1.0, cosine)))))
-    return ClosedShape(float(cv2.contourArea(hull)) / area, min(angles))
+    fill = float(cv2.contourArea(hull)) / area
+    outline = np.asarray(hull, dtype=np.float32)
+    return ClosedShape(fill, min(angles), _ellipse_overlap(outline, smooth.shape))
+
+
+def _ellipse_overlap(hull: npt.NDArray[np.float32], size: tuple[int, ...]) -> float:
+    """Intersection over union of the convex outline ``hull`` and the ellipse fitted to it."""
+    if len(hull) < 5:
+        return 0.0
+    (x, y), (width, height), angle = cv2.fitEllipse(hull)
+    if not all(math.isfinite(value) for value in (x, y, width, height, angle)):
+        return 0.0
+    outline = np.zeros(size, dtype=np.uint8)
+    cv2.fillPoly(outline, [np.round(hull).astype(np.int32)], 1)
+    fitted = np.zeros(size, dtype=np.uint8)
+    cv2.ellipse(fitted, ((x, y), (width, height), angle), 1, -1)
+    union = int((outline | fitted).sum())
+    return float((outline & fitted).sum()) / union if union else 0.0
 
 
 def _numbers(ink: BoxInk, shape: Vector) -> Vector:
@@ -539,7 +564,12 @@ def doubts(ink: BoxInk, probabilities: Vector, threshold: float = SURE_PROBABILI
     closed = None
     if mark in ("yes", "abstain"):
         closed = closed_shape(ink, TRIANGLE_GAP_MM if mark == "abstain" else BRIDGE_MM)
-    circle = mark == "yes" and closed is not None and closed.fill <= ROUND_FILL
+    circle = (
+        mark == "yes"
+        and closed is not None
+        and closed.fill <= ROUND_FILL
+        and closed.ellipse >= ROUND_ELLIPSE
+    )
     voters, floors = _voters(probabilities, mark, circle=circle, threshold=threshold)
     found = []
     if not (voters.argmax(axis=1) == best).all():
