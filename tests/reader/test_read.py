@@ -769,11 +769,13 @@ def test_a_small_rounded_triangle_is_not_a_sure_circle() -> None:
         dtype=np.float32,
     )
     rounded = closed_shape(ink(triangle, 6, 7))
-    assert rounded is not None and rounded.fill <= ROUND_FILL
+    assert rounded is not None
+    assert rounded.fill <= ROUND_FILL
     assert rounded.ellipse < ROUND_ELLIPSE
     assert "a ✓ or ○ with a corner like a △'s" in doubts(ink(triangle, 6, 7), convs_yes)
     round_ = closed_shape(ink(circle, 2, 2))
-    assert round_ is not None and round_.fill <= ROUND_FILL
+    assert round_ is not None
+    assert round_.fill <= ROUND_FILL
     assert round_.ellipse >= ROUND_ELLIPSE
     assert doubts(ink(circle, 2, 2), convs_yes) == []
 
