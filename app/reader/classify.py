@@ -76,8 +76,8 @@ ROUND_FILL = 0.72
 # ellipse fitted to it overlap at least ROUND_ELLIPSE (intersection over union). A person's small
 # △ with rounded corners and its last stroke past the apex fills as little of its triangle as a
 # ○ does (0.67–0.70) and was read as a sure ○ (seed 65's 0167.jpg, a low-camera photo; 0010.jpg
-# at the looser 0.7). On nine sets the ○s filling up to ROUND_FILL overlap their ellipse 0.89
-# and more but one in 1,582 (0.84), and 13 of the 15 △s that fill as little 0.80 and less.
+# at the looser 0.7). On nine sets the ○s filling up to ROUND_FILL overlap their ellipse 0.87
+# and more but one in 1,582 (0.80), and 13 of the 15 △s that fill as little under 0.85.
 ROUND_ELLIPSE = 0.85
 NARROWEST_CORNER = 34.0
 # A × is two strokes, four ends: another end is another stroke, a ✓ the × was drawn over (a
