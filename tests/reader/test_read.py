@@ -635,45 +635,44 @@ def test_the_ring_a_sharpening_camera_draws_round_the_outline_is_not_a_line() ->
     assert line_in_box(raw, ring)[0] > BLANK_LINE
 
 
+# Every network sure of a ×, and a clear mark's measured numbers around a drawn shape.
+SURE_NO = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
+
+
+def _mark_ink(shape: np.ndarray) -> BoxInk:
+    return BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
+
+
 def test_a_cross_drawn_over_a_tick_is_not_a_sure_cross() -> None:
-    sure_no = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
     cross = np.zeros((32, 32), dtype=np.float32)
     cv2.line(cross, (7, 7), (25, 25), 1.0, 2)
     cv2.line(cross, (25, 7), (7, 25), 1.0, 2)
     doubled = cross.copy()
     cv2.polylines(doubled, [np.array([[4, 22], [8, 27], [28, 12]], dtype=np.int32)], False, 1.0, 2)
-
-    def ink(shape: np.ndarray) -> BoxInk:
-        return BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
-
-    assert doubts(ink(cross), sure_no) == []
+    assert doubts(_mark_ink(cross), SURE_NO) == []
     # No hole (the ✓ crosses one stroke of the ×): only its fifth stroke end tells.
-    assert doubts(ink(doubled), sure_no) == ["more stroke ends than a ×"]
+    assert doubts(_mark_ink(doubled), SURE_NO) == ["more stroke ends than a ×"]
 
 
 def test_a_cross_with_a_base_that_stops_short_is_not_a_sure_cross() -> None:
     # A person's "delete" mark (the $1 gesture logs): a × whose last stroke runs back along
     # its foot, and stops a pen's width short of closing. The networks, never shown one, read a
     # sure × on a low-camera photo (seed 53's 0069.jpg).
-    sure_no = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
-
-    def ink(shape: np.ndarray) -> BoxInk:
-        return BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
 
     cross = np.zeros((32, 32), dtype=np.float32)
     cv2.line(cross, (6, 6), (26, 26), 1.0, 2)
     cv2.line(cross, (26, 6), (6, 26), 1.0, 2)
     based = cross.copy()
     cv2.line(based, (26, 26), (12, 26), 1.0, 2)  # 1.2 mm short of the other foot
-    assert _holes(ink(based)) == 0
-    assert doubts(ink(based), sure_no)[0] == "an enclosed hole in a ×"
-    assert doubts(ink(cross), sure_no) == []
+    assert _holes(_mark_ink(based)) == 0
+    assert doubts(_mark_ink(based), SURE_NO)[0] == "an enclosed hole in a ×"
+    assert doubts(_mark_ink(cross), SURE_NO) == []
     # A × from corner to corner has two ends on each side of its box: they are not joined.
     wide = np.zeros((32, 32), dtype=np.float32)
     cv2.line(wide, (1, 1), (30, 30), 1.0, 2)
     cv2.line(wide, (30, 1), (1, 30), 1.0, 2)
-    assert _holes(ink(wide), close=True) > 0
-    assert doubts(ink(wide), sure_no) == []
+    assert _holes(_mark_ink(wide), close=True) > 0
+    assert doubts(_mark_ink(wide), SURE_NO) == []
 
 
 def test_a_thin_cross_knot_is_not_two_more_stroke_ends() -> None:
@@ -705,9 +704,7 @@ def test_a_thin_cross_knot_is_not_two_more_stroke_ends() -> None:
     found = _skeleton(shape)
     assert int(found.ends.sum()) == 6
     assert _stroke_ends(found) == 4
-    sure_no = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
-    ink = BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
-    assert doubts(ink, sure_no) == []
+    assert doubts(_mark_ink(shape), SURE_NO) == []
 
 
 def test_a_small_rounded_triangle_is_not_a_sure_circle() -> None:
@@ -756,7 +753,7 @@ def test_a_small_rounded_triangle_is_not_a_sure_circle() -> None:
         "..###.................###...",
     ]
 
-    def ink(rows: list[str], top: int, left: int) -> BoxInk:
+    def drawn(rows: list[str], top: int, left: int) -> BoxInk:
         shape = np.zeros((32, 32), dtype=np.float32)
         shape[top : top + len(rows), left : left + len(rows[0])] = [
             [float(c == "#") for c in row] for row in rows
@@ -768,30 +765,26 @@ def test_a_small_rounded_triangle_is_not_a_sure_circle() -> None:
         [[0.1, 0.0, 0.0, 0.0, 0.9], [0.96, 0.01, 0.01, 0.01, 0.01], [0.96, 0.01, 0.01, 0.01, 0.01]],
         dtype=np.float32,
     )
-    rounded = closed_shape(ink(triangle, 6, 7))
+    rounded = closed_shape(drawn(triangle, 6, 7))
     assert rounded is not None
     assert rounded.fill <= ROUND_FILL
     assert rounded.ellipse < ROUND_ELLIPSE
-    assert "a ✓ or ○ with a corner like a △'s" in doubts(ink(triangle, 6, 7), convs_yes)
-    round_ = closed_shape(ink(circle, 2, 2))
+    assert "a ✓ or ○ with a corner like a △'s" in doubts(drawn(triangle, 6, 7), convs_yes)
+    round_ = closed_shape(drawn(circle, 2, 2))
     assert round_ is not None
     assert round_.fill <= ROUND_FILL
     assert round_.ellipse >= ROUND_ELLIPSE
-    assert doubts(ink(circle, 2, 2), convs_yes) == []
+    assert doubts(drawn(circle, 2, 2), convs_yes) == []
 
 
 def test_a_cross_has_four_stroke_ends_and_a_lambda_three() -> None:
     # A person's ✓ begun with a curl that crosses its long stroke (seed 57's 0110.jpg): on a
     # blurred photo a λ, read as a sure × by every network at 0.91 and more.
-    sure_no = np.tile(np.array([0.01, 0.96, 0.01, 0.01, 0.01], dtype=np.float32), (3, 1))
-
-    def ink(shape: np.ndarray) -> BoxInk:
-        return BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
 
     lam = np.zeros((32, 32), dtype=np.float32)
     cv2.line(lam, (24, 3), (13, 27), 1.0, 2)
     cv2.line(lam, (5, 26), (17, 19), 1.0, 2)
-    assert doubts(ink(lam), sure_no) == ["fewer stroke ends than a ×"]
+    assert doubts(_mark_ink(lam), SURE_NO) == ["fewer stroke ends than a ×"]
     # A × whose strokes are two pixels wide on the diagonal: Zhang–Suen thinning erases such a
     # stroke, and the × kept two ends; the skeleton the rules read keeps all four.
     cross = np.zeros((32, 32), dtype=np.float32)
@@ -799,7 +792,7 @@ def test_a_cross_has_four_stroke_ends_and_a_lambda_three() -> None:
         cross[row, row] = cross[row, row + 1] = 1.0
         cross[row, 31 - row] = cross[row, 30 - row] = 1.0
     assert _stroke_ends(_skeleton(cross)) < 4
-    assert doubts(ink(cross), sure_no) == []
+    assert doubts(_mark_ink(cross), SURE_NO) == []
 
 
 def _blurred_box(ring: int, *, sigma: float) -> np.ndarray:
