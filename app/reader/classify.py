@@ -153,7 +153,7 @@ _NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, 
 def _thin(ink: npt.NDArray[np.uint8], *, keep_diagonals: bool = False) -> npt.NDArray[np.uint8]:
     """The ink's one-pixel skeleton (Zhang–Suen thinning): a stroke's width and blur gone, its
     course, ends and crossings left. Zhang–Suen erases a diagonal stroke two pixels wide
-    altogether (a ×'s lighter stroke lost an arm: 5% of the ×s read right had three ends);
+    altogether (a ×'s lighter stroke lost an arm: 5% of the sure ×s had three ends);
     ``keep_diagonals`` is Lü and Wang's mend (1986): a pixel with two neighbours is kept. The
     networks learned from the plain skeleton."""
     fewest = 3 if keep_diagonals else 2
