@@ -60,8 +60,8 @@ OUTLINE_FIT = 0.5
 # stroke ends up to BRIDGE_MM is bridged before its hole is looked for (the ends of a ✓ or × are
 # farther apart). A mark every network reads △ is bridged up to TRIANGLE_GAP_MM: people leave up
 # to 2.5 mm at the apex (the $1 logs' held-out subjects 7–11, seed 56: at 1.5 mm 8 of their 244
-# △s stayed open, 5 of them read △ by every network at 0.97 and more, 4 of those closed at 2.5),
-# and a ∧, its base missing, leaves its feet 4 mm and more apart. Not for a ○: one closed so is read by
+# △s stayed open, 5 read △ by every network at 0.97 and more, 4 of those closed at 2.5), and a
+# ∧, its base missing, leaves its feet 4 mm and more apart. Not for a ○: one closed so is read by
 # the convolutional networks alone (``_voters``), and a 2.5 mm gap in a small ○ is a C.
 BRIDGE_MM = 1.5
 TRIANGLE_GAP_MM = 2.5
