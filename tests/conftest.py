@@ -199,6 +199,7 @@ LONGEST_FIRST = (
     "tests/papers/test_rounds_api.py",
     "tests/audit/test_verify_fast.py",
     "tests/rehearse/test_rehearse.py",
+    "tests/test_bench_cluster.py",
     "tests/ledger/test_chain_fast_canonical.py",
     # then the longest of ``--fast`` (one run, pure tests included), by CPU time measured per file
     "tests/reader/test_read.py",
@@ -220,7 +221,7 @@ def pytest_configure() -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test under tests/web drives chromium: marked ``browser`` (``./scripts/test --fast``
     leaves them out); every test of ``PURE`` is marked ``pure``. The longest files run first
-    (``LONGEST_FIRST``)."""
+    (``LONGEST_FIRST``), then the other browser and slow files."""
     root = Path(__file__).resolve().parent.parent
     pure = [root / where for where in PURE]
     missing = [str(path) for path in pure if not path.exists()]
@@ -235,8 +236,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if "database_url" in getattr(item, "fixturenames", ()):
                 raise pytest.UsageError(f"{item.nodeid} is in PURE but uses the database")
 
+    # Then the files that drive chromium or hold a slow test (15-60 s a test), then the rest:
+    # collected alphabetically, tests/web came last, and on a machine half as fast (the whole
+    # suite 18.6 min) one worker ran the last browser file alone while the other waited.
+    heavy = {
+        item.path
+        for item in items
+        if item.get_closest_marker("browser") or item.get_closest_marker("slow")
+    }
+
     def rank(item: pytest.Item) -> int:
         where = Path(str(item.path)).relative_to(root).as_posix()
-        return LONGEST_FIRST.index(where) if where in LONGEST_FIRST else len(LONGEST_FIRST)
+        if where in LONGEST_FIRST:
+            return LONGEST_FIRST.index(where)
+        return len(LONGEST_FIRST) + (item.path not in heavy)
 
-    items.sort(key=rank)  # stable: the rest keep their order
+    items.sort(key=rank)  # stable: within a rank, files keep their order
