@@ -643,6 +643,15 @@ def _mark_ink(shape: np.ndarray) -> BoxInk:
     return BoxInk(6.0, 0.0, 0.8, 12.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 12.0, 0.8)
 
 
+def _rows_shape(rows: list[str], top: int, left: int) -> np.ndarray:
+    """A box's 32 × 32 shape from ink written as rows of text (``#`` ink, ``.`` paper)."""
+    shape = np.zeros((32, 32), dtype=np.float32)
+    shape[top : top + len(rows), left : left + len(rows[0])] = [
+        [float(c != ".") for c in row] for row in rows
+    ]
+    return shape
+
+
 def test_a_cross_drawn_over_a_tick_is_not_a_sure_cross() -> None:
     cross = np.zeros((32, 32), dtype=np.float32)
     cv2.line(cross, (7, 7), (25, 25), 1.0, 2)
@@ -699,8 +708,7 @@ def test_a_thin_cross_knot_is_not_two_more_stroke_ends() -> None:
         "....##..................",
         "...##...................",
     ]
-    shape = np.zeros((32, 32), dtype=np.float32)
-    shape[8 : 8 + len(rows), 4:28] = [[float(c != ".") for c in row] for row in rows]
+    shape = _rows_shape(rows, 8, 4)
     found = _skeleton(shape)
     assert int(found.ends.sum()) == 6
     assert _stroke_ends(found) == 4
@@ -754,10 +762,7 @@ def test_a_small_rounded_triangle_is_not_a_sure_circle() -> None:
     ]
 
     def drawn(rows: list[str], top: int, left: int) -> BoxInk:
-        shape = np.zeros((32, 32), dtype=np.float32)
-        shape[top : top + len(rows), left : left + len(rows[0])] = [
-            [float(c == "#") for c in row] for row in rows
-        ]
+        shape = _rows_shape(rows, top, left)
         return BoxInk(10.0, 0.0, 0.8, 16.0, 0.8, shape, 0.9, 0.8, 0.9, 0.3, 16.0, 0.8)
 
     # The strokes network reads a ○ as a coil (unclear); the convolutional ones are sure of 赞成.
