@@ -64,11 +64,12 @@ def _split_cross(path: np.ndarray) -> list[np.ndarray] | None:
     return [first, second]
 
 
-def _unit(strokes: list[np.ndarray]) -> list[np.ndarray]:
-    """The strokes scaled into the unit box, centred, the longer side filling it but a margin."""
+def _unit(strokes: list[np.ndarray], smallest: float = 1.0) -> list[np.ndarray]:
+    """The strokes scaled into the unit box, centred, the longer side filling it but a margin
+    (a drawing less than ``smallest`` across is not blown up: a dot stays a dot)."""
     every = np.vstack(strokes)
     low, size = every.min(axis=0), np.ptp(every, axis=0)
-    scale = (1 - 2 * MARGIN) / max(float(size.max()), 1.0)
+    scale = (1 - 2 * MARGIN) / max(float(size.max()), smallest)
     offset = 0.5 - size * scale / 2
     return [(stroke - low) * scale + offset for stroke in strokes]
 
@@ -96,6 +97,49 @@ def extract(logs: Path, out: Path = DATA) -> dict[str, int]:
     return counts
 
 
+def _bend(rng: np.random.Generator, stroke: np.ndarray, amount: float) -> np.ndarray:
+    """The stroke moved by a smooth field along its length: two slow waves an axis, as a hand
+    that draws the same shape again never follows its last line."""
+    along = np.linspace(0.0, 1.0, len(stroke))[:, None]
+    waves = np.zeros_like(stroke)
+    for _ in range(2):
+        frequency = rng.uniform(0.3, 1.5, 2)
+        phase = rng.uniform(0, 2 * np.pi, 2)
+        waves += rng.uniform(-amount, amount, 2) * np.sin(2 * np.pi * frequency * along + phase)
+    return stroke + waves
+
+
+# How much shorter (−) or longer (+) a closed mark's last stroke is drawn again, of its length:
+# people's △ overshoots its start or leaves a gap, their ○ overlaps. A ○ is not cut short: it
+# would open into a C, which is no ○.
+REACH = {"abstain": (-0.03, 0.08), "circle": (0.0, 0.08)}
+
+
+def _reach(rng: np.random.Generator, stroke: np.ndarray, kind: str) -> np.ndarray:
+    """The stroke's end drawn on past where it stopped, along its last direction, or cut short."""
+    steps = np.r_[0.0, np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))]
+    length = float(steps[-1])
+    change = rng.uniform(*REACH[kind])
+    direction = stroke[-1] - stroke[-min(6, len(stroke))]
+    direction = direction / max(float(np.hypot(*direction)), 1e-9)
+    drawn_on = np.vstack([stroke, stroke[-1] + max(change, 0.0) * length * direction])
+    steps = np.r_[steps, length + max(change, 0.0) * length]
+    at = np.linspace(0.0, length * (1 + change), len(stroke))
+    return np.column_stack([np.interp(at, steps, drawn_on[:, axis]) for axis in (0, 1)])
+
+
+def varied(rng: np.random.Generator, strokes: list[np.ndarray], kind: str) -> list[np.ndarray]:
+    """A person's mark drawn again a little otherwise: wider or narrower, sheared, bent, and a
+    closed mark's last stroke drawn on or short; scaled into the unit box again."""
+    stretch = np.exp(rng.uniform(-0.35, 0.35))
+    shear = rng.uniform(-0.25, 0.25)
+    linear = np.array([[stretch, shear], [0.0, 1.0 / stretch]])
+    moved = [_bend(rng, stroke @ linear.T, rng.uniform(0.0, 0.04)) for stroke in strokes]
+    if kind in REACH and rng.random() < 0.5:
+        moved[-1] = _reach(rng, moved[-1], kind)
+    return _unit(moved, smallest=0.05)
+
+
 @dataclass(frozen=True)
 class HumanMarks:
     """The people's marks of some subjects, drawn in place of ``synth.mark_strokes``."""
@@ -104,10 +148,18 @@ class HumanMarks:
     # The people's scribbles drawn for a hard mark ``scribble``: a held-out set's, none for a
     # training set's (the reader is measured on scribbles it was not trained on).
     scribbles: tuple[str, ...] = SCRIBBLES
+    # A training set's marks, each drawn again a little otherwise (``varied``): six people's
+    # 180 drawings of a mark are few, and the held-out people draw their own way.
+    vary: bool = False
 
     @classmethod
     def load(
-        cls, subjects: set[int], *, scribbles: tuple[str, ...] = SCRIBBLES, path: Path = DATA
+        cls,
+        subjects: set[int],
+        *,
+        scribbles: tuple[str, ...] = SCRIBBLES,
+        vary: bool = False,
+        path: Path = DATA,
     ) -> "HumanMarks":
         with np.load(path) as data:
             return cls(
@@ -119,6 +171,7 @@ class HumanMarks:
                     for gesture in GESTURES
                 },
                 scribbles,
+                vary,
             )
 
     def gesture(self, rng: np.random.Generator, gesture: str) -> list[np.ndarray]:
@@ -130,7 +183,8 @@ class HumanMarks:
         synthetic strokes are used: a box filled in, a doubled mark's second stroke …)."""
         drawn = {mark: gesture for gesture, mark in MARKS.items()}
         if kind in drawn:
-            return self.gesture(rng, drawn[kind])
+            strokes = self.gesture(rng, drawn[kind])
+            return varied(rng, strokes, kind) if self.vary else strokes
         if kind == "scribble" and self.scribbles:
             return self.gesture(rng, str(rng.choice(self.scribbles)))
         return None

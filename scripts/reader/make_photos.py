@@ -70,6 +70,11 @@ def main() -> None:
         help="with --people, their scribbles: the six first drawn, the ones no generator draws,"
         " or none (synthetic: a training set)",
     )
+    parser.add_argument(
+        "--people-vary",
+        action="store_true",
+        help="with --people, each mark drawn again a little otherwise (a training set)",
+    )
     parser.add_argument("--cache", default="var/reader/printed", help="printed papers, reused")
     args = parser.parse_args()
     out = Path(args.out)
@@ -82,7 +87,7 @@ def main() -> None:
         low, _, high = args.people.partition("-")
         subjects = set(range(int(low), int(high or low) + 1))
         scribbles = {"drawn": SCRIBBLES, "unseen": UNSEEN, "none": ()}[args.people_scribbles]
-        people = HumanMarks.load(subjects, scribbles=scribbles)
+        people = HumanMarks.load(subjects, scribbles=scribbles, vary=args.people_vary)
     for paper in printed:
         (out / "rounds" / f"{paper.case.label}.json").write_text(synth.round_json(paper))
     print(f"{len(printed)} papers printed in {time.perf_counter() - started:.0f} s", flush=True)

@@ -121,3 +121,46 @@ def test_no_scribble_people_drew_is_read_as_a_sure_mark() -> None:
             assert not any(mark.sure for mark in marks[:-1]), list(zip(drawn, marks, strict=True))
             ticks += marks[-1].mark == "yes"
     assert ticks == 4
+
+
+def test_a_training_sets_marks_are_drawn_again_otherwise_and_stay_in_the_box() -> None:
+    module = human_marks()
+    plain = module.HumanMarks.load({1, 2})
+    varied = module.HumanMarks.load({1, 2}, vary=True)
+    for kind in ("yes", "no", "abstain", "circle"):
+        for seed in range(20):
+            drawn = plain.mark(np.random.default_rng(seed), kind)
+            again = varied.mark(np.random.default_rng(seed), kind)
+            # The same person's drawing (the same draw of the generator), moved.
+            assert len(again) == len(drawn), kind
+            assert [s.shape for s in again] == [s.shape for s in drawn], kind
+            moved = [float(np.abs(a - d).max()) for a, d in zip(again, drawn, strict=True)]
+            assert max(moved) > 0.01, kind
+            every = np.vstack(again)
+            assert every.min() >= module.MARGIN - 1e-9
+            assert every.max() <= 1 - module.MARGIN + 1e-9
+            assert np.ptp(every, axis=0).max() == pytest.approx(1 - 2 * module.MARGIN)
+    # Without vary a set's marks are the people's own: the sets made before stay the same.
+    ours = plain.mark(np.random.default_rng(3), "abstain")
+    assert np.array_equal(ours[0], plain.gesture(np.random.default_rng(3), "triangle")[0])
+
+
+def test_a_closed_marks_last_stroke_is_drawn_on_or_cut_short() -> None:
+    module = human_marks()
+    # A △ drawn from its apex round to the apex again.
+    corners = np.array([[0.5, 0.1], [0.1, 0.9], [0.9, 0.9], [0.5, 0.1]])
+    triangle = module._resample(corners)
+    gaps = []
+    for seed in range(200):
+        stroke = module._reach(np.random.default_rng(seed), triangle, "abstain")
+        assert stroke.shape == triangle.shape
+        # Signed: past the apex (overshoot) up the right side's line, or short of it.
+        past = float(np.dot(stroke[-1] - triangle[-1], triangle[-1] - triangle[-2]))
+        gaps.append(np.sign(past) * float(np.hypot(*(stroke[-1] - triangle[-1]))))
+    length = 0.8 + 2 * float(np.hypot(0.4, 0.8))
+    assert min(gaps) == pytest.approx(-0.03 * length, rel=0.05)
+    assert max(gaps) == pytest.approx(0.08 * length, rel=0.05)
+    # A ○ only ever overlaps: cut short it would be a C.
+    for seed in range(50):
+        circle = module._reach(np.random.default_rng(seed), triangle, "circle")
+        assert float(np.dot(circle[-1] - triangle[-1], triangle[-1] - triangle[-2])) >= 0
