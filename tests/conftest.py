@@ -190,8 +190,9 @@ PURE = (
 
 
 # The longest files, longest first (measured with --durations): pytest-xdist hands a worker a
-# whole file at a time in collection order, so starting these first lets the two workers finish
-# together instead of one running the golden path alone at the end.
+# whole file at a time, in collection order only with --no-loadscope-reorder (scripts/test passes
+# it; by default it sorts the files by their number of tests, which sent the golden path, one
+# test, last). Starting these first lets the two workers finish together.
 LONGEST_FIRST = (
     "tests/limits/test_schemathesis.py",
     "tests/web/test_golden_path.py",
