@@ -42,9 +42,10 @@ def _points(path: Path) -> np.ndarray:
     return np.array([(float(p.get("X", 0)), float(p.get("Y", 0))) for p in root.iter("Point")])
 
 
-def _resample(stroke: np.ndarray, count: int = POINTS) -> np.ndarray:
+def _resample(stroke: np.ndarray, count: int = POINTS, until: float | None = None) -> np.ndarray:
+    """``count`` points evenly along the stroke, up to ``until`` of its length (all of it)."""
     steps = np.r_[0.0, np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))]
-    at = np.linspace(0.0, steps[-1], count)
+    at = np.linspace(0.0, steps[-1] if until is None else until, count)
     return np.column_stack([np.interp(at, steps, stroke[:, axis]) for axis in (0, 1)])
 
 
@@ -117,15 +118,12 @@ REACH = {"abstain": (-0.03, 0.08), "circle": (0.0, 0.08)}
 
 def _reach(rng: np.random.Generator, stroke: np.ndarray, kind: str) -> np.ndarray:
     """The stroke's end drawn on past where it stopped, along its last direction, or cut short."""
-    steps = np.r_[0.0, np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))]
-    length = float(steps[-1])
+    length = float(np.hypot(*np.diff(stroke, axis=0).T).sum())
     change = rng.uniform(*REACH[kind])
     direction = stroke[-1] - stroke[-min(6, len(stroke))]
     direction = direction / max(float(np.hypot(*direction)), 1e-9)
     drawn_on = np.vstack([stroke, stroke[-1] + max(change, 0.0) * length * direction])
-    steps = np.r_[steps, length + max(change, 0.0) * length]
-    at = np.linspace(0.0, length * (1 + change), len(stroke))
-    return np.column_stack([np.interp(at, steps, drawn_on[:, axis]) for axis in (0, 1)])
+    return _resample(drawn_on, len(stroke), until=length * (1 + change))
 
 
 def varied(rng: np.random.Generator, strokes: list[np.ndarray], kind: str) -> list[np.ndarray]:
