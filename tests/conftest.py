@@ -191,10 +191,10 @@ PURE = (
 
 # The longest files, longest first (measured with --durations): pytest-xdist hands a worker a
 # whole file at a time, in collection order only with --no-loadscope-reorder (scripts/test passes
-# it; by default it sorts the files by their number of tests, which sent the golden path, one
-# test, last). Starting these first lets the two workers finish together: on a machine where the
-# rest's tests took 1,142 s, its workers ended at 574 and 569 s; the same durations replayed in
-# pytest-xdist's own order end at 544 and 598 s.
+# it; by default it sorts the files by their number of tests, which put the golden path, one
+# test, among the last). Starting these first lets the two workers finish together: on a
+# machine where the rest's tests took 1,142 s, its workers ended at 574 and 569 s; the same
+# durations replayed in pytest-xdist's own order end at 544 and 598 s.
 LONGEST_FIRST = (
     "tests/limits/test_schemathesis.py",
     "tests/web/test_golden_path.py",
